@@ -1,0 +1,59 @@
+# The one task runner, used by developers and by CI (.ci/run calls `make test`).
+# On a fresh machine with only Python: `make demo` or `make test`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := build/demo
+
+.PHONY: help venv demo test test-fast lint format typecheck services bench clean
+
+help:
+	@echo "make demo       set up and run an audit on the embedded synthetic sample"
+	@echo "make test       set up, start the real servers the tests need, lint and run every test"
+	@echo "make test-fast  the fast tests only (no servers, no large dumps)"
+	@echo "make bench      the benchmarks (slow, on purpose): see docs/benchmarks.md"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/privguard synth $(DEMO)/leak --calls 20000 --seed 7
+	$(BIN)/privguard audit $(DEMO)/leak/dump \
+	    --directory $(DEMO)/leak/directory/bar_directory.csv \
+	    --directory $(DEMO)/leak/directory/public_defenders.xlsx \
+	    --registry $(DEMO)/leak/registry/do_not_record.csv \
+	    --out $(DEMO)/audit
+
+services:
+	bash scripts/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) services lint
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow and not services"
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

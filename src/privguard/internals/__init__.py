@@ -1,0 +1,1 @@
+"""Private internals. Nothing here is public API; import from :mod:`privguard`."""

@@ -1,0 +1,38 @@
+"""The executor protocol every engine implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Resource limits for the engine; ``None`` leaves the engine's default."""
+
+    memory_limit: str | None = None  # e.g. "4GB"
+    threads: int | None = None
+    temp_directory: Path | None = None
+
+
+class Executor(Protocol):
+    """Runs SQL built elsewhere. The only object that talks to an engine."""
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None: ...
+
+    def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Small results only (reports, distinct values): never a whole call table."""
+        ...
+
+    def register_arrow(self, name: str, table: pa.Table) -> None: ...
+
+    def copy_to_parquet(self, sql: str, path: Path) -> None:
+        """Write the result of ``sql`` to one Parquet file, streaming, out of core."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,67 @@
+"""DuckDB, the embedded default engine."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from privguard.errors import EngineError
+from privguard.internals.engines.base import EngineOptions
+from privguard.internals.sql import quote_literal
+
+log = logging.getLogger(__name__)
+
+
+class DuckDBExecutor:
+    """Executes SQL on an embedded DuckDB connection, logging each statement's time."""
+
+    def __init__(self, options: EngineOptions, database: str = ":memory:") -> None:
+        self.options = options
+        self.con = duckdb.connect(database)
+        if options.memory_limit:
+            self.con.execute(f"SET memory_limit = {quote_literal(options.memory_limit)}")
+        if options.threads:
+            self.con.execute(f"SET threads = {int(options.threads)}")
+        if options.temp_directory:
+            Path(options.temp_directory).mkdir(parents=True, exist_ok=True)
+            self.con.execute(f"SET temp_directory = {quote_literal(str(options.temp_directory))}")
+        # Outputs must be byte-identical across runs; ordered writes need this.
+        self.con.execute("SET preserve_insertion_order = true")
+
+    def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
+        started = time.perf_counter()
+        try:
+            cur = self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            log.debug("failed SQL:\n%s", sql)
+            raise EngineError(
+                f"the SQL engine failed: {exc}", fix="report this as a bug with the log"
+            ) from exc
+        log.debug("%.3fs %s", time.perf_counter() - started, " ".join(sql.split())[:200])
+        return cur
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        self._run(sql, params)
+
+    def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._run(sql, params).fetchall()
+
+    def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        return self._run(sql, params).to_arrow_table()
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def copy_to_parquet(self, sql: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._run(
+            f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", None
+        )
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,1 @@
+"""Synthetic leak generator: realistic dumps with ground truth."""

@@ -1,0 +1,49 @@
+"""The foundation: errors, settings validation, the executor and the CLI edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from privguard.cli import cli
+from privguard.errors import SettingsError
+from privguard.internals.settings import load_settings, parse_settings
+from privguard.internals.sql import quote_ident, quote_literal
+
+
+def test_settings_reports_every_problem_at_once() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"engine": {"threads": 0, "colour": "red"}, "bogus": {}})
+    problems = info.value.problems
+    assert any("unknown section [bogus]" in p for p in problems)
+    assert any("threads" in p for p in problems)
+    assert any("'colour'" in p for p in problems)
+    assert len(problems) == 3
+
+
+def test_settings_bad_toml_names_file(tmp_path: Path) -> None:
+    case = tmp_path / "case.toml"
+    case.write_text("[engine\nthreads = 2\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(case)
+    assert str(case) in info.value.render()
+    assert "not valid TOML" in info.value.render()
+
+
+def test_executor_roundtrip_parquet(engine, tmp_path: Path) -> None:
+    out = tmp_path / "x.parquet"
+    engine.copy_to_parquet("SELECT range AS n FROM range(10)", out)
+    assert engine.fetchall(f"SELECT sum(n) FROM read_parquet({quote_literal(str(out))})") == [(45,)]
+
+
+def test_quoting() -> None:
+    assert quote_ident('a"b') == '"a""b"'
+    assert quote_literal("o'neil") == "'o''neil'"
+
+
+def test_cli_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert "privguard" in result.output
