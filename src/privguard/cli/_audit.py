@@ -1,13 +1,71 @@
-"""`privguard audit` (being built; see the issue that owns it)."""
+"""`privguard audit`: every stage, from a dump folder to court-ready evidence."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from privguard.errors import PrivguardError
+from privguard.cli._progress import RichProgress
+
+_PATH = click.Path(path_type=Path)
 
 
 @click.command(name="audit")
-def audit() -> None:
-    """Not built yet."""
-    raise PrivguardError("'privguard audit' is not built yet")
+@click.argument("dump", type=_PATH)
+@click.option("--out", "out", type=_PATH, required=True, help="Folder for the evidence.")
+@click.option(
+    "--directory",
+    "directories",
+    type=_PATH,
+    multiple=True,
+    help="Bar or public-defender list (CSV/XLSX); repeatable.",
+)
+@click.option(
+    "--registry",
+    "registries",
+    type=_PATH,
+    multiple=True,
+    help="Do-not-record registry (CSV/XLSX); repeatable.",
+)
+@click.option(
+    "--labels", type=_PATH, help="A review sheet filled in by a person (from `privguard review`)."
+)
+@click.option("--config", type=_PATH, help="Case file (TOML): mappings, tolerances, privacy.")
+def audit(
+    dump: Path,
+    out: Path,
+    directories: tuple[Path, ...],
+    registries: tuple[Path, ...],
+    labels: Path | None,
+    config: Path | None,
+) -> None:
+    """Audit DUMP (a folder of call-record tables in any format) and write the evidence to --out.
+
+    Prints the headline and the path of the report.
+
+    Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
+    """
+    from privguard.internals.audit import audit as run_audit
+
+    with RichProgress() as progress:
+        result = run_audit(
+            dump,
+            out,
+            directories=directories,
+            registries=registries,
+            labels=labels,
+            config=config,
+            progress=progress,
+        )
+    s = result.summary
+    click.echo(s.get("headline") or _headline(s))
+    click.echo(f"Report: {result.report_html}")
+
+
+def _headline(s: dict) -> str:
+    return (
+        f"{s['calls']:,} calls to {s['unique_numbers']:,} numbers by {s['inmates']:,} people, "
+        f"{s['first_call']} to {s['last_call']}: {s['privileged_calls_recorded']:,} recorded calls "
+        f"to {s['attorney_numbers']:,} attorney numbers; {s['registry_violations']:,} registry violations."
+    )

@@ -1,0 +1,161 @@
+"""Run every stage of an audit in order: ingest, normalize, dedupe, identify, findings, report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import InputError
+from privguard.internals.engines import EngineOptions, connect
+from privguard.internals.metrics import Timings
+from privguard.internals.progress import NullProgress, Progress
+from privguard.internals.settings import CaseSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+TIMINGS_FILE = "timings.json"
+
+
+@dataclass
+class AuditResult:
+    """What an audit produced: the summary, the main paths, and per-stage timings."""
+
+    out: Path
+    summary: dict[str, Any]
+    report_html: Path
+    timings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_inputs(
+    dump: Path, directories: Sequence[Path], registries: Sequence[Path], labels: Path | None
+) -> None:
+    problems = []
+    if not dump.is_dir():
+        problems.append(f"the dump folder {dump} does not exist or is not a folder")
+    for kind, paths in (("directory", directories), ("registry", registries)):
+        problems += [f"the {kind} file {p} does not exist" for p in paths if not Path(p).is_file()]
+    if labels is not None and not labels.is_file():
+        problems.append(f"the labels file {labels} does not exist")
+    if problems:
+        raise InputError(
+            "some inputs cannot be found",
+            problems=problems,
+            fix="check the paths; the dump is a folder, the others are files",
+        )
+
+
+def audit(
+    dump: Path,
+    out: Path,
+    *,
+    directories: Sequence[Path] = (),
+    registries: Sequence[Path] = (),
+    labels: Path | None = None,
+    config: Path | None = None,
+    settings: CaseSettings | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit a dump of call records end to end and write the evidence to ``out``.
+
+    ``dump`` is a folder holding the tables in any supported format (archives
+    included). ``directories`` are bar-member or public-defender lists and
+    ``registries`` do-not-record registries; both are optional and repeatable.
+    ``labels`` is a review sheet filled in by a person (see ``privguard review``).
+    ``config`` is a case file (TOML) validated before any work starts.
+
+    Writes, under ``out``: ``calls.parquet``, ``numbers.parquet``,
+    ``privileged_calls.csv``, ``summary.json``, ``report.html`` and the rest of
+    the evidence listed in ARCHITECTURE.md, then ``manifest.json`` with the
+    SHA-256 of every input and output. Intermediate files go to ``out/work``.
+    Per-stage wall time, CPU time and peak RSS go to ``out/timings.json``, which
+    the manifest leaves out because timings differ between identical runs.
+    """
+    from privguard.internals.dedupe.api import dedupe
+    from privguard.internals.findings.api import findings
+    from privguard.internals.identify.api import identify
+    from privguard.internals.ingest.api import ingest
+    from privguard.internals.normalize.api import normalize
+    from privguard.internals.report.api import report
+
+    dump, out = Path(dump), Path(out)
+    directories = [Path(p) for p in directories]
+    registries = [Path(p) for p in registries]
+    settings = settings or load_settings(config)
+    _check_inputs(dump, directories, registries, labels)
+    progress = progress or NullProgress()
+    work = out / "work"
+    if work.exists():
+        # A re-run starts clean so no stale table from an earlier dump can leak in.
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    engine = settings.engine
+    executor = connect(
+        EngineOptions(
+            memory_limit=engine.memory_limit,
+            threads=engine.threads,
+            temp_directory=engine.temp_directory or work / "tmp",
+        )
+    )
+    timings = Timings()
+    try:
+        with timings.stage("ingest") as info:
+            ingested = ingest(
+                dump, work, mapping=settings.mapping, executor=executor, progress=progress
+            )
+            info["rows"] = getattr(ingested, "rows_read", None)
+        with timings.stage("normalize"):
+            normalize(work, settings=settings.normalize, executor=executor, progress=progress)
+        with timings.stage("dedupe"):
+            dedupe(work, out, settings=settings.dedupe, executor=executor, progress=progress)
+        with timings.stage("identify"):
+            identify(
+                out,
+                directories=directories,
+                registries=registries,
+                labels=labels,
+                settings=settings.identify,
+                executor=executor,
+                progress=progress,
+            )
+        with timings.stage("findings"):
+            findings(out, work=work, executor=executor)
+        with timings.stage("report"):
+            report(
+                out,
+                inputs=[dump, *directories, *registries, *([labels] if labels else [])],
+                parameters=_parameters(dump, directories, registries, labels, config),
+                labels=labels,
+                settings=settings.privacy,
+                executor=executor,
+                progress=progress,
+            )
+    finally:
+        executor.close()
+        shutil.rmtree(work / "tmp", ignore_errors=True)
+    (out / TIMINGS_FILE).write_text(json.dumps(timings.to_list(), indent=2) + "\n")
+    summary = json.loads((out / "summary.json").read_text())
+    return AuditResult(
+        out=out, summary=summary, report_html=out / "report.html", timings=timings.to_list()
+    )
+
+
+def _parameters(
+    dump: Path,
+    directories: list[Path],
+    registries: list[Path],
+    labels: Path | None,
+    config: Path | None,
+) -> dict[str, Any]:
+    """The audit's parameters as recorded in the manifest: names, not absolute paths."""
+    return {
+        "dump": dump.name,
+        "directories": [p.name for p in directories],
+        "registries": [p.name for p in registries],
+        "labels": labels.name if labels else None,
+        "config": config.name if config else None,
+    }
