@@ -1,0 +1,168 @@
+"""Run one command and measure it from outside: wall, CPU, peak RSS of the whole process tree.
+
+The audit reports its own per-stage figures (OUT/timings.json), but those come from
+inside the process; this module measures what a user's machine sees: the sum of the
+resident memory of the child and all its children, polled, and the CPU time the
+kernel charged to them (RUSAGE_CHILDREN). It also records how busy the rest of the
+machine was during the run, because the benchmark machine is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+POLL_S = 0.2
+
+
+@dataclass
+class Measurement:
+    """What one command cost, measured from outside."""
+
+    command: list[str]
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float  # the sum over the process tree, polled every POLL_S
+    peak_rss_single_mb: float  # the largest single process, from /usr/bin/time (exact)
+    killed_for_memory: bool = False
+    killed_for_time: bool = False
+    machine_busy_other_pct: float = 0.0  # CPU used by other processes, % of all cores
+    load_avg_1m: float = 0.0
+    stderr_tail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tree_rss(proc: psutil.Process) -> float:
+    """Resident bytes of a process and all its descendants (0 if it is gone)."""
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return float(total)
+
+
+def _limit_address_space(limit_bytes: int) -> None:
+    """Cap the child's virtual memory so a runaway baseline fails alone (preexec_fn)."""
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+
+def run_measured(
+    command: list[str],
+    *,
+    log_path: Path,
+    rss_cap_mb: float | None = None,
+    address_space_cap_mb: float | None = None,
+    timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+) -> Measurement:
+    """Run ``command``, polling its process tree; kill it past ``rss_cap_mb`` or ``timeout_s``.
+
+    stdout and stderr go to ``log_path`` (the tail of it is kept in the result).
+    ``address_space_cap_mb`` additionally sets RLIMIT_AS in the child, so an
+    allocation beyond it fails inside the child (MemoryError) instead of the
+    machine swapping or the OOM killer picking a neighbour.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    time_file = log_path.with_suffix(".time")
+    # /usr/bin/time reports the exact peak RSS and CPU of this one command and its children.
+    wrapped = ["/usr/bin/time", "-o", str(time_file), "-f", "%M %U %S", *command]
+    cpu_total_before = psutil.cpu_times()
+    started = time.perf_counter()
+    preexec = None
+    if address_space_cap_mb:
+        cap = int(address_space_cap_mb * 1024 * 1024)
+
+        def preexec() -> None:
+            _limit_address_space(cap)
+
+    peak = 0.0
+    killed_mem = killed_time = False
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(
+            wrapped,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
+            env={**os.environ, **(env or {})},
+        )
+        proc = psutil.Process(child.pid)
+        while child.poll() is None:
+            rss = _tree_rss(proc)
+            peak = max(peak, rss)
+            if rss_cap_mb and rss > rss_cap_mb * 1024 * 1024:
+                killed_mem = True
+                _kill_tree(proc)
+            elif timeout_s and time.perf_counter() - started > timeout_s:
+                killed_time = True
+                _kill_tree(proc)
+            time.sleep(POLL_S)
+        returncode = child.wait()
+    wall = time.perf_counter() - started
+    maxrss_kb, cpu = _read_time_file(time_file)
+    cpu_total_after = psutil.cpu_times()
+    busy = _busy_seconds(cpu_total_after) - _busy_seconds(cpu_total_before)
+    ncpu = psutil.cpu_count() or 1
+    other_pct = max(0.0, (busy - cpu) / (wall * ncpu) * 100) if wall > 0 else 0.0
+    tail = log_path.read_bytes()[-3000:].decode("utf-8", "replace")
+    return Measurement(
+        command=command,
+        returncode=returncode,
+        wall_s=round(wall, 3),
+        cpu_s=round(cpu, 3),
+        peak_rss_mb=round(peak / 1024 / 1024, 1),
+        peak_rss_single_mb=round(maxrss_kb / 1024, 1),
+        killed_for_memory=killed_mem,
+        killed_for_time=killed_time,
+        machine_busy_other_pct=round(other_pct, 1),
+        load_avg_1m=round(os.getloadavg()[0], 2),
+        stderr_tail=tail if returncode != 0 else "",
+    )
+
+
+def _read_time_file(path: Path) -> tuple[float, float]:
+    """(peak RSS in KB, user+system CPU seconds) from /usr/bin/time's output file."""
+    try:
+        last = path.read_text().strip().splitlines()[-1].split()
+        return float(last[0]), float(last[1]) + float(last[2])
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0  # killed before /usr/bin/time could write
+
+
+def _busy_seconds(t: Any) -> float:
+    """CPU seconds spent not idle, machine-wide."""
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+
+def _kill_tree(proc: psutil.Process) -> None:
+    """Kill the descendants of the /usr/bin/time wrapper, which then reports and exits."""
+    try:
+        procs = proc.children(recursive=True)
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            continue
+
+
+def dir_bytes(path: Path) -> int:
+    """Total size of the files under ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,245 @@
+"""The floor: what an expert's bare DuckDB SQL costs on the same dump, as a lower bound on time.
+
+It reads every table DuckDB can read natively (CSV/TSV, JSON lines, Parquet, gzip'd or
+not), converts the few it cannot in the fastest simple way (zip members are extracted;
+XLSX sheets via python-calamine and SQLite tables via Python's sqlite3 are streamed to
+Parquet), unions everything by column name as text, removes exact duplicates, and joins
+the dialed numbers (last 10 digits of any phone-like column) to the directory's numbers.
+
+No mapping, no normalization, no time zones, no provenance, no fuzzy dedupe: it does much
+less than privguard, so its time is a floor, not a competitor. MySQL and PostgreSQL dump
+files (.sql) are skipped: DuckDB cannot read them without a server or a parser; the
+result says how many files and bytes that leaves out, so the floor can be scaled.
+
+Usage: python bench/baseline_floor.py DUMP --directory F [--directory F] --out DIR
+Prints one JSON object (counts and what was skipped) on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+NATIVE = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "json", ".ndjson": "json"}
+NATIVE |= {".json": "json", ".parquet": "parquet"}
+# Phone-like column names, best first; "number" alone is weak (account numbers, sequence numbers).
+PHONE_WORDS = ("dialed", "dialled", "called", "phone", "dest", "dnis", "tel", "number")
+NOT_PHONE = ("inmate", "account", "seq", "pin", "booking", "call_id", "callid", "ref", "id_")
+BATCH = 200_000
+
+
+def _suffix(path: Path) -> str:
+    """The meaningful suffix, looking through .gz."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def q(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def qi(name: str) -> str:
+    """A SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_sql(path: Path, kind: str) -> str:
+    """SELECT every column of one file as VARCHAR, so tables union by name without type clashes."""
+    if kind == "csv":
+        reader = f"read_csv({q(str(path))}, all_varchar = true, header = true)"
+    elif kind == "json":
+        reader = f"read_json({q(str(path))}, format = 'newline_delimited')"
+    else:
+        reader = f"read_parquet({q(str(path))})"
+    return f"SELECT COLUMNS(*)::VARCHAR FROM {reader}"
+
+
+def _strings_to_parquet(header: list[Any], rows: Any, dest: Path) -> int:
+    """Stream rows of cells to a Parquet file of text columns; returns rows written."""
+    names = [str(h) if h not in (None, "") else f"col{i}" for i, h in enumerate(header)]
+    schema = pa.schema([(n, pa.string()) for n in names])
+    width = len(names)
+    written = 0
+
+    def flush(batch: list[list[str | None]]) -> None:
+        columns = [pa.array([r[i] for r in batch], pa.string()) for i in range(width)]
+        writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+
+    with pq.ParquetWriter(dest, schema) as writer:
+        batch: list[list[str | None]] = []
+        for row in rows:
+            cells = [None if v is None or v == "" else str(v) for v in row][:width]
+            batch.append(cells + [None] * (width - len(cells)))
+            if len(batch) >= BATCH:
+                flush(batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            flush(batch)
+            written += len(batch)
+    return written
+
+
+def convert_xlsx(path: Path, scratch: Path) -> list[Path]:
+    """Each sheet of an XLSX file as a Parquet file of text (python-calamine)."""
+    from python_calamine import CalamineWorkbook
+
+    out = []
+    book = CalamineWorkbook.from_path(str(path))
+    for i, name in enumerate(book.sheet_names):
+        rows = book.get_sheet_by_name(name).to_python()
+        if not rows:
+            continue
+        dest = scratch / f"{path.stem}.{i}.parquet"
+        _strings_to_parquet(rows[0], rows[1:], dest)
+        out.append(dest)
+    return out
+
+
+def convert_sqlite(path: Path, scratch: Path) -> list[Path]:
+    """Each table of a SQLite file as a Parquet file of text (Python's sqlite3, streamed)."""
+    out = []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for i, table in enumerate(tables):
+            cur = con.execute(f"SELECT * FROM {qi(table)}")
+            header = [d[0] for d in cur.description]
+            dest = scratch / f"{path.stem}.{i}.parquet"
+            _strings_to_parquet(header, iter(cur), dest)
+            out.append(dest)
+    finally:
+        con.close()
+    return out
+
+
+def collect(dump: Path, scratch: Path) -> tuple[list[str], dict[str, Any]]:
+    """SELECTs for every readable table, and what was skipped or converted."""
+    selects: list[str] = []
+    info: dict[str, Any] = {"files": 0, "converted": {}, "skipped": {}, "skipped_bytes": 0}
+    queue = sorted(p for p in dump.rglob("*") if p.is_file())
+    while queue:
+        path = queue.pop(0)
+        info["files"] += 1
+        kind = _suffix(path)
+        if kind == ".zip":
+            dest = scratch / f"zip{info['files']}"
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(dest)
+            queue += sorted(p for p in dest.rglob("*") if p.is_file())
+            info["converted"]["zip"] = info["converted"].get("zip", 0) + 1
+        elif kind in NATIVE:
+            selects.append(table_sql(path, NATIVE[kind]))
+        elif kind in (".xlsx", ".sqlite", ".db", ".sqlite3"):
+            convert = convert_xlsx if kind == ".xlsx" else convert_sqlite
+            selects += [table_sql(p, "parquet") for p in convert(path, scratch)]
+            info["converted"][kind] = info["converted"].get(kind, 0) + 1
+        else:
+            info["skipped"][kind] = info["skipped"].get(kind, 0) + 1
+            info["skipped_bytes"] += path.stat().st_size
+    return selects, info
+
+
+def directory_sql(paths: list[Path], scratch: Path) -> str:
+    """Every 10-digit number found anywhere in the directory files, one row each."""
+    parts = []
+    for path in paths:
+        files = convert_xlsx(path, scratch) if _suffix(path) == ".xlsx" else [path]
+        for f in files:
+            kind = "parquet" if f.suffix == ".parquet" else "csv"
+            # Any cell may hold several phones in any format: take every run of digits that,
+            # stripped of punctuation, is a 10- or 11-digit number.
+            parts.append(
+                f"SELECT DISTINCT right(regexp_replace(m, '[^0-9]', '', 'g'), 10) AS number "
+                f"FROM (SELECT unnest(regexp_extract_all(concat_ws(' ', COLUMNS(*)), "
+                f"'\\+?1?[ .(-]*[0-9]{{3}}[ .)-]*[0-9]{{3}}[ .-]*[0-9]{{4}}')) AS m "
+                f"FROM ({table_sql(f, kind)}))"
+            )
+    return " UNION ".join(parts)
+
+
+def phone_columns(cols: list[str]) -> list[str]:
+    """Columns that look like a dialed number, best first (as an expert reading headers would)."""
+    ranked = []
+    for c in cols:
+        low = c.lower()
+        if any(n in low for n in NOT_PHONE):
+            continue
+        ranks = [i for i, w in enumerate(PHONE_WORDS) if w in low]
+        if ranks:
+            ranked.append((min(ranks), c))
+    return [c for _, c in sorted(ranked)]
+
+
+def run(dump: Path, directories: list[Path], out: Path) -> dict[str, Any]:
+    """Run the floor pipeline and return its counts and timings per step."""
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = out / "scratch"
+    scratch.mkdir(exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = {q(str(out / 'tmp'))}")
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    selects, info = collect(dump, scratch)
+    steps["read_convert_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    union = " UNION ALL BY NAME ".join(selects)
+    distinct = out / "distinct.parquet"
+    con.execute(f"COPY (SELECT DISTINCT * FROM ({union})) TO {q(str(distinct))} (FORMAT parquet)")
+    steps["union_distinct_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cols = [
+        r[0]
+        for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(str(distinct))})").fetchall()
+    ]
+    phone_cols = phone_columns(cols)
+    digits = " , ".join(
+        f"right(regexp_replace({qi(c)}, '[^0-9]', '', 'g'), 10)" for c in phone_cols
+    )
+    matches = out / "matches.parquet"
+    con.execute(
+        f"COPY (SELECT c.* FROM (SELECT *, coalesce({digits}) AS _number "
+        f"FROM read_parquet({q(str(distinct))})) c "
+        f"JOIN ({directory_sql(directories, scratch)}) d ON c._number = d.number) "
+        f"TO {q(str(matches))} (FORMAT parquet)"
+    )
+    steps["directory_join_s"] = time.perf_counter() - t
+    count = "SELECT count(*) FROM read_parquet({})"
+    info |= {
+        "tables": len(selects),
+        "columns_after_union": len(cols),
+        "phone_columns": phone_cols,
+        "rows_distinct": con.execute(count.format(q(str(distinct)))).fetchone()[0],  # type: ignore[index]
+        "rows_matching_directory": con.execute(count.format(q(str(matches)))).fetchone()[0],  # type: ignore[index]
+        "steps": {k: round(v, 3) for k, v in steps.items()},
+    }
+    con.close()
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dump", type=Path)
+    parser.add_argument("--directory", type=Path, action="append", default=[])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    json.dump(run(args.dump, args.directory, args.out), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
