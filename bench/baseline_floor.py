@@ -222,8 +222,8 @@ def run(dump: Path, directories: list[Path], out: Path) -> dict[str, Any]:
         "tables": len(selects),
         "columns_after_union": len(cols),
         "phone_columns": phone_cols,
-        "rows_distinct": con.execute(count.format(q(str(distinct)))).fetchone()[0],  # type: ignore[index]
-        "rows_matching_directory": con.execute(count.format(q(str(matches)))).fetchone()[0],  # type: ignore[index]
+        "rows_distinct": con.execute(count.format(q(str(distinct)))).fetchall()[0][0],
+        "rows_matching_directory": con.execute(count.format(q(str(matches)))).fetchall()[0][0],
         "steps": {k: round(v, 3) for k, v in steps.items()},
     }
     con.close()
@@ -236,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directory", type=Path, action="append", default=[])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    json.dump(run(args.dump, args.directory, args.out), sys.stdout)
+    result = run(args.dump, args.directory, args.out)
+    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
 

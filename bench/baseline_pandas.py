@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directory", type=Path, action="append", default=[])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    json.dump(run(args.dump, args.directory, args.out), sys.stdout)
+    result = run(args.dump, args.directory, args.out)
+    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0
 

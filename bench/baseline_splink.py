@@ -1,0 +1,218 @@
+"""Splink deduplication on privguard's normalized rows, scored against synth's truth.
+
+Splink is fed ``WORK/normalized.parquet`` as privguard's normalize stage wrote it (E.164
+numbers, UTC start times, durations in seconds, normalized accounts), so the comparison
+isolates deduplication: both methods see the very same rows. The setup is what an expert
+would write with Splink's DuckDB backend:
+
+* blocking for predictions on (facility, inmate_account, dialed_number) and on
+  (dialed_number, start date);
+* comparisons: start time (exact, within 1, 3, 10 and 60 minutes), duration (exact,
+  within 60 s, within 120 s), account (exact, Levenshtein 1, 2), number (exact, Levenshtein 1);
+* lambda from a deterministic rule, u by random sampling, m by EM on two blocking rules;
+* clusters by connected components at match probability 0.9 (the usual default); the
+  pairwise F1 at other thresholds is reported too, so a reader can see Splink's best case.
+
+Usage: python bench/baseline_splink.py NORMALIZED.parquet --truth TRUTH_ROWS.parquet
+       [--calls OUT/calls.parquet] [--sample ROWS] --out DIR
+With --calls, privguard's own clustering of the same rows is scored by the same code.
+Prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pairwise import pairwise_sql, scores, truth_join_sql
+
+THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+DEFAULT_THRESHOLD = 0.9
+INPUT_COLUMNS = (
+    "row_key, src_file, src_table, src_row, facility, inmate_account, dialed_number, "
+    "start_utc, duration_s, CAST(start_utc AS DATE) AS start_date"
+)
+
+
+def settings() -> Any:
+    """The Splink model an expert would write for call records."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    duration = cl.CustomComparison(
+        [
+            cll.NullLevel("duration_s"),
+            cll.ExactMatchLevel("duration_s"),
+            cll.AbsoluteDifferenceLevel("duration_s", 60),
+            cll.AbsoluteDifferenceLevel("duration_s", 120),
+            cll.ElseLevel(),
+        ],
+        output_column_name="duration_s",
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="row_key",
+        blocking_rules_to_generate_predictions=[
+            block_on("facility", "inmate_account", "dialed_number"),
+            block_on("dialed_number", "start_date"),
+        ],
+        comparisons=[
+            cl.AbsoluteTimeDifferenceAtThresholds(
+                "start_utc",
+                input_is_string=False,
+                metrics=["minute", "minute", "minute", "minute"],
+                thresholds=[1, 3, 10, 60],
+            ),
+            duration,
+            cl.LevenshteinAtThresholds("inmate_account", [1, 2]),
+            cl.LevenshteinAtThresholds("dialed_number", [1]),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def sample_sql(normalized: Path, truth: Path, rows: int | None, seed: int) -> str:
+    """The rows to dedupe: all, or every row of a random set of true calls (~``rows`` rows).
+
+    Sampling whole calls, not rows, keeps each call's copies together, so the sample has
+    the same duplicate structure as the full leak.
+    """
+    base = truth_join_sql(f"SELECT {INPUT_COLUMNS} FROM read_parquet('{normalized}')", str(truth))
+    if rows is None:
+        return base
+    return f"""
+        WITH t AS ({base}),
+        calls AS (SELECT true_id, count(*) AS n FROM t GROUP BY true_id),
+        frac AS (SELECT {int(rows)} / (SELECT count(*) FROM t)::DOUBLE AS f)
+        SELECT t.* FROM t JOIN calls USING (true_id)
+        WHERE hash(coalesce(true_id, -t.row_key) + {int(seed)}) % 1000000
+              < (SELECT f FROM frac) * 1000000
+    """
+
+
+def run_splink(con: duckdb.DuckDBPyConnection, threshold: float) -> tuple[Any, Any, dict]:
+    """Train and predict on table ``sample``; returns (linker, predictions, step seconds)."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    db_api = DuckDBAPI(connection=con)
+    df = db_api.register("sample")
+    linker = Linker(df, settings(), log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        [
+            "l.facility = r.facility and l.inmate_account = r.inmate_account "
+            "and l.dialed_number = r.dialed_number "
+            "and abs(epoch(l.start_utc) - epoch(r.start_utc)) <= 60"
+        ],
+        recall=0.7,
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=5e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("facility", "inmate_account", "dialed_number")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("dialed_number", "start_date")
+    )
+    steps["train_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=min(THRESHOLDS))
+    steps["predict_s"] = time.perf_counter() - t
+    return linker, predictions, steps
+
+
+def score_clusters(con: duckdb.DuckDBPyConnection, clusters_sql: str) -> dict[str, Any]:
+    """Pairwise scores of a clustering given as SQL with columns row_id, true_id, pred_id."""
+    tp, predicted, true_pairs, rows, clusters, calls = con.execute(
+        pairwise_sql(f"({clusters_sql})")
+    ).fetchall()[0]
+    return scores(tp, predicted, true_pairs) | {
+        "rows": rows,
+        "clusters": clusters,
+        "true_calls": calls,
+    }
+
+
+def privguard_clusters_sql(calls: Path) -> str:
+    """privguard's clustering of the sampled rows, from the sources list of OUT/calls.parquet."""
+    return f"""
+        SELECT s.row_key AS row_id, s.true_id, c.call_id AS pred_id
+        FROM sample s
+        JOIN (SELECT call_id, unnest(sources) AS src FROM read_parquet('{calls}')) c
+          ON c.src.file = s.src_file AND c.src."table" = s.src_table AND c.src."row" = s.src_row
+    """
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Sample, run Splink, score it at each threshold, and score privguard's clusters."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{args.out / 'tmp'}'")
+    t0 = time.perf_counter()
+    con.execute(
+        f"CREATE TABLE sample AS {sample_sql(args.normalized, args.truth, args.sample, args.seed)}"
+    )
+    sample_s = time.perf_counter() - t0
+    started = time.perf_counter()
+    linker, predictions, steps = run_splink(con, DEFAULT_THRESHOLD)
+    by_threshold = {}
+    for threshold in THRESHOLDS:
+        t = time.perf_counter()
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+        if threshold == DEFAULT_THRESHOLD:
+            steps["cluster_s"] = time.perf_counter() - t
+            splink_s = time.perf_counter() - started
+        sql = (
+            f"SELECT c.row_key AS row_id, s.true_id, c.cluster_id AS pred_id "
+            f"FROM {clusters.physical_name} c JOIN sample s USING (row_key)"
+        )
+        by_threshold[str(threshold)] = score_clusters(con, sql)
+    result: dict[str, Any] = {
+        "input": "privguard WORK/normalized.parquet",
+        "sample_rows": con.execute("SELECT count(*) FROM sample").fetchall()[0][0],
+        "sample_s": round(sample_s, 3),
+        "splink": {
+            "threshold": DEFAULT_THRESHOLD,
+            "time_s": round(splink_s, 3),
+            "steps": {k: round(v, 3) for k, v in steps.items()},
+            "scores": by_threshold[str(DEFAULT_THRESHOLD)],
+            "by_threshold": by_threshold,
+        },
+    }
+    if args.calls:
+        result["privguard"] = {"scores": score_clusters(con, privguard_clusters_sql(args.calls))}
+    con.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import splink
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("normalized", type=Path)
+    parser.add_argument("--truth", type=Path, required=True)
+    parser.add_argument("--calls", type=Path)
+    parser.add_argument("--sample", type=int, help="rows to sample (whole calls); default all")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    result = run(args) | {"splink_version": splink.__version__, "duckdb": duckdb.__version__}
+    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The benchmark harness: privguard's audit at the leak's scale, beside the baselines.
+
+For each size (in source rows; synth writes about two rows per call) it:
+
+1. generates a synthetic leak with ``privguard synth`` (skipped if already there);
+2. runs ``privguard audit`` on it, measuring the whole process tree from outside
+   (wall, CPU, peak RSS) and reading the audit's own per-stage ``timings.json``;
+3. runs the floor (bare DuckDB SQL, ``bench/baseline_floor.py``) on the same files;
+4. runs the naive pandas script (``bench/baseline_pandas.py``) under a memory cap, until
+   the first size at which it fails;
+5. at the Splink sizes, runs Splink on privguard's normalized rows and scores both
+   methods' deduplication against the truth (``bench/baseline_splink.py``).
+
+Results go to ``bench/results/<size>.json``; ``bench/report.py`` turns them into the
+tables and the plot in docs/benchmarks.md.
+
+Example: .venv/bin/python bench/run.py --sizes 1e6,14.4e6 --data /work/bench-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import Measurement, dir_bytes, run_measured
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+STAGES = ("generate", "audit", "floor", "pandas", "splink")
+BIN = Path(sys.executable).parent
+PY = sys.executable
+
+
+def label(rows: float) -> str:
+    """1e6 -> '1M', 14.4e6 -> '14.4M', 1e5 -> '100k'."""
+    if rows >= 1e6:
+        return f"{rows / 1e6:g}M"
+    return f"{rows / 1e3:g}k"
+
+
+def machine() -> dict[str, Any]:
+    """The machine and the versions the figures were taken with."""
+    import duckdb
+    import pyarrow
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    versions = {"python": platform.python_version(), "duckdb": duckdb.__version__}
+    versions["pyarrow"] = pyarrow.__version__
+    for name in ("pandas", "splink", "privguard"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "versions": versions,
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+class SizeRun:
+    """One size: its folders, its results file, and the steps run on it."""
+
+    def __init__(self, rows: float, data: Path, results: Path, seed: int) -> None:
+        self.rows, self.label, self.seed = rows, label(rows), seed
+        self.calls = max(1, round(rows / 2))
+        self.base = data / self.label
+        self.leak, self.audit_out = self.base / "leak", self.base / "audit"
+        self.logs = self.base / "logs"
+        self.results_path = results / f"{self.label}.json"
+        self.results: dict[str, Any] = {}
+        if self.results_path.exists():
+            self.results = json.loads(self.results_path.read_text())
+        self.results |= {"size": self.label, "rows_target": rows, "calls": self.calls}
+
+    def save(self) -> None:
+        self.results_path.parent.mkdir(parents=True, exist_ok=True)
+        self.results_path.write_text(json.dumps(self.results, indent=2) + "\n")
+
+    @property
+    def dump(self) -> Path:
+        return self.leak / "dump"
+
+    def directories(self) -> list[Path]:
+        return sorted((self.leak / "directory").glob("*"))
+
+    def registries(self) -> list[Path]:
+        return sorted((self.leak / "registry").glob("*"))
+
+    def record(self, step: str, m: Measurement, **extra: Any) -> dict[str, Any]:
+        entry = m.to_dict() | extra
+        self.results[step] = entry
+        self.save()
+        status = "ok" if m.returncode == 0 else f"FAILED ({m.returncode})"
+        print(
+            f"[{self.label}] {step}: {status} {m.wall_s:.1f}s wall, {m.cpu_s:.1f}s cpu, "
+            f"{m.peak_rss_mb:.0f} MB peak (others used {m.machine_busy_other_pct:.0f}% CPU)",
+            flush=True,
+        )
+        return entry
+
+    # --- steps -------------------------------------------------------------------------
+    def generate(self, skip: bool) -> None:
+        if (self.leak / "synth.json").exists() or skip:
+            return
+        cmd = [str(BIN / "privguard"), "synth", str(self.leak)]
+        cmd += ["--calls", str(self.calls), "--seed", str(self.seed)]
+        self.record("generate", run_measured(cmd, log_path=self.logs / "generate.log"))
+
+    def dump_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"bytes": dir_bytes(self.dump)}
+        info["files"] = sum(1 for p in self.dump.rglob("*") if p.is_file())
+        synth = self.leak / "synth.json"
+        if synth.exists():
+            info["synth"] = json.loads(synth.read_text())
+        report = self.audit_out / "work" / "ingest_report.json"
+        if report.exists():
+            info["rows_read"] = json.loads(report.read_text()).get("totals", {}).get("rows_read")
+        self.results["dump"] = info
+        self.save()
+        return info
+
+    def audit(self) -> None:
+        cmd = [str(BIN / "privguard"), "audit", str(self.dump), "--out", str(self.audit_out)]
+        for d in self.directories():
+            cmd += ["--directory", str(d)]
+        for r in self.registries():
+            cmd += ["--registry", str(r)]
+        m = run_measured(cmd, log_path=self.logs / "audit.log")
+        info = self.dump_info()
+        rows = info.get("rows_read") or self.rows
+        stages = []
+        timings = self.audit_out / "timings.json"
+        if m.returncode == 0 and timings.exists():
+            for s in json.loads(timings.read_text()):
+                wall = max(s["wall_s"], 1e-9)
+                stages.append(
+                    s
+                    | {
+                        "input_mb_s": round(info["bytes"] / 1e6 / wall, 2),
+                        "rows_s": round(rows / wall),
+                    }
+                )
+        total = {"input_mb_s": round(info["bytes"] / 1e6 / m.wall_s, 2)}
+        total["rows_s"] = round(rows / m.wall_s)
+        self.record("audit", m, stages=stages, total=total)
+
+    def baseline(self, name: str, **caps: Any) -> dict[str, Any]:
+        out = self.base / name
+        cmd = [PY, str(HERE / f"baseline_{name}.py"), str(self.dump), "--out", str(out)]
+        for d in self.directories():
+            cmd += ["--directory", str(d)]
+        m = run_measured(cmd, log_path=self.logs / f"{name}.log", **caps)
+        result_file = out / "result.json"
+        result = json.loads(result_file.read_text()) if m.returncode == 0 else None
+        if result_file.exists() and m.returncode != 0:
+            result_file.unlink()
+        return self.record(name, m, result=result)
+
+    def splink(self) -> None:
+        normalized = self.audit_out / "work" / "normalized.parquet"
+        cmd = [PY, str(HERE / "baseline_splink.py"), str(normalized)]
+        cmd += ["--truth", str(self.leak / "truth" / "rows.parquet")]
+        cmd += [
+            "--calls",
+            str(self.audit_out / "calls.parquet"),
+            "--out",
+            str(self.base / "splink"),
+        ]
+        m = run_measured(cmd, log_path=self.logs / "splink.log")
+        result_file = self.base / "splink" / "result.json"
+        result = json.loads(result_file.read_text()) if m.returncode == 0 else None
+        dedupe = [
+            s for s in self.results.get("audit", {}).get("stages", []) if s["stage"] == "dedupe"
+        ]
+        self.record("splink", m, result=result, privguard_dedupe=dedupe[0] if dedupe else None)
+
+
+def pandas_failed_below(results: Path, rows: float) -> str | None:
+    """The label of a smaller size at which pandas already failed, if any."""
+    for path in results.glob("*.json"):
+        r = json.loads(path.read_text())
+        p = r.get("pandas")
+        if p and p.get("returncode") != 0 and r.get("rows_target", 0) < rows:
+            return str(r["size"])
+    return None
+
+
+def parse_sizes(text: str) -> list[float]:
+    return sorted(float(s) for s in text.split(",") if s.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="privguard benchmarks; see docs/benchmarks.md")
+    parser.add_argument("--sizes", default="1e6,14.4e6,144e6", help="source rows, comma-separated")
+    parser.add_argument("--splink-sizes", default="1e5,1e6", help="sizes that also run Splink")
+    parser.add_argument("--data", type=Path, default=Path("/work/bench-data"))
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--seed", type=int, default=2015)
+    parser.add_argument("--skip-generate", action="store_true", help="use the dumps already there")
+    parser.add_argument("--only", choices=STAGES, help="run one step only")
+    parser.add_argument("--pandas-cap-gb", type=float, default=16.0, help="pandas memory cap (GB)")
+    args = parser.parse_args(argv)
+    splink_sizes = parse_sizes(args.splink_sizes)
+    sizes = sorted(set(parse_sizes(args.sizes)) | set(splink_sizes))
+    if args.only and args.only != "splink":
+        sizes = parse_sizes(args.sizes)
+    elif args.only == "splink":
+        sizes = splink_sizes
+    want = {args.only} if args.only else set(STAGES)
+    info = machine()
+    for rows in sizes:
+        run = SizeRun(rows, args.data, args.results, args.seed)
+        run.results["machine"] = info
+        if "generate" in want:
+            run.generate(args.skip_generate)
+        if not (run.leak / "synth.json").exists():
+            print(f"[{run.label}] no dump at {run.leak}; generate it first", file=sys.stderr)
+            continue
+        run.dump_info()
+        if "audit" in want:
+            run.audit()
+        if "floor" in want and rows in parse_sizes(args.sizes):
+            run.baseline("floor")
+        if "pandas" in want and rows in parse_sizes(args.sizes):
+            failed = pandas_failed_below(args.results, rows)
+            if failed:
+                run.results["pandas"] = {"skipped": f"pandas already failed at {failed}"}
+                run.save()
+            else:
+                cap = args.pandas_cap_gb * 1024
+                run.baseline("pandas", rss_cap_mb=cap, address_space_cap_mb=cap * 1.5)
+        if "splink" in want and rows in splink_sizes:
+            run.splink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
