@@ -1,0 +1,179 @@
+"""Pure SQL builders for the report stage: every function returns SQL text.
+
+The heavy work (the join of the call table with the attorney numbers and the
+registry) runs once, into a temp table ``pg_privileged`` that holds only the
+privileged calls; every summary, chart, letter and export reads from that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from privguard.internals.schema import ATTORNEY_CLASSES
+from privguard.internals.sql import parquet_source, quote_literal
+
+from .privacy import pseudonym_sql
+
+_ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
+
+
+def views_sql(out: Path, *, has_registry: bool) -> list[str]:
+    """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``."""
+    registry = (
+        f"SELECT number, CAST(registered_from AS DATE) AS registered_from, "
+        f"CAST(registered_until AS DATE) AS registered_until, facility "
+        f"FROM {parquet_source(out / 'registry.parquet')}"
+        if has_registry
+        else "SELECT NULL::VARCHAR AS number, NULL::DATE AS registered_from, "
+        "NULL::DATE AS registered_until, NULL::VARCHAR AS facility WHERE false"
+    )
+    return [
+        f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(out / 'calls.parquet')}",
+        f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(out / 'numbers.parquet')}",
+        f"CREATE OR REPLACE TEMP VIEW pg_registry AS {registry}",
+    ]
+
+
+def zones_table_sql() -> str:
+    """The (file, table) -> local zone table, filled from normalize_report.json."""
+    return "CREATE OR REPLACE TEMP TABLE pg_table_zone (file VARCHAR, tbl VARCHAR, zone VARCHAR)"
+
+
+def privileged_sql() -> str:
+    """Materialize the privileged calls with registry status at call time.
+
+    A number counts as registered for a call when an interval for it covers the call's
+    UTC date (from inclusive, until exclusive: the removal date is no longer covered)
+    and the interval is for all facilities or for the call's facility.
+    """
+    return f"""
+CREATE OR REPLACE TEMP TABLE pg_privileged AS
+SELECT c.call_id, c.dialed_number AS number, n.attorney_name, n.classification,
+       c.facility, c.inmate_name, CAST(c.inmate_account AS VARCHAR) AS inmate_account,
+       c.start_utc, c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
+       EXISTS (
+         SELECT 1 FROM pg_registry r
+         WHERE r.number = c.dialed_number
+           AND (r.facility IS NULL OR r.facility = c.facility)
+           AND CAST(c.start_utc AS DATE) >= r.registered_from
+           AND (r.registered_until IS NULL OR CAST(c.start_utc AS DATE) < r.registered_until)
+       ) AS registered_then
+FROM pg_calls c JOIN pg_numbers n ON n.number = c.dialed_number
+WHERE n.classification IN ({_ATTORNEY})
+ORDER BY c.call_id
+"""
+
+
+def facility_zone_sql() -> str:
+    """Each facility's local zone: the most common zone among the source tables of its
+    privileged calls (tables kept in UTC say nothing about the facility's clock)."""
+    return """
+CREATE OR REPLACE TEMP TABLE pg_facility_zone AS
+WITH src AS (
+  SELECT p.facility, s.file AS file, s."table" AS tbl
+  FROM pg_privileged p, UNNEST(p.sources) AS u(s)
+), z AS (
+  SELECT src.facility, t.zone, count(*) AS n
+  FROM src JOIN pg_table_zone t ON t.file = src.file AND t.tbl = src.tbl
+  WHERE t.zone IS NOT NULL AND upper(t.zone) NOT IN ('UTC', 'ETC/UTC')
+  GROUP BY ALL
+)
+SELECT facility, arg_max(zone, n ORDER BY zone DESC) AS zone FROM z GROUP BY facility
+"""
+
+
+def counts_cols(prefix: str = "") -> str:
+    """The attempt / completed / recorded / violation counts over ``pg_privileged``."""
+    p = prefix
+    return (
+        f"count(*) AS calls, count(*) FILTER (WHERE {p}completed) AS completed, "
+        f"count(*) FILTER (WHERE {p}recorded) AS recorded, "
+        f"count(*) FILTER (WHERE {p}recorded AND {p}registered_then) AS violations"
+    )
+
+
+def totals_sql() -> str:
+    """One row: the counts over all privileged calls."""
+    return f"SELECT {counts_cols()} FROM pg_privileged"
+
+
+def by_month_sql() -> str:
+    """Counts per calendar month (UTC) of privileged calls."""
+    return (
+        f"SELECT strftime(start_utc, '%Y-%m') AS month, {counts_cols()} "
+        "FROM pg_privileged WHERE start_utc IS NOT NULL GROUP BY month ORDER BY month"
+    )
+
+
+def by_facility_sql() -> str:
+    """Counts per facility, with the facility's local zone when known."""
+    return (
+        f"SELECT coalesce(p.facility, '(unknown)') AS facility, any_value(z.zone) AS zone, "
+        f"{counts_cols('p.')} FROM pg_privileged p "
+        "LEFT JOIN pg_facility_zone z ON z.facility = p.facility "
+        "GROUP BY 1 ORDER BY recorded DESC, calls DESC, facility"
+    )
+
+
+def attorney_numbers_sql() -> str:
+    """Every attorney number with its evidence and its call counts (0 if never called)."""
+    return f"""
+SELECT n.number, n.attorney_name, n.classification, n.evidence,
+       CAST(n.evidence_file AS VARCHAR) AS evidence_file,
+       CAST(n.registered_from AS DATE) AS registered_from,
+       CAST(n.registered_until AS DATE) AS registered_until,
+       coalesce(a.calls, 0) AS calls, coalesce(a.completed, 0) AS completed,
+       coalesce(a.recorded, 0) AS recorded, coalesce(a.violations, 0) AS violations,
+       coalesce(a.inmates, 0) AS inmates
+FROM pg_numbers n LEFT JOIN (
+  SELECT number, {counts_cols()},
+         count(DISTINCT coalesce(inmate_account, inmate_name)) AS inmates
+  FROM pg_privileged GROUP BY number
+) a ON a.number = n.number
+WHERE n.classification IN ({_ATTORNEY})
+ORDER BY recorded DESC, calls DESC, n.number
+"""
+
+
+def candidates_sql(pseudonymize: bool) -> str:
+    """Candidate numbers awaiting review, best score first, with their call counts."""
+    number = pseudonym_sql("number", "n.number") if pseudonymize else "n.number"
+    return f"""
+SELECT {number} AS number, CAST(n.score AS DOUBLE) AS score, n.evidence,
+       coalesce(c.calls, 0) AS calls, coalesce(c.recorded, 0) AS recorded,
+       coalesce(c.inmates, 0) AS inmates
+FROM pg_numbers n LEFT JOIN (
+  SELECT dialed_number AS number, count(*) AS calls, count(*) FILTER (WHERE recorded) AS recorded,
+         count(DISTINCT coalesce(CAST(inmate_account AS VARCHAR), inmate_name)) AS inmates
+  FROM pg_calls WHERE dialed_number IN (
+    SELECT number FROM pg_numbers WHERE classification = 'candidate')
+  GROUP BY 1
+) c ON c.number = n.number
+WHERE n.classification = 'candidate'
+ORDER BY score DESC NULLS LAST, n.number
+"""
+
+
+def classes_sql() -> str:
+    """How many called numbers fall in each evidence class."""
+    return "SELECT classification, count(*) AS numbers FROM pg_numbers GROUP BY 1 ORDER BY 1"
+
+
+def privileged_export_sql(pseudonymize: bool) -> str:
+    """The privileged calls as shared: one row per call, inmates pseudonymized if asked,
+    times in UTC and in the facility's local zone when known, provenance as text."""
+    name = pseudonym_sql("name", "p.inmate_name") if pseudonymize else "p.inmate_name"
+    account = pseudonym_sql("account", "p.inmate_account") if pseudonymize else "p.inmate_account"
+    return f"""
+SELECT p.call_id, p.number, p.attorney_name, p.classification, p.facility,
+       {name} AS inmate_name, {account} AS inmate_account,
+       strftime(p.start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc,
+       strftime(timezone(z.zone, p.start_utc AT TIME ZONE 'UTC'), '%Y-%m-%d %H:%M:%S')
+         AS start_local,
+       z.zone AS local_zone, p.duration_s, p.completed, p.recorded, p.registered_then,
+       p.recording_ref,
+       array_to_string(list_transform(p.sources,
+         s -> s.file || ':' || s."table" || ':' || CAST(s."row" AS VARCHAR)), '; ') AS sources
+FROM pg_privileged p LEFT JOIN pg_facility_zone z ON z.facility = p.facility
+ORDER BY p.call_id
+"""

@@ -1,0 +1,73 @@
+"""Plain-language text shared by the HTML report, the PDF report and the letters."""
+
+from __future__ import annotations
+
+CLASS_LABELS = {
+    "registered": "Registered",
+    "directory_attorney": "In an attorney directory",
+    "confirmed": "Confirmed by review",
+    "candidate": "Candidate (needs review)",
+    "other": "Not an attorney number",
+}
+
+CLASS_EXPLAINED = {
+    "registered": "The number was on a do-not-record registry. Strongest evidence: the "
+    "facility had been told not to record calls to it.",
+    "directory_attorney": "The number is listed for an attorney or a public-defender office "
+    "in a bar or office directory given to the audit.",
+    "confirmed": "A person on the case team reviewed the number and confirmed it belongs to "
+    "an attorney.",
+    "candidate": "The calling pattern looks like an attorney's (many different inmates, "
+    "business hours, longer calls), but nobody has confirmed it. Candidates are NOT counted "
+    "as privileged calls until confirmed.",
+    "other": "No evidence that the number belongs to an attorney (family, friends, bail "
+    "bonds, courts, hotlines and so on).",
+}
+
+CAVEATS = [
+    "These counts are a floor, not a ceiling. Calls are matched by phone number: an "
+    "attorney's cell phone, branch office or investigator's line that is in no directory "
+    "and no registry is missed, so the true number of privileged calls is likely higher.",
+    "Attempts and completed calls are both reported. An attempt is any call placed to the "
+    "number, answered or not; a completed call was connected. Recorded-call counts include "
+    "every call the records mark as recorded.",
+    "A call appears once even when it appears in several of the source tables: duplicate "
+    "copies (overlapping exports, billing and recording systems) are merged first.",
+    "Times are converted to Coordinated Universal Time (UTC). Where a table did not say "
+    "which clock it used, the clock was inferred by lining it up with other tables; see "
+    "the clock table below and its confidence.",
+    "A registry violation is a call marked as recorded to a number that was on the "
+    "do-not-record registry on the day of the call (for that facility, or for all "
+    "facilities), counting from the date it was added until the date it was removed.",
+    "Candidate numbers are leads, not findings: they are listed for review and are not "
+    "counted as privileged calls.",
+]
+
+PRIVACY_NOTE = (
+    "To protect people who are not the subject of this report, inmate names, inmate "
+    "account numbers and phone numbers that do not belong to attorneys are replaced by "
+    "pseudonyms (for example person-1a2b3c4d5e6f). The same person always gets the same "
+    "pseudonym in this case, so calls can still be followed. The case team keeps the key "
+    "that links pseudonyms to people."
+)
+
+LETTER_MEANING = (
+    "Telephone calls between a lawyer and a person in custody are confidential "
+    "(attorney-client privilege). The call records examined in this audit show that the "
+    "calls listed below, made from a jail or prison to a telephone number of yours, were "
+    "marked as recorded. A recorded privileged call may have been listened to or handed to "
+    "others, for example to prosecutors in response to a request for an inmate's calls."
+)
+
+LETTER_OPTIONS = [
+    "Ask the facility and its phone vendor, in writing, to preserve and then delete every "
+    "recording of these calls, including backups, and to confirm the deletion in writing.",
+    "Ask who accessed or received the recordings, and when (access logs, subpoena or "
+    "discovery responses).",
+    "Check that all of your numbers (office, cell, branch offices, investigators) are on "
+    "the do-not-record list of every facility, and ask for a written receipt.",
+    "If a client's case may have been affected, consider a motion to suppress evidence "
+    "derived from the recordings, to disqualify anyone who listened, or other relief.",
+    "Keep this letter: the audit's manifest lets anyone check that the underlying files "
+    "have not been changed (privguard verify).",
+]
