@@ -1,4 +1,10 @@
-"""Settings of the dedupe stage (see :mod:`privguard.internals.settings`)."""
+"""Settings of the dedupe stage (see :mod:`privguard.internals.settings`).
+
+``[dedupe]`` keys, all optional::
+
+    time_tolerance_s = 120       # copies of one call start at most this far apart
+    duration_tolerance_s = 5     # exact durations of copies differ by at most this
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,29 @@ from privguard.errors import Problems
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings of this stage. No keys yet beyond the defaults."""
+    """Validated settings of the dedupe stage."""
+
+    time_tolerance_s: int = 120
+    duration_tolerance_s: int = 5
 
 
 def parse(section: Any, problems: Problems) -> Settings:
-    """Validate this stage's section, adding every problem to ``problems``."""
-    if section is not None and not isinstance(section, (dict, list)):
-        problems.add("this section must be a table")
-    elif isinstance(section, dict):
-        for key in sorted(section):
-            problems.add(f"unknown key {key!r}")
-    return Settings()
+    """Validate the ``[dedupe]`` section, adding every problem to ``problems``."""
+    if section is None:
+        return Settings()
+    if not isinstance(section, dict):
+        problems.add("[dedupe] must be a table")
+        return Settings()
+    known = ("time_tolerance_s", "duration_tolerance_s")
+    for key in sorted(set(section) - set(known)):
+        problems.add(f"[dedupe] unknown key {key!r}; known keys: {', '.join(known)}")
+    values: dict[str, int] = {}
+    for key in known:
+        value = section.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 86400:
+            problems.add(f"[dedupe] {key} must be a whole number of seconds from 0 to 86400")
+        else:
+            values[key] = value
+    return Settings(**values)
