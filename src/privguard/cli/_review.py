@@ -1,13 +1,34 @@
-"""`privguard review` (being built; see the issue that owns it)."""
+"""`privguard review`: export the candidate numbers as a sheet a person fills in."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-from privguard.errors import PrivguardError
+import click
 
 
 @click.command(name="review")
-def review() -> None:
-    """Not built yet."""
-    raise PrivguardError("'privguard review' is not built yet")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "dest",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the sheet (default: OUT/review.csv).",
+)
+def review(out: Path, dest: Path | None) -> None:
+    """Write the numbers whose calls look like an attorney's, for you to confirm or reject.
+
+    Open the sheet in a spreadsheet program, write confirm or reject in the decision
+    column, save it as CSV and pass it to the next audit with --labels.
+
+    Example: privguard review out --to to_review.csv
+    """
+    from privguard.internals.identify.review import export_review
+
+    path = export_review(out, dest)
+    with path.open(encoding="utf-8") as fh:
+        rows = max(sum(1 for _ in fh) - 1, 0)
+    click.echo(f"Wrote {rows:,} number(s) to review to {path}")
+    click.echo("Fill the 'decision' column with confirm or reject, then run the audit again")
+    click.echo(f"with --labels {path}")

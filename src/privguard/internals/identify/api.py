@@ -173,12 +173,12 @@ def identify(
         registry = _concat([load_registry(Path(p), cfg) for p in registries], REGISTRY_SCHEMA)
         label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
         prog.advance("identify")
-        ex.execute(f"CREATE OR REPLACE TEMP VIEW calls AS SELECT * FROM {parquet_source(calls)}")
-        ex.register_arrow("directory", directory)
-        ex.register_arrow("registry", registry)
-        ex.register_arrow("labels", label_table)
+        ex.execute(f"CREATE OR REPLACE TEMP VIEW id_calls AS SELECT * FROM {parquet_source(calls)}")
+        ex.register_arrow("id_directory", directory)
+        ex.register_arrow("id_registry", registry)
+        ex.register_arrow("id_labels", label_table)
         zones, clocks = _zones(ex, cfg)
-        ex.register_arrow("fac_zone", zones)
+        ex.register_arrow("id_fac_zone", zones)
         _warn_unknown_facilities(ex)
         ex.execute(S.create_pairs())
         prog.advance("identify")
@@ -198,8 +198,8 @@ def identify(
                 f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"
             )
         )
-        ex.execute("DROP TABLE IF EXISTS pairs")
-        ex.execute("DROP TABLE IF EXISTS features")
+        ex.execute("DROP TABLE IF EXISTS id_pairs")
+        ex.execute("DROP TABLE IF EXISTS id_features")
         prog.advance("identify")
     finally:
         prog.finish("identify")
@@ -221,8 +221,8 @@ def identify(
 def _warn_unknown_facilities(ex: Executor) -> None:
     """A facility-specific registry entry for a facility absent from the calls never applies."""
     rows = ex.fetchall(
-        "SELECT DISTINCT facility FROM registry WHERE facility IS NOT NULL AND facility NOT IN "
-        "(SELECT DISTINCT upper(trim(facility)) FROM calls WHERE facility IS NOT NULL)"
+        "SELECT DISTINCT facility FROM id_registry WHERE facility IS NOT NULL AND facility NOT IN "
+        "(SELECT DISTINCT upper(trim(facility)) FROM id_calls WHERE facility IS NOT NULL)"
     )
     if rows:
         log.warning(

@@ -160,14 +160,15 @@ def load_registry(path: Path, settings: Settings) -> pa.Table:
         who = _pick(sheet, "name", override, "registry_columns")
         if added is None:
             log.warning("%s: no date-added column; entries count from the start", sheet.place())
-        first_add = C.day_first(r[added] for _, r in sheet.rows) if added is not None else False
-        first_rem = C.day_first(r[removed] for _, r in sheet.rows) if removed is not None else False
+        # One file is written by one hand: 25/12/2012 in either column makes both day-first.
+        date_cols = [i for i in (added, removed) if i is not None]
+        dayfirst = C.day_first(r[i] for _, r in sheet.rows for i in date_cols)
         for rownum, row in sheet.rows:
             found = [n for i in numbers for n in _numbers(row[i])]
             if not found:
                 continue
-            start = _date(sheet, rownum, row, added, first_add, "date added")
-            end = _date(sheet, rownum, row, removed, first_rem, "date removed")
+            start = _date(sheet, rownum, row, added, dayfirst, "date added")
+            end = _date(sheet, rownum, row, removed, dayfirst, "date removed")
             facility = _text(row, fac[:1])
             if facility is not None and facility.strip().lower() in _ALL_FACILITIES:
                 facility = None

@@ -1,12 +1,13 @@
 """SQL of the identify stage, built by pure functions that return text.
 
-Relations the statements expect (created by :mod:`privguard.internals.identify.api`):
+Relations the statements expect (created by :mod:`privguard.internals.identify.api`; the
+``id_`` prefix keeps them apart from other stages sharing one executor):
 
-* ``calls``      the call table (``OUT/calls.parquet``, ``schema.CALL_COLUMNS``)
-* ``fac_zone``   facility, zone (IANA or NULL), offset_h (hours added to UTC when no zone)
-* ``directory``  number, attorney_name, bar_number, source_file, source_place, source_row
-* ``registry``   number, registered_from, registered_until, facility, registrant, source_...
-* ``labels``     number, decision (confirm/reject), note, source_file, source_row
+* ``id_calls``      the call table (``OUT/calls.parquet``, ``schema.CALL_COLUMNS``)
+* ``id_fac_zone``   facility, zone (IANA or NULL), offset_h (hours added to UTC if no zone)
+* ``id_directory``  number, attorney_name, bar_number, source_file, source_place, source_row
+* ``id_registry``   number, registered_from, registered_until, facility, registrant, source_*
+* ``id_labels``     number, decision (confirm/reject), note, source_file, source_row
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Weights:
 def hour_histogram() -> str:
     """Calls per facility and UTC hour of day: small, used to infer a facility's clock."""
     return (
-        "SELECT facility, hour(start_utc) AS h, count(*) AS n FROM calls "
+        "SELECT facility, hour(start_utc) AS h, count(*) AS n FROM id_calls "
         "WHERE start_utc IS NOT NULL GROUP BY ALL ORDER BY ALL"
     )
 
@@ -65,20 +66,20 @@ def local_time(ts: str = "c.start_utc") -> str:
 def known_numbers() -> str:
     """Numbers already known as attorneys' before looking at call patterns."""
     return (
-        "SELECT number FROM directory UNION SELECT number FROM registry "
-        "UNION SELECT number FROM labels WHERE decision = 'confirm'"
+        "SELECT number FROM id_directory UNION SELECT number FROM id_registry "
+        "UNION SELECT number FROM id_labels WHERE decision = 'confirm'"
     )
 
 
 def create_pairs() -> str:
     """One row per (number, caller) with the caller's call count: the basis of fan-in."""
     return f"""
-CREATE OR REPLACE TEMP TABLE pairs AS
+CREATE OR REPLACE TEMP TABLE id_pairs AS
 SELECT c.dialed_number AS number, c.facility, c.inmate_account, count(*) AS n,
        count(*) FILTER (WHERE {BUSINESS}) AS n_business,
        count(*) FILTER (WHERE {NIGHT}) AS n_night,
        count(*) FILTER (WHERE isodow(lt) >= 6) AS n_weekend
-FROM (SELECT c.*, {local_time()} AS lt FROM calls c LEFT JOIN fac_zone z USING (facility)) c
+FROM (SELECT c.*, {local_time()} AS lt FROM id_calls c LEFT JOIN id_fac_zone z USING (facility)) c
 WHERE c.dialed_number IS NOT NULL
 GROUP BY ALL"""
 
@@ -86,33 +87,33 @@ GROUP BY ALL"""
 def create_features() -> str:
     """Per-number pattern features, all computed in the engine."""
     return f"""
-CREATE OR REPLACE TEMP TABLE features AS
+CREATE OR REPLACE TEMP TABLE id_features AS
 WITH known AS ({known_numbers()}),
 caller_known AS (
     SELECT p.facility, p.inmate_account, count(*) AS k
-    FROM pairs p SEMI JOIN known USING (number) GROUP BY ALL
+    FROM id_pairs p SEMI JOIN known USING (number) GROUP BY ALL
 ),
 overlap AS (
     SELECT p.number,
            avg(CASE WHEN coalesce(ck.k, 0) - (CASE WHEN kn.number IS NULL THEN 0 ELSE 1 END) > 0
                     THEN 1.0 ELSE 0.0 END) AS attorney_caller_share
-    FROM pairs p
+    FROM id_pairs p
     LEFT JOIN caller_known ck USING (facility, inmate_account)
     LEFT JOIN known kn USING (number)
     GROUP BY p.number
 ),
 spread AS (
-    SELECT number, sum(n) AS calls, count(*) AS inmates, count(DISTINCT facility) AS facilities,
+    SELECT number, sum(n)::BIGINT AS calls, count(*) AS inmates, count(DISTINCT facility) AS facilities,
            sum(n_business) / sum(n) AS business_share, sum(n_night) / sum(n) AS night_share,
            sum(n_weekend) / sum(n) AS weekend_share, max(n) / sum(n) AS top_inmate_share
-    FROM pairs GROUP BY number
+    FROM id_pairs GROUP BY number
 ),
 durations AS (
     SELECT dialed_number AS number, count(*) FILTER (WHERE completed) AS completed_calls,
            median(duration_s) FILTER (WHERE completed AND duration_s > 0) AS median_duration_s,
            avg(CASE WHEN duration_s < {SHORT_S} THEN 1.0 ELSE 0.0 END)
                FILTER (WHERE completed AND duration_s > 0) AS short_share
-    FROM calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
+    FROM id_calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
 )
 SELECT s.number, s.calls, d.completed_calls, s.inmates, s.facilities,
        s.business_share, s.night_share, s.weekend_share,
@@ -189,7 +190,7 @@ SELECT number, first(attorney_name ORDER BY source_file, source_row) AS attorney
        string_agg('in directory ' || source_place || ': ' || coalesce(attorney_name, '(no name)')
                   || coalesce(' (bar #' || bar_number || ')', ''),
                   '; ' ORDER BY source_file, source_row) AS evidence
-FROM directory GROUP BY number"""
+FROM id_directory GROUP BY number"""
 
 
 def registry_evidence() -> str:
@@ -206,7 +207,7 @@ SELECT number, min(registered_from) AS registered_from,
                   || coalesce(', removed ' || strftime(registered_until, '%Y-%m-%d'), '')
                   || coalesce(', facility ' || facility, ', all facilities'),
                   '; ' ORDER BY source_file, source_row) AS evidence
-FROM registry GROUP BY number"""
+FROM id_registry GROUP BY number"""
 
 
 def label_decisions() -> str:
@@ -215,14 +216,14 @@ def label_decisions() -> str:
 SELECT number, last(decision ORDER BY source_file, source_row) AS decision,
        last(note ORDER BY source_file, source_row) AS note,
        last(source_file ORDER BY source_file, source_row) AS files
-FROM labels GROUP BY number"""
+FROM id_labels GROUP BY number"""
 
 
 def numbers_table(weights: Weights, threshold: float, min_calls: int, min_inmates: int) -> str:
     """``OUT/numbers.parquet``: every called number classified, with its evidence."""
     eligible = f"(calls >= {int(min_calls)} AND inmates >= {int(min_inmates)})"
     return f"""
-WITH f AS (SELECT *, {score(weights)} AS score FROM features),
+WITH f AS (SELECT *, {score(weights)} AS score FROM id_features),
 d AS ({directory_evidence()}), r AS ({registry_evidence()}), l AS ({label_decisions()})
 SELECT f.number,
   CASE WHEN r.number IS NOT NULL THEN 'registered'
@@ -254,7 +255,7 @@ def registry_table() -> str:
     """``OUT/registry.parquet``: every registry interval, in file order."""
     return (
         "SELECT number, registered_from, registered_until, facility, registrant, "
-        "source_file, source_row, source_place FROM registry "
+        "source_file, source_row, source_place FROM id_registry "
         "ORDER BY source_file, source_row, number"
     )
 
