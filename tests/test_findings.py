@@ -1,0 +1,124 @@
+"""findings on small call tables: counts checked against a plain-Python recount."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from privguard.errors import InputError
+from privguard.internals.findings.api import findings
+from privguard.internals.identify.api import identify
+from privguard.internals.schema import SUMMARY_INT_KEYS
+from test_identify_helpers import Population, attorney_numbers, build, write_calls
+
+REPORT = {"dump": "d", "tables": [{"rows_read": 7000, "rows_rejected": 12}], "totals": {}}
+
+
+def _setup(tmp: Path, pop: Population) -> tuple[Path, Path, list[tuple[str, str, str, str]]]:
+    out, work = tmp / "out", tmp / "out" / "work"
+    write_calls(pop, out)
+    work.mkdir(parents=True)
+    (work / "ingest_report.json").write_text(json.dumps(REPORT))
+    groups = attorney_numbers(pop)
+    reg = groups["registry"]
+    # Facility-specific entries, a removal date, an open-ended one.
+    entries = [
+        (reg[0], "2013-02-01", "", ""),
+        (reg[1], "2013-02-01", "2013-03-15", ""),
+        (reg[2], "2013-01-01", "", "JAIL_A"),
+        (reg[3], "2013-03-01", "", "JAIL_B"),
+        (reg[3], "2013-01-20", "2013-02-10", "JAIL_A"),
+        (reg[4], "2014-01-01", "", ""),
+    ]
+    lines = ["number,date added,date removed,facility"] + [",".join(e) for e in entries]
+    (tmp / "dnr.csv").write_text("\n".join(lines) + "\n")
+    bar = "name,phone\n" + "".join(f"Atty {i},{n}\n" for i, n in enumerate(groups["directory"]))
+    (tmp / "bar.csv").write_text(bar)
+    identify(out, directories=[tmp / "bar.csv"], registries=[tmp / "dnr.csv"])
+    return out, work, entries
+
+
+def _covered(row: dict, entries: list[tuple[str, str, str, str]]) -> bool:
+    day = row["start_utc"].date()
+    for number, start, end, fac in entries:
+        if number != row["dialed_number"]:
+            continue
+        if day < dt.date.fromisoformat(start):
+            continue
+        if end and day >= dt.date.fromisoformat(end):
+            continue
+        if fac and fac != row["facility"]:
+            continue
+        return True
+    return False
+
+
+def test_counts_match_a_recount(tmp_path: Path) -> None:
+    pop = build(seed=7)
+    out, work, entries = _setup(tmp_path, pop)
+    summary = findings(out, work=work)
+    groups = attorney_numbers(pop)
+    listed = set(groups["directory"]) | set(groups["registry"])
+    priv = [r for r in pop.rows if r["dialed_number"] in listed]
+    violations = [r for r in priv if r["recorded"] and _covered(r, entries)]
+    assert violations, "the fixture must contain violations for this test to mean anything"
+    assert summary["privileged_calls"] == len(priv)
+    assert summary["completed_privileged_calls"] == sum(1 for r in priv if r["completed"])
+    assert summary["privileged_calls_recorded"] == sum(1 for r in priv if r["recorded"])
+    assert summary["registry_violations"] == len(violations)
+    assert summary["calls"] == len(pop.rows)
+    assert summary["unique_numbers"] == len(pop.kinds)
+    assert summary["inmates"] == len({(r["facility"], r["inmate_account"]) for r in pop.rows})
+    assert summary["attorney_numbers"] == len(listed)
+    assert summary["rows_read"] == 7000 and summary["rows_rejected"] == 12
+    assert summary["first_call"] == min(r["start_utc"] for r in pop.rows).isoformat()
+    data = json.loads((out / "summary.json").read_text())
+    for key in SUMMARY_INT_KEYS:
+        assert isinstance(data[key], int), key
+    assert f"{len(priv):,} calls" in data["headline"]
+
+
+def test_breakdowns_add_up_and_calls_carry_provenance(tmp_path: Path) -> None:
+    pop = build(seed=8)
+    out, work, _ = _setup(tmp_path, pop)
+    summary = findings(out, work=work)
+    for kind in ("facility", "month", "attorney_number", "inmate"):
+        with (out / "findings" / f"by_{kind}.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        for key in ("privileged_calls", "privileged_calls_recorded", "registry_violations"):
+            assert sum(int(r[key]) for r in rows) == summary[key], (kind, key)
+    with (out / "privileged_calls.csv").open() as fh:
+        calls = list(csv.DictReader(fh))
+    assert len(calls) == summary["privileged_calls"]
+    by_id = {i + 1: r for i, r in enumerate(pop.rows)}
+    for row in calls[:50]:
+        assert row["sources"] == f"calls.csv:calls:{row['call_id']}"
+        assert row["number"] == by_id[int(row["call_id"])]["dialed_number"]
+        assert row["evidence"]
+    flagged = [r for r in calls if r["registry_violation"] == "true"]
+    assert len(flagged) == summary["registry_violations"]
+    assert all(r["registry_entry"].startswith("dnr.csv row ") for r in flagged)
+
+
+def test_candidates_are_not_privileged_until_confirmed(tmp_path: Path) -> None:
+    pop = build(seed=9)
+    out, work, _ = _setup(tmp_path, pop)
+    summary = findings(out, work=work)
+    unlisted = set(attorney_numbers(pop)["unlisted"])
+    with (out / "privileged_calls.csv").open() as fh:
+        assert not unlisted & {r["number"] for r in csv.DictReader(fh)}
+    assert summary["candidate_numbers"] >= 1
+    assert summary["candidate_calls"] > 0
+
+
+def test_missing_ingest_report_is_an_input_error(tmp_path: Path) -> None:
+    pop = build(seed=7)
+    out, work, _ = _setup(tmp_path, pop)
+    (work / "ingest_report.json").unlink()
+    with pytest.raises(InputError) as err:
+        findings(out, work=work)
+    assert err.value.where == str(work / "ingest_report.json")
