@@ -14,8 +14,10 @@ would write with Splink's DuckDB backend:
   pairwise F1 at other thresholds is reported too, so a reader can see Splink's best case.
 
 Usage: python bench/baseline_splink.py NORMALIZED.parquet --truth TRUTH_ROWS.parquet
-       [--calls OUT/calls.parquet] [--sample ROWS] --out DIR
-With --calls, privguard's own clustering of the same rows is scored by the same code.
+       [--audit OUT] [--sample ROWS] --out DIR
+Both clusterings are scored by privguard's own `evaluate` (privguard.internals.dedupe
+.evaluate): pairs over the truth's rows, rows no call lists counted as singletons.
+With --audit, privguard's clustering (OUT/calls.parquet) is scored too.
 Prints one JSON object on stdout.
 """
 
@@ -32,7 +34,7 @@ from typing import Any
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pairwise import pairwise_sql, scores, truth_join_sql
+from privguard.internals.dedupe.evaluate import evaluate
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 DEFAULT_THRESHOLD = 0.9
@@ -86,7 +88,7 @@ def sample_sql(normalized: Path, truth: Path, rows: int | None, seed: int) -> st
     Sampling whole calls, not rows, keeps each call's copies together, so the sample has
     the same duplicate structure as the full leak.
     """
-    base = truth_join_sql(f"SELECT {INPUT_COLUMNS} FROM read_parquet('{normalized}')", str(truth))
+    base = truth_join_sql(f"SELECT {INPUT_COLUMNS} FROM read_parquet('{normalized}')", truth)
     if rows is None:
         return base
     return f"""
@@ -130,26 +132,33 @@ def run_splink(con: duckdb.DuckDBPyConnection, threshold: float) -> tuple[Any, A
     return linker, predictions, steps
 
 
-def score_clusters(con: duckdb.DuckDBPyConnection, clusters_sql: str) -> dict[str, Any]:
-    """Pairwise scores of a clustering given as SQL with columns row_id, true_id, pred_id."""
-    tp, predicted, true_pairs, rows, clusters, calls = con.execute(
-        pairwise_sql(f"({clusters_sql})")
-    ).fetchall()[0]
-    return scores(tp, predicted, true_pairs) | {
-        "rows": rows,
-        "clusters": clusters,
-        "true_calls": calls,
-    }
-
-
-def privguard_clusters_sql(calls: Path) -> str:
-    """privguard's clustering of the sampled rows, from the sources list of OUT/calls.parquet."""
+def truth_join_sql(rows_sql: str, truth_rows: Path) -> str:
+    """Attach synth's true call_id to rows keyed by (src_file, src_table, src_row)."""
     return f"""
-        SELECT s.row_key AS row_id, s.true_id, c.call_id AS pred_id
-        FROM sample s
-        JOIN (SELECT call_id, unnest(sources) AS src FROM read_parquet('{calls}')) c
-          ON c.src.file = s.src_file AND c.src."table" = s.src_table AND c.src."row" = s.src_row
+        SELECT r.*, t.call_id AS true_id
+        FROM ({rows_sql}) r
+        LEFT JOIN read_parquet('{truth_rows}') t
+          ON t.file = r.src_file AND t."table" = r.src_table AND t."row" = r.src_row
     """
+
+
+def write_calls_sql(clusters: str) -> str:
+    """Splink's clusters in the shape of privguard's calls.parquet (call_id, sources)."""
+    return f"""
+        SELECT cluster_id AS call_id,
+               list(struct_pack(file := s.src_file, "table" := s.src_table, "row" := s.src_row))
+                   AS sources
+        FROM {clusters} c JOIN sample s USING (row_key)
+        GROUP BY cluster_id ORDER BY cluster_id
+    """
+
+
+def score(calls_dir: Path, truth: Path) -> dict[str, Any]:
+    """privguard's own `evaluate` (the same pairwise definition for both methods)."""
+    ev = evaluate(calls_dir, truth).to_dict()
+    ev.pop("over_merged")
+    ev.pop("split")
+    return {k: round(v, 5) if isinstance(v, float) else v for k, v in ev.items()}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,10 +170,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     con.execute(
         f"CREATE TABLE sample AS {sample_sql(args.normalized, args.truth, args.sample, args.seed)}"
     )
+    truth = args.truth
+    if args.sample:
+        # Score against the truth of the sampled calls only (their rejected rows included).
+        truth = args.out / "truth_sample.parquet"
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{args.truth}') WHERE call_id IN "
+            f"(SELECT true_id FROM sample)) TO '{truth}' (FORMAT parquet)"
+        )
     sample_s = time.perf_counter() - t0
     started = time.perf_counter()
     linker, predictions, steps = run_splink(con, DEFAULT_THRESHOLD)
     by_threshold = {}
+    splink_s = 0.0
     for threshold in THRESHOLDS:
         t = time.perf_counter()
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
@@ -173,11 +191,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if threshold == DEFAULT_THRESHOLD:
             steps["cluster_s"] = time.perf_counter() - t
             splink_s = time.perf_counter() - started
-        sql = (
-            f"SELECT c.row_key AS row_id, s.true_id, c.cluster_id AS pred_id "
-            f"FROM {clusters.physical_name} c JOIN sample s USING (row_key)"
+        folder = args.out / f"p{threshold}"
+        folder.mkdir(exist_ok=True)
+        con.execute(
+            f"COPY ({write_calls_sql(clusters.physical_name)}) "
+            f"TO '{folder / 'calls.parquet'}' (FORMAT parquet)"
         )
-        by_threshold[str(threshold)] = score_clusters(con, sql)
+        by_threshold[str(threshold)] = score(folder, truth)
     result: dict[str, Any] = {
         "input": "privguard WORK/normalized.parquet",
         "sample_rows": con.execute("SELECT count(*) FROM sample").fetchall()[0][0],
@@ -190,8 +210,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "by_threshold": by_threshold,
         },
     }
-    if args.calls:
-        result["privguard"] = {"scores": score_clusters(con, privguard_clusters_sql(args.calls))}
+    if args.audit:
+        result["privguard"] = {"scores": score(args.audit, truth)}
     con.close()
     return result
 
@@ -202,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("normalized", type=Path)
     parser.add_argument("--truth", type=Path, required=True)
-    parser.add_argument("--calls", type=Path)
+    parser.add_argument("--audit", type=Path, help="privguard's audit folder (calls.parquet)")
     parser.add_argument("--sample", type=int, help="rows to sample (whole calls); default all")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)

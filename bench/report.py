@@ -132,17 +132,17 @@ def dedupe(runs: list[dict[str, Any]]) -> list[str]:
         sc = sp["scores"]
         lines.append(
             f"| {rows} | Splink (p ≥ {sp['threshold']}) | {_t(sp['time_s'])} | {sc['precision']:.4f} "
-            f"| {sc['recall']:.4f} | {sc['f1']:.4f} | {sc['clusters']:,} | {sc['true_calls']:,} |"
+            f"| {sc['recall']:.4f} | {sc['f1']:.4f} | {sc['calls_out']:,} | {sc['true_calls']:,} |"
         )
         lines.append(
             f"| {rows} | Splink, best threshold in hindsight (p ≥ {best_t}) | – "
             f"| {best['precision']:.4f} | {best['recall']:.4f} | {best['f1']:.4f} "
-            f"| {best['clusters']:,} | {best['true_calls']:,} |"
+            f"| {best['calls_out']:,} | {best['true_calls']:,} |"
         )
         if pg:
             lines.append(
                 f"| {rows} | privguard dedupe | {_t(d.get('wall_s'))} | {pg['precision']:.4f} "
-                f"| {pg['recall']:.4f} | {pg['f1']:.4f} | {pg['clusters']:,} | {pg['true_calls']:,} |"
+                f"| {pg['recall']:.4f} | {pg['f1']:.4f} | {pg['calls_out']:,} | {pg['true_calls']:,} |"
             )
     return lines
 

@@ -17,14 +17,19 @@ pytest.importorskip("pandas")
 pytest.importorskip("splink")
 
 
-def _brute_force_f1(sample: list[tuple[int, int, int]]) -> float:
-    """Pairwise F1 by listing every pair: the definition bench/pairwise.py computes in SQL."""
-    rows = [(pred, true) for _, true, pred in sample if true is not None]
+def _brute_force_f1(rows: list[tuple[int | None, int | None, bool]]) -> float:
+    """Pairwise F1 by listing every pair of (true call, predicted call, corrupt) truth rows.
+
+    The definition of `privguard evaluate`: good truth rows, plus corrupt rows a call kept;
+    a row no call lists is its own singleton.
+    """
+    kept = [(t, p) for t, p, corrupt in rows if not corrupt or p is not None]
     tp = predicted = actual = 0
-    for (p1, t1), (p2, t2) in itertools.combinations(rows, 2):
-        predicted += p1 == p2
+    for (t1, p1), (t2, p2) in itertools.combinations(kept, 2):
+        same_pred = p1 is not None and p1 == p2
+        predicted += same_pred
         actual += t1 == t2
-        tp += p1 == p2 and t1 == t2
+        tp += same_pred and t1 == t2
     precision = tp / predicted if predicted else 1.0
     recall = tp / actual if actual else 1.0
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -47,19 +52,19 @@ def test_harness_runs_every_step_on_a_tiny_leak(tmp_path: Path) -> None:
     assert run["floor"]["result"]["rows_distinct"] > 0
     assert run["pandas"]["result"]["rows_read"] >= run["pandas"]["result"]["rows_distinct"]
 
-    # The SQL pairwise F1 agrees with listing every pair, for Splink's clustering at 0.9.
+    # The F1 the harness reports agrees with listing every pair, for privguard's clustering.
     splink = run["splink"]["result"]
-    con = duckdb.connect()
-    normalized = data / "3k" / "audit" / "work" / "normalized.parquet"
+    calls = data / "3k" / "audit" / "calls.parquet"
     truth = data / "3k" / "leak" / "truth" / "rows.parquet"
-    pg = con.execute(
-        f"""SELECT n.row_key, t.call_id, c.call_id
-            FROM read_parquet('{normalized}') n
-            LEFT JOIN read_parquet('{truth}') t
-              ON t.file = n.src_file AND t."table" = n.src_table AND t."row" = n.src_row
-            JOIN (SELECT call_id, unnest(sources) AS s
-                  FROM read_parquet('{data / "3k" / "audit" / "calls.parquet"}')) c
-              ON c.s.file = n.src_file AND c.s."table" = n.src_table AND c.s."row" = n.src_row"""
-    ).fetchall()
-    assert splink["privguard"]["scores"]["f1"] == pytest.approx(_brute_force_f1(pg), abs=1e-4)
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT t.call_id, c.call_id, coalesce(t.corrupt, false)
+            FROM read_parquet('{truth}') t
+            LEFT JOIN (SELECT call_id, unnest(sources) AS s FROM read_parquet('{calls}')) c
+              ON c.s.file = t.file AND c.s."table" = t."table" AND c.s."row" = t."row" """
+        )
+        .fetchall()
+    )
+    assert splink["privguard"]["scores"]["f1"] == pytest.approx(_brute_force_f1(rows), abs=1e-4)
     assert 0.0 <= splink["splink"]["scores"]["f1"] <= 1.0
