@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+# A number a spreadsheet stored as a float ("5125550101.0").
+_FLOAT_TAIL = re.compile(r"^(\d{7,15})\.0+$")
 _EXT = re.compile(r"(?:\s*(?:ext\.?|extension|x|#)\s*(\d{1,6}))\s*$", re.IGNORECASE)
 
 
@@ -30,7 +32,7 @@ def to_e164(raw: str | None, default_region: str = "US") -> Number:
     """Parse one raw number as a person wrote it into E.164, keeping the reason when invalid."""
     if raw is None or not str(raw).strip():
         return Number(None, None, "invalid: empty")
-    text = str(raw).strip()
+    text = _FLOAT_TAIL.sub(r"\1", str(raw).strip())
     ext = None
     m = _EXT.search(text)
     if m:

@@ -194,7 +194,16 @@ def duration_unit_guess_sql(source: str) -> str:
     GROUP BY table_id"""
 
 
-_NOT_DONE: tuple[str, ...] = ("refus", "declin", "no answer", "noanswer", "busy", "block", "fail", "incomplete")
+_NOT_DONE: tuple[str, ...] = (
+    "refus",
+    "declin",
+    "no answer",
+    "noanswer",
+    "busy",
+    "block",
+    "fail",
+    "incomplete",
+)
 _NOT_DONE += ("not ", "reject", "drop", "unanswer", "cancel", "invalid", "denied", "error")
 _DONE = ("complet", "accept", "answer", "connect", "success", "billed", "done")
 
@@ -212,11 +221,12 @@ def completed(col: str = "status") -> str:
 
 
 def recorded(col: str = "recorded", ref: str = "recording_ref") -> str:
-    """Recorded flag text to BOOLEAN; a recording reference also means recorded."""
+    """Recorded flag text to BOOLEAN (NULL when unknown); a recording reference means recorded."""
     s = f"lower(trim({col}))"
     flag = (
         f"CASE WHEN {s} IN ('y', 'yes', '1', 'true', 't', 'recorded', 'rec', 'r', '1.0') THEN true "
         f"WHEN {s} IN ('n', 'no', '0', 'false', 'f', 'not recorded', 'unrecorded', "
         f"'do not record', 'dnr', '0.0', 'none') THEN false END"
     )
-    return f"coalesce({flag}, CASE WHEN nullif(trim({ref}), '') IS NOT NULL THEN true END)"
+    # A recording reference is proof a recording exists, whatever the flag says.
+    return f"CASE WHEN nullif(trim({ref}), '') IS NOT NULL THEN true ELSE {flag} END"

@@ -1,0 +1,111 @@
+"""The dedupe stage: one row per real call, out of core, deterministic.
+
+Reads ``WORK/normalized.parquet``; writes ``OUT/calls.parquet``
+(``schema.CALL_COLUMNS``) and ``OUT/dedupe_report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import InputError
+from privguard.internals.dedupe import sql as dsql
+from privguard.internals.dedupe.settings import Settings
+from privguard.internals.engines import Executor, connect
+from privguard.internals.progress import NullProgress, Progress
+from privguard.internals.sql import parquet_source
+
+log = logging.getLogger(__name__)
+
+OUTPUT = "calls.parquet"
+REPORT = "dedupe_report.json"
+
+
+@dataclass
+class DedupeResult:
+    """What dedupe wrote: paths, rows in, calls out and clusters per merge rule."""
+
+    path: Path
+    report_path: Path
+    rows_in: int
+    calls_out: int
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def dedupe(
+    work: Path,
+    out: Path,
+    *,
+    settings: Settings | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> DedupeResult:
+    """Merge exact and near-duplicate rows of ``work/normalized.parquet`` into calls.
+
+    Two rows are the same call when they share facility, inmate account and dialed
+    number, start within ``settings.time_tolerance_s`` of each other and have
+    compatible durations (exact seconds within ``settings.duration_tolerance_s``;
+    billed minutes equal to the seconds rounded up). Rows are sorted and windowed per
+    (facility, account, number), never compared pairwise, so memory stays bounded by
+    the engine's limit. Each call takes the best value of each field from its copies
+    (exact seconds over billed minutes, any recording reference; recorded if any copy
+    says so), lists every source row in ``sources``, and names the rule that merged it
+    in ``merge_rule`` (``single``, ``exact``, ``near_time``, ``billed_minutes``).
+    ``call_id`` is the row key of the call's first source, and the file is written in
+    ``call_id`` order, so reruns are byte-identical.
+
+    Writes ``out/calls.parquet`` and ``out/dedupe_report.json``; returns a
+    :class:`DedupeResult`. Raises :class:`privguard.errors.InputError` when
+    ``work/normalized.parquet`` is missing.
+    """
+    work, out = Path(work), Path(out)
+    cfg = settings or Settings()
+    progress = progress or NullProgress()
+    src_path = work / "normalized.parquet"
+    if not src_path.is_file():
+        raise InputError(
+            "no normalized rows found",
+            where=str(src_path),
+            fix="run 'privguard audit' (or normalize) before dedupe",
+        )
+    own = executor is None
+    ex = executor or connect()
+    out.mkdir(parents=True, exist_ok=True)
+    calls_path = out / OUTPUT
+    try:
+        progress.start("dedupe", total=2)
+        source = parquet_source(src_path)
+        rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
+        ex.copy_to_parquet(
+            dsql.calls_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s), calls_path
+        )
+        progress.advance("dedupe")
+        rules = {
+            r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
+            for r in ex.fetchall(dsql.report_sql(parquet_source(calls_path)))
+        }
+        progress.advance("dedupe")
+    finally:
+        if own:
+            ex.close()
+        progress.finish("dedupe")
+    calls_out = sum(v["clusters"] for v in rules.values())
+    report: dict[str, Any] = {
+        "rows_in": int(rows_in),
+        "calls_out": calls_out,
+        "rows_merged_away": int(rows_in) - calls_out,
+        "clusters_per_rule": rules,
+        "tolerances": {
+            "time_tolerance_s": cfg.time_tolerance_s,
+            "duration_tolerance_s": cfg.duration_tolerance_s,
+        },
+        "key": ["facility", "inmate_account", "dialed_number"],
+    }
+    report_path = out / REPORT
+    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log.info("dedupe: %d rows -> %d calls", rows_in, calls_out)
+    return DedupeResult(calls_path, report_path, int(rows_in), calls_out, rules)

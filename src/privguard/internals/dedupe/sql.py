@@ -1,0 +1,105 @@
+"""Pure SQL for deduplication: sort and window, never pairwise comparison across a block.
+
+Rows are partitioned by the call's identity (facility, inmate account, dialed number)
+and ordered by start time. A row starts a new cluster when its gap to the previous
+row exceeds the time tolerance, or their durations cannot be the same call (exact
+seconds within the duration tolerance; billed minutes equal to ceil(seconds / 60)).
+"""
+
+from __future__ import annotations
+
+from privguard.internals import schema
+
+_KEY = "k_fac, k_acc, k_num"
+
+
+def _compatible(a: str, ra: str, b: str, rb: str, tol: int) -> str:
+    """Whether durations ``a`` and ``b`` (``ra``/``rb``: billed minutes) can be one call."""
+
+    def billed_vs_exact(m: str, s: str) -> str:
+        # Billed minutes round up: ceil(s / 60) * 60 == m, allowing the exact clock's tolerance.
+        return (
+            f"({m} BETWEEN CAST(ceil(greatest({s} - {tol}, 0) / 60.0) AS INTEGER) * 60 "
+            f"AND CAST(ceil(({s} + {tol}) / 60.0) AS INTEGER) * 60)"
+        )
+
+    return f"""(
+        {a} IS NULL OR {b} IS NULL
+        OR (NOT {ra} AND NOT {rb} AND abs({a} - {b}) <= {tol})
+        OR ({ra} AND {rb} AND {a} = {b})
+        OR ({ra} AND NOT {rb} AND {billed_vs_exact(a, b)})
+        OR ({rb} AND NOT {ra} AND {billed_vs_exact(b, a)}))"""
+
+
+def keyed_sql(source: str) -> str:
+    """Each normalized row with its identity key (invalid numbers keyed by their digits)."""
+    return f"""
+    SELECT *, coalesce(facility, '') AS k_fac, coalesce(inmate_account, '') AS k_acc,
+           coalesce(dialed_number, nullif(regexp_replace(number_raw, '[^0-9]', '', 'g'), ''),
+                    '') AS k_num
+    FROM {source}"""
+
+
+def clustered_sql(source: str, time_tol: int, dur_tol: int) -> str:
+    """Each row with ``cl``: its cluster number within its identity key."""
+    w = f"PARTITION BY {_KEY} ORDER BY start_utc NULLS LAST, row_key"
+    compat = _compatible("duration_s", "duration_rounded", "p_dur", "p_rounded", dur_tol)
+    # Two rows of the same table are copies only when identical (exact duplicate rows);
+    # otherwise they are separate calls, such as quick redials.
+    same_table_differs = (
+        "(table_id = p_table AND (start_utc <> p_start OR duration_s IS DISTINCT FROM p_dur "
+        "OR duration_rounded <> p_rounded))"
+    )
+    return f"""
+    SELECT *, sum(new) OVER (PARTITION BY {_KEY} ORDER BY start_utc NULLS LAST, row_key
+                             ROWS UNBOUNDED PRECEDING) AS cl
+    FROM (
+        SELECT *, CASE WHEN p_start IS NULL OR start_utc IS NULL THEN 1
+                       WHEN epoch(start_utc) - epoch(p_start) > {time_tol} THEN 1
+                       WHEN NOT {compat} THEN 1
+                       WHEN {same_table_differs} THEN 1
+                       ELSE 0 END AS new
+        FROM (
+            SELECT *, lag(start_utc) OVER w AS p_start, lag(duration_s) OVER w AS p_dur,
+                   lag(duration_rounded) OVER w AS p_rounded, lag(table_id) OVER w AS p_table
+            FROM ({keyed_sql(source)})
+            WINDOW w AS ({w})))"""
+
+
+def calls_sql(source: str, time_tol: int, dur_tol: int) -> str:
+    """One row per cluster in ``schema.CALL_COLUMNS``, best value of each field, sorted."""
+    exact = "NOT duration_rounded AND duration_s IS NOT NULL"
+    cols = ", ".join(schema.CALL_COLUMNS)
+    return f"""
+    SELECT {cols} FROM (
+        SELECT min(row_key) AS call_id,
+               any_value(facility) AS facility, any_value(inmate_account) AS inmate_account,
+               arg_min(inmate_name, row_key) FILTER (inmate_name IS NOT NULL) AS inmate_name,
+               max(dialed_number) AS dialed_number,
+               coalesce(min(start_utc) FILTER ({exact}), min(start_utc)) AS start_utc,
+               coalesce(arg_min(duration_s, row_key) FILTER ({exact}),
+                        max(duration_s)) AS duration_s,
+               coalesce(bool_and(duration_rounded) FILTER (duration_s IS NOT NULL), false)
+                   AS duration_rounded,
+               bool_or(completed) AS completed,
+               bool_or(recorded) AS recorded,
+               min(recording_ref) AS recording_ref,
+               CASE WHEN count(*) = 1 THEN 'single'
+                    WHEN bool_or(duration_rounded) AND bool_or(NOT duration_rounded)
+                        THEN 'billed_minutes'
+                    WHEN min(start_utc) = max(start_utc)
+                         AND min(duration_s) IS NOT DISTINCT FROM max(duration_s) THEN 'exact'
+                    ELSE 'near_time' END AS merge_rule,
+               count(*) AS n_sources,
+               list(struct_pack(file := src_file, "table" := src_table, "row" := src_row)
+                    ORDER BY src_file, src_table, src_row) AS sources
+        FROM ({clustered_sql(source, time_tol, dur_tol)})
+        GROUP BY {_KEY}, cl)
+    ORDER BY call_id"""
+
+
+def report_sql(calls: str) -> str:
+    """Clusters and source rows per merge rule."""
+    return f"""
+    SELECT merge_rule, count(*) AS clusters, sum(n_sources) AS rows
+    FROM {calls} GROUP BY merge_rule ORDER BY merge_rule"""

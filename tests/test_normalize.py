@@ -1,0 +1,202 @@
+"""normalize: phone numbers, clocks (given, per row, inferred), durations, accounts, flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_normalize_helpers import write_ingested
+
+from privguard.errors import InputError, SettingsError
+from privguard.internals.normalize.api import normalize
+from privguard.internals.normalize.phones import to_e164
+from privguard.internals.normalize.phones_sql import distinct_numbers_sql
+from privguard.internals.settings import parse_settings
+
+UTC = dt.UTC
+
+
+def _fast(values: list[str | None]) -> dict[str | None, tuple]:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (dialed_number VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
+    return {r[0]: r[1:] for r in con.execute(distinct_numbers_sql("t")).fetchall()}
+
+
+_n11 = st.integers(200, 999).filter(lambda n: n % 100 != 11)
+_formats = st.sampled_from(
+    ["({a}) {e}-{l}", "{a}-{e}-{l}", "1-{a}-{e}-{l}", "+1 {a} {e} {l}", "{a}.{e}.{l}", "1{a}{e}{l}"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=_n11, e=_n11, line=st.integers(0, 9999), fmt=_formats)
+def test_fast_path_reads_any_punctuation_of_a_valid_nanp_number(a, e, line, fmt) -> None:
+    raw = fmt.format(a=a, e=e, l=f"{line:04d}")
+    e164, status, ext = _fast([raw])[raw]
+    assert (e164, status, ext) == (f"+1{a}{e}{line:04d}", "valid", None)
+
+
+def test_fast_path_agrees_with_libphonenumber_where_both_decide() -> None:
+    raws = ["1-800-FLOWERS", "(212) 555-1212 ext. 4", "2125551212#3", "512 555 0101 x12",
+            "5125550101.0", "+1-512-555-0101"]  # fmt: skip
+    fast = _fast(raws)
+    for raw in raws:
+        lib = to_e164(raw)
+        assert fast[raw][0] == lib.e164, raw
+        assert fast[raw][2] == lib.extension, raw
+
+
+def test_fast_path_rejects_nanp_violations_and_defers_the_rest() -> None:
+    fast = _fast(["112-555-1234", "512-111-1234", "+44 20 7946 0958", "911", "unknown", None])
+    assert fast["112-555-1234"][1].startswith("invalid: area code")
+    assert fast["512-111-1234"][1].startswith("invalid: exchange")
+    for undecided in ("+44 20 7946 0958", "911", "unknown"):
+        assert fast[undecided][1] is None  # left to libphonenumber
+    assert fast[None][1] == "invalid: empty"
+
+
+# --- a small dump: one UTC billing table and local-time copies ------------------------------
+CALLS = [
+    # (account, number, UTC start, seconds): winter and summer, so DST decides zones
+    (i % 7, f"512-555-{1000 + i % 11:04d}",
+     dt.datetime(2013, 1, 3, 15, tzinfo=UTC) + dt.timedelta(hours=37 * i, seconds=13 * i),
+     45 + 17 * i)
+    for i in range(160)
+]  # fmt: skip
+
+
+def _local(t: dt.datetime, zone: str) -> dt.datetime:
+    return t.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def _dump(work: Path, extra: list[dict] | None = None) -> Path:
+    billing = [
+        {"facility": "TX07", "inmate_account": f"TX07-{a:07d}", "dialed_number": n,
+         "start": t.strftime("%Y-%m-%d %H:%M:%S"), "duration": s, "status": "COMPLETED",
+         "recorded": "Y"}
+        for a, n, t, s in CALLS
+    ]  # fmt: skip
+    # Recording system: Chicago wall clock, 12-hour time from separate columns, billed minutes.
+    recording = [
+        {"facility": "tx-07", "inmate_account": str(a), "dialed_number": "1" + n.replace("-", ""),
+         "start": _local(t, "America/Chicago").strftime("%m/%d/%Y %I:%M %p"),
+         "duration": -(-s // 60), "status": "accepted", "recorded": "0",
+         "recording_ref": f"rec/{a}/{i}.wav"}
+        for i, (a, n, t, s) in enumerate(CALLS)
+    ]  # fmt: skip
+    # Per-row zone abbreviations and h:m:s durations.
+    abbrev = [
+        {"facility": "TX07", "inmate_account": f"000{a}", "dialed_number": n,
+         "start": _local(t, "America/Denver").strftime("%Y-%m-%dT%H:%M:%S"),
+         "start_zone": t.astimezone(ZoneInfo("America/Denver")).tzname(),
+         "duration": f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}", "status": "C"}
+        for a, n, t, s in CALLS
+    ]  # fmt: skip
+    tables = [
+        {"file": "billing.csv", "rows": billing, "tz_hint": "UTC"},
+        {"file": "site/recording.csv", "rows": recording},
+        {"file": "abbrev.jsonl", "rows": abbrev},
+    ]
+    return write_ingested(work, tables + (extra or []))
+
+
+def _utc_by_table(work: Path) -> dict[int, list]:
+    rows = duckdb.sql(
+        f"SELECT table_id, list(start_utc ORDER BY src_row) FROM '{work}/normalized.parquet' "
+        "GROUP BY table_id"
+    ).fetchall()
+    return dict(rows)
+
+
+def test_every_clock_lands_on_the_same_utc_instant(tmp_path: Path) -> None:
+    result = normalize(_dump(tmp_path))
+    truth = [t.replace(tzinfo=None) for _, _, t, _ in CALLS]
+    by_table = _utc_by_table(tmp_path)
+    assert by_table[0] == truth
+    assert by_table[2] == truth
+    # The recording table keeps minutes only: its start is the UTC minute of the call.
+    assert by_table[1] == [t.replace(second=0) for t in truth]
+    tables = {t["table_id"]: t for t in result.tables}
+    assert tables[1]["zone"] == "America/Chicago"
+    assert tables[1]["zone_from"] == "inferred"
+    assert tables[1]["evidence"]["aligned_rows"] >= 150
+    assert tables[1]["evidence"]["runner_up"] is not None
+    assert tables[1]["confidence"] in ("high", "medium")
+    assert tables[2]["row_zone_methods"] == {"column": len(CALLS)}
+    assert not result.warnings
+
+
+def test_durations_accounts_status_and_flags(tmp_path: Path) -> None:
+    normalize(_dump(tmp_path))
+    con = duckdb.connect()
+    src = f"'{tmp_path}/normalized.parquet'"
+    per_table = con.execute(
+        f"SELECT table_id, list(duration_s ORDER BY src_row), bool_and(duration_rounded), "
+        f"list(DISTINCT inmate_account ORDER BY inmate_account), bool_and(completed), "
+        f"list(DISTINCT recorded), count(DISTINCT facility) FROM {src} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    seconds = [s for *_, s in CALLS]
+    accounts = sorted({str(a) for a, *_ in CALLS})
+    assert per_table[0][1:] == (seconds, False, accounts, True, [True], 1)
+    assert per_table[1][1] == [-(-s // 60) * 60 for s in seconds]
+    assert per_table[1][2] is True  # billed minutes
+    # A recording reference means recorded, even though the flag column says 0.
+    assert per_table[1][5] == [True]
+    assert per_table[2][1] == seconds  # h:m:s
+    assert per_table[2][5] == [None]
+    assert con.execute(f"SELECT count(DISTINCT facility) FROM {src}").fetchone() == (1,)
+
+
+def test_table_without_overlap_is_a_warning_not_a_silent_guess(tmp_path: Path) -> None:
+    lonely = {"file": "lonely.csv", "rows": [
+        {"facility": "ZZ01", "inmate_account": "9", "dialed_number": "2125550000",
+         "start": "2013-05-05 10:00:00", "duration": "100"}]}  # fmt: skip
+    result = normalize(_dump(tmp_path, [lonely]))
+    report = json.loads((tmp_path / "normalize_report.json").read_text())
+    entry = report["tables"][3]
+    assert entry["zone_from"] == "assumed"
+    assert entry["warnings"]
+    assert any("lonely.csv" in w for w in result.warnings)
+    assert report["warnings"] == result.warnings
+
+
+def test_day_first_table_is_read_day_first(tmp_path: Path) -> None:
+    rows = [{"facility": "A", "start": s, "duration": "10"}
+            for s in ("03/04/2013 10:00", "25/12/2013 11:30")]  # fmt: skip
+    write_ingested(tmp_path, [{"file": "eu.csv", "rows": rows, "tz_hint": "UTC"}])
+    normalize(tmp_path)
+    assert _utc_by_table(tmp_path)[0] == [
+        dt.datetime(2013, 4, 3, 10),
+        dt.datetime(2013, 12, 25, 11, 30),
+    ]
+
+
+def test_offsets_in_the_text_and_epochs(tmp_path: Path) -> None:
+    rows = [{"facility": "A", "start": s, "duration": "10"}
+            for s in ("2013-07-01T12:00:00-05:00", "2013-07-01T17:00:00Z", "1372698000")]  # fmt: skip
+    write_ingested(tmp_path, [{"file": "iso.csv", "rows": rows}])
+    result = normalize(tmp_path)
+    assert _utc_by_table(tmp_path)[0] == [dt.datetime(2013, 7, 1, 17)] * 3
+    assert not result.warnings
+
+
+def test_missing_work_folder_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        normalize(tmp_path)
+    assert "privguard ingest" in (info.value.fix or "")
+
+
+def test_settings_report_every_problem() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"normalize": {"zone_candidates": ["Mars/Base"], "infer_min_matches": 0,
+                                      "colour": 1}})  # fmt: skip
+    assert len(info.value.problems) == 3
+    ok = parse_settings({"normalize": {"zone_candidates": ["America/Chicago", "UTC"]}})
+    assert ok.normalize.zone_candidates == ("America/Chicago", "UTC")
