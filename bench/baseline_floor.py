@@ -30,8 +30,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-NATIVE = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "json", ".ndjson": "json"}
-NATIVE |= {".json": "json", ".parquet": "parquet"}
+NATIVE = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".jsonl": "json"}
+NATIVE |= {".ndjson": "json", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 # Phone-like column names, best first; "number" alone is weak (account numbers, sequence numbers).
 PHONE_WORDS = ("dialed", "dialled", "called", "phone", "dest", "dnis", "tel", "number")
 NOT_PHONE = ("inmate", "account", "seq", "pin", "booking", "call_id", "callid", "ref", "id_")
@@ -164,7 +164,7 @@ def directory_sql(paths: list[Path], scratch: Path) -> str:
             # stripped of punctuation, is a 10- or 11-digit number.
             parts.append(
                 f"SELECT DISTINCT right(regexp_replace(m, '[^0-9]', '', 'g'), 10) AS number "
-                f"FROM (SELECT unnest(regexp_extract_all(concat_ws(' ', COLUMNS(*)), "
+                f"FROM (SELECT unnest(regexp_extract_all(concat_ws(' ', *COLUMNS(*)), "
                 f"'\\+?1?[ .(-]*[0-9]{{3}}[ .)-]*[0-9]{{3}}[ .-]*[0-9]{{4}}')) AS m "
                 f"FROM ({table_sql(f, kind)}))"
             )
