@@ -89,7 +89,7 @@ def key_figures(m: ReportModel) -> str:
     return f'<dl class="cards">{"".join(cards)}</dl>'
 
 
-def reduction(m: ReportModel) -> str:
+def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     """Rows read -> rejected -> duplicates -> calls, in plain words."""
     s, d = m.summary, m.dedupe
     read, rejected, calls = s.get("rows_read"), s.get("rows_rejected"), s.get("calls")
@@ -104,10 +104,15 @@ def reduction(m: ReportModel) -> str:
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
         ("Distinct calls", calls, "the basis of every count in this report"),
     ]  # fmt: skip
+    return [(a, b if isinstance(b, int) else None, c) for a, b, c in body]
+
+
+def reduction(m: ReportModel) -> str:
+    """The reduction table."""
     return _table(
         "Table 1. How the records were reduced to distinct calls",
         ["Step", "Count", "What it means"],
-        [(a, b if isinstance(b, int) else None, c) for a, b, c in body],
+        reduction_rows(m),
         numeric=[1],
         tid="reduction",
     )

@@ -173,7 +173,7 @@ SELECT p.call_id, p.number, p.attorney_name, p.classification, p.facility,
        z.zone AS local_zone, p.duration_s, p.completed, p.recorded, p.registered_then,
        p.recording_ref,
        array_to_string(list_transform(p.sources,
-         s -> s.file || ':' || s."table" || ':' || CAST(s."row" AS VARCHAR)), '; ') AS sources
+         lambda s: s.file || ':' || s."table" || ':' || CAST(s."row" AS VARCHAR)), '; ') AS sources
 FROM pg_privileged p LEFT JOIN pg_facility_zone z ON z.facility = p.facility
 ORDER BY p.call_id
 """

@@ -1,0 +1,143 @@
+"""The report stage: human-readable report, letters, exports, then the manifest."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.internals.engines import connect
+from privguard.internals.engines.base import Executor
+from privguard.internals.progress import NullProgress, Progress
+
+from . import privacy, sql
+from .custody import write_manifest
+from .exports import write_exports
+from .html import render_html
+from .letters import write_letters
+from .model import build_model, prepare
+from .pdf import render_pdf
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportResult:
+    """Where the report stage wrote its files, and the figures it showed."""
+
+    html: Path
+    pdf: Path
+    letters: list[Path]
+    exports: list[Path]
+    manifest: Path
+    pseudonymized: bool
+    key_file: Path | None
+    figures: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _privacy_settings(settings: Any) -> Settings:
+    """Accept the privacy Settings, a CaseSettings holding them, or None (defaults)."""
+    if isinstance(settings, Settings):
+        return settings
+    inner = getattr(settings, "privacy", None)
+    return inner if isinstance(inner, Settings) else Settings()
+
+
+def report(
+    out: Path,
+    *,
+    inputs: list[Path],
+    parameters: dict[str, Any],
+    labels: Path | None = None,
+    settings: Any = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> ReportResult:
+    """Write the shareable outputs of an audit and seal the folder with a manifest.
+
+    Reads the audit outputs in ``out`` (calls.parquet, numbers.parquet, registry.parquet,
+    summary.json, dedupe_report.json, work/normalize_report.json, work/ingest_report.json)
+    and writes:
+
+    * ``out/report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
+      network), and ``out/report.pdf`` with the same content;
+    * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
+      office whose numbers had recorded calls;
+    * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
+      (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe;
+    * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
+      ``labels`` and of every output file, with ``parameters`` and software versions.
+
+    Privacy (``[privacy]`` in the case file; ``settings`` may be the case settings or the
+    privacy settings): by default inmate names, accounts and non-attorney numbers are
+    replaced by HMAC-SHA256 pseudonyms under the case key (``out/../case.key`` or
+    ``key_file``, created on first use, never inside ``out``). Attorney numbers stay
+    clear. Outputs are byte-identical when the same inputs are audited again.
+
+    Raises :class:`privguard.errors.InputError` when required audit outputs are missing.
+
+    Example::
+
+        >>> privguard.report(Path("out"), inputs=[Path("dump")], parameters={})  # doctest: +SKIP
+    """
+    out = Path(out)
+    cfg = _privacy_settings(settings)
+    progress = progress or NullProgress()
+    own = executor is None
+    ex = executor or connect()
+    try:
+        progress.start("report", total=5)
+        key_file = None
+        if cfg.pseudonymize:
+            key_file = privacy.key_path(out, cfg.key_file)
+            privacy.install(ex, privacy.load_key(out, cfg.key_file))
+        prepare(ex, out)
+        model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
+        progress.advance("report")
+        html_path = out / "report.html"
+        html_path.write_text(render_html(model), encoding="utf-8")
+        pdf_path = out / "report.pdf"
+        render_pdf(model, pdf_path)
+        progress.advance("report")
+        ex.execute(
+            f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
+            f"{sql.privileged_export_sql(cfg.pseudonymize)}"
+        )
+        recorded = ex.fetch_arrow(
+            "SELECT * FROM pg_export_calls WHERE recorded ORDER BY call_id"
+        ).to_pylist()
+        letters = write_letters(
+            recorded, out / "letters", as_of=model.as_of, pseudonymized=cfg.pseudonymize
+        )
+        progress.advance("report")
+        exports = write_exports(
+            ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
+        )
+        progress.advance("report")
+        manifest = write_manifest(
+            out,
+            inputs=list(inputs),
+            parameters=parameters,
+            labels=labels,
+            privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
+        )
+        progress.advance("report")
+        progress.finish("report")
+        log.info("report written: %s, %d letters", html_path, len(letters))
+        return ReportResult(
+            html=html_path,
+            pdf=pdf_path,
+            letters=letters,
+            exports=exports,
+            manifest=manifest,
+            pseudonymized=cfg.pseudonymize,
+            key_file=key_file,
+            figures=dict(model.totals),
+            warnings=list(model.warnings),
+        )
+    finally:
+        if own:
+            ex.close()

@@ -1,0 +1,150 @@
+"""Render ``report.pdf``: the same content as the HTML report, for print and filing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import charts, texts
+from .html import reduction_rows
+from .model import ReportModel
+from .pdfbase import Doc
+
+
+def _cards(m: ReportModel) -> list[tuple[str, object]]:
+    s = m.summary
+    return [
+        ("Recorded calls to attorney numbers (attempts included)", s.get("privileged_calls_recorded")),
+        ("Registry violations (recorded although registered do-not-record)", s.get("registry_violations")),
+        ("Calls to attorney numbers: attempts", s.get("privileged_calls")),
+        ("Calls to attorney numbers: completed", s.get("completed_privileged_calls")),
+        ("Attorney numbers called", s.get("attorney_numbers")),
+        ("Numbers awaiting review (not counted above)", s.get("candidate_numbers")),
+        ("Calls examined (after merging duplicates)", s.get("calls")),
+        ("People in custody (inmate accounts)", s.get("inmates")),
+        ("Phone numbers called", s.get("unique_numbers")),
+    ]  # fmt: skip
+
+
+def render_pdf(m: ReportModel, path: Path) -> None:
+    """Write the report PDF to ``path`` (fixed creation date: byte-identical reruns)."""
+    doc = Doc("Audit of recorded attorney-client calls", m.as_of)
+    doc.add_page()
+    s = m.summary
+    doc.para("PRIVGUARD AUDIT REPORT", 9, muted=True)
+    doc.h1("Recorded attorney-client calls")
+    doc.para(str(s.get("headline") or ""), 12)
+    doc.para(
+        f"Calls from {str(s.get('first_call', '?'))[:10]} to {str(s.get('last_call', '?'))[:10]} (UTC).",
+        9,
+        muted=True,
+    )
+    doc.h2("Summary")
+    doc.grid(
+        "Key figures (from summary.json)",
+        ["Figure", "Count"],
+        [(a, b if isinstance(b, int) else "not available") for a, b in _cards(m)],
+        [130, 44],
+        numeric=[1],
+        size=9.5,
+    )
+    doc.para(texts.PRIVACY_NOTE if m.pseudonymized else
+             "Privacy protection is OFF: names and numbers appear in full. Do not share this "
+             "report outside the case team.", 9, muted=True)  # fmt: skip
+    for w in m.warnings:
+        doc.para(f"Warning: {w}", 9)
+    doc.h2("The data")
+    doc.grid(
+        "Table 1. How the records were reduced to distinct calls",
+        ["Step", "Count", "What it means"],
+        [(a, b if isinstance(b, int) else "–", c) for a, b, c in reduction_rows(m)],
+        [60, 28, 86],
+        numeric=[1],
+    )
+    doc.h2("When and where", need=120)
+    months = [r["month"] for r in m.by_month]
+    rec = [r["recorded"] for r in m.by_month]
+    doc.svg(
+        charts.column_chart(
+            "p1", "Calls per month", "", months,
+            [charts.Series("Recorded", rec, charts.VERMILLION),
+             charts.Series("Not recorded", [r["calls"] - r["recorded"] for r in m.by_month], charts.SKY)],
+        ),
+        174,
+    )  # fmt: skip
+    doc.para("Figure 1. Calls to attorney numbers each month; the orange-red part was recorded.", 8.5, muted=True)  # fmt: skip
+    doc.grid(
+        "Table 2. Calls to attorney numbers per facility",
+        ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Violations"],
+        [(r["facility"], r["zone"] or "unknown", r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_facility],
+        [40, 40, 23, 23, 23, 25],
+        numeric=[2, 3, 4, 5],
+    )  # fmt: skip
+    doc.svg(
+        charts.column_chart(
+            "p3", "Registry violations per month", "", months,
+            [charts.Series("Registry violations", [r["violations"] for r in m.by_month], charts.BLUE)],
+            height=240,
+        ),
+        174,
+    )  # fmt: skip
+    doc.para("Figure 2. Registry violations over time.", 8.5, muted=True)
+    doc.grid(
+        "Table 3. Calls to attorney numbers per month (UTC)",
+        ["Month", "Attempts", "Completed", "Recorded", "Violations"],
+        [(r["month"], r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_month],
+        [34, 35, 35, 35, 35],
+        numeric=[1, 2, 3, 4],
+    )  # fmt: skip
+    doc.h2("Attorney numbers")
+    doc.grid(
+        f"Table 4. Attorney numbers with the most recorded calls (top {min(25, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})",
+        ["Number", "Attorney or office", "Evidence", "Attempts", "Recorded", "Violations"],
+        [(r["number"], r["attorney_name"] or "(name unknown)",
+          f"{texts.CLASS_LABELS.get(r['classification'], r['classification'])}: {r['evidence'] or ''}",
+          r["calls"], r["recorded"], r["violations"]) for r in m.attorney_numbers[:25]],
+        [26, 30, 52, 22, 22, 22],
+        numeric=[3, 4, 5],
+    )  # fmt: skip
+    doc.h2("Numbers awaiting review")
+    doc.para("These numbers are called in a way that resembles calls to attorneys, but no "
+             "directory or registry lists them. They are not counted above until someone on "
+             "the case team confirms them (privguard review).")  # fmt: skip
+    doc.grid(
+        f"Table 5. Numbers awaiting review ({len(m.candidates):,} in all)",
+        ["Number", "Score", "Why it was flagged", "Calls", "Recorded"],
+        [(r["number"], f"{r['score']:.2f}" if r["score"] is not None else "–", r["evidence"], r["calls"], r["recorded"]) for r in m.candidates[:25]],
+        [34, 14, 82, 20, 24],
+        numeric=[1, 3, 4],
+    )  # fmt: skip
+    doc.h2("How these numbers were found")
+    counts = {r["classification"]: r["numbers"] for r in m.classes}
+    doc.grid(
+        "Table 6. How each called number was classified",
+        ["Class", "What it means", "Numbers"],
+        [(texts.CLASS_LABELS[c], texts.CLASS_EXPLAINED[c], counts.get(c, 0)) for c in texts.CLASS_LABELS],
+        [36, 118, 20],
+        numeric=[2],
+    )  # fmt: skip
+    doc.grid(
+        "Table 7. The clock each source table was kept in",
+        ["File / table", "Clock", "How found", "Evidence", "Confidence"],
+        [(f"{r['file']} / {r['table']}", r["zone"] or "unknown", r["method"] or "",
+          "; ".join([str(r["evidence"] or "")] + r["warnings"]),
+          f"{r['confidence']:.0%}" if isinstance(r["confidence"], (int, float)) else r["confidence"] or "")
+         for r in m.clocks],
+        [44, 32, 20, 58, 20],
+    )  # fmt: skip
+    doc.grid(
+        "Table 8. Duplicate copies merged, by rule",
+        ["Rule", "Description", "Calls (clusters)", "Rows"],
+        [(r["rule"], r["description"] or "", r["clusters"], r["rows"]) for r in m.dedupe_rules],
+        [40, 84, 26, 24],
+        numeric=[2, 3],
+    )
+    doc.h2("Caveats")
+    doc.bullets(texts.CAVEATS)
+    doc.h2("Checking this report")
+    doc.para("manifest.json, next to this report, lists a SHA-256 fingerprint of every input "
+             "and output file, the settings and the software versions. 'privguard verify' "
+             "followed by the folder name detects any change, down to one byte.")  # fmt: skip
+    doc.save(path)

@@ -1,0 +1,141 @@
+"""Shared PDF plumbing (fpdf2, pure Python): fonts, fixed dates, headings, tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from privguard import __version__
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+FAMILY = "dejavu"
+INK = (31, 35, 40)
+MUTED = (87, 96, 106)
+HEAD_FILL = (232, 238, 244)
+
+
+class Doc(FPDF):
+    """An A4 document with a Unicode font when available and a page-numbered footer."""
+
+    def __init__(self, title: str, as_of: dt.datetime) -> None:
+        super().__init__(format="A4")
+        self.doc_title = title
+        self.unicode = (DEJAVU / "DejaVuSans.ttf").exists() and (
+            DEJAVU / "DejaVuSans-Bold.ttf"
+        ).exists()
+        if self.unicode:
+            self.add_font(FAMILY, "", str(DEJAVU / "DejaVuSans.ttf"))
+            self.add_font(FAMILY, "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+            self.fam = FAMILY
+        else:
+            self.fam = "helvetica"
+        # Fixed metadata: the same inputs must give byte-identical files.
+        self.set_creation_date(as_of)
+        self.set_title(title)
+        self.set_author("privguard")
+        self.set_creator(f"privguard {__version__}")
+        self.set_producer(f"privguard {__version__} (fpdf2)")
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(True, margin=18)
+        self.alias_nb_pages()
+
+    def t(self, text: Any) -> str:
+        """Text safe for the current font: core fonts only know Latin-1, so transliterate."""
+        s = "" if text is None else str(text)
+        if self.unicode:
+            return s
+        s = s.replace("\u2013", "-").replace("\u2014", "-").replace("\u00b7", "-")
+        s = s.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+        folded = unicodedata.normalize("NFKD", s)
+        return "".join(c for c in folded if ord(c) < 256 and not unicodedata.combining(c))
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.fam, "", 8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, self.t(f"{self.doc_title} · page {self.page_no()} of {{nb}}"), align="C")
+
+    def h1(self, text: str) -> None:
+        self.set_font(self.fam, "B", 18)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 9, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.ln(2)
+
+    def h2(self, text: str, need: float = 50) -> None:
+        if self.get_y() > self.h - need:
+            self.add_page()
+        self.ln(3)
+        self.set_font(self.fam, "B", 13)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 7, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+    def para(self, text: str, size: float = 10, muted: bool = False) -> None:
+        self.set_font(self.fam, "", size)
+        self.set_text_color(*(MUTED if muted else INK))
+        self.multi_cell(0, size * 0.5, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
+        self.ln(1.5)
+
+    def bullets(self, items: Sequence[str], size: float = 10) -> None:
+        self.set_font(self.fam, "", size)
+        self.set_text_color(*INK)
+        for item in items:
+            self.set_x(self.l_margin + 2)
+            self.multi_cell(0, size * 0.5, self.t(f"• {item}" if self.unicode else f"- {item}"),
+                            new_x="LMARGIN", new_y="NEXT", align="L")  # fmt: skip
+            self.ln(0.8)
+
+    def grid(
+        self,
+        caption: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        widths: Sequence[float],
+        *,
+        numeric: Sequence[int] = (),
+        size: float = 8.5,
+    ) -> None:
+        """A captioned table; the header row repeats on each page."""
+        if self.get_y() > self.h - 45:  # keep a caption with its table
+            self.add_page()
+        self.set_font(self.fam, "B", 9.5)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.fam, "", size)
+        align = tuple("RIGHT" if i in numeric else "LEFT" for i in range(len(headers)))
+        with self.table(
+            col_widths=tuple(widths),
+            text_align=align,
+            headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL),
+            line_height=size * 0.55,
+            padding=1.2,
+            borders_layout="HORIZONTAL_LINES",
+            repeat_headings=1,
+        ) as table:
+            table.row([self.t(h) for h in headers])
+            for r in rows or [["None."] + [""] * (len(headers) - 1)]:
+                table.row([self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v) for v in r])
+        self.ln(3)
+
+    def svg(self, svg: str, width: float) -> None:
+        """Draw one of the report's SVG charts."""
+        # fpdf2 ignores (and logs) <title>/<desc>; the PDF has its captions as text.
+        data = re.sub(r"<(title|desc)\b[^>]*>.*?</\1>", "", svg, flags=re.S)
+        data = data.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+        data = data.replace('font-family="inherit"', f'font-family="{self.fam}"')
+        if self.get_y() > self.h - 90:
+            self.add_page()
+        self.image(io.BytesIO(data.encode("utf-8")), w=width)
+        self.ln(2)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(self.output()))

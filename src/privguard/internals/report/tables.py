@@ -1,0 +1,132 @@
+"""The exported tables: their SQL, keys and plain-language descriptions (one spec for all
+formats: CSV, XLSX, Parquet, SQLite and the Datasette metadata)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import sql
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # SQLite type: TEXT, INTEGER, REAL
+    description: str
+    references: str | None = None  # "table(column)" for a foreign key
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    name: str
+    title: str
+    description: str
+    query: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[str, ...] = ()
+    sort_desc: str | None = None
+
+
+_COUNTS = (
+    Column("calls", "INTEGER", "calls to attorney numbers, attempts included"),
+    Column("completed", "INTEGER", "of which completed (connected)"),
+    Column("recorded", "INTEGER", "of which marked as recorded"),
+    Column("violations", "INTEGER", "recorded while the number was registered do-not-record"),
+)
+
+
+def export_tables(pseudonymize: bool) -> list[ExportTable]:
+    """Every exported table, in dependency order (referenced tables first)."""
+    hidden = " (pseudonym)" if pseudonymize else ""
+    return [
+        ExportTable(
+            "attorney_numbers", "Attorney numbers",
+            "Every number classified as an attorney's, with its evidence and call counts.",
+            sql.attorney_numbers_sql(),
+            (
+                Column("number", "TEXT", "the attorney number, E.164 (+country code)"),
+                Column("attorney_name", "TEXT", "attorney or office"),
+                Column("classification", "TEXT", "registered, directory_attorney or confirmed"),
+                Column("evidence", "TEXT", "why the number is an attorney's"),
+                Column("evidence_file", "TEXT", "file the evidence comes from"),
+                Column("registered_from", "TEXT", "date added to the do-not-record registry"),
+                Column("registered_until", "TEXT", "date removed from the registry, if ever"),
+                *_COUNTS,
+                Column("inmates", "INTEGER", "distinct inmates who called it"),
+            ),
+            ("number",), sort_desc="recorded",
+        ),
+        ExportTable(
+            "facilities", "Facilities",
+            "Calls to attorney numbers per facility, with the facility's local clock when known.",
+            sql.by_facility_sql(),
+            (Column("facility", "TEXT", "facility code"),
+             Column("zone", "TEXT", "the facility's local time zone, if known"), *_COUNTS),
+            ("facility",), sort_desc="recorded",
+        ),
+        ExportTable(
+            "privileged_calls", "Calls to attorney numbers",
+            "One row per distinct call to an attorney number, with its provenance.",
+            "SELECT * FROM pg_export_calls ORDER BY call_id",
+            (
+                Column("call_id", "INTEGER", "call identifier (calls.parquet)"),
+                Column("number", "TEXT", "attorney number called", "attorney_numbers(number)"),
+                Column("attorney_name", "TEXT", "attorney or office"),
+                Column("classification", "TEXT", "evidence class of the number"),
+                Column("facility", "TEXT", "facility the call was made from", "facilities(facility)"),
+                Column("inmate_name", "TEXT", "inmate name" + hidden),
+                Column("inmate_account", "TEXT", "inmate account" + hidden),
+                Column("start_utc", "TEXT", "start of the call, UTC"),
+                Column("start_local", "TEXT", "start of the call, facility local time"),
+                Column("local_zone", "TEXT", "the facility's time zone"),
+                Column("duration_s", "INTEGER", "duration in seconds"),
+                Column("completed", "INTEGER", "1 if the call was connected"),
+                Column("recorded", "INTEGER", "1 if the records mark the call as recorded"),
+                Column("registered_then", "INTEGER", "1 if the number was registered that day"),
+                Column("recording_ref", "TEXT", "the recording's reference in the records"),
+                Column("sources", "TEXT", "source rows as file:table:row, separated by ;"),
+            ),
+            ("call_id",), indexes=("number", "facility", "start_utc", "inmate_account"),
+        ),
+        ExportTable(
+            "by_month", "Per month",
+            "Calls to attorney numbers per calendar month (UTC).",
+            sql.by_month_sql(),
+            (Column("month", "TEXT", "YYYY-MM"), *_COUNTS),
+            ("month",),
+        ),
+        ExportTable(
+            "by_inmate", "Per inmate",
+            "Calls to attorney numbers per inmate" + hidden + ".",
+            "SELECT coalesce(facility, '(unknown)') AS facility, "
+            "coalesce(inmate_account, '(unknown)') AS inmate_account, "
+            "min(inmate_name) AS inmate_name, count(*) AS calls, "
+            "count(*) FILTER (WHERE completed) AS completed, "
+            "count(*) FILTER (WHERE recorded) AS recorded, "
+            "count(*) FILTER (WHERE recorded AND registered_then) AS violations "
+            "FROM pg_export_calls GROUP BY 1, 2 ORDER BY recorded DESC, calls DESC, 1, 2",
+            (
+                Column("facility", "TEXT", "facility code", "facilities(facility)"),
+                Column("inmate_account", "TEXT", "inmate account" + hidden),
+                Column("inmate_name", "TEXT", "inmate name" + hidden),
+                *_COUNTS,
+            ),
+            ("facility", "inmate_account"), sort_desc="recorded",
+        ),
+        ExportTable(
+            "candidates", "Numbers awaiting review",
+            "Numbers whose calling pattern resembles an attorney's; not counted as privileged "
+            "until confirmed." + (" Shown as pseudonyms." if pseudonymize else ""),
+            sql.candidates_sql(pseudonymize),
+            (
+                Column("number", "TEXT", "the number" + hidden),
+                Column("score", "REAL", "pattern score, 0 to 1"),
+                Column("evidence", "TEXT", "the features behind the score"),
+                Column("calls", "INTEGER", "calls to the number"),
+                Column("recorded", "INTEGER", "of which recorded"),
+                Column("inmates", "INTEGER", "distinct inmates who called it"),
+            ),
+            ("number",), sort_desc="score",
+        ),
+    ]  # fmt: skip
