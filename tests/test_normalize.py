@@ -11,13 +11,13 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_normalize_helpers import write_ingested
 
 from privguard.errors import InputError, SettingsError
 from privguard.internals.normalize.api import normalize
 from privguard.internals.normalize.phones import to_e164
 from privguard.internals.normalize.phones_sql import distinct_numbers_sql
 from privguard.internals.settings import parse_settings
+from test_normalize_helpers import write_ingested
 
 UTC = dt.UTC
 

@@ -82,7 +82,8 @@ def calls_sql(source: str, time_tol: int, dur_tol: int) -> str:
                coalesce(bool_and(duration_rounded) FILTER (duration_s IS NOT NULL), false)
                    AS duration_rounded,
                bool_or(completed) AS completed,
-               bool_or(recorded) AS recorded,
+               CASE WHEN count(recording_ref) > 0 THEN true ELSE bool_or(recorded) END
+                   AS recorded,
                min(recording_ref) AS recording_ref,
                CASE WHEN count(*) = 1 THEN 'single'
                     WHEN bool_or(duration_rounded) AND bool_or(NOT duration_rounded)

@@ -1,0 +1,116 @@
+"""dedupe: near duplicates merged by sort-and-window, distinct calls kept, output deterministic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from privguard.errors import InputError, SettingsError
+from privguard.internals import schema
+from privguard.internals.dedupe.api import dedupe
+from privguard.internals.dedupe.settings import Settings
+from privguard.internals.settings import parse_settings
+
+T0 = dt.datetime(2013, 6, 1, 12, 0, 0)
+
+
+def _row(table: int, row: int, acct: str, num: str, start: dt.datetime, dur: int,
+         rounded: bool = False, **kw: Any) -> dict[str, Any]:  # fmt: skip
+    return {
+        "row_key": table * (1 << 40) + row, "table_id": table, "src_file": f"t{table}.csv",
+        "src_table": f"t{table}", "src_row": row, "facility": "TX07", "inmate_account": acct,
+        "inmate_name": kw.get("name"), "dialed_number": num, "number_raw": num,
+        "number_status": "valid", "extension": None, "start_utc": start, "duration_s": dur,
+        "duration_rounded": rounded, "completed": kw.get("completed", True),
+        "recorded": kw.get("recorded"), "recording_ref": kw.get("ref"), "source_call_id": None,
+    }  # fmt: skip
+
+
+def _write(work: Path, rows: list[dict[str, Any]]) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows).select(list(schema.NORMALIZED_COLUMNS))
+    pq.write_table(table, work / "normalized.parquet")
+    return work
+
+
+def _clusters(out: Path) -> list[tuple[list[tuple[str, int]], str]]:
+    rows = duckdb.sql(
+        f"SELECT [(s.file, s.row) FOR s IN sources], merge_rule FROM '{out}/calls.parquet'"
+    ).fetchall()
+    return sorted(([tuple(x) for x in r[0]], r[1]) for r in rows)
+
+
+A, B = "+15125550101", "+15125550199"
+S = dt.timedelta(seconds=1)
+ROWS = [
+    # call 1: billing (exact seconds), recording (billed minutes, 40 s skew), exact copy
+    _row(0, 1, "1", A, T0, 125), _row(1, 1, "1", A, T0 + 40 * S, 180, True, ref="r/1.wav"),
+    _row(2, 1, "1", A, T0, 125, name="DOE, J"),
+    # call 2: same inmate and number 20 minutes later
+    _row(0, 2, "1", A, T0 + 1200 * S, 300), _row(1, 2, "1", A, T0 + 1203 * S, 302),
+    # a quick redial inside one table: two calls, not copies
+    _row(0, 3, "1", B, T0, 5), _row(0, 4, "1", B, T0 + 30 * S, 7),
+    # same time and number, another inmate: another call
+    _row(0, 5, "2", A, T0, 125),
+    # durations incompatible: billed 1 minute cannot be 125 s
+    _row(1, 3, "3", A, T0, 60, True), _row(0, 6, "3", A, T0 + 2 * S, 125),
+]  # fmt: skip
+
+
+def test_copies_merge_and_distinct_calls_stay_apart(tmp_path: Path) -> None:
+    result = dedupe(_write(tmp_path / "work", ROWS), tmp_path / "out")
+    assert _clusters(tmp_path / "out") == [
+        ([("t0.csv", 1), ("t1.csv", 1), ("t2.csv", 1)], "billed_minutes"),
+        ([("t0.csv", 2), ("t1.csv", 2)], "near_time"),
+        ([("t0.csv", 3)], "single"),
+        ([("t0.csv", 4)], "single"),
+        ([("t0.csv", 5)], "single"),
+        ([("t0.csv", 6)], "single"),
+        ([("t1.csv", 3)], "single"),
+    ]
+    assert (result.rows_in, result.calls_out) == (len(ROWS), 7)
+    report = json.loads((tmp_path / "out" / "dedupe_report.json").read_text())
+    assert report["clusters_per_rule"]["billed_minutes"] == {"clusters": 1, "rows": 3}
+    assert report["tolerances"]["time_tolerance_s"] == Settings().time_tolerance_s
+
+
+def test_survivorship_takes_the_best_value_of_each_field(tmp_path: Path) -> None:
+    dedupe(_write(tmp_path / "work", ROWS), tmp_path / "out")
+    call = duckdb.sql(
+        f"SELECT start_utc, duration_s, duration_rounded, recorded, recording_ref, inmate_name, "
+        f"n_sources FROM '{tmp_path}/out/calls.parquet' WHERE n_sources = 3"
+    ).fetchall()[0]
+    # Exact seconds beat billed minutes; the exact copies' start wins; a reference means recorded.
+    assert call == (T0, 125, False, True, "r/1.wav", "DOE, J", 3)
+
+
+def test_tolerances_come_from_settings(tmp_path: Path) -> None:
+    work = _write(tmp_path / "work", ROWS)
+    strict = dedupe(work, tmp_path / "strict", settings=Settings(time_tolerance_s=0))
+    assert strict.calls_out == 9  # only the exact copy still merges
+    assert strict.rules["exact"] == {"clusters": 1, "rows": 2}
+    with pytest.raises(SettingsError):
+        parse_settings({"dedupe": {"time_tolerance_s": -1}})
+    assert parse_settings({"dedupe": {"time_tolerance_s": 30}}).dedupe.time_tolerance_s == 30
+
+
+def test_reruns_are_byte_identical(tmp_path: Path) -> None:
+    work = _write(tmp_path / "work", list(reversed(ROWS)))
+    digests = set()
+    for name in ("a", "b"):
+        dedupe(work, tmp_path / name)
+        digests.add(hashlib.sha256((tmp_path / name / "calls.parquet").read_bytes()).hexdigest())
+    assert len(digests) == 1
+
+
+def test_missing_input_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        dedupe(tmp_path, tmp_path / "out")
