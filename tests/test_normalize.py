@@ -93,7 +93,7 @@ def _dump(work: Path, extra: list[dict] | None = None) -> Path:
     ]  # fmt: skip
     # Per-row zone abbreviations and h:m:s durations.
     abbrev = [
-        {"facility": "TX07", "inmate_account": f"000{a}", "dialed_number": n,
+        {"facility": "Travis County Jail", "inmate_account": f"000{a}", "dialed_number": n,
          "start": _local(t, "America/Denver").strftime("%Y-%m-%dT%H:%M:%S"),
          "start_zone": t.astimezone(ZoneInfo("America/Denver")).tzname(),
          "duration": f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}", "status": "C"}
@@ -151,7 +151,12 @@ def test_durations_accounts_status_and_flags(tmp_path: Path) -> None:
     assert per_table[1][5] == [True]
     assert per_table[2][1] == seconds  # h:m:s
     assert per_table[2][5] == [None]
-    assert con.execute(f"SELECT count(DISTINCT facility) FROM {src}").fetchone() == (1,)
+    # The table that names the facility instead of coding it joins the same facility.
+    assert con.execute(f"SELECT list(DISTINCT facility) FROM {src}").fetchone() == (["TX07"],)
+    report = json.loads((tmp_path / "normalize_report.json").read_text())
+    assert report["facilities"]["groups"] == [
+        {"facility": "TX07", "labels": ["TRAVISCOUNTYJAIL", "TX07"]}
+    ]
 
 
 def test_table_without_overlap_is_a_warning_not_a_silent_guess(tmp_path: Path) -> None:

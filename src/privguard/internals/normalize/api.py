@@ -18,7 +18,7 @@ import pyarrow as pa
 from privguard.errors import InputError
 from privguard.internals import schema
 from privguard.internals.engines import Executor, connect
-from privguard.internals.normalize import clocks, phones
+from privguard.internals.normalize import clocks, facilities, phones
 from privguard.internals.normalize import sql as nsql
 from privguard.internals.normalize.phones_sql import digits, distinct_numbers_sql
 from privguard.internals.normalize.settings import Settings
@@ -113,7 +113,12 @@ def normalize(
         progress.advance("normalize")
         ex.copy_to_parquet(stage_sql("_pg_ing", tables, formats), stage_path)
         progress.advance("normalize")
-        stage = parquet_source(stage_path)
+        fac = facilities.resolve(ex, parquet_source(stage_path))
+        ex.execute(
+            "CREATE OR REPLACE TEMP VIEW _pg_stage AS "
+            + facilities.canonical_view_sql(parquet_source(stage_path))
+        )
+        stage = "_pg_stage"
         guesses = _infer_zones(ex, stage, tables, cfg)
         progress.advance("normalize")
         _register_table_zones(ex, tables, guesses)
@@ -126,9 +131,10 @@ def normalize(
             out,
         )
         report = _report(ex, stage, tables, formats, guesses, n_fallback, ingest_report)
+        report["facilities"] = fac
         progress.advance("normalize")
     finally:
-        for name in ("_pg_ing",):
+        for name in ("_pg_stage", "_pg_ing"):
             ex.execute(f"DROP VIEW IF EXISTS {name}")
         ex.execute("DROP TABLE IF EXISTS _pg_numbers")
         if own:

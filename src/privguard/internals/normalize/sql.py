@@ -12,7 +12,7 @@ from privguard.internals.sql import quote_literal
 
 # --- clocks ---------------------------------------------------------------------------------
 # An ISO offset or "Z" after a time ("...12:30:00-05:00", "...12:30Z").
-_OFFSET_RE = r"(:[0-9]{2}(?:\.[0-9]+)?)\s*(Z|UTC|GMT|[+-][0-9]{2}:?[0-9]{2})$"
+_OFFSET_RE = r"(:[0-9]{2}(?:\.[0-9]+)?)\s*(Z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 _DATE_PARTS: tuple[tuple[str, str], ...] = (
     ("%Y-%m-%d", "ymd"),
     ("%Y/%m/%d", "ymd"),
@@ -64,7 +64,7 @@ def start_offset_minutes(col: str = "start") -> str:
     """Minutes east of UTC written in the start text itself, or NULL."""
     off = f"regexp_extract(upper(trim({col})), '{_OFFSET_RE}', 2)"
     hh = f"CAST(substr(replace({off}, ':', ''), 2, 2) AS INTEGER)"
-    mm = f"CAST(substr(replace({off}, ':', ''), 4, 2) AS INTEGER)"
+    mm = f"coalesce(try_cast(substr(replace({off}, ':', ''), 4, 2) AS INTEGER), 0)"
     return (
         f"CASE WHEN {off} = '' THEN NULL WHEN {off} IN ('Z', 'UTC', 'GMT') THEN 0 "
         f"ELSE (CASE WHEN starts_with({off}, '-') THEN -1 ELSE 1 END) * ({hh} * 60 + {mm}) END"
@@ -215,7 +215,7 @@ def completed(col: str = "status") -> str:
     yes = " OR ".join(f"contains({s}, {quote_literal(w)})" for w in _DONE)
     return (
         f"CASE WHEN {s} IS NULL OR {s} = '' THEN NULL WHEN {no} THEN false "
-        f"WHEN {s} IN ('n', 'no', 'false', 'f', '0') THEN false "
+        f"WHEN {s} IN ('n', 'no', 'false', 'f', '0', 'r', 'b', 'd', 'x') THEN false "
         f"WHEN {yes} OR {s} IN ('c', 'y', 'yes', 'ok', 'true', 't', '1') THEN true END"
     )
 

@@ -46,6 +46,9 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     str_off = nsql.start_offset_minutes("i.start")
     offset = f"coalesce({str_off}, z.zone_offset, h.hint_offset)"
     epoch = nsql.epoch_utc("i.start")
+    prefix = nsql.facility(
+        r"regexp_extract(upper(trim(i.inmate_account)), '^([A-Z0-9]*[A-Z][A-Z0-9]*)[-_:/]', 1)"
+    )
     method = (
         f"CASE WHEN {epoch} IS NOT NULL THEN 'epoch' WHEN {str_off} IS NOT NULL THEN 'offset' "
         "WHEN z.zone_offset IS NOT NULL OR z.zone_iana IS NOT NULL THEN 'column' "
@@ -55,7 +58,7 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     SELECT CAST(i.table_id AS BIGINT) * {ROW_KEY_SHIFT} + i.src_row AS row_key,
            CAST(i.table_id AS INTEGER) AS table_id, i.src_file, i.src_table,
            CAST(i.src_row AS BIGINT) AS src_row,
-           {nsql.facility("i.facility")} AS facility,
+           coalesce({nsql.facility("i.facility")}, {prefix}) AS facility, {prefix} AS account_prefix,
            {nsql.inmate_account("i.inmate_account", "i.facility")} AS inmate_account,
            nullif(trim(i.inmate_name), '') AS inmate_name,
            n.e164 AS dialed_number, i.dialed_number AS number_raw,
