@@ -223,7 +223,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
     (out / "work" / "ingest_report.json").write_text(
         json.dumps(
             {
-                "dump": str(dump),
+                "dump": "dump",
                 "tables": [{"table_id": i, "file": f, "table": t} for i, (f, t, *_) in enumerate(TABLES)],
                 "totals": {"rows_read": summary["rows_read"], "rows_rejected": rejected},
             }
@@ -241,3 +241,17 @@ def test_fixture_follows_contracts(tmp_path: Path, engine) -> None:
     summary = json.loads((paths["out"] / "summary.json").read_text())
     assert summary["registry_violations"] > 0
     assert summary["privileged_calls_recorded"] > summary["registry_violations"]
+
+
+def run_report(root: Path, **kwargs) -> tuple[dict[str, Path], object]:
+    """Build the fixture audit folder under ``root`` and run the report stage on it."""
+    from privguard.internals.report.api import report
+
+    paths = build_audit_out(root)
+    result = report(
+        paths["out"],
+        inputs=[paths["dump"], paths["registry"]],
+        parameters={"command": ["audit", "dump", "--out", "out"], "settings": {}},
+        **kwargs,
+    )
+    return paths, result

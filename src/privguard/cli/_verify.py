@@ -1,13 +1,27 @@
-"""`privguard verify` (being built; see the issue that owns it)."""
+"""`privguard verify OUT`: check that an audit folder and its inputs are unchanged."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-from privguard.errors import PrivguardError
+import click
 
 
 @click.command(name="verify")
-def verify() -> None:
-    """Not built yet."""
-    raise PrivguardError("'privguard verify' is not built yet")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+def verify(out: Path) -> None:
+    """Recompute every SHA-256 in OUT/manifest.json and compare.
+
+    Exits with code 3 and lists every changed, missing or extra file if anything
+    differs from the manifest written when the audit ran; prints a short
+    confirmation otherwise.
+
+    Example: privguard verify case/out
+    """
+    from privguard.internals.report.custody import verify as run_verify
+
+    result = run_verify(out)
+    click.echo(
+        f"OK: {result.inputs_checked} input file(s) and {result.outputs_checked} output "
+        f"file(s) match {result.manifest}."
+    )

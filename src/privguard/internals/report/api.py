@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,11 @@ def report(
             key_file = privacy.key_path(out, cfg.key_file)
             privacy.install(ex, privacy.load_key(out, cfg.key_file))
         prepare(ex, out)
+        # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
+        # no longer found) and be sealed into the new manifest.
+        (out / "manifest.json").unlink(missing_ok=True)
+        for folder in ("letters", "exports"):
+            shutil.rmtree(out / folder, ignore_errors=True)
         model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
         progress.advance("report")
         html_path = out / "report.html"

@@ -112,7 +112,7 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
              c["recording_ref"] or "", "yes" if c["registered_then"] else "no")
             for c in rec.calls
         ],
-        [24, 21, 16, 23, 24, 17, 33, 16],
+        [23, 20, 15, 23, 24, 17, 32, 20],
         size=7,
     )  # fmt: skip
     doc.para(
