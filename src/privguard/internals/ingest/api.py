@@ -1,0 +1,246 @@
+"""``ingest``: any dump folder -> canonical call rows with provenance, rejects and reconciliation."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import InputError, MappingError
+from privguard.internals.engines import Executor, connect
+from privguard.internals.ingest import sql
+from privguard.internals.ingest.discover import SourceFile, discover
+from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
+from privguard.internals.ingest.readers import Staged
+from privguard.internals.ingest.readers.delimited import read_csv_file
+from privguard.internals.ingest.readers.jsonl import read_jsonl
+from privguard.internals.ingest.readers.parquet import read_parquet
+from privguard.internals.ingest.readers.sqlite import read_sqlite
+from privguard.internals.ingest.readers.sqltables import read_sql_dump
+from privguard.internals.ingest.readers.xlsx import read_xlsx
+from privguard.internals.ingest.report import (
+    IngestResult,
+    table_entry,
+    totals,
+    write_rejects_csv,
+    write_report,
+)
+from privguard.internals.ingest.settings import Settings, load
+from privguard.internals.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 500
+_MAX_CASE_STEPS = 2000
+
+
+def _stage(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str
+) -> tuple[list[Staged], list[str]]:
+    if src.format in ("csv", "tsv"):
+        return [read_csv_file(ex, src, scratch, scan)], []
+    if src.format == "jsonl":
+        return [read_jsonl(ex, src, scratch, scan)], []
+    if src.format == "parquet":
+        return [read_parquet(ex, src, scratch, scan)], []
+    if src.format == "xlsx":
+        return read_xlsx(src, scratch, scan), []
+    if src.format == "sqlite":
+        return read_sqlite(src, scratch, scan), []
+    return read_sql_dump(ex, src, scratch, scan)
+
+
+def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
+    if s.staging is None:
+        return []
+    return ex.fetchall(
+        sql.sample(sql.staging_source(s.staging, False), len(s.columns), SAMPLE_ROWS)
+    )
+
+
+def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
+    """The staging source, the src_row expression, and whether rows need re-sorting."""
+    assert s.staging is not None
+    if s.has_rec:
+        return sql.staging_source(s.staging, False), sql.REC, False
+    source = sql.staging_source(s.staging)
+    if s.rejects is None:
+        return source, sql.src_row_expr("file_row_number", []), False
+    recs = [
+        int(r[0])
+        for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
+    ]
+    steps: dict[int, int] = {}
+    for j, rec in enumerate(recs, start=1):
+        steps[rec - j] = j  # accepted rows before this reject -> rejects so far
+    pairs = sorted(steps.items())
+    if len(pairs) <= _MAX_CASE_STEPS:
+        return source, sql.src_row_expr("file_row_number", pairs), False
+    values = ", ".join(f"({a}, {n})" for a, n in pairs)
+    joined = (
+        f"(SELECT * FROM {source}) s ASOF LEFT JOIN (VALUES {values}) st(a, n) "
+        "ON s.file_row_number >= st.a"
+    )
+    return joined, "(s.file_row_number + 1 + coalesce(st.n, 0))", True
+
+
+def _mapping_error(
+    dump: Path, bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]
+) -> MappingError:
+    problems: list[str] = []
+    snippets: list[str] = []
+    multi = {s.file for s, _, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
+    for s, m, rows in bad:
+        shown = "; ".join(", ".join("" if v is None else str(v)[:40] for v in r) for r in rows[:3])
+        problems.append(
+            f"{s.file} (table {s.table!r}): {'; '.join(m.problems)}. Columns found: "
+            f"{', '.join(s.columns) or '(none)'}. First rows: {shown or '(no rows)'}"
+        )
+        snippets.append(fix_snippet(s.file, s.table, s.file in multi, s.columns, m))
+    return MappingError(
+        f"{len(bad)} table(s) cannot be mapped onto the call schema (a dialed number and a "
+        "start time are needed)",
+        where=str(dump),
+        problems=problems,
+        fix="write these lines into a mapping file, fill in the column names, and run again "
+        "with --mapping FILE (or put them in the case file):\n\n" + "\n\n".join(snippets),
+    )
+
+
+def ingest(
+    dump: Path,
+    work: Path,
+    *,
+    mapping: Settings | None = None,
+    mapping_file: Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
+
+    Finds every table recursively (inside zip and gz archives too): CSV/TSV, JSON lines,
+    Parquet, XLSX (every sheet), SQLite (every table), MySQL/MariaDB and PostgreSQL dumps
+    (parsed, never executed). Writes ``work/ingested/<table_id>.parquet`` (canonical VARCHAR
+    fields, ``tz_hint``/``duration_unit`` hints, unmapped columns as ``extras`` JSON, and
+    provenance ``src_file``, ``src_table``, ``src_row``, ``src_sha256``), ``work/rejects.csv``
+    (every unreadable record with its raw text) and ``work/ingest_report.json`` (per table
+    ``rows_read = rows_accepted + rows_rejected``).
+
+    ``mapping`` holds ``[[mapping]]`` entries from a case file; ``mapping_file`` is a TOML
+    file of the same entries, validated up front, whose entries take precedence.
+
+    Raises :class:`~privguard.errors.InputError` when the dump folder does not exist,
+    :class:`~privguard.errors.SettingsError` for an invalid mapping file, and
+    :class:`~privguard.errors.MappingError` listing every table whose columns cannot be
+    mapped, with the mapping-file lines that would fix each.
+
+    Example::
+
+        result = ingest(Path("leak/dump"), Path("out/work"))
+        print(result.totals["rows_read"], result.totals["rows_rejected"])
+    """
+    settings = mapping if mapping is not None else Settings()
+    if mapping_file is not None:
+        settings = Settings(load(mapping_file).rules + settings.rules)
+    dump, work = Path(dump), Path(work)
+    if not dump.exists():
+        raise InputError(
+            "the dump folder does not exist",
+            where=str(dump),
+            fix="give the folder that holds the leaked or produced tables",
+        )
+    progress = progress or NullProgress()
+    scratch = work / "tmp" / "ingest"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    out_dir = work / "ingested"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    ex = executor or connect()
+    try:
+        return _run(ex, dump, work, scratch, out_dir, settings, progress)
+    finally:
+        if executor is None:
+            ex.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(
+    ex: Executor,
+    dump: Path,
+    work: Path,
+    scratch: Path,
+    out_dir: Path,
+    settings: Settings,
+    progress: Progress,
+) -> IngestResult:
+    files, skipped = discover(dump, scratch / "extract")
+    skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
+    warnings: list[dict[str, str]] = []
+    staged: list[Staged] = []
+    progress.start("reading tables", total=sum(f.size for f in files))
+    for n, src in enumerate(files):
+        try:
+            tables, notes = _stage(ex, src, scratch, f"s{n:05d}")
+        except InputError as exc:
+            skipped_files.append({"file": src.name, "reason": exc.message})
+            tables, notes = [], []
+        staged += tables
+        warnings += [{"file": src.name, "warning": w} for w in notes]
+        progress.advance("reading tables", src.size)
+    progress.finish("reading tables")
+
+    entries = [table_entry(i, s) for i, s in enumerate(staged)]
+    maps: list[Mapping] = []
+    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
+    for s, entry in zip(staged, entries, strict=True):
+        rows = _sample(ex, s)
+        m = map_table(s.columns, rows, settings.rule_for(s.file, s.table))
+        maps.append(m)
+        if m.skip:
+            entry["status"] = "skipped"
+        elif s.accepted == 0 and not m.ok:
+            entry["status"] = "empty"
+        elif not m.ok:
+            bad.append((s, m, rows))
+    if bad:
+        raise _mapping_error(dump, bad)
+
+    rejects: list[tuple[Staged, Path]] = []
+    progress.start("writing tables", total=len(staged))
+    for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True)):
+        if s.rejects is not None:
+            rejects.append((s, s.rejects))
+        entry["mapping"] = m.named(s.columns)
+        entry["how"] = m.how
+        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+        used = {j for idx in m.fields.values() for j in idx}
+        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+        if entry["status"] == "ingested" and s.staging is not None and s.accepted > 0:
+            source, row_expr, resort = _row_expr(ex, s)
+            plan = sql.FinalPlan(
+                staging=source,
+                columns=tuple(s.columns),
+                mapping=m.fields,
+                tz_hint=m.tz_hint,
+                duration_unit=m.duration_unit,
+                table_id=i,
+                file=s.file,
+                table=s.table,
+                sha256=s.sha256,
+                fmt=s.format,
+                row_expr=row_expr,
+            )
+            select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
+            ex.copy_to_parquet(select, out_dir / f"{i}.parquet")
+            entry["output"] = f"ingested/{i}.parquet"
+        progress.advance("writing tables")
+    progress.finish("writing tables")
+    write_rejects_csv(ex, rejects, work / "rejects.csv")
+    result = IngestResult(
+        str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings
+    )
+    write_report(result)
+    log.info("ingest: %s", result.totals)
+    return result

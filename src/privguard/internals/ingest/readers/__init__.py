@@ -1,0 +1,60 @@
+"""Readers: each turns one source table into a staging Parquet file plus its rejected records.
+
+A staging file holds the source columns as VARCHAR named ``c0, c1, ...`` in record order.
+Either it carries a ``__rec`` column (the 1-based record index, when the reader knows it),
+or record indexes follow from the row position and the rejected records' indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REJECT_SCHEMA = pa.schema([("rec", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
+
+
+@dataclass
+class Staged:
+    """One source table after reading, before mapping."""
+
+    file: str
+    table: str
+    format: str
+    sha256: str
+    columns: list[str]  # source column names, in order
+    staging: Path | None  # None when the table has no accepted rows or no columns
+    accepted: int
+    rejects: Path | None = None  # Parquet: rec, reason, raw
+    rejected: int = 0
+    has_rec: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.accepted + self.rejected
+
+
+def write_rejects(path: Path, recs: list[int], reasons: list[str], raws: list[str]) -> Path | None:
+    """Write rejected records (record index, reason, raw text) to a Parquet file."""
+    if not recs:
+        return None
+    table = pa.table(
+        [pa.array(recs, pa.int64()), pa.array(reasons), pa.array(raws)], schema=REJECT_SCHEMA
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def unique_names(raw: list[str]) -> list[str]:
+    """Column names made non-empty and unique, in order (``name``, ``name_2``, ...)."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, name in enumerate(raw):
+        base = (name or "").strip().lstrip("\ufeff") or f"column{i + 1}"
+        n = seen.get(base.lower(), 0) + 1
+        seen[base.lower()] = n
+        out.append(base if n == 1 else f"{base}_{n}")
+    return out

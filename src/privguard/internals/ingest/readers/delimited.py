@@ -1,0 +1,194 @@
+"""CSV/TSV (any delimiter, utf-8 / utf-8-BOM / utf-16 / latin-1), read by DuckDB ``read_csv``.
+
+Python looks only at the first bytes (and a few spread-out chunks for the encoding) to
+choose the dialect and read the header; DuckDB parses every record strictly and stores the
+malformed ones as rejects with their line number and raw text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from privguard.internals.engines.base import Executor
+from privguard.internals.ingest import sql
+from privguard.internals.ingest.discover import SourceFile, stem
+from privguard.internals.ingest.readers import Staged, unique_names, write_rejects
+
+log = logging.getLogger(__name__)
+
+_HEAD = 256 * 1024
+_DELIMS = (",", "\t", "|", ";")
+
+
+def _open(path: Path, compressed: bool) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _valid_utf8(chunk: bytes, at_start: bool) -> bool:
+    if not at_start:
+        # Skip continuation bytes of a character cut by the chunk boundary.
+        i = 0
+        while i < min(4, len(chunk)) and (chunk[i] & 0xC0) == 0x80:
+            i += 1
+        chunk = chunk[i:]
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
+    """utf-8 unless the head or one of 8 chunks spread through the file is not valid UTF-8."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if not _valid_utf8(head, True):
+        return "latin-1"
+    if not compressed:
+        size = path.stat().st_size
+        if size > 2 * _HEAD:
+            with open(path, "rb") as fh:
+                for k in range(1, 9):
+                    fh.seek(size * k // 9)
+                    if not _valid_utf8(fh.read(65536), False):
+                        return "latin-1"
+    return "utf-8"
+
+
+def _decode(head: bytes, encoding: str) -> str:
+    if encoding == "utf-16":
+        return head.decode("utf-16", "replace")
+    if encoding == "latin-1":
+        return head.decode("latin-1")
+    return codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, final=False)
+
+
+def _complete_lines(text: str, limit: int = 200) -> str:
+    lines = text.splitlines(keepends=True)
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut by the head boundary
+    return "".join(lines[:limit])
+
+
+def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
+    """Choose delimiter and escape from the first lines; return them and the parsed rows."""
+    text = _complete_lines(text)
+    escape = "\\" if text.count('\\"') > text.count('""') else '"'
+    best: tuple[tuple[int, float, int], str, list[list[str]]] | None = None
+    for delim in _DELIMS:
+        rows = [
+            r
+            for r in csv.reader(
+                io.StringIO(text),
+                delimiter=delim,
+                quotechar='"',
+                escapechar="\\" if escape == "\\" else None,
+                doublequote=escape == '"',
+            )
+            if r
+        ]
+        counts = [len(r) for r in rows[:50]]
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = (int(mode > 1), counts.count(mode) / len(counts), mode)
+        if best is None or score > best[0]:
+            best = (score, delim, rows)
+    if best is None:
+        return fallback, escape, []
+    return best[1], escape, best[2]
+
+
+def looks_like_header(row: list[str]) -> bool:
+    """A first row with any letter in it is a header; all-numeric first rows are data."""
+    return any(ch.isalpha() for cell in row for ch in cell)
+
+
+def read_delimited(
+    ex: Executor,
+    path: Path,
+    n_columns: int,
+    dialect: sql.CsvDialect,
+    staging: Path,
+    rejects: Path,
+    scan: str,
+    unescape: str | None = None,
+) -> tuple[int, int, Path | None]:
+    """Stage one delimited file; return (accepted, rejected, rejects file or None)."""
+    source = sql.read_csv(path, n_columns, dialect, scan)
+    ex.execute(sql.copy_to(sql.stage_select(source, n_columns, unescape), staging))
+    accepted = ex.fetchall(f"SELECT count(*) FROM {sql.staging_source(staging, False)}")[0][0]
+    rej = ex.fetchall(sql.csv_rejects(scan))
+    for stmt in sql.drop_rejects(scan):
+        ex.execute(stmt)
+    if not rej:
+        return int(accepted), 0, None
+    lines = np.asarray([r[0] for r in rej], dtype=np.int64)
+    blanks = _blank_lines_before(path, dialect.gzip, [int(r[1] or 0) for r in rej])
+    recs = lines - (1 if dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
+    out = write_rejects(
+        rejects,
+        [int(r) for r in recs],
+        [str(r[2]) for r in rej],
+        ["" if r[3] is None else str(r[3]) for r in rej],
+    )
+    return int(accepted), len(rej), out
+
+
+def _blank_lines_before(path: Path, compressed: bool, positions: list[int]) -> list[int]:
+    """Blank lines before each byte position: DuckDB numbers them but they are not records."""
+    targets = sorted(set(positions))
+    found: dict[int, int] = {}
+    seen = offset = ti = 0
+    carry = b""
+
+    def blanks(data: bytes) -> int:
+        return data.count(b"\n\n") + data.count(b"\n\r\n") - carry.count(b"\n\n")
+
+    with _open(path, compressed) as fh:
+        while ti < len(targets):
+            chunk = fh.read(1 << 22)
+            if not chunk:
+                break
+            data = carry + chunk
+            while ti < len(targets) and targets[ti] <= offset + len(chunk):
+                found[targets[ti]] = seen + blanks(data[: len(carry) + targets[ti] - offset])
+                ti += 1
+            seen += blanks(data)
+            offset += len(chunk)
+            carry = data[-2:]
+    return [found.get(p, seen) for p in positions]
+
+
+def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    """Stage one CSV/TSV file (one table named after the file stem)."""
+    with _open(src.path, src.gzip) as fh:
+        head = fh.read(_HEAD)
+    encoding = detect_encoding(src.path, src.gzip, head)
+    text = _decode(head, encoding)
+    delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
+    fmt = "tsv" if delim == "\t" else "csv"
+    table = stem(src.name)
+    if not rows:
+        return Staged(src.name, table, fmt, src.sha256, [], None, 0, warnings=["empty file"])
+    header = looks_like_header(rows[0])
+    names = unique_names(rows[0] if header else [f"column{i + 1}" for i in range(len(rows[0]))])
+    dialect = sql.CsvDialect(
+        delim=delim, escape=escape, header=header, encoding=encoding, gzip=src.gzip
+    )
+    staging = scratch / f"{scan}.parquet"
+    accepted, rejected, rej = read_delimited(
+        ex, src.path, len(names), dialect, staging, scratch / f"{scan}.rejects.parquet", scan
+    )
+    warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
+    log.debug("%s: %d accepted, %d rejected", src.name, accepted, rejected)
+    return Staged(
+        src.name, table, fmt, src.sha256, names, staging, accepted, rej, rejected, False, warnings
+    )

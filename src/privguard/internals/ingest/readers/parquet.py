@@ -1,0 +1,29 @@
+"""Parquet files: every column cast to VARCHAR by DuckDB, row order kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from privguard.internals.engines.base import Executor
+from privguard.internals.ingest import sql
+from privguard.internals.ingest.discover import SourceFile, stem
+from privguard.internals.ingest.readers import Staged, unique_names
+from privguard.internals.sql import quote_ident, quote_literal
+
+
+def read_parquet(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    """Stage one Parquet file (one table named after the file stem)."""
+    source = f"read_parquet({quote_literal(str(src.path))})"
+    described = ex.fetchall(f"DESCRIBE SELECT * FROM {source}")
+    raw = [str(r[0]) for r in described]
+    names = unique_names(raw)
+    staging = scratch / f"{scan}.parquet"
+    cols = ", ".join(
+        f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(sql.staged_name(i))}"
+        for i, c in enumerate(raw)
+    )
+    if not cols:
+        return Staged(src.name, stem(src.name), "parquet", src.sha256, [], None, 0)
+    ex.execute(sql.copy_to(f"SELECT {cols} FROM {source}", staging))
+    accepted = ex.fetchall(f"SELECT count(*) FROM {sql.staging_source(staging, False)}")[0][0]
+    return Staged(src.name, stem(src.name), "parquet", src.sha256, names, staging, int(accepted))
