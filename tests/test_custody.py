@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_report_fixture import build_audit_out, run_report
 
 from privguard.errors import InputError, IntegrityError
 from privguard.internals.report.api import report
 from privguard.internals.report.custody import verify
+from test_report_fixture import build_audit_out, run_report
 
 _REF: Path | None = None
 

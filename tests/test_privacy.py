@@ -14,13 +14,13 @@ import pypdfium2 as pdfium
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_report_fixture import NAMES, NUMBERS, run_report
 
 from privguard.errors import InputError, Problems
 from privguard.internals.engines import connect
 from privguard.internals.report import privacy
 from privguard.internals.report.settings import Settings, parse
 from privguard.internals.sql import quote_literal
+from test_report_fixture import NAMES, NUMBERS, run_report
 
 _EX = connect()
 _KEY = bytes(range(7, 39))

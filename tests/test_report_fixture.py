@@ -34,7 +34,14 @@ NUMBERS = [
     ("+15125550101", "registered", "Law Office of Jane Roe", "2013-03-01", None, None),
     ("+15125550102", "directory_attorney", "Law Office of Jane Roe", None, None, None),
     ("+17135550103", "directory_attorney", "=Evil Esq", None, None, None),
-    ("+12145550104", "registered", "Travis County Public Defender", "2013-01-01", "2013-09-01", None),
+    (
+        "+12145550104",
+        "registered",
+        "Travis County Public Defender",
+        "2013-01-01",
+        "2013-09-01",
+        None,
+    ),
     ("+15125550105", "confirmed", "Sam Lee", None, None, None),
     ("+15125550201", "candidate", None, None, None, 0.83),
     ("+15125550202", "candidate", None, None, None, 0.61),
@@ -107,7 +114,9 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                 "sources": sources,
             }
         )
-    src_type = pa.list_(pa.struct([("file", pa.string()), ("table", pa.string()), ("row", pa.int64())]))
+    src_type = pa.list_(
+        pa.struct([("file", pa.string()), ("table", pa.string()), ("row", pa.int64())])
+    )
     schema = pa.schema(
         [
             ("call_id", pa.int64()), ("facility", pa.string()), ("inmate_account", pa.string()),
@@ -224,7 +233,9 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         json.dumps(
             {
                 "dump": "dump",
-                "tables": [{"table_id": i, "file": f, "table": t} for i, (f, t, *_) in enumerate(TABLES)],
+                "tables": [
+                    {"table_id": i, "file": f, "table": t} for i, (f, t, *_) in enumerate(TABLES)
+                ],
                 "totals": {"rows_read": summary["rows_read"], "rows_rejected": rejected},
             }
         )

@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_report_fixture import run_report
 
 from privguard.internals.schema import SUMMARY_INT_KEYS
+from test_report_fixture import run_report
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -197,6 +197,8 @@ def test_chromium_makes_no_network_requests(audit, tmp_path: Path) -> None:
 def test_network_probe_catches_a_remote_resource(tmp_path: Path) -> None:
     # The probe itself must be able to fail: a page loading one remote image is caught.
     probe = tmp_path / "probe.html"
-    probe.write_text('<!DOCTYPE html><html><body><img src="http://example.com/x.png"></body></html>')
+    probe.write_text(
+        '<!DOCTYPE html><html><body><img src="http://example.com/x.png"></body></html>'
+    )
     _, requests = _open_via_proxy(tmp_path, probe)
     assert any(b"example.com" in r for r in requests)

@@ -61,7 +61,9 @@ def _open(cid: str, title: str, desc: str, width: int, height: int) -> list[str]
 def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
     parts = []
     for s in series:
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{s.color}"/>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{s.color}"/>'
+        )
         parts.append(f'<text x="{x + 17:.1f}" y="{y:.1f}" fill="{INK}">{escape(s.label)}</text>')
         x += 24 + 7.2 * len(s.label)
     return parts
@@ -167,9 +169,7 @@ def bar_chart(
                 f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="11" fill="{s.color}">'
                 f"<title>{escape(cat)}: {escape(s.label)} {v:,}</title></rect>"
             )
-            parts.append(
-                f'<text x="{left + w + 4:.1f}" y="{y + 10:.1f}" fill="{INK}">{v:,}</text>'
-            )
+            parts.append(f'<text x="{left + w + 4:.1f}" y="{y + 10:.1f}" fill="{INK}">{v:,}</text>')
     parts.append(
         f'<line x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}" stroke="{INK}"/>'
     )

@@ -14,7 +14,9 @@ from .model import ReportModel, pick
 
 
 def _n(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else ("–" if value is None else escape(str(value)))
+    return (
+        f"{value:,}" if isinstance(value, int) else ("–" if value is None else escape(str(value)))
+    )
 
 
 def _table(
@@ -39,7 +41,9 @@ def _table(
 
     rows = ["<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in body]
     if total is not None:
-        rows.append('<tr class="total">' + "".join(cell(i, v) for i, v in enumerate(total)) + "</tr>")
+        rows.append(
+            '<tr class="total">' + "".join(cell(i, v) for i, v in enumerate(total)) + "</tr>"
+        )
     if not body:
         rows.append(f'<tr><td colspan="{len(headers)}" class="muted">None.</td></tr>')
     ident = f' id="{tid}"' if tid else ""
@@ -188,7 +192,16 @@ def top_numbers(m: ReportModel, limit: int = 25) -> str:
     return (
         _table(
             f"Table 4. Attorney numbers with the most recorded calls (top {min(limit, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})",
-            ["Number", "Attorney or office", "Evidence class", "Evidence", "Attempts", "Completed", "Recorded", "Violations"],
+            [
+                "Number",
+                "Attorney or office",
+                "Evidence class",
+                "Evidence",
+                "Attempts",
+                "Completed",
+                "Recorded",
+                "Violations",
+            ],
             body,
             numeric=[4, 5, 6, 7],
             tid="top-numbers",
@@ -247,7 +260,11 @@ def method(m: ReportModel) -> str:
         [(r["rule"], r["description"] or "", r["clusters"], r["rows"]) for r in m.dedupe_rules],
         numeric=[2, 3],
     )
-    missing = "" if m.clocks else '<p class="note">The clock report (work/normalize_report.json) was not available.</p>'
+    missing = (
+        ""
+        if m.clocks
+        else '<p class="note">The clock report (work/normalize_report.json) was not available.</p>'
+    )
     caveats = "".join(f"<li>{escape(c)}</li>" for c in texts.CAVEATS)
     return (
         "<h3>Evidence for each number</h3>" + classes
@@ -263,7 +280,11 @@ def method(m: ReportModel) -> str:
 
 def render_html(m: ReportModel) -> str:
     """The full report page."""
-    css = resources.files("privguard.internals.report").joinpath("templates/report.css").read_text("utf-8")
+    css = (
+        resources.files("privguard.internals.report")
+        .joinpath("templates/report.css")
+        .read_text("utf-8")
+    )
     s = m.summary
     headline = s.get("headline") or (
         f"{_n(s.get('privileged_calls_recorded'))} recorded calls to "

@@ -80,7 +80,9 @@ def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
     """Per table: the clock zone used, how it was found, the evidence, confidence."""
     tables = pick(normalize, "tables", "items", default=[])
     if isinstance(tables, dict):
-        tables = [{"table": k, **v} if isinstance(v, dict) else {"table": k} for k, v in tables.items()]
+        tables = [
+            {"table": k, **v} if isinstance(v, dict) else {"table": k} for k, v in tables.items()
+        ]
     rows = []
     for t in tables if isinstance(tables, list) else []:
         if not isinstance(t, dict):

@@ -53,7 +53,12 @@ class Doc(FPDF):
         if self.unicode:
             return s
         s = s.replace("\u2013", "-").replace("\u2014", "-").replace("\u00b7", "-")
-        s = s.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+        s = (
+            s.replace("\u2018", "'")
+            .replace("\u2019", "'")
+            .replace("\u201c", '"')
+            .replace("\u201d", '"')
+        )
         folded = unicodedata.normalize("NFKD", s)
         return "".join(c for c in folded if ord(c) < 256 and not unicodedata.combining(c))
 
@@ -122,7 +127,12 @@ class Doc(FPDF):
         ) as table:
             table.row([self.t(h) for h in headers])
             for r in rows or [["None."] + [""] * (len(headers) - 1)]:
-                table.row([self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v) for v in r])
+                table.row(
+                    [
+                        self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
+                        for v in r
+                    ]
+                )
         self.ln(3)
 
     def svg(self, svg: str, width: float) -> None:

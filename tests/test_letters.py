@@ -1,0 +1,105 @@
+"""The report PDF and the notification letters: rendered to images, text extracted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pypdfium2 as pdfium
+import pytest
+
+from privguard.internals.report import privacy
+from privguard.internals.report.letters import duration, local_time, slug
+from privguard.internals.schema import ATTORNEY_CLASSES
+from test_report_fixture import run_report
+
+
+def _pdf_text(path: Path, tmp_path: Path) -> str:
+    doc = pdfium.PdfDocument(str(path))
+    texts = []
+    for i in range(len(doc)):
+        page = doc[i]
+        image = page.render(scale=0.6).to_pil()
+        assert image.width > 100 and image.getextrema() != ((255, 255),) * 3
+        if i == 0:
+            image.save(tmp_path / f"{path.stem}-p1.png")
+        texts.append(page.get_textpage().get_text_range())
+    return "\n".join(texts)
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory) -> dict[str, Path]:
+    paths, _ = run_report(tmp_path_factory.mktemp("letters"))
+    return paths
+
+
+def _recorded_by_attorney(out: Path) -> dict[str, list[dict]]:
+    """Independent recount with pyarrow: recorded calls to attorney numbers per name."""
+    numbers = pq.read_table(out / "numbers.parquet").to_pylist()
+    names = {
+        n["number"]: n["attorney_name"] for n in numbers if n["classification"] in ATTORNEY_CLASSES
+    }
+    calls = pq.read_table(out / "calls.parquet")
+    calls = calls.filter(pc.field("recorded")).to_pylist()
+    grouped: dict[str, list[dict]] = {}
+    for c in calls:
+        if c["dialed_number"] in names:
+            grouped.setdefault(names[c["dialed_number"]], []).append(c)
+    return grouped
+
+
+def test_report_pdf_text_matches_summary(audit, tmp_path: Path) -> None:
+    text = _pdf_text(audit["out"] / "report.pdf", tmp_path)
+    summary = json.loads((audit["out"] / "summary.json").read_text())
+    assert "Recorded attorney-client calls" in text
+    assert summary["headline"] in text
+    for key in ("privileged_calls_recorded", "registry_violations", "privileged_calls", "calls"):
+        assert f"{summary[key]:,}" in text, key
+    assert "Caveats" in text and "floor, not a ceiling" in text
+    assert "America/Chicago" in text  # the clock table
+
+
+def test_one_letter_per_attorney_with_every_recorded_call(audit, tmp_path: Path) -> None:
+    out = audit["out"]
+    expected = _recorded_by_attorney(out)
+    letters = sorted((out / "letters").glob("*.pdf"))
+    assert len(letters) == len(expected)
+    key = bytes.fromhex((audit["root"] / "case.key").read_text().strip())
+    for name, calls in expected.items():
+        path = out / "letters" / f"{slug(name)}.pdf"
+        text = _pdf_text(path, tmp_path)
+        assert f"To: {name}" in text
+        assert f"{len(calls):,} recorded call" in text
+        squeezed = "".join(text.split())  # table cells wrap inside long pseudonyms
+        for c in calls:
+            # Each call appears with its UTC time and its inmate's pseudonym.
+            assert c["start_utc"].strftime("%Y-%m-%d") in text
+            assert privacy.pseudonym(key, "name", c["inmate_name"]) in squeezed
+            assert c["inmate_name"] not in text
+        assert "delete" in text and "suppress" in text
+
+
+def test_jane_roe_letter_groups_her_two_numbers(audit, tmp_path: Path) -> None:
+    text = _pdf_text(audit["out"] / "letters" / "law-office-of-jane-roe.pdf", tmp_path)
+    assert "+15125550101, +15125550102" in text
+    assert "CST" in text or "CDT" in text or "EST" in text or "EDT" in text  # local times
+
+
+def test_pdfs_have_fixed_dates(audit) -> None:
+    for path in [audit["out"] / "report.pdf", *(audit["out"] / "letters").glob("*.pdf")]:
+        doc = pdfium.PdfDocument(str(path))
+        meta = doc.get_metadata_dict()
+        assert meta["CreationDate"].startswith("D:2013"), meta  # the last call, not today
+
+
+def test_local_time_and_duration_helpers() -> None:
+    assert local_time("2013-07-01 15:00:00", "America/Chicago") == "2013-07-01 10:00 CDT"
+    assert local_time("2013-01-01 15:00:00", "America/Chicago") == "2013-01-01 09:00 CST"
+    assert local_time("2013-07-01 15:00:00", None) == "not known"
+    assert local_time("2013-07-01 15:00:00", "Mars/Olympus") == "not known"
+    assert duration(725) == "12 min 05 s"
+    assert slug("=Evil Ésq.") == "evil-esq"
+    assert dt.datetime.fromisoformat("2013-07-01 15:00:00")  # the export's time format
