@@ -13,7 +13,7 @@ from privguard.errors import InputError
 from privguard.internals.findings.api import findings
 from privguard.internals.identify.api import identify
 from privguard.internals.schema import SUMMARY_INT_KEYS
-from test_identify_helpers import Population, attorney_numbers, build, write_calls
+from test_identify_helpers import FACILITIES, Population, attorney_numbers, build, write_calls
 
 REPORT = {"dump": "d", "tables": [{"rows_read": 7000, "rows_rejected": 12}], "totals": {}}
 
@@ -43,7 +43,8 @@ def _setup(tmp: Path, pop: Population) -> tuple[Path, Path, list[tuple[str, str,
 
 
 def _covered(row: dict, entries: list[tuple[str, str, str, str]]) -> bool:
-    day = row["start_utc"].date()
+    # Registrations apply by the facility's local calendar day.
+    day = (row["start_utc"] + dt.timedelta(hours=FACILITIES[row["facility"]])).date()
     for number, start, end, fac in entries:
         if number != row["dialed_number"]:
             continue

@@ -11,7 +11,8 @@ import xlsxwriter
 
 from privguard.errors import InputError, Problems
 from privguard.internals.identify import settings as identify_settings
-from privguard.internals.identify.api import identify, infer_offset
+from privguard.internals.identify.api import identify
+from privguard.internals.identify.clocks import infer_clock, infer_offset
 from privguard.internals.identify.settings import Settings
 from privguard.internals.schema import NUMBER_CLASSES
 from test_identify_helpers import attorney_numbers, build, write_calls
@@ -119,6 +120,21 @@ def test_infer_offset_reads_the_quiet_night() -> None:
     assert infer_offset(hist) == -6
     assert infer_offset({h: 100 for h in range(24)}) is None
     assert infer_offset({3: 5}) is None
+
+
+def test_infer_clock_tells_daylight_saving_from_a_fixed_offset() -> None:
+    def night(offset: int) -> dict[int, int]:  # phones on 07:00-23:00 local
+        return {
+            h: (0 if (h + offset) % 24 in range(23, 31) or (h + offset) % 24 < 7 else 100)
+            for h in range(24)
+        }
+
+    chicago = infer_clock(night(-6), night(-5), night(-6))
+    assert (chicago.zone, chicago.offset_h) == ("America/Chicago", -6)
+    phoenix = infer_clock(night(-7), night(-7), night(-7))
+    assert phoenix.zone == "America/Phoenix"
+    flat = {h: 100 for h in range(24)}
+    assert infer_clock(flat, flat, flat).source == "unknown"
 
 
 def test_facility_timezone_from_settings_is_used(tmp_path: Path) -> None:

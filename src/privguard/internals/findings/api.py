@@ -16,6 +16,7 @@ from typing import Any
 from privguard.errors import InputError
 from privguard.internals.engines import Executor, connect
 from privguard.internals.findings import sql as S
+from privguard.internals.identify.api import CLOCKS_FILE
 from privguard.internals.schema import SUMMARY_INT_KEYS
 from privguard.internals.sql import parquet_source
 
@@ -99,8 +100,9 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
     ``registered``, ``directory_attorney`` or ``confirmed`` by identify. Candidates are
     counted apart (``candidate_numbers``, ``candidate_calls``) until a person confirms them.
     A registry violation is a recorded call to a number that was on a do-not-record
-    registry on the call's date (UTC), for all facilities or for the call's facility, and
-    not yet removed.
+    registry on the call's date (the facility's local date, from the clocks identify wrote
+    to ``OUT/facility_clocks.parquet``; UTC when that file is absent), for all facilities
+    or for the call's facility, and not yet removed.
 
     Writes ``OUT/privileged_calls.csv`` (each call with its source rows as
     ``file:table:row``, the number, its class and evidence, whether it was recorded and
@@ -128,6 +130,16 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
             ex.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
             )
+        clocks = out / CLOCKS_FILE
+        ex.execute(
+            "CREATE OR REPLACE TEMP VIEW f_clocks AS "
+            + (
+                f"SELECT facility, zone, offset_h FROM {parquet_source(clocks)}"
+                if clocks.is_file()
+                else "SELECT NULL::VARCHAR AS facility, NULL::VARCHAR AS zone, 0 AS offset_h "
+                "WHERE false"
+            )
+        )
         ex.execute(S.create_privileged())
         ex.execute(S.to_csv(S.privileged_csv_query(), str(out / "privileged_calls.csv")))
         (out / "findings").mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 * ``f_calls``     ``OUT/calls.parquet`` (``schema.CALL_COLUMNS``)
 * ``f_numbers``   ``OUT/numbers.parquet`` (one row per called number, its class)
 * ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval)
+* ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from privguard.internals.sql import quote_literal
 
 _CLASSES = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
-# A registry interval covers a call when the call's (UTC) date falls in [from, until) and
+# A registry interval covers a call when the call's local date falls in [from, until) and
 # the entry is for all facilities or for the call's facility. A missing date added counts
 # from the beginning; a missing date removed means still registered.
 COVERS = (
     "r.number = p.number"
-    " AND (r.registered_from IS NULL OR CAST(p.start_utc AS DATE) >= r.registered_from)"
-    " AND (r.registered_until IS NULL OR CAST(p.start_utc AS DATE) < r.registered_until)"
+    " AND (r.registered_from IS NULL OR p.local_day >= r.registered_from)"
+    " AND (r.registered_until IS NULL OR p.local_day < r.registered_until)"
     " AND (r.facility IS NULL OR r.facility = upper(trim(p.facility)))"
 )
 
@@ -33,8 +34,11 @@ CREATE OR REPLACE TEMP TABLE f_priv AS
 WITH p AS (
     SELECT c.call_id, c.start_utc, c.facility, c.inmate_account, c.inmate_name,
            c.dialed_number AS number, n.classification, n.attorney_name, n.evidence,
-           c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources
+           c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
+           CAST(CASE WHEN k.zone IS NOT NULL THEN timezone(k.zone, c.start_utc AT TIME ZONE 'UTC')
+                     ELSE c.start_utc + to_hours(coalesce(k.offset_h, 0)) END AS DATE) AS local_day
     FROM f_calls c JOIN f_numbers n ON c.dialed_number = n.number
+    LEFT JOIN f_clocks k ON k.facility = c.facility
     WHERE n.classification IN ({_CLASSES})
 ),
 cover AS (
@@ -44,7 +48,7 @@ cover AS (
     FROM p JOIN f_registry r ON {COVERS}
     GROUP BY p.call_id
 )
-SELECT p.*, cover.call_id IS NOT NULL AS registered_at_call,
+SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
        (cover.call_id IS NOT NULL AND coalesce(p.recorded, false)) AS registry_violation,
        cover.registry_entry
 FROM p LEFT JOIN cover USING (call_id)"""

@@ -18,6 +18,7 @@ import pyarrow as pa
 from privguard.errors import InputError
 from privguard.internals.engines import Executor, connect
 from privguard.internals.identify import sql as S
+from privguard.internals.identify.clocks import facility_clocks
 from privguard.internals.identify.settings import Settings
 from privguard.internals.identify.sources import (
     DIRECTORY_SCHEMA,
@@ -32,8 +33,8 @@ from privguard.internals.sql import parquet_source
 
 log = logging.getLogger(__name__)
 
-# Jail phones are off at night; the middle of the quiet stretch is taken as local 03:00.
-QUIET_CENTER_LOCAL = 3.0
+# Each facility's clock as used here; findings dates registry coverage by it.
+CLOCKS_FILE = "facility_clocks.parquet"
 
 
 @dataclass
@@ -52,54 +53,6 @@ class IdentifyResult:
     @property
     def candidates(self) -> int:
         return self.counts.get("candidate", 0)
-
-
-def infer_offset(hist: dict[int, int]) -> int | None:
-    """Hours to add to UTC to get local time, from when a facility's phones go quiet.
-
-    The longest run of hours with under a quarter of the average traffic is taken as the
-    night (phones off, lights out), centered on local 03:00. Returns None when the day has
-    no such run (calls spread evenly) or too few calls to tell.
-    """
-    total = sum(hist.values())
-    if total < 200:
-        return None
-    quiet = [hist.get(h, 0) < 0.25 * total / 24 for h in range(24)]
-    if all(quiet) or not any(quiet):
-        return None
-    best_len, best_start = 0, 0
-    for start in range(24):
-        if quiet[start] and not quiet[(start - 1) % 24]:
-            length = 0
-            while quiet[(start + length) % 24]:
-                length += 1
-            if length > best_len:
-                best_len, best_start = length, start
-    if best_len < 3:
-        return None
-    center_utc = best_start + best_len / 2
-    offset = round(QUIET_CENTER_LOCAL - center_utc) % 24
-    return offset - 24 if offset > 12 else offset
-
-
-def _zones(ex: Executor, settings: Settings) -> tuple[pa.Table, dict[str, str]]:
-    hist: dict[str, dict[int, int]] = {}
-    for fac, hour, n in ex.fetchall(S.hour_histogram()):
-        hist.setdefault(fac, {})[int(hour)] = int(n)
-    rows, clocks = [], {}
-    for fac in sorted(hist, key=lambda f: (f is None, f or "")):
-        zone = settings.facility_timezones.get(fac) if fac is not None else None
-        offset = None if zone else infer_offset(hist[fac])
-        if zone:
-            clocks[str(fac)] = f"{zone} (case file)"
-        elif offset is not None:
-            clocks[str(fac)] = f"UTC{offset:+d} (inferred from the quiet night hours)"
-        else:
-            clocks[str(fac)] = "UTC (no zone given, none could be inferred)"
-        rows.append({"facility": fac, "zone": zone, "offset_h": offset or 0})
-    log.info("facility clocks for business hours: %s", clocks)
-    schema = pa.schema([("facility", pa.string()), ("zone", pa.string()), ("offset_h", pa.int32())])
-    return pa.Table.from_pylist(rows, schema=schema), clocks
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
@@ -177,8 +130,15 @@ def identify(
         ex.register_arrow("id_directory", directory)
         ex.register_arrow("id_registry", registry)
         ex.register_arrow("id_labels", label_table)
-        zones, clocks = _zones(ex, cfg)
+        zones = facility_clocks(ex, cfg)
+        clocks = {
+            str(f): str(d)
+            for f, d in zip(
+                *zones.select(["facility", "description"]).to_pydict().values(), strict=True
+            )
+        }
         ex.register_arrow("id_fac_zone", zones)
+        ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", out / CLOCKS_FILE)
         _warn_unknown_facilities(ex)
         ex.execute(S.create_pairs())
         prog.advance("identify")
@@ -231,4 +191,4 @@ def _warn_unknown_facilities(ex: Executor) -> None:
         )
 
 
-__all__ = ["IdentifyResult", "identify", "infer_offset"]
+__all__ = ["CLOCKS_FILE", "IdentifyResult", "identify"]

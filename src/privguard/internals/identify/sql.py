@@ -20,6 +20,10 @@ from privguard.internals.sql import quote_literal
 BUSINESS = "(isodow(lt) <= 5 AND hour(lt) BETWEEN 8 AND 17)"
 NIGHT = "(hour(lt) >= 21 OR hour(lt) < 7)"
 SHORT_S = 120
+# A line with a single caller is judged only on strong evidence: this many calls, nearly all
+# in office hours (lower bound of the share). A family line is never called like that.
+SOLO_MIN_CALLS = 20
+SOLO_MIN_BUSINESS = 0.85
 
 FEATURE_COLUMNS: tuple[str, ...] = (
     "calls",
@@ -32,6 +36,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "median_duration_s",
     "short_share",
     "top_inmate_share",
+    "effective_callers",
     "attorney_caller_share",
 )
 
@@ -41,16 +46,18 @@ class Weights:
     """How much each sub-score counts in the weighted geometric mean that is the score."""
 
     fan_in: float = 1.0
-    hours: float = 1.0
+    hours: float = 2.0
     duration: float = 1.0
-    spread: float = 1.0
+    brevity: float = 1.0
     overlap: float = 0.0
 
 
 def hour_histogram() -> str:
-    """Calls per facility and UTC hour of day: small, used to infer a facility's clock."""
+    """Calls per facility, season and UTC hour of day: small, to infer a facility's clock."""
     return (
-        "SELECT facility, hour(start_utc) AS h, count(*) AS n FROM id_calls "
+        "SELECT facility, CASE WHEN month(start_utc) IN (12, 1, 2) THEN 'winter' "
+        "WHEN month(start_utc) IN (6, 7, 8) THEN 'summer' ELSE 'spring_autumn' END AS season, "
+        "hour(start_utc) AS h, count(*) AS n FROM id_calls "
         "WHERE start_utc IS NOT NULL GROUP BY ALL ORDER BY ALL"
     )
 
@@ -105,7 +112,8 @@ overlap AS (
 spread AS (
     SELECT number, sum(n)::BIGINT AS calls, count(*) AS inmates, count(DISTINCT facility) AS facilities,
            sum(n_business) / sum(n) AS business_share, sum(n_night) / sum(n) AS night_share,
-           sum(n_weekend) / sum(n) AS weekend_share, max(n) / sum(n) AS top_inmate_share
+           sum(n_weekend) / sum(n) AS weekend_share, max(n) / sum(n) AS top_inmate_share,
+           sum(n) * sum(n) / sum(n * n) AS effective_callers
     FROM id_pairs GROUP BY number
 ),
 durations AS (
@@ -118,7 +126,7 @@ durations AS (
 SELECT s.number, s.calls, d.completed_calls, s.inmates, s.facilities,
        s.business_share, s.night_share, s.weekend_share,
        d.median_duration_s::DOUBLE AS median_duration_s, d.short_share, s.top_inmate_share,
-       o.attorney_caller_share
+       s.effective_callers, o.attorney_caller_share
 FROM spread s JOIN durations d USING (number) JOIN overlap o USING (number)"""
 
 
@@ -138,15 +146,16 @@ def wilson_low(share: str, n: str, z: float = 1.64) -> str:
 def sub_scores() -> dict[str, str]:
     """Each feature mapped to 0..1, 1 = attorney-like. Each confounder fails at least one."""
     return {
-        # 2 callers -> 0.25, 5 -> 0.57, 10 -> 0.75: families have one caller.
-        "fan_in": "(inmates - 1.0) / (inmates + 2.0)",
+        # Effective number of callers (1 / sum of squared call shares): a family line has
+        # about one; 1 -> 0.4, 2 -> 0.57, 5 -> 0.77, 10 -> 0.87.
+        "fan_in": "effective_callers / (effective_callers + 1.5)",
         # ~0.45 is what calls spread evenly over phone hours give (bail bonds, hotlines).
         # The share's lower confidence bound, so a few lucky calls do not look like office hours.
         "hours": _clamp(f"({wilson_low('business_share', 'calls')} - 0.45) / 0.40"),
         # Court clerks and bail bondsmen: a minute or two. Legal calls run longer.
         "duration": _clamp("(coalesce(median_duration_s, 0) - 90.0) / 210.0"),
-        # A number called mostly by one person is a family's or a friend's.
-        "spread": _clamp("(0.80 - top_inmate_share) / 0.50"),
+        # Share of completed calls under 2 minutes: few for attorneys, most for clerks.
+        "brevity": _clamp("(0.40 - coalesce(short_share, 1)) / 0.25"),
         # Callers who also call known attorneys (lift over all callers' baseline).
         "overlap": _clamp("coalesce(attorney_caller_share, 0) / 0.5"),
     }
@@ -172,7 +181,8 @@ def pattern_text() -> str:
     """The features as a sentence a person can read."""
     return (
         "'call pattern score ' || printf('%.2f', score) || ': ' || calls::VARCHAR || ' calls, '"
-        " || inmates::VARCHAR || ' inmates, ' || facilities::VARCHAR || ' facilities, '"
+        " || inmates::VARCHAR || ' inmates (' || printf('%.1f', effective_callers)"
+        " || ' effective), ' || facilities::VARCHAR || ' facilities, '"
         f" || {_pct('business_share')} || ' weekday business hours, '"
         f" || {_pct('night_share')} || ' at night, median call '"
         " || printf('%.1f', coalesce(median_duration_s, 0) / 60.0) || ' min, '"
@@ -221,7 +231,11 @@ FROM id_labels GROUP BY number"""
 
 def numbers_table(weights: Weights, threshold: float, min_calls: int, min_inmates: int) -> str:
     """``OUT/numbers.parquet``: every called number classified, with its evidence."""
-    eligible = f"(calls >= {int(min_calls)} AND inmates >= {int(min_inmates)})"
+    eligible = (
+        f"((calls >= {int(min_calls)} AND inmates >= {int(min_inmates)}) OR "
+        f"(calls >= {SOLO_MIN_CALLS} AND {wilson_low('business_share', 'calls')} >= "
+        f"{SOLO_MIN_BUSINESS}))"
+    )
     return f"""
 WITH f AS (SELECT *, {score(weights)} AS score FROM id_features),
 d AS ({directory_evidence()}), r AS ({registry_evidence()}), l AS ({label_decisions()})
@@ -267,6 +281,7 @@ SELECT number, classification, score, calls, inmates, facilities,
        round(business_share, 3) AS business_share, round(night_share, 3) AS night_share,
        round(median_duration_s / 60.0, 1) AS median_minutes, round(short_share, 3) AS short_share,
        round(top_inmate_share, 3) AS top_caller_share,
+       round(effective_callers, 1) AS effective_callers,
        round(attorney_caller_share, 3) AS attorney_caller_share, evidence,
        coalesce(review_decision, '') AS decision, coalesce(review_note, '') AS note
 FROM read_parquet({quote_literal(numbers_path)})
