@@ -1,0 +1,5 @@
+"""`python -m privguard` runs the CLI."""
+
+from privguard.cli import main
+
+main()
