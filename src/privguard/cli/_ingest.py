@@ -1,13 +1,73 @@
-"""`privguard ingest` (being built; see the issue that owns it)."""
+"""`privguard ingest DUMP --out WORKSPACE`: read every table of a dump, with reconciliation."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-from privguard.errors import PrivguardError
+import click
+from rich.console import Console
+from rich.table import Table
+
+from privguard.cli._progress import RichProgress
 
 
 @click.command(name="ingest")
-def ingest() -> None:
-    """Not built yet."""
-    raise PrivguardError("'privguard ingest' is not built yet")
+@click.argument("dump", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "work",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Workspace folder: ingested/*.parquet, rejects.csv and ingest_report.json go here.",
+)
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(path_type=Path),
+    help="TOML file of [[mapping]] entries: which source column is which field, per file.",
+)
+def ingest(dump: Path, work: Path, mapping_file: Path | None) -> None:
+    """Read every table under DUMP (CSV, TSV, JSON lines, Parquet, XLSX, SQLite, MySQL and
+    PostgreSQL dumps, also inside zip and gz archives) into the canonical call schema.
+
+    Every row keeps its source file, table and row number; unreadable rows go to
+    rejects.csv with their raw text, and the reconciliation (rows read = accepted +
+    rejected, per table) is printed and written to ingest_report.json. SQL in a dump is
+    parsed, never executed.
+
+    Example: privguard ingest demo/leak/dump --out demo/work
+    """
+    from privguard.internals.ingest.api import ingest as run
+
+    with RichProgress() as progress:
+        result = run(dump, work, mapping_file=mapping_file, progress=progress)
+    console = Console()
+    table = Table(title=f"Ingest of {dump}", show_footer=True)
+    t = result.totals
+    table.add_column("file", footer="TOTAL")
+    table.add_column("table", footer=f"{t['tables']} tables")
+    table.add_column("format")
+    table.add_column("read", justify="right", footer=f"{t['rows_read']:,}")
+    table.add_column("accepted", justify="right", footer=f"{t['rows_accepted']:,}")
+    table.add_column("rejected", justify="right", footer=f"{t['rows_rejected']:,}")
+    table.add_column("status")
+    for e in result.tables:
+        table.add_row(
+            e["file"],
+            e["table"],
+            e["format"],
+            f"{e['rows_read']:,}",
+            f"{e['rows_accepted']:,}",
+            f"{e['rows_rejected']:,}",
+            e["status"],
+        )
+    console.print(table)
+    console.print(
+        f"{t['rows_ingested']:,} rows from {t['tables_ingested']} call tables ingested into "
+        f"{result.ingested_dir}; {t['rows_rejected']:,} rejected rows in {result.rejects_path}; "
+        f"report: {result.report_path}"
+    )
+    for s in result.skipped_files:
+        console.print(f"[yellow]not read:[/] {s['file']}: {s['reason']}")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w['file']}: {w['warning']}")

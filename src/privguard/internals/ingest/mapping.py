@@ -41,7 +41,7 @@ _SPELLINGS = {
     ),
     "start_zone": "timezone tz zone utcoffset offset tzoffset startzone",
     "duration": (
-        "duration callduration length calllength seconds durationsec durationseconds "
+        "duration dur dursec dursecs durmin durmins callduration length calllength seconds durationsec durationseconds "
         "minutes billedminutes durationmin durationminutes talktime elapsed billedmins "
         "mins secs durationsecs"
     ),
