@@ -3,7 +3,7 @@
 ``[dedupe]`` keys, all optional::
 
     time_tolerance_s = 120       # copies of one call start at most this far apart
-    duration_tolerance_s = 5     # exact durations of copies differ by at most this
+    duration_tolerance_s = 10    # exact durations of copies differ by at most this
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class Settings:
     """Validated settings of the dedupe stage."""
 
     time_tolerance_s: int = 120
-    duration_tolerance_s: int = 5
+    duration_tolerance_s: int = 10
 
 
 def parse(section: Any, problems: Problems) -> Settings:
