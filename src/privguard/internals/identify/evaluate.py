@@ -35,8 +35,10 @@ SELECT call_id::BIGINT AS call_id, facility::VARCHAR AS facility,
 FROM {parquet_source(truth_calls)} ORDER BY call_id"""
 
 
-def _metrics_sql(out: Path, truth_numbers: Path) -> str:
+def _metrics_sql(out: Path, truth_numbers: Path, use_lists: bool) -> str:
     kinds = ", ".join(quote_literal(k) for k in ATTORNEY_KINDS)
+    # Without lists nothing is "listed": every attorney number must come from its calls.
+    listed = "(in_dir OR in_reg)" if use_lists else "false"
     return f"""
 WITH t AS (SELECT * FROM {parquet_source(truth_numbers)}),
 n AS (SELECT number, classification FROM {parquet_source(out / "numbers.parquet")}),
@@ -44,11 +46,11 @@ j AS (SELECT n.*, t.kind, coalesce(t.in_directory, false) AS in_dir,
              coalesce(t.in_registry, false) AS in_reg, t.kind IN ({kinds}) AS attorney
       FROM n LEFT JOIN t USING (number))
 SELECT
-  count(*) FILTER (WHERE attorney AND (in_dir OR in_reg)) AS listed_called,
-  count(*) FILTER (WHERE attorney AND (in_dir OR in_reg)
+  count(*) FILTER (WHERE attorney AND {listed}) AS listed_called,
+  count(*) FILTER (WHERE attorney AND {listed}
                    AND classification IN ('registered', 'directory_attorney')) AS listed_found,
-  count(*) FILTER (WHERE attorney AND NOT in_dir AND NOT in_reg) AS unlisted_called,
-  count(*) FILTER (WHERE attorney AND NOT in_dir AND NOT in_reg
+  count(*) FILTER (WHERE attorney AND NOT {listed}) AS unlisted_called,
+  count(*) FILTER (WHERE attorney AND NOT {listed}
                    AND classification = 'candidate') AS unlisted_found,
   count(*) FILTER (WHERE classification = 'candidate') AS candidates,
   count(*) FILTER (WHERE NOT attorney AND classification IN
@@ -131,13 +133,21 @@ def _facility_zones(synth: Path) -> dict[str, str]:
 
 
 def evaluate_truth(
-    synth: Path, out: Path, *, executor: Executor | None = None, settings: Any = None
+    synth: Path,
+    out: Path,
+    *,
+    use_lists: bool = True,
+    executor: Executor | None = None,
+    settings: Any = None,
 ) -> TruthEvaluation:
     """Run identify and findings on the true calls of a synthetic leak and score them.
 
     ``synth`` is the folder written by ``privguard synth`` (``truth/``, ``directory/``,
     ``registry/``); ``out`` receives ``calls.parquet`` (from the truth), the identify
-    outputs and the findings. Returns the figures the identify issue asks for.
+    outputs and the findings. With ``use_lists=False`` the directories and registry are
+    left out (a journalist with only the leak): every attorney number must then be found
+    from its calls, and findings count nothing as privileged. Returns the figures the
+    identify issue asks for.
     """
     from privguard.internals.findings.api import findings
     from privguard.internals.identify.api import identify
@@ -164,13 +174,13 @@ def evaluate_truth(
         (work / "ingest_report.json").write_text(
             json.dumps({"dump": "truth", "tables": [{"rows_read": calls, "rows_rejected": 0}]})
         )
-        directories = sorted((synth / "directory").glob("*.*"))
-        registries = sorted((synth / "registry").glob("*.*"))
+        directories = sorted((synth / "directory").glob("*.*")) if use_lists else []
+        registries = sorted((synth / "registry").glob("*.*")) if use_lists else []
         identify(
             out, directories=directories, registries=registries, settings=settings, executor=ex
         )
         summary = findings(out, work=work, executor=ex)
-        m = ex.fetchall(_metrics_sql(out, truth_numbers))[0]
+        m = ex.fetchall(_metrics_sql(out, truth_numbers, use_lists))[0]
         false = dict(ex.fetchall(_false_candidates_sql(out, truth_numbers)))
         cols = {
             r[0] for r in ex.fetchall(f"DESCRIBE SELECT * FROM {parquet_source(truth_numbers)}")
