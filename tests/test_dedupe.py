@@ -94,7 +94,9 @@ def test_survivorship_takes_the_best_value_of_each_field(tmp_path: Path) -> None
 
 def test_tolerances_come_from_settings(tmp_path: Path) -> None:
     work = _write(tmp_path / "work", ROWS)
-    strict = dedupe(work, tmp_path / "strict", settings=Settings(time_tolerance_s=0))
+    strict = dedupe(
+        work, tmp_path / "strict", settings=Settings(time_tolerance_s=0, skew_correction=False)
+    )
     assert strict.calls_out == 9  # only the exact copy still merges
     assert strict.rules["exact"] == {"clusters": 1, "rows": 2}
     with pytest.raises(SettingsError):
@@ -114,3 +116,30 @@ def test_reruns_are_byte_identical(tmp_path: Path) -> None:
 def test_missing_input_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         dedupe(tmp_path, tmp_path / "out")
+
+
+def test_clock_skew_is_estimated_per_table_and_untangles_interleaved_copies(
+    tmp_path: Path,
+) -> None:
+    # Table 1's clock runs 45 s fast. A failed 40 s call is followed 40 s later by a
+    # long call; without correction the copies interleave in time (A0 A2 B0 A1 B1).
+    rows = []
+    for i in range(30):  # ordinary calls that let the skew be measured
+        t = T0 + dt.timedelta(hours=i)
+        rows += [_row(0, 10 + i, "9", A, t, 200 + i), _row(1, 10 + i, "9", A, t + 45 * S, 200 + i)]
+    t = T0 + dt.timedelta(days=3)
+    rows += [
+        _row(0, 1, "1", A, t, 40), _row(1, 1, "1", A, t + 45 * S, 38),
+        _row(0, 2, "1", A, t + 40 * S, 1200), _row(1, 2, "1", A, t + 85 * S, 1194),
+        _row(2, 1, "1", A, t + 20 * S, 40),  # a third system, 20 s fast, copy of the first
+    ]  # fmt: skip
+    work = _write(tmp_path / "work", rows)
+    result = dedupe(work, tmp_path / "out")
+    report = json.loads(result.report_path.read_text())
+    skews = {s["table_id"]: s["skew_s"] for s in report["clock_skew_s"]}
+    assert abs(skews[1] - skews[0] - 45) <= 1
+    got = [c for c in _clusters(tmp_path / "out") if ("t0.csv", 1) in c[0] or ("t0.csv", 2) in c[0]]
+    assert [sorted(c[0]) for c in got] == [
+        [("t0.csv", 1), ("t1.csv", 1), ("t2.csv", 1)],
+        [("t0.csv", 2), ("t1.csv", 2)],
+    ]

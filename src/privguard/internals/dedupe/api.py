@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from privguard.errors import InputError
 from privguard.internals.dedupe import sql as dsql
 from privguard.internals.dedupe.settings import Settings
@@ -34,6 +36,23 @@ class DedupeResult:
     rows_in: int
     calls_out: int
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _skews(ex: Executor, source: str, cfg: Settings) -> list[dict[str, int]]:
+    """Estimate each table's clock skew (first, loose pass) and register ``_pg_skews``."""
+    rows = []
+    if cfg.skew_correction:
+        rows = ex.fetchall(dsql.skew_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s))
+    ex.register_arrow(
+        "_pg_skews",
+        pa.table(
+            {
+                "table_id": pa.array([r[0] for r in rows], pa.int32()),
+                "skew_s": pa.array([r[1] for r in rows], pa.int64()),
+            }
+        ),
+    )
+    return [{"table_id": r[0], "skew_s": r[1], "rows_used": r[2]} for r in rows]
 
 
 def dedupe(
@@ -80,9 +99,14 @@ def dedupe(
         progress.start("dedupe", total=2)
         source = parquet_source(src_path)
         rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
-        ex.copy_to_parquet(
-            dsql.calls_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s), calls_path
-        )
+        skews = _skews(ex, source, cfg)
+        if cfg.skew_correction:
+            sql = dsql.calls_sql(
+                source, cfg.corrected_tolerance_s, cfg.duration_tolerance_s, "_pg_skews"
+            )
+        else:
+            sql = dsql.calls_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s)
+        ex.copy_to_parquet(sql, calls_path)
         progress.advance("dedupe")
         rules = {
             r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
@@ -102,8 +126,11 @@ def dedupe(
         "tolerances": {
             "time_tolerance_s": cfg.time_tolerance_s,
             "duration_tolerance_s": cfg.duration_tolerance_s,
+            "skew_correction": cfg.skew_correction,
+            "corrected_tolerance_s": cfg.corrected_tolerance_s,
         },
         "key": ["facility", "inmate_account", "dialed_number"],
+        "clock_skew_s": skews,
     }
     report_path = out / REPORT
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

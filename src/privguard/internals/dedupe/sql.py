@@ -31,18 +31,27 @@ def _compatible(a: str, ra: str, b: str, rb: str, tol: int) -> str:
         OR ({rb} AND NOT {ra} AND {billed_vs_exact(b, a)}))"""
 
 
-def keyed_sql(source: str) -> str:
-    """Each normalized row with its identity key (invalid numbers keyed by their digits)."""
+def keyed_sql(source: str, skews: str | None = None) -> str:
+    """Each normalized row with its identity key (invalid numbers keyed by their digits).
+
+    ``t_adj`` is the start corrected by its table's clock skew (``skews``: table_id,
+    skew_s), used only to cluster; the output keeps the start as the source gave it.
+    """
+    skew = "0"
+    join = ""
+    if skews:
+        skew, join = "coalesce(k.skew_s, 0)", f"LEFT JOIN {skews} k USING (table_id)"
     return f"""
-    SELECT *, coalesce(facility, '') AS k_fac, coalesce(inmate_account, '') AS k_acc,
-           coalesce(dialed_number, nullif(regexp_replace(number_raw, '[^0-9]', '', 'g'), ''),
-                    '') AS k_num
-    FROM {source}"""
+    SELECT s.*, coalesce(s.facility, '') AS k_fac, coalesce(s.inmate_account, '') AS k_acc,
+           coalesce(s.dialed_number, nullif(regexp_replace(s.number_raw, '[^0-9]', '', 'g'), ''),
+                    '') AS k_num,
+           epoch(s.start_utc) - {skew} AS t_adj
+    FROM {source} s {join}"""
 
 
-def clustered_sql(source: str, time_tol: int, dur_tol: int) -> str:
+def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
     """Each row with ``cl``: its cluster number within its identity key."""
-    w = f"PARTITION BY {_KEY} ORDER BY start_utc NULLS LAST, row_key"
+    w = f"PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key"
     compat = _compatible("duration_s", "duration_rounded", "p_dur", "p_rounded", dur_tol)
     # Two rows of the same table are copies only when identical (exact duplicate rows);
     # otherwise they are separate calls, such as quick redials.
@@ -51,22 +60,38 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int) -> str:
         "OR duration_rounded <> p_rounded))"
     )
     return f"""
-    SELECT *, sum(new) OVER (PARTITION BY {_KEY} ORDER BY start_utc NULLS LAST, row_key
+    SELECT *, sum(new) OVER (PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key
                              ROWS UNBOUNDED PRECEDING) AS cl
     FROM (
         SELECT *, CASE WHEN p_start IS NULL OR start_utc IS NULL THEN 1
-                       WHEN epoch(start_utc) - epoch(p_start) > {time_tol} THEN 1
+                       WHEN t_adj - p_adj > {time_tol} THEN 1
                        WHEN NOT {compat} THEN 1
                        WHEN {same_table_differs} THEN 1
                        ELSE 0 END AS new
         FROM (
-            SELECT *, lag(start_utc) OVER w AS p_start, lag(duration_s) OVER w AS p_dur,
-                   lag(duration_rounded) OVER w AS p_rounded, lag(table_id) OVER w AS p_table
-            FROM ({keyed_sql(source)})
+            SELECT *, lag(start_utc) OVER w AS p_start, lag(t_adj) OVER w AS p_adj,
+                   lag(duration_s) OVER w AS p_dur, lag(duration_rounded) OVER w AS p_rounded,
+                   lag(table_id) OVER w AS p_table
+            FROM ({keyed_sql(source, skews)})
             WINDOW w AS ({w})))"""
 
 
-def calls_sql(source: str, time_tol: int, dur_tol: int) -> str:
+def skew_sql(source: str, time_tol: int, dur_tol: int) -> str:
+    """Per table: its clock's constant offset from the copies it shares calls with.
+
+    A first, loose clustering finds copies; a table's skew is the median of its
+    rows' offsets from their cluster's median start. Tables with no copies get none.
+    """
+    return f"""
+    SELECT table_id, CAST(round(median(off)) AS BIGINT) AS skew_s, count(*) AS rows_used
+    FROM (SELECT table_id, t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, cl) AS off,
+                 count(*) OVER (PARTITION BY {_KEY}, cl) AS n
+          FROM ({clustered_sql(source, time_tol, dur_tol)}))
+    WHERE n > 1 AND off IS NOT NULL
+    GROUP BY table_id ORDER BY table_id"""
+
+
+def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
     """One row per cluster in ``schema.CALL_COLUMNS``, best value of each field, sorted."""
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     cols = ", ".join(schema.CALL_COLUMNS)
@@ -94,7 +119,7 @@ def calls_sql(source: str, time_tol: int, dur_tol: int) -> str:
                count(*) AS n_sources,
                list(struct_pack(file := src_file, "table" := src_table, "row" := src_row)
                     ORDER BY src_file, src_table, src_row) AS sources
-        FROM ({clustered_sql(source, time_tol, dur_tol)})
+        FROM ({clustered_sql(source, time_tol, dur_tol, skews)})
         GROUP BY {_KEY}, cl)
     ORDER BY call_id"""
 
