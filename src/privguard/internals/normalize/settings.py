@@ -6,7 +6,7 @@
     zone_candidates = ["America/New_York", ...]   # IANA zones tried when a clock is inferred
     infer_tolerance_s = 300        # two copies of a call align when their UTC starts differ by <= this
     infer_sample_rows = 20000      # rows per table used to infer its zone
-    infer_min_matches = 20         # fewer aligned rows than this is not enough evidence
+    infer_min_matches = 10         # fewer aligned rows than this is not enough evidence
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Settings:
     zone_candidates: tuple[str, ...] = US_ZONES
     infer_tolerance_s: int = 300
     infer_sample_rows: int = 20000
-    infer_min_matches: int = 20
+    infer_min_matches: int = 10
 
 
 _INTS = {"infer_tolerance_s": 1, "infer_sample_rows": 100, "infer_min_matches": 1}
