@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from privguard.errors import InputError, MappingError
+from privguard.errors import EngineError, InputError, MappingError
 from privguard.internals.engines import Executor, connect
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, discover
@@ -175,16 +175,18 @@ def _run(
     settings: Settings,
     progress: Progress,
 ) -> IngestResult:
-    files, skipped = discover(dump, scratch / "extract")
+    files, skipped, notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
-    warnings: list[dict[str, str]] = []
+    warnings = [{"file": name, "warning": w} for name, w in notes]
     staged: list[Staged] = []
     progress.start("reading tables", total=sum(f.size for f in files))
     for n, src in enumerate(files):
         try:
             tables, notes = _stage(ex, src, scratch, f"s{n:05d}")
-        except InputError as exc:
-            skipped_files.append({"file": src.name, "reason": exc.message})
+        except (InputError, EngineError) as exc:
+            # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
+            log.warning("%s: %s", src.name, exc.message)
+            skipped_files.append({"file": src.name, "reason": f"cannot be read: {exc.message}"})
             tables, notes = [], []
         staged += tables
         warnings += [{"file": src.name, "warning": w} for w in notes]

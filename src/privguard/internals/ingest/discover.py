@@ -12,8 +12,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -113,10 +113,24 @@ def classify(name: str, path: Path, compressed: bool) -> str | None:
     return fmt
 
 
-def _extract_gzip(src: Path, dest: Path) -> None:
+def gunzip(src: Path, dest: Path) -> bool:
+    """Decompress what a gzip file holds to ``dest``; False when it is truncated or damaged."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
-        shutil.copyfileobj(fin, fout, _CHUNK)
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        with open(src, "rb") as fin, open(dest, "wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                while chunk:
+                    fout.write(dec.decompress(chunk))
+                    chunk = dec.unused_data
+                    if chunk or dec.eof:
+                        if not chunk:
+                            break
+                        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+            fout.write(dec.flush())
+    except zlib.error:
+        return False
+    return dec.eof
 
 
 class _Walker:
@@ -125,9 +139,10 @@ class _Walker:
         self.scratch = scratch
         self.found: list[SourceFile] = []
         self.skipped: list[Skipped] = []
+        self.warnings: list[tuple[str, str]] = []
         self._n = 0
 
-    def _scratch_path(self, name: str) -> Path:
+    def scratch_path(self, name: str) -> Path:
         self._n += 1
         return self.scratch / f"{self._n:05d}" / PurePosixPath(name).name
 
@@ -148,13 +163,13 @@ class _Walker:
         digest = sha or sha256_file(path)
         if compressed and fmt not in ("csv", "tsv"):
             # DuckDB reads gzip CSV itself; other readers need the plain bytes.
-            plain = self._scratch_path(name[:-3])
-            try:
-                _extract_gzip(path, plain)
-            except (OSError, EOFError) as exc:
-                self.skipped.append(Skipped(name, f"damaged gzip file: {exc}"))
-                return
+            plain = self.scratch_path(name[:-3])
+            complete = gunzip(path, plain)
             path, compressed = plain, False
+            if not complete:
+                self.warnings.append(
+                    (name, "the gzip file is truncated or damaged; read as far as it goes")
+                )
         self.found.append(SourceFile(name, path, fmt, digest, path.stat().st_size, compressed))
 
     def _zip(self, name: str, path: Path) -> None:
@@ -168,7 +183,7 @@ class _Walker:
                 if info.is_dir():
                     continue
                 member = f"{name}/{info.filename}"
-                dest = self._scratch_path(info.filename)
+                dest = self.scratch_path(info.filename)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 digest = hashlib.sha256()
                 try:
@@ -192,7 +207,9 @@ def _is_zip(path: Path, lower: str) -> bool:
         return False
 
 
-def discover(dump: Path, scratch: Path) -> tuple[list[SourceFile], list[Skipped]]:
+def discover(
+    dump: Path, scratch: Path
+) -> tuple[list[SourceFile], list[Skipped], list[tuple[str, str]]]:
     """Every table file under ``dump`` (a folder or a single file), sorted by name."""
     dump = Path(dump)
     if not dump.exists():
@@ -209,4 +226,4 @@ def discover(dump: Path, scratch: Path) -> tuple[list[SourceFile], list[Skipped]
             walker.add(path.relative_to(dump).as_posix(), path)
     walker.found.sort(key=lambda s: s.name)
     log.info("found %d table files, skipped %d", len(walker.found), len(walker.skipped))
-    return walker.found, walker.skipped
+    return walker.found, walker.skipped, walker.warnings

@@ -50,7 +50,6 @@ def read_csv(path: Path, n_columns: int, d: CsvDialect, rejects: str) -> str:
         "store_rejects=true",
         f"rejects_table={quote_literal(rejects + '_errors')}",
         f"rejects_scan={quote_literal(rejects + '_scans')}",
-        "max_line_size=16777216",
         f"columns={{{cols}}}",
     ]
     return f"read_csv({quote_literal(str(path))}, {', '.join(opts)})"
@@ -64,7 +63,7 @@ def copy_to(select: str, path: Path, codec: str = STAGE_CODEC) -> str:
 def csv_rejects(rejects: str) -> str:
     """One row per rejected record (DuckDB may list several errors for one record)."""
     return (
-        "SELECT line, min(byte_position) AS pos, "
+        "SELECT line, min(line_byte_position) + 1 AS pos, "
         "first(error_type || ': ' || error_message ORDER BY length(error_message), error_message) AS reason, "
         "any_value(csv_line) AS raw "
         f"FROM {quote_ident(rejects + '_errors')} GROUP BY line ORDER BY line"

@@ -281,4 +281,13 @@ def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitD
                 copying.columns = cols
             continue
         s.ignore(stmt, start_line)
-    return s.finish(truncated=bool(pending) or copying is not None)
+    truncated = bool(pending) or copying is not None
+    if pending:
+        # A statement cut off by the end of the file: keep what it holds, never drop it.
+        stmt = b"".join(pending)
+        m = _INSERT.match(stmt)
+        if m:
+            s.insert(stmt, m, start_line)
+        else:
+            s.ignore(stmt, start_line)
+    return s.finish(truncated)

@@ -58,3 +58,18 @@ def unique_names(raw: list[str]) -> list[str]:
         seen[base.lower()] = n
         out.append(base if n == 1 else f"{base}_{n}")
     return out
+
+
+def append_rejects(
+    existing: Path | None, extra: list[tuple[int, str, str]], path: Path
+) -> Path | None:
+    """A rejects file with ``extra`` (record index, reason, raw) added, sorted by record."""
+    if not extra:
+        return existing
+    new = pa.table(
+        [pa.array([e[i] for e in extra], f.type) for i, f in enumerate(REJECT_SCHEMA)],
+        schema=REJECT_SCHEMA,
+    )
+    tables = [pq.read_table(existing).cast(REJECT_SCHEMA), new] if existing else [new]
+    pq.write_table(pa.concat_tables(tables).sort_by("rec"), path)
+    return path

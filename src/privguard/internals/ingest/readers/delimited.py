@@ -12,54 +12,61 @@ import csv
 import gzip
 import io
 import logging
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from privguard.errors import EngineError
 from privguard.internals.engines.base import Executor
 from privguard.internals.ingest import sql
-from privguard.internals.ingest.discover import SourceFile, stem
-from privguard.internals.ingest.readers import Staged, unique_names, write_rejects
+from privguard.internals.ingest.discover import SourceFile, gunzip, stem
+from privguard.internals.ingest.readers import Staged, append_rejects, unique_names, write_rejects
 
 log = logging.getLogger(__name__)
 
 _HEAD = 256 * 1024
 _DELIMS = (",", "\t", "|", ";")
+_BLANK = re.compile(rb"\n(?=\r?\n)")
 
 
 def _open(path: Path, compressed: bool) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def _valid_utf8(chunk: bytes, at_start: bool) -> bool:
+def _utf8_votes(chunk: bytes, at_start: bool) -> tuple[int, int]:
+    """(well-formed non-ASCII characters, malformed bytes) when decoding as UTF-8."""
     if not at_start:
         # Skip continuation bytes of a character cut by the chunk boundary.
         i = 0
         while i < min(4, len(chunk)) and (chunk[i] & 0xC0) == 0x80:
             i += 1
         chunk = chunk[i:]
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(chunk, final=False)
+    bad = text.count("\ufffd")
+    return sum(1 for ch in text if ord(ch) > 127) - bad, bad
 
 
 def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
-    """utf-8 unless the head or one of 8 chunks spread through the file is not valid UTF-8."""
+    """UTF-8, or latin-1 when bytes that are not UTF-8 outnumber well-formed UTF-8 characters.
+
+    Looks at the head and 8 chunks spread through the file. A UTF-8 file with a few bad
+    lines stays UTF-8: DuckDB rejects those lines, with their raw text, instead of the whole
+    file being misread.
+    """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if not _valid_utf8(head, True):
-        return "latin-1"
+    good, bad = _utf8_votes(head, True)
     if not compressed:
         size = path.stat().st_size
         if size > 2 * _HEAD:
             with open(path, "rb") as fh:
                 for k in range(1, 9):
                     fh.seek(size * k // 9)
-                    if not _valid_utf8(fh.read(65536), False):
-                        return "latin-1"
-    return "utf-8"
+                    g, b = _utf8_votes(fh.read(65536), False)
+                    good, bad = good + g, bad + b
+    return "latin-1" if bad > good else "utf-8"
 
 
 def _decode(head: bytes, encoding: str) -> str:
@@ -150,7 +157,8 @@ def _blank_lines_before(path: Path, compressed: bool, positions: list[int]) -> l
     carry = b""
 
     def blanks(data: bytes) -> int:
-        return data.count(b"\n\n") + data.count(b"\n\r\n") - carry.count(b"\n\n")
+        # Runs of blank lines overlap ("\n\n\n" is two), so count with a lookahead.
+        return len(_BLANK.findall(data)) - len(_BLANK.findall(carry))
 
     with _open(path, compressed) as fh:
         while ti < len(targets):
@@ -169,6 +177,43 @@ def _blank_lines_before(path: Path, compressed: bool, positions: list[int]) -> l
 
 def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
     """Stage one CSV/TSV file (one table named after the file stem)."""
+    try:
+        return _read_csv_file(ex, src, scratch, scan)
+    except (OSError, EOFError, EngineError):
+        if not src.gzip:
+            raise
+    # A truncated or damaged gzip file: read what it holds, the cut record is rejected.
+    plain = scratch / f"{scan}.gunzip.csv"
+    gunzip(src.path, plain)
+    fragment = _cut_last_line(plain)
+    staged = _read_csv_file(ex, replace(src, path=plain, gzip=False), scratch, scan)
+    staged.warnings.append("the gzip file is truncated or damaged; read as far as it goes")
+    if fragment:
+        # The record cut off by the damage is rejected, never read as if it were whole.
+        extra = (staged.rows_read + 1, "cut off by the end of a truncated gzip file", fragment)
+        staged.rejects = append_rejects(
+            staged.rejects, [extra], scratch / f"{scan}.rejects_cut.parquet"
+        )
+        staged.rejected += 1
+    return staged
+
+
+def _cut_last_line(path: Path) -> str:
+    """Remove and return an unterminated last line (the part of a record a cut left)."""
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (1 << 20)))
+        tail = fh.read()
+        if not tail or tail.endswith(b"\n"):
+            return ""
+        keep = size - len(tail) + tail.rfind(b"\n") + 1
+        fh.seek(keep)
+        fragment = fh.read()
+        fh.truncate(keep)
+    return fragment.decode("utf-8", "replace")
+
+
+def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
