@@ -175,9 +175,9 @@ def _run(
     settings: Settings,
     progress: Progress,
 ) -> IngestResult:
-    files, skipped, notes = discover(dump, scratch / "extract")
+    files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
-    warnings = [{"file": name, "warning": w} for name, w in notes]
+    warnings = [{"file": name, "warning": w} for name, w in found_notes]
     staged: list[Staged] = []
     progress.start("reading tables", total=sum(f.size for f in files))
     for n, src in enumerate(files):
