@@ -146,7 +146,8 @@ def bar_chart(
     width: int = 860,
 ) -> str:
     """Horizontal bars per category (e.g. facility), series side by side."""
-    label_w = min(260, 14 + 7 * max((len(c) for c in categories), default=4))
+    shown = [c if len(c) <= 34 else c[:33] + "…" for c in categories]
+    label_w = min(300, 16 + 8 * max((len(c) for c in shown), default=4))
     left, right, top, bottom = label_w, 70, 34, 10
     row_h = 12 * len(series) + 12
     height = top + bottom + row_h * max(len(categories), 1)
@@ -159,7 +160,7 @@ def bar_chart(
         y0 = top + row_h * i + 6
         parts.append(
             f'<text x="{left - 8}" y="{y0 + 6 * len(series) + 4:.1f}" text-anchor="end" '
-            f'fill="{INK}">{escape(cat)}</text>'
+            f'fill="{INK}">{escape(shown[i])}<title>{escape(cat)}</title></text>'
         )
         for k, s in enumerate(series):
             v = s.values[i]

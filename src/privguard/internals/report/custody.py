@@ -22,6 +22,11 @@ from privguard import __version__
 from privguard.errors import InputError, IntegrityError
 
 MANIFEST = "manifest.json"
+# Files in OUT deliberately left out of the manifest: the audit's wall-clock timings
+# (they differ between identical runs, and are written after the manifest) and the
+# engine's scratch folder (spill files come and go while the report runs).
+UNSEALED_FILES = ("timings.json",)
+UNSEALED_DIRS = ("work/tmp/",)
 FORMAT = "privguard-manifest/1"
 _PACKAGES = ("duckdb", "pyarrow", "fpdf2", "xlsxwriter", "openpyxl", "phonenumbers", "click")
 
@@ -84,10 +89,19 @@ def _stored_path(path: Path, base: Path) -> str:
         return absolute.as_posix()
 
 
+def sealed(name: str) -> bool:
+    """Whether a file of the output folder (POSIX path relative to it) is in the manifest."""
+    return (
+        name != MANIFEST
+        and name not in UNSEALED_FILES
+        and not any(name.startswith(d) for d in UNSEALED_DIRS)
+    )
+
+
 def output_files(out: Path) -> list[Path]:
-    """Every file in the output folder except the manifest, sorted."""
+    """Every sealed file in the output folder (all but the manifest and scratch), sorted."""
     return sorted(
-        (f for f in out.rglob("*") if f.is_file() and f.relative_to(out).as_posix() != MANIFEST),
+        (f for f in out.rglob("*") if f.is_file() and sealed(f.relative_to(out).as_posix())),
         key=lambda f: f.relative_to(out).as_posix(),
     )
 
@@ -115,6 +129,7 @@ def write_manifest(
         "labels": _entry(Path(labels), _stored_path(Path(labels), base)) if labels else None,
         "inputs": [_entry(f, _stored_path(f, base)) for f in input_files(inputs)],
         "outputs": [_entry(f, f.relative_to(out).as_posix()) for f in output_files(out)],
+        "unsealed": [*UNSEALED_FILES, *UNSEALED_DIRS],
     }
     path = out / MANIFEST
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str)

@@ -10,7 +10,7 @@ from typing import Any
 from privguard import __version__
 
 from . import charts, texts
-from .model import ReportModel, pick
+from .model import ReportModel, clock_groups, pick, uncertain_clocks
 
 
 def _n(value: Any) -> str:
@@ -48,8 +48,8 @@ def _table(
         rows.append(f'<tr><td colspan="{len(headers)}" class="muted">None.</td></tr>')
     ident = f' id="{tid}"' if tid else ""
     return (
-        f"<table{ident}><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="scroll"><table{ident}><caption>{escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -61,6 +61,11 @@ def _card(key: str, label: str, value: Any, sub: str = "", cls: str = "") -> str
         + (f'<p class="sub">{sub}</p>' if sub else "")
         + "</div>"
     )
+
+
+def _sub(key: str, s: dict[str, Any], what: str) -> str:
+    v = s.get(key)
+    return f'of which <b data-summary="{key}">{v:,}</b> {what}' if isinstance(v, int) else ""
 
 
 def _tag(cls: str) -> tuple[str]:
@@ -86,7 +91,7 @@ def key_figures(m: ReportModel) -> str:
         _card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
         _card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
         _card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
-        _card("calls", "Calls examined", s.get("calls"), "after merging duplicate copies"),
+        _card("calls", "Calls examined (attempts)", s.get("calls"), _sub("completed_calls", s, "completed") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
         _card("unique_numbers", "Phone numbers called", s.get("unique_numbers")),
     ]  # fmt: skip
@@ -238,6 +243,16 @@ def candidates(m: ReportModel, limit: int = 25) -> str:
     )
 
 
+def _tolerance(m: ReportModel) -> str:
+    tol = m.dedupe.get("tolerances")
+    if not isinstance(tol, dict) or not isinstance(tol.get("time_tolerance_s"), int):
+        return " (within a small tolerance)"
+    text = f" (start times within {tol['time_tolerance_s']} seconds"
+    if isinstance(tol.get("duration_tolerance_s"), int):
+        text += f", durations within {tol['duration_tolerance_s']} seconds"
+    return text + ")"
+
+
 def method(m: ReportModel) -> str:
     """Evidence classes, clock offsets per table, dedupe rules, caveats."""
     counts = {r["classification"]: r["numbers"] for r in m.classes}
@@ -247,17 +262,34 @@ def method(m: ReportModel) -> str:
         [(_tag(c), texts.CLASS_EXPLAINED[c], counts.get(c, 0)) for c in texts.CLASS_LABELS],
         numeric=[2],
     )
-    clocks = _table(
-        "Table 7. The clock each source table was kept in",
-        ["File", "Table", "Clock (time zone)", "How it was found", "Evidence", "Confidence", "Warnings"],
-        [(_mono(r["file"]), r["table"], r["zone"] or "unknown", r["method"], r["evidence"],
-          f"{r['confidence']:.0%}" if isinstance(r["confidence"], (int, float)) else r["confidence"],
-          "; ".join(r["warnings"]) or "none") for r in m.clocks],
+    given = _table(
+        "Table 7. The clocks of the source tables",
+        ["Clock (time zone)", "How it was found", "Tables", "Rows"],
+        [(g["zone"], texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
+         for g in clock_groups(m.clocks)],
+        numeric=[2, 3],
     )  # fmt: skip
+    inferred = _table(
+        "Table 8. Tables whose clock was inferred, with the evidence",
+        ["File (table)", "Clock used", "Evidence", "Confidence", "Warnings"],
+        [(f"{r['file']} ({r['table']})", r["zone"] or "unknown", r["evidence"],
+          f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"],
+          "; ".join(r["warnings"]) or "none") for r in uncertain_clocks(m.clocks)],
+        tid="clocks",
+    )  # fmt: skip
+    clocks = given + inferred
     rules = _table(
-        "Table 8. Duplicate copies merged, by rule",
+        "Table 9. Duplicate copies merged, by rule",
         ["Rule", "Description", "Calls (clusters)", "Rows"],
-        [(r["rule"], r["description"] or "", r["clusters"], r["rows"]) for r in m.dedupe_rules],
+        [
+            (
+                r["rule"],
+                r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
+                r["clusters"],
+                r["rows"],
+            )
+            for r in m.dedupe_rules
+        ],
         numeric=[2, 3],
     )
     missing = (
@@ -273,7 +305,7 @@ def method(m: ReportModel) -> str:
         "converted to UTC before comparing tables.</p>" + missing + clocks
         + "<h3>Duplicates</h3><p>Exports overlap, so the same call often appears in several "
         "tables. Copies are merged when they agree on the facility, the inmate, the number "
-        "and the time (within a small tolerance); each rule below is one way of agreeing.</p>"
+        f"and the time{_tolerance(m)}; each rule below is one way of agreeing.</p>"
         + rules + f"<h3>Caveats</h3><ul class=caveats>{caveats}</ul>"
     )  # fmt: skip
 

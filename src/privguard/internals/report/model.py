@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from privguard.errors import InputError
 from privguard.internals.engines.base import Executor
@@ -93,8 +94,9 @@ def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
                 "file": str(pick(t, "file", "src_file", default="")),
                 "table": str(pick(t, "table", "src_table", "name", default="")),
                 "zone": pick(t, "zone", "tz", "timezone", "time_zone"),
-                "method": pick(t, "method", "how", "zone_source", "source"),
-                "evidence": pick(t, "evidence", "zone_evidence"),
+                "rows": pick(t, "rows", "rows_accepted"),
+                "method": pick(t, "zone_from", "method", "how", "zone_source", "source"),
+                "evidence": evidence_text(pick(t, "evidence", "zone_evidence")),
                 "confidence": pick(t, "confidence", "zone_confidence"),
                 "warnings": [str(w) for w in warnings]
                 if isinstance(warnings, list)
@@ -102,6 +104,46 @@ def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: (r["file"], r["table"]))
+
+
+GIVEN = ("mapping", "header", "column", "offset", "given")
+
+
+def clock_groups(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tables per (zone, how it was found), with their row counts."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in clocks:
+        key = (str(r["zone"] or "per row / unknown"), str(r["method"] or "unknown"))
+        g = groups.setdefault(key, {"zone": key[0], "method": key[1], "tables": 0, "rows": 0})
+        g["tables"] += 1
+        g["rows"] += r["rows"] if isinstance(r["rows"], int) else 0
+    return [groups[k] for k in sorted(groups)]
+
+
+def uncertain_clocks(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tables whose clock was not given: inferred or assumed, or with a warning."""
+    return [r for r in clocks if r["method"] not in GIVEN or r["warnings"]]
+
+
+def evidence_text(evidence: Any) -> str:
+    """A clock inference's evidence in words (normalize reports it as a dict)."""
+    if not evidence:
+        return ""
+    if not isinstance(evidence, dict):
+        return str(evidence)
+    matched, aligned = evidence.get("matched_rows"), evidence.get("aligned_rows")
+    parts = []
+    if isinstance(matched, int) and isinstance(aligned, int):
+        parts.append(f"{aligned:,} of {matched:,} calls matched in other tables line up")
+    if evidence.get("runner_up"):
+        runner = evidence.get("runner_up_aligned")
+        parts.append(
+            f"next best {evidence['runner_up']}"
+            + (f" ({runner:,} line up)" if isinstance(runner, int) else "")
+        )
+    if not parts:
+        parts = [f"{k.replace('_', ' ')}: {v}" for k, v in sorted(evidence.items())]
+    return "; ".join(parts)
 
 
 def dedupe_rule_rows(dedupe: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,7 +209,9 @@ def prepare(ex: Executor, out: Path) -> None:
     for r in clock_rows(read_json(out / "work" / "normalize_report.json")):
         ex.execute("INSERT INTO pg_table_zone VALUES (?, ?, ?)", [r["file"], r["table"], r["zone"]])
     ex.execute(sql.privileged_sql())
-    ex.execute(sql.facility_zone_sql())
+    clocks = out / "facility_clocks.parquet"  # identify's per-facility clocks, if written
+    has_zone = clocks.exists() and {"facility", "zone"} <= set(pq.read_schema(clocks).names)
+    ex.execute(sql.facility_zone_sql(clocks if has_zone else None))
 
 
 def build_model(ex: Executor, out: Path, *, pseudonymize: bool) -> ReportModel:

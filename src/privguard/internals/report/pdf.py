@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import charts, texts
 from .html import reduction_rows
-from .model import ReportModel
+from .model import ReportModel, clock_groups, uncertain_clocks
 from .pdfbase import Doc
 
 
@@ -19,7 +19,8 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
         ("Calls to attorney numbers: completed", s.get("completed_privileged_calls")),
         ("Attorney numbers called", s.get("attorney_numbers")),
         ("Numbers awaiting review (not counted above)", s.get("candidate_numbers")),
-        ("Calls examined (after merging duplicates)", s.get("calls")),
+        ("Calls examined (after merging duplicates), attempts", s.get("calls")),
+        ("Calls examined: completed", s.get("completed_calls")),
         ("People in custody (inmate accounts)", s.get("inmates")),
         ("Phone numbers called", s.get("unique_numbers")),
     ]  # fmt: skip
@@ -126,18 +127,34 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         numeric=[2],
     )  # fmt: skip
     doc.grid(
-        "Table 7. The clock each source table was kept in",
-        ["File / table", "Clock", "How found", "Evidence", "Confidence"],
-        [(f"{r['file']} / {r['table']}", r["zone"] or "unknown", r["method"] or "",
-          "; ".join([str(r["evidence"] or "")] + r["warnings"]),
-          f"{r['confidence']:.0%}" if isinstance(r["confidence"], (int, float)) else r["confidence"] or "")
-         for r in m.clocks],
-        [44, 32, 20, 58, 20],
+        "Table 7. The clocks of the source tables",
+        ["Clock (time zone)", "How it was found", "Tables", "Rows"],
+        [(g["zone"], texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
+         for g in clock_groups(m.clocks)],
+        [50, 84, 20, 20],
+        numeric=[2, 3],
     )  # fmt: skip
     doc.grid(
-        "Table 8. Duplicate copies merged, by rule",
+        "Table 8. Tables whose clock was inferred, with the evidence",
+        ["File (table)", "Clock used", "Evidence", "Confidence"],
+        [(f"{r['file']} ({r['table']})", r["zone"] or "unknown",
+          "; ".join([str(r["evidence"] or "")] + r["warnings"]),
+          f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"] or "")
+         for r in uncertain_clocks(m.clocks)],
+        [48, 30, 76, 20],
+    )  # fmt: skip
+    doc.grid(
+        "Table 9. Duplicate copies merged, by rule",
         ["Rule", "Description", "Calls (clusters)", "Rows"],
-        [(r["rule"], r["description"] or "", r["clusters"], r["rows"]) for r in m.dedupe_rules],
+        [
+            (
+                r["rule"],
+                r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
+                r["clusters"],
+                r["rows"],
+            )
+            for r in m.dedupe_rules
+        ],
         [40, 84, 26, 24],
         numeric=[2, 3],
     )

@@ -64,10 +64,17 @@ ORDER BY c.call_id
 """
 
 
-def facility_zone_sql() -> str:
+def facility_zone_sql(clocks: Path | None = None) -> str:
     """Each facility's local zone: the most common zone among the source tables of its
-    privileged calls (tables kept in UTC say nothing about the facility's clock)."""
-    return """
+    privileged calls (tables kept in UTC say nothing about the facility's clock); failing
+    that, the IANA zone identify inferred for the facility (``facility_clocks.parquet``)."""
+    fallback = (
+        f"UNION ALL SELECT facility, zone, 0, 2 FROM {parquet_source(clocks)} "
+        "WHERE zone IS NOT NULL"
+        if clocks
+        else ""
+    )
+    return f"""
 CREATE OR REPLACE TEMP TABLE pg_facility_zone AS
 WITH src AS (
   SELECT p.facility, s.file AS file, s."table" AS tbl
@@ -77,8 +84,12 @@ WITH src AS (
   FROM src JOIN pg_table_zone t ON t.file = src.file AND t.tbl = src.tbl
   WHERE t.zone IS NOT NULL AND upper(t.zone) NOT IN ('UTC', 'ETC/UTC')
   GROUP BY ALL
+), ranked AS (
+  SELECT facility, zone, n, 1 AS pref FROM z
+  {fallback}
 )
-SELECT facility, arg_max(zone, n ORDER BY zone DESC) AS zone FROM z GROUP BY facility
+SELECT facility, zone FROM ranked
+QUALIFY row_number() OVER (PARTITION BY facility ORDER BY pref, n DESC, zone) = 1
 """
 
 

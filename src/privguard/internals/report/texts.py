@@ -71,3 +71,22 @@ LETTER_OPTIONS = [
     "Keep this letter: the audit's manifest lets anyone check that the underlying files "
     "have not been changed (privguard verify).",
 ]
+
+RULES_EXPLAINED = {
+    "single": "Calls found in one table only: nothing to merge.",
+    "exact": "Copies that agree exactly on facility, inmate, number, start time and duration.",
+    "near_time": "Copies whose start times differ by a little (clocks a few seconds or "
+    "minutes apart), with the same facility, inmate and number.",
+    "billed_minutes": "A billing copy (duration rounded up to whole minutes) matched to "
+    "the recording system's copy of the same call.",
+    "same_call_id": "Copies that carry the same call identifier.",
+}
+
+ZONE_METHODS = {
+    "mapping": "given in the mapping file",
+    "header": "named in the column header",
+    "column": "a time-zone column in each row",
+    "offset": "an offset written in each time",
+    "inferred": "inferred: lined up with other tables",
+    "fallback": "assumed from the facility's other tables",
+}
