@@ -12,6 +12,7 @@ from privguard.internals.engines import Executor, connect
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, discover
 from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
+from privguard.internals.ingest.parallel import Workers
 from privguard.internals.ingest.readers import Staged
 from privguard.internals.ingest.readers.delimited import read_csv_file
 from privguard.internals.ingest.readers.jsonl import read_jsonl
@@ -31,7 +32,7 @@ from privguard.internals.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
 
-SAMPLE_ROWS = 500
+SAMPLE_ROWS = 200
 _MAX_CASE_STEPS = 2000
 
 
@@ -166,6 +167,43 @@ def ingest(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _stage_file(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
+) -> tuple[list[Staged], list[str], str | None]:
+    """Stage one file; a damaged file gives a reason instead of tables."""
+    try:
+        tables, notes = _stage(ex, src, scratch, scan)
+    except (InputError, EngineError) as exc:
+        # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
+        log.warning("%s: %s", src.name, exc.message)
+        return [], [], f"cannot be read: {exc.message}"
+    finally:
+        progress.advance("reading tables", src.size)
+    return tables, notes, None
+
+
+def _write_table(ex: Executor, job: tuple[int, Staged, Mapping], out_dir: Path) -> str:
+    """Write one ingested table; returns its path relative to the workspace."""
+    i, s, m = job
+    source, row_expr, resort = _row_expr(ex, s)
+    plan = sql.FinalPlan(
+        staging=source,
+        columns=tuple(s.columns),
+        mapping=m.fields,
+        tz_hint=m.tz_hint,
+        duration_unit=m.duration_unit,
+        table_id=i,
+        file=s.file,
+        table=s.table,
+        sha256=s.sha256,
+        fmt=s.format,
+        row_expr=row_expr,
+    )
+    select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
+    ex.copy_to_parquet(select, out_dir / f"{i}.parquet")
+    return f"ingested/{i}.parquet"
+
+
 def _run(
     ex: Executor,
     dump: Path,
@@ -178,67 +216,64 @@ def _run(
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    staged: list[Staged] = []
-    progress.start("reading tables", total=sum(f.size for f in files))
-    for n, src in enumerate(files):
-        try:
-            tables, notes = _stage(ex, src, scratch, f"s{n:05d}")
-        except (InputError, EngineError) as exc:
-            # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
-            log.warning("%s: %s", src.name, exc.message)
-            skipped_files.append({"file": src.name, "reason": f"cannot be read: {exc.message}"})
-            tables, notes = [], []
-        staged += tables
-        warnings += [{"file": src.name, "warning": w} for w in notes]
-        progress.advance("reading tables", src.size)
-    progress.finish("reading tables")
+    workers = Workers(ex)
+    try:
+        progress.start("reading tables", total=sum(f.size for f in files))
+        jobs = [(n, src) for n, src in enumerate(files)]
+        results = workers.map(
+            jobs,
+            lambda job: job[1].size,
+            lambda wex, job: _stage_file(wex, job[1], scratch, f"s{job[0]:05d}", progress),
+        )
+        progress.finish("reading tables")
+        staged: list[Staged] = []
+        for src, (tables, notes, failure) in zip(files, results, strict=True):
+            staged += tables
+            warnings += [{"file": src.name, "warning": w} for w in notes]
+            if failure is not None:
+                skipped_files.append({"file": src.name, "reason": failure})
 
-    entries = [table_entry(i, s) for i, s in enumerate(staged)]
-    maps: list[Mapping] = []
-    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
-    for s, entry in zip(staged, entries, strict=True):
-        rows = _sample(ex, s)
-        m = map_table(s.columns, rows, settings.rule_for(s.file, s.table))
-        maps.append(m)
-        if m.skip:
-            entry["status"] = "skipped"
-        elif s.accepted == 0 and not m.ok:
-            entry["status"] = "empty"
-        elif not m.ok:
-            bad.append((s, m, rows))
-    if bad:
-        raise _mapping_error(dump, bad)
+        entries = [table_entry(i, s) for i, s in enumerate(staged)]
+        maps: list[Mapping] = []
+        bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
+        for s, entry in zip(staged, entries, strict=True):
+            rows = _sample(ex, s)
+            m = map_table(s.columns, rows, settings.rule_for(s.file, s.table))
+            maps.append(m)
+            entry["mapping"] = m.named(s.columns)
+            entry["how"] = m.how
+            entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+            used = {j for idx in m.fields.values() for j in idx}
+            entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+            if m.skip:
+                entry["status"] = "skipped"
+            elif s.accepted == 0 and not m.ok:
+                entry["status"] = "empty"
+            elif not m.ok:
+                bad.append((s, m, rows))
+        if bad:
+            raise _mapping_error(dump, bad)
 
-    rejects: list[tuple[Staged, Path]] = []
-    progress.start("writing tables", total=len(staged))
-    for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True)):
-        if s.rejects is not None:
-            rejects.append((s, s.rejects))
-        entry["mapping"] = m.named(s.columns)
-        entry["how"] = m.how
-        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
-        used = {j for idx in m.fields.values() for j in idx}
-        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
-        if entry["status"] == "ingested" and s.staging is not None and s.accepted > 0:
-            source, row_expr, resort = _row_expr(ex, s)
-            plan = sql.FinalPlan(
-                staging=source,
-                columns=tuple(s.columns),
-                mapping=m.fields,
-                tz_hint=m.tz_hint,
-                duration_unit=m.duration_unit,
-                table_id=i,
-                file=s.file,
-                table=s.table,
-                sha256=s.sha256,
-                fmt=s.format,
-                row_expr=row_expr,
-            )
-            select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
-            ex.copy_to_parquet(select, out_dir / f"{i}.parquet")
-            entry["output"] = f"ingested/{i}.parquet"
-        progress.advance("writing tables")
-    progress.finish("writing tables")
+        todo = [
+            (i, s, m)
+            for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
+            if entry["status"] == "ingested" and s.staging is not None and s.accepted > 0
+        ]
+        progress.start("writing tables", total=len(todo))
+
+        def write(wex: Executor, job: tuple[int, Staged, Mapping]) -> str:
+            out = _write_table(wex, job, out_dir)
+            progress.advance("writing tables")
+            return out
+
+        # ~100 bytes a row: only very large tables keep the engine's threads to themselves.
+        outputs = workers.map(todo, lambda job: job[1].accepted * 100, write)
+        progress.finish("writing tables")
+    finally:
+        workers.close()
+    for (i, _, _), out in zip(todo, outputs, strict=True):
+        entries[i]["output"] = out
+    rejects = [(s, s.rejects) for s in staged if s.rejects is not None]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
         str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings

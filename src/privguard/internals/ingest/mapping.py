@@ -39,9 +39,9 @@ _SPELLINGS = {
         "timestamp startedat calltimestamp callstartdatetime startdate_time connecttime "
         "begintime calldatestime"
     ),
-    "start_zone": "timezone tz zone utcoffset offset tzoffset startzone",
+    "start_zone": "timezone tzname timezonename tz zone utcoffset offset tzoffset startzone",
     "duration": (
-        "duration dur dursec dursecs durmin durmins callduration length calllength seconds durationsec durationseconds "
+        "duration dur durations dursec dursecs durmin durmins billedmin callseconds callsecs callminutes callduration length calllength seconds durationsec durationseconds "
         "minutes billedminutes durationmin durationminutes talktime elapsed billedmins "
         "mins secs durationsecs"
     ),
@@ -50,14 +50,14 @@ _SPELLINGS = {
         "callresult calldisposition completioncode"
     ),
     "recorded": (
-        "recorded isrecorded recordingflag recordflag wasrecorded recordedflag recording_flag"
+        "recorded recflag isrecorded recordingflag recordflag wasrecorded recordedflag recording_flag"
     ),
     "recording_ref": (
         "recording recordingurl recordingref recordingpath recordingfile audio audiofile "
         "recordinglink downloadlink url audiourl recordingid"
     ),
     "source_call_id": (
-        "callid id callsequence sequence seq callseq recordid callseqno sequencenumber "
+        "callid id recid callsequence sequence seq callseq recordid callseqno sequencenumber "
         "callnumber callrecordid seqno"
     ),
 }
@@ -211,6 +211,8 @@ def map_table(
             continue  # half of a split start; paired above or by content below
         if canon == "dialed_number" and kinds[i] not in ("phone", "other"):
             continue
+        if canon == "inmate_account" and _letters(sample, i):
+            canon = "inmate_name"  # "INMATE" holding names, not account numbers
         if canon is not None:
             take(canon, (i,), "header")
     for i, k in enumerate(kinds):
@@ -234,6 +236,12 @@ def map_table(
     return m
 
 
+def _letters(sample: Sequence[Sequence[str | None]], i: int) -> bool:
+    """True when most sampled values of column ``i`` are words, not numbers."""
+    vals = [str(r[i]) for r in sample if r[i]]
+    return bool(vals) and sum(1 for v in vals if re.search(r"[A-Za-z]{2}", v)) / len(vals) >= 0.8
+
+
 def _hints(columns: Sequence[str], kinds: Sequence[str], m: Mapping) -> None:
     if m.tz_hint is None and "start" in m.fields:
         heads = [norm(columns[i]) for i in m.fields["start"]]
@@ -244,9 +252,9 @@ def _hints(columns: Sequence[str], kinds: Sequence[str], m: Mapping) -> None:
         h = norm(columns[i])
         if kinds[i] == "hms":
             m.duration_unit = "hms"
-        elif "min" in h or "billed" in h:
+        elif "min" in h or "billed" in h or columns[i].lower().endswith(("_m", "(m)")):
             m.duration_unit = "minutes"
-        elif "sec" in h:
+        elif "sec" in h or columns[i].lower().endswith(("_s", "(s)")):
             m.duration_unit = "seconds"
 
 

@@ -43,9 +43,12 @@ def _utf8_votes(chunk: bytes, at_start: bool) -> tuple[int, int]:
         while i < min(4, len(chunk)) and (chunk[i] & 0xC0) == 0x80:
             i += 1
         chunk = chunk[i:]
+    if chunk.isascii():
+        return 0, 0
     text = codecs.getincrementaldecoder("utf-8")("replace").decode(chunk, final=False)
     bad = text.count("\ufffd")
-    return sum(1 for ch in text if ord(ch) > 127) - bad, bad
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - bad, bad
 
 
 def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
@@ -130,8 +133,10 @@ def read_delimited(
 ) -> tuple[int, int, Path | None]:
     """Stage one delimited file; return (accepted, rejected, rejects file or None)."""
     source = sql.read_csv(path, n_columns, dialect, scan)
-    ex.execute(sql.copy_to(sql.stage_select(source, n_columns, unescape), staging))
-    accepted = ex.fetchall(f"SELECT count(*) FROM {sql.staging_source(staging, False)}")[0][0]
+    # COPY answers with the number of rows it wrote.
+    accepted = ex.fetchall(sql.copy_to(sql.stage_select(source, n_columns, unescape), staging))[0][
+        0
+    ]
     rej = ex.fetchall(sql.csv_rejects(scan))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)

@@ -24,6 +24,5 @@ def read_parquet(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Sta
     )
     if not cols:
         return Staged(src.name, stem(src.name), "parquet", src.sha256, [], None, 0)
-    ex.execute(sql.copy_to(f"SELECT {cols} FROM {source}", staging))
-    accepted = ex.fetchall(f"SELECT count(*) FROM {sql.staging_source(staging, False)}")[0][0]
+    accepted = ex.fetchall(sql.copy_to(f"SELECT {cols} FROM {source}", staging))[0][0]
     return Staged(src.name, stem(src.name), "parquet", src.sha256, names, staging, int(accepted))
