@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -41,7 +42,8 @@ def ingest(dump: Path, work: Path, mapping_file: Path | None) -> None:
 
     with RichProgress() as progress:
         result = run(dump, work, mapping_file=mapping_file, progress=progress)
-    console = Console()
+    # Wide when piped to a file, so names and counts are never folded or cut.
+    console = Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title=f"Ingest of {dump}", show_footer=True)
     t = result.totals
     table.add_column("file", footer="TOTAL")
