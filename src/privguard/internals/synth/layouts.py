@@ -297,6 +297,6 @@ def _assign_formats(
             else:
                 zone = _pick(rng, ("iso", "column", "column"))
             unit = "hms" if rng.random() < 0.4 else "seconds"
-        if fmt == "parquet" and (zone != "none" or clock == "utc"):
-            zone = "typed" if clock == "utc" or rng.random() < 0.5 else zone
+        if fmt == "parquet" and (clock == "utc" or zone == "none"):
+            zone = "typed"  # a real timestamp column: tz=UTC, or naive local (no zone given)
         s.layout = make_layout(rng, fmt, clock, zone, unit, s.name)

@@ -164,7 +164,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     # Private attorneys: a home facility, some also a second one; 1-3 numbers each.
     n_att = max(12, n_inm // 30)
     att_home = rng.choice(n_fac, size=n_att, p=fweights)
-    att_second = np.where(rng.random(n_att) < 0.3, rng.integers(0, n_fac, n_att), -1)
+    att_second = np.where(rng.random(n_att) < 0.4, rng.integers(0, n_fac, n_att), -1)
     att_names = _person(rng, n_att)
     n_office = np.where(rng.random(n_att) < 0.12, 2, 1)
     has_cell = rng.random(n_att) < 0.6
@@ -278,10 +278,11 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     two_att = has_att & (rng.random(n_inm) < 0.2)
     pop = rng.pareto(1.2, size=n_att) + 0.05
     for f in range(n_fac):
-        cand = np.flatnonzero((att_home == f) | (att_second == f))
-        if len(cand) == 0:
-            cand = np.arange(n_att)
-        p = pop[cand] / pop[cand].sum()
+        # Mostly attorneys practicing at this facility, some from anywhere (popular ones).
+        near = ((att_home == f) | (att_second == f)).astype(float)
+        p = pop * (near * 0.85 / max((pop * near).sum(), 1e-9) + 0.15 / pop.sum())
+        cand = np.arange(n_att)
+        p = p / p.sum()
         for mask in (has_att, two_att):
             inm = np.flatnonzero(mask & (inm_fac == f))
             if len(inm) == 0:
@@ -310,9 +311,11 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     inm = np.flatnonzero(rng.random(n_inm) < 0.35)
     ci.append(inm)
     cn.append(c0 + inm_fac[inm])
-    inm = np.flatnonzero(rng.random(n_inm) < 0.12)
+    # Hotlines: a quarter of inmates, most of them the same few lines (PREA, crisis).
+    inm = np.flatnonzero(rng.random(n_inm) < 0.25)
+    hp = 0.5 ** np.arange(n_hot)
     ci.append(inm)
-    cn.append(h0 + rng.integers(0, n_hot, size=len(inm)))
+    cn.append(h0 + rng.choice(n_hot, size=len(inm), p=hp / hp.sum()))
     c_inm = np.concatenate(ci)
     c_num = np.concatenate(cn)
     all_kind = np.concatenate(kinds)

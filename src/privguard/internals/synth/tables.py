@@ -106,7 +106,7 @@ class Router:
                 2.0 * s.overlap_days / (30.4 * s.months) + s.reexport * 0.95 for s in mine
             ) / max(len(mine), 1)
             q = sum(s.weight for s in self.extras if s.facility == f)
-            self.lam[f] = solve_lambda((copies - q) / (1.0 + extra), int(self.n_sys[f]))
+            self.lam[f] = solve_lambda((copies - q) / (1.0 + extra), int(self.n_sys[f]) + 2)
         self.open: dict[int, tuple[Sink, Sink | None, int]] = {}
         self.tables: list[TableInfo] = []
         self.zips: dict[str, list[tuple[str, Path]]] = {}
@@ -115,10 +115,17 @@ class Router:
         self.dumps: dict[str, tuple[str, str, list[tuple[str, Any, Path]]]] = {}
 
     # --- which copies --------------------------------------------------------------------
-    def _copies(self, c: Calls, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _copies(
+        self, c: Calls, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows as (call position, system), plus rows to repeat verbatim (exact duplicates)."""
         n = len(c)
         k = 1 + rng.poisson(self.lam[c.facility])
-        k = np.minimum(k, self.n_sys[c.facility])
+        k = np.minimum(k, self.n_sys[c.facility] + 2)
+        # Beyond one copy per system, a call's first copy is repeated as an exact duplicate;
+        # row i of the first copy is call i.
+        surplus = np.maximum(k - self.n_sys[c.facility], 0)
+        dup = np.repeat(np.arange(n), surplus)
         keys = self.logw[c.facility] + rng.gumbel(size=(n, 3))
         order = np.argsort(-keys, axis=1)
         pos, sysi = [], []
@@ -130,17 +137,18 @@ class Router:
             sel = np.flatnonzero((c.facility == s.facility) & (rng.random(n) < s.weight))
             pos.append(sel)
             sysi.append(np.full(len(sel), s.index))
-        return np.concatenate(pos), np.concatenate(sysi)
+        return np.concatenate(pos), np.concatenate(sysi), dup
 
     def route(self, c: Calls, rng: np.random.Generator) -> None:
         """Write every copy of these calls to its table(s)."""
-        pos, sysi = self._copies(c, rng)
+        pos, sysi, dup = self._copies(c, rng)
         skew = np.array([s.skew_s for s in self.systems])[sysi]
         jit = np.array([s.jitter_s for s in self.systems])[sysi]
         delay = (rng.random(len(pos)) * (jit + 1)).astype(np.int64)
         utc = c.utc_s[pos] + skew + delay
         dur = c.duration_s[pos]
         dur = np.where(c.status[pos] == 0, np.maximum(dur - delay, 1), dur)
+        pos, sysi, utc, dur = (np.concatenate([a, a[dup]]) for a in (pos, sysi, utc, dur))
         local = np.array([s.layout.clock == "local" for s in self.systems])[sysi]
         wall = utc + np.where(local, c.offset_s[pos], 0)
         months = np.array([s.months for s in self.systems])[sysi]
