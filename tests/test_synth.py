@@ -135,6 +135,10 @@ def test_every_source_row_is_in_the_truth(leak: Path) -> None:
         assert len(_records(dump, listed[key])) == len(rs), key
     calls = pq.read_table(leak / "truth" / "calls.parquet")
     assert calls.num_rows == 12_000
+    # a facility's tables hold only that facility's calls
+    fac_of = dict(zip(calls["call_id"].to_pylist(), calls["facility"].to_pylist(), strict=True))
+    for f, t, c in zip(rows["file"], rows["table"], rows["call_id"], strict=True):
+        assert fac_of[c] == listed[(f, t)]["facility"], (f, t, c)
     assert set(rows["call_id"]) == set(calls["call_id"].to_pylist())
     copies = len(rows["call_id"]) / calls.num_rows
     assert 1.85 < copies < 2.25, copies

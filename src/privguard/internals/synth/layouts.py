@@ -210,7 +210,7 @@ def months_per_table(rng: np.random.Generator, rows_per_month: float, target_row
 
 def target_rows(calls: int) -> float:
     """Desired rows per table: 200-400 tables at 1 M calls, ~60 at 20 k."""
-    tables = 45.0 * (max(calls, 1000) / 20_000) ** 0.41
+    tables = 40.0 * (max(calls, 1000) / 20_000) ** 0.45
     return 2.0 * calls / min(max(tables, 20.0), 1500.0)
 
 
@@ -249,7 +249,7 @@ def plan_systems(
             months = months_per_table(rng, per_month * q, min(tr, 3000.0))
             s = _system(rng, len(systems), f, "extract", "extract", months, q)
             s.extra, s.reexport, s.overlap_days = True, 0.0, 0
-            s.layout = make_layout(rng, "xlsx", "local", "none", "hms", "extract")
+            s.layout = make_layout(rng, "xlsx", "local", "typed", "hms", "extract")
             systems.append(s)
     return systems
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from privguard.internals.synth import places
+from privguard.internals.synth import draw, places
 from privguard.internals.synth.clock import PERIOD_END, PERIOD_START, ZONES, epoch_day
 
 KINDS: tuple[str, ...] = (
@@ -20,12 +19,7 @@ KINDS: tuple[str, ...] = (
     "other",
 )
 K_ATT, K_PD, K_FAM, K_BAIL, K_COURT, K_HOT, K_OTHER = range(7)
-# Share of an inmate's calls per kind, before renormalizing over the kinds the inmate has.
-KIND_SHARE = np.array([0.08, 0.05, 0.60, 0.05, 0.03, 0.03, 0.16])
 P0, P1 = epoch_day(PERIOD_START), epoch_day(PERIOD_END)
-_EXCHANGES = np.array(
-    [e for e in range(200, 1000) if e % 100 != 11 and e not in (555, 950, 958, 959, 976)]
-)
 
 
 @dataclass
@@ -91,32 +85,6 @@ def sizes(calls: int) -> tuple[int, int]:
     return n_fac, n_inm
 
 
-def _county(name: str) -> str:
-    m = re.match(r"^(.*?(?:County|Parish))", name)
-    return m.group(1) if m else name.split(" ")[0]
-
-
-def _numbers(rng: np.random.Generator, area: np.ndarray) -> np.ndarray:
-    """Random valid NANP numbers with the given area codes (no N11, 555 or special exchanges)."""
-    ex = rng.choice(_EXCHANGES, size=len(area))
-    line = rng.integers(0, 10_000, size=len(area))
-    return area.astype(np.int64) * 10_000_000 + ex * 10_000 + line
-
-
-def _area_for_states(rng: np.random.Generator, states: np.ndarray) -> np.ndarray:
-    out = np.empty(len(states), dtype=np.int64)
-    for st in np.unique(states):
-        sel = states == st
-        out[sel] = rng.choice(places.AREA_CODES[str(st)], size=int(sel.sum()))
-    return out
-
-
-def _person(rng: np.random.Generator, n: int) -> np.ndarray:
-    first = rng.choice(places.FIRST_NAMES, size=n)
-    last = rng.choice(places.LAST_NAMES, size=n)
-    return np.array([f"{f} {la}" for f, la in zip(first, last, strict=True)], dtype=object)
-
-
 def build(rng: np.random.Generator, calls: int) -> Population:
     """Draw the whole population for ``calls`` calls; deterministic for a given generator."""
     n_fac, n_inm = sizes(calls)
@@ -130,7 +98,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
             code = f"{st}{int(rng.integers(1, 99)):02d}"
         codes.append(code)
     facs = [
-        Facility(codes[i], nm, _county(nm), st, zn, float(fweights[i]))
+        Facility(codes[i], nm, draw.county(nm), st, zn, float(fweights[i]))
         for i, (nm, st, zn) in enumerate(pool)
     ]
     # The facility that never applied the registry: a mid-sized one, so it matters.
@@ -165,7 +133,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     n_att = max(12, n_inm // 30)
     att_home = rng.choice(n_fac, size=n_att, p=fweights)
     att_second = np.where(rng.random(n_att) < 0.4, rng.integers(0, n_fac, n_att), -1)
-    att_names = _person(rng, n_att)
+    att_names = draw.person(rng, n_att)
     n_office = np.where(rng.random(n_att) < 0.12, 2, 1)
     has_cell = rng.random(n_att) < 0.6
     att_of_num = np.concatenate([np.repeat(np.arange(n_att), n_office), np.flatnonzero(has_cell)])
@@ -175,7 +143,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     order = np.argsort(att_of_num, kind="stable")
     att_of_num, att_num_cell = att_of_num[order], att_num_cell[order]
     a0 = add(
-        _numbers(rng, _area_for_states(rng, fac_state[att_home[att_of_num]])),
+        draw.numbers(rng, draw.area_for_states(rng, fac_state[att_home[att_of_num]])),
         K_ATT,
         np.array([f"A{a:05d}" for a in att_of_num], dtype=object),
         att_names[att_of_num],
@@ -187,7 +155,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     pd_of = np.repeat(np.arange(n_fac), pd_n)
     pd_names = np.array([f"{facs[i].county} Public Defender's Office" for i in pd_of], object)
     p0 = add(
-        _numbers(rng, _area_for_states(rng, fac_state[pd_of])),
+        draw.numbers(rng, draw.area_for_states(rng, fac_state[pd_of])),
         K_PD,
         np.array([f"PD{i:03d}" for i in pd_of], dtype=object),
         pd_names,
@@ -203,14 +171,14 @@ def build(rng: np.random.Generator, calls: int) -> Population:
         dtype=object,
     )  # fmt: skip
     b0 = add(
-        _numbers(rng, _area_for_states(rng, fac_state[bail_fac])),
+        draw.numbers(rng, draw.area_for_states(rng, fac_state[bail_fac])),
         K_BAIL,
         np.array([f"B{i:04d}" for i in range(n_bail)], dtype=object),
         bname,
         np.zeros(n_bail, bool),
     )
     c0 = add(
-        _numbers(rng, _area_for_states(rng, fac_state)),
+        draw.numbers(rng, draw.area_for_states(rng, fac_state)),
         K_COURT,
         np.array([f"C{i:03d}" for i in range(n_fac)], dtype=object),
         np.array([f"{f.county} District Clerk" for f in facs], dtype=object),
@@ -218,7 +186,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     )
     n_hot = len(places.HOTLINE_NAMES)
     h0 = add(
-        _numbers(rng, rng.choice(places.TOLL_FREE, size=n_hot)),
+        draw.numbers(rng, rng.choice(places.TOLL_FREE, size=n_hot)),
         K_HOT,
         np.array([f"H{i:02d}" for i in range(n_hot)], dtype=object),
         np.array(places.HOTLINE_NAMES, dtype=object),
@@ -239,7 +207,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
         dtype=object,
     )  # fmt: skip
     f0 = add(
-        _numbers(rng, _area_for_states(rng, fam_state)),
+        draw.numbers(rng, draw.area_for_states(rng, fam_state)),
         K_FAM,
         np.array([f"F{i:07d}" for i in range(n_fam)], dtype=object),
         fam_names,
@@ -252,13 +220,13 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     other_inm = np.repeat(np.arange(n_inm), other_cnt)
     n_other = len(other_inm)
     o0 = add(
-        _numbers(rng, _area_for_states(rng, fac_state[inm_fac[other_inm]])),
+        draw.numbers(rng, draw.area_for_states(rng, fac_state[inm_fac[other_inm]])),
         K_OTHER,
         np.full(n_other, None, dtype=object),
         np.full(n_other, None, dtype=object),
         rng.random(n_other) < 0.6,
     )
-    all_digits = _dedupe(rng, np.concatenate(digits))
+    all_digits = draw.dedupe(rng, np.concatenate(digits))
     n_num = len(all_digits)
 
     # --- contacts: (inmate, number, kind) pairs -------------------------------------------
@@ -293,7 +261,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
             ends = np.searchsorted(att_of_num, chosen, side="right")
             cnt = ends - starts
             ci.append(np.repeat(inm, cnt))
-            cn.append(att_nums[np.repeat(starts, cnt) + _ramp(cnt)])
+            cn.append(att_nums[np.repeat(starts, cnt) + draw.ramp(cnt)])
     pd_client = (~has_att & (rng.random(n_inm) < 0.75)) | (has_att & (rng.random(n_inm) < 0.1))
     inm = np.flatnonzero(pd_client)
     pd_start = np.concatenate([[0], np.cumsum(pd_n)[:-1]])
@@ -319,7 +287,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
     c_inm = np.concatenate(ci)
     c_num = np.concatenate(cn)
     all_kind = np.concatenate(kinds)
-    key, c_num = _contact_keys(rng, c_inm, c_num, all_kind, n_inm)
+    key, c_num = draw.contact_keys(rng, c_inm, c_num, all_kind, n_inm)
 
     # --- registry and directories ---------------------------------------------------------
     kind = all_kind
@@ -351,7 +319,7 @@ def build(rng: np.random.Generator, calls: int) -> Population:
         Attorney(
             name=str(att_names[a]),
             bar_number=f"{facs[att_home[a]].state}{int(rng.integers(10**5, 10**7)):07d}",
-            firm=_firm(rng, str(att_names[a])),
+            firm=draw.firm(rng, str(att_names[a])),
             numbers=[int(n) for n in att_nums[att_of_num == a]],
             listed=bool(listed[a]),
         )
@@ -385,49 +353,3 @@ def build(rng: np.random.Generator, calls: int) -> Population:
         attorneys=attorneys,
         pd_offices=pd_offices,
     )
-
-
-def _ramp(cnt: np.ndarray) -> np.ndarray:
-    """0..c-1 for each count c, concatenated."""
-    total = int(cnt.sum())
-    starts = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    return np.arange(total) - starts
-
-
-def _firm(rng: np.random.Generator, name: str) -> str:
-    last = name.split(" ", 1)[1]
-    return str(
-        rng.choice(
-            [f"Law Office of {name}", f"{last} & Associates", f"{last} Defense PLLC", "", "Solo"]
-        )
-    )
-
-
-def _dedupe(rng: np.random.Generator, d: np.ndarray) -> np.ndarray:
-    """Redraw the line digits of later duplicates until every number is unique."""
-    while True:
-        _, first = np.unique(d, return_index=True)
-        dup = np.setdiff1d(np.arange(len(d)), first)
-        if len(dup) == 0:
-            return d
-        d[dup] = (d[dup] // 10_000) * 10_000 + rng.integers(0, 10_000, len(dup))
-
-
-def _contact_keys(
-    rng: np.random.Generator, inm: np.ndarray, num: np.ndarray, kind: np.ndarray, n_inm: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted search keys so that one searchsorted picks a weighted contact per call."""
-    order = np.lexsort((num, inm))
-    inm, num = inm[order], num[order]
-    keep = np.ones(len(inm), bool)
-    keep[1:] = (inm[1:] != inm[:-1]) | (num[1:] != num[:-1])
-    inm, num = inm[keep], num[keep]
-    k = kind[num].astype(np.int64)
-    per_kind = np.bincount(inm * 7 + k, minlength=n_inm * 7)
-    w = KIND_SHARE[k] / per_kind[inm * 7 + k] * rng.lognormal(0.0, 0.7, len(inm))
-    tot = np.bincount(inm, weights=w, minlength=n_inm)
-    cum = np.cumsum(w)
-    first = np.searchsorted(inm, np.arange(n_inm))
-    before = np.concatenate([[0.0], cum])[first]
-    within = (cum - before[inm]) / tot[inm]
-    return inm + np.minimum(within, 1.0) - 1e-12, num.astype(np.int64)

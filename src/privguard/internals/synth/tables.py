@@ -112,6 +112,7 @@ class Router:
         self.zips: dict[str, list[tuple[str, Path]]] = {}
         self.sqlite: dict[str, sqlite3.Connection] = {}
         self.books: dict[str, xlsxwriter.Workbook] = {}
+        self.book_end: dict[str, int] = {}
         self.dumps: dict[str, tuple[str, str, list[tuple[str, Any, Path]]]] = {}
 
     # --- which copies --------------------------------------------------------------------
@@ -129,8 +130,9 @@ class Router:
         keys = self.logw[c.facility] + rng.gumbel(size=(n, 3))
         order = np.argsort(-keys, axis=1)
         pos, sysi = [], []
+        distinct = np.minimum(k, self.n_sys[c.facility])
         for j in range(3):
-            sel = np.flatnonzero(k > j)
+            sel = np.flatnonzero(distinct > j)
             pos.append(sel)
             sysi.append(self.sys_of[c.facility[sel], order[sel, j]])
         for s in self.extras:
@@ -250,6 +252,10 @@ class Router:
             )
             if info.file not in self.books:
                 self.books[info.file] = new_workbook(self.dump / info.file)
+                # A workbook lives in memory: close it once its year is over.
+                self.book_end[info.file] = (
+                    int(_month_start(np.array([(y - 1969) * 12]))[0]) // 86400 + 5
+                )
             sink = XlsxSink(info.file, table, lay, self.truth, self.books[info.file])
         else:
             tag = "mysql" if lay.fmt == "mysql_dump" else "pg"
@@ -279,6 +285,9 @@ class Router:
         """Close tables that no call from ``day`` on can reach (bounded open files)."""
         for k in [k for k, (_, _, end) in self.open.items() if end < day]:
             self._close(k)
+        for file in [f for f, end in self.book_end.items() if end < day]:
+            self.books.pop(file).close()
+            del self.book_end[file]
 
     def _close(self, k: int) -> None:
         sink, mirror, _ = self.open.pop(k)
