@@ -1,9 +1,10 @@
 """Pure SQL for deduplication: sort and window, never pairwise comparison across a block.
 
 Rows are partitioned by the call's identity (facility, inmate account, dialed number)
-and ordered by start time. A row starts a new cluster when its gap to the previous
-row exceeds the time tolerance, or their durations cannot be the same call (exact
-seconds within the duration tolerance; billed minutes equal to ceil(seconds / 60)).
+and ordered by start time. A row starts a new island when its gap to the previous row
+exceeds the time tolerance. Within an island, rows are split into calls around anchors
+when durations cannot be the same call (exact seconds within the duration tolerance;
+billed minutes equal to ceil(seconds / 60)) or one table holds several calls.
 """
 
 from __future__ import annotations
@@ -49,31 +50,52 @@ def keyed_sql(source: str, skews: str | None = None) -> str:
     FROM {source} s {join}"""
 
 
-def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
-    """Each row with ``cl``: its cluster number within its identity key."""
+def islands_sql(source: str, time_tol: int, skews: str | None = None) -> str:
+    """Each row with ``isl``: rows of one key chained by start gaps of at most ``time_tol``."""
     w = f"PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key"
-    compat = _compatible("duration_s", "duration_rounded", "p_dur", "p_rounded", dur_tol)
-    # Two rows of the same table are copies only when identical (exact duplicate rows);
-    # otherwise they are separate calls, such as quick redials.
-    same_table_differs = (
-        "(table_id = p_table AND (start_utc <> p_start OR duration_s IS DISTINCT FROM p_dur "
-        "OR duration_rounded <> p_rounded))"
-    )
     return f"""
-    SELECT *, sum(new) OVER (PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key
-                             ROWS UNBOUNDED PRECEDING) AS cl
-    FROM (
-        SELECT *, CASE WHEN p_start IS NULL OR start_utc IS NULL THEN 1
-                       WHEN t_adj - p_adj > {time_tol} THEN 1
-                       WHEN NOT {compat} THEN 1
-                       WHEN {same_table_differs} THEN 1
-                       ELSE 0 END AS new
-        FROM (
-            SELECT *, lag(start_utc) OVER w AS p_start, lag(t_adj) OVER w AS p_adj,
-                   lag(duration_s) OVER w AS p_dur, lag(duration_rounded) OVER w AS p_rounded,
-                   lag(table_id) OVER w AS p_table
-            FROM ({keyed_sql(source, skews)})
-            WINDOW w AS ({w})))"""
+    SELECT *, sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
+    FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {time_tol}
+                         THEN 1 ELSE 0 END AS new
+          FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj FROM ({keyed_sql(source, skews)})))"""
+
+
+def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
+    """Each row with its cluster (``isl``, ``sub``) within its identity key.
+
+    An island of rows close in time usually holds one call. When it holds several
+    (back-to-back calls, redials), the table with the most distinct rows in the island
+    gives one anchor per call, and every row joins the nearest anchor whose duration is
+    compatible; rows compatible with none form one more call. Islands are small, so the
+    join stays small: there is no comparison across a whole block.
+    """
+    k = ", ".join(f"m.{c}" for c in _KEY.split(", "))
+    on = " AND ".join(f"a.{c} = m.{c}" for c in (*_KEY.split(", "), "isl"))
+    compat = _compatible("m.duration_s", "m.duration_rounded", "a.a_d", "a.a_r", dur_tol)
+    exact = "NOT duration_rounded AND duration_s IS NOT NULL"
+    return f"""
+    WITH s AS (SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n
+               FROM ({islands_sql(source, time_tol, skews)})),
+    multi AS (SELECT * FROM s WHERE n > 1),
+    per_table AS (
+        SELECT {_KEY}, isl, table_id,
+               count(DISTINCT hash(start_utc, duration_s, duration_rounded)) AS d,
+               count(*) FILTER ({exact}) AS ex
+        FROM multi GROUP BY {_KEY}, isl, table_id),
+    anchor_table AS (
+        SELECT {_KEY}, isl, arg_max(table_id, [d, ex, -table_id]) AS a_table
+        FROM per_table GROUP BY {_KEY}, isl),
+    anchors AS (
+        SELECT {k}, m.isl, min(m.row_key) AS a_key, m.t_adj AS a_t, m.duration_s AS a_d,
+               m.duration_rounded AS a_r
+        FROM multi m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
+        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded),
+    assigned AS (
+        SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat})
+                              AS sub
+        FROM multi m JOIN anchors a ON {on} GROUP BY m.row_key)
+    SELECT s.*, CASE WHEN s.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub
+    FROM s LEFT JOIN assigned x USING (row_key)"""
 
 
 def skew_sql(source: str, time_tol: int, dur_tol: int) -> str:
@@ -84,8 +106,8 @@ def skew_sql(source: str, time_tol: int, dur_tol: int) -> str:
     """
     return f"""
     SELECT table_id, CAST(round(median(off)) AS BIGINT) AS skew_s, count(*) AS rows_used
-    FROM (SELECT table_id, t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, cl) AS off,
-                 count(*) OVER (PARTITION BY {_KEY}, cl) AS n
+    FROM (SELECT table_id, t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, isl, sub) AS off,
+                 count(*) OVER (PARTITION BY {_KEY}, isl, sub) AS n
           FROM ({clustered_sql(source, time_tol, dur_tol)}))
     WHERE n > 1 AND off IS NOT NULL
     GROUP BY table_id ORDER BY table_id"""
@@ -120,7 +142,7 @@ def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None
                list(struct_pack(file := src_file, "table" := src_table, "row" := src_row)
                     ORDER BY src_file, src_table, src_row) AS sources
         FROM ({clustered_sql(source, time_tol, dur_tol, skews)})
-        GROUP BY {_KEY}, cl)
+        GROUP BY {_KEY}, isl, sub)
     ORDER BY call_id"""
 
 
