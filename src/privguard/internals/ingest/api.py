@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -236,9 +237,20 @@ def _run(
         entries = [table_entry(i, s) for i, s in enumerate(staged)]
         maps: list[Mapping] = []
         bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
+        # Tables of one layout (same header, same mapping entry) share one mapping decision:
+        # hundreds of monthly exports then cost one sample and one sniff, and map alike.
+        layouts: dict[tuple[Any, ...], tuple[Mapping, list[tuple[Any, ...]]]] = {}
         for s, entry in zip(staged, entries, strict=True):
-            rows = _sample(ex, s)
-            m = map_table(s.columns, rows, settings.rule_for(s.file, s.table))
+            rule = settings.rule_for(s.file, s.table)
+            key = (tuple(s.columns), id(rule))
+            generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
+            if key in layouts and not generic and s.accepted > 0:
+                m, rows = layouts[key]
+            else:
+                rows = _sample(ex, s)
+                m = map_table(s.columns, rows, rule)
+                if s.accepted > 0:
+                    layouts[key] = (m, rows)
             maps.append(m)
             entry["mapping"] = m.named(s.columns)
             entry["how"] = m.how
