@@ -140,6 +140,15 @@ def identify(
         ex.register_arrow("id_fac_zone", zones)
         ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", out / CLOCKS_FILE)
         _warn_unknown_facilities(ex)
+        conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
+        if conflicts:
+            # A list entry is documentary evidence; a review rejects only pattern candidates.
+            log.warning(
+                "review rejected %d number(s) that a directory or registry lists; the list "
+                "wins: %s",
+                len(conflicts),
+                ", ".join(conflicts[:10]),
+            )
         ex.execute(S.create_pairs())
         prog.advance("identify")
         ex.execute(S.create_features())

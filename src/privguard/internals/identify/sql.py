@@ -20,6 +20,12 @@ from privguard.internals.sql import quote_literal
 BUSINESS = "(isodow(lt) <= 5 AND hour(lt) BETWEEN 8 AND 17)"
 NIGHT = "(hour(lt) >= 21 OR hour(lt) < 7)"
 SHORT_S = 120
+EXACT = "completed AND duration_s > 0 AND NOT coalesce(duration_rounded, false)"
+# Under two minutes; a billed "2 minutes" may be anything from 61 to 120 seconds.
+SHORT = (
+    f"CASE WHEN duration_s < {SHORT_S} OR (duration_rounded AND duration_s <= {SHORT_S}) "
+    "THEN 1.0 ELSE 0.0 END"
+)
 # A line with a single caller is judged only on strong evidence: this many calls, nearly all
 # in office hours (lower bound of the share). A family line is never called like that.
 SOLO_MIN_CALLS = 20
@@ -78,6 +84,14 @@ def known_numbers() -> str:
     )
 
 
+def label_conflicts() -> str:
+    """Numbers a reviewer rejected although a directory or registry lists them."""
+    return (
+        "SELECT DISTINCT number FROM id_labels WHERE decision = 'reject' AND number IN "
+        "(SELECT number FROM id_directory UNION SELECT number FROM id_registry) ORDER BY 1"
+    )
+
+
 def create_pairs() -> str:
     """One row per (number, caller) with the caller's call count: the basis of fan-in."""
     return f"""
@@ -92,42 +106,55 @@ GROUP BY ALL"""
 
 
 def create_features() -> str:
-    """Per-number pattern features, all computed in the engine."""
+    """Per-number pattern features, all computed in the engine.
+
+    A caller is an inmate account, whatever facility code the row carries: one person's
+    calls must not count as several callers when tables spell the facility differently.
+    Calls without an account (some billing tables) say nothing about who called.
+    """
     return f"""
 CREATE OR REPLACE TEMP TABLE id_features AS
 WITH known AS ({known_numbers()}),
+callers AS (
+    SELECT number, inmate_account, sum(n) AS n
+    FROM id_pairs WHERE inmate_account IS NOT NULL GROUP BY number, inmate_account
+),
 caller_known AS (
-    SELECT p.facility, p.inmate_account, count(*) AS k
-    FROM id_pairs p SEMI JOIN known USING (number) GROUP BY ALL
+    SELECT inmate_account, count(*) AS k
+    FROM callers SEMI JOIN known USING (number) GROUP BY inmate_account
 ),
 overlap AS (
     SELECT p.number,
            avg(CASE WHEN coalesce(ck.k, 0) - (CASE WHEN kn.number IS NULL THEN 0 ELSE 1 END) > 0
-                    THEN 1.0 ELSE 0.0 END) AS attorney_caller_share
-    FROM id_pairs p
-    LEFT JOIN caller_known ck USING (facility, inmate_account)
+                    THEN 1.0 ELSE 0.0 END) AS attorney_caller_share,
+           count(*) AS inmates, max(n) / sum(n) AS top_inmate_share,
+           sum(n) * sum(n) / sum(n * n) AS effective_callers
+    FROM callers p
+    LEFT JOIN caller_known ck USING (inmate_account)
     LEFT JOIN known kn USING (number)
     GROUP BY p.number
 ),
-spread AS (
-    SELECT number, sum(n)::BIGINT AS calls, count(*) AS inmates, count(DISTINCT facility) AS facilities,
+hours AS (
+    SELECT number, sum(n)::BIGINT AS calls, count(DISTINCT facility) AS facilities,
            sum(n_business) / sum(n) AS business_share, sum(n_night) / sum(n) AS night_share,
-           sum(n_weekend) / sum(n) AS weekend_share, max(n) / sum(n) AS top_inmate_share,
-           sum(n) * sum(n) / sum(n * n) AS effective_callers
+           sum(n_weekend) / sum(n) AS weekend_share
     FROM id_pairs GROUP BY number
 ),
 durations AS (
+    -- Billed minutes are rounded up: use exact durations when the number has any.
     SELECT dialed_number AS number, count(*) FILTER (WHERE completed) AS completed_calls,
-           median(duration_s) FILTER (WHERE completed AND duration_s > 0) AS median_duration_s,
-           avg(CASE WHEN duration_s < {SHORT_S} THEN 1.0 ELSE 0.0 END)
-               FILTER (WHERE completed AND duration_s > 0) AS short_share
+           coalesce(median(duration_s) FILTER (WHERE {EXACT}),
+                    median(duration_s) FILTER (WHERE completed AND duration_s > 0))
+               AS median_duration_s,
+           coalesce(avg({SHORT}) FILTER (WHERE {EXACT}),
+                    avg({SHORT}) FILTER (WHERE completed AND duration_s > 0)) AS short_share
     FROM id_calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
 )
-SELECT s.number, s.calls, d.completed_calls, s.inmates, s.facilities,
-       s.business_share, s.night_share, s.weekend_share,
-       d.median_duration_s::DOUBLE AS median_duration_s, d.short_share, s.top_inmate_share,
-       s.effective_callers, o.attorney_caller_share
-FROM spread s JOIN durations d USING (number) JOIN overlap o USING (number)"""
+SELECT h.number, h.calls, d.completed_calls, coalesce(o.inmates, 0) AS inmates, h.facilities,
+       h.business_share, h.night_share, h.weekend_share,
+       d.median_duration_s::DOUBLE AS median_duration_s, d.short_share, o.top_inmate_share,
+       coalesce(o.effective_callers, 0) AS effective_callers, o.attorney_caller_share
+FROM hours h JOIN durations d USING (number) LEFT JOIN overlap o USING (number)"""
 
 
 def _clamp(expr: str) -> str:
@@ -153,7 +180,7 @@ def sub_scores() -> dict[str, str]:
         # The share's lower confidence bound, so a few lucky calls do not look like office hours.
         "hours": _clamp(f"({wilson_low('business_share', 'calls')} - 0.45) / 0.40"),
         # Court clerks and bail bondsmen: a minute or two. Legal calls run longer.
-        "duration": _clamp("(coalesce(median_duration_s, 0) - 90.0) / 210.0"),
+        "duration": _clamp("(coalesce(median_duration_s, 0) - 120.0) / 180.0"),
         # Share of completed calls under 2 minutes: few for attorneys, most for clerks.
         "brevity": _clamp("(0.40 - coalesce(short_share, 1)) / 0.25"),
         # Callers who also call known attorneys (lift over all callers' baseline).
