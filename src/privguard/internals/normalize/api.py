@@ -222,7 +222,7 @@ def _unit(hint: str | None, evidence: tuple[Any, ...] | None) -> tuple[str, str]
     if hint in ("seconds", "minutes", "hms"):
         return hint, "hint"
     if not evidence:
-        return "seconds", "default"
+        return "none", "no durations in the table"
     n_hms, n_num, p90, mx = evidence
     if n_hms > n_num:
         return "hms", "inferred"
@@ -242,7 +242,8 @@ def _infer_zones(
     while pending:
         _register_table_zones(ex, tables, guesses)
         ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_known AS {known_utc_sql(stage)}")
-        rows = ex.fetchall(clocks.score_zones_sql(stage, "_pg_known", pending, cfg))
+        sizes = {t: tables[t]["rows"] for t in pending}
+        rows = ex.fetchall(clocks.score_zones_sql(stage, "_pg_known", sizes, cfg))
         ranked: dict[int, list[tuple[str, int]]] = {}
         counts: dict[int, tuple[int, int]] = {}
         for table_id, zone, aligned, matched, sampled in rows:

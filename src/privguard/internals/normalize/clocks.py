@@ -116,18 +116,24 @@ class ZoneGuess:
     warning: str | None = None
 
 
-def score_zones_sql(stage: str, known: str, tables: list[int], cfg: Any) -> str:
-    """Per unknown table and candidate zone: sample rows whose UTC start then aligns."""
+def score_zones_sql(stage: str, known: str, tables: dict[int, int], cfg: Any) -> str:
+    """Per unknown table and candidate zone: sample rows whose UTC start then aligns.
+
+    ``tables`` maps each table to its row count; about ``infer_sample_rows`` rows of
+    each are kept by hashing the row key (a sample without sorting the table).
+    """
     zones = ", ".join(quote_literal(z) for z in cfg.zone_candidates)
-    ids = ", ".join(str(int(t)) for t in tables)
+    keep = ", ".join(
+        f"({int(t)}, {min(1_000_000, -(-cfg.infer_sample_rows * 1_000_000 // max(n, 1)))})"
+        for t, n in sorted(tables.items())
+    )
     tol = int(cfg.infer_tolerance_s)
     return f"""
     WITH t AS (
-        SELECT table_id, row_key, facility, inmate_account, number_key, local_ts FROM (
-            SELECT *, row_number() OVER (PARTITION BY table_id ORDER BY hash(row_key), row_key) AS k
-            FROM {stage} WHERE table_id IN ({ids}) AND local_ts IS NOT NULL AND utc_fixed IS NULL
-              AND row_zone IS NULL)
-        WHERE k <= {int(cfg.infer_sample_rows)}),
+        SELECT s.table_id, s.row_key, s.facility, s.inmate_account, s.number_key, s.local_ts
+        FROM {stage} s JOIN (VALUES {keep}) v(table_id, per_million) USING (table_id)
+        WHERE s.local_ts IS NOT NULL AND s.utc_fixed IS NULL AND s.row_zone IS NULL
+          AND hash(s.row_key) % 1000000 < v.per_million),
     pairs AS (
         SELECT t.table_id, t.row_key, t.local_ts, k.utc
         FROM t JOIN {known} k USING (facility, inmate_account, number_key)
