@@ -117,8 +117,8 @@ def scaling(runs: list[dict[str, Any]]) -> list[str]:
 def dedupe(runs: list[dict[str, Any]]) -> list[str]:
     """Splink against privguard's dedupe on the same normalized rows."""
     lines = [
-        "| rows | method | time | precision | recall | pairwise F1 | clusters | true calls |",
-        "|---|---|---|---|---|---|---|---|",
+        "| rows | method | wall | CPU | precision | recall | pairwise F1 | calls out | true calls |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         s = r.get("splink")
@@ -131,17 +131,19 @@ def dedupe(runs: list[dict[str, Any]]) -> list[str]:
         rows = f"{res['sample_rows']:,}"
         sc = sp["scores"]
         lines.append(
-            f"| {rows} | Splink (p ≥ {sp['threshold']}) | {_t(sp['time_s'])} | {sc['precision']:.4f} "
+            f"| {rows} | Splink (p ≥ {sp['threshold']}) | {_t(sp['time_s'])} | {_t(sp.get('cpu_s'))} "
+            f"| {sc['precision']:.4f} "
             f"| {sc['recall']:.4f} | {sc['f1']:.4f} | {sc['calls_out']:,} | {sc['true_calls']:,} |"
         )
         lines.append(
-            f"| {rows} | Splink, best threshold in hindsight (p ≥ {best_t}) | – "
+            f"| {rows} | Splink, best threshold in hindsight (p ≥ {best_t}) | – | – "
             f"| {best['precision']:.4f} | {best['recall']:.4f} | {best['f1']:.4f} "
             f"| {best['calls_out']:,} | {best['true_calls']:,} |"
         )
         if pg:
             lines.append(
-                f"| {rows} | privguard dedupe | {_t(d.get('wall_s'))} | {pg['precision']:.4f} "
+                f"| {rows} | privguard dedupe | {_t(d.get('wall_s'))} | {_t(d.get('cpu_s'))} "
+                f"| {pg['precision']:.4f} "
                 f"| {pg['recall']:.4f} | {pg['f1']:.4f} | {pg['calls_out']:,} | {pg['true_calls']:,} |"
             )
     return lines

@@ -35,6 +35,7 @@ from _measure import Measurement, dir_bytes, run_measured
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+ROWS_PER_CALL = 2.15
 STAGES = ("generate", "audit", "floor", "pandas", "splink")
 BIN = Path(sys.executable).parent
 PY = sys.executable
@@ -83,7 +84,9 @@ class SizeRun:
 
     def __init__(self, rows: float, data: Path, results: Path, seed: int) -> None:
         self.rows, self.label, self.seed = rows, label(rows), seed
-        self.calls = max(1, round(rows / 2))
+        # synth writes about 2.15 rows per call by default (copies across exports, plus
+        # exact duplicates); the leak had 144 M rows for about 70 M calls.
+        self.calls = max(100, round(rows / ROWS_PER_CALL))
         self.base = data / self.label
         self.leak, self.audit_out = self.base / "leak", self.base / "audit"
         self.logs = self.base / "logs"
@@ -181,12 +184,7 @@ class SizeRun:
         normalized = self.audit_out / "work" / "normalized.parquet"
         cmd = [PY, str(HERE / "baseline_splink.py"), str(normalized)]
         cmd += ["--truth", str(self.leak / "truth" / "rows.parquet")]
-        cmd += [
-            "--calls",
-            str(self.audit_out / "calls.parquet"),
-            "--out",
-            str(self.base / "splink"),
-        ]
+        cmd += ["--audit", str(self.audit_out), "--out", str(self.base / "splink")]
         m = run_measured(cmd, log_path=self.logs / "splink.log")
         result_file = self.base / "splink" / "result.json"
         result = json.loads(result_file.read_text()) if m.returncode == 0 else None
