@@ -244,3 +244,64 @@ def test_settings_report_every_problem() -> None:
         assert needle in text
     ok = identify_settings.parse({"candidate_threshold": 0.7, "min_inmates": 3}, Problems())
     assert ok.candidate_threshold == 0.7 and ok.min_inmates == 3
+
+
+def test_xlsx_registry_with_real_date_cells(tmp_path: Path) -> None:
+    from privguard.internals.identify.sources import load_registry
+
+    book = xlsxwriter.Workbook(tmp_path / "dnr.xlsx")
+    sheet = book.add_worksheet()
+    when = book.add_format({"num_format": "mm/dd/yyyy"})
+    sheet.write_row(0, 0, ["Attorney", "Telephone", "Effective", "Expires"])
+    sheet.write(1, 0, "Jane Roe")
+    sheet.write(1, 1, "512.200.0001 x22")
+    sheet.write_datetime(1, 2, dt.datetime(2013, 2, 4), when)
+    sheet.write_datetime(1, 3, dt.datetime(2014, 1, 1), when)
+    book.close()
+    [row] = load_registry(tmp_path / "dnr.xlsx", Settings()).to_pylist()
+    assert row["number"] == "+15122000001"
+    assert (row["registered_from"], row["registered_until"]) == (
+        dt.date(2013, 2, 4),
+        dt.date(2014, 1, 1),
+    )
+    assert row["registrant"] == "Jane Roe" and row["source_place"] == "dnr.xlsx sheet Sheet1 row 2"
+
+
+def test_an_empty_call_table_gives_empty_outputs(tmp_path: Path) -> None:
+    from privguard.internals.findings.api import findings
+
+    full = write_calls(build(seed=1), tmp_path / "full")
+    con = duckdb.connect()
+    con.execute(f"COPY (FROM '{full}' WHERE false) TO '{tmp_path / 'calls.parquet'}'")
+    con.close()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "ingest_report.json").write_text('{"tables": []}')
+    result = identify(tmp_path)
+    assert result.counts == {}
+    summary = findings(tmp_path, work=tmp_path / "work")
+    assert summary["calls"] == 0 and summary["first_call"] is None
+    assert summary.headline.startswith("0 calls")
+
+
+def test_messy_copies_do_not_make_a_family_line_look_like_an_office(tmp_path: Path) -> None:
+    """Left-over copies of family calls (another facility spelling, no account) must not
+    add callers or evidence: the candidates stay those of the clean table."""
+    pop = build(seed=4)
+    write_calls(pop, tmp_path / "clean")
+    identify(tmp_path / "clean")
+    clean = _classes(tmp_path / "clean")
+    extra = []
+    for r in pop.rows:
+        if pop.kinds[str(r["dialed_number"])] == "family":
+            extra.append({**r, "facility": f"{r['facility']} COUNTY JAIL"})
+            extra.append({**r, "inmate_account": None})
+    pop.rows += extra
+    write_calls(pop, tmp_path / "messy")
+    identify(tmp_path / "messy")
+    messy = _classes(tmp_path / "messy")
+    families = [n for n, k in pop.kinds.items() if k == "family"]
+    assert {n for n in families if messy[n][0] == "candidate"} <= {
+        n for n in families if clean[n][0] == "candidate"
+    }
+    for n in families:
+        assert abs(messy[n][2] - clean[n][2]) < 1e-9, (n, messy[n], clean[n])

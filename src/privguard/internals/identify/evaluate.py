@@ -132,54 +132,33 @@ def _facility_zones(synth: Path) -> dict[str, str]:
     return {str(f["code"]): str(f["zone"]) for f in facs if isinstance(f, dict) and "zone" in f}
 
 
-def evaluate_truth(
-    synth: Path,
-    out: Path,
-    *,
-    use_lists: bool = True,
-    executor: Executor | None = None,
-    settings: Any = None,
-) -> TruthEvaluation:
-    """Run identify and findings on the true calls of a synthetic leak and score them.
-
-    ``synth`` is the folder written by ``privguard synth`` (``truth/``, ``directory/``,
-    ``registry/``); ``out`` receives ``calls.parquet`` (from the truth), the identify
-    outputs and the findings. With ``use_lists=False`` the directories and registry are
-    left out (a journalist with only the leak): every attorney number must then be found
-    from its calls, and findings count nothing as privileged. Returns the figures the
-    identify issue asks for.
-    """
-    from privguard.internals.findings.api import findings
-    from privguard.internals.identify.api import identify
-
-    synth, out = Path(synth), Path(out)
-    truth_calls, truth_numbers = (
-        synth / "truth" / "calls.parquet",
-        synth / "truth" / "numbers.parquet",
-    )
-    for path in (truth_calls, truth_numbers):
+def _truth_paths(synth: Path) -> tuple[Path, Path]:
+    paths = (synth / "truth" / "calls.parquet", synth / "truth" / "numbers.parquet")
+    for path in paths:
         if not path.is_file():
             raise InputError(
                 "this is not a synthetic leak with ground truth",
                 where=str(path),
                 fix="run 'privguard synth OUT' and pass its folder",
             )
+    return paths
+
+
+def score_against_truth(
+    out: Path, synth: Path, *, use_lists: bool = True, executor: Executor | None = None
+) -> TruthEvaluation:
+    """Score an audit folder (``numbers.parquet``, ``summary.json``) against the truth.
+
+    Works on any audit of a synthetic leak: on the true calls (see :func:`evaluate_truth`)
+    it measures identify alone; on a full ``privguard audit`` it measures the pipeline.
+    """
+    out, synth = Path(out), Path(synth)
+    truth_calls, truth_numbers = _truth_paths(synth)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     own = executor is None
     ex = executor or connect()
     try:
-        ex.copy_to_parquet(truth_calls_sql(truth_calls), out / "calls.parquet")
-        work = out / "work"
-        work.mkdir(parents=True, exist_ok=True)
         calls = int(ex.fetchall(f"SELECT count(*) FROM {parquet_source(truth_calls)}")[0][0])
-        (work / "ingest_report.json").write_text(
-            json.dumps({"dump": "truth", "tables": [{"rows_read": calls, "rows_rejected": 0}]})
-        )
-        directories = sorted((synth / "directory").glob("*.*")) if use_lists else []
-        registries = sorted((synth / "registry").glob("*.*")) if use_lists else []
-        identify(
-            out, directories=directories, registries=registries, settings=settings, executor=ex
-        )
-        summary = findings(out, work=work, executor=ex)
         m = ex.fetchall(_metrics_sql(out, truth_numbers, use_lists))[0]
         false = dict(ex.fetchall(_false_candidates_sql(out, truth_numbers)))
         cols = {
@@ -208,3 +187,47 @@ def evaluate_truth(
     ev.recall = ev.unlisted_found / ev.unlisted_called if ev.unlisted_called else 1.0
     log.info("identify against truth: %s", ev.to_dict())
     return ev
+
+
+def evaluate_truth(
+    synth: Path,
+    out: Path,
+    *,
+    use_lists: bool = True,
+    executor: Executor | None = None,
+    settings: Any = None,
+) -> TruthEvaluation:
+    """Run identify and findings on the true calls of a synthetic leak and score them.
+
+    ``synth`` is the folder written by ``privguard synth`` (``truth/``, ``directory/``,
+    ``registry/``); ``out`` receives ``calls.parquet`` (from the truth), the identify
+    outputs and the findings. With ``use_lists=False`` the directories and registry are
+    left out (a journalist with only the leak): every attorney number must then be found
+    from its calls, and findings count nothing as privileged. Returns the figures the
+    identify issue asks for.
+    """
+    from privguard.internals.findings.api import findings
+    from privguard.internals.identify.api import identify
+
+    synth, out = Path(synth), Path(out)
+    truth_calls, _ = _truth_paths(synth)
+    own = executor is None
+    ex = executor or connect()
+    try:
+        ex.copy_to_parquet(truth_calls_sql(truth_calls), out / "calls.parquet")
+        work = out / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        calls = int(ex.fetchall(f"SELECT count(*) FROM {parquet_source(truth_calls)}")[0][0])
+        (work / "ingest_report.json").write_text(
+            json.dumps({"dump": "truth", "tables": [{"rows_read": calls, "rows_rejected": 0}]})
+        )
+        directories = sorted((synth / "directory").glob("*.*")) if use_lists else []
+        registries = sorted((synth / "registry").glob("*.*")) if use_lists else []
+        identify(
+            out, directories=directories, registries=registries, settings=settings, executor=ex
+        )
+        findings(out, work=work, executor=ex)
+        return score_against_truth(out, synth, use_lists=use_lists, executor=ex)
+    finally:
+        if own:
+            ex.close()

@@ -33,6 +33,7 @@ SOLO_MIN_BUSINESS = 0.85
 
 FEATURE_COLUMNS: tuple[str, ...] = (
     "calls",
+    "call_hours",
     "completed_calls",
     "inmates",
     "facilities",
@@ -142,7 +143,10 @@ hours AS (
 ),
 durations AS (
     -- Billed minutes are rounded up: use exact durations when the number has any.
+    -- Copies of one call that dedupe left apart fall in the same hour: evidence is counted
+    -- in distinct hours, not rows.
     SELECT dialed_number AS number, count(*) FILTER (WHERE completed) AS completed_calls,
+           count(DISTINCT date_trunc('hour', start_utc)) AS call_hours,
            coalesce(median(duration_s) FILTER (WHERE {EXACT}),
                     median(duration_s) FILTER (WHERE completed AND duration_s > 0))
                AS median_duration_s,
@@ -150,7 +154,7 @@ durations AS (
                     avg({SHORT}) FILTER (WHERE completed AND duration_s > 0)) AS short_share
     FROM id_calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
 )
-SELECT h.number, h.calls, d.completed_calls, coalesce(o.inmates, 0) AS inmates, h.facilities,
+SELECT h.number, h.calls, d.call_hours, d.completed_calls, coalesce(o.inmates, 0) AS inmates, h.facilities,
        h.business_share, h.night_share, h.weekend_share,
        d.median_duration_s::DOUBLE AS median_duration_s, d.short_share, o.top_inmate_share,
        coalesce(o.effective_callers, 0) AS effective_callers, o.attorney_caller_share
@@ -178,7 +182,7 @@ def sub_scores() -> dict[str, str]:
         "fan_in": "effective_callers / (effective_callers + 1.5)",
         # ~0.45 is what calls spread evenly over phone hours give (bail bonds, hotlines).
         # The share's lower confidence bound, so a few lucky calls do not look like office hours.
-        "hours": _clamp(f"({wilson_low('business_share', 'calls')} - 0.45) / 0.40"),
+        "hours": _clamp(f"({wilson_low('business_share', 'call_hours')} - 0.45) / 0.40"),
         # Court clerks and bail bondsmen: a minute or two. Legal calls run longer.
         "duration": _clamp("(coalesce(median_duration_s, 0) - 120.0) / 180.0"),
         # Share of completed calls under 2 minutes: few for attorneys, most for clerks.
@@ -260,7 +264,7 @@ def numbers_table(weights: Weights, threshold: float, min_calls: int, min_inmate
     """``OUT/numbers.parquet``: every called number classified, with its evidence."""
     eligible = (
         f"((calls >= {int(min_calls)} AND inmates >= {int(min_inmates)}) OR "
-        f"(calls >= {SOLO_MIN_CALLS} AND {wilson_low('business_share', 'calls')} >= "
+        f"(call_hours >= {SOLO_MIN_CALLS} AND {wilson_low('business_share', 'call_hours')} >= "
         f"{SOLO_MIN_BUSINESS}))"
     )
     return f"""
