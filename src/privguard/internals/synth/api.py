@@ -83,6 +83,8 @@ def _check(out: Path, calls: int, copies: float, corrupt_rate: float, no_zone_sh
             f"unknown format(s) {', '.join(unknown) or '(none given)'}; "
             f"choose from {', '.join(FORMATS)}"
         )
+    if set(formats) == {"xlsx"}:
+        problems.append("xlsx alone cannot hold the calls (spreadsheets are kept small); add csv")
     if problems:
         raise InputError(
             "cannot generate the synthetic leak",

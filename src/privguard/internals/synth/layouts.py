@@ -211,7 +211,7 @@ def months_per_table(rng: np.random.Generator, rows_per_month: float, target_row
 def target_rows(calls: int) -> float:
     """Desired rows per table: 200-400 tables at 1 M calls, ~60 at 20 k."""
     tables = 40.0 * (max(calls, 1000) / 20_000) ** 0.45
-    return 2.0 * calls / min(max(tables, 20.0), 1500.0)
+    return 2.0 * calls / min(max(tables, 20.0), 1000.0)
 
 
 def plan_systems(
@@ -245,7 +245,7 @@ def plan_systems(
         # Small spreadsheet extracts (slow to write): a capped share of one or two facilities.
         for f in sorted({0, len(fac_weights) // 2}):
             per_month = max(calls * fac_weights[f] / months_total, 1.0)
-            q = float(min(0.25, 2500.0 / per_month))
+            q = float(min(0.25, 1000.0 / per_month))  # <= ~30k rows per facility in all
             months = months_per_table(rng, per_month * q, min(tr, 3000.0))
             s = _system(rng, len(systems), f, "extract", "extract", months, q)
             s.extra, s.reexport, s.overlap_days = True, 0.0, 0
