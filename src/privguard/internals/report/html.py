@@ -127,6 +127,10 @@ def reduction(m: ReportModel) -> str:
     )
 
 
+FACILITIES_CHARTED = 20
+CLOCKS_LISTED = 60
+
+
 def chart_section(m: ReportModel) -> str:
     """Charts by month and facility, each followed by its numbers in a collapsed table."""
     months = [r["month"] for r in m.by_month]
@@ -140,15 +144,21 @@ def chart_section(m: ReportModel) -> str:
         months,
         [charts.Series("Recorded", rec, charts.VERMILLION), charts.Series("Not recorded", unrec, charts.SKY)],
     )  # fmt: skip
-    facs = [r["facility"] for r in m.by_facility]
+    top = m.by_facility[:FACILITIES_CHARTED]  # already ordered by recorded calls
     by_fac = charts.bar_chart(
         "c-facility",
         "Recorded calls to attorney numbers per facility",
-        "; ".join(f"{r['facility']}: {r['recorded']} recorded, {r['violations']} violations" for r in m.by_facility),
-        facs,
-        [charts.Series("Recorded", [r["recorded"] for r in m.by_facility], charts.VERMILLION),
-         charts.Series("Registry violations", [r["violations"] for r in m.by_facility], charts.BLUE)],
+        "; ".join(f"{r['facility']}: {r['recorded']} recorded, {r['violations']} violations" for r in top),
+        [r["facility"] for r in top],
+        [charts.Series("Recorded", [r["recorded"] for r in top], charts.VERMILLION),
+         charts.Series("Registry violations", [r["violations"] for r in top], charts.BLUE)],
     )  # fmt: skip
+    more = len(m.by_facility) - len(top)
+    fac_note = (
+        f" The {len(top)} facilities with the most; all {len(m.by_facility):,} are in Table 3."
+        if more > 0
+        else ""
+    )
     viol = charts.column_chart(
         "c-violations",
         "Registry violations per month",
@@ -173,9 +183,8 @@ def chart_section(m: ReportModel) -> str:
     return (
         f"<figure>{monthly}<figcaption>Figure 1. Calls to attorney numbers each month; the "
         f"orange-red part was recorded.</figcaption></figure>"
-        f"<details><summary>Show the numbers behind Figure 1</summary>{month_tbl}</details>"
-        f"<figure>{by_fac}<figcaption>Figure 2. Recorded calls to attorney numbers and registry "
-        f"violations at each facility.</figcaption></figure>{fac_tbl}"
+        f"{month_tbl}<figure>{by_fac}<figcaption>Figure 2. Recorded calls to attorney numbers "
+        f"and registry violations at each facility.{fac_note}</figcaption></figure>{fac_tbl}"
         f"<figure>{viol}<figcaption>Figure 3. Registry violations over time: recorded calls to "
         f"numbers that were on the do-not-record list that day.</figcaption></figure>"
     )
@@ -269,15 +278,26 @@ def method(m: ReportModel) -> str:
          for g in clock_groups(m.clocks)],
         numeric=[2, 3],
     )  # fmt: skip
+    uncertain = uncertain_clocks(m.clocks)
     inferred = _table(
         "Table 8. Tables whose clock was inferred, with the evidence",
         ["File (table)", "Clock used", "Evidence", "Confidence", "Warnings"],
         [(f"{r['file']} ({r['table']})", r["zone"] or "unknown", r["evidence"],
           f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"],
-          "; ".join(r["warnings"]) or "none") for r in uncertain_clocks(m.clocks)],
+          "; ".join(r["warnings"]) or "none") for r in uncertain[:CLOCKS_LISTED]],
         tid="clocks",
     )  # fmt: skip
-    clocks = given + inferred
+    more = len(uncertain) - CLOCKS_LISTED
+    clocks = (
+        given
+        + inferred
+        + (
+            f"<p class=muted>{more:,} more tables with an inferred clock are listed in "
+            "work/normalize_report.json.</p>"
+            if more > 0
+            else ""
+        )
+    )
     rules = _table(
         "Table 9. Duplicate copies merged, by rule",
         ["Rule", "Description", "Calls (clusters)", "Rows"],

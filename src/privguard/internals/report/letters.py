@@ -103,7 +103,7 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
     doc.h2("What you can do")
     doc.bullets(texts.LETTER_OPTIONS)
     doc.h2("The recorded calls", need=70)
-    doc.grid(
+    doc.long_grid(
         f"Recorded calls to {rec.name} ({n:,}); local time is the facility's clock where known",
         ["Local time", "UTC", "Facility", "Number called", "Inmate", "Duration", "Recording reference", "Registered then"],
         [
@@ -112,7 +112,7 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
              c["recording_ref"] or "", "yes" if c["registered_then"] else "no")
             for c in rec.calls
         ],
-        [23, 20, 15, 23, 24, 17, 32, 20],
+        [26, 21, 14, 23, 27, 15, 34, 14],
         size=7,
     )  # fmt: skip
     doc.para(

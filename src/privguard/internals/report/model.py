@@ -121,8 +121,10 @@ def clock_groups(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def uncertain_clocks(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tables whose clock was not given: inferred or assumed, or with a warning."""
-    return [r for r in clocks if r["method"] not in GIVEN or r["warnings"]]
+    """Tables whose clock was not given (inferred or assumed) or that carry a warning;
+    those with warnings first."""
+    rows = [r for r in clocks if r["method"] not in GIVEN or r["warnings"]]
+    return sorted(rows, key=lambda r: (not r["warnings"], r["file"], r["table"]))
 
 
 def evidence_text(evidence: Any) -> str:

@@ -140,7 +140,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         [(f"{r['file']} ({r['table']})", r["zone"] or "unknown",
           "; ".join([str(r["evidence"] or "")] + r["warnings"]),
           f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"] or "")
-         for r in uncertain_clocks(m.clocks)],
+         for r in uncertain_clocks(m.clocks)[:60]],
         [48, 30, 76, 20],
     )  # fmt: skip
     doc.grid(

@@ -135,6 +135,74 @@ class Doc(FPDF):
                 )
         self.ln(3)
 
+    def wrap(self, text: str, width: float, max_lines: int = 4) -> list[str]:
+        """Split ``text`` into lines that fit ``width`` (at spaces and slashes, else anywhere)."""
+        if self.get_string_width(text) <= width:
+            return [text]
+        lines: list[str] = []
+        cur = ""
+        for token in re.split(r"(?<=[ /\\_])", text):
+            if self.get_string_width(cur + token) <= width:
+                cur += token
+                continue
+            if cur:
+                lines.append(cur)
+                cur = ""
+            while self.get_string_width(token) > width:  # a token wider than the column
+                k = max(1, int(len(token) * width / self.get_string_width(token)))
+                lines.append(token[:k])
+                token = token[k:]
+            cur = token
+        lines.append(cur)
+        if len(lines) > max_lines:
+            lines = lines[: max_lines - 1] + ["".join(lines[max_lines - 1 :])[:40] + "…"]
+        return [ln.strip() for ln in lines]
+
+    def long_grid(
+        self,
+        caption: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        widths: Sequence[float],
+        *,
+        size: float = 7,
+    ) -> None:
+        """A long table drawn with plain cells: fpdf2's table() is too slow for thousands of
+        rows. The header row repeats on each page."""
+        line_h, pad = size * 0.42, 1.0
+
+        def draw(cells: Sequence[list[str]], bold: bool) -> None:
+            h = max(len(c) for c in cells) * line_h + 2 * pad
+            if self.get_y() + h > self.page_break_trigger:
+                self.add_page()
+                if not bold:
+                    draw(head, True)
+            x0, y0 = self.l_margin, self.get_y()
+            if bold:
+                self.set_fill_color(*HEAD_FILL)
+                self.rect(x0, y0, sum(widths), h, style="F")
+            self.set_font(self.fam, "B" if bold else "", size)
+            x = x0
+            for lines, w in zip(cells, widths, strict=True):
+                for i, ln in enumerate(lines):
+                    self.set_xy(x + pad, y0 + pad + i * line_h)
+                    self.cell(w - 2 * pad, line_h, ln)
+                x += w
+            self.set_draw_color(175, 184, 193)
+            self.line(x0, y0 + h, x0 + sum(widths), y0 + h)
+            self.set_xy(x0, y0 + h)
+
+        self.set_font(self.fam, "B", 9.5)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.fam, "B", size)
+        head = [self.wrap(self.t(h), w - 2 * pad) for h, w in zip(headers, widths, strict=True)]
+        draw(head, True)
+        self.set_font(self.fam, "", size)
+        for r in rows:
+            draw([self.wrap(self.t(v), w - 2 * pad) for v, w in zip(r, widths, strict=True)], False)
+        self.ln(3)
+
     def svg(self, svg: str, width: float) -> None:
         """Draw one of the report's SVG charts."""
         # fpdf2 ignores (and logs) <title>/<desc>; the PDF has its captions as text.
