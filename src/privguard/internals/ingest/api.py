@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import EngineError, InputError, MappingError
-from privguard.internals.engines import Executor, connect
+from privguard.internals.engines import EngineOptions, Executor, connect
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, discover
 from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
@@ -56,19 +56,16 @@ def _stage(
 def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
     if s.staging is None:
         return []
-    return ex.fetchall(
-        sql.sample(sql.staging_source(s.staging, False), len(s.columns), SAMPLE_ROWS)
-    )
+    return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
 
 
 def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
     """The staging source, the src_row expression, and whether rows need re-sorting."""
     assert s.staging is not None
     if s.has_rec:
-        return sql.staging_source(s.staging, False), sql.REC, False
-    source = sql.staging_source(s.staging)
+        return s.staging, sql.REC, False
     if s.rejects is None:
-        return source, sql.src_row_expr("file_row_number", []), False
+        return s.staging, sql.src_row_expr("file_row_number", []), False
     recs = [
         int(r[0])
         for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
@@ -78,12 +75,9 @@ def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
         steps[rec - j] = j  # accepted rows before this reject -> rejects so far
     pairs = sorted(steps.items())
     if len(pairs) <= _MAX_CASE_STEPS:
-        return source, sql.src_row_expr("file_row_number", pairs), False
+        return s.staging, sql.src_row_expr("file_row_number", pairs), False
     values = ", ".join(f"({a}, {n})" for a, n in pairs)
-    joined = (
-        f"(SELECT * FROM {source}) s ASOF LEFT JOIN (VALUES {values}) st(a, n) "
-        "ON s.file_row_number >= st.a"
-    )
+    joined = f"{s.staging} s ASOF LEFT JOIN (VALUES {values}) st(a, n) ON s.file_row_number >= st.a"
     return joined, "(s.file_row_number + 1 + coalesce(st.n, 0))", True
 
 
@@ -171,9 +165,11 @@ def ingest(
 def _stage_file(
     ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
 ) -> tuple[list[Staged], list[str], str | None]:
-    """Stage one file; a damaged file gives a reason instead of tables."""
+    """Stage one file and sample its tables; a damaged file gives a reason instead."""
     try:
         tables, notes = _stage(ex, src, scratch, scan)
+        for s in tables:
+            s.sample = _sample(ex, s)
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
         log.warning("%s: %s", src.name, exc.message)
@@ -183,9 +179,13 @@ def _stage_file(
     return tables, notes, None
 
 
-def _write_table(ex: Executor, job: tuple[int, Staged, Mapping], out_dir: Path) -> str:
-    """Write one ingested table; returns its path relative to the workspace."""
+def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path) -> str:
+    """Write one ingested table (then free its staged rows); returns its relative path."""
     i, s, m = job
+    if m is None:
+        for stmt in s.drop:
+            ex.execute(stmt)
+        return ""
     source, row_expr, resort = _row_expr(ex, s)
     plan = sql.FinalPlan(
         staging=source,
@@ -202,7 +202,41 @@ def _write_table(ex: Executor, job: tuple[int, Staged, Mapping], out_dir: Path) 
     )
     select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
     ex.copy_to_parquet(select, out_dir / f"{i}.parquet")
+    for stmt in s.drop:
+        ex.execute(stmt)
     return f"ingested/{i}.parquet"
+
+
+def _map_all(
+    staged: list[Staged], entries: list[dict[str, Any]], settings: Settings
+) -> tuple[list[Mapping], list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]]:
+    """Map every table; tables of one layout share one decision. Returns maps and failures."""
+    layouts: dict[tuple[Any, ...], Mapping] = {}
+    maps: list[Mapping] = []
+    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
+    for s, entry in zip(staged, entries, strict=True):
+        rule = settings.rule_for(s.file, s.table)
+        key = (tuple(s.columns), id(rule))
+        generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
+        if key in layouts and not generic and s.accepted > 0:
+            m = layouts[key]
+        else:
+            m = map_table(s.columns, s.sample, rule)
+            if s.accepted > 0:
+                layouts[key] = m
+        maps.append(m)
+        entry["mapping"] = m.named(s.columns)
+        entry["how"] = m.how
+        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+        used = {j for idx in m.fields.values() for j in idx}
+        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+        if m.skip:
+            entry["status"] = "skipped"
+        elif s.accepted == 0 and not m.ok:
+            entry["status"] = "empty"
+        elif not m.ok:
+            bad.append((s, m, s.sample))
+    return maps, bad
 
 
 def _run(
@@ -217,74 +251,46 @@ def _run(
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    workers = Workers(ex)
+    options = getattr(ex, "options", None)
+    workers = Workers(options if isinstance(options, EngineOptions) else EngineOptions(), scratch)
     try:
         progress.start("reading tables", total=sum(f.size for f in files))
-        jobs = [(n, src) for n, src in enumerate(files)]
-        results = workers.map(
-            jobs,
+        results, owners = workers.spread(
+            list(enumerate(files)),
             lambda job: job[1].size,
             lambda wex, job: _stage_file(wex, job[1], scratch, f"s{job[0]:05d}", progress),
         )
         progress.finish("reading tables")
         staged: list[Staged] = []
-        for src, (tables, notes, failure) in zip(files, results, strict=True):
+        owner: list[int] = []
+        for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
             staged += tables
+            owner += [k] * len(tables)
             warnings += [{"file": src.name, "warning": w} for w in notes]
             if failure is not None:
                 skipped_files.append({"file": src.name, "reason": failure})
-
         entries = [table_entry(i, s) for i, s in enumerate(staged)]
-        maps: list[Mapping] = []
-        bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
-        # Tables of one layout (same header, same mapping entry) share one mapping decision:
-        # hundreds of monthly exports then cost one sample and one sniff, and map alike.
-        layouts: dict[tuple[Any, ...], tuple[Mapping, list[tuple[Any, ...]]]] = {}
-        for s, entry in zip(staged, entries, strict=True):
-            rule = settings.rule_for(s.file, s.table)
-            key = (tuple(s.columns), id(rule))
-            generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
-            if key in layouts and not generic and s.accepted > 0:
-                m, rows = layouts[key]
-            else:
-                rows = _sample(ex, s)
-                m = map_table(s.columns, rows, rule)
-                if s.accepted > 0:
-                    layouts[key] = (m, rows)
-            maps.append(m)
-            entry["mapping"] = m.named(s.columns)
-            entry["how"] = m.how
-            entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
-            used = {j for idx in m.fields.values() for j in idx}
-            entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
-            if m.skip:
-                entry["status"] = "skipped"
-            elif s.accepted == 0 and not m.ok:
-                entry["status"] = "empty"
-            elif not m.ok:
-                bad.append((s, m, rows))
+        maps, bad = _map_all(staged, entries, settings)
         if bad:
             raise _mapping_error(dump, bad)
-
         todo = [
-            (i, s, m)
+            (i, s, m if entry["status"] == "ingested" and s.accepted > 0 else None)
             for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
-            if entry["status"] == "ingested" and s.staging is not None and s.accepted > 0
         ]
         progress.start("writing tables", total=len(todo))
 
-        def write(wex: Executor, job: tuple[int, Staged, Mapping]) -> str:
+        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> str:
             out = _write_table(wex, job, out_dir)
             progress.advance("writing tables")
             return out
 
-        # ~100 bytes a row: only very large tables keep the engine's threads to themselves.
-        outputs = workers.map(todo, lambda job: job[1].accepted * 100, write)
+        outputs = workers.pinned(todo, owner, write)
         progress.finish("writing tables")
     finally:
         workers.close()
-    for (i, _, _), out in zip(todo, outputs, strict=True):
-        entries[i]["output"] = out
+    for entry, out in zip(entries, outputs, strict=True):
+        if out:
+            entry["output"] = out
     rejects = [(s, s.rejects) for s in staged if s.rejects is not None]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(

@@ -232,7 +232,12 @@ def map_table(
 def _letters(sample: Sequence[Sequence[str | None]], i: int) -> bool:
     """True when most sampled values of column ``i`` are words, not numbers."""
     vals = [str(r[i]) for r in sample if r[i]]
-    return bool(vals) and sum(1 for v in vals if re.search(r"[A-Za-z]{2}", v) and not re.search(r"\d", v)) / len(vals) >= 0.8
+    return (
+        bool(vals)
+        and sum(1 for v in vals if re.search(r"[A-Za-z]{2}", v) and not re.search(r"\d", v))
+        / len(vals)
+        >= 0.8
+    )
 
 
 def _hints(columns: Sequence[str], kinds: Sequence[str], m: Mapping) -> None:

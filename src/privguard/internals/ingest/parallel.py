@@ -1,67 +1,106 @@
-"""Run per-table work on both cores: big items one at a time with every engine thread,
-small items two at a time, each worker with its own single-threaded engine connection."""
+"""Per-table work on both cores: a few workers, each with its own engine connection.
+
+Staged tables live as temporary tables in the connection that read them, so a table is
+written by the same worker that staged it: :meth:`Workers.spread` hands items to whichever
+worker is free and remembers who took each; :meth:`Workers.pinned` runs items on the worker
+that staged them.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from privguard.internals.engines import EngineOptions, Executor, connect
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-BIG_BYTES = 64 << 20  # an item this large keeps the engine's own parallel scan to itself
+
+def _default_memory(workers: int) -> str:
+    """Split 70% of the machine's memory between the workers' engines."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2GB"
+    return f"{max(256, int(total * 0.7 / workers / 2**20))}MB"
 
 
 class Workers:
-    """Maps work over items; the caller's executor handles the big ones."""
+    """A fixed set of worker threads, each owning one engine connection."""
 
-    def __init__(self, main: Executor, workers: int = 2) -> None:
-        self.main = main
-        self.workers = workers
-        options = getattr(main, "options", None)
-        self.options = replace(
-            options if isinstance(options, EngineOptions) else EngineOptions(), threads=1
-        )
-        self._local = threading.local()
-        self._opened: list[Executor] = []
-        self._lock = threading.Lock()
+    def __init__(self, options: EngineOptions, scratch: Path, workers: int = 2) -> None:
+        self.n = max(1, workers)
+        self.executors: list[Executor] = []
+        for k in range(self.n):
+            opts = options
+            if opts.memory_limit is None:
+                opts = replace(opts, memory_limit=_default_memory(self.n))
+            # Spilled staging data goes under the workspace, never the current directory.
+            base = opts.temp_directory or scratch
+            opts = replace(opts, temp_directory=Path(base) / f"engine_{k}")
+            self.executors.append(connect(opts))
 
-    def _executor(self) -> Executor:
-        ex: Executor | None = getattr(self._local, "ex", None)
-        if ex is None:
-            ex = connect(self.options)
-            self._local.ex = ex
-            with self._lock:
-                self._opened.append(ex)
-        return ex
+    def _run(
+        self, jobs: list[list[tuple[int, Any]]], fn: Callable[[Executor, Any], Any]
+    ) -> dict[int, Any]:
+        results: dict[int, Any] = {}
+        errors: list[BaseException] = []
 
-    def map(
+        def work(k: int) -> None:
+            for i, item in jobs[k]:
+                if errors:
+                    return
+                try:
+                    results[i] = fn(self.executors[k], item)
+                except BaseException as exc:  # re-raised in the calling thread
+                    errors.append(exc)
+                    return
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(1, self.n)]
+        for t in threads:
+            t.start()
+        work(0)
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    def spread(
         self, items: Sequence[T], size: Callable[[T], int], fn: Callable[[Executor, T], R]
+    ) -> tuple[list[R], list[int]]:
+        """``fn(executor, item)`` for every item; results in order, and who ran each."""
+        # Largest first, each to the least loaded worker: the work ends at about the same time.
+        load = [0] * self.n
+        jobs: list[list[tuple[int, Any]]] = [[] for _ in range(self.n)]
+        owner = [0] * len(items)
+        for i in sorted(range(len(items)), key=lambda i: -size(items[i])):
+            k = load.index(min(load))
+            load[k] += size(items[i]) + 4096  # a per-item cost, so tiny items spread too
+            jobs[k].append((i, items[i]))
+            owner[i] = k
+        for j in jobs:
+            j.sort()
+        results = self._run(jobs, fn)
+        return [results[i] for i in range(len(items))], owner
+
+    def pinned(
+        self, items: Sequence[T], owner: Sequence[int], fn: Callable[[Executor, T], R]
     ) -> list[R]:
-        """``fn(executor, item)`` for every item, results in the order of ``items``."""
-        results: dict[int, R] = {}
-        small = [i for i, item in enumerate(items) if size(item) < BIG_BYTES]
-        for i, item in enumerate(items):
-            if size(item) >= BIG_BYTES:
-                results[i] = fn(self.main, item)
-        if self.workers <= 1 or len(small) <= 1:
-            for i in small:
-                results[i] = fn(self.main, items[i])
-        else:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="ingest") as pool:
-                futures = {i: pool.submit(lambda it: fn(self._executor(), it), items[i])
-                           for i in small}  # fmt: skip
-                for i, fut in futures.items():
-                    results[i] = fut.result()
+        """``fn(executor, item)`` on the worker ``owner[i]`` for each item."""
+        jobs: list[list[tuple[int, Any]]] = [[] for _ in range(self.n)]
+        for i, (item, k) in enumerate(zip(items, owner, strict=True)):
+            jobs[k].append((i, item))
+        results = self._run(jobs, fn)
         return [results[i] for i in range(len(items))]
 
     def close(self) -> None:
-        """Close the workers' connections."""
-        for ex in self._opened:
+        """Close every worker connection (their temporary tables go with them)."""
+        for ex in self.executors:
             ex.close()
-        self._opened.clear()
+        self.executors.clear()

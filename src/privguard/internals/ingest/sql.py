@@ -212,6 +212,21 @@ def staging_source(path: Path, with_position: bool = True) -> str:
     return f"read_parquet({lit})"
 
 
+def create_temp(name: str, select: str) -> str:
+    """Stage a query as a temporary table; its ``rowid`` follows the query's row order."""
+    return f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {select}"
+
+
+def table_source(name: str) -> str:
+    """A staged temporary table as a table expression; ``file_row_number`` is the position."""
+    return f"(SELECT *, rowid AS file_row_number FROM {quote_ident(name)})"
+
+
+def drop_table(name: str) -> str:
+    """Drop a staged temporary table."""
+    return f"DROP TABLE IF EXISTS {quote_ident(name)}"
+
+
 def sample(source: str, n_columns: int, limit: int) -> str:
     """The first rows of a staged table, for content sniffing."""
     cols = ", ".join(quote_ident(staged_name(i)) for i in range(n_columns)) or "1"

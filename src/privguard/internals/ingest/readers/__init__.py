@@ -1,14 +1,16 @@
-"""Readers: each turns one source table into a staging Parquet file plus its rejected records.
+"""Readers: each turns one source table into staged rows plus its rejected records.
 
-A staging file holds the source columns as VARCHAR named ``c0, c1, ...`` in record order.
-Either it carries a ``__rec`` column (the 1-based record index, when the reader knows it),
-or record indexes follow from the row position and the rejected records' indexes.
+Staged rows (a temporary table of the reading connection, or a scratch Parquet file) hold
+the source columns as VARCHAR named ``c0, c1, ...`` in record order. Either they carry a
+``__rec`` column (the 1-based record index, when the reader knows it), or record indexes
+follow from the row position (``file_row_number``) and the rejected records' indexes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,12 +27,14 @@ class Staged:
     format: str
     sha256: str
     columns: list[str]  # source column names, in order
-    staging: Path | None  # None when the table has no accepted rows or no columns
+    staging: str | None  # SQL table expression; None when there are no columns
     accepted: int
     rejects: Path | None = None  # Parquet: rec, reason, raw
     rejected: int = 0
     has_rec: bool = False
     warnings: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)  # SQL that frees the staged rows
+    sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
 
     @property
     def rows_read(self) -> int:

@@ -23,6 +23,7 @@ from privguard.internals.engines.base import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, gunzip, stem
 from privguard.internals.ingest.readers import Staged, append_rejects, unique_names, write_rejects
+from privguard.internals.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -126,17 +127,15 @@ def read_delimited(
     path: Path,
     n_columns: int,
     dialect: sql.CsvDialect,
-    staging: Path,
+    table: str,
     rejects: Path,
     scan: str,
     unescape: str | None = None,
 ) -> tuple[int, int, Path | None]:
-    """Stage one delimited file; return (accepted, rejected, rejects file or None)."""
+    """Stage one delimited file as temporary ``table``; return (accepted, rejected, rejects)."""
     source = sql.read_csv(path, n_columns, dialect, scan)
-    # COPY answers with the number of rows it wrote.
-    accepted = ex.fetchall(sql.copy_to(sql.stage_select(source, n_columns, unescape), staging))[0][
-        0
-    ]
+    ex.execute(sql.create_temp(table, sql.stage_select(source, n_columns, unescape)))
+    accepted = ex.fetchall(f"SELECT count(*) FROM {quote_ident(table)}")[0][0]
     rej = ex.fetchall(sql.csv_rejects(scan))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)
@@ -233,12 +232,22 @@ def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> S
     dialect = sql.CsvDialect(
         delim=delim, escape=escape, header=header, encoding=encoding, gzip=src.gzip
     )
-    staging = scratch / f"{scan}.parquet"
     accepted, rejected, rej = read_delimited(
-        ex, src.path, len(names), dialect, staging, scratch / f"{scan}.rejects.parquet", scan
+        ex, src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet", scan
     )
     warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
     log.debug("%s: %d accepted, %d rejected", src.name, accepted, rejected)
     return Staged(
-        src.name, table, fmt, src.sha256, names, staging, accepted, rej, rejected, False, warnings
+        src.name,
+        table,
+        fmt,
+        src.sha256,
+        names,
+        sql.table_source(scan),
+        accepted,
+        rej,
+        rejected,
+        False,
+        warnings,
+        [sql.drop_table(scan)],
     )

@@ -42,12 +42,12 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         gzip=src.gzip,
         nullstr="\x02",
     )
-    lines = scratch / f"{scan}.lines.parquet"
+    lines = f"{scan}_lines"
     _, rejected, rej1 = read_delimited(
         ex, src.path, 1, dialect, lines, scratch / f"{scan}.rejects1.parquet", scan
     )
     rec = sql.src_row_expr("file_row_number", _steps(ex, rej1))
-    source = sql.staging_source(lines)
+    source = sql.table_source(lines)
     valid = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
     key_rows = ex.fetchall(
         f"SELECT json_keys(c0) AS k, min(file_row_number) AS r FROM {source} "
@@ -57,7 +57,6 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
     for k, _ in key_rows:
         keys.extend(x for x in k if x not in keys)
     names = unique_names(keys)
-    staging = scratch / f"{scan}.parquet"
     if keys:
         paths = ", ".join(quote_literal('$."' + k.replace('"', '\\"') + '"') for k in keys)
         cols = ", ".join(
@@ -67,7 +66,7 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
             f"SELECT json_extract_string(c0, [{paths}]) AS v, {rec} AS {sql.REC} "
             f"FROM {source} WHERE {valid}"
         )
-        ex.execute(sql.copy_to(f"SELECT {cols}, {sql.REC} FROM ({inner})", staging))
+        ex.execute(sql.create_temp(scan, f"SELECT {cols}, {sql.REC} FROM ({inner})"))
     rows = ex.fetchall(
         f"SELECT CAST({rec} AS BIGINT) AS rec, "
         "CASE WHEN json_valid(c0) THEN 'not a JSON object' ELSE 'not valid JSON' END AS reason, "
@@ -86,16 +85,18 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         rej_path = scratch / f"{scan}.rejects.parquet"
         pq.write_table(allrej, rej_path)
     accepted = ex.fetchall(f"SELECT count(*) FROM {source} WHERE {valid}")[0][0]
+    ex.execute(sql.drop_table(lines))
     return Staged(
         src.name,
         stem(src.name),
         "jsonl",
         src.sha256,
         names,
-        staging if keys else None,
+        f"(SELECT * FROM {quote_ident(scan)})" if keys else None,
         int(accepted),
         rej_path,
         allrej.num_rows,
         True,
         [] if rejected == 0 else [f"{rejected} line(s) could not be decoded as {encoding}"],
+        [sql.drop_table(scan)],
     )

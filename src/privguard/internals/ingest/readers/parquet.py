@@ -17,12 +17,16 @@ def read_parquet(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Sta
     described = ex.fetchall(f"DESCRIBE SELECT * FROM {source}")
     raw = [str(r[0]) for r in described]
     names = unique_names(raw)
-    staging = scratch / f"{scan}.parquet"
     cols = ", ".join(
         f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(sql.staged_name(i))}"
         for i, c in enumerate(raw)
     )
     if not cols:
         return Staged(src.name, stem(src.name), "parquet", src.sha256, [], None, 0)
-    accepted = ex.fetchall(sql.copy_to(f"SELECT {cols} FROM {source}", staging))[0][0]
+    # No copy: the source file is read once, when the ingested table is written.
+    staging = (
+        f"(SELECT {cols}, file_row_number FROM "
+        f"read_parquet({quote_literal(str(src.path))}, file_row_number=true))"
+    )
+    accepted = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
     return Staged(src.name, stem(src.name), "parquet", src.sha256, names, staging, int(accepted))

@@ -125,7 +125,7 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                     "sqlite",
                     src.sha256,
                     unique_names(cols),
-                    staging,
+                    sql.staging_source(staging, False),
                     accepted,
                     rej,
                     rejected,

@@ -64,13 +64,12 @@ def read_sql_dump(
         if t.kind != "copy":
             dialect, unescape = _INSERT, ("mysql" if flavour == "mysql" else None)
         tscan = f"{scan}_t{k}"
-        staging = scratch / f"{tscan}.parquet"
         accepted, rejected, rej = read_delimited(
             ex,
             t.path,
             len(names),
             dialect,
-            staging,
+            tscan,
             scratch / f"{tscan}.rejects.parquet",
             tscan,
             unescape,
@@ -83,11 +82,12 @@ def read_sql_dump(
             src.format,
             src.sha256,
             names,
-            staging,
+            sql.table_source(tscan),
             accepted,
             rej,
             rejected + extra,
             False,
+            drop=[sql.drop_table(tscan)],
         )
         out.append(staged)
     return out, split.warnings()

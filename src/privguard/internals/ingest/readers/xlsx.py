@@ -93,6 +93,15 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
         _write(writer, schema, batch)
         writer.close()
         out.append(
-            Staged(src.name, sheet_name, "xlsx", src.sha256, header, staging, rec, has_rec=True)
+            Staged(
+                src.name,
+                sheet_name,
+                "xlsx",
+                src.sha256,
+                header,
+                sql.staging_source(staging, False),
+                rec,
+                has_rec=True,
+            )
         )
     return out
