@@ -59,9 +59,12 @@ def qi(name: str) -> str:
 def table_sql(path: Path, kind: str) -> str:
     """SELECT every column of one file as VARCHAR, so tables union by name without type clashes."""
     if kind == "csv":
-        reader = f"read_csv({q(str(path))}, all_varchar = true, header = true)"
+        # The leak has corrupt records (cut lines, wrong field counts): skip them, as an expert would.
+        reader = (
+            f"read_csv({q(str(path))}, all_varchar = true, header = true, ignore_errors = true)"
+        )
     elif kind == "json":
-        reader = f"read_json({q(str(path))}, format = 'newline_delimited')"
+        reader = f"read_json({q(str(path))}, format = 'newline_delimited', ignore_errors = true)"
     else:
         reader = f"read_parquet({q(str(path))})"
     return f"SELECT COLUMNS(*)::VARCHAR FROM {reader}"

@@ -14,6 +14,7 @@ Prints one JSON object (counts and per-step seconds) on stdout.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import sqlite3
@@ -34,12 +35,21 @@ PHONE_RE = re.compile(r"\+?1?[ .(-]*\d{3}[ .)-]*\d{3}[ .-]*\d{4}")
 def read_any(path: Path, scratch: Path) -> list[pd.DataFrame]:
     """Every table in one file, as text columns; [] for formats pandas cannot read."""
     kind = _suffix(path)
-    if kind in (".csv", ".txt"):
-        return [pd.read_csv(path, dtype=str)]
-    if kind == ".tsv":
-        return [pd.read_csv(path, dtype=str, sep="\t")]
+    # The leak has corrupt records (cut lines, wrong field counts): skip them, as anyone would.
+    if kind in (".csv", ".txt", ".tsv", ".tab"):
+        sep = _delimiter(path)
+        return [
+            pd.read_csv(
+                path,
+                dtype=str,
+                sep=sep,
+                on_bad_lines="skip",
+                encoding="utf-8-sig",
+                encoding_errors="replace",
+            )
+        ]
     if kind in (".jsonl", ".ndjson", ".json"):
-        return [pd.read_json(path, lines=True, dtype=False).astype(str)]
+        return [pd.DataFrame(_json_lines(path)).astype(str)]
     if kind == ".parquet":
         return [pd.read_parquet(path).astype(str)]
     if kind == ".xlsx":
@@ -59,13 +69,34 @@ def read_any(path: Path, scratch: Path) -> list[pd.DataFrame]:
     return []
 
 
+def _delimiter(path: Path) -> str:
+    """The delimiter of a text table, from its header line (the one an analyst would eyeball)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
+        header = f.readline()
+    return max(",;|\t", key=header.count)
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    """JSON lines, skipping the lines that do not parse (pandas' reader stops at the first)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    records = []
+    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
 def directory_numbers(paths: list[Path], scratch: Path) -> pd.DataFrame:
     """Every 10-digit number found in any cell of the directory files."""
     found: set[str] = set()
     for path in paths:
         for df in read_any(path, scratch):
             for cell in df.astype(str).to_numpy().ravel():
-                for m in PHONE_RE.findall(cell):
+                for m in PHONE_RE.findall(str(cell)):
                     found.add(re.sub(r"\D", "", m)[-10:])
     return pd.DataFrame({"_number": sorted(found)})
 
