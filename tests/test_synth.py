@@ -436,3 +436,40 @@ def test_dumps_load_into_real_mariadb_and_postgresql(tmp_path: Path) -> None:
                     assert int(got) == t["rows"], t
             finally:
                 subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"])
+
+
+def test_zone_offsets_agree_with_zoneinfo() -> None:
+    from privguard.internals.synth.clock import ZONES, local_to_utc, utc_offsets
+
+    rng = np.random.default_rng(1)
+    utc = rng.integers(1_320_000_000, 1_400_000_000, 3000)  # late 2011 to mid 2014
+    zone = rng.integers(0, len(ZONES), 3000)
+    got = utc_offsets(utc, zone)
+    for t, z, off in zip(utc, zone, got, strict=True):
+        local = dt.datetime.fromtimestamp(int(t), dt.UTC).astimezone(ZoneInfo(ZONES[z]))
+        assert local.utcoffset() == dt.timedelta(seconds=int(off))
+    back = local_to_utc(utc + got, zone)
+    assert np.mean(back == utc) > 0.999  # only the repeated autumn hour is ambiguous
+
+
+def test_zone_abbreviation_columns_follow_dst(leak: Path) -> None:
+    """A zone column such as CST/CDT names the zone in force at the true start."""
+    by_table, start_of = _truth_by_table(leak)
+    abbrs = {"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
+    seen: Counter[str] = Counter()
+    for t in _meta(leak)["tables"]:
+        if t["zone"] == "UTC" or t["format"] in ("parquet", "xlsx"):
+            continue
+        records = _records(leak / "dump", t)
+        for call_id, record in zip(by_table[(t["file"], t["table"])], records, strict=True):
+            for field in record:
+                if field in abbrs:
+                    true = start_of[call_id].replace(tzinfo=dt.UTC)
+                    # up to a minute of clock skew: allow either side of a transition
+                    names = {
+                        (true + dt.timedelta(seconds=s)).astimezone(ZoneInfo(t["zone"])).tzname()
+                        for s in (-60, 0, 60)
+                    }
+                    assert field in names, (t["file"], call_id, field)
+                    seen[field] += 1
+    assert len(seen) >= 2, seen

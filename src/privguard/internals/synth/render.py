@@ -60,12 +60,9 @@ class Formatter:
         names: list[str] = []
         self._std = np.zeros(len(ZONES), dtype=np.int64)
         for z, zone in enumerate(ZONES):
-            offs, _, abbrs = offset_table(zone)
+            offs, idx, abbrs = offset_table(zone)
             self._std[z] = offs.min()
-            names += [abbrs[0], abbrs[-1]] if len(abbrs) > 1 else [abbrs[0], abbrs[0]]
-            std_first = offs[0] == offs.min()
-            if not std_first:
-                names[-2:] = names[-2:][::-1]
+            names += [abbrs[idx[offs.argmin()]], abbrs[idx[offs.argmax()]]]
         self.abbr = pa.array(names)
 
     def numbers(self, style: str) -> pa.Array:
