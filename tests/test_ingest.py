@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import random
@@ -166,6 +167,14 @@ def test_csv_dialects_provenance(tmp_path: Path) -> None:
     assert result.totals["rows_read"] == 400 * 7 + 300
     fmt = {t["file"]: t["format"] for t in result.tables}
     assert fmt["tabs.tsv"] == "tsv" and fmt["pipes.txt"] == "csv"
+    # SHA-256 of the bytes each src_file names: the file, or the archive member.
+    for t in result.tables:
+        data = (
+            inner.read_bytes()
+            if t["file"].startswith("archive.zip/")
+            else (dump / t["file"]).read_bytes()
+        )
+        assert t["sha256"] == hashlib.sha256(data).hexdigest(), t["file"]
     latin = next(t for t in result.tables if t["file"] == "latin.csv")
     assert any("latin-1" in w for w in latin["warnings"])
     assert check_provenance(tmp_path / "work", readers, 300) == 300

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 from privguard.errors import EngineError, InputError, MappingError
 from privguard.internals.engines import EngineOptions, Executor, connect
 from privguard.internals.ingest import sql
-from privguard.internals.ingest.discover import SourceFile, discover
+from privguard.internals.ingest.discover import SourceFile, discover, sha256_file
 from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.ingest.parallel import Workers
 from privguard.internals.ingest.readers import Staged
@@ -166,6 +167,13 @@ def _stage_file(
     ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
 ) -> tuple[list[Staged], list[str], str | None]:
     """Stage one file and sample its tables; a damaged file gives a reason instead."""
+    digest: list[str] = []
+    hasher = None
+    if src.hash_path is not None:
+        # hashlib releases the GIL: the file is hashed while the engine parses it.
+        path = src.hash_path
+        hasher = threading.Thread(target=lambda: digest.append(sha256_file(path)))
+        hasher.start()
     try:
         tables, notes = _stage(ex, src, scratch, scan)
         for s in tables:
@@ -175,7 +183,12 @@ def _stage_file(
         log.warning("%s: %s", src.name, exc.message)
         return [], [], f"cannot be read: {exc.message}"
     finally:
+        if hasher is not None:
+            hasher.join()
+            src.sha256 = digest[0] if digest else ""
         progress.advance("reading tables", src.size)
+    for s in tables:
+        s.sha256 = src.sha256
     return tables, notes, None
 
 

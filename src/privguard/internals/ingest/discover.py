@@ -52,9 +52,10 @@ class SourceFile:
     name: str  # relative to the dump root, posix separators
     path: Path  # where to read the bytes from
     format: str  # csv | tsv | jsonl | parquet | xlsx | sqlite | mysql_dump | pg_dump
-    sha256: str
+    sha256: str  # "" until hashed (see ``hash_path``)
     size: int
     gzip: bool = False  # ``path`` is gzip-compressed (only for csv/tsv/jsonl/sql)
+    hash_path: Path | None = None  # the bytes ``sha256`` is of, when not yet hashed
 
 
 @dataclass
@@ -152,6 +153,7 @@ class _Walker:
             self._zip(name, path)
             return
         compressed = lower.endswith(".gz")
+        hash_path = None if sha else path
         try:
             fmt = classify(name, path, compressed)
         except OSError as exc:
@@ -160,17 +162,21 @@ class _Walker:
         if fmt is None:
             self.skipped.append(Skipped(name, "not a table format privguard reads"))
             return
-        digest = sha or sha256_file(path)
+        # Hashed later, by the worker that reads the file, while the engine parses it.
+        digest = sha or ""
         if compressed and fmt not in ("csv", "tsv"):
             # DuckDB reads gzip CSV itself; other readers need the plain bytes.
             plain = self.scratch_path(name[:-3])
             complete = gunzip(path, plain)
+            hash_path = path
             path, compressed = plain, False
             if not complete:
                 self.warnings.append(
                     (name, "the gzip file is truncated or damaged; read as far as it goes")
                 )
-        self.found.append(SourceFile(name, path, fmt, digest, path.stat().st_size, compressed))
+        self.found.append(
+            SourceFile(name, path, fmt, digest, path.stat().st_size, compressed, hash_path)
+        )
 
     def _zip(self, name: str, path: Path) -> None:
         try:
