@@ -143,3 +143,17 @@ def test_clock_skew_is_estimated_per_table_and_untangles_interleaved_copies(
         [("t0.csv", 1), ("t1.csv", 1), ("t2.csv", 1)],
         [("t0.csv", 2), ("t1.csv", 2)],
     ]
+
+
+def test_a_table_without_accounts_still_merges_but_accounts_keep_calls_apart(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        _row(0, 1, "1", A, T0, 300), _row(1, 1, None, A, T0 + 5 * S, 298),  # type: ignore[arg-type]
+        _row(0, 2, "2", A, T0 + 3 * S, 100),  # another inmate, same number, same moment
+    ]  # fmt: skip
+    dedupe(_write(tmp_path / "work", rows), tmp_path / "out")
+    assert [c[0] for c in _clusters(tmp_path / "out")] == [
+        [("t0.csv", 1), ("t1.csv", 1)],
+        [("t0.csv", 2)],
+    ]

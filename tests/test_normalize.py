@@ -205,3 +205,23 @@ def test_settings_report_every_problem() -> None:
     assert len(info.value.problems) == 3
     ok = parse_settings({"normalize": {"zone_candidates": ["America/Chicago", "UTC"]}})
     assert ok.normalize.zone_candidates == ("America/Chicago", "UTC")
+
+
+def test_facility_with_no_zone_anywhere_is_solved_by_trying_a_pivot(tmp_path: Path) -> None:
+    # Neither table states a zone: one runs on UTC, the other on Chicago wall clock.
+    utc = [
+        {"facility": "TX07", "inmate_account": str(a), "dialed_number": n,
+         "start": t.strftime("%Y-%m-%d %H:%M:%S"), "duration": s}
+        for a, n, t, s in CALLS
+    ]  # fmt: skip
+    local = [
+        {"facility": "TX07", "dialed_number": n, "duration": s,  # no account column
+         "start": _local(t, "America/Chicago").strftime("%m/%d/%Y %I:%M:%S %p")}
+        for a, n, t, s in CALLS[:120]
+    ]  # fmt: skip
+    write_ingested(tmp_path, [{"file": "u.csv", "rows": utc}, {"file": "l.csv", "rows": local}])
+    result = normalize(tmp_path)
+    zones = {t["file"]: (t["zone"], t["zone_from"]) for t in result.tables}
+    assert zones == {"u.csv": ("UTC", "inferred"), "l.csv": ("America/Chicago", "inferred")}
+    truth = [t.replace(tzinfo=None) for _, _, t, _ in CALLS]
+    assert _utc_by_table(tmp_path) == {0: truth, 1: truth[:120]}

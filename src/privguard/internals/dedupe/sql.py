@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from privguard.internals import schema
 
-_KEY = "k_fac, k_acc, k_num"
+# Partition by facility and number; the account is a compatibility check, because some
+# tables lack the account column (NULL) and must still merge with those that have it.
+_KEY = "k_fac, k_num"
 
 
 def _compatible(a: str, ra: str, b: str, rb: str, tol: int) -> str:
@@ -72,6 +74,7 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = 
     k = ", ".join(f"m.{c}" for c in _KEY.split(", "))
     on = " AND ".join(f"a.{c} = m.{c}" for c in (*_KEY.split(", "), "isl"))
     compat = _compatible("m.duration_s", "m.duration_rounded", "a.a_d", "a.a_r", dur_tol)
+    compat += " AND (m.k_acc = a.a_acc OR m.k_acc = '' OR a.a_acc = '')"
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     return f"""
     WITH s AS (SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n
@@ -79,7 +82,7 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = 
     multi AS (SELECT * FROM s WHERE n > 1),
     per_table AS (
         SELECT {_KEY}, isl, table_id,
-               count(DISTINCT hash(start_utc, duration_s, duration_rounded)) AS d,
+               count(DISTINCT hash(start_utc, duration_s, duration_rounded, k_acc)) AS d,
                count(*) FILTER ({exact}) AS ex
         FROM multi GROUP BY {_KEY}, isl, table_id),
     anchor_table AS (
@@ -87,14 +90,16 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = 
         FROM per_table GROUP BY {_KEY}, isl),
     anchors AS (
         SELECT {k}, m.isl, min(m.row_key) AS a_key, m.t_adj AS a_t, m.duration_s AS a_d,
-               m.duration_rounded AS a_r
+               m.duration_rounded AS a_r, m.k_acc AS a_acc
         FROM multi m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
-        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded),
+        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc),
     assigned AS (
         SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat})
                               AS sub
         FROM multi m JOIN anchors a ON {on} GROUP BY m.row_key)
-    SELECT s.*, CASE WHEN s.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub
+    SELECT s.*, CASE WHEN s.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub,
+           -- rows that fit no anchor form one more call per account
+           CASE WHEN s.n > 1 AND x.sub IS NULL THEN s.k_acc END AS rest
     FROM s LEFT JOIN assigned x USING (row_key)"""
 
 
@@ -106,8 +111,9 @@ def skew_sql(source: str, time_tol: int, dur_tol: int) -> str:
     """
     return f"""
     SELECT table_id, CAST(round(median(off)) AS BIGINT) AS skew_s, count(*) AS rows_used
-    FROM (SELECT table_id, t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, isl, sub) AS off,
-                 count(*) OVER (PARTITION BY {_KEY}, isl, sub) AS n
+    FROM (SELECT table_id,
+                 t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS off,
+                 count(*) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS n
           FROM ({clustered_sql(source, time_tol, dur_tol)}))
     WHERE n > 1 AND off IS NOT NULL
     GROUP BY table_id ORDER BY table_id"""
@@ -120,7 +126,9 @@ def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None
     return f"""
     SELECT {cols} FROM (
         SELECT min(row_key) AS call_id,
-               any_value(facility) AS facility, any_value(inmate_account) AS inmate_account,
+               any_value(facility) AS facility,
+               arg_min(inmate_account, row_key) FILTER (inmate_account IS NOT NULL)
+                   AS inmate_account,
                arg_min(inmate_name, row_key) FILTER (inmate_name IS NOT NULL) AS inmate_name,
                max(dialed_number) AS dialed_number,
                coalesce(min(start_utc) FILTER ({exact}), min(start_utc)) AS start_utc,
@@ -142,7 +150,7 @@ def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None
                list(struct_pack(file := src_file, "table" := src_table, "row" := src_row)
                     ORDER BY src_file, src_table, src_row) AS sources
         FROM ({clustered_sql(source, time_tol, dur_tol, skews)})
-        GROUP BY {_KEY}, isl, sub)
+        GROUP BY {_KEY}, isl, sub, rest)
     ORDER BY call_id"""
 
 

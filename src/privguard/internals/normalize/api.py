@@ -18,16 +18,11 @@ import pyarrow as pa
 from privguard.errors import InputError
 from privguard.internals import schema
 from privguard.internals.engines import Executor, connect
-from privguard.internals.normalize import clocks, facilities, phones
+from privguard.internals.normalize import clocks, facilities, phones, zones
 from privguard.internals.normalize import sql as nsql
 from privguard.internals.normalize.phones_sql import digits, distinct_numbers_sql
 from privguard.internals.normalize.settings import Settings
-from privguard.internals.normalize.stage import (
-    known_utc_sql,
-    stage_sql,
-    table_report_sql,
-    unresolved_tables_sql,
-)
+from privguard.internals.normalize.stage import stage_sql, table_report_sql
 from privguard.internals.progress import NullProgress, Progress
 from privguard.internals.sql import parquet_source
 
@@ -108,8 +103,10 @@ def normalize(
         progress.advance("normalize")
         tables = _table_hints(ex, ingest_report)
         formats = clocks.choose_formats(ex, "_pg_ing")
-        zones = ex.fetchall("SELECT DISTINCT start_zone FROM _pg_ing WHERE start_zone IS NOT NULL")
-        ex.register_arrow("_pg_zones", clocks.zone_table([z[0] for z in zones]))
+        raw_zones = ex.fetchall(
+            "SELECT DISTINCT start_zone FROM _pg_ing WHERE start_zone IS NOT NULL"
+        )
+        ex.register_arrow("_pg_zones", clocks.zone_table([z[0] for z in raw_zones]))
         progress.advance("normalize")
         ex.copy_to_parquet(stage_sql("_pg_ing", tables, formats), stage_path)
         progress.advance("normalize")
@@ -119,9 +116,9 @@ def normalize(
             + facilities.canonical_view_sql(parquet_source(stage_path))
         )
         stage = "_pg_stage"
-        guesses = _infer_zones(ex, stage, tables, cfg)
+        guesses = zones.infer_zones(ex, stage, tables, cfg)
         progress.advance("normalize")
-        _register_table_zones(ex, tables, guesses)
+        zones.register_table_zones(ex, guesses)
         out = work / OUTPUT
         cols = ", ".join(schema.NORMALIZED_COLUMNS)
         ex.copy_to_parquet(
@@ -230,77 +227,6 @@ def _unit(hint: str | None, evidence: tuple[Any, ...] | None) -> tuple[str, str]
     if p90 is not None and p90 <= 60 and (mx or 0) <= 240:
         return "minutes", "inferred"
     return "seconds", "inferred"
-
-
-def _infer_zones(
-    ex: Executor, stage: str, tables: dict[int, dict[str, Any]], cfg: Settings
-) -> dict[int, clocks.ZoneGuess]:
-    """Infer the zone of every table that needs it, in passes: resolved tables become evidence."""
-    pending = [r[0] for r in ex.fetchall(unresolved_tables_sql(stage))]
-    guesses: dict[int, clocks.ZoneGuess] = {}
-    accept_low = False
-    while pending:
-        _register_table_zones(ex, tables, guesses)
-        ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_known AS {known_utc_sql(stage)}")
-        sizes = {t: tables[t]["rows"] for t in pending}
-        rows = ex.fetchall(clocks.score_zones_sql(stage, "_pg_known", sizes, cfg))
-        ranked: dict[int, list[tuple[str, int]]] = {}
-        counts: dict[int, tuple[int, int]] = {}
-        for table_id, zone, aligned, matched, sampled in rows:
-            ranked.setdefault(table_id, []).append((zone, aligned))
-            counts[table_id] = (matched, sampled)
-        new = {}
-        for t in pending:
-            g = clocks.judge(ex, stage, t, ranked.get(t, []), *counts.get(t, (0, 0)), cfg)
-            if g is not None and (accept_low or g.confidence != "low"):
-                new[t] = g
-        if new:
-            guesses.update(new)
-            pending = [t for t in pending if t not in new]
-        elif not accept_low:
-            accept_low = True
-        else:
-            break
-    ex.execute("DROP TABLE IF EXISTS _pg_known")
-    for t in pending:
-        guesses[t] = _fallback_zone(ex, stage, t)
-    return guesses
-
-
-def _fallback_zone(ex: Executor, stage: str, table_id: int) -> clocks.ZoneGuess:
-    """No overlapping calls: use the zone other tables of the same facility use, else UTC."""
-    rows = ex.fetchall(
-        f"SELECT row_zone, count(*) AS n FROM {stage} WHERE row_zone IS NOT NULL AND facility IN "
-        f"(SELECT DISTINCT facility FROM {stage} WHERE table_id = {int(table_id)}) "
-        "GROUP BY row_zone ORDER BY n DESC, row_zone LIMIT 2"
-    )
-    if rows:
-        zone = rows[0][0]
-        return clocks.ZoneGuess(
-            table_id, zone, "facility", "low", {"facility_zone_rows": rows[0][1]},
-            f"no call in this table overlaps a table with a known zone; {zone}, the zone other "
-            "tables of the same facility use, was assumed. Set the zone in the mapping file.",
-        )  # fmt: skip
-    return clocks.ZoneGuess(
-        table_id, "UTC", "assumed", "none", {},
-        "no evidence at all for this table's clock zone; UTC was assumed. "
-        "Set the zone in the mapping file.",
-    )  # fmt: skip
-
-
-def _register_table_zones(
-    ex: Executor, tables: dict[int, dict[str, Any]], guesses: dict[int, clocks.ZoneGuess]
-) -> None:
-    ids = sorted(guesses)
-    ex.register_arrow(
-        "_pg_table_zones",
-        pa.table(
-            {
-                "table_id": pa.array(ids, pa.int32()),
-                "zone": pa.array([guesses[t].zone for t in ids], pa.string()),
-            }
-        ),
-    )
 
 
 def _report(

@@ -136,8 +136,11 @@ def score_zones_sql(stage: str, known: str, tables: dict[int, int], cfg: Any) ->
           AND hash(s.row_key) % 1000000 < v.per_million),
     pairs AS (
         SELECT t.table_id, t.row_key, t.local_ts, k.utc
-        FROM t JOIN {known} k USING (facility, inmate_account, number_key)
-        WHERE k.utc BETWEEN t.local_ts - INTERVAL 15 HOUR AND t.local_ts + INTERVAL 15 HOUR),
+        FROM t JOIN {known} k USING (facility, number_key)
+        WHERE k.utc BETWEEN t.local_ts - INTERVAL 15 HOUR AND t.local_ts + INTERVAL 15 HOUR
+          -- a table without accounts still matches on facility and number
+          AND (t.inmate_account = k.inmate_account OR t.inmate_account IS NULL
+               OR k.inmate_account IS NULL)),
     z AS (SELECT unnest([{zones}]) AS zone),
     scored AS (
         SELECT table_id, zone, count(DISTINCT row_key) FILTER (
