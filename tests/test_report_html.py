@@ -84,6 +84,8 @@ def _check_figures(page: Page, summary: dict) -> None:
     expected.pop("rows_rejected")
     for key, value in expected.items():
         assert shown.get(key) == value, key
+    for key, value in shown.items():  # anything else shown must be summary.json's too
+        assert summary.get(key) == value, key
 
 
 def test_html_is_self_contained_and_accessible(audit: dict[str, Path]) -> None:
@@ -202,3 +204,40 @@ def test_network_probe_catches_a_remote_resource(tmp_path: Path) -> None:
     )
     _, requests = _open_via_proxy(tmp_path, probe)
     assert any(b"example.com" in r for r in requests)
+
+
+def test_headline_is_summary_headline(audit: dict[str, Path]) -> None:
+    html = (audit["out"] / "report.html").read_text()
+    summary = json.loads((audit["out"] / "summary.json").read_text())
+    assert f'data-summary-text="headline">{summary["headline"]}<' in html
+
+
+def test_report_with_no_attorney_numbers(tmp_path: Path) -> None:
+    """A journalist with no directory and no registry: no privileged calls, still a report."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from privguard.internals.report.api import report
+    from test_report_fixture import build_audit_out
+
+    paths = build_audit_out(tmp_path)
+    out = paths["out"]
+    numbers = pq.read_table(out / "numbers.parquet")
+    cls = numbers["classification"]
+    keep = pc.if_else(pc.equal(cls, "candidate"), cls, "other")
+    numbers = numbers.set_column(
+        numbers.schema.get_field_index("classification"), "classification", keep
+    )
+    pq.write_table(numbers, out / "numbers.parquet")
+    (out / "registry.parquet").unlink()
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("attorney_numbers", "privileged_calls", "completed_privileged_calls",
+                "privileged_calls_recorded", "registry_violations"):  # fmt: skip
+        summary[key] = 0
+    (out / "summary.json").write_text(json.dumps(summary))
+    result = report(out, inputs=[paths["dump"]], parameters={})
+    assert result.letters == [] and not result.warnings
+    page = parse((out / "report.html").read_text())
+    _check_figures(page, summary)
+    with open(out / "exports" / "privileged_calls.csv") as fh:
+        assert len(fh.readlines()) == 1  # the header only
