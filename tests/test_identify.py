@@ -305,3 +305,12 @@ def test_messy_copies_do_not_make_a_family_line_look_like_an_office(tmp_path: Pa
     }
     for n in families:
         assert abs(messy[n][2] - clean[n][2]) < 1e-9, (n, messy[n], clean[n])
+
+
+def test_name_column_beats_firm_column(tmp_path: Path) -> None:
+    from privguard.internals.identify.sources import load_directory
+
+    path = tmp_path / "bar.csv"
+    path.write_text("firm,name,bar_number,phones\nSolo,Luis Peña,LA7080356,5122000001\n", "utf-8")
+    [row] = load_directory(path, Settings()).to_pylist()
+    assert (row["attorney_name"], row["bar_number"]) == ("Luis Peña", "LA7080356")

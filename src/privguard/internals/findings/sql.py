@@ -91,18 +91,18 @@ def breakdown(kind: str) -> str:
         )
     if kind == "attorney_number":
         return (
-            "SELECT number, any_value(classification) AS classification, "
-            "any_value(attorney_name) AS attorney_name, "
+            "SELECT number, min(classification) AS classification, "
+            "min(attorney_name) AS attorney_name, "
             f"{_counts()}, count(DISTINCT (facility, inmate_account)) AS inmates, "
             "count(DISTINCT facility) AS facilities, "
             "strftime(min(start_utc), '%Y-%m-%d') AS first_call, "
             "strftime(max(start_utc), '%Y-%m-%d') AS last_call, "
-            "any_value(evidence) AS evidence FROM f_priv GROUP BY number "
+            "min(evidence) AS evidence FROM f_priv GROUP BY number "
             "ORDER BY privileged_calls_recorded DESC, number"
         )
     if kind == "inmate":
         return (
-            "SELECT facility, inmate_account, any_value(inmate_name) AS inmate_name, "
+            "SELECT facility, inmate_account, min(inmate_name) AS inmate_name, "
             f"{_counts()}, count(DISTINCT number) AS attorney_numbers FROM f_priv "
             "GROUP BY facility, inmate_account "
             "ORDER BY privileged_calls_recorded DESC, facility, inmate_account"

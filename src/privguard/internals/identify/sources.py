@@ -69,7 +69,12 @@ def _pick(
 ) -> list[int]:
     if field in override:
         return C.by_name(sheet, override[field], field, setting)
-    return C.by_header(sheet, field)
+    found = C.by_header(sheet, field)
+    if field == "name" and found:
+        # "Name" beats "Firm": keep the one column whose header is the likeliest synonym.
+        rank = {w: i for i, w in enumerate(C.SYNONYMS["name"])}
+        found = [min(found, key=lambda i: rank[C.norm_header(sheet.header[i])])]
+    return found
 
 
 def _text(row: list[C.Cell], idx: list[int]) -> str | None:
