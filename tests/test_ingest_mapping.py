@@ -104,6 +104,25 @@ skip = true
     assert rows[0] == ("2013-01-02 10:00:00", "America/Chicago", "minutes", '{"KEY":"A1"}')
 
 
+def test_output_contract_columns_and_types(tmp_path: Path) -> None:
+    import privguard
+    from privguard.internals.schema import INGESTED_COLUMNS
+
+    dump = _dump(tmp_path)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[[mapping]]\nfiles = "r*.csv"\nskip = true\n')
+    privguard.ingest(dump, tmp_path / "work", mapping_file=mapping)  # the lazy public name
+    described = (
+        duckdb.connect()
+        .execute(f"DESCRIBE SELECT * FROM read_parquet('{tmp_path}/work/ingested/*.parquet')")
+        .fetchall()
+    )
+    assert tuple(r[0] for r in described) == INGESTED_COLUMNS
+    types = {r[0]: r[1] for r in described}
+    assert types["table_id"] == "INTEGER" and types["src_row"] == "BIGINT"
+    assert all(types[c] == "VARCHAR" for c in INGESTED_COLUMNS if c not in ("table_id", "src_row"))
+
+
 def test_mapping_file_problems_reported_together(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -156,8 +175,9 @@ def test_cli_unmappable_exit_code_and_message(tmp_path: Path) -> None:
     dump = _dump(tmp_path)
     proc = _cli("ingest", str(dump), "--out", str(tmp_path / "work"))
     assert proc.returncode == 2
-    assert "3 table(s) cannot be mapped onto the call schema" in proc.stderr
-    assert "[[mapping]]" in proc.stderr and 'files = "site_07/calls.csv"' in proc.stderr
+    assert "2 table(s) cannot be mapped onto the call schema" in proc.stderr
+    assert "[[mapping]]" in proc.stderr and 'files = "roster.csv"' in proc.stderr
+    assert "site_07/calls.csv" not in proc.stderr  # mapped from its content
 
 
 def test_cli_prints_reconciliation(tmp_path: Path) -> None:

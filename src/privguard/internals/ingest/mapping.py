@@ -220,6 +220,10 @@ def map_table(
     if "start" not in m.fields:
         d_cols = [i for i, k in enumerate(kinds) if k == "date" and i not in used]
         t_cols = [i for i, k in enumerate(kinds) if k == "time" and i not in used]
+        if d_cols and not t_cols:
+            # HH:MM:SS right after a date is its time of day, not a duration.
+            nxt = d_cols[0] + 1
+            t_cols = [nxt] if nxt < len(kinds) and kinds[nxt] == "hms" and nxt not in used else []
         if d_cols and t_cols:
             take("start", (d_cols[0], t_cols[0]), "content")
     _hints(columns, kinds, m)

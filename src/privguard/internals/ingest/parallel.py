@@ -43,7 +43,10 @@ class Workers:
             # Spilled staging data goes under the workspace, never the current directory.
             base = opts.temp_directory or scratch
             opts = replace(opts, temp_directory=Path(base) / f"engine_{k}")
-            self.executors.append(connect(opts))
+            ex = connect(opts)
+            # The CLI draws its own progress bars; the engine's would garble them.
+            ex.execute("SET enable_progress_bar = false")
+            self.executors.append(ex)
 
     def _run(
         self, jobs: list[list[tuple[int, Any]]], fn: Callable[[Executor, Any], Any]
