@@ -123,3 +123,18 @@ def test_missing_ingest_report_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         findings(out, work=work)
     assert err.value.where == str(work / "ingest_report.json")
+
+
+def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    pop = build(seed=13)
+    runs = []
+    for name in ("a", "b"):
+        out, work, _ = _setup(tmp_path / name, pop)
+        findings(out, work=work)
+        files = ["numbers.parquet", "registry.parquet", "review.csv", "privileged_calls.csv"]
+        files += ["summary.json", "facility_clocks.parquet"]
+        files += [
+            f"findings/by_{k}.csv" for k in ("facility", "month", "attorney_number", "inmate")
+        ]
+        runs.append({f: (out / f).read_bytes() for f in files})
+    assert runs[0] == runs[1]
