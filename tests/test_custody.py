@@ -148,6 +148,8 @@ def test_cli_verify_ok_and_tampered(tmp_path: Path) -> None:
     ok = _cli("verify", str(root / "out"))
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("OK: 4 input file(s)")
+    digest = hashlib.sha256((root / "out" / "manifest.json").read_bytes()).hexdigest()
+    assert f"Manifest SHA-256: {digest}" in ok.stdout
     with open(root / "out" / "summary.json", "a") as fh:
         fh.write(" ")
     bad = _cli("verify", str(root / "out"))

@@ -116,3 +116,25 @@ def test_sqlite_is_browsable(exports: Path) -> None:
 def test_readme_documents_phone_numbers(exports: Path) -> None:
     text = (exports / "README.txt").read_text()
     assert "'+15125550134" in text and "apostrophe" in text
+
+
+def test_datasette_serves_titles_and_links(exports: Path) -> None:
+    """The real Datasette (a dev tool, skipped when absent) reads the database and metadata."""
+    pytest.importorskip("datasette")
+    import subprocess
+    import sys
+
+    def get(path: str) -> str:
+        res = subprocess.run(
+            [sys.executable, "-m", "datasette", "findings.db", "-m", "metadata.json", "--get", path],
+            cwd=exports, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+        return res.stdout
+
+    rows = json.loads(get("/findings/privileged_calls.json?_shape=array&_size=5"))
+    assert rows and set(rows[0]) >= {"call_id", "number", "sources"}
+    page = get("/findings/privileged_calls")
+    assert "Calls to attorney numbers" in page and "attorney number called" in page
+    number = rows[0]["number"].replace("+", "~2B")  # Datasette's tilde encoding
+    assert "Links from other tables" in get(f"/findings/attorney_numbers/{number}")

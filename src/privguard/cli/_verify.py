@@ -14,7 +14,8 @@ def verify(out: Path) -> None:
 
     Exits with code 3 and lists every changed, missing or extra file if anything
     differs from the manifest written when the audit ran; prints a short
-    confirmation otherwise.
+    confirmation otherwise, with the SHA-256 of the manifest itself: write that
+    fingerprint down (in a letter, a filing) so that a replaced manifest is caught too.
 
     Example: privguard verify case/out
     """
@@ -23,5 +24,5 @@ def verify(out: Path) -> None:
     result = run_verify(out)
     click.echo(
         f"OK: {result.inputs_checked} input file(s) and {result.outputs_checked} output "
-        f"file(s) match {result.manifest}."
+        f"file(s) match {result.manifest}.\nManifest SHA-256: {result.manifest_sha256}"
     )

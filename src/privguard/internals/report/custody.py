@@ -38,6 +38,7 @@ class VerifyResult:
     manifest: Path
     inputs_checked: int
     outputs_checked: int
+    manifest_sha256: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -190,7 +191,7 @@ def verify(out: Path) -> VerifyResult:
         name = f.relative_to(out).as_posix()
         if name not in listed:
             problems.append(f"extra output not in the manifest: {name}")
-    result = VerifyResult(path, len(inputs), len(outputs), problems)
+    result = VerifyResult(path, len(inputs), len(outputs), sha256_file(path), problems)
     if problems:
         raise IntegrityError(
             f"{len(problems)} file(s) differ from the manifest: the audit's files were altered",

@@ -10,7 +10,7 @@ from typing import Any
 from privguard import __version__
 
 from . import charts, texts
-from .model import ReportModel, clock_groups, pick, uncertain_clocks
+from .model import ReportModel, clock_groups, pick, uncertain_clocks, utc_offsets
 
 
 def _n(value: Any) -> str:
@@ -273,16 +273,17 @@ def method(m: ReportModel) -> str:
     )
     given = _table(
         "Table 7. The clocks of the source tables",
-        ["Clock (time zone)", "How it was found", "Tables", "Rows"],
-        [(g["zone"], texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
+        ["Clock (time zone)", "Offset from UTC", "How it was found", "Tables", "Rows"],
+        [(g["zone"], utc_offsets(g["zone"]) if "/" in g["zone"] else "",
+          texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
          for g in clock_groups(m.clocks)],
-        numeric=[2, 3],
+        numeric=[3, 4],
     )  # fmt: skip
     uncertain = uncertain_clocks(m.clocks)
     inferred = _table(
         "Table 8. Tables whose clock was inferred, with the evidence",
-        ["File (table)", "Clock used", "Evidence", "Confidence", "Warnings"],
-        [(f"{r['file']} ({r['table']})", r["zone"] or "unknown", r["evidence"],
+        ["File (table)", "Clock used", "Offset from UTC", "Evidence", "Confidence", "Warnings"],
+        [(f"{r['file']} ({r['table']})", r["zone"] or "unknown", utc_offsets(r["zone"]), r["evidence"],
           f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"],
           "; ".join(r["warnings"]) or "none") for r in uncertain[:CLOCKS_LISTED]],
         tid="clocks",

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -107,6 +108,27 @@ def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 GIVEN = ("mapping", "header", "column", "offset", "given")
+
+
+def utc_offsets(zone: str | None) -> str:
+    """A zone's offsets from UTC in winter and summer, e.g. 'UTC-6 / UTC-5 (summer)'."""
+    if not zone:
+        return ""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+
+    def fmt(month: int) -> str:
+        off = dt.datetime(2013, month, 15, 12, tzinfo=tz).utcoffset() or dt.timedelta(0)
+        minutes = int(off.total_seconds() // 60)
+        if minutes == 0:
+            return "UTC"
+        sign, (h, mm) = "+" if minutes > 0 else "-", divmod(abs(minutes), 60)
+        return f"UTC{sign}{h}" + (f":{mm:02d}" if mm else "")
+
+    winter, summer = fmt(1), fmt(7)
+    return winter if winter == summer else f"{winter} / {summer} (summer)"
 
 
 def clock_groups(clocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
