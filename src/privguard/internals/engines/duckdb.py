@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +35,22 @@ class DuckDBExecutor:
         # Outputs must be byte-identical across runs; ordered writes need this.
         self.con.execute("SET preserve_insertion_order = true")
 
-    def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def _timed(self, sql: str) -> Iterator[None]:
+        """Log the statement's time; turn engine failures into :class:`EngineError`."""
         started = time.perf_counter()
         try:
-            cur = self.con.execute(sql, params or [])
+            yield
         except duckdb.Error as exc:
             log.debug("failed SQL:\n%s", sql)
             raise EngineError(
                 f"the SQL engine failed: {exc}", fix="report this as a bug with the log"
             ) from exc
         log.debug("%.3fs %s", time.perf_counter() - started, " ".join(sql.split())[:200])
-        return cur
+
+    def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
+        with self._timed(sql):
+            return self.con.execute(sql, params or [])
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         self._run(sql, params)
@@ -53,16 +60,8 @@ class DuckDBExecutor:
 
     def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         # A relation, not a DB-API cursor: the cursor path copies the rows once more.
-        started = time.perf_counter()
-        try:
-            table = self.con.sql(sql, params=params or None).to_arrow_table()
-        except duckdb.Error as exc:
-            log.debug("failed SQL:\n%s", sql)
-            raise EngineError(
-                f"the SQL engine failed: {exc}", fix="report this as a bug with the log"
-            ) from exc
-        log.debug("%.3fs %s", time.perf_counter() - started, " ".join(sql.split())[:200])
-        return table
+        with self._timed(sql):
+            return self.con.sql(sql, params=params or None).to_arrow_table()
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
