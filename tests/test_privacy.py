@@ -129,3 +129,16 @@ def test_privacy_off_shows_names_and_says_so(tmp_path: Path) -> None:
     assert "Privacy protection is OFF" in html
     assert not (tmp_path / "case.key").exists()
     assert "José Núñez" in (paths["out"] / "exports" / "privileged_calls.csv").read_text()
+
+
+def test_shared_executor_forgets_the_key(tmp_path: Path) -> None:
+    from privguard.internals.report.api import report
+    from test_report_fixture import build_audit_out
+
+    paths = build_audit_out(tmp_path)
+    ex = connect()
+    report(paths["out"], inputs=[], parameters={}, executor=ex)
+    assert ex.fetchall("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pg_key'") == [(0,)]
+    macros = "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'pg_hmac'"
+    assert ex.fetchall(macros) == [(0,)]
+    ex.close()

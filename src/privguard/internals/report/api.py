@@ -147,3 +147,5 @@ def report(
     finally:
         if own:
             ex.close()
+        else:
+            privacy.uninstall(ex)

@@ -127,3 +127,9 @@ def install(executor: Executor, key: bytes) -> None:
     ipad, opad = pads(key)
     executor.execute(key_table_sql(), [ipad, opad])
     executor.execute(hmac_macro_sql())
+
+
+def uninstall(executor: Executor) -> None:
+    """Forget the key on ``executor`` (a shared engine outlives the report stage)."""
+    executor.execute("DROP MACRO IF EXISTS pg_hmac")
+    executor.execute("DROP TABLE IF EXISTS pg_key")
