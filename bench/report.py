@@ -45,6 +45,10 @@ def _mb(mb: float | None) -> str:
     return f"{mb / 1024:.2f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
+def _n(value: int | None) -> str:
+    return f"{value:,}" if value else "–"
+
+
 def _failure(step: dict[str, Any] | None) -> str:
     if not step:
         return "not run"
@@ -61,22 +65,23 @@ def overview(runs: list[dict[str, Any]]) -> list[str]:
     """Whole-run figures: audit, floor, pandas; time, memory and the ratio to the floor."""
     lines = [
         "| rows (target) | rows read | dump | audit wall | audit CPU | audit peak RSS | "
-        "floor wall | floor peak RSS | audit / floor | pandas | pandas peak RSS | "
-        "others' CPU load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "floor wall | floor CPU | floor peak RSS | audit / floor (wall) | audit / floor (CPU) | "
+        "pandas | pandas peak RSS | others' CPU load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         a, f, p = r.get("audit"), r.get("floor"), r.get("pandas")
         dump = r.get("dump", {})
         ratio = f"{a['wall_s'] / f['wall_s']:.2f}×" if _ok(a) and _ok(f) else "–"
+        cpu_ratio = f"{a['cpu_s'] / f['cpu_s']:.2f}×" if _ok(a) and _ok(f) else "–"
         pandas = _t(p["wall_s"]) if _ok(p) else _failure(p)
         others = a.get("machine_busy_other_pct") if a else None
         lines.append(
-            f"| {r['size']} | {dump.get('rows_read') or '–':,} | {dump.get('bytes', 0) / 1e9:.2f} GB "
+            f"| {r['size']} | {_n(dump.get('rows_read'))} | {dump.get('bytes', 0) / 1e9:.2f} GB "
             f"| {_t(a['wall_s']) if _ok(a) else _failure(a)} | {_t(a['cpu_s']) if a else '–'} "
             f"| {_mb(a['peak_rss_mb']) if a else '–'} "
-            f"| {_t(f['wall_s']) if _ok(f) else _failure(f)} | {_mb(f['peak_rss_mb']) if f else '–'} "
-            f"| {ratio} | {pandas} | {_mb(p.get('peak_rss_mb')) if p and 'peak_rss_mb' in p else '–'} "
+            f"| {_t(f['wall_s']) if _ok(f) else _failure(f)} | {_t(f['cpu_s']) if f else '–'} "
+            f"| {_mb(f['peak_rss_mb']) if f else '–'} | {ratio} | {cpu_ratio} | {pandas} | {_mb(p.get('peak_rss_mb')) if p and 'peak_rss_mb' in p else '–'} "
             f"| {others if others is not None else '–'}% |"
         )
     return lines
@@ -101,7 +106,10 @@ def stages(runs: list[dict[str, Any]]) -> list[str]:
 def scaling(runs: list[dict[str, Any]]) -> list[str]:
     """Time ratio between consecutive sizes against the row ratio (linear = equal)."""
     done = [r for r in runs if _ok(r.get("audit"))]
-    lines = ["| from | to | rows × | audit time × | floor time × |", "|---|---|---|---|---|"]
+    lines = [
+        "| from | to | rows × | audit wall × | audit CPU × | floor wall × |",
+        "|---|---|---|---|---|---|",
+    ]
     for a, b in zip(done, done[1:], strict=False):
         rows = b["rows_target"] / a["rows_target"]
         at = b["audit"]["wall_s"] / a["audit"]["wall_s"]
@@ -110,7 +118,8 @@ def scaling(runs: list[dict[str, Any]]) -> list[str]:
             if _ok(a.get("floor")) and _ok(b.get("floor"))
             else "–"
         )
-        lines.append(f"| {a['size']} | {b['size']} | {rows:.1f}× | {at:.1f}× | {ft} |")
+        ac = b["audit"]["cpu_s"] / a["audit"]["cpu_s"]
+        lines.append(f"| {a['size']} | {b['size']} | {rows:.1f}× | {at:.1f}× | {ac:.1f}× | {ft} |")
     return lines
 
 
