@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -82,8 +83,11 @@ def machine() -> dict[str, Any]:
 class SizeRun:
     """One size: its folders, its results file, and the steps run on it."""
 
-    def __init__(self, rows: float, data: Path, results: Path, seed: int) -> None:
+    def __init__(
+        self, rows: float, data: Path, results: Path, seed: int, timeout_s: float | None = None
+    ) -> None:
         self.rows, self.label, self.seed = rows, label(rows), seed
+        self.timeout_s = timeout_s
         # synth writes about 2.15 rows per call by default (copies across exports, plus
         # exact duplicates); the leak had 144 M rows for about 70 M calls.
         self.calls = max(100, round(rows / ROWS_PER_CALL))
@@ -144,26 +148,23 @@ class SizeRun:
         return info
 
     def audit(self) -> None:
-        cmd = [str(BIN / "privguard"), "audit", str(self.dump), "--out", str(self.audit_out)]
+        # -v logs each stage's timing as it ends, so a run cut short still has figures.
+        cmd = [str(BIN / "privguard"), "-v", "audit", str(self.dump), "--out", str(self.audit_out)]
         for d in self.directories():
             cmd += ["--directory", str(d)]
         for r in self.registries():
             cmd += ["--registry", str(r)]
-        m = run_measured(cmd, log_path=self.logs / "audit.log")
+        log = self.logs / "audit.log"
+        m = run_measured(cmd, log_path=log, timeout_s=self.timeout_s)
         info = self.dump_info()
         rows = info.get("rows_read") or self.rows
         stages = []
         timings = self.audit_out / "timings.json"
-        if m.returncode == 0 and timings.exists():
-            for s in json.loads(timings.read_text()):
-                wall = max(s["wall_s"], 1e-9)
-                stages.append(
-                    s
-                    | {
-                        "input_mb_s": round(info["bytes"] / 1e6 / wall, 2),
-                        "rows_s": round(rows / wall),
-                    }
-                )
+        found = json.loads(timings.read_text()) if m.returncode == 0 and timings.exists() else []
+        for s in found or stages_from_log(log):
+            wall = max(s["wall_s"], 1e-9)
+            rates = {"input_mb_s": round(info["bytes"] / 1e6 / wall, 2)}
+            stages.append(s | rates | {"rows_s": round(rows / wall)})
         total = {"input_mb_s": round(info["bytes"] / 1e6 / m.wall_s, 2)}
         total["rows_s"] = round(rows / m.wall_s)
         self.record("audit", m, stages=stages, total=total)
@@ -173,7 +174,7 @@ class SizeRun:
         cmd = [PY, str(HERE / f"baseline_{name}.py"), str(self.dump), "--out", str(out)]
         for d in self.directories():
             cmd += ["--directory", str(d)]
-        m = run_measured(cmd, log_path=self.logs / f"{name}.log", **caps)
+        m = run_measured(cmd, log_path=self.logs / f"{name}.log", timeout_s=self.timeout_s, **caps)
         result_file = out / "result.json"
         result = json.loads(result_file.read_text()) if m.returncode == 0 else None
         if result_file.exists() and m.returncode != 0:
@@ -192,6 +193,25 @@ class SizeRun:
             s for s in self.results.get("audit", {}).get("stages", []) if s["stage"] == "dedupe"
         ]
         self.record("splink", m, result=result, privguard_dedupe=dedupe[0] if dedupe else None)
+
+
+STAGE_LINE = re.compile(r"stage (\w+): ([\d.]+)s wall, ([\d.]+)s cpu, (\d+) MB peak")
+
+
+def stages_from_log(log: Path) -> list[dict[str, Any]]:
+    """Per-stage figures from an audit's -v log (for runs stopped before timings.json)."""
+    found = []
+    for m in STAGE_LINE.finditer(log.read_text(errors="replace") if log.exists() else ""):
+        found.append(
+            {
+                "stage": m.group(1),
+                "wall_s": float(m.group(2)),
+                "cpu_s": float(m.group(3)),
+                "peak_rss_mb": float(m.group(4)),
+                "extra": {"from": "log"},
+            }
+        )
+    return found
 
 
 def pandas_failed_below(results: Path, rows: float) -> str | None:
@@ -217,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--skip-generate", action="store_true", help="use the dumps already there")
     parser.add_argument("--only", choices=STAGES, help="run one step only")
+    parser.add_argument(
+        "--timeout-min", type=float, default=0, help="stop a step after this long (0 = never)"
+    )
     parser.add_argument("--pandas-cap-gb", type=float, default=16.0, help="pandas memory cap (GB)")
     args = parser.parse_args(argv)
     splink_sizes = parse_sizes(args.splink_sizes)
@@ -228,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     want = {args.only} if args.only else set(STAGES)
     info = machine()
     for rows in sizes:
-        run = SizeRun(rows, args.data, args.results, args.seed)
+        run = SizeRun(rows, args.data, args.results, args.seed, args.timeout_min * 60 or None)
         run.results["machine"] = info
         if "generate" in want:
             run.generate(args.skip_generate)
