@@ -77,8 +77,8 @@ def test_one_letter_per_attorney_with_every_recorded_call(audit, tmp_path: Path)
         for c in calls:
             # Each call appears with its UTC time and its inmate's pseudonym.
             assert c["start_utc"].strftime("%Y-%m-%d") in text
-            assert privacy.pseudonym(key, "name", c["inmate_name"]) in squeezed
-            assert c["inmate_name"] not in text
+            assert privacy.pseudonym(key, "account", c["inmate_account"]) in squeezed
+            assert c["inmate_name"] not in text and f" {c['inmate_account']} " not in text
         assert "delete" in text and "suppress" in text
 
 

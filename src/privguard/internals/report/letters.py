@@ -64,6 +64,15 @@ def duration(seconds: Any) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s"
 
 
+def inmate(call: dict[str, Any], pseudonymized: bool) -> str:
+    """Who called: the account's pseudonym when private (the account is the steadier key of a
+    person in the records), else the name; each falls back to the other."""
+    first, second = (
+        ("inmate_account", "inmate_name") if pseudonymized else ("inmate_name", "inmate_account")
+    )
+    return str(call[first] or call[second] or "unknown")
+
+
 def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool) -> None:
     """Write one recipient's letter."""
     doc = Doc(f"Notice of recorded attorney-client calls: {rec.name}", as_of)
@@ -105,14 +114,14 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
     doc.h2("The recorded calls", need=70)
     doc.long_grid(
         f"Recorded calls to {rec.name} ({n:,}); local time is the facility's clock where known",
-        ["Local time", "UTC", "Facility", "Number called", "Inmate", "Duration", "Recording reference", "Registered then"],
+        ["Local time", "UTC", "Facility", "Number called", "Inmate account" if pseudonymized else "Inmate", "Duration", "Recording reference", "Registered then"],
         [
             (local_time(c["start_utc"], c["local_zone"]), (c["start_utc"] or "")[:16], c["facility"],
-             c["number"], c["inmate_name"] or c["inmate_account"] or "unknown", duration(c["duration_s"]),
+             c["number"], inmate(c, pseudonymized), duration(c["duration_s"]),
              c["recording_ref"] or "", "yes" if c["registered_then"] else "no")
             for c in rec.calls
         ],
-        [26, 21, 14, 23, 27, 15, 34, 14],
+        [25, 25, 13, 22, 27, 17, 27, 18],
         size=7,
     )  # fmt: skip
     doc.para(
