@@ -212,7 +212,14 @@ def _hint_source(info: dict[str, Any]) -> str:
     src = hints.get("tz_hint_source") or hints.get("source")
     if isinstance(hints.get("tz_hint"), dict):
         src = hints["tz_hint"].get("source", src)
-    return src if src in ("mapping", "header", "column") else "mapping"
+    if src in ("mapping", "header", "column"):
+        return str(src)
+    # Ingest sets a UTC hint from a header such as "start_utc"; otherwise it came from a mapping.
+    start = (info.get("mapping") or {}).get("start") or []
+    heads = [start] if isinstance(start, str) else list(start)
+    if any(k in str(h).lower() for h in heads for k in ("utc", "gmt", "zulu")):
+        return "header"
+    return "mapping"
 
 
 def _unit(hint: str | None, evidence: tuple[Any, ...] | None) -> tuple[str, str]:
