@@ -76,12 +76,51 @@ def _pass(
 ) -> dict[int, clocks.ZoneGuess]:
     register_table_zones(ex, guesses)
     ranked, counts = _scores(ex, stage, tables, pending, cfg)
+    prior = _facility_zones(ex, stage, guesses)
+    fac_of = _facility_of(ex, stage, pending)
     new = {}
     for t in pending:
-        g = clocks.judge(ex, stage, t, ranked.get(t, []), *counts.get(t, (0, 0)), cfg)
+        # Zones that give the same alignment (Phoenix and Los Angeles in summer) tie; the
+        # zone the facility's other tables use names the clock best.
+        p = prior.get(fac_of.get(t))
+        zs = sorted(ranked.get(t, []), key=lambda z: (-z[1], z[0] != p, z[0]))
+        g = clocks.judge(ex, stage, t, zs, *counts.get(t, (0, 0)), cfg)
         if g is not None and (accept_low or g.confidence != "low"):
             new[t] = g
     return new
+
+
+def _facility_of(ex: Executor, stage: str, ids: list[int]) -> dict[int, Any]:
+    """The (most common) facility of each table."""
+    if not ids:
+        return {}
+    listed = ", ".join(str(int(t)) for t in ids)
+    return dict(
+        ex.fetchall(
+            f"SELECT table_id, mode(facility) FROM {stage} WHERE table_id IN ({listed}) "
+            "GROUP BY table_id ORDER BY table_id"
+        )
+    )
+
+
+def _facility_zones(
+    ex: Executor, stage: str, guesses: dict[int, clocks.ZoneGuess]
+) -> dict[Any, str]:
+    """Per facility, the local zone its tables name (row zones and decisive inferences)."""
+    votes: dict[Any, dict[str, int]] = {}
+    for fac, zone, n in ex.fetchall(
+        f"SELECT facility, row_zone, count(*) FROM {stage} WHERE row_zone IS NOT NULL "
+        "AND row_zone <> 'UTC' GROUP BY ALL"
+    ):
+        votes.setdefault(fac, {})[zone] = votes.get(fac, {}).get(zone, 0) + n
+    decisive = [
+        g for g in guesses.values()
+        if g.zone and g.zone != "UTC" and g.evidence.get("same_utc_as_runner_up", 0) < 0.999
+    ]  # fmt: skip
+    for table_id, fac in _facility_of(ex, stage, [g.table_id for g in decisive]).items():
+        zone = str(guesses[table_id].zone)
+        votes.setdefault(fac, {})[zone] = votes.get(fac, {}).get(zone, 0) + 1
+    return {f: max(v, key=lambda z: (v[z], z)) for f, v in votes.items()}
 
 
 def _pivots(
@@ -93,13 +132,7 @@ def _pivots(
     cfg: Settings,
 ) -> dict[int, clocks.ZoneGuess]:
     """Per facility with no zone at all: try its largest table in every candidate zone."""
-    ids = ", ".join(str(int(t)) for t in pending)
-    fac_of = dict(
-        ex.fetchall(
-            f"SELECT table_id, mode(facility) FROM {stage} WHERE table_id IN ({ids}) "
-            "GROUP BY table_id ORDER BY table_id"
-        )
-    )
+    fac_of = _facility_of(ex, stage, pending)
     by_fac: dict[Any, list[int]] = {}
     for t in pending:
         by_fac.setdefault(fac_of.get(t), []).append(t)
