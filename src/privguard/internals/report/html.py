@@ -350,7 +350,7 @@ def render_html(m: ReportModel) -> str:
         "Do not share this report outside the case team.</p>"
     )  # fmt: skip
     sections = [
-        ("summary", "Summary", key_figures(m) + privacy + warn),
+        ("summary", "Summary", f"<p>{escape(texts.INTRO)}</p>" + key_figures(m) + privacy + warn),
         ("data", "The data", "<p>The audit read every table given to it, set aside rows it "
          "could not read, and merged copies of the same call.</p>" + reduction(m)),
         ("when-where", "When and where", chart_section(m)),

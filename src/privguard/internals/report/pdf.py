@@ -40,6 +40,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         muted=True,
     )
     doc.h2("Summary")
+    doc.para(texts.INTRO)
     doc.grid(
         "Key figures (from summary.json)",
         ["Figure", "Count"],

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+INTRO = (
+    "Calls between a person in custody and their lawyer are confidential. This audit read "
+    "the jail and prison phone records given to it, found the calls made to telephone "
+    "numbers that belong to attorneys, and counted how many of them the records mark as "
+    "recorded, including calls to numbers the facility had been told not to record."
+)
+
 CLASS_LABELS = {
     "registered": "Registered",
     "directory_attorney": "In an attorney directory",
