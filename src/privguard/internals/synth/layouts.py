@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class System:
     layout: Layout
     months: int  # months per table
     overlap_days: int
-    reexport: float  # probability that a table is re-exported whole
+    reexport: bool  # its table covering January 2013 is re-exported whole
     weight: float
     extra: bool  # extract: takes extra copies with probability ``weight``
     skew_s: int  # constant clock error of the system
@@ -117,12 +117,14 @@ def make_layout(
     cols.append(
         Column(_pick(rng, ("status", "CALL_STATUS", "Disposition", "result")), f"status:{vocab}")
     )
-    if role != "billing":
+    # Most billing systems also keep the recording flag; recording systems keep the link too.
+    if role != "billing" or rng.random() < 0.8:
         yn = int(rng.integers(0, len(YES_NO)))
         recorded = "recorded:bool" if fmt == "parquet" else f"recorded:{yn}"
         cols.append(
             Column(_pick(rng, ("recorded", "IS_RECORDED", "Recorded?", "rec_flag")), recorded)
         )
+    if role != "billing":
         ref = _pick(rng, ("ref:url", "ref:path"))
         cols.append(
             Column(_pick(rng, ("recording_url", "RECORDING_PATH", "recording", "rec_link")), ref)
@@ -241,6 +243,7 @@ def plan_systems(
             )
             systems.append(_system(rng, len(systems), f, role, prefix, months, share))
     _assign_formats(rng, systems, formats, no_zone_share)
+    _guarantee(rng, systems, no_zone_share)
     if "xlsx" in formats:
         # Small spreadsheet extracts (slow to write): a capped share of one or two facilities.
         for f in sorted({0, len(fac_weights) // 2}):
@@ -248,7 +251,7 @@ def plan_systems(
             q = float(min(0.25, 1000.0 / per_month))  # <= ~30k rows per facility in all
             months = months_per_table(rng, per_month * q, min(tr, 3000.0))
             s = _system(rng, len(systems), f, "extract", "extract", months, q)
-            s.extra, s.reexport, s.overlap_days = True, 0.0, 0
+            s.extra, s.reexport, s.overlap_days = True, False, 0
             s.layout = make_layout(rng, "xlsx", "local", "typed", "hms", "extract")
             systems.append(s)
     return systems
@@ -265,7 +268,7 @@ def _system(
         layout=Layout("csv", (), "utc", "header", "seconds"),
         months=months,
         overlap_days=int(rng.integers(1, 4)) if rng.random() < 0.5 else 0,
-        reexport=0.06 if rng.random() < 0.4 else 0.0,
+        reexport=bool(rng.random() < 0.25),
         weight=w,
         extra=False,
         skew_s=0 if role == "billing" else int(rng.integers(-40, 41)),
@@ -300,3 +303,37 @@ def _assign_formats(
         if fmt == "parquet" and (clock == "utc" or zone == "none"):
             zone = "typed"  # a real timestamp column: tz=UTC, or naive local (no zone given)
         s.layout = make_layout(rng, fmt, clock, zone, unit, s.name)
+
+
+def _guarantee(rng: np.random.Generator, systems: list[System], no_zone: float) -> None:
+    """Even a small leak shows every quirk once: zip, gz, latin-1, BOM, re-export, both
+    local tables with and without a zone (as far as the formats and knobs allow)."""
+    text = [s for s in systems if s.layout.fmt in TEXT_FORMATS]
+    delimited = [s for s in text if s.layout.fmt != "jsonl"]
+    for i, comp in enumerate(("zip", "gz")):
+        if text and not any(s.layout.compression == comp for s in text):
+            s = text[i % len(text)]
+            s.layout = replace(s.layout, compression=comp)
+    for i, enc in enumerate(("latin-1", "utf-8-sig")):
+        if delimited and not any(s.layout.encoding == enc for s in delimited):
+            s = delimited[-1 - i % len(delimited)]
+            s.layout = replace(s.layout, encoding=enc)
+    single = [s for s in systems if s.layout.fmt in ("csv", "tsv", "jsonl", "parquet")]
+    if single and not any(s.reexport for s in single):
+        single[0].reexport = True
+    local = [s for s in systems if s.layout.clock == "local" and not s.extra]
+    stated = [s for s in local if s.layout.zone_given in ("iso", "column")]
+    if 0 < no_zone < 1 and len(local) >= 2:
+        fix: System | None = None
+        if not stated:
+            fix, zone = local[0], _pick(rng, ("iso", "column"))
+        elif len(stated) == len(local):
+            fix, zone = local[0], "none"
+        if fix is not None:
+            lay = fix.layout
+            zone = "typed" if lay.fmt == "parquet" and zone == "none" else zone
+            fix.layout = replace(
+                make_layout(rng, lay.fmt, "local", zone, lay.duration_unit, fix.name),
+                compression=lay.compression,
+                encoding=lay.encoding,
+            )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import xlsxwriter
 
 from privguard.internals.synth import dumps
@@ -31,6 +32,7 @@ from privguard.internals.synth.writers import (
 )
 
 _ID_MOD = 10**9
+_JAN_2013 = (2013 - 1970) * 12  # months since 1970-01
 
 
 @dataclass
@@ -103,7 +105,7 @@ class Router:
         for f in range(n_fac):
             mine = [s for s in self.main if s.facility == f]
             extra = sum(
-                2.0 * s.overlap_days / (30.4 * s.months) + s.reexport * 0.95 for s in mine
+                2.0 * s.overlap_days / (30.4 * s.months) + s.reexport / 29.0 for s in mine
             ) / max(len(mine), 1)
             q = sum(s.weight for s in self.extras if s.facility == f)
             self.lam[f] = solve_lambda((copies - q) / (1.0 + extra), int(self.n_sys[f]) + 2)
@@ -200,7 +202,13 @@ class Router:
             corrupt = rng.random(n) < self.corrupt_rate
         sink.append(cols, rows.call_id, corrupt)
         if mirror is not None:
-            mirror.append(cols, rows.call_id, corrupt)
+            # The re-export ("resend") repeats the table's January 2013 rows verbatim.
+            wall = rows.utc_s + (rows.offset_s if s.layout.clock == "local" else 0)
+            month = wall.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+            keep = np.flatnonzero(month == _JAN_2013)
+            if len(keep):
+                idx = pa.array(keep)
+                mirror.append([c.take(idx) for c in cols], rows.call_id[keep], corrupt[keep])
 
     # --- tables and files ----------------------------------------------------------------
     def _open(self, s: System, period: int) -> tuple[Sink, Sink | None, int]:
@@ -266,9 +274,10 @@ class Router:
             sink = DumpSink(info.file, table, lay, self.truth, part)
         self.tables.append(info)
         mirror: Sink | None = None
-        if lay.fmt in ("csv", "tsv", "jsonl", "parquet") and trng.random() < s.reexport:
+        reexport = s.reexport and period == _JAN_2013 // s.months
+        if lay.fmt in ("csv", "tsv", "jsonl", "parquet") and reexport:
             mi = TableInfo(**{**info.__dict__, "reexport_of": info.file})
-            mi.table = f"{table}_reexport"
+            mi.table = f"{s.prefix}_2013_01_resend"
             ext = ".parquet" if lay.fmt == "parquet" else lay.ext
             mi.file = f"{fac.code}/resend/{mi.table}{ext}"
             mi.compression = ""
