@@ -131,7 +131,7 @@ def make_sqlite(con: duckdb.DuckDBPyConnection, path: Path, n: int) -> None:
 def make_xlsx(con: duckdb.DuckDBPyConnection, path: Path, n: int) -> None:
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(path, {"constant_memory": True})
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_urls": False})
     sheet = book.add_worksheet("calls")
     sheet.write_row(0, 0, COLUMNS.split(", "))
     for r, row in enumerate(con.execute(_rows_sql(n)).fetchall(), start=1):

@@ -196,8 +196,7 @@ def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir:
     """Write one ingested table (then free its staged rows); returns its relative path."""
     i, s, m = job
     if m is None:
-        for stmt in s.drop:
-            ex.execute(stmt)
+        _free(ex, s)
         return ""
     source, row_expr, resort = _row_expr(ex, s)
     plan = sql.FinalPlan(
@@ -214,10 +213,23 @@ def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir:
         row_expr=row_expr,
     )
     select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
-    ex.copy_to_parquet(select, out_dir / f"{i}.parquet")
+    written = ex.fetchall(sql.copy_to(select, out_dir / f"{i}.parquet", "zstd"))[0][0]
+    _free(ex, s)
+    if written != s.accepted:
+        # Provenance would be wrong: stop rather than write a table that does not reconcile.
+        raise EngineError(
+            f"wrote {written} rows but counted {s.accepted} accepted records",
+            where=f"{s.file} (table {s.table!r})",
+            fix="report this as a bug with the file (or a sample of it)",
+        )
+    return f"ingested/{i}.parquet"
+
+
+def _free(ex: Executor, s: Staged) -> None:
     for stmt in s.drop:
         ex.execute(stmt)
-    return f"ingested/{i}.parquet"
+    for path in s.files:
+        path.unlink(missing_ok=True)
 
 
 def _map_all(

@@ -34,6 +34,7 @@ class Staged:
     has_rec: bool = False
     warnings: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)  # SQL that frees the staged rows
+    files: list[Path] = field(default_factory=list)  # scratch files the staged rows read
     sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
 
     @property

@@ -23,7 +23,6 @@ from privguard.internals.engines.base import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, gunzip, stem
 from privguard.internals.ingest.readers import Staged, append_rejects, unique_names, write_rejects
-from privguard.internals.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +126,29 @@ def read_delimited(
     path: Path,
     n_columns: int,
     dialect: sql.CsvDialect,
-    table: str,
     rejects: Path,
     scan: str,
     unescape: str | None = None,
-) -> tuple[int, int, Path | None]:
-    """Stage one delimited file as temporary ``table``; return (accepted, rejected, rejects)."""
-    source = sql.read_csv(path, n_columns, dialect, scan)
-    ex.execute(sql.create_temp(table, sql.stage_select(source, n_columns, unescape)))
-    accepted = ex.fetchall(f"SELECT count(*) FROM {quote_ident(table)}")[0][0]
+) -> tuple[int, int, Path | None, str]:
+    """Scan one delimited file for malformed records (stored with their line numbers).
+
+    Returns (accepted, rejected, rejects file or None, staged rows): the staged rows are a
+    table expression that parses the file again when the ingested table is written, in one
+    streaming pass, rather than a copy kept in between.
+    """
+    counted = sql.read_csv(path, n_columns, dialect, scan)
+    # Every column is referenced: DuckDB checks the encoding only of the columns it reads.
+    touch = ", ".join(f"count({sql.staged_name(i)})" for i in range(n_columns))
+    accepted = ex.fetchall(f"SELECT count(*), {touch} FROM {counted}")[0][0]
+    # The second parse stores its rejects too (and drops them): DuckDB skips malformed records
+    # exactly alike only in the same mode.
+    again = sql.read_csv(path, n_columns, dialect, f"{scan}_again")
+    staged = sql.staged_rows(again, n_columns, unescape)
     rej = ex.fetchall(sql.csv_rejects(scan))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)
     if not rej:
-        return int(accepted), 0, None
+        return int(accepted), 0, None, staged
     lines = np.asarray([r[0] for r in rej], dtype=np.int64)
     blanks = _blank_lines_before(path, dialect.gzip, [int(r[1] or 0) for r in rej])
     recs = lines - (1 if dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
@@ -150,7 +158,7 @@ def read_delimited(
         [str(r[2]) for r in rej],
         ["" if r[3] is None else str(r[3]) for r in rej],
     )
-    return int(accepted), len(rej), out
+    return int(accepted), len(rej), out, staged
 
 
 def _blank_lines_before(path: Path, compressed: bool, positions: list[int]) -> list[int]:
@@ -232,22 +240,23 @@ def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> S
     dialect = sql.CsvDialect(
         delim=delim, escape=escape, header=header, encoding=encoding, gzip=src.gzip
     )
-    accepted, rejected, rej = read_delimited(
-        ex, src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet", scan
+    accepted, rejected, rej, staged = read_delimited(
+        ex, src.path, len(names), dialect, scratch / f"{scan}.rejects.parquet", scan
     )
     warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
     log.debug("%s: %d accepted, %d rejected", src.name, accepted, rejected)
-    return Staged(
+    staged_table = Staged(
         src.name,
         table,
         fmt,
         src.sha256,
         names,
-        sql.table_source(scan),
+        staged,
         accepted,
         rej,
         rejected,
         False,
         warnings,
-        [sql.drop_table(scan)],
     )
+    staged_table.drop = sql.drop_rejects(f"{scan}_again")
+    return staged_table

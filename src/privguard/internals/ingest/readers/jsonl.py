@@ -43,11 +43,15 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         nullstr="\x02",
     )
     lines = f"{scan}_lines"
-    _, rejected, rej1 = read_delimited(
-        ex, src.path, 1, dialect, lines, scratch / f"{scan}.rejects1.parquet", scan
+    _, rejected, rej1, line_rows = read_delimited(
+        ex, src.path, 1, dialect, scratch / f"{scan}.rejects1.parquet", scan
     )
+    # Lines are parsed as JSON several times below: keep them once, in order.
+    ex.execute(sql.create_temp(lines, f"SELECT * FROM {line_rows}"))
+    for stmt in sql.drop_rejects(f"{scan}_again"):
+        ex.execute(stmt)
     rec = sql.src_row_expr("file_row_number", _steps(ex, rej1))
-    source = sql.table_source(lines)
+    source = f"(SELECT * FROM {quote_ident(lines)})"
     valid = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
     key_rows = ex.fetchall(
         f"SELECT json_keys(c0) AS k, min(file_row_number) AS r FROM {source} "

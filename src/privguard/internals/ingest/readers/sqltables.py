@@ -64,30 +64,22 @@ def read_sql_dump(
         if t.kind != "copy":
             dialect, unescape = _INSERT, ("mysql" if flavour == "mysql" else None)
         tscan = f"{scan}_t{k}"
-        accepted, rejected, rej = read_delimited(
-            ex,
-            t.path,
-            len(names),
-            dialect,
-            tscan,
-            scratch / f"{tscan}.rejects.parquet",
-            tscan,
-            unescape,
+        accepted, rejected, rej, rows = read_delimited(
+            ex, t.path, len(names), dialect, scratch / f"{tscan}.rejects.parquet", tscan, unescape
         )
         rej, extra = _merge_bad(t, rej, scratch / f"{tscan}.rejects2.parquet")
-        t.path.unlink(missing_ok=True)
         staged = Staged(
             src.name,
             t.name,
             src.format,
             src.sha256,
             names,
-            sql.table_source(tscan),
+            rows,
             accepted,
             rej,
             rejected + extra,
             False,
-            drop=[sql.drop_table(tscan)],
+            files=[t.path],
         )
         out.append(staged)
     return out, split.warnings()
