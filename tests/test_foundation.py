@@ -47,3 +47,31 @@ def test_cli_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert "privguard" in result.output
+
+
+def test_documented_case_file_is_valid() -> None:
+    """The example in docs/case-file.md must stay a valid case file."""
+    import re
+    import tomllib
+
+    text = (Path(__file__).parent.parent / "docs" / "case-file.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", text, re.S)
+    assert example
+    settings = parse_settings(tomllib.loads(example.group(1)))
+    assert settings.dedupe.time_tolerance_s == 120
+    assert settings.engine.memory_limit == "4GB"
+
+
+def test_problems_in_several_sections_are_reported_together() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(
+            {
+                "dedupe": {"time_tolerance_s": -5},
+                "identify": {"candidate_threshold": "high"},
+                "mapping": [{"duration_unit": "fortnights"}],
+            }
+        )
+    text = "\n".join(info.value.problems)
+    assert "[dedupe] time_tolerance_s" in text
+    assert "candidate_threshold" in text
+    assert "fortnights" in text or "duration_unit" in text
