@@ -110,6 +110,7 @@ class Router:
             q = sum(s.weight for s in self.extras if s.facility == f)
             self.lam[f] = solve_lambda((copies - q) / (1.0 + extra), int(self.n_sys[f]) + 2)
         self.open: dict[int, tuple[Sink, Sink | None, int]] = {}
+        self.closed: set[int] = set()
         self.tables: list[TableInfo] = []
         self.zips: dict[str, list[tuple[str, Path]]] = {}
         self.sqlite: dict[str, sqlite3.Connection] = {}
@@ -193,6 +194,8 @@ class Router:
     def _write(self, s: System, period: int, rows: Rows, rng: np.random.Generator) -> None:
         k = s.index * 100_000 + period
         if k not in self.open:
+            if k in self.closed:  # would overwrite a finished file: a bug, never bad input
+                raise RuntimeError(f"synth: rows arrived for closed table {s.prefix} {period}")
             self.open[k] = self._open(s, period)
         sink, mirror, _ = self.open[k]
         cols = [self.fmt.column(s.layout, col.field, rows) for col in s.layout.columns]
@@ -300,6 +303,7 @@ class Router:
 
     def _close(self, k: int) -> None:
         sink, mirror, _ = self.open.pop(k)
+        self.closed.add(k)
         for sk in (sink, mirror):
             if sk is not None:
                 sk.close()
