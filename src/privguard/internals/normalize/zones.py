@@ -47,7 +47,25 @@ def infer_zones(
         ex.execute("DROP VIEW IF EXISTS _pg_known")
     for t in pending:
         guesses[t] = _fallback(ex, stage, t)
+    _rename_ties(ex, stage, guesses)
     return guesses
+
+
+def _rename_ties(ex: Executor, stage: str, guesses: dict[int, clocks.ZoneGuess]) -> None:
+    """A zone that tied with its runner-up (same UTC for every row) takes the facility's name."""
+    prior = _facility_zones(ex, stage, guesses)
+    fac_of = _facility_of(ex, stage, sorted(guesses))
+    for t, g in guesses.items():
+        p = prior.get(fac_of.get(t))
+        ev = g.evidence
+        if (
+            p
+            and g.zone != p
+            and ev.get("runner_up") == p
+            and ev.get("same_utc_as_runner_up", 0) >= 0.999
+        ):
+            ev["runner_up"], g.zone = g.zone, p
+            ev["named_after_facility"] = True
 
 
 def _scores(
