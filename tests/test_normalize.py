@@ -225,3 +225,37 @@ def test_facility_with_no_zone_anywhere_is_solved_by_trying_a_pivot(tmp_path: Pa
     assert zones == {"u.csv": ("UTC", "inferred"), "l.csv": ("America/Chicago", "inferred")}
     truth = [t.replace(tzinfo=None) for _, _, t, _ in CALLS]
     assert _utc_by_table(tmp_path) == {0: truth, 1: truth[:120]}
+
+
+def test_equivalent_zones_take_the_name_the_facility_uses(tmp_path: Path) -> None:
+    # In summer Phoenix (MST) and Los Angeles (PDT) give the same UTC: name it Phoenix,
+    # as the facility's zone column does, and do not warn (nothing is ambiguous).
+    summer = [c for c in CALLS if 6 <= c[2].month <= 8]
+    billing = [
+        {"facility": "AZ03", "inmate_account": str(a), "dialed_number": n,
+         "start": t.strftime("%Y-%m-%d %H:%M:%S"), "duration": s}
+        for a, n, t, s in CALLS
+    ]  # fmt: skip
+    named = [
+        {"facility": "AZ03", "inmate_account": str(a), "dialed_number": n, "duration": s,
+         "start": _local(t, "America/Phoenix").isoformat(sep=" "), "start_zone": "America/Phoenix"}
+        for a, n, t, s in CALLS[:20]
+    ]  # fmt: skip
+    local = [
+        {"facility": "AZ03", "inmate_account": str(a), "dialed_number": n, "duration": s,
+         "start": _local(t, "America/Phoenix").isoformat(sep=" ")}
+        for a, n, t, s in summer
+    ]  # fmt: skip
+    write_ingested(
+        tmp_path,
+        [
+            {"file": "b.csv", "rows": billing, "tz_hint": "UTC"},
+            {"file": "n.csv", "rows": named},
+            {"file": "summer.csv", "rows": local},
+        ],
+    )
+    result = normalize(tmp_path)
+    entry = result.tables[2]
+    assert (entry["zone"], entry["zone_from"]) == ("America/Phoenix", "inferred")
+    assert entry["evidence"]["same_utc_as_runner_up"] == 1.0
+    assert not result.warnings
