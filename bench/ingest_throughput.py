@@ -197,6 +197,20 @@ def bare_csv(folder: Path) -> dict[str, float]:
     return out
 
 
+def check_provenance(work: Path) -> None:
+    """Every ingested row's src_row is its record index: call ids count up from the file's first."""
+    bad = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*) FROM (SELECT src_row, CAST(source_call_id AS BIGINT) AS id, "
+            "min(CAST(source_call_id AS BIGINT)) OVER (PARTITION BY src_file, src_table) AS first "
+            f"FROM read_parquet({_q(work / 'ingested' / '*.parquet')})) WHERE src_row != id - first + 1"
+        )
+        .fetchone()
+    )
+    assert bad is not None and bad[0] == 0, f"{work}: {bad} rows with a wrong src_row"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = about 10.6 M rows")
@@ -215,6 +229,7 @@ def main() -> None:
         result = ingest(folder, args.out / "work" / name)
         wall = time.perf_counter() - started
         assert result.totals["rows_read"] == rows, (name, result.totals, rows)
+        check_provenance(args.out / "work" / name)
         r = {
             "rows": rows,
             "mb": size / 1e6,
