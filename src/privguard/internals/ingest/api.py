@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,11 @@ from privguard.internals.ingest.discover import SourceFile, discover, sha256_fil
 from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.ingest.parallel import Workers
 from privguard.internals.ingest.readers import Staged
-from privguard.internals.ingest.readers.delimited import read_csv_file
+from privguard.internals.ingest.readers.delimited import (
+    count_delimited,
+    finish_delimited,
+    read_csv_file,
+)
 from privguard.internals.ingest.readers.jsonl import read_jsonl
 from privguard.internals.ingest.readers.parquet import read_parquet
 from privguard.internals.ingest.readers.sqlite import read_sqlite
@@ -31,6 +37,7 @@ from privguard.internals.ingest.report import (
 )
 from privguard.internals.ingest.settings import Settings, load
 from privguard.internals.progress import NullProgress, Progress
+from privguard.internals.schema import INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +184,12 @@ def _stage_file(
     try:
         tables, notes = _stage(ex, src, scratch, scan)
         for s in tables:
-            s.sample = _sample(ex, s)
+            if s.deferred is None:
+                s.sample = _sample(ex, s)
+            elif not s.sample:
+                # No accepted record to map: count it now, it will not be written.
+                s.accepted, s.rejected, s.rejects = count_delimited(ex, s.deferred)
+                s.deferred = None
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
         log.warning("%s: %s", src.name, exc.message)
@@ -193,13 +205,42 @@ def _stage_file(
 
 
 def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path) -> str:
-    """Write one ingested table (then free its staged rows); returns its relative path."""
+    """Write one ingested table (then free its staged rows); returns its relative path.
+
+    Delimited text is parsed once, here: its rejected records (stored by that same parse)
+    are counted afterwards, and when there are any the positions are renumbered in a
+    second, cheap pass over the written Parquet file.
+    """
     i, s, m = job
     if m is None:
+        if s.deferred is not None:
+            s.accepted, s.rejected, s.rejects = count_delimited(ex, s.deferred)
         _free(ex, s)
         return ""
-    source, row_expr, resort = _row_expr(ex, s)
-    plan = sql.FinalPlan(
+    out = out_dir / f"{i}.parquet"
+    if s.deferred is not None:
+        written = _copy(ex, _plan(s, m, i, s.staging or "", "(file_row_number + 1)"), out)
+        s.accepted = written
+        s.rejected, s.rejects = finish_delimited(ex, s.deferred, written)
+        if s.rejects is not None:
+            _renumber(ex, s, out)
+    else:
+        source, row_expr, resort = _row_expr(ex, s)
+        select = sql.final_select(_plan(s, m, i, source, row_expr))
+        written = _copy(ex, select + (" ORDER BY src_row" if resort else ""), out)
+        if written != s.accepted:
+            # Provenance would be wrong: stop rather than write a table that does not reconcile.
+            raise EngineError(
+                f"wrote {written} rows but counted {s.accepted} accepted records",
+                where=f"{s.file} (table {s.table!r})",
+                fix="report this as a bug with the file (or a sample of it)",
+            )
+    _free(ex, s)
+    return f"ingested/{i}.parquet"
+
+
+def _plan(s: Staged, m: Mapping, i: int, source: str, row_expr: str) -> sql.FinalPlan:
+    return sql.FinalPlan(
         staging=source,
         columns=tuple(s.columns),
         mapping=m.fields,
@@ -212,17 +253,27 @@ def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir:
         fmt=s.format,
         row_expr=row_expr,
     )
-    select = sql.final_select(plan) + (" ORDER BY src_row" if resort else "")
-    written = ex.fetchall(sql.copy_to(select, out_dir / f"{i}.parquet", "zstd"))[0][0]
-    _free(ex, s)
-    if written != s.accepted:
-        # Provenance would be wrong: stop rather than write a table that does not reconcile.
-        raise EngineError(
-            f"wrote {written} rows but counted {s.accepted} accepted records",
-            where=f"{s.file} (table {s.table!r})",
-            fix="report this as a bug with the file (or a sample of it)",
-        )
-    return f"ingested/{i}.parquet"
+
+
+def _copy(ex: Executor, query: sql.FinalPlan | str, out: Path) -> int:
+    select = sql.final_select(query) if isinstance(query, sql.FinalPlan) else query
+    return int(ex.fetchall(sql.copy_to(select, out, "zstd"))[0][0])
+
+
+def _renumber(ex: Executor, s: Staged, out: Path) -> None:
+    """Rewrite ``src_row`` of a written table now that its rejected records are known."""
+    source, row_expr, resort = _row_expr(
+        ex, replace(s, staging=f"(SELECT *, src_row - 1 AS file_row_number FROM "
+                               f"{sql.staging_source(out, False)})")
+    )  # fmt: skip
+    cols = ", ".join(c for c in INGESTED_COLUMNS if c != "src_row")
+    select = f"SELECT {cols}, CAST({row_expr} AS BIGINT) AS src_row FROM {source}" + (
+        " ORDER BY src_row" if resort else ""
+    )
+    tmp = out.with_suffix(".renumber.parquet")
+    cols_out = ", ".join(INGESTED_COLUMNS)
+    ex.execute(sql.copy_to(f"SELECT {cols_out} FROM ({select})", tmp, "zstd"))
+    os.replace(tmp, out)
 
 
 def _free(ex: Executor, s: Staged) -> None:
@@ -243,11 +294,11 @@ def _map_all(
         rule = settings.rule_for(s.file, s.table)
         key = (tuple(s.columns), id(rule))
         generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
-        if key in layouts and not generic and s.accepted > 0:
+        if key in layouts and not generic and s.sample:
             m = layouts[key]
         else:
             m = map_table(s.columns, s.sample, rule)
-            if s.accepted > 0:
+            if s.sample:
                 layouts[key] = m
         maps.append(m)
         entry["mapping"] = m.named(s.columns)
@@ -257,7 +308,7 @@ def _map_all(
         entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
         if m.skip:
             entry["status"] = "skipped"
-        elif s.accepted == 0 and not m.ok:
+        elif not s.sample and not m.ok:
             entry["status"] = "empty"
         elif not m.ok:
             bad.append((s, m, s.sample))
@@ -299,7 +350,7 @@ def _run(
         if bad:
             raise _mapping_error(dump, bad)
         todo = [
-            (i, s, m if entry["status"] == "ingested" and s.accepted > 0 else None)
+            (i, s, m if entry["status"] == "ingested" and s.sample else None)
             for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
         ]
         progress.start("writing tables", total=len(todo))
@@ -313,7 +364,9 @@ def _run(
         progress.finish("writing tables")
     finally:
         workers.close()
-    for entry, out in zip(entries, outputs, strict=True):
+    for entry, s, out in zip(entries, staged, outputs, strict=True):
+        # Delimited text is counted as it is written: the counts are final only now.
+        entry.update(rows_read=s.rows_read, rows_accepted=s.accepted, rows_rejected=s.rejected)
         if out:
             entry["output"] = out
     rejects = [(s, s.rejects) for s in staged if s.rejects is not None]

@@ -15,6 +15,24 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from privguard.internals.ingest.sql import CsvDialect
+
+
+@dataclass
+class Deferred:
+    """A delimited table whose records are counted while its ingested table is written."""
+
+    path: Path
+    n_columns: int
+    dialect: CsvDialect
+    scan: str  # names of the engine's reject tables
+    rejects: Path  # where its rejected records go
+    unescape: str | None = None
+    # Unparseable INSERT statements of a dump: (records written before it, raw text).
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    tail: str = ""  # a record cut off by a truncated gzip file (rejected after the rest)
+
+
 REJECT_SCHEMA = pa.schema([("rec", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
 
 
@@ -35,6 +53,7 @@ class Staged:
     warnings: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)  # SQL that frees the staged rows
     files: list[Path] = field(default_factory=list)  # scratch files the staged rows read
+    deferred: Deferred | None = None  # counted when written (delimited text)
     sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
 
     @property

@@ -15,14 +15,24 @@ import logging
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.engines.base import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, gunzip, stem
-from privguard.internals.ingest.readers import Staged, append_rejects, unique_names, write_rejects
+from privguard.internals.ingest.readers import (
+    REJECT_SCHEMA,
+    Deferred,
+    Staged,
+    append_rejects,
+    unique_names,
+    write_rejects,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +131,84 @@ def looks_like_header(row: list[str]) -> bool:
     return any(ch.isalpha() for cell in row for ch in cell)
 
 
+def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...]]]:
+    """The staged rows of a delimited file (parsed when written) and its first rows.
+
+    The final write stores the malformed records (``<scan>_w``) as it goes; see
+    :func:`finish_delimited`. The sample is parsed in the same strict mode.
+    """
+    staged = sql.staged_rows(
+        sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w"), d.n_columns, d.unescape
+    )
+    peek = sql.staged_rows(
+        sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_s"), d.n_columns, d.unescape
+    )
+    cols = ", ".join(sql.staged_name(i) for i in range(d.n_columns))
+    sample = ex.fetchall(f"SELECT {cols} FROM {peek} LIMIT 200")
+    for stmt in sql.drop_rejects(f"{d.scan}_s"):
+        ex.execute(stmt)
+    return staged, sample
+
+
+def count_delimited(ex: Executor, d: Deferred) -> tuple[int, int, Path | None]:
+    """Count a delimited file's records without writing it: (accepted, rejected, rejects)."""
+    counted = sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
+    # Every column is referenced: DuckDB checks the encoding only of the columns it reads.
+    touch = ", ".join(f"count({sql.staged_name(i)})" for i in range(d.n_columns))
+    accepted = int(ex.fetchall(f"SELECT count(*), {touch} FROM {counted}")[0][0])
+    rejected, rej = finish_delimited(ex, d, accepted)
+    return accepted, rejected, rej
+
+
+def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> tuple[int, Path | None]:
+    """Collect the rejected records the last parse stored: (count, rejects file or None)."""
+    scan = f"{d.scan}_w"
+    rej = ex.fetchall(sql.csv_rejects(scan))
+    for stmt in sql.drop_rejects(scan):
+        ex.execute(stmt)
+    out = None
+    if rej:
+        lines = np.asarray([r[0] for r in rej], dtype=np.int64)
+        blanks = _blank_lines_before(d.path, d.dialect.gzip, [int(r[1] or 0) for r in rej])
+        recs = lines - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
+        out = write_rejects(
+            d.rejects,
+            [int(r) for r in recs],
+            [str(r[2]) for r in rej],
+            ["" if r[3] is None else str(r[3]) for r in rej],
+        )
+    out, extra = merge_bad(d.bad, out, d.rejects.with_suffix(".bad.parquet"))
+    rejected = len(rej) + extra
+    if d.tail:
+        # The record a truncated gzip file cut off: after every other record.
+        cut = (accepted + rejected + 1, "cut off by the end of a truncated gzip file", d.tail)
+        out = append_rejects(out, [cut], d.rejects.with_suffix(".cut.parquet"))
+        rejected += 1
+    return rejected, out
+
+
+def merge_bad(bad: list[tuple[int, str]], rej: Path | None, out: Path) -> tuple[Path | None, int]:
+    """Add unparseable INSERT statements as rejected records, renumbering the others."""
+    if not bad:
+        return rej, 0
+    table = pq.read_table(rej).cast(REJECT_SCHEMA) if rej else REJECT_SCHEMA.empty_table()
+    before = [lines for lines, _ in bad]
+    # A parsed record at text line r follows every bad statement written before line r.
+    shifted = [r + sum(1 for b in before if b < r) for r in table.column("rec").to_pylist()]
+    bad_recs = [b + k + 1 for k, b in enumerate(before)]
+    merged = pa.table(
+        {
+            "rec": pa.array(shifted + bad_recs, pa.int64()),
+            "reason": table.column("reason").to_pylist()
+            + ["INSERT statement with an unterminated string"] * len(bad_recs),
+            "raw": table.column("raw").to_pylist() + [raw for _, raw in bad],
+        },
+        schema=REJECT_SCHEMA,
+    ).sort_by("rec")
+    pq.write_table(merged, out)
+    return out, len(bad_recs)
+
+
 def read_delimited(
     ex: Executor,
     path: Path,
@@ -128,37 +216,16 @@ def read_delimited(
     dialect: sql.CsvDialect,
     rejects: Path,
     scan: str,
-    unescape: str | None = None,
 ) -> tuple[int, int, Path | None, str]:
-    """Scan one delimited file for malformed records (stored with their line numbers).
-
-    Returns (accepted, rejected, rejects file or None, staged rows): the staged rows are a
-    table expression that parses the file again when the ingested table is written, in one
-    streaming pass, rather than a copy kept in between.
-    """
-    counted = sql.read_csv(path, n_columns, dialect, scan)
-    # Every column is referenced: DuckDB checks the encoding only of the columns it reads.
-    touch = ", ".join(f"count({sql.staged_name(i)})" for i in range(n_columns))
-    accepted = ex.fetchall(f"SELECT count(*), {touch} FROM {counted}")[0][0]
-    # The second parse stores its rejects too (and drops them): DuckDB skips malformed records
-    # exactly alike only in the same mode.
-    again = sql.read_csv(path, n_columns, dialect, f"{scan}_again")
-    staged = sql.staged_rows(again, n_columns, unescape)
-    rej = ex.fetchall(sql.csv_rejects(scan))
-    for stmt in sql.drop_rejects(scan):
-        ex.execute(stmt)
-    if not rej:
-        return int(accepted), 0, None, staged
-    lines = np.asarray([r[0] for r in rej], dtype=np.int64)
-    blanks = _blank_lines_before(path, dialect.gzip, [int(r[1] or 0) for r in rej])
-    recs = lines - (1 if dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
-    out = write_rejects(
-        rejects,
-        [int(r) for r in recs],
-        [str(r[2]) for r in rej],
-        ["" if r[3] is None else str(r[3]) for r in rej],
+    """Count one delimited file now: (accepted, rejected, rejects file, staged rows)."""
+    d = Deferred(path, n_columns, dialect, scan, rejects)
+    accepted, rejected, rej = count_delimited(ex, d)
+    return (
+        accepted,
+        rejected,
+        rej,
+        sql.staged_rows(sql.read_csv(path, n_columns, dialect, f"{scan}_again"), n_columns),
     )
-    return int(accepted), len(rej), out, staged
 
 
 def _blank_lines_before(path: Path, compressed: bool, positions: list[int]) -> list[int]:
@@ -200,13 +267,8 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
     fragment = _cut_last_line(plain)
     staged = _read_csv_file(ex, replace(src, path=plain, gzip=False), scratch, scan)
     staged.warnings.append("the gzip file is truncated or damaged; read as far as it goes")
-    if fragment:
-        # The record cut off by the damage is rejected, never read as if it were whole.
-        extra = (staged.rows_read + 1, "cut off by the end of a truncated gzip file", fragment)
-        staged.rejects = append_rejects(
-            staged.rejects, [extra], scratch / f"{scan}.rejects_cut.parquet"
-        )
-        staged.rejected += 1
+    if staged.deferred is not None:
+        staged.deferred.tail = fragment
     return staged
 
 
@@ -240,23 +302,18 @@ def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> S
     dialect = sql.CsvDialect(
         delim=delim, escape=escape, header=header, encoding=encoding, gzip=src.gzip
     )
-    accepted, rejected, rej, staged = read_delimited(
-        ex, src.path, len(names), dialect, scratch / f"{scan}.rejects.parquet", scan
-    )
+    d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
+    staged, sample = defer_delimited(ex, d)
     warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
-    log.debug("%s: %d accepted, %d rejected", src.name, accepted, rejected)
-    staged_table = Staged(
+    return Staged(
         src.name,
         table,
         fmt,
         src.sha256,
         names,
         staged,
-        accepted,
-        rej,
-        rejected,
-        False,
-        warnings,
+        0,
+        warnings=warnings,
+        sample=sample,
+        deferred=d,
     )
-    staged_table.drop = sql.drop_rejects(f"{scan}_again")
-    return staged_table
