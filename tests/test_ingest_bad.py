@@ -184,3 +184,29 @@ def test_random_damage_exact_positions(tmp_path: Path, seed: int, n: int) -> Non
     assert sorted(_rejected_rows(tmp_path / "work")) == sorted(bad)
     durations = _values(tmp_path / "work", "duration")
     assert all(int(v) == row for row, v in durations.items())
+
+
+def test_empty_and_all_rejected_tables(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "header_only.csv").write_text("Phone,Start\n")
+    (dump / "zero.csv").write_text("")
+    (dump / "all_bad.csv").write_text("Phone,Start\n1,2,3\n4,5,6\n")
+    (dump / "ok.csv").write_text("Phone,Start\n3125550001,2013-01-01 10:00\n")
+    result = ingest(dump, tmp_path / "work")
+    status = {t["file"]: (t["status"], t["rows_read"], t["rows_rejected"]) for t in result.tables}
+    assert status == {
+        "header_only.csv": ("empty", 0, 0),
+        "zero.csv": ("empty", 0, 0),
+        "all_bad.csv": ("empty", 2, 2),
+        "ok.csv": ("ingested", 1, 0),
+    }
+    assert result.totals["tables_ingested"] == 1
+    assert_reconciled(tmp_path / "work")
+
+
+def test_empty_dump_folder(tmp_path: Path) -> None:
+    (tmp_path / "dump").mkdir()
+    result = ingest(tmp_path / "dump", tmp_path / "work")
+    assert result.tables == [] and result.totals["rows_read"] == 0
+    assert (tmp_path / "work" / "rejects.csv").read_text() == "file,table,row,reason,raw\n"
