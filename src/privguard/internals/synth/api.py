@@ -216,11 +216,12 @@ def synth(
         router.close_before(nxt)
         progress.advance("Generating calls", n)
     progress.finish("Generating calls")
-    progress.start("Assembling archives and dumps", total=1)
-    router.finish()
+    step = "Assembling archives, databases and dumps"
+    progress.start(step, total=router.containers())
+    router.finish(lambda: progress.advance(step, 1))
     calls_writer.close()
     truth.close()
-    progress.finish("Assembling archives and dumps")
+    progress.finish(step)
 
     drng = np.random.default_rng([seed, 4])
     n_bar = directory.write_bar_directory(out / "directory" / "bar_directory.csv", pop, drng)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,19 +312,27 @@ class Router:
                     if t.file == sk.file and t.table == sk.table:
                         t.rows = sk.rows
 
-    def finish(self) -> None:
+    def containers(self) -> int:
+        """Files still to assemble at the end (zip archives, databases, workbooks, dumps)."""
+        return len(self.zips) + len(self.sqlite) + len(self.books) + len(self.dumps)
+
+    def finish(self, step: Callable[[], None] = lambda: None) -> None:
         """Close every table and assemble archives, databases, workbooks and dumps."""
         for k in list(self.open):
             self._close(k)
         for container, members in self.zips.items():
             write_zip(self.dump / container, members)
+            step()
         for con in self.sqlite.values():
             con.commit()
             con.close()
+            step()
         for book in self.books.values():
             book.close()
+            step()
         for file, (fmt, db, parts) in self.dumps.items():
             dumps.assemble(self.dump / file, fmt, db, parts)
+            step()
 
 
 def _month_start(month_abs: np.ndarray) -> np.ndarray:
