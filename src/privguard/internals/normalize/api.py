@@ -24,7 +24,7 @@ from privguard.internals.normalize.phones_sql import digits, distinct_numbers_sq
 from privguard.internals.normalize.settings import Settings
 from privguard.internals.normalize.stage import stage_sql, table_report_sql
 from privguard.internals.progress import NullProgress, Progress
-from privguard.internals.sql import parquet_source
+from privguard.internals.sql import parquet_source, quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,10 @@ def normalize(
     the table's ``tz_hint``, or is inferred by aligning the table's calls with calls of
     tables whose zone is known; ambiguous inferences are reported as warnings in
     ``normalize_report.json``, never silently guessed. Durations become seconds
-    (``duration_rounded`` marks billed minutes); accounts are normalized per facility;
-    status becomes ``completed`` and the recorded flag a BOOLEAN.
+    (``duration_rounded`` marks billed minutes); accounts are normalized per facility,
+    and a facility written by name in some tables and by code in others gets one code
+    (tables sharing most (account, number) pairs); status becomes ``completed`` and the
+    recorded flag a BOOLEAN (a recording reference means recorded).
 
     Returns a :class:`NormalizeResult`. Raises :class:`privguard.errors.InputError`
     when ``work`` holds no ingested tables.
@@ -95,9 +97,10 @@ def normalize(
     stage_path = work / "_normalize_stage.parquet"
     try:
         progress.start("normalize", total=5)
+        paths = ", ".join(quote_literal(str(f)) for f in files)
         ex.execute(
-            f"CREATE OR REPLACE TEMP VIEW _pg_ing AS SELECT * FROM "
-            f"{parquet_source(files).replace(')', ', union_by_name = true)', 1)}"
+            "CREATE OR REPLACE TEMP VIEW _pg_ing AS SELECT * FROM "
+            f"read_parquet([{paths}], union_by_name = true)"
         )
         n_fallback = _numbers(ex, cfg)
         progress.advance("normalize")
