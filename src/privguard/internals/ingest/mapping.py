@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from privguard.internals.ingest.settings import MappingRule
 
 REQUIRED = ("dialed_number", "start")
+_MEANING = {"dialed_number": "the number called", "start": "when the call started"}
 
 # Header spellings of each field, compared after lowercasing and dropping non-alphanumerics.
 _SPELLINGS = {
@@ -229,7 +230,7 @@ def map_table(
     _hints(columns, kinds, m)
     for f in REQUIRED:
         if f not in m.fields:
-            m.problems.append(f"no column for {f}")
+            m.problems.append(f"no column for {f} ({_MEANING[f]})")
     return m
 
 
@@ -262,6 +263,10 @@ def _hints(columns: Sequence[str], kinds: Sequence[str], m: Mapping) -> None:
 
 def fix_snippet(file: str, table: str, multi: bool, columns: Sequence[str], m: Mapping) -> str:
     """The mapping-file lines that would make a table mappable (or skip it)."""
+    placeholder = {
+        "dialed_number": "<column with the number called>",
+        "start": "<column with the call's date and time>",
+    }
     cols: list[str] = []
     for canon in ("dialed_number", "start"):
         if canon in m.fields:
@@ -269,16 +274,15 @@ def fix_snippet(file: str, table: str, multi: bool, columns: Sequence[str], m: M
             val = columns[idx[0]] if len(idx) == 1 else [columns[i] for i in idx]
             cols.append(f"{canon} = {_toml(val)}")
         else:
-            hint = '"<column with the start date-time>"  # or ["<date column>", "<time column>"]'
-            cols.append(
-                f'{canon} = "<column with the number called>"'
-                if canon == "dialed_number"
-                else f"{canon} = {hint.split('  #')[0]}"
-            )
+            cols.append(f"{canon} = {_toml(placeholder[canon])}")
     lines = ["[[mapping]]", f"files = {_toml(file)}"]
     if multi:
         lines.append(f"table = {_toml(table)}")
     lines.append("columns = { " + ", ".join(cols) + " }")
+    if "start" not in m.fields:
+        lines.append(
+            '# a date and a time in two columns: start = ["<date column>", "<time column>"]'
+        )
     lines.append("# or, if this is not a table of calls:  skip = true")
     return "\n".join(lines)
 
