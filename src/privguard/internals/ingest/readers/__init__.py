@@ -1,9 +1,11 @@
 """Readers: each turns one source table into staged rows plus its rejected records.
 
-Staged rows (a temporary table of the reading connection, or a scratch Parquet file) hold
-the source columns as VARCHAR named ``c0, c1, ...`` in record order. Either they carry a
-``__rec`` column (the 1-based record index, when the reader knows it), or record indexes
-follow from the row position (``file_row_number``) and the rejected records' indexes.
+Staged rows are a SQL table expression giving the source columns as VARCHAR named ``c0, c1,
+...`` in record order: a streaming re-parse of delimited text (CSV/TSV, SQL dump tables,
+:class:`Deferred`), a temporary table of the reading connection (JSON lines), the source
+Parquet file itself, or a scratch Parquet file (XLSX, SQLite). Either they carry a ``__rec``
+column (the 1-based record index, when the reader knows it), or record indexes follow from
+the row position (``file_row_number``) and the rejected records' indexes.
 """
 
 from __future__ import annotations

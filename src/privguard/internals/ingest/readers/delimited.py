@@ -2,7 +2,10 @@
 
 Python looks only at the first bytes (and a few spread-out chunks for the encoding) to
 choose the dialect and read the header; DuckDB parses every record strictly and stores the
-malformed ones as rejects with their line number and raw text.
+malformed ones as rejects with their line number and raw text. A file is parsed in full only
+once, when its ingested table is written (:func:`defer_delimited`, :func:`finish_delimited`);
+record indexes come from the position of accepted rows and the line numbers of rejected ones
+(blank lines, which DuckDB numbers but which are not records, are discounted).
 """
 
 from __future__ import annotations
