@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 
@@ -15,6 +16,7 @@ class RichProgress:
             TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
             TimeElapsedColumn(),
             transient=False,
+            console=Console(stderr=True),
         )
         self._tasks: dict[str, TaskID] = {}
 
