@@ -97,6 +97,9 @@ def test_broken_quoting(tmp_path: Path) -> None:
 def test_ragged_and_blank_lines(tmp_path: Path) -> None:
     _, tables = _ingest_fixture(tmp_path, "ragged.csv", "blank_lines.csv")
     assert tables[("blank_lines.csv", "blank_lines")]["rows_read"] == 6
+    with open(tmp_path / "work" / "rejects.csv", newline="", encoding="utf-8") as fh:
+        raws = {(r["file"], r["row"]): r["raw"] for r in csv.DictReader(fh)}
+    assert raws[("blank_lines.csv", "3")] == "3125550003,2013-01-01 12:00:00"
     numbers = _values(tmp_path / "work", "dialed_number")
     # The number encodes the record index in these fixtures: provenance must agree.
     assert all(int(n[-1]) == row for row, n in numbers.items())

@@ -28,6 +28,7 @@ def _check(tmp_path: Path, calls: int, seed: int) -> None:
     )
     con.execute(
         f"CREATE TABLE rej AS SELECT * FROM read_csv('{work}/rejects.csv', header=true, "
+        "quote='\"', escape='\"', "
         "columns={'file': 'VARCHAR', 'table': 'VARCHAR', 'row': 'BIGINT', 'reason': 'VARCHAR', "
         "'raw': 'VARCHAR'})"
     )

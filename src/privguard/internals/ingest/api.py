@@ -161,7 +161,10 @@ def ingest(
     out_dir = work / "ingested"
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
-    ex = executor or connect()
+    ex = executor
+    if ex is None:
+        ex = connect()
+        ex.execute("SET enable_progress_bar = false")  # the CLI draws its own bars
     try:
         return _run(ex, dump, work, scratch, out_dir, settings, progress)
     finally:

@@ -178,7 +178,8 @@ def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> tuple[int, Pat
             d.rejects,
             [int(r) for r in recs],
             [str(r[2]) for r in rej],
-            ["" if r[3] is None else str(r[3]) for r in rej],
+            # DuckDB's raw line may start with the line break before it: not part of the record.
+            ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej],
         )
     out, extra = merge_bad(d.bad, out, d.rejects.with_suffix(".bad.parquet"))
     rejected = len(rej) + extra
