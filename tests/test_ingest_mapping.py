@@ -167,7 +167,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_missing_dump_exit_code_and_message(tmp_path: Path) -> None:
     proc = _cli("ingest", str(tmp_path / "nope"), "--out", str(tmp_path / "work"))
     assert proc.returncode == 2
-    assert proc.stderr.startswith(f"Error: {tmp_path / 'nope'}: the dump folder does not exist")
+    assert proc.stderr.strip().startswith(
+        f"Error: {tmp_path / 'nope'}: the dump folder does not exist"
+    )
     assert "Fix: give the folder that holds the leaked or produced tables" in proc.stderr
 
 
