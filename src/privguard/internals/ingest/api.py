@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from privguard.internals.ingest.parallel import Workers
 from privguard.internals.ingest.readers import Staged
 from privguard.internals.ingest.readers.delimited import (
     count_delimited,
-    finish_delimited,
     read_csv_file,
 )
 from privguard.internals.ingest.readers.jsonl import read_jsonl
@@ -36,13 +33,12 @@ from privguard.internals.ingest.report import (
     write_report,
 )
 from privguard.internals.ingest.settings import Settings, load
+from privguard.internals.ingest.write import Odds, write_table
 from privguard.internals.progress import NullProgress, Progress
-from privguard.internals.schema import INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200
-_MAX_CASE_STEPS = 2000
 
 
 def _stage(
@@ -65,28 +61,6 @@ def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
     if s.staging is None:
         return []
     return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
-
-
-def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
-    """The staging source, the src_row expression, and whether rows need re-sorting."""
-    assert s.staging is not None
-    if s.has_rec:
-        return s.staging, sql.REC, False
-    if s.rejects is None:
-        return s.staging, sql.src_row_expr("file_row_number", []), False
-    recs = [
-        int(r[0])
-        for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
-    ]
-    steps: dict[int, int] = {}
-    for j, rec in enumerate(recs, start=1):
-        steps[rec - j] = j  # accepted rows before this reject -> rejects so far
-    pairs = sorted(steps.items())
-    if len(pairs) <= _MAX_CASE_STEPS:
-        return s.staging, sql.src_row_expr("file_row_number", pairs), False
-    values = ", ".join(f"({a}, {n})" for a, n in pairs)
-    joined = f"{s.staging} s ASOF LEFT JOIN (VALUES {values}) st(a, n) ON s.file_row_number >= st.a"
-    return joined, "(s.file_row_number + 1 + coalesce(st.n, 0))", True
 
 
 def _mapping_error(
@@ -207,85 +181,6 @@ def _stage_file(
     return tables, notes, None
 
 
-def _write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path) -> str:
-    """Write one ingested table (then free its staged rows); returns its relative path.
-
-    Delimited text is parsed once, here: its rejected records (stored by that same parse)
-    are counted afterwards, and when there are any the positions are renumbered in a
-    second, cheap pass over the written Parquet file.
-    """
-    i, s, m = job
-    if m is None:
-        if s.deferred is not None:
-            s.accepted, s.rejected, s.rejects = count_delimited(ex, s.deferred)
-        _free(ex, s)
-        return ""
-    out = out_dir / f"{i}.parquet"
-    if s.deferred is not None:
-        written = _copy(ex, _plan(s, m, i, s.staging or "", "(file_row_number + 1)"), out)
-        s.accepted = written
-        s.rejected, s.rejects = finish_delimited(ex, s.deferred, written)
-        if s.rejects is not None:
-            _renumber(ex, s, out)
-    else:
-        source, row_expr, resort = _row_expr(ex, s)
-        select = sql.final_select(_plan(s, m, i, source, row_expr))
-        written = _copy(ex, select + (" ORDER BY src_row" if resort else ""), out)
-        if written != s.accepted:
-            # Provenance would be wrong: stop rather than write a table that does not reconcile.
-            raise EngineError(
-                f"wrote {written} rows but counted {s.accepted} accepted records",
-                where=f"{s.file} (table {s.table!r})",
-                fix="report this as a bug with the file (or a sample of it)",
-            )
-    _free(ex, s)
-    return f"ingested/{i}.parquet"
-
-
-def _plan(s: Staged, m: Mapping, i: int, source: str, row_expr: str) -> sql.FinalPlan:
-    return sql.FinalPlan(
-        staging=source,
-        columns=tuple(s.columns),
-        mapping=m.fields,
-        tz_hint=m.tz_hint,
-        duration_unit=m.duration_unit,
-        table_id=i,
-        file=s.file,
-        table=s.table,
-        sha256=s.sha256,
-        fmt=s.format,
-        row_expr=row_expr,
-    )
-
-
-def _copy(ex: Executor, query: sql.FinalPlan | str, out: Path) -> int:
-    select = sql.final_select(query) if isinstance(query, sql.FinalPlan) else query
-    return int(ex.fetchall(sql.copy_to(select, out, "zstd"))[0][0])
-
-
-def _renumber(ex: Executor, s: Staged, out: Path) -> None:
-    """Rewrite ``src_row`` of a written table now that its rejected records are known."""
-    source, row_expr, resort = _row_expr(
-        ex, replace(s, staging=f"(SELECT *, src_row - 1 AS file_row_number FROM "
-                               f"{sql.staging_source(out, False)})")
-    )  # fmt: skip
-    cols = ", ".join(c for c in INGESTED_COLUMNS if c != "src_row")
-    select = f"SELECT {cols}, CAST({row_expr} AS BIGINT) AS src_row FROM {source}" + (
-        " ORDER BY src_row" if resort else ""
-    )
-    tmp = out.with_suffix(".renumber.parquet")
-    cols_out = ", ".join(INGESTED_COLUMNS)
-    ex.execute(sql.copy_to(f"SELECT {cols_out} FROM ({select})", tmp, "zstd"))
-    os.replace(tmp, out)
-
-
-def _free(ex: Executor, s: Staged) -> None:
-    for stmt in s.drop:
-        ex.execute(stmt)
-    for path in s.files:
-        path.unlink(missing_ok=True)
-
-
 def _map_all(
     staged: list[Staged], entries: list[dict[str, Any]], settings: Settings
 ) -> tuple[list[Mapping], list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]]:
@@ -357,9 +252,10 @@ def _run(
             for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
         ]
         progress.start("writing tables", total=len(todo))
+        odds = Odds()
 
         def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> str:
-            out = _write_table(wex, job, out_dir)
+            out = write_table(wex, job, out_dir, odds)
             progress.advance("writing tables")
             return out
 

@@ -1,0 +1,147 @@
+"""Write one ingested table: canonical fields, hints, extras and provenance, in record order."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from privguard.errors import EngineError
+from privguard.internals.engines import Executor
+from privguard.internals.ingest import sql
+from privguard.internals.ingest.mapping import Mapping
+from privguard.internals.ingest.readers import Staged
+from privguard.internals.ingest.readers.delimited import count_delimited, finish_delimited
+from privguard.internals.schema import INGESTED_COLUMNS
+
+MAX_CASE_STEPS = 2000
+
+
+class Odds:
+    """How often delimited tables have rejected records, to pick the cheaper way to write."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.with_rejects = 0
+        self.lock = threading.Lock()
+
+    def record(self, had_rejects: bool) -> None:
+        with self.lock:
+            self.seen += 1
+            self.with_rejects += int(had_rejects)
+
+    def likely(self) -> bool:
+        with self.lock:
+            return self.seen >= 4 and self.with_rejects * 2 > self.seen
+
+
+def write_table(
+    ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path, odds: Odds
+) -> str:
+    """Write one ingested table (then free its staged rows); returns its relative path.
+
+    Delimited text is parsed once, here: its rejected records (stored by that same parse)
+    are counted afterwards, and when there are any the positions are renumbered in a
+    second, cheap pass over the written Parquet file.
+    """
+    i, s, m = job
+    if m is None:
+        if s.deferred is not None:
+            s.accepted, s.rejected, s.rejects = count_delimited(ex, s.deferred)
+        _free(ex, s)
+        return ""
+    out = out_dir / f"{i}.parquet"
+    if s.deferred is not None and odds.likely():
+        # Most tables so far had rejects: a counting scan first is cheaper than a renumbering.
+        d = s.deferred
+        s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
+        s.deferred = None
+        s.drop += sql.drop_rejects(f"{d.scan}_w")
+        odds.record(s.rejects is not None)
+    if s.deferred is not None:
+        written = _copy(ex, _plan(s, m, i, s.staging or "", "(file_row_number + 1)"), out)
+        s.accepted = written
+        s.rejected, s.rejects = finish_delimited(ex, s.deferred, written)
+        odds.record(s.rejects is not None)
+        if s.rejects is not None:
+            _renumber(ex, s, out)
+    else:
+        source, row_expr, resort = _row_expr(ex, s)
+        select = sql.final_select(_plan(s, m, i, source, row_expr))
+        written = _copy(ex, select + (" ORDER BY src_row" if resort else ""), out)
+        if written != s.accepted:
+            # Provenance would be wrong: stop rather than write a table that does not reconcile.
+            raise EngineError(
+                f"wrote {written} rows but counted {s.accepted} accepted records",
+                where=f"{s.file} (table {s.table!r})",
+                fix="report this as a bug with the file (or a sample of it)",
+            )
+    _free(ex, s)
+    return f"ingested/{i}.parquet"
+
+
+def _plan(s: Staged, m: Mapping, i: int, source: str, row_expr: str) -> sql.FinalPlan:
+    return sql.FinalPlan(
+        staging=source,
+        columns=tuple(s.columns),
+        mapping=m.fields,
+        tz_hint=m.tz_hint,
+        duration_unit=m.duration_unit,
+        table_id=i,
+        file=s.file,
+        table=s.table,
+        sha256=s.sha256,
+        fmt=s.format,
+        row_expr=row_expr,
+    )
+
+
+def _copy(ex: Executor, query: sql.FinalPlan | str, out: Path) -> int:
+    select = sql.final_select(query) if isinstance(query, sql.FinalPlan) else query
+    return int(ex.fetchall(sql.copy_to(select, out, "zstd"))[0][0])
+
+
+def _renumber(ex: Executor, s: Staged, out: Path) -> None:
+    """Rewrite ``src_row`` of a written table now that its rejected records are known."""
+    source, row_expr, resort = _row_expr(
+        ex, replace(s, staging=f"(SELECT *, src_row - 1 AS file_row_number FROM "
+                               f"{sql.staging_source(out, False)})")
+    )  # fmt: skip
+    cols = ", ".join(c for c in INGESTED_COLUMNS if c != "src_row")
+    select = f"SELECT {cols}, CAST({row_expr} AS BIGINT) AS src_row FROM {source}" + (
+        " ORDER BY src_row" if resort else ""
+    )
+    tmp = out.with_suffix(".renumber.parquet")
+    cols_out = ", ".join(INGESTED_COLUMNS)
+    ex.execute(sql.copy_to(f"SELECT {cols_out} FROM ({select})", tmp, "zstd"))
+    os.replace(tmp, out)
+
+
+def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
+    """The staging source, the src_row expression, and whether rows need re-sorting."""
+    assert s.staging is not None
+    if s.has_rec:
+        return s.staging, sql.REC, False
+    if s.rejects is None:
+        return s.staging, sql.src_row_expr("file_row_number", []), False
+    recs = [
+        int(r[0])
+        for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
+    ]
+    steps: dict[int, int] = {}
+    for j, rec in enumerate(recs, start=1):
+        steps[rec - j] = j  # accepted rows before this reject -> rejects so far
+    pairs = sorted(steps.items())
+    if len(pairs) <= MAX_CASE_STEPS:
+        return s.staging, sql.src_row_expr("file_row_number", pairs), False
+    values = ", ".join(f"({a}, {n})" for a, n in pairs)
+    joined = f"{s.staging} s ASOF LEFT JOIN (VALUES {values}) st(a, n) ON s.file_row_number >= st.a"
+    return joined, "(s.file_row_number + 1 + coalesce(st.n, 0))", True
+
+
+def _free(ex: Executor, s: Staged) -> None:
+    for stmt in s.drop:
+        ex.execute(stmt)
+    for path in s.files:
+        path.unlink(missing_ok=True)
