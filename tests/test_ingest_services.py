@@ -84,7 +84,12 @@ def _ingested(work: Path) -> dict[int, tuple[str, str, str | None, str | None, i
 
 
 @pytest.mark.services
-def test_mariadb_dump_roundtrip(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [["--net-buffer-length=4096"], ["--skip-extended-insert", "--complete-insert"]],
+    ids=["extended", "one-row-inserts"],
+)
+def test_mariadb_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
     _need("mariadb")
     _need("mariadb-dump")
     db = f"pg_ingest_{os.getpid()}"
@@ -105,9 +110,7 @@ def test_mariadb_dump_roundtrip(tmp_path: Path) -> None:
         dump = tmp_path / "dump"
         dump.mkdir()
         with open(dump / "calls.sql", "wb") as fh:
-            subprocess.run(
-                ["mariadb-dump", "-uroot", "--net-buffer-length=4096", db], stdout=fh, check=True
-            )
+            subprocess.run(["mariadb-dump", "-uroot", *options, db], stdout=fh, check=True)
         back = subprocess.run(
             [
                 "mariadb",
@@ -140,7 +143,8 @@ def test_mariadb_dump_roundtrip(tmp_path: Path) -> None:
 
 
 @pytest.mark.services
-def test_pg_dump_roundtrip(tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", [[], ["--inserts"]], ids=["copy", "inserts"])
+def test_pg_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
     _need("pg_dump")
     db = f"pg_ingest_{os.getpid()}"
     psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-q"]
@@ -166,7 +170,9 @@ def test_pg_dump_roundtrip(tmp_path: Path) -> None:
         dump = tmp_path / "dump"
         dump.mkdir()
         dumped = subprocess.run(
-            ["runuser", "-u", "postgres", "--", "pg_dump", db], check=True, capture_output=True
+            ["runuser", "-u", "postgres", "--", "pg_dump", *options, db],
+            check=True,
+            capture_output=True,
         ).stdout
         (dump / "calls.sql").write_bytes(dumped)
         back = subprocess.run(
@@ -187,7 +193,7 @@ def test_pg_dump_roundtrip(tmp_path: Path) -> None:
         ).stdout.decode()
     finally:
         subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=False)
-    assert b"FROM stdin;" in dumped
+    assert (b"FROM stdin;" in dumped) == (not options)
     result = ingest(dump, tmp_path / "work")
     (table,) = result.tables
     assert table["format"] == "pg_dump" and table["table"] == "calls"
