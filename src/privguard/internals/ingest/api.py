@@ -107,6 +107,11 @@ def ingest(
 
     ``mapping`` holds ``[[mapping]]`` entries from a case file; ``mapping_file`` is a TOML
     file of the same entries, validated up front, whose entries take precedence.
+    ``executor`` writes ``rejects.csv``; its options (memory limit, temp directory) configure
+    the two worker connections that read and write the tables in parallel. ``progress``
+    receives ``reading tables`` (bytes) and ``writing tables`` (tables). Files that hold no
+    readable table (damaged archives, workbooks, databases, other file types) are listed in
+    ``IngestResult.skipped_files`` and the report, never dropped silently.
 
     Raises :class:`~privguard.errors.InputError` when the dump folder does not exist,
     :class:`~privguard.errors.SettingsError` for an invalid mapping file, and
