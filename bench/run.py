@@ -70,7 +70,14 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "src"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return {
+        "dirty": bool(dirty),  # uncommitted changes under src/ when the step ran
         "nproc": os.cpu_count(),
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
         "cpu": cpu,
@@ -115,7 +122,9 @@ class SizeRun:
         return sorted((self.leak / "registry").glob("*"))
 
     def record(self, step: str, m: Measurement, **extra: Any) -> dict[str, Any]:
-        entry = m.to_dict() | extra
+        # The code changes between runs of different steps: keep the commit of each.
+        entry = m.to_dict() | extra | {"commit": self.results["machine"]["commit"]}
+        entry["dirty"] = self.results["machine"].get("dirty")
         self.results[step] = entry
         self.save()
         status = "ok" if m.returncode == 0 else f"FAILED ({m.returncode})"
