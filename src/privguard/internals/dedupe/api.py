@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,22 @@ class DedupeResult:
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _skews(ex: Executor, source: str, cfg: Settings) -> list[dict[str, int]]:
+def _cluster(
+    ex: Executor, source: str, tmp: Path, tol: int, dur_tol: int, skews: str | None
+) -> str:
+    """Islands then anchors, each written to a file so no step holds another's memory."""
+    islands, assigned = tmp / "islands.parquet", tmp / "assigned.parquet"
+    ex.copy_to_parquet(dsql.islands_sql(source, tol, skews), islands)
+    ex.copy_to_parquet(dsql.assign_sql(parquet_source(islands), dur_tol), assigned)
+    return dsql.clustered_sql(parquet_source(islands), parquet_source(assigned))
+
+
+def _skews(ex: Executor, source: str, tmp: Path, cfg: Settings) -> list[dict[str, int]]:
     """Estimate each table's clock skew (first, loose pass) and register ``_pg_skews``."""
     rows = []
     if cfg.skew_correction:
-        rows = ex.fetchall(dsql.skew_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s))
+        loose = _cluster(ex, source, tmp, cfg.time_tolerance_s, cfg.duration_tolerance_s, None)
+        rows = ex.fetchall(dsql.skew_sql(loose))
     ex.register_arrow(
         "_pg_skews",
         pa.table(
@@ -95,17 +107,19 @@ def dedupe(
     ex = executor or connect()
     out.mkdir(parents=True, exist_ok=True)
     calls_path = out / OUTPUT
+    tmp = work / "_dedupe_tmp"
     try:
-        progress.start("dedupe", total=2)
+        progress.start("dedupe", total=3)
         source = parquet_source(src_path)
         rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
-        skews = _skews(ex, source, cfg)
+        skews = _skews(ex, source, tmp, cfg)
+        progress.advance("dedupe")
         if cfg.skew_correction:
-            sql = dsql.calls_sql(
-                source, cfg.corrected_tolerance_s, cfg.duration_tolerance_s, "_pg_skews"
-            )
+            tol, skew_table = cfg.corrected_tolerance_s, "_pg_skews"
         else:
-            sql = dsql.calls_sql(source, cfg.time_tolerance_s, cfg.duration_tolerance_s)
+            tol, skew_table = cfg.time_tolerance_s, None
+        clustered = _cluster(ex, source, tmp, tol, cfg.duration_tolerance_s, skew_table)
+        sql = dsql.calls_sql(clustered)
         ex.copy_to_parquet(sql, calls_path)
         progress.advance("dedupe")
         rules = {
@@ -116,6 +130,7 @@ def dedupe(
     finally:
         if own:
             ex.close()
+        shutil.rmtree(tmp, ignore_errors=True)
         progress.finish("dedupe")
     calls_out = sum(v["clusters"] for v in rules.values())
     report: dict[str, Any] = {

@@ -53,23 +53,26 @@ def keyed_sql(source: str, skews: str | None = None) -> str:
 
 
 def islands_sql(source: str, time_tol: int, skews: str | None = None) -> str:
-    """Each row with ``isl``: rows of one key chained by start gaps of at most ``time_tol``."""
+    """Each row with ``isl`` (rows of one key chained by start gaps of at most ``time_tol``)
+    and ``n``, the number of rows in its island."""
     w = f"PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key"
     return f"""
-    SELECT *, sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
-    FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {time_tol}
-                         THEN 1 ELSE 0 END AS new
-          FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj FROM ({keyed_sql(source, skews)})))"""
+    SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n FROM (
+        SELECT * EXCLUDE (new, p_adj), sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
+        FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {time_tol}
+                             THEN 1 ELSE 0 END AS new
+              FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj
+                    FROM ({keyed_sql(source, skews)}))))"""
 
 
-def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
-    """Each row with its cluster (``isl``, ``sub``) within its identity key.
+def assign_sql(islands: str, dur_tol: int) -> str:
+    """For rows of islands holding more than one row: the anchor (``sub``) of their call.
 
     An island of rows close in time usually holds one call. When it holds several
     (back-to-back calls, redials), the table with the most distinct rows in the island
-    gives one anchor per call, and every row joins the nearest anchor whose duration is
-    compatible; rows compatible with none form one more call. Islands are small, so the
-    join stays small: there is no comparison across a whole block.
+    gives one anchor per call, and every row joins the nearest anchor whose duration and
+    account are compatible; rows compatible with none get no anchor. Islands are small,
+    so the join stays small: there is no comparison across a whole block.
     """
     k = ", ".join(f"m.{c}" for c in _KEY.split(", "))
     on = " AND ".join(f"a.{c} = m.{c}" for c in (*_KEY.split(", "), "isl"))
@@ -77,9 +80,10 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = 
     compat += " AND (m.k_acc = a.a_acc OR m.k_acc = '' OR a.a_acc = '')"
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     return f"""
-    WITH s AS (SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n
-               FROM ({islands_sql(source, time_tol, skews)})),
-    multi AS (SELECT * FROM s WHERE n > 1),
+    WITH multi AS (
+        SELECT row_key, table_id, {_KEY}, k_acc, isl, t_adj, start_utc, duration_s,
+               duration_rounded
+        FROM {islands} WHERE n > 1),
     per_table AS (
         SELECT {_KEY}, isl, table_id,
                count(DISTINCT hash(start_utc, duration_s, duration_rounded, k_acc)) AS d,
@@ -92,34 +96,37 @@ def clustered_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = 
         SELECT {k}, m.isl, min(m.row_key) AS a_key, m.t_adj AS a_t, m.duration_s AS a_d,
                m.duration_rounded AS a_r, m.k_acc AS a_acc
         FROM multi m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
-        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc),
-    assigned AS (
-        SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat})
-                              AS sub
-        FROM multi m JOIN anchors a ON {on} GROUP BY m.row_key)
-    SELECT s.*, CASE WHEN s.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub,
+        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc)
+    SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat}) AS sub
+    FROM multi m JOIN anchors a ON {on} GROUP BY m.row_key"""
+
+
+def clustered_sql(islands: str, assigned: str) -> str:
+    """Each row with its call within its key: (``isl``, ``sub``, ``rest``)."""
+    return f"""
+    SELECT i.*, CASE WHEN i.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub,
            -- rows that fit no anchor form one more call per account
-           CASE WHEN s.n > 1 AND x.sub IS NULL THEN s.k_acc END AS rest
-    FROM s LEFT JOIN assigned x USING (row_key)"""
+           CASE WHEN i.n > 1 AND x.sub IS NULL THEN i.k_acc END AS rest
+    FROM {islands} i LEFT JOIN {assigned} x USING (row_key)"""
 
 
-def skew_sql(source: str, time_tol: int, dur_tol: int) -> str:
+def skew_sql(clustered: str) -> str:
     """Per table: its clock's constant offset from the copies it shares calls with.
 
-    A first, loose clustering finds copies; a table's skew is the median of its
-    rows' offsets from their cluster's median start. Tables with no copies get none.
+    From a first, loose clustering: a table's skew is the median of its rows' offsets
+    from their call's median start. Tables with no copies get none.
     """
     return f"""
     SELECT table_id, CAST(round(median(off)) AS BIGINT) AS skew_s, count(*) AS rows_used
     FROM (SELECT table_id,
                  t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS off,
                  count(*) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS n
-          FROM ({clustered_sql(source, time_tol, dur_tol)}))
+          FROM ({clustered}))
     WHERE n > 1 AND off IS NOT NULL
     GROUP BY table_id ORDER BY table_id"""
 
 
-def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None) -> str:
+def calls_sql(clustered: str) -> str:
     """One row per cluster in ``schema.CALL_COLUMNS``, best value of each field, sorted."""
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     cols = ", ".join(schema.CALL_COLUMNS)
@@ -147,9 +154,10 @@ def calls_sql(source: str, time_tol: int, dur_tol: int, skews: str | None = None
                          AND min(duration_s) IS NOT DISTINCT FROM max(duration_s) THEN 'exact'
                     ELSE 'near_time' END AS merge_rule,
                count(*) AS n_sources,
-               list(struct_pack(file := src_file, "table" := src_table, "row" := src_row)
-                    ORDER BY src_file, src_table, src_row) AS sources
-        FROM ({clustered_sql(source, time_tol, dur_tol, skews)})
+               -- list_sort, not list(... ORDER BY): ordered aggregates cannot spill to disk
+               list_sort(list(struct_pack(file := src_file, "table" := src_table,
+                                          "row" := src_row))) AS sources
+        FROM ({clustered})
         GROUP BY {_KEY}, isl, sub, rest)
     ORDER BY call_id"""
 
