@@ -45,6 +45,13 @@ def _mb(mb: float | None) -> str:
     return f"{mb / 1024:.2f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
+def _skipped(floor: dict[str, Any] | None, dump: dict[str, Any]) -> str:
+    """Share of the dump's bytes the floor could not read (MySQL/PostgreSQL dumps)."""
+    if not _ok(floor) or not floor.get("result") or not dump.get("bytes"):  # type: ignore[union-attr]
+        return "–"
+    return f"{floor['result']['skipped_bytes'] / dump['bytes']:.0%} of bytes"  # type: ignore[index]
+
+
 def _n(value: int | None) -> str:
     return f"{value:,}" if value else "–"
 
@@ -66,8 +73,8 @@ def overview(runs: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| rows (target) | rows read | dump | audit wall | audit CPU | audit peak RSS | "
         "floor wall | floor CPU | floor peak RSS | audit / floor (wall) | audit / floor (CPU) | "
-        "pandas | pandas peak RSS | others' CPU load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "floor skipped (.sql dumps) | pandas | pandas peak RSS | others' CPU load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         a, f, p = r.get("audit"), r.get("floor"), r.get("pandas")
@@ -81,7 +88,7 @@ def overview(runs: list[dict[str, Any]]) -> list[str]:
             f"| {_t(a['wall_s']) if _ok(a) else _failure(a)} | {_t(a['cpu_s']) if a else '–'} "
             f"| {_mb(a['peak_rss_mb']) if a else '–'} "
             f"| {_t(f['wall_s']) if _ok(f) else _failure(f)} | {_t(f['cpu_s']) if f else '–'} "
-            f"| {_mb(f['peak_rss_mb']) if f else '–'} | {ratio} | {cpu_ratio} | {pandas} | {_mb(p.get('peak_rss_mb')) if p and 'peak_rss_mb' in p else '–'} "
+            f"| {_mb(f['peak_rss_mb']) if f else '–'} | {ratio} | {cpu_ratio} | {_skipped(f, dump)} | {pandas} | {_mb(p.get('peak_rss_mb')) if p and 'peak_rss_mb' in p else '–'} "
             f"| {others if others is not None else '–'}% |"
         )
     return lines
