@@ -177,29 +177,48 @@ def machine_lines(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """Time and peak memory against rows, log-log, audit and baselines."""
+    """Wall time, CPU time and peak memory against rows, log-log, audit and baselines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(14, 4.2))
     for step, name, style in (
         ("audit", "privguard audit", "o-"),
         ("floor", "floor (bare DuckDB SQL)", "s--"),
         ("pandas", "pandas (naive)", "^:"),
     ):
         pts = [(r["rows_target"], r[step]) for r in runs if _ok(r.get(step))]
-        if not pts:
-            continue
-        xs = [x for x, _ in pts]
-        ax_t.plot(xs, [s["wall_s"] / 60 for _, s in pts], style, label=name)
-        ax_m.plot(xs, [s["peak_rss_mb"] / 1024 for _, s in pts], style, label=name)
+        if pts:
+            xs = [x for x, _ in pts]
+            ax_t.plot(xs, [s["wall_s"] / 60 for _, s in pts], style, label=name)
+            ax_c.plot(xs, [s["cpu_s"] / 60 for _, s in pts], style, label=name)
+            ax_m.plot(xs, [s["peak_rss_mb"] / 1024 for _, s in pts], style, label=name)
+        failed = [(r["rows_target"], r[step]) for r in runs if r.get(step, {}).get("returncode")]
+        for x, s in failed:
+            ax_m.plot([x], [s["peak_rss_mb"] / 1024], "rx", ms=10)
+            ax_m.annotate(
+                f"{name.split()[0]} killed at cap",
+                (x, s["peak_rss_mb"] / 1024),
+                fontsize=7,
+                xytext=(4, -10),
+                textcoords="offset points",
+            )
     ax_m.axhline(8, color="grey", lw=0.8, ls="-.", label="8 GB goal")
     ax_t.axhline(15, color="grey", lw=0.8, ls="-.", label="15 min goal")
-    for ax, title, unit in ((ax_t, "wall time", "minutes"), (ax_m, "peak RSS", "GB")):
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, title, unit in (
+        (ax_t, "wall time (machine shared)", "minutes"),
+        (ax_c, "CPU time (user + system)", "minutes"),
+        (ax_m, "peak RSS (process tree)", "GB"),
+    ):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xlabel("source rows")
         ax.set_ylabel(unit)
         ax.set_title(title)
