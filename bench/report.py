@@ -203,7 +203,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
                 f"{name.split()[0]} killed at cap",
                 (x, s["peak_rss_mb"] / 1024),
                 fontsize=7,
-                xytext=(4, -10),
+                xytext=(-95, 6),
                 textcoords="offset points",
             )
     ax_m.axhline(8, color="grey", lw=0.8, ls="-.", label="8 GB goal")
