@@ -77,19 +77,26 @@ def dedupe(
 ) -> DedupeResult:
     """Merge exact and near-duplicate rows of ``work/normalized.parquet`` into calls.
 
-    Two rows are the same call when they share facility, inmate account and dialed
-    number, start within ``settings.time_tolerance_s`` of each other and have
-    compatible durations (exact seconds within ``settings.duration_tolerance_s``;
+    Two rows are the same call when they share facility and dialed number, their
+    inmate accounts agree (or one table has none), they start close in time and their
+    durations are compatible (exact seconds within ``settings.duration_tolerance_s``;
     billed minutes equal to the seconds rounded up). Rows are sorted and windowed per
-    (facility, account, number), never compared pairwise, so memory stays bounded by
-    the engine's limit. Each call takes the best value of each field from its copies
-    (exact seconds over billed minutes, any recording reference; recorded if any copy
-    says so), lists every source row in ``sources``, and names the rule that merged it
-    in ``merge_rule`` (``single``, ``exact``, ``near_time``, ``billed_minutes``).
-    ``call_id`` is the row key of the call's first source, and the file is written in
-    ``call_id`` order, so reruns are byte-identical.
+    (facility, number) into islands of rows close in time, never compared pairwise. A
+    first, loose pass (``time_tolerance_s``) estimates each table's constant clock skew;
+    the second pass clusters on corrected times (``corrected_tolerance_s``). An island
+    holding several calls (redials, back-to-back calls) is split around anchors: the
+    rows of its richest table, each row joining the nearest compatible one. Every step
+    is written to a scratch file, so memory stays within the engine's limit.
 
-    Writes ``out/calls.parquet`` and ``out/dedupe_report.json``; returns a
+    Each call takes the best value of each field from its copies (exact seconds over
+    billed minutes, the start of an exact copy, any recording reference; recorded if
+    any copy says so or has a recording), lists every source row in ``sources``, and
+    names the rule that merged it in ``merge_rule`` (``single``, ``exact``,
+    ``near_time``, ``billed_minutes``). ``call_id`` is the row key of the call's first
+    source, and the file is written in ``call_id`` order, so reruns are byte-identical.
+
+    Writes ``out/calls.parquet`` and ``out/dedupe_report.json`` (rows in, calls out,
+    clusters and rows per rule, tolerances, each table's clock skew); returns a
     :class:`DedupeResult`. Raises :class:`privguard.errors.InputError` when
     ``work/normalized.parquet`` is missing.
     """
