@@ -21,6 +21,8 @@ class EngineOptions:
 class Executor(Protocol):
     """Runs SQL built elsewhere. The only object that talks to an engine."""
 
+    options: EngineOptions
+
     def execute(self, sql: str, params: list[Any] | None = None) -> None: ...
 
     def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
@@ -31,8 +33,8 @@ class Executor(Protocol):
 
     def register_arrow(self, name: str, table: pa.Table) -> None: ...
 
-    def copy_to_parquet(self, sql: str, path: Path) -> None:
-        """Write the result of ``sql`` to one Parquet file, streaming, out of core."""
+    def copy_to_parquet(self, sql: str, path: Path) -> int:
+        """Write the result of ``sql`` to one Parquet file, streaming, out of core; rows written."""
         ...
 
     def close(self) -> None: ...

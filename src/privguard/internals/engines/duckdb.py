@@ -34,6 +34,8 @@ class DuckDBExecutor:
             self.con.execute(f"SET temp_directory = {quote_literal(str(options.temp_directory))}")
         # Outputs must be byte-identical across runs; ordered writes need this.
         self.con.execute("SET preserve_insertion_order = true")
+        # The CLI draws its own progress bars; the engine's would garble them.
+        self.con.execute("SET enable_progress_bar = false")
 
     @contextmanager
     def _timed(self, sql: str) -> Iterator[None]:
@@ -66,11 +68,11 @@ class DuckDBExecutor:
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
-    def copy_to_parquet(self, sql: str, path: Path) -> None:
+    def copy_to_parquet(self, sql: str, path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._run(
-            f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", None
-        )
+        copy = f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+        row = self._run(copy, None).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         self.con.close()

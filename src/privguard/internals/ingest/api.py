@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import EngineError, InputError, MappingError
-from privguard.internals.engines import EngineOptions, Executor, connect
+from privguard.internals.engines import Executor, connect
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.discover import SourceFile, discover, sha256_file
 from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
@@ -143,7 +143,6 @@ def ingest(
     ex = executor
     if ex is None:
         ex = connect()
-        ex.execute("SET enable_progress_bar = false")  # the CLI draws its own bars
     try:
         return _run(ex, dump, work, scratch, out_dir, settings, progress)
     finally:
@@ -230,8 +229,7 @@ def _run(
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    options = getattr(ex, "options", None)
-    workers = Workers(options if isinstance(options, EngineOptions) else EngineOptions(), scratch)
+    workers = Workers(ex.options, scratch)
     try:
         progress.start("reading tables", total=sum(f.size for f in files))
         results, owners = workers.spread(

@@ -9,6 +9,7 @@ that staged them.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,6 +31,26 @@ def _default_memory(workers: int) -> str:
     return f"{max(256, int(total * 0.7 / workers / 2**20))}MB"
 
 
+_UNITS = {
+    "KB": 2**10,
+    "KIB": 2**10,
+    "MB": 2**20,
+    "MIB": 2**20,
+    "GB": 2**30,
+    "GIB": 2**30,
+    "TB": 2**40,
+    "TIB": 2**40,
+}
+
+
+def _share(limit: str, workers: int) -> str | None:
+    """One worker's part of a memory limit such as "4GB"; None when it cannot be read."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", limit)
+    if not m or m.group(2).upper() not in _UNITS:
+        return None
+    return f"{max(64, int(float(m.group(1)) * _UNITS[m.group(2).upper()] / workers / 2**20))}MB"
+
+
 class Workers:
     """A fixed set of worker threads, each owning one engine connection."""
 
@@ -37,15 +58,13 @@ class Workers:
         self.n = max(1, workers)
         self.executors: list[Executor] = []
         for k in range(self.n):
-            opts = options
-            if opts.memory_limit is None:
-                opts = replace(opts, memory_limit=_default_memory(self.n))
+            # The workers share the caller's limit rather than each taking all of it.
+            limit = _share(options.memory_limit, self.n) if options.memory_limit else None
+            opts = replace(options, memory_limit=limit or _default_memory(self.n))
             # Spilled staging data goes under the workspace, never the current directory.
             base = opts.temp_directory or scratch
             opts = replace(opts, temp_directory=Path(base) / f"engine_{k}")
             ex = connect(opts)
-            # The CLI draws its own progress bars; the engine's would garble them.
-            ex.execute("SET enable_progress_bar = false")
             self.executors.append(ex)
 
     def _run(
