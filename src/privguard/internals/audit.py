@@ -19,6 +19,9 @@ from privguard.internals.settings import CaseSettings, load_settings
 log = logging.getLogger(__name__)
 
 TIMINGS_FILE = "timings.json"
+# DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
+# (peak RSS goal: 8 GB). The engine spills to OUT/work/tmp beyond this.
+DEFAULT_MEMORY_LIMIT = "5GB"
 
 
 @dataclass
@@ -96,7 +99,7 @@ def audit(
     engine = settings.engine
     executor = connect(
         EngineOptions(
-            memory_limit=engine.memory_limit,
+            memory_limit=engine.memory_limit or DEFAULT_MEMORY_LIMIT,
             threads=engine.threads,
             temp_directory=engine.temp_directory or work / "tmp",
         )
