@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.errors import InputError
+from privguard.internals.dedupe import skew
 from privguard.internals.dedupe import sql as dsql
 from privguard.internals.dedupe.settings import Settings
 from privguard.internals.engines import Executor, connect
@@ -39,32 +40,36 @@ class DedupeResult:
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _cluster(
-    ex: Executor, source: str, tmp: Path, tol: int, dur_tol: int, skews: str | None
-) -> str:
+def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None) -> str:
     """Islands then anchors, each written to a file so no step holds another's memory."""
     islands, assigned = tmp / "islands.parquet", tmp / "assigned.parquet"
-    ex.copy_to_parquet(dsql.islands_sql(source, tol, skews), islands)
+    tol, dur_tol = cfg.time_tolerance_s, cfg.duration_tolerance_s
+    if skews:
+        sql = dsql.islands_sql(source, cfg.corrected_tolerance_s, skews, tol)
+    else:
+        sql = dsql.islands_sql(source, tol)
+    ex.copy_to_parquet(sql, islands)
     ex.copy_to_parquet(dsql.assign_sql(parquet_source(islands), dur_tol), assigned)
     return dsql.clustered_sql(parquet_source(islands), parquet_source(assigned))
 
 
 def _skews(ex: Executor, source: str, tmp: Path, cfg: Settings) -> list[dict[str, int]]:
     """Estimate each table's clock skew (first, loose pass) and register ``_pg_skews``."""
-    rows = []
+    skews: dict[int, tuple[int, int]] = {}
     if cfg.skew_correction:
-        loose = _cluster(ex, source, tmp, cfg.time_tolerance_s, cfg.duration_tolerance_s, None)
-        rows = ex.fetchall(dsql.skew_sql(loose))
+        loose = _cluster(ex, source, tmp, cfg, None)
+        skews = skew.solve(ex.fetchall(dsql.skew_pairs_sql(loose)))
+    ids = sorted(skews)
     ex.register_arrow(
         "_pg_skews",
         pa.table(
             {
-                "table_id": pa.array([r[0] for r in rows], pa.int32()),
-                "skew_s": pa.array([r[1] for r in rows], pa.int64()),
+                "table_id": pa.array(ids, pa.int32()),
+                "skew_s": pa.array([skews[t][0] for t in ids], pa.int64()),
             }
         ),
     )
-    return [{"table_id": r[0], "skew_s": r[1], "rows_used": r[2]} for r in rows]
+    return [{"table_id": t, "skew_s": skews[t][0], "pairs_used": skews[t][1]} for t in ids]
 
 
 def dedupe(
@@ -121,11 +126,8 @@ def dedupe(
         rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
         skews = _skews(ex, source, tmp, cfg)
         progress.advance("dedupe")
-        if cfg.skew_correction:
-            tol, skew_table = cfg.corrected_tolerance_s, "_pg_skews"
-        else:
-            tol, skew_table = cfg.time_tolerance_s, None
-        clustered = _cluster(ex, source, tmp, tol, cfg.duration_tolerance_s, skew_table)
+        skew_table = "_pg_skews" if cfg.skew_correction else None
+        clustered = _cluster(ex, source, tmp, cfg, skew_table)
         sql = dsql.calls_sql(clustered)
         ex.copy_to_parquet(sql, calls_path)
         progress.advance("dedupe")

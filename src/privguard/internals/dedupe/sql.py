@@ -40,28 +40,39 @@ def keyed_sql(source: str, skews: str | None = None) -> str:
     ``t_adj`` is the start corrected by its table's clock skew (``skews``: table_id,
     skew_s), used only to cluster; the output keeps the start as the source gave it.
     """
-    skew = "0"
-    join = ""
+    skew, known, join = "0", "false", ""
     if skews:
         skew, join = "coalesce(k.skew_s, 0)", f"LEFT JOIN {skews} k USING (table_id)"
+        known = "k.skew_s IS NOT NULL"
     return f"""
     SELECT s.*, coalesce(s.facility, '') AS k_fac, coalesce(s.inmate_account, '') AS k_acc,
            coalesce(s.dialed_number, nullif(regexp_replace(s.number_raw, '[^0-9]', '', 'g'), ''),
                     '') AS k_num,
-           epoch(s.start_utc) - {skew} AS t_adj
+           epoch(s.start_utc) - {skew} AS t_adj, {known} AS skew_known
     FROM {source} s {join}"""
 
 
-def islands_sql(source: str, time_tol: int, skews: str | None = None) -> str:
+def islands_sql(
+    source: str, time_tol: int, skews: str | None = None, loose_tol: int | None = None
+) -> str:
     """Each row with ``isl`` (rows of one key chained by start gaps of at most ``time_tol``)
-    and ``n``, the number of rows in its island."""
+    and ``n``, the number of rows in its island.
+
+    With ``skews``, ``time_tol`` applies between rows whose tables both have a measured
+    skew; ``loose_tol`` between the others, whose clocks are not corrected.
+    """
     w = f"PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key"
+    tol = str(time_tol)
+    if skews and loose_tol is not None:
+        tol = f"(CASE WHEN skew_known AND p_known THEN {time_tol} ELSE {loose_tol} END)"
     return f"""
     SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n FROM (
-        SELECT * EXCLUDE (new, p_adj), sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
-        FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {time_tol}
+        SELECT * EXCLUDE (new, p_adj, p_known),
+               sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
+        FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {tol}
                              THEN 1 ELSE 0 END AS new
-              FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj
+              FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj,
+                           lag(skew_known) OVER ({w}) AS p_known
                     FROM ({keyed_sql(source, skews)}))))"""
 
 
@@ -110,20 +121,21 @@ def clustered_sql(islands: str, assigned: str) -> str:
     FROM {islands} i LEFT JOIN {assigned} x USING (row_key)"""
 
 
-def skew_sql(clustered: str) -> str:
-    """Per table: its clock's constant offset from the copies it shares calls with.
+def skew_pairs_sql(clustered: str) -> str:
+    """Per pair of tables sharing calls: the median start offset between them, and how many.
 
-    From a first, loose clustering: a table's skew is the median of its rows' offsets
-    from their call's median start. Tables with no copies get none.
+    Pairs, not offsets from each call's median: a re-exported copy of a table would
+    otherwise drag every call's median towards it.
     """
+    on = " AND ".join(f"a.{c} = b.{c}" for c in (*_KEY.split(", "), "isl", "sub"))
     return f"""
-    SELECT table_id, CAST(round(median(off)) AS BIGINT) AS skew_s, count(*) AS rows_used
-    FROM (SELECT table_id,
-                 t_adj - median(t_adj) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS off,
-                 count(*) OVER (PARTITION BY {_KEY}, isl, sub, rest) AS n
-          FROM ({clustered}))
-    WHERE n > 1 AND off IS NOT NULL
-    GROUP BY table_id ORDER BY table_id"""
+    WITH c AS (SELECT {_KEY}, isl, sub, rest, table_id, t_adj FROM ({clustered})
+               WHERE n > 1 AND t_adj IS NOT NULL)
+    SELECT a.table_id AS ta, b.table_id AS tb, median(a.t_adj - b.t_adj) AS off,
+           count(*) AS n
+    FROM c a JOIN c b ON {on} AND a.rest IS NOT DISTINCT FROM b.rest
+                      AND a.table_id < b.table_id
+    GROUP BY ta, tb ORDER BY ta, tb"""
 
 
 def calls_sql(clustered: str) -> str:
