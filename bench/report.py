@@ -114,11 +114,13 @@ def scaling(runs: list[dict[str, Any]]) -> list[str]:
     """Time ratio between consecutive sizes against the row ratio (linear = equal)."""
     done = [r for r in runs if _ok(r.get("audit"))]
     lines = [
-        "| from | to | rows × | audit wall × | audit CPU × | floor wall × |",
-        "|---|---|---|---|---|---|",
+        "| from | to | rows read × | audit wall × | audit CPU × | floor wall × | audit commits |",
+        "|---|---|---|---|---|---|---|",
     ]
     for a, b in zip(done, done[1:], strict=False):
-        rows = b["rows_target"] / a["rows_target"]
+        # Rows actually read (synth's rows per call varies a little with size).
+        ra = a.get("dump", {}).get("rows_read") or a["rows_target"]
+        rows = (b.get("dump", {}).get("rows_read") or b["rows_target"]) / ra
         at = b["audit"]["wall_s"] / a["audit"]["wall_s"]
         ft = (
             f"{b['floor']['wall_s'] / a['floor']['wall_s']:.1f}×"
@@ -126,7 +128,10 @@ def scaling(runs: list[dict[str, Any]]) -> list[str]:
             else "–"
         )
         ac = b["audit"]["cpu_s"] / a["audit"]["cpu_s"]
-        lines.append(f"| {a['size']} | {b['size']} | {rows:.1f}× | {at:.1f}× | {ac:.1f}× | {ft} |")
+        commits = f"{a['audit'].get('commit', '?')} → {b['audit'].get('commit', '?')}"
+        lines.append(
+            f"| {a['size']} | {b['size']} | {rows:.1f}× | {at:.1f}× | {ac:.1f}× | {ft} | {commits} |"
+        )
     return lines
 
 
