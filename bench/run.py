@@ -36,7 +36,7 @@ from _measure import Measurement, dir_bytes, run_measured
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-ROWS_PER_CALL = 2.15
+ROWS_PER_CALL = 2.05
 STAGES = ("generate", "audit", "floor", "pandas", "splink")
 BIN = Path(sys.executable).parent
 PY = sys.executable
@@ -95,7 +95,7 @@ class SizeRun:
     ) -> None:
         self.rows, self.label, self.seed = rows, label(rows), seed
         self.timeout_s = timeout_s
-        # synth writes about 2.15 rows per call by default (copies across exports, plus
+        # synth writes 2.02-2.09 rows per call by default (copies across exports, plus
         # exact duplicates); the leak had 144 M rows for about 70 M calls.
         self.calls = max(100, round(rows / ROWS_PER_CALL))
         self.base = data / self.label
