@@ -157,3 +157,15 @@ def test_a_table_without_accounts_still_merges_but_accounts_keep_calls_apart(
         [("t0.csv", 1), ("t1.csv", 1)],
         [("t0.csv", 2)],
     ]
+
+
+def test_skews_follow_pairwise_offsets_whatever_table_is_duplicated() -> None:
+    from privguard.internals.dedupe.skew import solve
+
+    true = {1: 0, 2: 40, 3: 40, 4: -25, 9: 7}  # 3 is a re-export of 2; 9 is on its own
+    pairs = [(1, 2, -40.0, 900), (1, 3, -40.0, 900), (2, 3, 0.0, 900), (1, 4, 25.0, 300),
+             (2, 4, 65.0, 250), (4, 9, -32.0, 3)]  # fmt: skip
+    got = solve(pairs)
+    assert 9 not in got  # three shared calls measure nothing
+    assert {t: got[t][0] - got[1][0] for t in got} == {t: true[t] - true[1] for t in got}
+    assert got[2][1] == 900 + 900 + 250
