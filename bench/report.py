@@ -177,7 +177,8 @@ def machine_lines(runs: list[dict[str, Any]]) -> list[str]:
     v = ", ".join(f"{k} {val}" for k, val in m["versions"].items() if val)
     return [
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB memory. "
-        f"Versions: {v}. Commit {m['commit']}, measured {m['date']}."
+        f"Versions: {v}. Latest step run at commit {m['commit']}, {m['date']}; each step's "
+        "commit is in bench/results/<size>.json."
     ]
 
 
