@@ -63,6 +63,8 @@ def _failure(step: dict[str, Any] | None) -> str:
         return str(step["skipped"])
     if step.get("killed_for_memory"):
         return f"killed at the memory cap after {_t(step['wall_s'])}"
+    if "No space left" in step.get("stderr_tail", ""):
+        return f"ran out of disk for spilling after {_t(step['wall_s'])}"
     if "MemoryError" in step.get("stderr_tail", ""):
         return f"MemoryError after {_t(step['wall_s'])}"
     return f"failed (exit {step.get('returncode')})"
