@@ -63,6 +63,9 @@ def _failure(step: dict[str, Any] | None) -> str:
         return str(step["skipped"])
     if step.get("killed_for_memory"):
         return f"killed at the memory cap after {_t(step['wall_s'])}"
+    if step.get("killed_for_time"):
+        done = ", ".join(s["stage"] for s in step.get("stages", [])) or "no stage"
+        return f"stopped at the time limit after {_t(step['wall_s'])} ({done} done)"
     if "No space left" in step.get("stderr_tail", ""):
         return f"ran out of disk for spilling after {_t(step['wall_s'])}"
     if "MemoryError" in step.get("stderr_tail", ""):
