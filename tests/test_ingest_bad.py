@@ -213,3 +213,17 @@ def test_empty_dump_folder(tmp_path: Path) -> None:
     result = ingest(tmp_path / "dump", tmp_path / "work")
     assert result.tables == [] and result.totals["rows_read"] == 0
     assert (tmp_path / "work" / "rejects.csv").read_text() == "file,table,row,reason,raw\n"
+
+
+def test_corrupt_rows_do_not_flip_the_delimiter(tmp_path: Path) -> None:
+    """Commas inside names and a few broken rows must not make a ';' file look comma-separated."""
+    from privguard.internals.ingest.readers.delimited import sniff
+
+    header = "CALL_SEQ;facility;name;Destination Number;CallStartUTC;Minutes"
+    good = "1;CO05;ST. JOHN, JACOB;(213) 880-5730;12/31/2011 00:52:13;20"
+    rows = (
+        [header] + [good] * 45 + [good + ";extra"] * 3 + ["2;CO05;JONES, ROSA;(303) 908-3299"] * 2
+    )
+    delim, _, parsed = sniff("\n".join(rows) + "\n")
+    assert delim == ";"
+    assert len(parsed[0]) == 6

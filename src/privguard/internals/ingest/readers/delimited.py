@@ -104,7 +104,7 @@ def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
     """Choose delimiter and escape from the first lines; return them and the parsed rows."""
     text = _complete_lines(text)
     escape = "\\" if text.count('\\"') > text.count('""') else '"'
-    best: tuple[tuple[int, float, int], str, list[list[str]]] | None = None
+    best: tuple[tuple[int, int, float, int], str, list[list[str]]] | None = None
     for delim in _DELIMS:
         rows = [
             r
@@ -121,7 +121,9 @@ def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
         if not counts:
             continue
         mode = max(set(counts), key=counts.count)
-        score = (int(mode > 1), counts.count(mode) / len(counts), mode)
+        # The first row (header or data) must split like the rest: a comma inside names
+        # ("ST. JOHN, JACOB") gives a steady 2 fields per row, but not in the header.
+        score = (int(mode > 1), int(counts[0] == mode), counts.count(mode) / len(counts), mode)
         if best is None or score > best[0]:
             best = (score, delim, rows)
     if best is None:
