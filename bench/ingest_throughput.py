@@ -144,32 +144,41 @@ ROWS = {"csv_one_big": 2e6, "csv_100_small": 1e6, "tsv": 1e6, "jsonl": 1e6, "par
 SPLIT = {"csv_100_small": 100, "tsv": 4}
 
 
-def build(root: Path, scale: float) -> dict[str, tuple[Path, int]]:
-    """Write the dump folders once (kept between runs); return folder and row count per format."""
+MAKERS = {
+    "csv_one_big": lambda con, root, n: make_csv(con, root / "csv_one_big", n, ",", 1),
+    "csv_100_small": lambda con, root, n: make_csv(con, root / "csv_100_small", n, ",", 100),
+    "tsv": lambda con, root, n: make_csv(con, root / "tsv", n, "\t", 4),
+    "jsonl": lambda con, root, n: con.execute(
+        f"COPY ({_rows_sql(n)}) TO {_q(root / 'jsonl' / 'calls.jsonl')} (FORMAT json)"
+    ),
+    "parquet": lambda con, root, n: con.execute(
+        f"COPY ({_rows_sql(n)}) TO {_q(root / 'parquet' / 'calls.parquet')} (FORMAT parquet)"
+    ),
+    "mysql_dump": lambda con, root, n: make_mysql(con, root / "mysql_dump" / "calls.sql", n),
+    "pg_dump": lambda con, root, n: make_pg(con, root / "pg_dump" / "calls.sql", n),
+    "sqlite": lambda con, root, n: make_sqlite(con, root / "sqlite" / "calls.sqlite", n),
+    "xlsx": lambda con, root, n: make_xlsx(con, root / "xlsx" / "calls.xlsx", n),
+}
+
+
+def build(root: Path, scale: float, only: list[str] | None = None) -> dict[str, tuple[Path, int]]:
+    """Write the dump folders once (kept between runs); return folder and row count per format.
+
+    Only the formats in ``only`` (all when None) are written; each format's folder is marked
+    done on its own, so a later run with more formats writes only the missing ones.
+    """
     counts = {
         k: max(1000, int(v * scale)) // SPLIT.get(k, 1) * SPLIT.get(k, 1) for k, v in ROWS.items()
     }
-    out = {k: (root / k, n) for k, n in counts.items()}
-    if (root / "done").exists():
-        return out
+    out = {k: (root / k, n) for k, n in counts.items() if not only or k in only}
     con = duckdb.connect()
-    for folder, _ in out.values():
+    for name, (folder, n) in out.items():
+        done = root / f"done_{name}"
+        if done.exists():
+            continue
         folder.mkdir(parents=True, exist_ok=True)
-    make_csv(con, root / "csv_one_big", counts["csv_one_big"], ",", 1)
-    make_csv(con, root / "csv_100_small", counts["csv_100_small"], ",", 100)
-    make_csv(con, root / "tsv", counts["tsv"], "\t", 4)
-    con.execute(
-        f"COPY ({_rows_sql(counts['jsonl'])}) TO {_q(root / 'jsonl' / 'calls.jsonl')} (FORMAT json)"
-    )
-    con.execute(
-        f"COPY ({_rows_sql(counts['parquet'])}) TO {_q(root / 'parquet' / 'calls.parquet')} "
-        "(FORMAT parquet)"
-    )
-    make_mysql(con, root / "mysql_dump" / "calls.sql", counts["mysql_dump"])
-    make_pg(con, root / "pg_dump" / "calls.sql", counts["pg_dump"])
-    make_sqlite(con, root / "sqlite" / "calls.sqlite", counts["sqlite"])
-    make_xlsx(con, root / "xlsx" / "calls.xlsx", counts["xlsx"])
-    (root / "done").write_text("")
+        MAKERS[name](con, root, n)
+        done.write_text("")
     return out
 
 
@@ -218,7 +227,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="formats to run (default: all)")
     args = parser.parse_args()
     data = args.out / "data"
-    plan = build(data, args.scale)
+    plan = build(data, args.scale, args.only)
     results: dict[str, dict[str, float]] = {}
     for name, (folder, rows) in plan.items():
         if args.only and name not in args.only:
