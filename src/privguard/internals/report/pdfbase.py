@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.enums import CharVPos, TextMode
+from fpdf.fonts import FontFace, TTFFont
 
 from privguard import __version__
 
@@ -135,21 +136,88 @@ class Doc(FPDF):
                 )
         self.ln(3)
 
+    def _plain_ttf(self, text: str) -> bool:
+        """Whether fpdf2 would draw ``text`` as one plain fragment of the current TTF font,
+        so the fast paths below give the very bytes and widths fpdf2's own methods give."""
+        font = self.current_font
+        return (
+            self.unicode
+            and isinstance(font, TTFFont)
+            and not font.is_symbol
+            and font.color_font is None
+            and not self.text_shaping
+            and not self._fallback_font_ids
+            and not self.underline
+            and not self.strikethrough
+            and self.char_spacing == 0
+            and self.font_stretching == 100
+            and self.text_mode == TextMode.FILL
+            and self.char_vpos == CharVPos.LINE
+            and not self._record_text_quad_points
+            and not (self.str_alias_nb_pages and self.str_alias_nb_pages in text)
+        )
+
+    def width(self, text: str) -> float:
+        """``get_string_width(text)``, computed directly for plain TTF text: fpdf2 builds a
+        fragment and a copy of its graphics state per call, which dominated long letters."""
+        if not self._plain_ttf(text):
+            return self.get_string_width(text)
+        font = self.current_font
+        assert isinstance(font, TTFFont)
+        if self.font_size_pt > font.biggest_size_pt:
+            font.biggest_size_pt = self.font_size_pt
+        cw = font.cw
+        # Same operations in the same order as fpdf2 (Fragment.get_width), so the same float.
+        return sum(cw[ord(c)] for c in text) * self.font_size_pt * 0.001 / self.k
+
+    def text_cell(self, w: float, h: float, text: str) -> None:
+        """``cell(w, h, text)`` (left-aligned, no border or fill), writing the same content
+        stream bytes as fpdf2 but without its per-call fragment machinery."""
+        if (
+            not text
+            or not self.current_font_is_set_on_page
+            or (self.auto_page_break and self.y + h > self.page_break_trigger)
+            or not self._plain_ttf(text)
+        ):
+            self.cell(w, h, text)
+            return
+        font = self.current_font
+        assert isinstance(font, TTFFont)
+        if self.font_size_pt > font.biggest_size_pt:
+            font.biggest_size_pt = self.font_size_pt
+        k = self.k
+        pick = font.subset.pick
+        mapped = "".join(chr(g) for g in map(pick, map(ord, text)) if g)
+        glyphs = font.escape_text(mapped)
+        sl = [
+            f"BT {(self.x + self.c_margin) * k:.2f} "
+            f"{(self.h - self.y - 0.5 * h - 0.3 * self.font_size) * k:.2f} Td"
+        ]
+        color = self.text_color
+        colored = color != self.fill_color
+        if color is not None and colored:
+            sl.append(color.serialize().lower())
+        sl.append(f"({glyphs}) Tj")
+        sl.append("ET")
+        self._out(f"q {' '.join(sl)} Q" if colored else " ".join(sl))
+        self._lasth = h
+        self.x += w
+
     def wrap(self, text: str, width: float, max_lines: int = 4) -> list[str]:
         """Split ``text`` into lines that fit ``width`` (at spaces and slashes, else anywhere)."""
-        if self.get_string_width(text) <= width:
+        if self.width(text) <= width:
             return [text]
         lines: list[str] = []
         cur = ""
         for token in re.split(r"(?<=[ /\\_])", text):
-            if self.get_string_width(cur + token) <= width:
+            if self.width(cur + token) <= width:
                 cur += token
                 continue
             if cur:
                 lines.append(cur)
                 cur = ""
-            while self.get_string_width(token) > width:  # a token wider than the column
-                k = max(1, int(len(token) * width / self.get_string_width(token)))
+            while self.width(token) > width:  # a token wider than the column
+                k = max(1, int(len(token) * width / self.width(token)))
                 lines.append(token[:k])
                 token = token[k:]
             cur = token
@@ -186,7 +254,7 @@ class Doc(FPDF):
             for lines, w in zip(cells, widths, strict=True):
                 for i, ln in enumerate(lines):
                     self.set_xy(x + pad, y0 + pad + i * line_h)
-                    self.cell(w - 2 * pad, line_h, ln)
+                    self.text_cell(w - 2 * pad, line_h, ln)
                 x += w
             self.set_draw_color(175, 184, 193)
             self.line(x0, y0 + h, x0 + sum(widths), y0 + h)
