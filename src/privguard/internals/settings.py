@@ -28,13 +28,13 @@ Layout of a case file::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privguard.errors import Problems, SettingsError
+from privguard.errors import Problems
 from privguard.internals.engines.base import EngineOptions
+from privguard.internals.tomlfile import read_toml
 
 KNOWN_SECTIONS = ("engine", "mapping", "normalize", "dedupe", "identify", "privacy")
 
@@ -109,16 +109,5 @@ def load_settings(path: Path | None) -> CaseSettings:
     """Read and validate a case file; ``None`` gives the defaults."""
     if path is None:
         return parse_settings({})
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(
-            "the case file does not exist", where=str(path), fix="check the path"
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(
-            f"the case file is not valid TOML: {exc}",
-            where=str(path),
-            fix="fix the syntax at the line and column given; see docs/case-file.md",
-        ) from None
+    data = read_toml(path, "case file", docs="docs/case-file.md")
     return parse_settings(data, source=str(path))

@@ -15,15 +15,15 @@ The first entry whose ``files`` (and ``table``) match a table applies to it.
 
 from __future__ import annotations
 
-import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from privguard.errors import Problems, SettingsError
+from privguard.errors import Problems
 from privguard.internals.schema import CANONICAL_FIELDS
+from privguard.internals.tomlfile import read_toml
 
 DURATION_UNITS = ("seconds", "minutes", "hms")
 _KEYS = ("files", "table", "columns", "timezone", "duration_unit", "skip")
@@ -147,18 +147,7 @@ def parse(section: Any, problems: Problems) -> Settings:
 
 def load(path: Path) -> Settings:
     """Read and validate a mapping file; raises :class:`SettingsError` listing every problem."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(
-            "the mapping file does not exist", where=str(path), fix="check the path"
-        ) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(
-            f"the mapping file is not valid TOML: {exc}",
-            where=str(path),
-            fix="fix the syntax at the line and column given",
-        ) from None
+    data = read_toml(path, "mapping file", docs="docs/case-file.md")
     problems = Problems()
     for key in sorted(set(data) - {"mapping"}):
         problems.add(f"unknown section [{key}]; a mapping file holds only [[mapping]] entries")
