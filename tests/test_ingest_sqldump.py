@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import random
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +90,65 @@ def test_big_statement_split_is_the_same_with_and_without_fast_path(tmp_path: Pa
     general = _general(body, True)
     assert general is not None
     assert table.path.read_bytes() == general[0] + b"\n"
+
+
+def _reference_copy_split(dump: bytes) -> tuple[dict[str, bytes], dict[str, int], bool]:
+    """COPY blocks line by line (the plain way): text per table, first line per ignored kind."""
+    tables: dict[str, bytes] = {}
+    first: dict[str, int] = {}
+    current: str | None = None
+    for lineno, line in enumerate(io.BytesIO(dump), start=1):
+        if current is not None:
+            if line.rstrip(b"\r\n") == b"\\.":
+                current = None
+            else:
+                tables[current] += line
+        elif line.startswith(b"COPY "):
+            current = line.split()[1].decode().split(".")[-1]
+            tables.setdefault(current, b"")
+        elif line.startswith((b"SELECT", b"SET")):
+            first.setdefault(line.split()[0].decode(), lineno)
+    return tables, first, current is not None
+
+
+def _copy_dump(seed: int, end_at_eof: bool) -> bytes:
+    rng = random.Random(seed)
+    out = [b"SET statement_timeout = 0;\n"]
+    for k, n in enumerate([80_000, 7, 0, 45_000, 3]):
+        out.append(f"COPY public.t{k} (a, b) FROM stdin;\n".encode())
+        for i in range(n):
+            text = "x" * rng.randint(0, 120)
+            out.append(
+                f"{i}\t{text}\\t\\\\.\\N\r\n".encode() if i % 7 == 0 else f"{i}\t{text}\n".encode()
+            )
+        last = k == 4 and end_at_eof
+        out.append(b"\\." if last else rng.choice([b"\\.\n", b"\\.\r\n"]))
+        if not last:
+            out.append(f"SELECT pg_catalog.setval('s{k}', 1);\n".encode())
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("end_at_eof", [False, True])
+def test_copy_blocks_across_read_chunks_match_a_line_by_line_split(
+    tmp_path: Path, end_at_eof: bool
+) -> None:
+    dump = _copy_dump(7, end_at_eof)
+    assert len(dump) > (1 << 22) * 3 // 2  # blocks and their end markers straddle bulk reads
+    packed = gzip.compress(dump, 1)
+    for name, fh in [("plain", io.BytesIO(dump)), ("gz", io.BytesIO(packed))]:
+        with gzip.GzipFile(fileobj=fh) if name == "gz" else fh as src:
+            got = split_dump(src, "pg", tmp_path, name)  # type: ignore[arg-type]
+        tables, first, cut = _reference_copy_split(dump)
+        assert {t.name: t.path.read_bytes() for t in got.tables} == tables
+        assert {t.name: t.lines for t in got.tables} == {
+            k: v.count(b"\n") for k, v in tables.items()
+        }
+        assert dict(got.first_line) == first and dict(got.ignored)["SELECT"] == 5 - end_at_eof
+        assert got.truncated is cut is False
+
+
+def test_copy_block_cut_off_by_the_end_of_the_file(tmp_path: Path) -> None:
+    dump = b"COPY t (a) FROM stdin;\n1\n2\n3"
+    got = split_dump(io.BytesIO(dump), "pg", tmp_path, "x")
+    (table,) = got.tables
+    assert got.truncated and table.lines == 3 and table.path.read_bytes() == b"1\n2\n3"

@@ -19,6 +19,7 @@ import io
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -298,23 +299,108 @@ def _guess_columns(path: Path, flavour: str) -> list[str]:
     return [f"column{i + 1}" for i in range(n)]
 
 
+_COPY_END = re.compile(rb"\\\.\r*\n")  # at a line start: the line "\." ends a COPY block
+_CHUNK = 1 << 22
+
+
+class _Lines:
+    """The lines of a dump; bytes a bulk read took too far are handed back and read first."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.back = io.BytesIO()
+        self.has_back = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            if self.has_back:
+                line = self.back.readline()
+                if not line:
+                    self.has_back = False
+                    continue
+                if not line.endswith(b"\n"):
+                    line += self.fh.readline()  # the rest of the line is still in the file
+                yield line
+                continue
+            for line in self.fh:
+                yield line
+                if self.has_back:
+                    break
+            else:
+                return
+
+    def read(self) -> bytes:
+        if self.has_back:
+            data = self.back.read(_CHUNK)
+            if data:
+                return data
+            self.has_back = False
+        return self.fh.read(_CHUNK)
+
+    def unread(self, data: bytes) -> None:
+        rest = self.back.read() if self.has_back else b""
+        self.back = io.BytesIO(data + rest)
+        self.has_back = bool(data or rest)
+
+
+def _copy_end(data: bytes, end: int) -> re.Match[bytes] | None:
+    """The first end-of-block line in ``data[:end]`` (which starts at a line start)."""
+    m = _COPY_END.match(data, 0, end)
+    at = 0
+    while m is None:
+        # A literal search is far faster than a regex tried at every byte.
+        at = data.find(b"\n\\.", at, end)
+        if at < 0:
+            return None
+        at += 1
+        m = _COPY_END.match(data, at, end)
+    return m
+
+
+def _copy_block(src: _Lines, t: DumpTable) -> tuple[int, bool]:
+    """Copy a COPY block's lines in bulk: (lines consumed, whether its end marker was seen)."""
+    assert t.fh is not None
+    consumed = 0
+    carry = b""
+    while True:
+        chunk = src.read()
+        if not chunk:
+            if carry:  # a last line without a line break
+                consumed += 1
+                if carry.rstrip(b"\r\n") == b"\\.":
+                    return consumed, True
+                t.fh.write(carry)
+                t.lines += 1
+            return consumed, False
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        m = _copy_end(data, cut)
+        if m is None:
+            t.fh.write(data[:cut])
+            n = data.count(b"\n", 0, cut)
+            t.lines += n
+            consumed += n
+            continue
+        start = m.start()
+        t.fh.write(data[:start])
+        n = data.count(b"\n", 0, start)
+        t.lines += n
+        consumed += n + 1
+        src.unread(data[m.end() :])
+        return consumed, True
+
+
 def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitDump:
     """Split a dump (``mysql`` or ``pg``) into one text file per table, executing nothing."""
     s = _Splitter(scratch, prefix, flavour)
     pending: list[bytes] = []
-    copying: DumpTable | None = None
+    cut = False
     lineno = 0
     start_line = 0
-    for line in fh:
+    src = _Lines(fh)
+    for line in src:
         lineno += 1
-        if copying is not None:
-            if line.startswith(b"\\.") and line.rstrip(b"\r\n") == b"\\.":
-                copying = None
-            else:
-                assert copying.fh is not None
-                copying.fh.write(line)
-                copying.lines += 1
-            continue
         if not pending:
             stripped = line.lstrip()
             if not stripped or stripped.startswith((b"--", b"#")):
@@ -346,9 +432,12 @@ def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitD
             cols = _column_list(m.group(2))
             if cols:
                 copying.columns = cols
+            consumed, ended = _copy_block(src, copying)
+            lineno += consumed
+            cut = cut or not ended
             continue
         s.ignore(stmt, start_line)
-    truncated = bool(pending) or copying is not None
+    truncated = bool(pending) or cut
     if pending:
         # A statement cut off by the end of the file: keep what it holds, never drop it.
         stmt = b"".join(pending)
