@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
@@ -10,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import CharVPos, TextMode
-from fpdf.fonts import FontFace, TTFFont
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 from privguard import __version__
 
@@ -21,6 +23,34 @@ FAMILY = "dejavu"
 INK = (31, 35, 40)
 MUTED = (87, 96, 106)
 HEAD_FILL = (232, 238, 244)
+
+
+_FONTS: dict[tuple[str, str], TTFFont] = {}
+
+
+def _fresh_copy(template: TTFFont, *, index: int) -> TTFFont:
+    """A font as ``add_font`` would make it, sharing the parsed read-only tables. fpdf2
+    subsets ``ttfont`` in place when a document is written and fills ``desc``, so each
+    document gets a fresh lazily-read ``ttfont`` and its own descriptor and subset map."""
+    font = TTFFont.__new__(TTFFont)
+    for name in TTFFont.__slots__:
+        if hasattr(template, name):  # a few slots are declared but never set
+            setattr(font, name, getattr(template, name))
+    font.i = index
+    font.ttfont = ttLib.TTFont(
+        template.ttffile,
+        recalcTimestamp=False,
+        fontNumber=template.collection_font_number,
+        lazy=True,
+    )
+    font.desc = copy.copy(template.desc)
+    font.cw = copy.copy(template.cw)  # a defaultdict: reading a missing key inserts it
+    font.glyph_ids = dict(template.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.subset = SubsetMap(font)
+    return font
 
 
 class Doc(FPDF):
@@ -33,8 +63,8 @@ class Doc(FPDF):
             DEJAVU / "DejaVuSans-Bold.ttf"
         ).exists()
         if self.unicode:
-            self.add_font(FAMILY, "", str(DEJAVU / "DejaVuSans.ttf"))
-            self.add_font(FAMILY, "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+            self._add_cached_font("", DEJAVU / "DejaVuSans.ttf")
+            self._add_cached_font("B", DEJAVU / "DejaVuSans-Bold.ttf")
             self.fam = FAMILY
         else:
             self.fam = "helvetica"
@@ -47,6 +77,22 @@ class Doc(FPDF):
         self.set_margins(18, 18, 18)
         self.set_auto_page_break(True, margin=18)
         self.alias_nb_pages()
+
+    def _add_cached_font(self, style: str, path: Path) -> None:
+        """``add_font`` with the font parsed once per process: parsing DejaVu took most of a
+        short letter's time. Each document gets its own copy of the per-document state."""
+        key = (str(path), style)
+        template = _FONTS.get(key)
+        if template is None:
+            scratch = FPDF()  # a throwaway owner, so no document ever writes the template
+            scratch.add_font(FAMILY, style, str(path))
+            parsed = scratch.fonts[f"{FAMILY}{style}"]
+            assert isinstance(parsed, TTFFont)
+            _FONTS[key] = template = parsed
+        if template.color_font is not None or template.is_compressed:
+            self.add_font(FAMILY, style, str(path))  # state we do not know how to copy
+            return
+        self.fonts[template.fontkey] = _fresh_copy(template, index=len(self.fonts) + 1)
 
     def t(self, text: Any) -> str:
         """Text safe for the current font: core fonts only know Latin-1, so transliterate."""
