@@ -112,9 +112,7 @@ def report(
             f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
             f"{sql.privileged_export_sql(cfg.pseudonymize)}"
         )
-        recorded = ex.fetch_arrow(
-            "SELECT * FROM pg_export_calls WHERE recorded ORDER BY call_id"
-        ).to_pylist()
+        recorded = ex.fetch_arrow(sql.letter_calls_sql()).to_pylist()
         letters = write_letters(
             recorded, out / "letters", as_of=model.as_of, pseudonymized=cfg.pseudonymize
         )

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+SLICE_ROWS = 50_000  # rows turned into Python values at a time
 
 README = """privguard exports
 =================
@@ -75,45 +76,64 @@ def csv_cell(value: Any) -> str:
     return neutralize(value) if isinstance(value, str) else str(value)
 
 
-def write_csv(path: Path, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows([csv_cell(v) for v in r] for r in rows)
+def open_xlsx(path: Path, as_of: dt.datetime) -> xlsxwriter.Workbook:
+    """A workbook where no cell is ever a formula (strings are written as strings).
 
-
-def write_xlsx(
-    path: Path, data: list[tuple[ExportTable, list[tuple[Any, ...]]]], as_of: dt.datetime
-) -> None:
-    """One sheet per table; no cell is ever a formula (strings are written as strings)."""
+    ``constant_memory`` streams each row to disk as it is written (strings inline, no
+    shared-string table), so a sheet of a million calls needs no workbook-sized memory."""
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})  # fmt: skip
+                                         "strings_to_numbers": False,
+                                         "constant_memory": True})  # fmt: skip
     # Fixed metadata so reruns are byte-identical (also fixes the zip entry dates).
     wb.set_properties({"title": "privguard findings", "author": "privguard",
                        "created": as_of.replace(tzinfo=None)})  # fmt: skip
-    head = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "text_wrap": True})
-    text = wb.add_format({"num_format": "@"})
-    for table, rows in data:
-        ws = wb.add_worksheet(table.name[:31])
-        for c, col in enumerate(table.columns):
-            ws.write_string(0, c, col.name, head)
-            ws.set_column(c, c, 14 if col.kind != "TEXT" else 22)
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row):
-                value = _plain(value)
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    ws.write_boolean(r, c, value)
-                elif isinstance(value, (int, float)):
-                    ws.write_number(r, c, value)
-                elif E164.match(str(value)):
-                    ws.write_string(r, c, str(value), text)
+    return wb
+
+
+def start_sheet(wb: xlsxwriter.Workbook, table: ExportTable, head: Any) -> Any:
+    """A sheet for ``table`` with its header row written."""
+    ws = wb.add_worksheet(table.name[:31])
+    for c, col in enumerate(table.columns):
+        ws.write_string(0, c, col.name, head)
+        ws.set_column(c, c, 14 if col.kind != "TEXT" else 22)
+    return ws
+
+
+def write_sheet_rows(ws: Any, first: int, rows: list[tuple[Any, ...]], text: Any) -> None:
+    """Write ``rows`` from sheet row ``first`` on; E.164 numbers as text cells."""
+    write_string, write_number, write_boolean = ws.write_string, ws.write_number, ws.write_boolean
+    e164 = E164.match
+    for r, row in enumerate(rows, start=first):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                if value[:1] == "+" and e164(value):  # E.164 begins with +: test it only then
+                    write_string(r, c, value, text)
                 else:
-                    ws.write_string(r, c, neutralize(str(value)))
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(len(rows), 1), len(table.columns) - 1)
-    wb.close()
+                    write_string(r, c, neutralize(value))
+            elif kind is bool:
+                write_boolean(r, c, value)
+            elif kind is int or kind is float:
+                write_number(r, c, value)
+            else:
+                _write_other(ws, r, c, value, text)
+
+
+def _write_other(ws: Any, r: int, c: int, value: Any, text: Any) -> None:
+    """A cell of any other type (dates, subclasses), as the original per-cell rules say."""
+    value = _plain(value)
+    if value is None:
+        return
+    if isinstance(value, bool):
+        ws.write_boolean(r, c, value)
+    elif isinstance(value, (int, float)):
+        ws.write_number(r, c, value)
+    elif E164.match(str(value)):
+        ws.write_string(r, c, str(value), text)
+    else:
+        ws.write_string(r, c, neutralize(str(value)))
 
 
 def _ddl(t: ExportTable) -> list[str]:
@@ -136,27 +156,21 @@ def _ddl(t: ExportTable) -> list[str]:
     return stmts
 
 
-def write_sqlite(path: Path, data: list[tuple[ExportTable, list[tuple[Any, ...]]]]) -> None:
-    """A SQLite database written in one deterministic sequence of statements."""
+def open_sqlite(path: Path) -> sqlite3.Connection:
+    """A fresh SQLite database; tables go in one deterministic sequence of statements."""
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
-    try:
-        con.execute("PRAGMA journal_mode = OFF")
-        con.execute("PRAGMA foreign_keys = ON")
-        for t, rows in data:
-            for stmt in _ddl(t):
-                con.execute(stmt)
-            marks = ", ".join("?" for _ in t.columns)
-            con.executemany(
-                f"INSERT INTO {quote_ident(t.name)} VALUES ({marks})",
-                ([_plain(v) for v in r] for r in rows),
-            )
-        con.commit()
-        problems = con.execute("PRAGMA foreign_key_check").fetchall()
-        if problems:
-            log.warning("findings.db: %d rows with a dangling reference", len(problems))
-    finally:
-        con.close()
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA foreign_keys = ON")
+    return con
+
+
+def finish_sqlite(con: sqlite3.Connection) -> None:
+    """Commit the one transaction and warn about dangling references."""
+    con.commit()
+    problems = con.execute("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        log.warning("findings.db: %d rows with a dangling reference", len(problems))
 
 
 def datasette_metadata(tables: list[ExportTable], pseudonymized: bool) -> dict[str, Any]:
@@ -185,21 +199,43 @@ def datasette_metadata(tables: list[ExportTable], pseudonymized: bool) -> dict[s
 def write_exports(
     ex: Executor, folder: Path, *, pseudonymize: bool, as_of: dt.datetime
 ) -> list[Path]:
-    """Write every export into ``folder`` (after the report tables are prepared)."""
+    """Write every export into ``folder`` (after the report tables are prepared).
+
+    Each table is fetched once as Arrow and turned into Python values a slice at a time,
+    each slice going to the CSV file, the XLSX sheet and the SQLite table in turn."""
     folder.mkdir(parents=True, exist_ok=True)
     tables = export_tables(pseudonymize)
-    data: list[tuple[ExportTable, list[tuple[Any, ...]]]] = []
-    for t in tables:
-        result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only: small
-        names = [c.name for c in t.columns]
-        if result.column_names != names:
-            raise AssertionError(f"{t.name}: columns {result.column_names} != {names}")
-        rows = list(zip(*(result.column(n).to_pylist() for n in names), strict=True))
-        data.append((t, rows))
-        write_csv(folder / f"{t.name}.csv", names, rows)
-        ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
-    write_xlsx(folder / "findings.xlsx", data, as_of)
-    write_sqlite(folder / "findings.db", data)
+    wb = open_xlsx(folder / "findings.xlsx", as_of)
+    head = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "text_wrap": True})
+    text = wb.add_format({"num_format": "@"})
+    db = open_sqlite(folder / "findings.db")
+    try:
+        for t in tables:
+            result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only
+            names = [c.name for c in t.columns]
+            if result.column_names != names:
+                raise AssertionError(f"{t.name}: columns {result.column_names} != {names}")
+            ws = start_sheet(wb, t, head)
+            for stmt in _ddl(t):
+                db.execute(stmt)
+            insert = f"INSERT INTO {quote_ident(t.name)} VALUES ({', '.join('?' for _ in names)})"
+            with open(folder / f"{t.name}.csv", "w", encoding="utf-8", newline="") as fh:
+                out = csv.writer(fh, lineterminator="\n")
+                out.writerow(names)
+                done = 0
+                for batch in result.to_batches(max_chunksize=SLICE_ROWS):
+                    rows = list(zip(*(col.to_pylist() for col in batch.columns), strict=True))
+                    out.writerows([csv_cell(v) for v in r] for r in rows)
+                    write_sheet_rows(ws, done + 1, rows, text)
+                    db.executemany(insert, ([_plain(v) for v in r] for r in rows))
+                    done += len(rows)
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, max(done, 1), len(names) - 1)
+            ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
+        finish_sqlite(db)
+    finally:
+        db.close()
+        wb.close()
     meta = datasette_metadata(tables, pseudonymize)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     privacy = (

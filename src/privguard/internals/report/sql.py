@@ -188,3 +188,17 @@ SELECT p.call_id, p.number, p.attorney_name, p.classification, p.facility,
 FROM pg_privileged p LEFT JOIN pg_facility_zone z ON z.facility = p.facility
 ORDER BY p.call_id
 """
+
+
+LETTER_COLUMNS = (
+    "call_id", "number", "attorney_name", "facility", "inmate_name", "inmate_account",
+    "start_utc", "local_zone", "duration_s", "completed", "registered_then", "recording_ref",
+)  # fmt: skip
+
+
+def letter_calls_sql() -> str:
+    """The recorded privileged calls with only the columns the letters print (after
+    ``pg_export_calls`` is made), so Python never holds the provenance lists of every call."""
+    return (
+        f"SELECT {', '.join(LETTER_COLUMNS)} FROM pg_export_calls WHERE recorded ORDER BY call_id"
+    )
