@@ -11,12 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privguard.internals.ingest.sqldump import (
-    fast_records,
-    general_records,
-    rewrite_escapes,
-    split_dump,
-)
+from privguard.internals.ingest.sqldump import split_dump
+from privguard.internals.ingest.sqlvalues import fast_records, general_records, rewrite_escapes
 
 # Bytes that matter to the rewrite, plus ordinary text.
 _TRICKY = st.sampled_from(

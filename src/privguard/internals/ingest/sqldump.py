@@ -4,12 +4,12 @@ Nothing in a dump is ever executed. ``CREATE TABLE`` gives column names, ``INSER
 VALUES`` and ``COPY ... FROM stdin`` give rows; every other statement is counted and
 reported as ignored.
 
-MySQL extended inserts are rewritten with bytes operations, never per field in Python:
-``\\\\`` becomes ``\\B`` and ``\\'`` becomes ``''``, after which every ``'`` delimits a string,
-so splitting on ``'`` separates inside from outside and ``),(`` outside strings becomes a
-newline. Other backslash escapes are undone later in SQL (:func:`sql.unescape_mysql`); a raw
-newline never occurs inside a mysqldump value. PostgreSQL ``COPY`` blocks are copied
-verbatim (tab-separated, ``\\N`` for NULL) and unescaped in SQL (:func:`sql.unescape_pg`).
+MySQL extended inserts are rewritten with bytes and array operations, never per field in
+Python (:mod:`.sqlvalues`): ``\\\\`` becomes ``\\B`` and ``\\'`` becomes ``''``, after which every
+``'`` delimits a string, and ``),(`` outside strings becomes a newline. Other backslash escapes
+are undone later in SQL (:func:`sql.unescape_mysql`); a raw newline never occurs inside a
+mysqldump value. PostgreSQL ``COPY`` blocks are copied verbatim in large reads (tab-separated,
+``\\N`` for NULL) and unescaped in SQL (:func:`sql.unescape_pg`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
+from privguard.internals.ingest.sqlvalues import (
+    FAST_MIN,
+    fast_records,
+    general_records,
+    rewrite_escapes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,83 +61,6 @@ _CONSTRAINTS = {
     "like",
 }
 _TWO_WORD = ("DROP", "CREATE", "ALTER", "LOCK", "UNLOCK", "INSERT", "DELETE")
-_FAST_MIN = 2048  # below this numpy's per-call overhead costs more than the split saves
-_QUOTE, _CLOSE, _COMMA, _OPEN = 39, 41, 44, 40
-_SPACES = b" \t\r\n"
-_BACKSLASH, _NEWLINE = 92, 10
-
-
-def fast_records(body: bytes, mysql: bool) -> tuple[bytes, int] | None:
-    """The records of a VALUES body, one a line, and their count; None if unusual.
-
-    Gives exactly the bytes of :func:`rewrite_escapes` then :func:`general_records`, for the
-    common shape (mysqldump's: nothing but values between strings), with a few array passes
-    instead of a split on every quote: once escapes are rewritten every ``'`` delimits, so a
-    byte is inside a string when an odd number of quotes precede it. Anything else (odd
-    quotes, NUL, ``_binary``, blanks between values) returns None for the general way.
-    """
-    if b"\x00" in body or b"_binary" in body:
-        return None
-    a = np.frombuffer(body, np.uint8)
-    if mysql and b"\\" in body:
-        a = _rewrite_escapes(a)
-    quotes = np.flatnonzero(a == _QUOTE)
-    if len(quotes) % 2:
-        return None
-    for ch in _SPACES:
-        # Blanks are fine inside strings only (an odd number of quotes before them).
-        if ch in body and not (np.searchsorted(quotes, np.flatnonzero(a == ch)) & 1).all():
-            return None
-    close = np.flatnonzero(a[:-2] == _CLOSE)
-    close = close[(a[close + 1] == _COMMA) & (a[close + 2] == _OPEN)]
-    if (np.searchsorted(quotes, close) & 1).any():
-        return None
-    keep = np.ones(len(a), dtype=bool)
-    keep[close + 1] = False
-    keep[close + 2] = False
-    out = a[keep]
-    out[close - 2 * np.arange(len(close))] = _NEWLINE  # each earlier boundary lost two bytes
-    return out.tobytes(), len(close) + 1
-
-
-def _rewrite_escapes(a: np.ndarray) -> np.ndarray:
-    """:func:`rewrite_escapes` on an array: the same left-to-right pairing of backslashes."""
-    bs = np.flatnonzero(a == _BACKSLASH)
-    out = a.copy()
-    starts = np.ones(len(bs), dtype=bool)
-    starts[1:] = np.diff(bs) != 1
-    first = np.flatnonzero(starts)
-    offset = np.arange(len(bs)) - first[np.cumsum(starts) - 1]
-    # In a run of backslashes, pairs from the left are escaped backslashes: "\\" -> "\B".
-    out[bs[offset % 2 == 1]] = ord("B")
-    # A backslash left over at the end of an odd run escapes the next byte: "\'" -> "''".
-    nxt = bs + 1
-    lone = (offset % 2 == 0) & (nxt < len(a))
-    lone[lone] &= a[nxt[lone]] == _QUOTE
-    out[bs[lone]] = _QUOTE
-    return out
-
-
-def rewrite_escapes(body: bytes) -> bytes:
-    """``\\\\`` becomes ``\\B`` and ``\\'`` becomes ``''``: then every ``'`` delimits a string."""
-    return body.replace(b"\\\\", b"\\B").replace(b"\\'", b"''")
-
-
-def general_records(body: bytes) -> tuple[bytes, int] | None:
-    """Like :func:`fast_records` for any body; None when its strings are unterminated (or NUL)."""
-    parts = body.split(b"'")
-    if len(parts) % 2 == 0 or b"\x00" in body:
-        return None
-    # Everything outside strings, joined by NUL (never in a dump line) so that one bytes
-    # operation handles every gap between strings; no per-field Python.
-    outside = b"\x00".join(parts[0::2])
-    if b"_binary" in outside:
-        outside = outside.replace(b"_binary", b"")
-    if b" " in outside or b"\n" in outside or b"\t" in outside or b"\r" in outside:
-        outside = outside.translate(None, _SPACES)
-    records = outside.count(b"),(") + 1
-    parts[0::2] = outside.replace(b"),(", b"\n").split(b"\x00")
-    return b"'".join(parts), records
 
 
 def unquote(ident: bytes) -> str:
@@ -256,7 +184,7 @@ class _Splitter:
         if body[:1] == b"(" and body[-1:] == b")":
             body = body[1:-1]
         mysql = self.flavour == "mysql"
-        got = fast_records(body, mysql) if len(body) >= _FAST_MIN else None
+        got = fast_records(body, mysql) if len(body) >= FAST_MIN else None
         if got is None:
             got = general_records(rewrite_escapes(body) if mysql else body)
         if got is None:
