@@ -90,7 +90,7 @@ def test_big_statement_split_is_the_same_with_and_without_fast_path(tmp_path: Pa
 
 def _reference_copy_split(dump: bytes) -> tuple[dict[str, bytes], dict[str, int], bool]:
     """COPY blocks line by line (the plain way): text per table, first line per ignored kind."""
-    tables: dict[str, bytes] = {}
+    tables: dict[str, list[bytes]] = {}
     first: dict[str, int] = {}
     current: str | None = None
     for lineno, line in enumerate(io.BytesIO(dump), start=1):
@@ -98,13 +98,13 @@ def _reference_copy_split(dump: bytes) -> tuple[dict[str, bytes], dict[str, int]
             if line.rstrip(b"\r\n") == b"\\.":
                 current = None
             else:
-                tables[current] += line
+                tables[current].append(line)
         elif line.startswith(b"COPY "):
             current = line.split()[1].decode().split(".")[-1]
-            tables.setdefault(current, b"")
+            tables.setdefault(current, [])
         elif line.startswith((b"SELECT", b"SET")):
             first.setdefault(line.split()[0].decode(), lineno)
-    return tables, first, current is not None
+    return {k: b"".join(v) for k, v in tables.items()}, first, current is not None
 
 
 def _copy_dump(seed: int, end_at_eof: bool) -> bytes:
