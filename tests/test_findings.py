@@ -138,3 +138,16 @@ def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
         ]
         runs.append({f: (out / f).read_bytes() for f in files})
     assert runs[0] == runs[1]
+
+
+def test_calls_with_unknown_recording_are_counted_apart(tmp_path: Path) -> None:
+    """A call no copy marks either way is neither recorded nor silently not recorded."""
+    pop = build(seed=7)
+    listed = set(attorney_numbers(pop)["directory"])
+    unknown = [r for r in pop.rows if r["dialed_number"] in listed][::3]
+    for r in unknown:
+        r["recorded"] = None
+    out, work, _ = _setup(tmp_path, pop)
+    summary = findings(out, work=work)
+    assert summary["privileged_calls_recording_unknown"] == len(unknown) > 0
+    assert f"For {len(unknown):,} more calls" in summary["headline"]

@@ -84,6 +84,11 @@ def headline(v: dict[str, Any]) -> str:
             "do-not-record list at the time"
         )
     text += "."
+    if v.get("privileged_calls_recording_unknown"):
+        text += (
+            f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
+            "no record says whether they were recorded."
+        )
     if v["candidate_numbers"]:
         text += (
             f" A further {_n(v['candidate_numbers'])} numbers look like attorneys' from their "

@@ -72,6 +72,8 @@ def _counts() -> str:
         "count(*) FILTER (WHERE completed) AS completed_privileged_calls, "
         "count(*) FILTER (WHERE recorded) AS privileged_calls_recorded, "
         "count(*) FILTER (WHERE recorded AND completed) AS completed_privileged_calls_recorded, "
+        # No copy of these says whether they were recorded: an upper bound, reported apart.
+        "count(*) FILTER (WHERE recorded IS NULL) AS privileged_calls_recording_unknown, "
         "count(*) FILTER (WHERE registry_violation) AS registry_violations"
     )
 
@@ -126,6 +128,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "completed_privileged_calls",
     "privileged_calls_recorded",
     "completed_privileged_calls_recorded",
+    "privileged_calls_recording_unknown",
     "registry_violations",
     "privileged_inmates",
     "candidate_calls",
