@@ -118,3 +118,23 @@ def test_audit_dedupes_against_truth(audited: Path, leak: Path) -> None:
     assert ev.f1 >= 0.999, (ev.precision, ev.recall)
     assert ev.rows_unknown == 0 and ev.rows_missing == 0
     assert abs(ev.calls_out - ev.true_calls) <= ev.true_calls * 0.001
+
+
+def test_rerun_in_place_drops_stale_outputs(leak: Path, tmp_path: Path) -> None:
+    """A file the earlier run wrote but this one does not must not be sealed again."""
+    out = tmp_path / "case" / "out"
+    _audit(leak, out)
+    stale = out / "letters" / "stale-letter.pdf"
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["outputs"].append({"path": "letters/stale-letter.pdf", "sha256": "0", "bytes": 1})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    stale.write_bytes(b"%PDF-old")
+    note = out / "notes-by-the-case-team.txt"
+    note.write_text("keep me")
+    _audit(leak, out)
+    assert not stale.exists()
+    assert note.read_text() == "keep me"
+    paths = {e["path"] for e in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert "letters/stale-letter.pdf" not in paths
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings[0]["stage"] == "ingest" and timings[0]["extra"]["rows"] > 0

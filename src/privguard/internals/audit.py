@@ -92,9 +92,7 @@ def audit(
     _check_inputs(dump, directories, registries, labels)
     progress = progress or NullProgress()
     work = out / "work"
-    if work.exists():
-        # A re-run starts clean so no stale table from an earlier dump can leak in.
-        shutil.rmtree(work)
+    _clear_previous_run(out)
     work.mkdir(parents=True)
     engine = settings.engine
     executor = connect(
@@ -110,7 +108,7 @@ def audit(
             ingested = ingest(
                 dump, work, mapping=settings.mapping, executor=executor, progress=progress
             )
-            info["rows"] = getattr(ingested, "rows_read", None)
+            info["rows"] = ingested.totals.get("rows_read")
         with timings.stage("normalize"):
             normalize(work, settings=settings.normalize, executor=executor, progress=progress)
         with timings.stage("dedupe"):
@@ -145,6 +143,33 @@ def audit(
     return AuditResult(
         out=out, summary=summary, report_html=out / "report.html", timings=timings.to_list()
     )
+
+
+def _clear_previous_run(out: Path) -> None:
+    """Remove what an earlier audit wrote to ``out``, so no stale file is sealed again.
+
+    The earlier manifest lists exactly the outputs that run wrote; files a person put
+    in the folder are left alone.
+    """
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        try:
+            listed = [e["path"] for e in json.loads(manifest.read_text())["outputs"]]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(
+                "the output folder holds a damaged manifest.json from an earlier audit",
+                where=str(manifest),
+                fix="give a new --out folder, or remove the old audit's files first",
+            ) from None
+        root = out.resolve()
+        for rel in listed:
+            path = (out / rel).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                path.unlink()
+        manifest.unlink()
+        (out / TIMINGS_FILE).unlink(missing_ok=True)
+    # Intermediate tables are never outputs; a re-run always rebuilds them.
+    shutil.rmtree(out / "work", ignore_errors=True)
 
 
 def _parameters(
