@@ -44,6 +44,7 @@ def audit(
 
     Prints the headline and the path of the report.
 
+    \b
     Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
     """
     from privguard.internals.audit import audit as run_audit
