@@ -169,3 +169,37 @@ def test_skews_follow_pairwise_offsets_whatever_table_is_duplicated() -> None:
     assert 9 not in got  # three shared calls measure nothing
     assert {t: got[t][0] - got[1][0] for t in got} == {t: true[t] - true[1] for t in got}
     assert got[2][1] == 900 + 900 + 250
+
+
+def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privguard.internals.dedupe import skew
+    from privguard.internals.dedupe.sql import sample_sql
+    from privguard.internals.engines import connect
+    from privguard.internals.sql import parquet_source
+
+    rows = []
+    for i in range(200):  # 200 numbers, each called 3 times; table 1's clock runs 45 s fast
+        num = f"+1512555{i:04d}"
+        for j in range(3):
+            t = T0 + dt.timedelta(hours=i, minutes=20 * j)
+            rows += [_row(0, 3 * i + j, "9", num, t, 100 + j),
+                     _row(1, 3 * i + j, "9", num, t + 45 * S, 100 + j)]  # fmt: skip
+    work = _write(tmp_path / "work", rows)
+    full = json.loads(dedupe(work, tmp_path / "full").report_path.read_text())
+    monkeypatch.setattr(skew, "SAMPLE_ROWS", len(rows) // 4)  # big enough to sample 1 in 4
+    sampled = json.loads(dedupe(work, tmp_path / "sampled").report_path.read_text())
+    used = {s["table_id"]: s for s in sampled["clock_skew_s"]}
+    assert abs(used[1]["skew_s"] - used[0]["skew_s"] - 45) <= 1
+    assert 0 < used[1]["pairs_used"] < full["clock_skew_s"][1]["pairs_used"]
+    assert _clusters(tmp_path / "sampled") == _clusters(tmp_path / "full")
+    ex = connect()
+    try:  # a sampled key keeps all six of its rows, so its islands are those of the full data
+        counts = ex.fetchall(
+            f"SELECT count(*) FROM {sample_sql(parquet_source(work / 'normalized.parquet'), 4)} s"
+            " GROUP BY dialed_number"
+        )
+    finally:
+        ex.close()
+    assert 0 < len(counts) < 200 and {c[0] for c in counts} == {6}

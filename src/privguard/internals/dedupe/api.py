@@ -53,11 +53,16 @@ def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | N
     return dsql.clustered_sql(parquet_source(islands), parquet_source(assigned))
 
 
-def _skews(ex: Executor, source: str, tmp: Path, cfg: Settings) -> list[dict[str, int]]:
-    """Estimate each table's clock skew (first, loose pass) and register ``_pg_skews``."""
+def _skews(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, rows_in: int
+) -> list[dict[str, int]]:
+    """Estimate each table's clock skew (first, loose pass on a hashed sample of keys when
+    the input is big) and register ``_pg_skews``."""
     skews: dict[int, tuple[int, int]] = {}
     if cfg.skew_correction:
-        loose = _cluster(ex, source, tmp, cfg, None)
+        modulus = skew.sample_modulus(rows_in)
+        log.info("dedupe: skew pass on 1 in %d keys", modulus)
+        loose = _cluster(ex, dsql.sample_sql(source, modulus), tmp, cfg, None)
         skews = skew.solve(ex.fetchall(dsql.skew_pairs_sql(loose)))
     ids = sorted(skews)
     ex.register_arrow(
@@ -124,7 +129,7 @@ def dedupe(
         progress.start("dedupe", total=3)
         source = parquet_source(src_path)
         rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
-        skews = _skews(ex, source, tmp, cfg)
+        skews = _skews(ex, source, tmp, cfg, int(rows_in))
         progress.advance("dedupe")
         skew_table = "_pg_skews" if cfg.skew_correction else None
         clustered = _cluster(ex, source, tmp, cfg, skew_table)

@@ -13,6 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 MIN_PAIRS = 5  # fewer shared calls than this do not measure an offset
+# The loose clustering pass exists only to measure skews; a median needs far fewer pairs
+# than a big leak holds, so past this many rows it runs on a hashed sample of keys.
+SAMPLE_ROWS = 500_000
+MAX_MODULUS = 64  # keep at least 1/64 of keys, so small tables still share enough calls
+
+
+def sample_modulus(rows: int) -> int:
+    """Keep one key in this many for the skew pass (1: every key) for ``rows`` input rows."""
+    return max(1, min(MAX_MODULUS, rows // SAMPLE_ROWS))
 
 
 def solve(pairs: Iterable[tuple[Any, ...]]) -> dict[int, tuple[int, int]]:

@@ -34,6 +34,23 @@ def _compatible(a: str, ra: str, b: str, rb: str, tol: int) -> str:
         OR ({rb} AND NOT {ra} AND {billed_vs_exact(b, a)}))"""
 
 
+def _k_num(alias: str) -> str:
+    """The dialed-number part of a row's key: the number, else the digits of the raw text."""
+    raw = f"nullif(regexp_replace({alias}.number_raw, '[^0-9]', '', 'g'), '')"
+    return f"coalesce({alias}.dialed_number, {raw}, '')"
+
+
+def sample_sql(source: str, modulus: int) -> str:
+    """Rows of one key in ``modulus`` (by a hash of the key): every row of a key, or none.
+
+    Keys are kept whole so islands and anchors in the sample are those of the full table.
+    """
+    if modulus <= 1:
+        return source
+    key = f"hash(coalesce(s.facility, ''), {_k_num('s')})"
+    return f"(SELECT s.* FROM {source} s WHERE {key} % {int(modulus)} = 0)"
+
+
 def keyed_sql(source: str, skews: str | None = None) -> str:
     """Each normalized row with its identity key (invalid numbers keyed by their digits).
 
@@ -46,8 +63,7 @@ def keyed_sql(source: str, skews: str | None = None) -> str:
         known = "k.skew_s IS NOT NULL"
     return f"""
     SELECT s.*, coalesce(s.facility, '') AS k_fac, coalesce(s.inmate_account, '') AS k_acc,
-           coalesce(s.dialed_number, nullif(regexp_replace(s.number_raw, '[^0-9]', '', 'g'), ''),
-                    '') AS k_num,
+           {_k_num("s")} AS k_num,
            epoch(s.start_utc) - {skew} AS t_adj, {known} AS skew_known
     FROM {source} s {join}"""
 
