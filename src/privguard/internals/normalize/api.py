@@ -105,7 +105,7 @@ def normalize(
         n_fallback = _numbers(ex, cfg)
         progress.advance("normalize")
         tables = _table_hints(ex, ingest_report)
-        formats = clocks.choose_formats(ex, "_pg_ing")
+        formats = clocks.choose_formats(ex, "_pg_ing", {t: e["rows"] for t, e in tables.items()})
         raw_zones = ex.fetchall(
             "SELECT DISTINCT start_zone FROM _pg_ing WHERE start_zone IS NOT NULL"
         )

@@ -25,6 +25,10 @@ from privguard.internals.sql import quote_literal
 
 log = logging.getLogger(__name__)
 
+# Rows per table whose start text is cleaned and shaped to choose its time formats: a
+# day-first table shows a day above 12 in most rows, and shapes are few and common.
+FORMAT_SAMPLE_ROWS = 2000
+
 # Abbreviations name the offset in force (EST is winter, EDT summer): fixed minutes.
 _ABBREVIATIONS = {
     "UTC": 0, "GMT": 0, "Z": 0, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300,
@@ -70,14 +74,30 @@ def zone_table(values: list[str | None]) -> pa.Table:
     )
 
 
-def choose_formats(ex: Executor, source: str) -> dict[int, list[str]]:
+def sample_rates(rows: dict[int, int] | None, target: int = FORMAT_SAMPLE_ROWS) -> dict[int, int]:
+    """Rows kept per million for each table bigger than ``target`` rows (about ``target`` kept)."""
+    return {
+        int(t): -(-target * 1_000_000 // n) for t, n in sorted((rows or {}).items()) if n > target
+    }
+
+
+def choose_formats(
+    ex: Executor,
+    source: str,
+    sizes: dict[int, int] | None = None,
+    sample_rows: int = FORMAT_SAMPLE_ROWS,
+) -> dict[int, list[str]]:
     """Per table, the strptime formats that parse its start texts, in the order to try them.
 
     Month-first and day-first dates are decided per table: if any value only parses
-    day-first (a day above 12 first), the whole table is day-first.
+    day-first (a day above 12 first), the whole table is day-first. ``sizes`` (table_id
+    to row count) lets big tables be judged from a fixed hashed sample of about
+    ``sample_rows`` rows instead of every row; ``source`` must then have
+    ``src_row``.
     """
     fmts = nsql.time_formats()
-    ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_start_samples AS {nsql.start_sample_sql(source)}")
+    sample = nsql.start_sample_sql(source, sample_rates(sizes, sample_rows))
+    ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_start_samples AS {sample}")
     rows = ex.fetchall(nsql.format_scores_sql("_pg_start_samples", [f for f, _, _ in fmts]))
     by_shape: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
     for table_id, shape, tried, *parsed in rows:

@@ -76,12 +76,29 @@ def shape(expr: str) -> str:
     return f"regexp_replace(regexp_replace({expr}, '[0-9]', '9', 'g'), '[A-Z]', 'A', 'g')"
 
 
-def start_sample_sql(source: str) -> str:
+def keep_rows_sql(keep: dict[int, int] | None) -> tuple[str, str]:
+    """JOIN and WHERE text keeping about ``per_million`` rows of each table (by row hash).
+
+    ``keep`` maps table_id to rows kept per million; a missing table keeps every row.
+    The hash of (table_id, src_row) is fixed, so the same rows are kept on every run.
+    """
+    if not keep:
+        return "", ""
+    values = ", ".join(f"({int(t)}, {int(k)})" for t, k in sorted(keep.items()))
+    join = f" LEFT JOIN (VALUES {values}) _k(table_id, per_million) USING (table_id)"
+    where = " AND (_k.per_million IS NULL OR hash(table_id, src_row) % 1000000 < _k.per_million)"
+    return join, where
+
+
+def start_sample_sql(source: str, keep: dict[int, int] | None = None) -> str:
     """Per table and start shape: a handful of telling values, from one streaming pass.
 
     Beside pseudo-random picks it keeps the values with the largest first and second
-    numbers, which decide between month-first and day-first dates.
+    numbers, which decide between month-first and day-first dates. With ``keep``
+    (see :func:`keep_rows_sql`) only a fixed hashed sample of each big table's rows is
+    cleaned and shaped: the regexes, not the scan, are what cost.
     """
+    join, where = keep_rows_sql(keep)
     first = r"try_cast(regexp_extract(c, '^([0-9]+)[/\-\.]', 1) AS INTEGER)"
     second = r"try_cast(regexp_extract(c, '^[0-9]+[/\-\.]([0-9]+)[/\-\.]', 1) AS INTEGER)"
     return f"""
@@ -89,7 +106,8 @@ def start_sample_sql(source: str) -> str:
            [min(c), max(c), max_by(c, {first}), max_by(c, {second}),
             max_by(c, hash(c)), min_by(c, hash(c)), max_by(c, hash(c || 'x'))] AS sample
     FROM (SELECT table_id, c, {shape("c")} AS s
-          FROM (SELECT table_id, {clean_start()} AS c FROM {source} WHERE start IS NOT NULL))
+          FROM (SELECT table_id, {clean_start()} AS c FROM {source}{join}
+                WHERE start IS NOT NULL{where}))
     GROUP BY table_id, s"""
 
 

@@ -1,0 +1,78 @@
+"""Time formats chosen from a hashed sample of a big table's rows agree with every row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pyarrow as pa
+import pytest
+
+from privguard.internals.engines import connect
+from privguard.internals.normalize import clocks
+from privguard.internals.normalize import sql as nsql
+
+
+def _starts(n: int, fmt: str, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    base = dt.datetime(2013, 1, 1)
+    return [
+        (base + dt.timedelta(seconds=rng.randrange(365 * 86400))).strftime(fmt) for _ in range(n)
+    ]
+
+
+def _register(ex, tables: dict[int, list[str]]) -> dict[int, int]:
+    ids, rows, starts = [], [], []
+    for t, values in tables.items():
+        ids += [t] * len(values)
+        rows += list(range(1, len(values) + 1))
+        starts += values
+    ex.register_arrow(
+        "_t_src",
+        pa.table(
+            {
+                "table_id": pa.array(ids, pa.int32()),
+                "src_row": pa.array(rows, pa.int64()),
+                "start": pa.array(starts, pa.string()),
+            }
+        ),
+    )
+    return {t: len(v) for t, v in tables.items()}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M"),
+        ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M %p"),
+        ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S"),
+    ],
+)
+def test_sampled_formats_match_the_full_pass(fmt: str, expected: str) -> None:
+    ex = connect()
+    try:
+        sizes = _register(ex, {1: _starts(6000, fmt, 1), 2: _starts(150, fmt, 2)})
+        sampled = clocks.choose_formats(ex, "_t_src", sizes, sample_rows=300)
+        full = clocks.choose_formats(ex, "_t_src")
+    finally:
+        ex.close()
+    assert sampled == full
+    assert expected in sampled[1]
+    assert expected in sampled[2]
+
+
+def test_hashed_sample_keeps_about_the_target_and_the_same_rows_each_time() -> None:
+    ex = connect()
+    try:
+        sizes = _register(ex, {1: _starts(20000, "%Y-%m-%d %H:%M", 3), 2: _starts(100, "%Y", 4)})
+        rates = clocks.sample_rates(sizes, 1000)
+        assert 2 not in rates  # a small table is read whole
+        join, where = nsql.keep_rows_sql(rates)
+        query = f"SELECT table_id, src_row FROM _t_src{join} WHERE true{where} ORDER BY ALL"
+        first, again = ex.fetchall(query), ex.fetchall(query)
+    finally:
+        ex.close()
+    assert first == again
+    kept = [r for r in first if r[0] == 1]
+    assert 700 < len(kept) < 1300
+    assert sum(1 for r in first if r[0] == 2) == 100
