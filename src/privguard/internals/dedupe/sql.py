@@ -72,24 +72,31 @@ def islands_sql(
     source: str, time_tol: int, skews: str | None = None, loose_tol: int | None = None
 ) -> str:
     """Each row with ``isl`` (rows of one key chained by start gaps of at most ``time_tol``)
-    and ``n``, the number of rows in its island.
+    and ``multi``, whether its island holds more than one row.
 
     With ``skews``, ``time_tol`` applies between rows whose tables both have a measured
-    skew; ``loose_tol`` between the others, whose clocks are not corrected.
+    skew; ``loose_tol`` between the others, whose clocks are not corrected. ``multi``
+    comes from the gaps to both neighbours, in the same window as the gap to the previous
+    row: counting each island's rows would sort the whole table once more.
     """
     w = f"PARTITION BY {_KEY} ORDER BY t_adj NULLS LAST, row_key"
-    tol = str(time_tol)
-    if skews and loose_tol is not None:
-        tol = f"(CASE WHEN skew_known AND p_known THEN {time_tol} ELSE {loose_tol} END)"
+
+    def gap_ok(prev: str, nxt: str, prev_known: str, nxt_known: str) -> str:
+        tol = str(time_tol)
+        if skews and loose_tol is not None:
+            tol = f"(CASE WHEN {nxt_known} AND {prev_known} THEN {time_tol} ELSE {loose_tol} END)"
+        return f"coalesce({nxt} - {prev} <= {tol}, false)"
+
+    joins_prev = gap_ok("p_adj", "t_adj", "p_known", "skew_known")
+    joins_next = gap_ok("t_adj", "n_adj", "skew_known", "n_known")
     return f"""
-    SELECT *, count(*) OVER (PARTITION BY {_KEY}, isl) AS n FROM (
-        SELECT * EXCLUDE (new, p_adj, p_known),
-               sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
-        FROM (SELECT *, CASE WHEN p_adj IS NULL OR t_adj IS NULL OR t_adj - p_adj > {tol}
-                             THEN 1 ELSE 0 END AS new
-              FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj,
-                           lag(skew_known) OVER ({w}) AS p_known
-                    FROM ({keyed_sql(source, skews)}))))"""
+    SELECT * EXCLUDE (new), sum(new) OVER ({w} ROWS UNBOUNDED PRECEDING) AS isl
+    FROM (SELECT * EXCLUDE (p_adj, p_known, n_adj, n_known),
+                 CASE WHEN {joins_prev} THEN 0 ELSE 1 END AS new,
+                 {joins_prev} OR {joins_next} AS multi
+          FROM (SELECT *, lag(t_adj) OVER ({w}) AS p_adj, lag(skew_known) OVER ({w}) AS p_known,
+                       lead(t_adj) OVER ({w}) AS n_adj, lead(skew_known) OVER ({w}) AS n_known
+                FROM ({keyed_sql(source, skews)})))"""
 
 
 def assign_sql(islands: str, dur_tol: int) -> str:
@@ -107,33 +114,33 @@ def assign_sql(islands: str, dur_tol: int) -> str:
     compat += " AND (m.k_acc = a.a_acc OR m.k_acc = '' OR a.a_acc = '')"
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     return f"""
-    WITH multi AS (
+    WITH many AS (
         SELECT row_key, table_id, {_KEY}, k_acc, isl, t_adj, start_utc, duration_s,
                duration_rounded
-        FROM {islands} WHERE n > 1),
+        FROM {islands} WHERE multi),
     per_table AS (
         SELECT {_KEY}, isl, table_id,
                count(DISTINCT hash(start_utc, duration_s, duration_rounded, k_acc)) AS d,
                count(*) FILTER ({exact}) AS ex
-        FROM multi GROUP BY {_KEY}, isl, table_id),
+        FROM many GROUP BY {_KEY}, isl, table_id),
     anchor_table AS (
         SELECT {_KEY}, isl, arg_max(table_id, [d, ex, -table_id]) AS a_table
         FROM per_table GROUP BY {_KEY}, isl),
     anchors AS (
         SELECT {k}, m.isl, min(m.row_key) AS a_key, m.t_adj AS a_t, m.duration_s AS a_d,
                m.duration_rounded AS a_r, m.k_acc AS a_acc
-        FROM multi m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
+        FROM many m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
         GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc)
     SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat}) AS sub
-    FROM multi m JOIN anchors a ON {on} GROUP BY m.row_key"""
+    FROM many m JOIN anchors a ON {on} GROUP BY m.row_key"""
 
 
 def clustered_sql(islands: str, assigned: str) -> str:
     """Each row with its call within its key: (``isl``, ``sub``, ``rest``)."""
     return f"""
-    SELECT i.*, CASE WHEN i.n = 1 THEN 0 ELSE coalesce(x.sub, 0) END AS sub,
+    SELECT i.*, CASE WHEN NOT i.multi THEN 0 ELSE coalesce(x.sub, 0) END AS sub,
            -- rows that fit no anchor form one more call per account
-           CASE WHEN i.n > 1 AND x.sub IS NULL THEN i.k_acc END AS rest
+           CASE WHEN i.multi AND x.sub IS NULL THEN i.k_acc END AS rest
     FROM {islands} i LEFT JOIN {assigned} x USING (row_key)"""
 
 
@@ -146,7 +153,7 @@ def skew_pairs_sql(clustered: str) -> str:
     on = " AND ".join(f"a.{c} = b.{c}" for c in (*_KEY.split(", "), "isl", "sub"))
     return f"""
     WITH c AS (SELECT {_KEY}, isl, sub, rest, table_id, t_adj FROM ({clustered})
-               WHERE n > 1 AND t_adj IS NOT NULL)
+               WHERE multi AND t_adj IS NOT NULL)
     SELECT a.table_id AS ta, b.table_id AS tb, median(a.t_adj - b.t_adj) AS off,
            count(*) AS n
     FROM c a JOIN c b ON {on} AND a.rest IS NOT DISTINCT FROM b.rest
