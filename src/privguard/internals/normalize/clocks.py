@@ -140,33 +140,40 @@ def score_zones_sql(stage: str, known: str, tables: dict[int, int], cfg: Any) ->
     """Per unknown table and candidate zone: sample rows whose UTC start then aligns.
 
     ``tables`` maps each table to its row count; about ``infer_sample_rows`` rows of
-    each are kept by hashing the row key (a sample without sorting the table).
+    each are kept by hashing the row key (a sample without sorting the table). Each
+    sampled row is converted once per zone (not once per matching pair) and reduced to
+    its closest match per zone before counting, so no pair-by-zone product is built.
     """
-    zones = ", ".join(quote_literal(z) for z in cfg.zone_candidates)
+    names = list(dict.fromkeys(cfg.zone_candidates))
     keep = ", ".join(
         f"({int(t)}, {min(1_000_000, -(-cfg.infer_sample_rows * 1_000_000 // max(n, 1)))})"
         for t, n in sorted(tables.items())
     )
     tol = int(cfg.infer_tolerance_s)
+    cand = ", ".join(f"epoch({nsql.to_utc('s.local_ts', quote_literal(z))})" for z in names)
+    gaps = ", ".join(f"min(abs(p.cand[{i}] - p.ku)) AS d{i}" for i in range(1, len(names) + 1))
+    per_zone = " UNION ALL ".join(
+        f"SELECT table_id, {quote_literal(z)} AS zone, count(*) FILTER (d{i} <= {tol}) AS aligned "
+        f"FROM best GROUP BY table_id"
+        for i, z in enumerate(names, start=1)
+    )
     return f"""
     WITH t AS (
-        SELECT s.table_id, s.row_key, s.facility, s.inmate_account, s.number_key, s.local_ts
+        SELECT s.table_id, s.row_key, s.facility, s.inmate_account, s.number_key, s.local_ts,
+               [{cand}] AS cand
         FROM {stage} s JOIN (VALUES {keep}) v(table_id, per_million) USING (table_id)
         WHERE s.local_ts IS NOT NULL AND s.utc_fixed IS NULL AND s.row_zone IS NULL
           AND hash(s.row_key) % 1000000 < v.per_million),
     pairs AS (
-        SELECT t.table_id, t.row_key, t.local_ts, k.utc
+        SELECT t.table_id, t.row_key, t.cand, epoch(k.utc) AS ku
         FROM t JOIN {known} k USING (facility, number_key)
         WHERE k.utc BETWEEN t.local_ts - INTERVAL 15 HOUR AND t.local_ts + INTERVAL 15 HOUR
           -- a table without accounts still matches on facility and number
           AND (t.inmate_account = k.inmate_account OR t.inmate_account IS NULL
                OR k.inmate_account IS NULL)),
-    z AS (SELECT unnest([{zones}]) AS zone),
-    scored AS (
-        SELECT table_id, zone, count(DISTINCT row_key) FILTER (
-            abs(epoch({nsql.to_utc("local_ts", "zone")}) - epoch(utc)) <= {tol}) AS aligned
-        FROM pairs, z GROUP BY table_id, zone),
-    matched AS (SELECT table_id, count(DISTINCT row_key) AS matched FROM pairs GROUP BY table_id),
+    best AS (SELECT p.table_id, p.row_key, {gaps} FROM pairs p GROUP BY p.table_id, p.row_key),
+    scored AS ({per_zone}),
+    matched AS (SELECT table_id, count(*) AS matched FROM best GROUP BY table_id),
     sampled AS (SELECT table_id, count(*) AS sampled FROM t GROUP BY table_id)
     SELECT s.table_id, s.zone, s.aligned, coalesce(m.matched, 0), sa.sampled
     FROM scored s JOIN sampled sa USING (table_id) LEFT JOIN matched m USING (table_id)
