@@ -60,15 +60,24 @@ def clean_start(col: str = "start") -> str:
     return f"regexp_replace({text}, '{_OFFSET_RE}', '\\1')"
 
 
-def start_offset_minutes(col: str = "start") -> str:
-    """Minutes east of UTC written in the start text itself, or NULL."""
-    off = f"regexp_extract(upper(trim({col})), '{_OFFSET_RE}', 2)"
+def offset_text(col: str = "start") -> str:
+    """The offset written at the end of the start text ("-05:00", "Z"), or ''."""
+    return f"regexp_extract(upper(trim({col})), '{_OFFSET_RE}', 2)"
+
+
+def offset_minutes(off: str) -> str:
+    """Minutes east of UTC from an :func:`offset_text` value (a column: it is read 4 times)."""
     hh = f"CAST(substr(replace({off}, ':', ''), 2, 2) AS INTEGER)"
     mm = f"coalesce(try_cast(substr(replace({off}, ':', ''), 4, 2) AS INTEGER), 0)"
     return (
         f"CASE WHEN {off} = '' THEN NULL WHEN {off} IN ('Z', 'UTC', 'GMT') THEN 0 "
         f"ELSE (CASE WHEN starts_with({off}, '-') THEN -1 ELSE 1 END) * ({hh} * 60 + {mm}) END"
     )
+
+
+def start_offset_minutes(col: str = "start") -> str:
+    """Minutes east of UTC written in the start text itself, or NULL."""
+    return offset_minutes(offset_text(col))
 
 
 def shape(expr: str) -> str:

@@ -43,9 +43,10 @@ def _local_ts_case(formats: dict[int, list[str]]) -> str:
 def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int, list[str]]) -> str:
     """Every ingested row normalized, except the zone of tables still to be inferred."""
     local = _local_ts_case(formats)
-    str_off = nsql.start_offset_minutes("i.start")
+    # Computed once per row in the inner selects; the outer one reads them several times.
+    str_off = "i.str_off"
     offset = f"coalesce({str_off}, z.zone_offset, h.hint_offset)"
-    epoch = nsql.epoch_utc("i.start")
+    epoch = "i.epoch_utc"
     prefix = nsql.facility(
         r"regexp_extract(upper(trim(i.inmate_account)), '^([A-Z0-9]*[A-Z][A-Z0-9]*)[-_:/]', 1)"
     )
@@ -73,7 +74,9 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
            {nsql.recorded("i.recorded", "i.recording_ref")} AS recorded,
            nullif(trim(i.recording_ref), '') AS recording_ref,
            nullif(trim(i.source_call_id), '') AS source_call_id
-    FROM (SELECT *, {local} AS local_ts FROM {source} i) i
+    FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off
+          FROM (SELECT *, {local} AS local_ts, {nsql.epoch_utc("i.start")} AS epoch_utc,
+                       {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
     LEFT JOIN _pg_numbers n ON n.raw IS NOT DISTINCT FROM i.dialed_number
     LEFT JOIN _pg_zones z ON z.zone_raw = i.start_zone
     LEFT JOIN {_hints_values(tables)} h ON h.table_id = i.table_id"""
