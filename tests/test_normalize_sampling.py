@@ -76,3 +76,28 @@ def test_hashed_sample_keeps_about_the_target_and_the_same_rows_each_time() -> N
     kept = [r for r in first if r[0] == 1]
     assert 700 < len(kept) < 1300
     assert sum(1 for r in first if r[0] == 2) == 100
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "  1/2/2013   3:04 p.m. ",
+        "1/2/2013\t3:04 A.M",
+        "2013-01-02T03:04:05-05:00",
+        "2013-01-02 03:04:05.123Z",
+        "02.01.2013 15:04",
+        "1/2/2013\r\n3:04 PM UTC",
+        "jan 2, 2013 3:04 pm",
+        "",
+    ],
+)
+def test_guarded_start_cleaning_equals_the_plain_regex_chain(raw: str) -> None:
+    plain = r"regexp_replace(upper(trim(s)), '\s+', ' ', 'g')"
+    plain = rf"regexp_replace(regexp_replace({plain}, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM')"
+    plain = f"regexp_replace({plain}, '{nsql._OFFSET_RE}', '\\1')"
+    ex = connect()
+    try:
+        got = ex.fetchall(f"SELECT {nsql.clean_start('s')}, {plain} FROM (SELECT ? AS s)", [raw])
+    finally:
+        ex.close()
+    assert got[0][0] == got[0][1]

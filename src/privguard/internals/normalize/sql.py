@@ -53,10 +53,23 @@ def time_formats() -> list[tuple[str, str, int]]:
     return out
 
 
+# Characters RE2's \s matches: a value without them needs no whitespace collapsing.
+_WS = " OR ".join(f"contains(x, chr({c}))" for c in (9, 10, 12, 13))
+
+
+def _when(text: str, test: str, then: str) -> str:
+    """``then`` applied to ``text`` only where ``test`` holds; both name the value ``x``."""
+    # A one-element list lambda binds the value once: regexes cost, the guard does not.
+    return f"list_transform([{text}], lambda x: CASE WHEN {test} THEN {then} ELSE x END)[1]"
+
+
 def clean_start(col: str = "start") -> str:
     """Start text upper-cased, spaces collapsed, "a.m." spelled AM, an ISO offset removed."""
-    text = rf"regexp_replace(upper(trim({col})), '\s+', ' ', 'g')"
-    text = rf"regexp_replace(regexp_replace({text}, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM')"
+    text = _when(
+        f"upper(trim({col}))", f"contains(x, '  ') OR {_WS}", r"regexp_replace(x, '\s+', ' ', 'g')"
+    )
+    ampm = r"regexp_replace(regexp_replace(x, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM')"
+    text = _when(text, "contains(x, '.M')", ampm)
     return f"regexp_replace({text}, '{_OFFSET_RE}', '\\1')"
 
 
