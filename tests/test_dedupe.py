@@ -193,6 +193,7 @@ def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
     used = {s["table_id"]: s for s in sampled["clock_skew_s"]}
     assert abs(used[1]["skew_s"] - used[0]["skew_s"] - 45) <= 1
     assert 0 < used[1]["pairs_used"] < full["clock_skew_s"][1]["pairs_used"]
+    assert (full["tolerances"]["skew_sample"], sampled["tolerances"]["skew_sample"]) == (1, 4)
     assert _clusters(tmp_path / "sampled") == _clusters(tmp_path / "full")
     ex = connect()
     try:  # a sampled key keeps all six of its rows, so its islands are those of the full data

@@ -92,8 +92,10 @@ def dedupe(
     durations are compatible (exact seconds within ``settings.duration_tolerance_s``;
     billed minutes equal to the seconds rounded up). Rows are sorted and windowed per
     (facility, number) into islands of rows close in time, never compared pairwise. A
-    first, loose pass (``time_tolerance_s``) estimates each table's constant clock skew;
-    the second pass clusters on corrected times (``corrected_tolerance_s``). An island
+    first, loose pass (``time_tolerance_s``) estimates each table's constant clock skew,
+    on a hashed sample of whole keys once the input passes ``skew.SAMPLE_ROWS`` rows (a
+    median needs far fewer calls than a big leak holds); the second pass clusters every
+    row on corrected times (``corrected_tolerance_s``). An island
     holding several calls (redials, back-to-back calls) is split around anchors: the
     rows of its richest table, each row joining the nearest compatible one. Every step
     is written to a scratch file, so memory stays within the engine's limit.
@@ -106,7 +108,8 @@ def dedupe(
     source, and the file is written in ``call_id`` order, so reruns are byte-identical.
 
     Writes ``out/calls.parquet`` and ``out/dedupe_report.json`` (rows in, calls out,
-    clusters and rows per rule, tolerances, each table's clock skew); returns a
+    clusters and rows per rule, tolerances, each table's clock skew with the shared calls
+    it was measured on, and ``skew_sample`` = keep 1 key in N); returns a
     :class:`DedupeResult`. Raises :class:`privguard.errors.InputError` when
     ``work/normalized.parquet`` is missing.
     """
@@ -157,6 +160,7 @@ def dedupe(
             "duration_tolerance_s": cfg.duration_tolerance_s,
             "skew_correction": cfg.skew_correction,
             "corrected_tolerance_s": cfg.corrected_tolerance_s,
+            "skew_sample": skew.sample_modulus(int(rows_in)) if cfg.skew_correction else None,
         },
         "key": ["facility", "inmate_account", "dialed_number"],
         "clock_skew_s": skews,
