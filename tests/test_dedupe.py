@@ -188,7 +188,10 @@ def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
                      _row(1, 3 * i + j, "9", num, t + 45 * S, 100 + j)]  # fmt: skip
     work = _write(tmp_path / "work", rows)
     full = json.loads(dedupe(work, tmp_path / "full").report_path.read_text())
-    monkeypatch.setattr(skew, "SAMPLE_ROWS", len(rows) // 4)  # big enough to sample 1 in 4
+    assert skew.sample_modulus(len(rows), 2) == 1  # small tables: every key measures
+    # Pretend the input is big: 1 key in 4.
+    monkeypatch.setattr(skew, "SAMPLE_ROWS", len(rows) // 4)
+    monkeypatch.setattr(skew, "TABLE_ROWS", 1)
     sampled = json.loads(dedupe(work, tmp_path / "sampled").report_path.read_text())
     used = {s["table_id"]: s for s in sampled["clock_skew_s"]}
     assert abs(used[1]["skew_s"] - used[0]["skew_s"] - 45) <= 1
@@ -204,3 +207,14 @@ def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
     finally:
         ex.close()
     assert 0 < len(counts) < 200 and {c[0] for c in counts} == {6}
+
+
+def test_the_skew_sample_keeps_enough_rows_of_an_average_table() -> None:
+    from privguard.internals.dedupe.skew import MAX_MODULUS, TABLE_ROWS, sample_modulus
+
+    assert sample_modulus(400_000, 10) == 1  # under SAMPLE_ROWS: every key
+    assert sample_modulus(2_000_000, 250) == 4  # 8 k rows per table: 2 k of each kept
+    assert sample_modulus(2_000_000, 2_000) == 1  # 1 k rows per table: all needed
+    assert sample_modulus(144_000_000, 300) == MAX_MODULUS
+    rows, tables = 50_000_000, 500
+    assert rows / tables / sample_modulus(rows, tables) >= TABLE_ROWS

@@ -54,13 +54,12 @@ def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | N
 
 
 def _skews(
-    ex: Executor, source: str, tmp: Path, cfg: Settings, rows_in: int
+    ex: Executor, source: str, tmp: Path, cfg: Settings, modulus: int
 ) -> list[dict[str, int]]:
     """Estimate each table's clock skew (first, loose pass on a hashed sample of keys when
     the input is big) and register ``_pg_skews``."""
     skews: dict[int, tuple[int, int]] = {}
     if cfg.skew_correction:
-        modulus = skew.sample_modulus(rows_in)
         log.info("dedupe: skew pass on 1 in %d keys", modulus)
         loose = _cluster(ex, dsql.sample_sql(source, modulus), tmp, cfg, None)
         skews = skew.solve(ex.fetchall(dsql.skew_pairs_sql(loose)))
@@ -93,8 +92,8 @@ def dedupe(
     billed minutes equal to the seconds rounded up). Rows are sorted and windowed per
     (facility, number) into islands of rows close in time, never compared pairwise. A
     first, loose pass (``time_tolerance_s``) estimates each table's constant clock skew,
-    on a hashed sample of whole keys once the input passes ``skew.SAMPLE_ROWS`` rows (a
-    median needs far fewer calls than a big leak holds); the second pass clusters every
+    on a hashed sample of whole keys when the input is big (see ``skew.sample_modulus``:
+    a median needs far fewer calls than a big leak holds); the second pass clusters every
     row on corrected times (``corrected_tolerance_s``). An island
     holding several calls (redials, back-to-back calls) is split around anchors: the
     rows of its richest table, each row joining the nearest compatible one. Every step
@@ -131,8 +130,9 @@ def dedupe(
     try:
         progress.start("dedupe", total=3)
         source = parquet_source(src_path)
-        rows_in = ex.fetchall(f"SELECT count(*) FROM {source}")[0][0]
-        skews = _skews(ex, source, tmp, cfg, int(rows_in))
+        rows_in, tables = ex.fetchall(f"SELECT count(*), count(DISTINCT table_id) FROM {source}")[0]
+        modulus = skew.sample_modulus(int(rows_in), int(tables))
+        skews = _skews(ex, source, tmp, cfg, modulus)
         progress.advance("dedupe")
         skew_table = "_pg_skews" if cfg.skew_correction else None
         clustered = _cluster(ex, source, tmp, cfg, skew_table)
@@ -160,7 +160,7 @@ def dedupe(
             "duration_tolerance_s": cfg.duration_tolerance_s,
             "skew_correction": cfg.skew_correction,
             "corrected_tolerance_s": cfg.corrected_tolerance_s,
-            "skew_sample": skew.sample_modulus(int(rows_in)) if cfg.skew_correction else None,
+            "skew_sample": modulus if cfg.skew_correction else None,
         },
         "key": ["facility", "inmate_account", "dialed_number"],
         "clock_skew_s": skews,
