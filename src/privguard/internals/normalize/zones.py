@@ -34,8 +34,11 @@ def infer_zones(
     tried_pivots = False
     try:
         while pending:
-            new = _pass(ex, stage, tables, guesses, pending, cfg, accept_low=False)
-            new = new or _pass(ex, stage, tables, guesses, pending, cfg, accept_low=True)
+            # One scoring serves both passes: the low-confidence pass sees the same evidence.
+            register_table_zones(ex, guesses)
+            scored = _scores(ex, stage, tables, pending, cfg)
+            new = _pass(ex, stage, guesses, pending, scored, cfg, accept_low=False)
+            new = new or _pass(ex, stage, guesses, pending, scored, cfg, accept_low=True)
             if not new and not tried_pivots:
                 tried_pivots = True
                 new = _pivots(ex, stage, tables, guesses, pending, cfg)
@@ -85,15 +88,14 @@ def _scores(
 def _pass(
     ex: Executor,
     stage: str,
-    tables: dict[int, dict[str, Any]],
     guesses: dict[int, clocks.ZoneGuess],
     pending: list[int],
+    scored: tuple[dict[int, list[tuple[str, int]]], dict[int, tuple[int, int]]],
     cfg: Settings,
     *,
     accept_low: bool,
 ) -> dict[int, clocks.ZoneGuess]:
-    register_table_zones(ex, guesses)
-    ranked, counts = _scores(ex, stage, tables, pending, cfg)
+    ranked, counts = scored
     prior = _facility_zones(ex, stage, guesses)
     fac_of = _facility_of(ex, stage, pending)
     new = {}
