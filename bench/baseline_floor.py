@@ -17,8 +17,6 @@ Prints one JSON object (counts and what was skipped) on stdout.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sqlite3
 import sys
 import time
@@ -29,6 +27,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from _baseline_cli import baseline_main
 
 NATIVE = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".jsonl": "json"}
 NATIVE |= {".ndjson": "json", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
@@ -234,16 +234,7 @@ def run(dump: Path, directories: list[Path], out: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dump", type=Path)
-    parser.add_argument("--directory", type=Path, action="append", default=[])
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    result = run(args.dump, args.directory, args.out)
-    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return baseline_main(run, __doc__ or "", argv)
 
 
 if __name__ == "__main__":

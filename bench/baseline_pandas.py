@@ -13,7 +13,6 @@ Prints one JSON object (counts and per-step seconds) on stdout.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import re
@@ -27,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline_cli import baseline_main
 from baseline_floor import _suffix, phone_columns
 
 PHONE_RE = re.compile(r"\+?1?[ .(-]*\d{3}[ .)-]*\d{3}[ .-]*\d{4}")
@@ -136,16 +136,7 @@ def run(dump: Path, directories: list[Path], out: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dump", type=Path)
-    parser.add_argument("--directory", type=Path, action="append", default=[])
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    result = run(args.dump, args.directory, args.out)
-    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return baseline_main(run, __doc__ or "", argv)
 
 
 if __name__ == "__main__":
