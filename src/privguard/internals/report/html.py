@@ -98,6 +98,19 @@ def key_figures(m: ReportModel) -> str:
     return f'<dl class="cards">{"".join(cards)}</dl>'
 
 
+def rule_rows(m: ReportModel) -> list[tuple[Any, ...]]:
+    """Rows of the dedupe-rules table, shared by the HTML and the PDF."""
+    return [
+        (
+            r["rule"],
+            r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
+            r["clusters"],
+            r["rows"],
+        )
+        for r in m.dedupe_rules
+    ]
+
+
 def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     """Rows read -> rejected -> duplicates -> calls, in plain words."""
     s, d = m.summary, m.dedupe
@@ -302,15 +315,7 @@ def method(m: ReportModel) -> str:
     rules = _table(
         "Table 9. Duplicate copies merged, by rule",
         ["Rule", "Description", "Calls (clusters)", "Rows"],
-        [
-            (
-                r["rule"],
-                r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
-                r["clusters"],
-                r["rows"],
-            )
-            for r in m.dedupe_rules
-        ],
+        rule_rows(m),
         numeric=[2, 3],
     )
     missing = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import charts, texts
-from .html import reduction_rows
+from .html import reduction_rows, rule_rows
 from .model import ReportModel, clock_groups, uncertain_clocks
 from .pdfbase import Doc
 
@@ -147,15 +147,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.grid(
         "Table 9. Duplicate copies merged, by rule",
         ["Rule", "Description", "Calls (clusters)", "Rows"],
-        [
-            (
-                r["rule"],
-                r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
-                r["clusters"],
-                r["rows"],
-            )
-            for r in m.dedupe_rules
-        ],
+        rule_rows(m),
         [40, 84, 26, 24],
         numeric=[2, 3],
     )
