@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -88,8 +89,7 @@ def make_mysql(con: duckdb.DuckDBPyConnection, path: Path, n: int) -> None:
             f"{cols}\n) ENGINE=InnoDB;\nLOCK TABLES `calls` WRITE;\n".encode()
         )
         with open(body, "rb") as fh:
-            while chunk := fh.read(1 << 24):
-                out.write(chunk)
+            shutil.copyfileobj(fh, out, 1 << 24)
         out.write(b"UNLOCK TABLES;\n")
     body.unlink()
 
@@ -112,8 +112,7 @@ def make_pg(con: duckdb.DuckDBPyConnection, path: Path, n: int) -> None:
         )
         out.write(f"COPY public.calls ({COLUMNS}) FROM stdin;\n".encode())
         with open(body, "rb") as fh:
-            while chunk := fh.read(1 << 24):
-                out.write(chunk)
+            shutil.copyfileobj(fh, out, 1 << 24)
         out.write(b"\\.\n")
     body.unlink()
 
