@@ -20,6 +20,15 @@ from privguard.internals.ingest.api import ingest
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 
 
+@pytest.fixture(autouse=True, params=["streamed", "parallel"])
+def parse_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every case both ways a delimited file is parsed: small files stream, large ones
+    go through a temporary table; the positions and rejects must agree."""
+    if request.param == "parallel":
+        monkeypatch.setattr("privguard.internals.ingest.write.PARALLEL_PARSE_BYTES", 0)
+    return str(request.param)
+
+
 def assert_reconciled(work: Path) -> dict[tuple[str, str], dict]:
     """Every table: accepted rows + rejected rows == 1..rows_read exactly; returns the tables."""
     report = json.loads((work / "ingest_report.json").read_text())

@@ -12,10 +12,15 @@ from privguard.internals.engines import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.mapping import Mapping
 from privguard.internals.ingest.readers import Staged
-from privguard.internals.ingest.readers.delimited import count_delimited, finish_delimited
+from privguard.internals.ingest.readers.delimited import (
+    count_delimited,
+    finish_delimited,
+    parse_delimited,
+)
 from privguard.internals.schema import INGESTED_COLUMNS
 
 MAX_CASE_STEPS = 2000
+PARALLEL_PARSE_BYTES = 16 << 20
 
 
 class Odds:
@@ -60,7 +65,13 @@ def write_table(
         s.drop += sql.drop_rejects(f"{d.scan}_w")
         odds.record(s.rejects is not None)
     if s.deferred is not None:
-        written = _copy(ex, _plan(s, m, i, s.staging or "", "(file_row_number + 1)"), out)
+        parsed = parse_delimited(ex, s.deferred) if _large(s.deferred.path) else None
+        try:
+            source = sql.table_source(parsed) if parsed else s.staging or ""
+            written = _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
+        finally:
+            if parsed:
+                ex.execute(sql.drop_table(parsed))
         s.accepted = written
         s.rejected, s.rejects = finish_delimited(ex, s.deferred, written)
         odds.record(s.rejects is not None)
@@ -79,6 +90,11 @@ def write_table(
             )
     _free(ex, s)
     return f"ingested/{i}.parquet"
+
+
+def _large(path: Path) -> bool:
+    """Worth a parallel parse into a temporary table (small files stream faster)."""
+    return path.stat().st_size >= PARALLEL_PARSE_BYTES
 
 
 def _plan(s: Staged, m: Mapping, i: int, source: str, row_expr: str) -> sql.FinalPlan:
