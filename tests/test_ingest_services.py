@@ -42,6 +42,7 @@ AWKWARD: list[str | None] = [
     "end\\",
     "emoji 😀",
 ]
+_ESCAPE_STRINGS = "PGOPTIONS=-c standard_conforming_strings=off"
 N_ROWS = 3000  # several INSERT statements / a long COPY block
 
 
@@ -143,8 +144,12 @@ def test_mariadb_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("options", [[], ["--inserts"]], ids=["copy", "inserts"])
-def test_pg_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
+@pytest.mark.parametrize(
+    "options, server_env",
+    [([], []), (["--inserts"], []), (["--inserts"], [_ESCAPE_STRINGS])],
+    ids=["copy", "inserts", "inserts-escape-strings"],
+)
+def test_pg_dump_roundtrip(tmp_path: Path, options: list[str], server_env: list[str]) -> None:
     _need("pg_dump")
     db = f"pg_ingest_{os.getpid()}"
     psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-q"]
@@ -170,7 +175,7 @@ def test_pg_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
         dump = tmp_path / "dump"
         dump.mkdir()
         dumped = subprocess.run(
-            ["runuser", "-u", "postgres", "--", "pg_dump", *options, db],
+            ["runuser", "-u", "postgres", "--", "env", *server_env, "pg_dump", *options, db],
             check=True,
             capture_output=True,
         ).stdout
@@ -194,6 +199,8 @@ def test_pg_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
     finally:
         subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=False)
     assert (b"FROM stdin;" in dumped) == (not options)
+    # With the setting off, pg_dump writes backslashes doubled inside plain '...' strings.
+    assert (b"standard_conforming_strings = off" in dumped) == bool(server_env)
     result = ingest(dump, tmp_path / "work")
     (table,) = result.tables
     assert table["format"] == "pg_dump" and table["table"] == "calls"
@@ -205,3 +212,63 @@ def test_pg_dump_roundtrip(tmp_path: Path, options: list[str]) -> None:
         name = None if h_name == "NULL" else bytes.fromhex(h_name).decode()
         note = None if h_note == "NULL" else bytes.fromhex(h_note).decode()
         assert got[int(i)][:4] == (num, start, name, note), i
+
+
+# E'...' escape strings as hand-written dumps and other tools write them (pg_dump never does).
+E_LITERALS = [
+    r"E'O\'Brien\\n'",
+    r"E'new\nline, tab\there'",
+    r"e'octal \101\102 hex \x41\x4a unicode \u00e9\U0001F600'",
+    r"E'quote '' and \\'",
+    r"E'unknown \q escape'",
+    r"'standard \n stays'",
+    r"'CALLE'",
+    r"E''",
+]
+
+
+@pytest.mark.services
+def test_pg_escape_string_inserts_match_the_server(tmp_path: Path) -> None:
+    """A dump with E'' literals: ingest reads each value exactly as PostgreSQL stores it."""
+    _need("psql")
+    db = f"pg_estr_{os.getpid()}"
+    psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-q"]
+    body = "\n".join(
+        f"INSERT INTO calls VALUES ({i + 1}, '555000{i:04d}', '2013-01-02 03:04:05', {lit});"
+        for i, lit in enumerate(E_LITERALS)
+    )
+    text = f"CREATE TABLE calls (id int, dialed_number text, start text, note text);\n{body}\n"
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "calls.sql").write_text(text)
+    subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=True)
+    subprocess.run(
+        [*psql, "-c", f"CREATE DATABASE {db} ENCODING 'UTF8' TEMPLATE template0"], check=True
+    )
+    try:
+        subprocess.run([*psql, "-d", db], input=text.encode(), check=True)
+        back = subprocess.run(
+            [
+                *psql,
+                "-d",
+                db,
+                "-At",
+                "-c",
+                "SELECT id, encode(convert_to(note,'UTF8'),'hex') FROM calls ORDER BY id",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout.decode()
+    finally:
+        subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=False)
+    stored = {int(i): bytes.fromhex(h).decode() for i, h in (ln.split("|") for ln in back.split())}
+    assert stored[1] == "O'Brien\\n" and stored[2].startswith("new\nline")  # the server's view
+    result = ingest(dump, tmp_path / "work")
+    (table,) = result.tables
+    assert table["rows_read"] == len(E_LITERALS) == table["rows_accepted"]
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT source_call_id, extras FROM read_parquet('{tmp_path}/work/ingested/*.parquet')"
+    ).fetchall()
+    got = {int(i): json.loads(extras)["note"] for i, extras in rows}
+    assert got == stored

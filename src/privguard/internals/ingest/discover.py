@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ def _head(path: Path, compressed: bool, size: int = 65536) -> bytes:
 def _sql_flavour(head: bytes) -> str:
     text = head.decode("utf-8", "replace")
     if "PostgreSQL database dump" in text or "FROM stdin;" in text or "pg_catalog" in text:
+        return "pg_dump"
+    # Hand-written or non-pg_dump PostgreSQL: its own setting, or E'...' values (MySQL has none).
+    if "standard_conforming_strings" in text or re.search(r"[(,]\s*[Ee]'", text):
         return "pg_dump"
     return "mysql_dump"
 

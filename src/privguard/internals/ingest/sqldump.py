@@ -8,7 +8,9 @@ MySQL extended inserts are rewritten with bytes and array operations, never per 
 Python (:mod:`.sqlvalues`): ``\\\\`` becomes ``\\B`` and ``\\'`` becomes ``''``, after which every
 ``'`` delimits a string, and ``),(`` outside strings becomes a newline. Other backslash escapes
 are undone later in SQL (:func:`sql.unescape_mysql`); a raw newline never occurs inside a
-mysqldump value. PostgreSQL ``COPY`` blocks are copied verbatim in large reads (tab-separated,
+mysqldump value. PostgreSQL ``INSERT`` escape strings (``E'...'``, or every string after ``SET
+standard_conforming_strings = off``) are rewritten as standard strings first
+(:func:`sqlvalues.pg_standard_strings`). PostgreSQL ``COPY`` blocks are copied verbatim in large reads (tab-separated,
 ``\\N`` for NULL) and unescaped in SQL (:func:`sql.unescape_pg`).
 """
 
@@ -28,6 +30,7 @@ from privguard.internals.ingest.sqlvalues import (
     FAST_MIN,
     fast_records,
     general_records,
+    pg_standard_strings,
     rewrite_escapes,
 )
 
@@ -45,6 +48,7 @@ _CREATE = re.compile(
     re.I,
 )
 _COPY = re.compile(rb"^\s*COPY\s+" + _QNAME + rb"\s*(\([^)]*\))?\s+FROM\s+stdin", re.I)
+_STD_STRINGS = re.compile(rb"^\s*SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off)'?", re.I)
 _VERSIONED = re.compile(rb"^/\*!\d*\s*")
 _KEYWORD = re.compile(rb"^\s*([A-Za-z]+(?:\s+[A-Za-z]+)?)")
 _CONSTRAINTS = {
@@ -155,6 +159,9 @@ class _Splitter:
         self.tables: dict[str, DumpTable] = {}
         self.ignored: Counter[str] = Counter()
         self.first_line: dict[str, int] = {}
+        # PostgreSQL reads plain '...' as escape strings after SET standard_conforming_strings
+        # = off (pg_dump writes that line when the server had it off).
+        self.standard = True
 
     def table(self, name: str) -> DumpTable:
         t = self.tables.get(name)
@@ -184,6 +191,8 @@ class _Splitter:
         if body[:1] == b"(" and body[-1:] == b")":
             body = body[1:-1]
         mysql = self.flavour == "mysql"
+        if not mysql:
+            body = pg_standard_strings(body, self.standard)
         got = fast_records(body, mysql) if len(body) >= FAST_MIN else None
         if got is None:
             got = general_records(rewrite_escapes(body) if mysql else body)
@@ -364,6 +373,9 @@ def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitD
             lineno += consumed
             cut = cut or not ended
             continue
+        m = _STD_STRINGS.match(stmt)
+        if m:
+            s.standard = m.group(1).lower() == b"on"
         s.ignore(stmt, start_line)
     truncated = bool(pending) or cut
     if pending:

@@ -7,6 +7,8 @@ passes for the usual shape; :func:`general_records` handles any body.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 FAST_MIN = 2048  # below this numpy's per-call overhead costs more than the split saves
@@ -86,3 +88,55 @@ def general_records(body: bytes) -> tuple[bytes, int] | None:
     records = outside.count(b"),(") + 1
     parts[0::2] = outside.replace(b"),(", b"\n").split(b"\x00")
     return b"'".join(parts), records
+
+
+# PostgreSQL string literals in a VALUES body. An escape string (E'...', or any string once a
+# dump says ``SET standard_conforming_strings = off``) takes backslash escapes; a standard
+# string only doubles its quotes. Alternatives are tried left to right, so a quote inside one
+# literal never starts another.
+_PG_E = rb"(?<![\w'])[Ee]'((?:[^'\\]|''|\\.)*)'"
+_PG_STRINGS = {
+    True: re.compile(_PG_E + rb"|('(?:[^']|'')*')", re.S),
+    False: re.compile(_PG_E + rb"|'((?:[^'\\]|''|\\.)*)'", re.S),
+}
+_PG_MAYBE_E = re.compile(rb"(?<![\w'])[Ee]'")
+_PG_ESCAPE = re.compile(
+    rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S
+)
+_PG_SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"}
+
+
+def _pg_escape(m: re.Match[bytes]) -> bytes:
+    octal, hexa, u4, u8, other = m.groups()
+    if octal is not None:
+        return bytes([int(octal, 8) & 0xFF])
+    if hexa is not None:
+        return bytes([int(hexa, 16)])
+    if u4 is not None or u8 is not None:
+        return chr(int(u4 or u8, 16)).encode("utf-8", "surrogatepass")
+    return _PG_SIMPLE.get(other, other)
+
+
+def _pg_literal(m: re.Match[bytes]) -> bytes:
+    if m.group(2) is not None and m.re is _PG_STRINGS[True]:
+        return m.group(2)  # a standard string: already in the form the reader expects
+    inner = m.group(1) if m.group(1) is not None else m.group(2)
+    text = _PG_ESCAPE.sub(_pg_escape, inner.replace(b"''", b"'"))
+    return b"'" + text.replace(b"'", b"''") + b"'"
+
+
+def pg_standard_strings(body: bytes, standard: bool) -> bytes:
+    """A PostgreSQL VALUES body with every escape string rewritten as a standard string.
+
+    ``E'O\\'Brien\\\\n'`` becomes ``'O''Brien\\n'`` with the escapes undone exactly as
+    PostgreSQL stores them (``\\b \\f \\n \\r \\t``, octal, ``\\x``, ``\\u``, ``\\U``, any other
+    ``\\c`` is ``c``). ``standard`` is the dump's ``standard_conforming_strings``: when off,
+    plain ``'...'`` strings are escape strings too. Bodies without escape strings are returned
+    as they are, with no per-string work; those with them (never pg_dump's default output) are
+    rewritten one literal at a time.
+    """
+    if standard and not _PG_MAYBE_E.search(body):
+        return body
+    if not standard and b"\\" not in body:
+        return body
+    return _PG_STRINGS[standard].sub(_pg_literal, body)
