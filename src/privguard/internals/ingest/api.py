@@ -20,7 +20,7 @@ from privguard.internals.ingest.readers.delimited import (
     count_delimited,
     read_csv_file,
 )
-from privguard.internals.ingest.readers.jsonl import read_jsonl
+from privguard.internals.ingest.readers.jsonl import read_json_array, read_jsonl
 from privguard.internals.ingest.readers.parquet import read_parquet
 from privguard.internals.ingest.readers.sqlite import read_sqlite
 from privguard.internals.ingest.readers.sqltables import read_sql_dump
@@ -48,6 +48,8 @@ def _stage(
         return [read_csv_file(ex, src, scratch, scan)], []
     if src.format == "jsonl":
         return [read_jsonl(ex, src, scratch, scan)], []
+    if src.format == "json":
+        return [read_json_array(ex, src, scratch, scan)], []
     if src.format == "parquet":
         return [read_parquet(ex, src, scratch, scan)], []
     if src.format == "xlsx":
@@ -97,7 +99,8 @@ def ingest(
 ) -> IngestResult:
     """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
 
-    Finds every table recursively (inside zip and gz archives too): CSV/TSV, JSON lines,
+    Finds every table recursively (inside zip and gz archives too): CSV/TSV, JSON lines, JSON
+    arrays of objects,
     Parquet, XLSX (every sheet), SQLite (every table), MySQL/MariaDB and PostgreSQL dumps
     (parsed, never executed). Writes ``work/ingested/<table_id>.parquet`` (canonical VARCHAR
     fields, ``tz_hint``/``duration_unit`` hints, unmapped columns as ``extras`` JSON, and

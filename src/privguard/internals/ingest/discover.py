@@ -52,7 +52,7 @@ class SourceFile:
 
     name: str  # relative to the dump root, posix separators
     path: Path  # where to read the bytes from
-    format: str  # csv | tsv | jsonl | parquet | xlsx | sqlite | mysql_dump | pg_dump
+    format: str  # csv | tsv | jsonl | json | parquet | xlsx | sqlite | mysql_dump | pg_dump
     sha256: str  # "" until hashed (see ``hash_path``)
     size: int
     gzip: bool = False  # ``path`` is gzip-compressed (only for csv/tsv/jsonl/sql)
@@ -113,6 +113,8 @@ def classify(name: str, path: Path, compressed: bool) -> str | None:
         return "parquet"
     if fmt == "sql":
         return _sql_flavour(head)
+    if fmt == "jsonl" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return "json"  # one array of records, not JSON lines
     if fmt is None and head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     return fmt
