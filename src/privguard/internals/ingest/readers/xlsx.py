@@ -1,6 +1,9 @@
 """Spreadsheets (XLSX, XLS, ODS) with python-calamine: every sheet is a table.
 
-The first non-blank row of a sheet is its header; blank rows are not records. Cell values
+The first non-blank row of a sheet is its header. A blank row (every cell empty) is not a
+record, as a blank line in a CSV file is not: it is skipped, ``row`` counts records only (so
+it is not the spreadsheet's row number once a blank row precedes the record), and the table's
+report warns how many blank rows were skipped and the first one's spreadsheet row. Cell values
 become text as a person reads them: whole numbers without ``.0``, dates in ISO form.
 """
 
@@ -64,10 +67,13 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
         schema: pa.Schema | None = None
         batch: list[list[Any]] = []
         rec = 0
+        blank: list[int] = []  # spreadsheet rows (1-based) of blank rows after the header
         staging = scratch / f"{scan}_s{k}.parquet"
-        for row in rows:
+        for line, row in enumerate(rows, 1):
             cells = [cell_text(v) for v in row]
             if not any(c is not None for c in cells):
+                if header is not None:
+                    blank.append(line)
                 continue
             if header is None:
                 header = unique_names([c or "" for c in cells])
@@ -92,6 +98,12 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
         writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
         _write(writer, schema, batch)
         writer.close()
+        notes = []
+        if blank:
+            notes.append(
+                f"{len(blank)} blank row(s) skipped (first at spreadsheet row {blank[0]}): a "
+                "blank row is not a record, so row numbers count records only"
+            )
         out.append(
             Staged(
                 src.name,
@@ -102,6 +114,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 sql.staging_source(staging, False),
                 rec,
                 has_rec=True,
+                warnings=notes,
             )
         )
     return out
