@@ -22,6 +22,7 @@ from privguard.internals.ingest.readers.delimited import (
 )
 from privguard.internals.ingest.readers.jsonl import read_json_array, read_jsonl
 from privguard.internals.ingest.readers.parquet import read_parquet
+from privguard.internals.ingest.readers.probe import probe
 from privguard.internals.ingest.readers.sqlite import read_sqlite
 from privguard.internals.ingest.readers.sqltables import read_sql_dump
 from privguard.internals.ingest.readers.xlsx import read_xlsx
@@ -220,6 +221,20 @@ def _map_all(
     return maps, bad
 
 
+def _check_mappings(
+    ex: Executor, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
+) -> None:
+    """Map every table from the head of its file; raise MappingError before any full read."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    probed: list[Staged] = []
+    for k, src in enumerate(files):
+        probed += probe(ex, src, scratch, f"p{k:05d}")
+    _, bad = _map_all(probed, [{"status": "ingested"} for _ in probed], settings)
+    shutil.rmtree(scratch, ignore_errors=True)
+    if bad:
+        raise _mapping_error(dump, bad)
+
+
 def _run(
     ex: Executor,
     dump: Path,
@@ -232,6 +247,7 @@ def _run(
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
+    _check_mappings(ex, dump, files, scratch / "probe", settings)
     workers = Workers(ex.options, scratch)
     try:
         progress.start("reading tables", total=sum(f.size for f in files))
