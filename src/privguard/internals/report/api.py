@@ -16,8 +16,8 @@ from . import privacy, sql
 from .custody import write_manifest
 from .exports import write_exports
 from .html import render_html
-from .letters import write_letters
 from .model import build_model, prepare
+from .parallel import start_letters
 from .pdf import render_pdf
 from .settings import Settings
 
@@ -112,14 +112,22 @@ def report(
             f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
             f"{sql.privileged_export_sql(cfg.pseudonymize)}"
         )
-        recorded = ex.fetch_arrow(sql.letter_calls_sql()).to_pylist()
-        letters = write_letters(
-            recorded, out / "letters", as_of=model.as_of, pseudonymized=cfg.pseudonymize
-        )
+        # Letters render in worker processes while this one writes the exports: both are
+        # CPU-bound Python, so this is what puts a second core to work.
+        scratch = out / "work" / "tmp" / "report-letters"
+        try:
+            job = start_letters(
+                ex, out / "letters", scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
+            )
+            try:
+                exports = write_exports(
+                    ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                )
+            finally:
+                letters = job.wait()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         progress.advance("report")
-        exports = write_exports(
-            ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
-        )
         progress.advance("report")
         manifest = write_manifest(
             out,

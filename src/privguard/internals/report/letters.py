@@ -24,11 +24,16 @@ class Recipient:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
 
+def recipient_name(attorney_name: str | None, number: str) -> str:
+    """Who a call's letter goes to: the attorney or office, or the number's holder."""
+    return (attorney_name or "").strip() or f"Holder of {number}"
+
+
 def group_calls(calls: Iterable[dict[str, Any]]) -> list[Recipient]:
     """Group recorded privileged calls by attorney or office name (by number if unnamed)."""
     groups: dict[str, Recipient] = {}
     for c in calls:
-        name = (c.get("attorney_name") or "").strip() or f"Holder of {c['number']}"
+        name = recipient_name(c.get("attorney_name"), c["number"])
         rec = groups.setdefault(name, Recipient(name))
         if c["number"] not in rec.numbers:
             rec.numbers.append(c["number"])
@@ -43,6 +48,20 @@ def slug(name: str) -> str:
     """A file-name-safe form of a name: ASCII letters, digits and dashes."""
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:60] or "recipient"
+
+
+def stems(names: list[str]) -> list[str]:
+    """Distinct file stems for sorted recipient names (``-2``, ``-3`` ... on a clash)."""
+    used: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        base = slug(name)
+        stem, k = base, 2
+        while stem in used:
+            stem, k = f"{base}-{k}", k + 1
+        used.add(stem)
+        out.append(stem)
+    return out
 
 
 def local_time(start_utc: str | None, zone: str | None) -> str:
@@ -141,13 +160,8 @@ def write_letters(
     """Write one letter per recipient into ``folder``; returns the files, in order."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    used: set[str] = set()
-    for rec in group_calls(calls):
-        base = slug(rec.name)
-        stem, k = base, 2
-        while stem in used:
-            stem, k = f"{base}-{k}", k + 1
-        used.add(stem)
+    recipients = group_calls(calls)
+    for rec, stem in zip(recipients, stems([r.name for r in recipients]), strict=True):
         path = folder / f"{stem}.pdf"
         render_letter(rec, path, as_of=as_of, pseudonymized=pseudonymized)
         paths.append(path)

@@ -202,3 +202,23 @@ def letter_calls_sql() -> str:
     return (
         f"SELECT {', '.join(LETTER_COLUMNS)} FROM pg_export_calls WHERE recorded ORDER BY call_id"
     )
+
+
+def letter_pairs_sql() -> str:
+    """Each (attorney name, number) pair of the recorded privileged calls, with its calls."""
+    return (
+        "SELECT attorney_name, number, count(*) AS calls FROM pg_export_calls "
+        "WHERE recorded GROUP BY ALL ORDER BY attorney_name NULLS FIRST, number"
+    )
+
+
+def letter_calls_by_recipient_sql(recipients: str) -> str:
+    """The letters' columns of the recorded calls with their recipient (from the view
+    ``recipients``: attorney_name, number, recipient), sorted by recipient."""
+    cols = ", ".join(f"c.{c}" for c in LETTER_COLUMNS)
+    return (
+        f"SELECT r.recipient, {cols} FROM pg_export_calls c JOIN {recipients} r "
+        "ON r.attorney_name IS NOT DISTINCT FROM c.attorney_name "
+        "AND r.number IS NOT DISTINCT FROM c.number "
+        "WHERE c.recorded ORDER BY r.recipient, c.call_id"
+    )
