@@ -41,7 +41,11 @@ class DedupeResult:
 
 
 def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None) -> str:
-    """Islands then anchors, each written to a file so no step holds another's memory."""
+    """Islands then anchors, each written to a file so no step holds another's memory.
+
+    The files hold only the clustering columns (the window sorts carry every column they
+    are given); returns the query of :func:`dsql.clustered_sql`. ``tmp/assigned.parquet``
+    is left for :func:`dsql.grouped_sql`."""
     islands, assigned = tmp / "islands.parquet", tmp / "assigned.parquet"
     tol, dur_tol = cfg.time_tolerance_s, cfg.duration_tolerance_s
     if skews:
@@ -135,8 +139,8 @@ def dedupe(
         skews = _skews(ex, source, tmp, cfg, modulus)
         progress.advance("dedupe")
         skew_table = "_pg_skews" if cfg.skew_correction else None
-        clustered = _cluster(ex, source, tmp, cfg, skew_table)
-        sql = dsql.calls_sql(clustered)
+        _cluster(ex, source, tmp, cfg, skew_table)
+        sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(tmp / "assigned.parquet")))
         ex.copy_to_parquet(sql, calls_path)
         progress.advance("dedupe")
         rules = {

@@ -61,8 +61,11 @@ def keyed_sql(source: str, skews: str | None = None) -> str:
     if skews:
         skew, join = "coalesce(k.skew_s, 0)", f"LEFT JOIN {skews} k USING (table_id)"
         known = "k.skew_s IS NOT NULL"
+    # Only the columns clustering reads: the window sorts carry every selected column, and
+    # the wide ones (files, names, raw text) go to the calls by a join on row_key instead.
     return f"""
-    SELECT s.*, coalesce(s.facility, '') AS k_fac, coalesce(s.inmate_account, '') AS k_acc,
+    SELECT s.row_key, s.table_id, s.start_utc, s.duration_s, s.duration_rounded,
+           coalesce(s.facility, '') AS k_fac, coalesce(s.inmate_account, '') AS k_acc,
            {_k_num("s")} AS k_num,
            epoch(s.start_utc) - {skew} AS t_adj, {known} AS skew_known
     FROM {source} s {join}"""
@@ -107,6 +110,9 @@ def assign_sql(islands: str, dur_tol: int) -> str:
     gives one anchor per call, and every row joins the nearest anchor whose duration and
     account are compatible; rows compatible with none get no anchor. Islands are small,
     so the join stays small: there is no comparison across a whole block.
+
+    ``grp`` names the row's call by one BIGINT, unique across keys: the anchor's row key,
+    or for rows with no anchor the least row key of their island's such rows of one account.
     """
     k = ", ".join(f"m.{c}" for c in _KEY.split(", "))
     on = " AND ".join(f"a.{c} = m.{c}" for c in (*_KEY.split(", "), "isl"))
@@ -130,9 +136,20 @@ def assign_sql(islands: str, dur_tol: int) -> str:
         SELECT {k}, m.isl, min(m.row_key) AS a_key, m.t_adj AS a_t, m.duration_s AS a_d,
                m.duration_rounded AS a_r, m.k_acc AS a_acc
         FROM many m JOIN anchor_table a ON {on} AND m.table_id = a.a_table
-        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc)
-    SELECT m.row_key, min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat}) AS sub
-    FROM many m JOIN anchors a ON {on} GROUP BY m.row_key"""
+        GROUP BY {k}, m.isl, m.t_adj, m.duration_s, m.duration_rounded, m.k_acc),
+    assigned AS (
+        SELECT m.row_key, any_value(m.k_fac) AS k_fac, any_value(m.k_num) AS k_num,
+               any_value(m.isl) AS isl, any_value(m.k_acc) AS k_acc,
+               min_by(a.a_key, [abs(m.t_adj - a.a_t), a.a_key]) FILTER ({compat}) AS sub
+        FROM many m JOIN anchors a ON {on} GROUP BY m.row_key),
+    -- rows that fit no anchor form one more call per account
+    rest AS (
+        SELECT {_KEY}, isl, k_acc, min(row_key) AS first_key
+        FROM assigned WHERE sub IS NULL GROUP BY {_KEY}, isl, k_acc)
+    SELECT x.row_key, x.sub, coalesce(x.sub, r.first_key) AS grp
+    FROM assigned x LEFT JOIN rest r
+      ON x.sub IS NULL AND r.k_fac = x.k_fac AND r.k_num = x.k_num AND r.isl = x.isl
+         AND r.k_acc = x.k_acc"""
 
 
 def clustered_sql(islands: str, assigned: str) -> str:
@@ -142,6 +159,14 @@ def clustered_sql(islands: str, assigned: str) -> str:
            -- rows that fit no anchor form one more call per account
            CASE WHEN i.multi AND x.sub IS NULL THEN i.k_acc END AS rest
     FROM {islands} i LEFT JOIN {assigned} x USING (row_key)"""
+
+
+def grouped_sql(source: str, assigned: str) -> str:
+    """Each normalized row with ``grp``, one BIGINT per call: a row of an island of one
+    row is its own call (its row key); the others take their call from ``assigned``."""
+    return f"""
+    SELECT s.*, coalesce(x.grp, s.row_key) AS grp
+    FROM {source} s LEFT JOIN {assigned} x ON x.row_key = s.row_key"""
 
 
 def skew_pairs_sql(clustered: str) -> str:
@@ -161,8 +186,11 @@ def skew_pairs_sql(clustered: str) -> str:
     GROUP BY ta, tb ORDER BY ta, tb"""
 
 
-def calls_sql(clustered: str) -> str:
-    """One row per cluster in ``schema.CALL_COLUMNS``, best value of each field, sorted."""
+def calls_sql(grouped: str) -> str:
+    """One row per call in ``schema.CALL_COLUMNS``, best value of each field, sorted.
+
+    ``grouped`` is :func:`grouped_sql`: a single BIGINT group key hashes far faster than
+    the (facility, number, island, anchor, account) it stands for."""
     exact = "NOT duration_rounded AND duration_s IS NOT NULL"
     cols = ", ".join(schema.CALL_COLUMNS)
     return f"""
@@ -192,8 +220,8 @@ def calls_sql(clustered: str) -> str:
                -- list_sort, not list(... ORDER BY): ordered aggregates cannot spill to disk
                list_sort(list(struct_pack(file := src_file, "table" := src_table,
                                           "row" := src_row))) AS sources
-        FROM ({clustered})
-        GROUP BY {_KEY}, isl, sub, rest)
+        FROM ({grouped})
+        GROUP BY grp)
     ORDER BY call_id"""
 
 
