@@ -11,6 +11,7 @@ runs. Parquet and SQLite keep every value exactly as computed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -25,6 +26,7 @@ import xlsxwriter
 from privguard.internals.engines.base import Executor
 from privguard.internals.sql import quote_ident
 
+from . import sql
 from .tables import ExportTable, export_tables
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 SLICE_ROWS = 50_000  # rows turned into Python values at a time
+XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, header included
 
 README = """privguard exports
 =================
@@ -90,13 +93,50 @@ def open_xlsx(path: Path, as_of: dt.datetime) -> xlsxwriter.Workbook:
     return wb
 
 
-def start_sheet(wb: xlsxwriter.Workbook, table: ExportTable, head: Any) -> Any:
-    """A sheet for ``table`` with its header row written."""
-    ws = wb.add_worksheet(table.name[:31])
+def start_sheet(wb: xlsxwriter.Workbook, table: ExportTable, head: Any, part: int = 1) -> Any:
+    """A sheet for ``table`` with its header row written (``part`` > 1: a continuation
+    sheet, named ``<table> (2)`` ...)."""
+    name = table.name[:31] if part == 1 else f"{table.name[:24]} ({part})"
+    ws = wb.add_worksheet(name)
     for c, col in enumerate(table.columns):
         ws.write_string(0, c, col.name, head)
         ws.set_column(c, c, 14 if col.kind != "TEXT" else 22)
     return ws
+
+
+class TableSheets:
+    """One table's rows in the workbook, continued on further sheets past a sheet's row
+    limit (``max_rows``, header included: Excel's is 1,048,576), never truncated."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, table: ExportTable, head: Any, text: Any,
+                 max_rows: int = XLSX_MAX_ROWS) -> None:  # fmt: skip
+        self.wb, self.table, self.head, self.text = wb, table, head, text
+        self.per_sheet = max_rows - 1
+        self.sheets = [start_sheet(wb, table, head)]
+        self.used = 0  # data rows on the current sheet
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        """Append ``rows``, starting a new sheet whenever the current one is full."""
+        while rows:
+            if self.used == self.per_sheet:
+                self._close_sheet()
+                self.sheets.append(
+                    start_sheet(self.wb, self.table, self.head, len(self.sheets) + 1)
+                )
+                self.used = 0
+            take = rows[: self.per_sheet - self.used]
+            write_sheet_rows(self.sheets[-1], self.used + 1, take, self.text)
+            self.used += len(take)
+            rows = rows[len(take) :]
+
+    def _close_sheet(self) -> None:
+        ws = self.sheets[-1]
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(self.used, 1), len(self.table.columns) - 1)
+
+    def close(self) -> None:
+        """Freeze the header row and add filters on the last sheet."""
+        self._close_sheet()
 
 
 def write_sheet_rows(ws: Any, first: int, rows: list[tuple[Any, ...]], text: Any) -> None:
@@ -209,28 +249,39 @@ def write_exports(
     head = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "text_wrap": True})
     text = wb.add_format({"num_format": "@"})
     db = open_sqlite(folder / "findings.db")
+    continued: list[str] = []
     try:
         for t in tables:
-            result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only
             names = [c.name for c in t.columns]
+            by_engine = t.engine_csv_order is not None
+            if t.engine_csv_order is not None:  # DuckDB writes it on every core
+                cols = [(c.name, c.kind) for c in t.columns]
+                safe = sql.csv_safe_sql(t.query, cols, order_by=t.engine_csv_order)
+                ex.execute(sql.copy_csv_sql(safe, folder / f"{t.name}.csv"))
+            result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only
             if result.column_names != names:
                 raise AssertionError(f"{t.name}: columns {result.column_names} != {names}")
-            ws = start_sheet(wb, t, head)
+            sheets = TableSheets(wb, t, head, text)
             for stmt in _ddl(t):
                 db.execute(stmt)
             insert = f"INSERT INTO {quote_ident(t.name)} VALUES ({', '.join('?' for _ in names)})"
-            with open(folder / f"{t.name}.csv", "w", encoding="utf-8", newline="") as fh:
-                out = csv.writer(fh, lineterminator="\n")
-                out.writerow(names)
-                done = 0
+            with contextlib.ExitStack() as stack:
+                out = None
+                if not by_engine:
+                    fh = stack.enter_context(
+                        open(folder / f"{t.name}.csv", "w", encoding="utf-8", newline="")
+                    )
+                    out = csv.writer(fh, lineterminator="\n")
+                    out.writerow(names)
                 for batch in result.to_batches(max_chunksize=SLICE_ROWS):
                     rows = list(zip(*(col.to_pylist() for col in batch.columns), strict=True))
-                    out.writerows([csv_cell(v) for v in r] for r in rows)
-                    write_sheet_rows(ws, done + 1, rows, text)
+                    if out is not None:
+                        out.writerows([csv_cell(v) for v in r] for r in rows)
+                    sheets.write(rows)
                     db.executemany(insert, ([_plain(v) for v in r] for r in rows))
-                    done += len(rows)
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, max(done, 1), len(names) - 1)
+            sheets.close()
+            if len(sheets.sheets) > 1:
+                continued.append(f"{t.name} ({len(sheets.sheets)} sheets)")
             ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
         finish_sqlite(db)
     finally:
@@ -243,5 +294,12 @@ def write_exports(
         if pseudonymize
         else "\nPrivacy protection was OFF: do not share these files outside the case team.\n"
     )
+    if continued:
+        privacy += (
+            "\nfindings.xlsx: a sheet holds at most 1,048,575 rows, so these tables continue "
+            "on further sheets named '<table> (2)', '<table> (3)', ... each with the header "
+            "row: " + ", ".join(continued) + ". The CSV, Parquet and SQLite copies hold "
+            "every row in one table.\n"
+        )
     (folder / "README.txt").write_text(README.format(privacy=privacy))
     return sorted(p for p in folder.iterdir() if p.is_file())
