@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -68,3 +69,63 @@ def test_harness_runs_every_step_on_a_tiny_leak(tmp_path: Path) -> None:
     )
     assert splink["privguard"]["scores"]["f1"] == pytest.approx(_brute_force_f1(rows), abs=1e-4)
     assert 0.0 <= splink["splink"]["scores"]["f1"] <= 1.0
+
+
+def _floor_module() -> Any:
+    """bench/baseline_floor.py, imported from its folder (bench/ is not a package)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import baseline_floor
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return baseline_floor
+
+
+def test_floor_hash_dedupe_keeps_the_rows_distinct_star_keeps(tmp_path: Path) -> None:
+    """The floor's hash dedupe removes exactly the rows SELECT DISTINCT * removes."""
+    import csv
+    import random
+
+    rng = random.Random(6)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    # Two layouts that union by name into four columns; values drawn from small pools so that
+    # exact duplicates occur within a file and across files, and rows that differ only by
+    # where a value sits ('x' in one column or the other) or by a missing cell are distinct.
+    layouts = {
+        "a": ["DialedNumber", "note", "extra"],
+        "b": ["called_no", "note", "extra"],
+    }
+    pool = ["", "x", "y", "312-555-0101", "(773) 555-0199", "2125550123"]
+    rows_by_file: dict[str, list[dict[str, str | None]]] = {}
+    for i, (layout, cols) in enumerate([*layouts.items(), ("a", layouts["a"])]):
+        name = f"{layout}{i}.csv"
+        rows = [{c: rng.choice(pool) for c in cols} for _ in range(300)]
+        with open(dump / name, "w", newline="") as f:
+            writer = csv.DictWriter(f, cols)
+            writer.writeheader()
+            writer.writerows(rows)
+        rows_by_file[name] = [{c: v or None for c, v in r.items()} for r in rows]
+    directory = tmp_path / "directory.csv"
+    directory.write_text("name,phone\nA,312.555.0101\nB,+1 212 555 0123\n")
+
+    result = _floor_module().run(dump, [directory], tmp_path / "out")
+
+    columns = ["DialedNumber", "called_no", "note", "extra"]
+    union = [tuple(r.get(c) for c in columns) for rows in rows_by_file.values() for r in rows]
+    distinct = set(union)
+    assert len(distinct) < len(union)  # the data does hold exact duplicates
+    assert result["rows_distinct"] == len(distinct)
+
+    def number(row: tuple[str | None, ...]) -> str | None:
+        # The floor's rule: the first phone-like column that is set, best name first.
+        phone = row[0] if row[0] is not None else row[1]
+        return "".join(ch for ch in phone if ch.isdigit())[-10:] if phone else None
+
+    listed = {"3125550101", "2125550123"}
+    assert result["rows_matching_directory"] == sum(number(r) in listed for r in distinct)
+    # What the floor wrote holds no duplicate left.
+    written = tmp_path / "out" / "distinct.parquet"
+    again = duckdb.connect().execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM '{written}')")
+    assert again.fetchall()[0][0] == len(distinct)
+    assert not (tmp_path / "out" / "scratch" / "union.parquet").exists()
