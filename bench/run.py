@@ -152,6 +152,9 @@ class SizeRun:
         report = self.audit_out / "work" / "ingest_report.json"
         if report.exists():
             info["rows_read"] = json.loads(report.read_text()).get("totals", {}).get("rows_read")
+        elif "rows_read" in self.results.get("dump", {}):
+            # e.g. --only floor after the audit's work folder was cleaned: keep its count.
+            info["rows_read"] = self.results["dump"]["rows_read"]
         self.results["dump"] = info
         self.save()
         return info
