@@ -60,7 +60,8 @@ def machine() -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    versions = {"python": platform.python_version(), "duckdb": duckdb.__version__}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    versions["duckdb"] = duckdb.__version__
     versions["pyarrow"] = pyarrow.__version__
     for name in ("pandas", "splink", "privguard"):
         try:
