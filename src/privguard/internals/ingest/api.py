@@ -222,13 +222,17 @@ def _map_all(
 
 
 def _check_mappings(
-    ex: Executor, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
+    workers: Workers, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
 ) -> None:
     """Map every table from the head of its file; raise MappingError before any full read."""
     scratch.mkdir(parents=True, exist_ok=True)
-    probed: list[Staged] = []
-    for k, src in enumerate(files):
-        probed += probe(ex, src, scratch, f"p{k:05d}")
+    # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
+    heads, _ = workers.spread(
+        list(enumerate(files)),
+        lambda job: 0,
+        lambda wex, job: probe(wex, job[1], scratch, f"p{job[0]:05d}"),
+    )
+    probed: list[Staged] = [s for tables in heads for s in tables]
     _, bad = _map_all(probed, [{"status": "ingested"} for _ in probed], settings)
     shutil.rmtree(scratch, ignore_errors=True)
     if bad:
@@ -247,9 +251,9 @@ def _run(
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    _check_mappings(ex, dump, files, scratch / "probe", settings)
     workers = Workers(ex.options, scratch)
     try:
+        _check_mappings(workers, dump, files, scratch / "probe", settings)
         progress.start("reading tables", total=sum(f.size for f in files))
         results, owners = workers.spread(
             list(enumerate(files)),
