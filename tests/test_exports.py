@@ -138,3 +138,48 @@ def test_datasette_serves_titles_and_links(exports: Path) -> None:
     assert "Calls to attorney numbers" in page and "attorney number called" in page
     number = rows[0]["number"].replace("+", "~2B")  # Datasette's tilde encoding
     assert "Links from other tables" in get(f"/findings/attorney_numbers/{number}")
+
+
+def test_engine_csv_matches_python_writer(exports: Path) -> None:
+    """privileged_calls.csv is written by DuckDB; it must hold the very bytes the Python
+    writer (csv module + csv_cell) gives for the same rows, taken from the Parquet copy."""
+    table = pq.read_table(exports / "privileged_calls.parquet")
+    assert table.num_rows > 0
+    import io
+
+    buf = io.StringIO(newline="")
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(table.column_names)
+    out.writerows([csv_cell(v) for v in row.values()] for row in table.to_pylist())
+    assert (exports / "privileged_calls.csv").read_text(encoding="utf-8") == buf.getvalue()
+
+
+def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
+    """Rows beyond a sheet's limit go on further sheets, each with the header: none lost."""
+    import datetime as dt
+
+    from privguard.internals.report.exports import TableSheets, open_xlsx
+    from privguard.internals.report.tables import Column, ExportTable
+
+    table = ExportTable(
+        "privileged_calls", "t", "d", "SELECT 1",
+        (Column("call_id", "INTEGER", "id"), Column("number", "TEXT", "n")), ("call_id",),
+    )  # fmt: skip
+    rows = [(i, f"+1512555{i:04d}") for i in range(7)]
+    path = tmp_path / "x.xlsx"
+    wb = open_xlsx(path, dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    head, text = wb.add_format({"bold": True}), wb.add_format({"num_format": "@"})
+    sheets = TableSheets(wb, table, head, text, max_rows=4)  # 3 data rows per sheet
+    sheets.write(rows[:2])
+    sheets.write(rows[2:])
+    sheets.close()
+    wb.close()
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["privileged_calls", "privileged_calls (2)", "privileged_calls (3)"]
+    got = []
+    for ws in book.worksheets:
+        values = list(ws.iter_rows(values_only=True))
+        assert values[0] == ("call_id", "number")
+        assert len(values) <= 4
+        got.extend(values[1:])
+    assert got == rows

@@ -103,3 +103,24 @@ def test_local_time_and_duration_helpers() -> None:
     assert duration(725) == "12 min 05 s"
     assert slug("=Evil Ésq.") == "evil-esq"
     assert dt.datetime.fromisoformat("2013-07-01 15:00:00")  # the export's time format
+
+
+def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: Path) -> None:
+    """The report renders letters in worker processes; rendering the same calls in this
+    process with write_letters must give the same file names and bytes."""
+    from privguard.internals.report.letters import write_letters
+    from privguard.internals.report.model import as_of
+    from privguard.internals.report.sql import LETTER_COLUMNS
+
+    out = audit["out"]
+    calls = pq.read_table(out / "exports" / "privileged_calls.parquet")
+    calls = calls.filter(pc.field("recorded")).select(list(LETTER_COLUMNS)).sort_by("call_id")
+    summary = json.loads((out / "summary.json").read_text())
+    serial = write_letters(
+        calls.to_pylist(), tmp_path / "serial", as_of=as_of(summary), pseudonymized=True
+    )
+    parallel = sorted((out / "letters").glob("*.pdf"))
+    assert len(parallel) >= 2
+    assert [p.name for p in serial] == [p.name for p in parallel]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
