@@ -48,8 +48,15 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     offset = f"coalesce({str_off}, z.zone_offset, h.hint_offset)"
     epoch = "i.epoch_utc"
     prefix = nsql.facility(
-        r"regexp_extract(upper(trim(i.inmate_account)), '^([A-Z0-9]*[A-Z][A-Z0-9]*)[-_:/]', 1)"
+        r"regexp_extract(upper(trim(inmate_account)), '^([A-Z0-9]*[A-Z][A-Z0-9]*)[-_:/]', 1)"
     )
+    # Facility and account depend only on the (facility, account) text pair: the regexes run
+    # once per distinct pair (thousands), not per row (millions), and rows join the result.
+    accounts = f"""(SELECT facility AS f_raw, inmate_account AS a_raw,
+                  coalesce({nsql.facility("facility")}, {prefix}) AS facility,
+                  {prefix} AS account_prefix,
+                  {nsql.inmate_account("inmate_account", "facility")} AS inmate_account
+           FROM (SELECT DISTINCT facility, inmate_account FROM {source}))"""
     method = (
         f"CASE WHEN {epoch} IS NOT NULL THEN 'epoch' WHEN {str_off} IS NOT NULL THEN 'offset' "
         "WHEN z.zone_offset IS NOT NULL OR z.zone_iana IS NOT NULL THEN 'column' "
@@ -59,8 +66,7 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     SELECT CAST(i.table_id AS BIGINT) * {ROW_KEY_SHIFT} + i.src_row AS row_key,
            CAST(i.table_id AS INTEGER) AS table_id, i.src_file, i.src_table,
            CAST(i.src_row AS BIGINT) AS src_row,
-           coalesce({nsql.facility("i.facility")}, {prefix}) AS facility, {prefix} AS account_prefix,
-           {nsql.inmate_account("i.inmate_account", "i.facility")} AS inmate_account,
+           a.facility, a.account_prefix, a.inmate_account,
            nullif(trim(i.inmate_name), '') AS inmate_name,
            n.e164 AS dialed_number, i.dialed_number AS number_raw,
            n.status AS number_status, n.extension, n.number_key,
@@ -77,6 +83,8 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off
           FROM (SELECT *, {local} AS local_ts, {nsql.epoch_utc("i.start")} AS epoch_utc,
                        {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
+    LEFT JOIN {accounts} a
+      ON a.f_raw IS NOT DISTINCT FROM i.facility AND a.a_raw IS NOT DISTINCT FROM i.inmate_account
     LEFT JOIN _pg_numbers n ON n.raw IS NOT DISTINCT FROM i.dialed_number
     LEFT JOIN _pg_zones z ON z.zone_raw = i.start_zone
     LEFT JOIN {_hints_values(tables)} h ON h.table_id = i.table_id"""
