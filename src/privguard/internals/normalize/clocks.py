@@ -166,7 +166,12 @@ def score_zones_sql(stage: str, known: str, tables: dict[int, int], cfg: Any) ->
           AND hash(s.row_key) % 1000000 < v.per_million),
     pairs AS (
         SELECT t.table_id, t.row_key, t.cand, epoch(k.utc) AS ku
-        FROM t JOIN {known} k USING (facility, number_key)
+        -- Matches lie within 15 h, so within the day before, of or after the local day:
+        -- the day in the join key keeps a busy number's pairs to three days, not years.
+        FROM (SELECT *, unnest([d - 1, d, d + 1]) AS day
+              FROM (SELECT *, CAST(floor(epoch(local_ts) / 86400) AS BIGINT) AS d FROM t)) t
+        JOIN (SELECT *, CAST(floor(epoch(utc) / 86400) AS BIGINT) AS day FROM {known}) k
+          USING (facility, number_key, day)
         WHERE k.utc BETWEEN t.local_ts - INTERVAL 15 HOUR AND t.local_ts + INTERVAL 15 HOUR
           -- a table without accounts still matches on facility and number
           AND (t.inmate_account = k.inmate_account OR t.inmate_account IS NULL
