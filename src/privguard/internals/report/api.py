@@ -66,9 +66,11 @@ def report(
     * ``out/report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
       network), and ``out/report.pdf`` with the same content;
     * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
-      office whose numbers had recorded calls;
+      office whose numbers had recorded calls (rendered by worker processes, one per
+      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``);
     * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
-      (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe;
+      (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe; a table
+      longer than an XLSX sheet continues on further sheets (README.txt says which);
     * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
       ``labels`` and of every output file, with ``parameters`` and software versions.
 
