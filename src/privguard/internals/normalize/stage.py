@@ -76,7 +76,7 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
            {method} AS row_zone_method,
            {nsql.duration_seconds("h.unit", "i.duration")} AS duration_s,
            coalesce({nsql.duration_rounded("h.unit", "i.duration")}, false) AS duration_rounded,
-           {nsql.completed("i.status")} AS completed,
+           st.completed,
            {nsql.recorded("i.recorded", "i.recording_ref")} AS recorded,
            nullif(trim(i.recording_ref), '') AS recording_ref,
            nullif(trim(i.source_call_id), '') AS source_call_id
@@ -85,6 +85,9 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
                        {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
     LEFT JOIN {accounts} a
       ON a.f_raw IS NOT DISTINCT FROM i.facility AND a.a_raw IS NOT DISTINCT FROM i.inmate_account
+    LEFT JOIN (SELECT status AS st_raw, {nsql.completed("status")} AS completed
+               FROM (SELECT DISTINCT status FROM {source})) st
+      ON st.st_raw IS NOT DISTINCT FROM i.status
     LEFT JOIN _pg_numbers n ON n.raw IS NOT DISTINCT FROM i.dialed_number
     LEFT JOIN _pg_zones z ON z.zone_raw = i.start_zone
     LEFT JOIN {_hints_values(tables)} h ON h.table_id = i.table_id"""
