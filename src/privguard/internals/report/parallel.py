@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
@@ -46,11 +47,12 @@ def render_jobs(
     """Read the calls of the given recipients (name, file stem) and write their letters."""
     names = [name for name, _ in jobs]
     table = pq.read_table(path, filters=[("recipient", "in", names)])
-    calls = table.drop_columns(["recipient"]).to_pylist()
-    by_name = {rec.name: rec for rec in group_calls(calls)}
     for name, stem in jobs:
-        render_letter(by_name[name], folder / f"{stem}.pdf", as_of=as_of,
-                      pseudonymized=pseudonymized)  # fmt: skip
+        # One recipient's calls become Python values at a time: Arrow holds the rest
+        # compactly (a few million dicts would take gigabytes).
+        mine = table.filter(pc.equal(table.column("recipient"), name))
+        (rec,) = group_calls(mine.drop_columns(["recipient"]).to_pylist())
+        render_letter(rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized)
 
 
 def split(counts: dict[str, int], n: int) -> list[list[str]]:
