@@ -14,14 +14,51 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import texts
 from .pdfbase import Doc
 
+# A letter lists at most this many calls (earliest first); the rest are in <stem>.csv beside
+# it. Hundreds of pages of rows help no one, and each listed row costs ~90 us of CPU.
+LIST_CAP = 200
+
+
+@dataclass
+class Summary:
+    """What a letter states about all of a recipient's recorded calls, listed or not."""
+
+    calls: int
+    first_day: str | None
+    last_day: str | None
+    facilities: list[str]
+    inmates: int
+    completed: int
+    violations: int
+    numbers: list[str]
+
 
 @dataclass
 class Recipient:
-    """An attorney or office: its numbers and the recorded calls to them."""
+    """An attorney or office: its numbers and its recorded calls in letter order (all of
+    them, or only the first ones with ``summary`` describing all)."""
 
     name: str
     numbers: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    summary: Summary | None = None
+
+
+def summarize(rec: Recipient, pseudonymized: bool) -> Summary:
+    """The summary of a recipient holding all its calls (the SQL twin is
+    ``sql.letter_summary_sql``; the worker letters must equal the serial ones)."""
+    times = [c["start_utc"] for c in rec.calls if c["start_utc"]]
+    return Summary(
+        calls=len(rec.calls),
+        first_day=min(times)[:10] if times else None,
+        last_day=max(times)[:10] if times else None,
+        facilities=sorted({"unknown" if c["facility"] is None else str(c["facility"])
+                           for c in rec.calls}),
+        inmates=len({inmate(c, pseudonymized) for c in rec.calls}),
+        completed=sum(1 for c in rec.calls if c["completed"]),
+        violations=sum(1 for c in rec.calls if c["registered_then"]),
+        numbers=sorted(rec.numbers),
+    )  # fmt: skip
 
 
 def recipient_name(attorney_name: str | None, number: str) -> str:
@@ -92,31 +129,44 @@ def inmate(call: dict[str, Any], pseudonymized: bool) -> str:
     return str(call[first] or call[second] or "unknown")
 
 
-def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool) -> None:
-    """Write one recipient's letter."""
+def _plural(n: int, one: str, many: str) -> str:
+    """``n`` with its noun, e.g. 1 facility, 3 facilities."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def render_letter(
+    rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP
+) -> None:
+    """Write one recipient's letter: what was found about all its calls, then the first
+    ``cap`` calls; the complete list is ``<path stem>.csv`` beside it (written by
+    ``parallel.start_letters``)."""
+    s = rec.summary or summarize(rec, pseudonymized)
+    numbers = s.numbers
+    csv_name = path.with_suffix(".csv").name
     doc = Doc(f"Notice of recorded attorney-client calls: {rec.name}", as_of)
     doc.add_page()
     doc.para("NOTICE OF RECORDED ATTORNEY-CLIENT CALLS", 9, muted=True)
     doc.h1(f"To: {rec.name}")
-    plural = "s" if len(rec.numbers) > 1 else ""
-    doc.para(f"Your telephone number{plural} examined: {', '.join(rec.numbers)}", 11)
+    plural = "s" if len(numbers) > 1 else ""
+    doc.para(f"Your telephone number{plural} examined: {', '.join(numbers)}", 11)
     doc.h2("What was found")
     doc.para(texts.LETTER_MEANING)
-    n = len(rec.calls)
-    first = (rec.calls[0]["start_utc"] or "?")[:10]
-    last = (rec.calls[-1]["start_utc"] or "?")[:10]
-    facilities = sorted({str(c["facility"]) for c in rec.calls})
-    violations = sum(1 for c in rec.calls if c["registered_then"])
-    completed = sum(1 for c in rec.calls if c["completed"])
+    n = s.calls
+    when = (
+        f"between {s.first_day} and {s.last_day} (UTC)"
+        if s.first_day
+        else "at times the records do not give"
+    )
     doc.para(
-        f"The records show {n:,} recorded call{'s' if n != 1 else ''} to your number{plural} "
-        f"between {first} and {last} (UTC), from {len(facilities)} "
-        f"facilit{'ies' if len(facilities) != 1 else 'y'} ({', '.join(facilities)}). "
-        f"{completed:,} of them were completed (connected); the others were attempts. "
+        f"The records show {_plural(n, 'recorded call', 'recorded calls')} to your "
+        f"number{plural} {when}, from {_plural(len(s.facilities), 'facility', 'facilities')} "
+        f"({', '.join(s.facilities)}), made by "
+        f"{_plural(s.inmates, 'person', 'different people')} in custody. "
+        f"{s.completed:,} of them were completed (connected); the others were attempts. "
         + (
-            f"{violations:,} were made while the number was on the facility's do-not-record "
+            f"{s.violations:,} were made while the number was on the facility's do-not-record "
             "list: the facility had been told not to record them."
-            if violations
+            if s.violations
             else "None was made while the number was on a do-not-record list known to this audit."
         ),
         10.5,
@@ -131,23 +181,44 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
     doc.h2("What you can do")
     doc.bullets(texts.LETTER_OPTIONS)
     doc.h2("The recorded calls", need=70)
+    listed = rec.calls[:cap]
+    more = n - len(listed)
+    if more > 0:
+        doc.para(
+            f"There are too many calls to print them all: the first {len(listed):,} (earliest "
+            f"first) are listed below, and the complete list of all {n:,} is in the file "
+            f"{csv_name} that comes with this letter.",
+            10,
+        )
+        caption = f"The first {len(listed):,} of {n:,} recorded calls to {rec.name}"
+    else:
+        caption = f"Recorded calls to {rec.name} ({n:,})"
     doc.long_grid(
-        f"Recorded calls to {rec.name} ({n:,}); local time is the facility's clock where known",
+        f"{caption}; local time is the facility's clock where known",
         ["Local time", "UTC", "Facility", "Number called", "Inmate account" if pseudonymized else "Inmate", "Duration", "Recording reference", "Registered then"],
         [
             (local_time(c["start_utc"], c["local_zone"]), (c["start_utc"] or "")[:16], c["facility"],
              c["number"], inmate(c, pseudonymized), duration(c["duration_s"]),
              c["recording_ref"] or "", "yes" if c["registered_then"] else "no")
-            for c in rec.calls
+            for c in listed
         ],
         [25, 25, 13, 22, 27, 17, 27, 18],
         size=7,
     )  # fmt: skip
+    if more > 0:
+        doc.para(
+            f"... and {more:,} more; the complete list of all {n:,} calls is in {csv_name} "
+            "beside this letter.",
+            10,
+        )
+    else:
+        doc.para(f"The same list is in {csv_name} beside this letter, for a spreadsheet.", 9)
     doc.para(
-        "Each call above comes from the phone records named in the audit's exports "
-        "(exports/privileged_calls.csv, column 'sources'). The audit's manifest.json lets "
-        "anyone check, with 'privguard verify', that the records and this letter were not "
-        "changed after the audit ran.",
+        f"Each call comes from the phone records named in {csv_name} and in the audit's "
+        "exports (exports/privileged_calls.csv), column 'sources'. In the CSV file, text a "
+        "spreadsheet could run as a formula starts with an apostrophe ('). The audit's "
+        "manifest.json lets anyone check, with 'privguard verify', that the records, this "
+        "letter and its list were not changed after the audit ran.",
         8.5,
         muted=True,
     )
@@ -155,14 +226,21 @@ def render_letter(rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymiz
 
 
 def write_letters(
-    calls: Iterable[dict[str, Any]], folder: Path, *, as_of: dt.datetime, pseudonymized: bool
+    calls: Iterable[dict[str, Any]],
+    folder: Path,
+    *,
+    as_of: dt.datetime,
+    pseudonymized: bool,
+    cap: int = LIST_CAP,
 ) -> list[Path]:
-    """Write one letter per recipient into ``folder``; returns the files, in order."""
+    """Write one letter per recipient into ``folder`` in this process; returns the files,
+    in order. The reference for ``parallel.start_letters`` (same bytes), which the report
+    uses: it also writes each letter's ``<stem>.csv``, which this does not."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     recipients = group_calls(calls)
     for rec, stem in zip(recipients, stems([r.name for r in recipients]), strict=True):
         path = folder / f"{stem}.pdf"
-        render_letter(rec, path, as_of=as_of, pseudonymized=pseudonymized)
+        render_letter(rec, path, as_of=as_of, pseudonymized=pseudonymized, cap=cap)
         paths.append(path)
     return paths

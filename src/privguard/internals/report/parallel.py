@@ -1,8 +1,12 @@
 """Letters rendered in worker processes, reading their calls from one Parquet file.
 
 The parent writes the recorded privileged calls once (DuckDB ``COPY``, sorted by
-recipient) and hands each worker only the file's path and the recipients to render, so
-no call rows travel between processes. Workers are fresh interpreters
+recipient and in letter order), then from that file: each recipient's complete list as
+``letters/<stem>.csv`` (one ``COPY`` each, spreadsheet-safe), a small file with only the
+calls the letters list (the first ``letters.LIST_CAP`` of each recipient), and one
+summary row per recipient (counts over all its calls). Each worker gets only that small
+file's path, the recipients to render and their summaries, so no call rows travel
+between processes and a worker's work no longer grows with a recipient's calls. Workers are fresh interpreters
 (``python -m privguard.internals.report.parallel``), not forks: the parent holds a
 DuckDB connection and its threads, which a forked child must not inherit, and unlike
 ``multiprocessing``'s spawn they do not re-run the caller's script. Each letter's bytes
@@ -30,7 +34,7 @@ from privguard.errors import EngineError
 from privguard.internals.engines.base import Executor
 
 from . import sql
-from .letters import group_calls, recipient_name, render_letter, stems
+from .letters import LIST_CAP, Recipient, Summary, recipient_name, render_letter, stems
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +45,21 @@ LETTER_COST_ROWS = 400
 
 
 def render_jobs(
-    path: Path, jobs: list[tuple[str, str]], folder: Path, *, as_of: dt.datetime,
-    pseudonymized: bool,
+    path: Path, jobs: list[tuple[str, str, dict[str, Any]]], folder: Path, *,
+    as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP,
 ) -> None:  # fmt: skip
-    """Read the calls of the given recipients (name, file stem) and write their letters."""
-    names = [name for name, _ in jobs]
+    """Write the letters of the given recipients (name, file stem, summary as a dict of
+    :class:`letters.Summary` fields) from the listed calls in ``path``."""
+    names = [name for name, _, _ in jobs]
     table = pq.read_table(path, filters=[("recipient", "in", names)])
-    for name, stem in jobs:
-        # One recipient's calls become Python values at a time: Arrow holds the rest
-        # compactly (a few million dicts would take gigabytes).
-        mine = table.filter(pc.equal(table.column("recipient"), name))
-        (rec,) = group_calls(mine.drop_columns(["recipient"]).to_pylist())
-        render_letter(rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized)
+    for name, stem, summary in jobs:
+        mine = table.filter(pc.equal(table.column("recipient"), name)).slice(0, cap)
+        calls = mine.drop_columns(["recipient"]).to_pylist()
+        s = Summary(**summary)
+        rec = Recipient(name, list(s.numbers), calls, s)
+        render_letter(
+            rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized, cap=cap
+        )
 
 
 def split(counts: dict[str, int], n: int) -> list[list[str]]:
@@ -111,13 +118,17 @@ def start_letters(
     as_of: dt.datetime,
     pseudonymized: bool,
     max_workers: int | None = None,
+    cap: int = LIST_CAP,
 ) -> LetterJob:
     """Start writing one letter per recipient into ``folder`` in worker processes.
 
     Needs ``pg_export_calls`` (see ``api.report``). Writes the recorded calls to
-    ``scratch/letter_calls.parquet`` (remove ``scratch`` after :meth:`LetterJob.wait`)
-    and returns at once, so the caller can write the exports while the workers render:
-    both are CPU-bound Python. The job's ``paths`` are the letters in recipient order."""
+    ``scratch/letter_calls.parquet`` and the listed ones to ``scratch/letter_listed.parquet``
+    (remove ``scratch`` after :meth:`LetterJob.wait`), starts the workers, writes every
+    recipient's complete list as ``folder/<stem>.csv`` while they render, and returns, so
+    the caller can write the exports while the workers render: both are CPU-bound Python.
+    Each letter lists at most ``cap`` calls. The job's ``paths`` are the letters in
+    recipient order (the CSV files are beside them, same stems)."""
     folder.mkdir(parents=True, exist_ok=True)
     scratch.mkdir(parents=True, exist_ok=True)
     pairs = ex.fetchall(sql.letter_pairs_sql())
@@ -140,11 +151,22 @@ def start_letters(
     ex.register_arrow(RECIPIENTS_VIEW, mapping)
     path = scratch / "letter_calls.parquet"
     ex.copy_to_parquet(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path)
+    listed = scratch / "letter_listed.parquet"
+    ex.copy_to_parquet(sql.letter_listed_sql(path, cap), listed)
+    summaries = {
+        row[0]: {
+            "calls": row[1], "first_day": row[2], "last_day": row[3],
+            "facilities": sorted(row[4]), "inmates": row[5], "completed": row[6],
+            "violations": row[7], "numbers": sorted(row[8]),
+        }
+        for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
+    }  # fmt: skip
     groups = split(counts, max_workers or workers())
     procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     for group in groups:
-        spec = {"path": str(path), "folder": str(folder), "as_of": as_of.isoformat(),
-                "pseudonymized": pseudonymized, "jobs": [[n, stem_of[n]] for n in group]}  # fmt: skip
+        spec = {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
+                "pseudonymized": pseudonymized, "cap": cap,
+                "jobs": [[n, stem_of[n], summaries[n]] for n in group]}  # fmt: skip
         err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LetterJob.wait
         proc = subprocess.Popen(
             [sys.executable, "-m", "privguard.internals.report.parallel"],
@@ -154,6 +176,11 @@ def start_letters(
         proc.stdin.write(json.dumps(spec).encode("utf-8"))
         proc.stdin.close()
         procs.append((proc, err))
+    # Written here while the workers render: DuckDB reads only the row groups of one
+    # recipient per COPY (the file is sorted by recipient).
+    for name in ordered:
+        ex.execute(sql.copy_csv_sql(sql.letter_csv_sql(path, name),
+                                    folder / f"{stem_of[name]}.csv"))  # fmt: skip
     log.info("letters: %d recipients on %d worker processes", len(counts), len(groups))
     return LetterJob(paths, procs)
 
@@ -163,10 +190,11 @@ def _main() -> None:
     spec: dict[str, Any] = json.loads(sys.stdin.read())
     render_jobs(
         Path(spec["path"]),
-        [(n, s) for n, s in spec["jobs"]],
+        [(n, s, summary) for n, s, summary in spec["jobs"]],
         Path(spec["folder"]),
         as_of=dt.datetime.fromisoformat(spec["as_of"]),
         pseudonymized=bool(spec["pseudonymized"]),
+        cap=int(spec["cap"]),
     )
 
 

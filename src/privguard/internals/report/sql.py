@@ -196,14 +196,6 @@ LETTER_COLUMNS = (
 )  # fmt: skip
 
 
-def letter_calls_sql() -> str:
-    """The recorded privileged calls with only the columns the letters print (after
-    ``pg_export_calls`` is made), so Python never holds the provenance lists of every call."""
-    return (
-        f"SELECT {', '.join(LETTER_COLUMNS)} FROM pg_export_calls WHERE recorded ORDER BY call_id"
-    )
-
-
 def letter_pairs_sql() -> str:
     """Each (attorney name, number) pair of the recorded privileged calls, with its calls."""
     return (
@@ -213,15 +205,66 @@ def letter_pairs_sql() -> str:
 
 
 def letter_calls_by_recipient_sql(recipients: str) -> str:
-    """The letters' columns of the recorded calls with their recipient (from the view
-    ``recipients``: attorney_name, number, recipient), sorted by recipient."""
-    cols = ", ".join(f"c.{c}" for c in LETTER_COLUMNS)
+    """The recorded calls with their recipient (from the view ``recipients``:
+    attorney_name, number, recipient), in letter order: by recipient, then by UTC
+    start (unknown first), then call id. Has the letters' columns plus ``start_local`` and
+    ``sources`` for the per-recipient CSV files."""
+    cols = ", ".join(f"c.{c}" for c in (*LETTER_COLUMNS, "start_local", "sources"))
     return (
         f"SELECT r.recipient, {cols} FROM pg_export_calls c JOIN {recipients} r "
         "ON r.attorney_name IS NOT DISTINCT FROM c.attorney_name "
         "AND r.number IS NOT DISTINCT FROM c.number "
-        "WHERE c.recorded ORDER BY r.recipient, c.call_id"
+        "WHERE c.recorded ORDER BY r.recipient, c.start_utc NULLS FIRST, c.call_id"
     )
+
+
+def letter_listed_sql(calls: Path, cap: int) -> str:
+    """The first ``cap`` calls of each recipient in letter order, with the letters' columns
+    only: all the worker processes read (``calls`` from :func:`letter_calls_by_recipient_sql`)."""
+    cols = ", ".join(LETTER_COLUMNS)
+    return (
+        f"SELECT recipient, {cols} FROM {parquet_source(calls)} QUALIFY row_number() OVER "
+        "(PARTITION BY recipient ORDER BY start_utc NULLS FIRST, call_id) <= "
+        f"{int(cap)} ORDER BY recipient, start_utc NULLS FIRST, call_id"
+    )
+
+
+def letter_summary_sql(calls: Path, pseudonymized: bool) -> str:
+    """Per recipient, what its letter states about all its calls: how many, the first and
+    last known UTC day, the facilities, how many people in custody (as the letter names
+    them: account first when pseudonymized), completed calls and do-not-record calls."""
+    first, second = (
+        ("inmate_account", "inmate_name") if pseudonymized else ("inmate_name", "inmate_account")
+    )
+    return (
+        "SELECT recipient, count(*) AS calls, left(min(start_utc), 10) AS first_day, "
+        "left(max(start_utc), 10) AS last_day, "
+        "list(DISTINCT coalesce(CAST(facility AS VARCHAR), 'unknown')) AS facilities, "
+        f"count(DISTINCT coalesce(nullif({first}, ''), nullif({second}, ''), 'unknown')) "
+        "AS inmates, "
+        "count(*) FILTER (WHERE completed) AS completed, "
+        "count(*) FILTER (WHERE registered_then) AS violations, "
+        "list(DISTINCT number) AS numbers "
+        f"FROM {parquet_source(calls)} GROUP BY recipient ORDER BY recipient"
+    )
+
+
+LETTER_CSV_COLUMNS: list[tuple[str, str]] = [
+    ("call_id", "INTEGER"), ("start_local", "TEXT"), ("local_zone", "TEXT"),
+    ("start_utc", "TEXT"), ("facility", "TEXT"), ("number", "TEXT"), ("inmate_name", "TEXT"),
+    ("inmate_account", "TEXT"), ("duration_s", "INTEGER"), ("completed", "INTEGER"),
+    ("registered_then", "INTEGER"), ("recording_ref", "TEXT"), ("sources", "TEXT"),
+]  # fmt: skip
+
+
+def letter_csv_sql(calls: Path, recipient: str) -> str:
+    """One recipient's complete call list for its ``<stem>.csv``, spreadsheet-safe, in letter
+    order (``sources`` as text: file:table:row; ...)."""
+    names = ", ".join(quote_ident(n) for n, _ in LETTER_CSV_COLUMNS)
+    query = (
+        f"SELECT {names} FROM {parquet_source(calls)} WHERE recipient = {quote_literal(recipient)}"
+    )
+    return csv_safe_sql(query, LETTER_CSV_COLUMNS, order_by="start_utc NULLS FIRST, call_id")
 
 
 def csv_safe_sql(query: str, columns: list[tuple[str, str]], *, order_by: str) -> str:
