@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from privguard.internals.report import privacy
-from privguard.internals.report.letters import duration, local_time, slug
+from privguard.internals.report.letters import LIST_CAP, duration, local_time, slug
 from privguard.internals.schema import ATTORNEY_CLASSES
 from test_report_fixture import run_report
 
@@ -63,23 +64,36 @@ def test_report_pdf_text_matches_summary(audit, tmp_path: Path) -> None:
 
 
 def test_one_letter_per_attorney_with_every_recorded_call(audit, tmp_path: Path) -> None:
+    """Each letter states its recipient's recorded calls (a separate recount), lists the
+    first min(LIST_CAP, M) of them and its CSV beside it holds all M, spreadsheet-safe."""
     out = audit["out"]
     expected = _recorded_by_attorney(out)
     letters = sorted((out / "letters").glob("*.pdf"))
     assert len(letters) == len(expected)
+    assert sorted(p.stem for p in (out / "letters").glob("*.csv")) == [p.stem for p in letters]
     key = bytes.fromhex((audit["root"] / "case.key").read_text().strip())
     for name, calls in expected.items():
         path = out / "letters" / f"{slug(name)}.pdf"
         text = _pdf_text(path, tmp_path)
         assert f"To: {name}" in text
         assert f"{len(calls):,} recorded call" in text
+        assert f"{slug(name)}.csv" in text
+        calls.sort(key=lambda c: (c["start_utc"], c["call_id"]))
         squeezed = "".join(text.split())  # table cells wrap inside long pseudonyms
-        for c in calls:
-            # Each call appears with its UTC time and its inmate's pseudonym.
-            assert c["start_utc"].strftime("%Y-%m-%d") in text
+        for c in calls[:LIST_CAP]:
+            # Each listed call appears with its UTC time and its inmate's pseudonym.
+            assert c["start_utc"].strftime("%Y-%m-%d %H:%M") in text
             assert privacy.pseudonym(key, "account", c["inmate_account"]) in squeezed
             assert c["inmate_name"] not in text and f" {c['inmate_account']} " not in text
         assert "delete" in text and "suppress" in text
+        with open(path.with_suffix(".csv"), encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [int(r["call_id"]) for r in rows] == [c["call_id"] for c in calls]
+        for r, c in zip(rows, calls, strict=True):
+            assert r["start_utc"] == c["start_utc"].strftime("%Y-%m-%d %H:%M:%S")
+            assert r["inmate_account"] == privacy.pseudonym(key, "account", c["inmate_account"])
+            assert r["number"] == "'" + c["dialed_number"]  # formula-safe, as the exports
+            assert r["sources"]
 
 
 def test_jane_roe_letter_groups_her_two_numbers(audit, tmp_path: Path) -> None:

@@ -1,0 +1,119 @@
+"""Letters to recipients with more calls than a letter lists: the first ones are printed,
+the letter states the total and how many more, and the CSV beside it has them all."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pypdfium2 as pdfium
+import pytest
+
+from privguard.internals.engines import connect
+from privguard.internals.report.letters import LIST_CAP, Recipient, render_letter, write_letters
+from privguard.internals.report.model import as_of
+from privguard.internals.report.parallel import start_letters
+from privguard.internals.report.sql import LETTER_COLUMNS
+from privguard.internals.sql import parquet_source
+from test_report_fixture import run_report
+
+AS_OF = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
+
+
+def _text(path: Path) -> str:
+    doc = pdfium.PdfDocument(str(path))
+    return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+
+def _call(i: int) -> dict:
+    start = dt.datetime(2013, 1, 1) + dt.timedelta(hours=7 * i)
+    return {
+        "call_id": 1000 + i, "number": "+15125550199", "attorney_name": "Busy Defender Office",
+        "facility": ("TX01", "TX02", "TX03")[i % 3], "inmate_name": None,
+        "inmate_account": f"p_{i % 17:012x}", "start_utc": start.isoformat(sep=" "),
+        "local_zone": "America/Chicago", "duration_s": 60 + i, "completed": i % 4 != 0,
+        "registered_then": i % 5 == 0, "recording_ref": f"REF-{i:05d}",
+    }  # fmt: skip
+
+
+def test_letter_over_the_cap_lists_the_first_calls_and_says_how_many_more(
+    tmp_path: Path,
+) -> None:
+    total = LIST_CAP + 57
+    calls = [_call(i) for i in range(total)]
+    rec = Recipient("Busy Defender Office", ["+15125550199"], calls)
+    path = tmp_path / "busy-defender-office.pdf"
+    render_letter(rec, path, as_of=AS_OF, pseudonymized=True)
+    text = _text(path)
+    squeezed = "".join(text.split())
+    assert f"{total:,}recordedcalls" in squeezed
+    assert "from3facilities(TX01,TX02,TX03)" in squeezed
+    assert "17differentpeopleincustody" in squeezed
+    assert f"{sum(1 for c in calls if c['completed']):,}ofthemwerecompleted" in squeezed
+    assert f"{sum(1 for c in calls if c['registered_then']):,}weremadewhile" in squeezed
+    assert f"Thefirst{LIST_CAP:,}of{total:,}" in squeezed
+    assert f"and{total - LIST_CAP:,}more;thecompletelistofall{total:,}calls" in squeezed
+    assert "busy-defender-office.csv" in text
+    listed = [c["recording_ref"] for c in calls if c["recording_ref"] in squeezed]
+    assert listed == [c["recording_ref"] for c in calls[:LIST_CAP]]
+    first, last = calls[0]["start_utc"][:10], calls[-1]["start_utc"][:10]
+    assert f"between{first}and{last}" in squeezed  # over all calls, not the listed ones
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory) -> dict[str, Path]:
+    paths, _ = run_report(tmp_path_factory.mktemp("letters-cap"))
+    return paths
+
+
+def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_call(
+    audit: dict[str, Path], tmp_path: Path
+) -> None:
+    """With a cap of 2 most fixture recipients are over it: the worker letters (summaries
+    from SQL) equal the serial ones (summaries in Python), and each CSV has all the calls."""
+    out = audit["out"]
+    exported = out / "exports" / "privileged_calls.parquet"
+    summary = json.loads((out / "summary.json").read_text())
+    when = as_of(summary)
+    ex = connect()
+    try:
+        ex.execute(f"CREATE TEMP TABLE pg_export_calls AS SELECT * FROM {parquet_source(exported)}")
+        job = start_letters(
+            ex, tmp_path / "workers", tmp_path / "scratch", as_of=when, pseudonymized=True, cap=2
+        )
+        parallel = job.wait()
+    finally:
+        ex.close()
+    calls = pq.read_table(exported).filter(pc.field("recorded"))
+    serial = write_letters(
+        calls.select(list(LETTER_COLUMNS)).sort_by("call_id").to_pylist(),
+        tmp_path / "serial",
+        as_of=when,
+        pseudonymized=True,
+        cap=2,
+    )
+    assert [p.name for p in serial] == [p.name for p in parallel]
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    rows = calls.to_pylist()
+    over = 0
+    for pdf in parallel:
+        with open(pdf.with_suffix(".csv"), encoding="utf-8", newline="") as fh:
+            got = list(csv.DictReader(fh))
+        ids = {int(r["call_id"]) for r in got}
+        mine = [r for r in rows if r["call_id"] in ids]
+        names = {r["attorney_name"] or f"Holder of {r['number']}" for r in mine}
+        assert len(mine) == len(got) and len(names) == 1
+        recount = [r for r in rows if (r["attorney_name"] or f"Holder of {r['number']}") in names]
+        assert len(recount) == len(got)
+        text = "".join(_text(pdf).split())
+        if len(got) > 2:
+            over += 1
+            assert f"and{len(got) - 2:,}more" in text and f"{pdf.stem}.csv" in text
+            order = sorted(recount, key=lambda r: (r["start_utc"], r["call_id"]))
+            assert [int(r["call_id"]) for r in got] == [r["call_id"] for r in order]
+    assert over >= 2
