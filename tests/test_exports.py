@@ -154,26 +154,184 @@ def test_engine_csv_matches_python_writer(exports: Path) -> None:
     assert (exports / "privileged_calls.csv").read_text(encoding="utf-8") == buf.getvalue()
 
 
-def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
-    """Rows beyond a sheet's limit go on further sheets, each with the header: none lost."""
+# --- findings.xlsx: the engine-built workbook against the former xlsxwriter writer ---------
+
+
+def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_576) -> None:
+    """The former writer (xlsxwriter, one Python call per cell), kept as the reference for
+    cell values and types: E.164 text as text cells with the "@" style, other text
+    neutralized, bools as booleans, numbers as numbers, dates as ISO text."""
     import datetime as dt
 
-    from privguard.internals.report.exports import TableSheets, open_xlsx
+    import xlsxwriter
+
+    from privguard.internals.report.exports import _plain
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False, "constant_memory": True})  # fmt: skip
+    text = wb.add_format({"num_format": "@"})
+    for t in tables:
+        data, part = rows[t.name], 1
+        while True:
+            name = t.name[:31] if part == 1 else f"{t.name[:24]} ({part})"
+            ws = wb.add_worksheet(name)
+            for c, col in enumerate(t.columns):
+                ws.write_string(0, c, col.name)
+            chunk, data = data[: max_rows - 1], data[max_rows - 1 :]
+            for r, row in enumerate(chunk, start=1):
+                for c, value in enumerate(row):
+                    value = _plain(value) if isinstance(value, (dt.date, dt.datetime)) else value
+                    if value is None:
+                        continue
+                    if isinstance(value, bool):
+                        ws.write_boolean(r, c, value)
+                    elif isinstance(value, (int, float)):
+                        ws.write_number(r, c, value)
+                    elif E164.match(str(value)):
+                        ws.write_string(r, c, str(value), text)
+                    else:
+                        ws.write_string(r, c, neutralize(str(value)))
+            part += 1
+            if not data:
+                break
+    wb.close()
+
+
+def _cells(path: Path) -> dict[str, list[list[tuple]]]:
+    """Every cell as openpyxl reads it: (value, type, number format) per sheet."""
+    book = openpyxl.load_workbook(path)
+    return {
+        ws.title: [[(c.value, c.data_type, c.number_format) for c in r] for r in ws.iter_rows()]
+        for ws in book.worksheets
+    }
+
+
+def _write_book(ex, path: Path, tables: list, max_rows: int = 1_048_576) -> list[int]:
+    import datetime as dt
+
+    from privguard.internals.report.xlsx import XlsxBook
+
+    book = XlsxBook(path, dt.datetime(2013, 12, 31, 22, 52, tzinfo=dt.UTC), max_rows=max_rows)
+    parts = [book.add_table(ex, t, order_by=t.engine_csv_order) for t in tables]
+    book.close()
+    return parts
+
+
+def test_xlsx_cells_equal_the_former_writer(exports: Path, tmp_path: Path) -> None:
+    """Every cell of the engine-built findings.xlsx (value, type, number format) equals
+    what the former xlsxwriter writer gives for the same rows (the Parquet copies), and
+    each sheet keeps the header look: bold, frozen, filtered."""
+    from privguard.internals.report.tables import export_tables
+
+    tables = export_tables(True)
+    rows = {t.name: [tuple(r.values()) for r in pq.read_table(exports / f"{t.name}.parquet").to_pylist()] for t in tables}  # fmt: skip
+    _reference_xlsx(tmp_path / "ref.xlsx", tables, rows)
+    got, want = _cells(exports / "findings.xlsx"), _cells(tmp_path / "ref.xlsx")
+    assert list(got) == [t.name for t in tables] == list(want)
+    for name in want:
+        assert got[name][0] == want[name][0], name
+        assert got[name][1:] == want[name][1:], name
+        assert len(got[name]) == len(rows[name]) + 1
+    book = openpyxl.load_workbook(exports / "findings.xlsx")
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2" and ws["A1"].font.b and ws.auto_filter.ref
+
+
+HOSTILE = [
+    "<b>&amp; \"q\" 'a'</b>", "a\x00b\x01c\x0bd\x1fe", "cr\rlf\r\nend", "tab\tin", "\t=1", "\r=1",
+    "=1+1", "+SUM(1,2)", "-2+3", "@SUM(A1)", "+15125550101", "+15125550101\n", "+1512", "",
+    "x" * 40_000, "é" * 20_000, "José Núñez 😀 中文 עברית", "_x0041_ literal", "  lead", "trail ",
+    "\n", "\u00a0nbsp", "a\ufffeb\uffff", "line1\nline2\n\nline4", "a,b|c;d", "\\N",
+]  # fmt: skip
+
+
+def test_xlsx_hostile_text_equals_the_former_writer(tmp_path: Path) -> None:
+    """XML metacharacters, control characters, very long text, unicode, formula starts,
+    numbers, booleans, dates and NULLs: cells equal the former writer's, as read by
+    openpyxl; python-calamine reads the same values; rows split across sheets at the
+    limit (here 4 rows a sheet) exactly; two writes give the same bytes."""
+    import datetime as dt
+
+    import pyarrow as pa
+    from python_calamine import CalamineWorkbook
+
+    from privguard.internals.engines import connect
     from privguard.internals.report.tables import Column, ExportTable
 
-    table = ExportTable(
-        "privileged_calls", "t", "d", "SELECT 1",
-        (Column("call_id", "INTEGER", "id"), Column("number", "TEXT", "n")), ("call_id",),
-    )  # fmt: skip
+    n = len(HOSTILE)
+    data = pa.table({
+        "id": list(range(n)),
+        "txt": HOSTILE,
+        "num": [0.1 + 0.2, 1e-7, 12345678901234567.0, -0.0, 2.5, None] * (n // 6) + [1.0] * (n % 6),
+        "big": [2**60, -1, 0, None] * (n // 4) + [7] * (n % 4),
+        "flag": [True, False, None] * (n // 3) + [True] * (n % 3),
+        "day": [dt.date(2013, 1, 2), None] * (n // 2) + [dt.date(1999, 12, 31)] * (n % 2),
+        "at": [dt.datetime(2013, 5, 6, 7, 8, 9), dt.datetime(2013, 5, 6, 7, 8, 9, 120)] * (n // 2)
+        + [None] * (n % 2),
+    })  # fmt: skip
+    ex = connect()
+    ex.register_arrow("hostile", data)
+    cols = tuple(Column(c, "TEXT" if c == "txt" else "INTEGER", c) for c in data.column_names)
+    tables = [
+        ExportTable("calls", "t", "d", "SELECT * FROM hostile", cols, ("id",), engine_csv_order="id"),
+        ExportTable("small", "t", "d", "SELECT * FROM hostile ORDER BY id DESC", cols, ("id",)),
+    ]  # fmt: skip
+    parts = _write_book(ex, tmp_path / "new.xlsx", tables, max_rows=5)
+    assert parts == [-(-n // 4)] * 2
+    rows = {t.name: [tuple(r) for r in ex.fetchall(t.query + (" ORDER BY id" if t.engine_csv_order else ""))] for t in tables}  # fmt: skip
+    _reference_xlsx(tmp_path / "ref.xlsx", tables, rows, max_rows=5)
+    got, want = _cells(tmp_path / "new.xlsx"), _cells(tmp_path / "ref.xlsx")
+    assert list(got) == list(want)
+    assert list(got)[:3] == ["calls", "calls (2)", "calls (3)"]
+    for name in want:
+        assert got[name] == want[name], name
+    assert sum(len(v) - 1 for v in got.values()) == 2 * n
+    cal = CalamineWorkbook.from_path(str(tmp_path / "new.xlsx"))
+    ref = CalamineWorkbook.from_path(str(tmp_path / "ref.xlsx"))
+    for name in want:
+        assert cal.get_sheet_by_name(name).to_python() == ref.get_sheet_by_name(name).to_python()
+    first = (tmp_path / "new.xlsx").read_bytes()
+    _write_book(ex, tmp_path / "new.xlsx", tables, max_rows=5)
+    assert (tmp_path / "new.xlsx").read_bytes() == first
+    assert not list(tmp_path.glob(".xlsx-*")), "scratch rows left behind"
+
+
+def test_xlsx_never_passes_text_through_as_xml(tmp_path: Path) -> None:
+    """Text that looks like SpreadsheetML (xlsxwriter wrote "<r>...</r>" raw) stays text."""
+    import pyarrow as pa
+
+    from privguard.internals.engines import connect
+    from privguard.internals.report.tables import Column, ExportTable
+
+    evil = "<r><t>x</t></r>"
+    ex = connect()
+    ex.register_arrow("t", pa.table({"id": [1], "s": [evil]}))
+    cols = (Column("id", "INTEGER", "i"), Column("s", "TEXT", "s"))
+    _write_book(
+        ex, tmp_path / "x.xlsx", [ExportTable("t", "t", "d", "SELECT * FROM t", cols, ("id",))]
+    )
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx")["t"]["B2"].value == evil
+
+
+def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
+    """Rows beyond a sheet's limit go on further sheets, each with the header: none lost."""
+    import pyarrow as pa
+
+    from privguard.internals.engines import connect
+    from privguard.internals.report.tables import Column, ExportTable
+
     rows = [(i, f"+1512555{i:04d}") for i in range(7)]
+    ex = connect()
+    ex.register_arrow(
+        "t", pa.table({"call_id": [r[0] for r in rows], "number": [r[1] for r in rows]})
+    )
+    table = ExportTable(
+        "privileged_calls", "t", "d", "SELECT * FROM t",
+        (Column("call_id", "INTEGER", "id"), Column("number", "TEXT", "n")), ("call_id",),
+        engine_csv_order="call_id",
+    )  # fmt: skip
     path = tmp_path / "x.xlsx"
-    wb = open_xlsx(path, dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
-    head, text = wb.add_format({"bold": True}), wb.add_format({"num_format": "@"})
-    sheets = TableSheets(wb, table, head, text, max_rows=4)  # 3 data rows per sheet
-    sheets.write(rows[:2])
-    sheets.write(rows[2:])
-    sheets.close()
-    wb.close()
+    assert _write_book(ex, path, [table], max_rows=4) == [3]  # 3 data rows per sheet
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["privileged_calls", "privileged_calls (2)", "privileged_calls (3)"]
     got = []
@@ -181,5 +339,6 @@ def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
         values = list(ws.iter_rows(values_only=True))
         assert values[0] == ("call_id", "number")
         assert len(values) <= 4
+        assert ws.freeze_panes == "A2"
         got.extend(values[1:])
     assert got == rows

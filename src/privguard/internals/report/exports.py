@@ -21,20 +21,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from privguard.internals.engines.base import Executor
 from privguard.internals.sql import quote_ident
 
 from . import sql
 from .tables import ExportTable, export_tables
+from .xlsx import XlsxBook
 
 log = logging.getLogger(__name__)
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 SLICE_ROWS = 50_000  # rows turned into Python values at a time
-XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, header included
 
 README = """privguard exports
 =================
@@ -77,103 +75,6 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return neutralize(value) if isinstance(value, str) else str(value)
-
-
-def open_xlsx(path: Path, as_of: dt.datetime) -> xlsxwriter.Workbook:
-    """A workbook where no cell is ever a formula (strings are written as strings).
-
-    ``constant_memory`` streams each row to disk as it is written (strings inline, no
-    shared-string table), so a sheet of a million calls needs no workbook-sized memory."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False,
-                                         "constant_memory": True})  # fmt: skip
-    # Fixed metadata so reruns are byte-identical (also fixes the zip entry dates).
-    wb.set_properties({"title": "privguard findings", "author": "privguard",
-                       "created": as_of.replace(tzinfo=None)})  # fmt: skip
-    return wb
-
-
-def start_sheet(wb: xlsxwriter.Workbook, table: ExportTable, head: Any, part: int = 1) -> Any:
-    """A sheet for ``table`` with its header row written (``part`` > 1: a continuation
-    sheet, named ``<table> (2)`` ...)."""
-    name = table.name[:31] if part == 1 else f"{table.name[:24]} ({part})"
-    ws = wb.add_worksheet(name)
-    for c, col in enumerate(table.columns):
-        ws.write_string(0, c, col.name, head)
-        ws.set_column(c, c, 14 if col.kind != "TEXT" else 22)
-    return ws
-
-
-class TableSheets:
-    """One table's rows in the workbook, continued on further sheets past a sheet's row
-    limit (``max_rows``, header included: Excel's is 1,048,576), never truncated."""
-
-    def __init__(self, wb: xlsxwriter.Workbook, table: ExportTable, head: Any, text: Any,
-                 max_rows: int = XLSX_MAX_ROWS) -> None:  # fmt: skip
-        self.wb, self.table, self.head, self.text = wb, table, head, text
-        self.per_sheet = max_rows - 1
-        self.sheets = [start_sheet(wb, table, head)]
-        self.used = 0  # data rows on the current sheet
-
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Append ``rows``, starting a new sheet whenever the current one is full."""
-        while rows:
-            if self.used == self.per_sheet:
-                self._close_sheet()
-                self.sheets.append(
-                    start_sheet(self.wb, self.table, self.head, len(self.sheets) + 1)
-                )
-                self.used = 0
-            take = rows[: self.per_sheet - self.used]
-            write_sheet_rows(self.sheets[-1], self.used + 1, take, self.text)
-            self.used += len(take)
-            rows = rows[len(take) :]
-
-    def _close_sheet(self) -> None:
-        ws = self.sheets[-1]
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(self.used, 1), len(self.table.columns) - 1)
-
-    def close(self) -> None:
-        """Freeze the header row and add filters on the last sheet."""
-        self._close_sheet()
-
-
-def write_sheet_rows(ws: Any, first: int, rows: list[tuple[Any, ...]], text: Any) -> None:
-    """Write ``rows`` from sheet row ``first`` on; E.164 numbers as text cells."""
-    write_string, write_number, write_boolean = ws.write_string, ws.write_number, ws.write_boolean
-    e164 = E164.match
-    for r, row in enumerate(rows, start=first):
-        for c, value in enumerate(row):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is str:
-                if value[:1] == "+" and e164(value):  # E.164 begins with +: test it only then
-                    write_string(r, c, value, text)
-                else:
-                    write_string(r, c, neutralize(value))
-            elif kind is bool:
-                write_boolean(r, c, value)
-            elif kind is int or kind is float:
-                write_number(r, c, value)
-            else:
-                _write_other(ws, r, c, value, text)
-
-
-def _write_other(ws: Any, r: int, c: int, value: Any, text: Any) -> None:
-    """A cell of any other type (dates, subclasses), as the original per-cell rules say."""
-    value = _plain(value)
-    if value is None:
-        return
-    if isinstance(value, bool):
-        ws.write_boolean(r, c, value)
-    elif isinstance(value, (int, float)):
-        ws.write_number(r, c, value)
-    elif E164.match(str(value)):
-        ws.write_string(r, c, str(value), text)
-    else:
-        ws.write_string(r, c, neutralize(str(value)))
 
 
 def _ddl(t: ExportTable) -> list[str]:
@@ -241,13 +142,13 @@ def write_exports(
 ) -> list[Path]:
     """Write every export into ``folder`` (after the report tables are prepared).
 
-    Each table is fetched once as Arrow and turned into Python values a slice at a time,
-    each slice going to the CSV file, the XLSX sheet and the SQLite table in turn."""
+    The engine writes findings.xlsx's sheet rows (``xlsx.XlsxBook``) and the big tables'
+    CSV files. Otherwise each table is fetched once as Arrow and turned into Python values
+    a slice at a time, each slice going to the CSV file (small tables) and the SQLite
+    table."""
     folder.mkdir(parents=True, exist_ok=True)
     tables = export_tables(pseudonymize)
-    wb = open_xlsx(folder / "findings.xlsx", as_of)
-    head = wb.add_format({"bold": True, "bg_color": "#E8EEF4", "text_wrap": True})
-    text = wb.add_format({"num_format": "@"})
+    book = XlsxBook(folder / "findings.xlsx", as_of)
     db = open_sqlite(folder / "findings.db")
     continued: list[str] = []
     try:
@@ -261,7 +162,7 @@ def write_exports(
             result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only
             if result.column_names != names:
                 raise AssertionError(f"{t.name}: columns {result.column_names} != {names}")
-            sheets = TableSheets(wb, t, head, text)
+            sheets = book.add_table(ex, t, order_by=t.engine_csv_order)
             for stmt in _ddl(t):
                 db.execute(stmt)
             insert = f"INSERT INTO {quote_ident(t.name)} VALUES ({', '.join('?' for _ in names)})"
@@ -277,16 +178,17 @@ def write_exports(
                     rows = list(zip(*(col.to_pylist() for col in batch.columns), strict=True))
                     if out is not None:
                         out.writerows([csv_cell(v) for v in r] for r in rows)
-                    sheets.write(rows)
                     db.executemany(insert, ([_plain(v) for v in r] for r in rows))
-            sheets.close()
-            if len(sheets.sheets) > 1:
-                continued.append(f"{t.name} ({len(sheets.sheets)} sheets)")
+            if sheets > 1:
+                continued.append(f"{t.name} ({sheets} sheets)")
             ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
         finish_sqlite(db)
+        book.close()
+    except BaseException:
+        book.abort()
+        raise
     finally:
         db.close()
-        wb.close()
     meta = datasette_metadata(tables, pseudonymize)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     privacy = (

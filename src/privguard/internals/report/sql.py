@@ -294,3 +294,127 @@ def copy_csv_sql(query: str, path: Path) -> str:
         f"COPY ({query}) TO {quote_literal(str(path))} "
         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT '')"
     )
+
+
+# --- findings.xlsx: sheet rows as SpreadsheetML, built by the engine ---------------------
+
+XLSX_STR_MAX = 32767  # Excel's characters per cell; longer text is cut as xlsxwriter did
+_XLSX_CTRL = [c for c in range(0x20) if c not in (9, 10)]  # XML 1.0 forbids most of these
+_XLSX_E164 = r"\+[1-9][0-9]{6,14}\n?"  # as re.match(r"^\+...$") in Python (trailing \n ok)
+# Python's \s (xlsxwriter's test for xml:space="preserve") after control escapes.
+_XLSX_WS = (
+    r"[\t\n\r\f\v \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
+
+
+def xlsx_escape_sql(v: str) -> str:
+    """Text ``v`` as the body of an inline-string ``<t>``, escaped as xlsxwriter does:
+    a literal ``_xHHHH_`` gets ``_x005F`` before it, control characters other than tab
+    and newline (forbidden in XML 1.0) and U+FFFE/U+FFFF become ``_xHHHH_`` (Excel's own
+    escape, which readers turn back into the character), ``& < >`` become entities and a
+    newline becomes ``&#10;`` so that each sheet row stays on one line of the rows file."""
+    ctrl = f"regexp_replace({v}, '(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g')"
+    for c in _XLSX_CTRL:
+        ctrl = f"replace({ctrl}, chr({c}), '_x{c:04X}_')"
+    for c in (0xFFFE, 0xFFFF):
+        ctrl = f"replace({ctrl}, chr({c}), '_x{c:04X}_')"
+    rare = r"regexp_matches({v}, '[\x00-\x08\x0b-\x1f\x{{fffe}}\x{{ffff}}]|_x[0-9a-fA-F]{{4}}_')"
+    s = f"CASE WHEN {rare.format(v=v)} THEN {ctrl} ELSE {v} END"
+    for ch, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\n", "&#10;")):
+        s = f"replace({s}, {quote_literal(ch)}, '{ent}')"
+    return s
+
+
+def _xlsx_as_text(value: str, kind: str) -> str:
+    """A date, timestamp or other value as the text Python's writer gave it (isoformat)."""
+    if kind == "timestamp":
+        us = f"(epoch_us({value}) % 1000000 + 1000000) % 1000000"
+        return (
+            f"strftime({value}, '%Y-%m-%dT%H:%M:%S') || CASE WHEN {us} = 0 THEN '' "
+            f"ELSE '.' || lpad(CAST({us} AS VARCHAR), 6, '0') END"
+        )
+    return f"CAST({value} AS VARCHAR)"
+
+
+def _xlsx_text_cols(v: str, i: int) -> list[str]:
+    """For text ``v``: ``t{i}`` (an E.164 number: a text cell with the text style, kept as
+    is) and ``x{i}`` (the cell's escaped text, made formula-safe unless E.164, cut at
+    Excel's limit)."""
+    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
+    tel = f"coalesce(left({v}, 1) = '+' AND regexp_full_match({v}, '{_XLSX_E164}'), false)"
+    safe = f"CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} ELSE {v} END"
+    text = f"CASE WHEN {tel} THEN {v} ELSE left({safe}, {XLSX_STR_MAX}) END"
+    return [f"{tel} AS t{i}", f"{xlsx_escape_sql(text)} AS x{i}"]
+
+
+def _xlsx_cell(i: int, ref: str, kind: str) -> str:
+    """Cell ``i`` of a row as XML text, '' for NULL (no cell); see ``xlsx_rows_sql``."""
+    at = f"'<c r=\"{ref}' || rr || '\""
+    if kind == "bool":
+        body = (
+            f"{at} t=\"b\"><v>' || CASE WHEN v{i} THEN '1' WHEN NOT v{i} THEN '0' END || '</v></c>'"
+        )
+    elif kind == "number":  # NaN and infinity (no Excel number) are written as text
+        body = (
+            f"CASE WHEN isfinite(v{i}) THEN {at}><v>' || printf('%.16G', v{i}) || '</v></c>' "
+            f"ELSE {at} t=\"inlineStr\"><is><t>' || CAST(v{i} AS VARCHAR) || '</t></is></c>' END"
+        )
+    else:
+        ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; here
+        keep = f"regexp_matches(x{i}, '^{ws}|{ws}$')"
+        body = (
+            f"{at}' || CASE WHEN t{i} THEN ' s=\"2\"' ELSE '' END || ' t=\"inlineStr\"><is><t'"
+            f" || CASE WHEN {keep} THEN ' xml:space=\"preserve\"' ELSE '' END || '>' || x{i}"
+            " || '</t></is></c>'"
+        )
+    return f"coalesce({body}, '')"
+
+
+def xlsx_column_ref(i: int) -> str:
+    """Column letters of the 0-based column ``i`` (0 -> A, 26 -> AA)."""
+    ref = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        ref = chr(65 + r) + ref
+    return ref
+
+
+def xlsx_rows_sql(
+    query: str, columns: list[tuple[str, str]], *, order_by: str, per_sheet: int
+) -> str:
+    """One line of SpreadsheetML per row of ``query``: ``<row r="n">...</row>``, in the
+    order ``order_by`` (over the query's columns), numbered from 2 (row 1 is the header)
+    and starting again every ``per_sheet`` rows (a continuation sheet).
+
+    ``columns``: (name, kind) with kind ``text``, ``bool``, ``number``, ``date``,
+    ``timestamp`` or ``other``. The cells follow the per-cell rules of the former Python
+    writer (xlsxwriter): NULL is no cell; booleans are boolean cells; numbers are number
+    cells written as ``%.16G``; E.164 text is a text cell with the text style (s=2),
+    unchanged; other text (dates as ISO text) gets a leading ``'`` when it starts with
+    ``= + - @``, tab or carriage return, is cut at 32,767 characters and escaped (see
+    ``xlsx_escape_sql``). No value can hold a raw newline, so the file is one row a line.
+    """
+    inner, cells = [], []
+    for i, (name, kind) in enumerate(columns):
+        q = quote_ident(name)
+        if kind in ("bool", "number"):
+            inner.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
+        else:
+            inner.extend(_xlsx_text_cols(_xlsx_as_text(q, kind), i))
+        cells.append(_xlsx_cell(i, xlsx_column_ref(i), kind))
+    return (
+        "SELECT '<row r=\"' || rr || '\">' || " + " || ".join(cells) + " || '</row>' AS x\n"
+        f"FROM (SELECT rn, (rn - 1) % {int(per_sheet)} + 2 AS rr, {', '.join(inner)}\n"
+        f"      FROM (SELECT row_number() OVER (ORDER BY {order_by}) AS rn, * FROM ({query})))\n"
+        "ORDER BY rn"
+    )
+
+
+def copy_lines_sql(query: str, path: Path) -> str:
+    """``COPY`` of a one-column ``query`` to ``path``, each value verbatim on its own line
+    (no header, quoting or escaping; one column, so no delimiter is ever written)."""
+    return (
+        f"COPY ({query}) TO {quote_literal(str(path))} "
+        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01', NEW_LINE '\n')"
+    )
