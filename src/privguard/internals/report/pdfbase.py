@@ -26,6 +26,13 @@ HEAD_FILL = (232, 238, 244)
 
 
 _FONTS: dict[tuple[str, str], TTFFont] = {}
+# Layout tables fpdf2's subsetter drops from every embedded font (fpdf/output.py,
+# _add_fonts). fontTools still reads and decompiles GSUB/GPOS before dropping them (~25 ms
+# a letter for DejaVu), so each document's font copy drops them up front; fpdf2 then also
+# drops ``kern`` because the font has GPOS, so that goes too. The fast-path tests compare
+# the result with plain fpdf2's bytes.
+_DROPPED = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC",
+            "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR")  # fmt: skip
 
 
 def _fresh_copy(template: TTFFont, *, index: int) -> TTFFont:
@@ -43,6 +50,11 @@ def _fresh_copy(template: TTFFont, *, index: int) -> TTFFont:
         fontNumber=template.collection_font_number,
         lazy=True,
     )
+    if not template.color_font:  # kern goes only when GPOS is there (fontTools' rule)
+        drop = [*_DROPPED, "kern"] if "GPOS" in font.ttfont else list(_DROPPED)
+        for tag in drop:
+            if tag in font.ttfont:
+                del font.ttfont[tag]
     font.desc = copy.copy(template.desc)
     font.cw = copy.copy(template.cw)  # a defaultdict: reading a missing key inserts it
     font.glyph_ids = dict(template.glyph_ids)
