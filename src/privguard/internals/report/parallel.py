@@ -150,7 +150,7 @@ def start_letters(
     )
     ex.register_arrow(RECIPIENTS_VIEW, mapping)
     path = scratch / "letter_calls.parquet"
-    ex.copy_to_parquet(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path)
+    ex.execute(sql.copy_letter_calls_sql(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path))
     listed = scratch / "letter_listed.parquet"
     ex.copy_to_parquet(sql.letter_listed_sql(path, cap), listed)
     summaries = {
