@@ -346,6 +346,17 @@ def _xlsx_as_text(value: str, kind: str) -> str:
     return f"CAST({value} AS VARCHAR)"
 
 
+def _xlsx_text_cols(v: str, i: int) -> list[str]:
+    """For text ``v``: ``t{i}`` (an E.164 number: a text cell with the text style, kept as
+    is) and ``x{i}`` (the cell's escaped text, made formula-safe unless E.164, cut at
+    Excel's limit)."""
+    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
+    tel = f"coalesce(left({v}, 1) = '+' AND regexp_full_match({v}, '{_XLSX_E164}'), false)"
+    safe = f"CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} ELSE {v} END"
+    text = f"CASE WHEN {tel} THEN {v} ELSE left({safe}, {XLSX_STR_MAX}) END"
+    return [f"{tel} AS t{i}", f"{xlsx_escape_sql(text)} AS x{i}"]
+
+
 def _xlsx_cell(i: int, ref: str, kind: str) -> str:
     """Cell ``i`` of a row as XML text, '' for NULL (no cell); see ``xlsx_rows_sql``."""
     at = f"'<c r=\"{ref}' || rr || '\""
@@ -359,34 +370,14 @@ def _xlsx_cell(i: int, ref: str, kind: str) -> str:
             f"ELSE {at} t=\"inlineStr\"><is><t>' || CAST(v{i} AS VARCHAR) || '</t></is></c>' END"
         )
     else:
+        ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; here
+        keep = f"regexp_matches(x{i}, '^{ws}|{ws}$')"
         body = (
             f"{at}' || CASE WHEN t{i} THEN ' s=\"2\"' ELSE '' END || ' t=\"inlineStr\"><is><t'"
-            f" || CASE WHEN p{i} THEN ' xml:space=\"preserve\"' ELSE '' END || '>' || x{i}"
+            f" || CASE WHEN {keep} THEN ' xml:space=\"preserve\"' ELSE '' END || '>' || x{i}"
             " || '</t></is></c>'"
         )
     return f"coalesce({body}, '')"
-
-
-def _xlsx_text_layers(i: int) -> list[str]:
-    """The steps from text ``s{i}`` to its cell, one SELECT layer each (so no step is
-    computed twice): ``t{i}`` E.164 (kept as is, text style); ``y{i}`` formula-safe
-    unless E.164, cut at Excel's limit; ``f{i}`` anything to escape or keep (rare, one
-    regex); ``x{i}`` escaped; ``p{i}`` leading or trailing whitespace to preserve."""
-    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
-    s = f"s{i}"
-    ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; in x
-    rare = (
-        r"[&<>\n\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|"
-        f"^{_XLSX_WS}|{_XLSX_WS}$"
-    )
-    return [
-        f"coalesce(left({s}, 1) = '+' AND regexp_full_match({s}, '{_XLSX_E164}'), false) AS t{i}",
-        f"CASE WHEN t{i} THEN {s} ELSE left(CASE WHEN left({s}, 1) IN ({danger}) "
-        f"THEN chr(39) || {s} ELSE {s} END, {XLSX_STR_MAX}) END AS y{i}",
-        f"regexp_matches(y{i}, '{rare}') AS f{i}",
-        f"CASE WHEN f{i} THEN {xlsx_escape_sql(f'y{i}')} ELSE y{i} END AS x{i}",
-        f"f{i} AND regexp_matches(x{i}, '^{ws}|{ws}$') AS p{i}",
-    ]
 
 
 def xlsx_column_ref(i: int) -> str:
@@ -414,26 +405,19 @@ def xlsx_rows_sql(
     ``= + - @``, tab or carriage return, is cut at 32,767 characters and escaped (see
     ``xlsx_escape_sql``). No value can hold a raw newline, so the file is one row a line.
     """
-    first, layers, cells = [], [[], [], [], [], []], []
+    inner, cells = [], []
     for i, (name, kind) in enumerate(columns):
         q = quote_ident(name)
         if kind in ("bool", "number"):
-            first.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
+            inner.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
         else:
-            first.append(f"{_xlsx_as_text(q, kind)} AS s{i}")
-            for layer, step in zip(layers, _xlsx_text_layers(i), strict=True):
-                layer.append(step)
+            inner.extend(_xlsx_text_cols(_xlsx_as_text(q, kind), i))
         cells.append(_xlsx_cell(i, xlsx_column_ref(i), kind))
-    body = (
-        f"SELECT rn, CAST((rn - 1) % {int(per_sheet)} + 2 AS VARCHAR) AS rr, {', '.join(first)} "
-        f"FROM (SELECT row_number() OVER (ORDER BY {order_by}) AS rn, * FROM ({query}))"
-    )
-    for layer in layers:
-        if layer:
-            body = f"SELECT *, {', '.join(layer)} FROM ({body})"
     return (
-        "SELECT concat('<row r=\"', rr, '\">', " + ", ".join(cells) + ", '</row>') AS x\n"
-        f"FROM ({body})\nORDER BY rn"
+        "SELECT '<row r=\"' || rr || '\">' || " + " || ".join(cells) + " || '</row>' AS x\n"
+        f"FROM (SELECT rn, (rn - 1) % {int(per_sheet)} + 2 AS rr, {', '.join(inner)}\n"
+        f"      FROM (SELECT row_number() OVER (ORDER BY {order_by}) AS rn, * FROM ({query})))\n"
+        "ORDER BY rn"
     )
 
 
