@@ -346,38 +346,56 @@ def _xlsx_as_text(value: str, kind: str) -> str:
     return f"CAST({value} AS VARCHAR)"
 
 
-def _xlsx_text_cols(v: str, i: int) -> list[str]:
-    """For text ``v``: ``t{i}`` (an E.164 number: a text cell with the text style, kept as
-    is) and ``x{i}`` (the cell's escaped text, made formula-safe unless E.164, cut at
-    Excel's limit)."""
-    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
-    tel = f"coalesce(left({v}, 1) = '+' AND regexp_full_match({v}, '{_XLSX_E164}'), false)"
-    safe = f"CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} ELSE {v} END"
-    text = f"CASE WHEN {tel} THEN {v} ELSE left({safe}, {XLSX_STR_MAX}) END"
-    return [f"{tel} AS t{i}", f"{xlsx_escape_sql(text)} AS x{i}"]
-
-
-def _xlsx_cell(i: int, ref: str, kind: str) -> str:
-    """Cell ``i`` of a row as XML text, '' for NULL (no cell); see ``xlsx_rows_sql``."""
-    at = f"'<c r=\"{ref}' || rr || '\""
+def _xlsx_cell(i: int, ref: str, kind: str) -> list[str]:
+    """Cell ``i`` of a row as parts of the row's one ``concat`` (which skips NULLs: every
+    part is NULL when the value is, so a NULL is no cell); see ``xlsx_rows_sql``."""
+    val = "x" if kind not in ("bool", "number") else "v"
+    on = f"CASE WHEN {val}{i} IS NOT NULL THEN"
+    parts = [f"{on} '<c r=\"{ref}' END", f"{on} rr END"]
     if kind == "bool":
-        body = (
-            f"{at} t=\"b\"><v>' || CASE WHEN v{i} THEN '1' WHEN NOT v{i} THEN '0' END || '</v></c>'"
-        )
+        parts += [
+            f'{on} \'" t="b"><v>\' END',
+            f"CASE WHEN v{i} THEN '1' WHEN NOT v{i} THEN '0' END",
+            f"{on} '</v></c>' END",
+        ]
     elif kind == "number":  # NaN and infinity (no Excel number) are written as text
-        body = (
-            f"CASE WHEN isfinite(v{i}) THEN {at}><v>' || printf('%.16G', v{i}) || '</v></c>' "
-            f"ELSE {at} t=\"inlineStr\"><is><t>' || CAST(v{i} AS VARCHAR) || '</t></is></c>' END"
-        )
+        fin = f"CASE WHEN isfinite(v{i}) THEN"
+        parts += [
+            f"{fin} '\"><v>' WHEN v{i} IS NOT NULL THEN '\" t=\"inlineStr\"><is><t>' END",
+            f"{fin} printf('%.16G', v{i}) ELSE CAST(v{i} AS VARCHAR) END",
+            f"{fin} '</v></c>' WHEN v{i} IS NOT NULL THEN '</t></is></c>' END",
+        ]
     else:
-        ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; here
-        keep = f"regexp_matches(x{i}, '^{ws}|{ws}$')"
-        body = (
-            f"{at}' || CASE WHEN t{i} THEN ' s=\"2\"' ELSE '' END || ' t=\"inlineStr\"><is><t'"
-            f" || CASE WHEN {keep} THEN ' xml:space=\"preserve\"' ELSE '' END || '>' || x{i}"
-            " || '</t></is></c>'"
-        )
-    return f"coalesce({body}, '')"
+        parts += [
+            f'CASE WHEN t{i} THEN \'" s="2" t="inlineStr"><is><t\' '
+            f'WHEN x{i} IS NOT NULL THEN \'" t="inlineStr"><is><t\' END',
+            f"CASE WHEN p{i} THEN ' xml:space=\"preserve\">' WHEN x{i} IS NOT NULL THEN '>' END",
+            f"x{i}",
+            f"{on} '</t></is></c>' END",
+        ]
+    return parts
+
+
+def _xlsx_text_layers(i: int) -> list[str]:
+    """The steps from text ``s{i}`` to its cell, one SELECT layer each (so no step is
+    computed twice): ``t{i}`` E.164 (kept as is, text style); ``y{i}`` formula-safe
+    unless E.164, cut at Excel's limit; ``f{i}`` anything to escape or keep (rare, one
+    regex); ``x{i}`` escaped; ``p{i}`` leading or trailing whitespace to preserve."""
+    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
+    s = f"s{i}"
+    ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; in x
+    rare = (
+        r"[&<>\n\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|"
+        f"^{_XLSX_WS}|{_XLSX_WS}$"
+    )
+    return [
+        f"coalesce(left({s}, 1) = '+' AND regexp_full_match({s}, '{_XLSX_E164}'), false) AS t{i}",
+        f"CASE WHEN t{i} THEN {s} ELSE left(CASE WHEN left({s}, 1) IN ({danger}) "
+        f"THEN chr(39) || {s} ELSE {s} END, {XLSX_STR_MAX}) END AS y{i}",
+        f"regexp_matches(y{i}, '{rare}') AS f{i}",
+        f"CASE WHEN f{i} THEN {xlsx_escape_sql(f'y{i}')} ELSE y{i} END AS x{i}",
+        f"CASE WHEN f{i} THEN regexp_matches(x{i}, '^{ws}|{ws}$') ELSE false END AS p{i}",
+    ]
 
 
 def xlsx_column_ref(i: int) -> str:
@@ -405,19 +423,26 @@ def xlsx_rows_sql(
     ``= + - @``, tab or carriage return, is cut at 32,767 characters and escaped (see
     ``xlsx_escape_sql``). No value can hold a raw newline, so the file is one row a line.
     """
-    inner, cells = [], []
+    first, layers, cells = [], [[], [], [], [], []], []
     for i, (name, kind) in enumerate(columns):
         q = quote_ident(name)
         if kind in ("bool", "number"):
-            inner.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
+            first.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
         else:
-            inner.extend(_xlsx_text_cols(_xlsx_as_text(q, kind), i))
-        cells.append(_xlsx_cell(i, xlsx_column_ref(i), kind))
+            first.append(f"{_xlsx_as_text(q, kind)} AS s{i}")
+            for layer, step in zip(layers, _xlsx_text_layers(i), strict=True):
+                layer.append(step)
+        cells.extend(_xlsx_cell(i, xlsx_column_ref(i), kind))
+    body = (
+        f"SELECT rn, CAST((rn - 1) % {int(per_sheet)} + 2 AS VARCHAR) AS rr, {', '.join(first)} "
+        f"FROM (SELECT row_number() OVER (ORDER BY {order_by}) AS rn, * FROM ({query}))"
+    )
+    for layer in layers:
+        if layer:
+            body = f"SELECT *, {', '.join(layer)} FROM ({body})"
     return (
-        "SELECT '<row r=\"' || rr || '\">' || " + " || ".join(cells) + " || '</row>' AS x\n"
-        f"FROM (SELECT rn, (rn - 1) % {int(per_sheet)} + 2 AS rr, {', '.join(inner)}\n"
-        f"      FROM (SELECT row_number() OVER (ORDER BY {order_by}) AS rn, * FROM ({query})))\n"
-        "ORDER BY rn"
+        "SELECT concat('<row r=\"', rr, '\">',\n  " + ",\n  ".join(cells) + ",\n  '</row>') AS x\n"
+        f"FROM ({body})\nORDER BY rn"
     )
 
 
