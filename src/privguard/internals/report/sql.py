@@ -311,6 +311,9 @@ def copy_csv_sql(query: str, path: Path) -> str:
 XLSX_STR_MAX = 32767  # Excel's characters per cell; longer text is cut as xlsxwriter did
 _XLSX_CTRL = [c for c in range(0x20) if c not in (9, 10)]  # XML 1.0 forbids most of these
 _XLSX_E164 = r"\+[1-9][0-9]{6,14}\n?"  # as re.match(r"^\+...$") in Python (trailing \n ok)
+_XLSX_WS_CODES = "9, 10, 11, 12, 13, 32, 133, 160, 5760, " + ", ".join(
+    str(c) for c in [*range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+)  # the code points of _XLSX_WS
 # Python's \s (xlsxwriter's test for xml:space="preserve") after control escapes.
 _XLSX_WS = (
     r"[\t\n\r\f\v \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -379,21 +382,18 @@ def _xlsx_cell(i: int, ref: str, kind: str) -> list[str]:
 def _xlsx_text_layers(i: int) -> list[str]:
     """The steps from text ``s{i}`` to its cell, one SELECT layer each (so no step is
     computed twice): ``t{i}`` E.164 (kept as is, text style); ``y{i}`` formula-safe
-    unless E.164, cut at Excel's limit; ``f{i}`` anything to escape or keep (rare, one
-    regex); ``x{i}`` escaped; ``p{i}`` leading or trailing whitespace to preserve."""
-    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
+    unless E.164; ``f{i}`` anything to escape, cut or keep (rare: cheap tests first);
+    ``x{i}`` cut at Excel's limit and escaped; ``p{i}`` whitespace to preserve."""
     s = f"s{i}"
     ws = f"({_XLSX_WS}|&#10;)"  # a newline is already &#10; in x
-    rare = (
-        r"[&<>\n\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|"
-        f"^{_XLSX_WS}|{_XLSX_WS}$"
-    )
+    rare = r"[&<>\x00-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_"
     return [
-        f"coalesce(left({s}, 1) = '+' AND regexp_full_match({s}, '{_XLSX_E164}'), false) AS t{i}",
-        f"CASE WHEN t{i} THEN {s} ELSE left(CASE WHEN left({s}, 1) IN ({danger}) "
-        f"THEN chr(39) || {s} ELSE {s} END, {XLSX_STR_MAX}) END AS y{i}",
-        f"regexp_matches(y{i}, '{rare}') AS f{i}",
-        f"CASE WHEN f{i} THEN {xlsx_escape_sql(f'y{i}')} ELSE y{i} END AS x{i}",
+        f"coalesce(prefix({s}, '+') AND regexp_full_match({s}, '{_XLSX_E164}'), false) AS t{i}",
+        f"CASE WHEN t{i} THEN {s} WHEN ascii({s}) IN (61, 43, 45, 64, 9, 13) "
+        f"THEN chr(39) || {s} ELSE {s} END AS y{i}",
+        f"(strlen(y{i}) > {XLSX_STR_MAX} OR ascii(y{i}) IN ({_XLSX_WS_CODES}) "
+        f"OR regexp_matches(y{i}, '{rare}|{_XLSX_WS}$')) AS f{i}",
+        f"CASE WHEN f{i} THEN {xlsx_escape_sql(f'left(y{i}, {XLSX_STR_MAX})')} ELSE y{i} END AS x{i}",
         f"CASE WHEN f{i} THEN regexp_matches(x{i}, '^{ws}|{ws}$') ELSE false END AS p{i}",
     ]
 
