@@ -423,7 +423,9 @@ def xlsx_rows_sql(
     ``= + - @``, tab or carriage return, is cut at 32,767 characters and escaped (see
     ``xlsx_escape_sql``). No value can hold a raw newline, so the file is one row a line.
     """
-    first, layers, cells = [], [[], [], [], [], []], []
+    first: list[str] = []
+    cells: list[str] = []
+    layers: list[list[str]] = [[], [], [], [], []]
     for i, (name, kind) in enumerate(columns):
         q = quote_ident(name)
         if kind in ("bool", "number"):
