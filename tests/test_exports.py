@@ -342,3 +342,22 @@ def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
         assert ws.freeze_panes == "A2"
         got.extend(values[1:])
     assert got == rows
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 1 << 20])
+def test_copy_lines_splits_sheets_exactly_at_any_block_size(chunk: int) -> None:
+    """A sheet takes exactly its rows from the rows file whatever the read block size."""
+    import io
+
+    from privguard.internals.report.xlsx import copy_lines
+
+    lines = [f'<row r="{i}">{"é" * (i % 5)}x</row>\n'.encode() for i in range(23)]
+    src = io.BytesIO(b"".join(lines))
+    got = []
+    for n in (10, 10, 3):
+        out = io.BytesIO()
+        copy_lines(src, out, n, chunk=chunk)
+        got.append(out.getvalue())
+    assert got == [b"".join(lines[:10]), b"".join(lines[10:20]), b"".join(lines[20:])]
+    with pytest.raises(AssertionError):
+        copy_lines(src, io.BytesIO(), 1, chunk=chunk)

@@ -128,9 +128,10 @@ class XlsxBook:
                 self.sheets.append(sheet)
                 with self._open(f"xl/worksheets/sheet{len(self.sheets)}.xml") as out:
                     out.write(_sheet_head(sheet).encode())
-                    _copy_lines(src, out, n)
+                    copy_lines(src, out, n)
                     out.write(_sheet_tail(sheet).encode())
         rows_file.unlink()
+        ex.execute("DROP TABLE IF EXISTS pg_xlsx_src")
         return parts
 
     def close(self) -> None:
@@ -261,11 +262,12 @@ def _sheet_tail(s: _Sheet) -> str:
     )
 
 
-def _copy_lines(src: IO[bytes], out: IO[bytes], n: int) -> None:
-    """Copy the next ``n`` lines of ``src`` to ``out`` in large blocks (a row is a line)."""
+def copy_lines(src: IO[bytes], out: IO[bytes], n: int, chunk: int = _CHUNK) -> None:
+    """Copy the next ``n`` lines of ``src`` to ``out`` in large blocks (a row is a line),
+    leaving ``src`` at the start of the line after them."""
     while n > 0:
         start = src.tell()
-        block = src.read(_CHUNK)
+        block = src.read(chunk)
         if not block:
             raise AssertionError(f"xlsx rows file ended {n} rows early")
         lines = block.count(b"\n")
