@@ -67,7 +67,10 @@ def report(
       network), and ``out/report.pdf`` with the same content;
     * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
       office whose numbers had recorded calls (rendered by worker processes, one per
-      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``);
+      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``).
+      A letter states how many calls, over which dates, from how many facilities and
+      people in custody, and lists the first 200 (``letters.LIST_CAP``), earliest first;
+      ``out/letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
     * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
       (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe; a table
       longer than an XLSX sheet continues on further sheets (README.txt says which);
