@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privguard.internals.schema import ATTORNEY_CLASSES, SUMMARY_INT_KEYS
+from privguard.internals.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
 
 TABLES = [
     ("site_a/calls_2013.csv", "calls_2013", "America/Chicago", "inferred"),
@@ -173,6 +173,22 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         for c in priv
         if c["recorded"] and _registered(c["dialed_number"], c["facility"], c["start_utc"].date())
     ]
+    # What findings leaves for the report: each privileged call's registry status.
+    pq.write_table(
+        pa.Table.from_pylist(
+            [
+                {
+                    "call_id": c["call_id"],
+                    "registered_at_call": _registered(
+                        c["dialed_number"], c["facility"], c["start_utc"].date()
+                    ),
+                    "registry_violation": c in viol,
+                }
+                for c in sorted(priv, key=lambda c: c["call_id"])
+            ]
+        ),
+        out / "work" / REGISTRY_FLAGS_FILE,
+    )
     rejected = 9
     summary = {
         "rows_read": rows_in + rejected,

@@ -17,7 +17,7 @@ from privguard.errors import InputError
 from privguard.internals.engines import Executor, connect
 from privguard.internals.findings import sql as S
 from privguard.internals.identify.api import CLOCKS_FILE
-from privguard.internals.schema import SUMMARY_INT_KEYS
+from privguard.internals.schema import REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
 from privguard.internals.sql import parquet_source
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,8 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
         )
         ex.execute(S.create_privileged())
         ex.execute(S.to_csv(S.privileged_csv_query(), str(out / "privileged_calls.csv")))
+        # The report counts from these flags: one definition of "registered at the call".
+        ex.copy_to_parquet(S.registry_flags_query(), work / REGISTRY_FLAGS_FILE)
         (out / "findings").mkdir(parents=True, exist_ok=True)
         for kind in S.BREAKDOWNS:
             ex.execute(S.to_csv(S.breakdown(kind), str(out / "findings" / f"by_{kind}.csv")))

@@ -66,6 +66,11 @@ SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
 FROM f_priv ORDER BY start_utc, call_id"""
 
 
+def registry_flags_query() -> str:
+    """Each privileged call's registry status, for the report to reuse rather than redo."""
+    return "SELECT call_id, registered_at_call, registry_violation FROM f_priv ORDER BY call_id"
+
+
 def _counts() -> str:
     return (
         "count(*) AS privileged_calls, "

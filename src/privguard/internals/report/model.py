@@ -19,12 +19,13 @@ import pyarrow.parquet as pq
 
 from privguard.errors import InputError
 from privguard.internals.engines.base import Executor
+from privguard.internals.schema import REGISTRY_FLAGS_FILE
 
 from . import sql
 
 log = logging.getLogger(__name__)
 
-REQUIRED = ("calls.parquet", "numbers.parquet", "summary.json")
+REQUIRED = ("calls.parquet", "numbers.parquet", "summary.json", f"work/{REGISTRY_FLAGS_FILE}")
 FALLBACK_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from privguard.internals.schema import ATTORNEY_CLASSES
+from privguard.internals.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE
 from privguard.internals.sql import parquet_source, quote_ident, quote_literal
 
 from .privacy import pseudonym_sql
@@ -18,7 +18,7 @@ _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
 
 def views_sql(out: Path, *, has_registry: bool) -> list[str]:
-    """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``."""
+    """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``, ``pg_flags``."""
     registry = (
         f"SELECT number, CAST(registered_from AS DATE) AS registered_from, "
         f"CAST(registered_until AS DATE) AS registered_until, facility "
@@ -31,6 +31,8 @@ def views_sql(out: Path, *, has_registry: bool) -> list[str]:
         f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(out / 'calls.parquet')}",
         f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(out / 'numbers.parquet')}",
         f"CREATE OR REPLACE TEMP VIEW pg_registry AS {registry}",
+        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM "
+        f"{parquet_source(out / 'work' / REGISTRY_FLAGS_FILE)}",
     ]
 
 
@@ -42,23 +44,18 @@ def zones_table_sql() -> str:
 def privileged_sql() -> str:
     """Materialize the privileged calls with registry status at call time.
 
-    A number counts as registered for a call when an interval for it covers the call's
-    UTC date (from inclusive, until exclusive: the removal date is no longer covered)
-    and the interval is for all facilities or for the call's facility.
+    The status is the one findings decided (``pg_flags``, from
+    ``WORK/privileged_flags.parquet``): the report never re-derives it, so its counts and
+    the summary's agree by construction.
     """
     return f"""
 CREATE OR REPLACE TEMP TABLE pg_privileged AS
 SELECT c.call_id, c.dialed_number AS number, n.attorney_name, n.classification,
        c.facility, c.inmate_name, CAST(c.inmate_account AS VARCHAR) AS inmate_account,
        c.start_utc, c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
-       EXISTS (
-         SELECT 1 FROM pg_registry r
-         WHERE r.number = c.dialed_number
-           AND (r.facility IS NULL OR r.facility = c.facility)
-           AND CAST(c.start_utc AS DATE) >= r.registered_from
-           AND (r.registered_until IS NULL OR CAST(c.start_utc AS DATE) < r.registered_until)
-       ) AS registered_then
+       coalesce(f.registered_at_call, false) AS registered_then
 FROM pg_calls c JOIN pg_numbers n ON n.number = c.dialed_number
+LEFT JOIN pg_flags f ON f.call_id = c.call_id
 WHERE n.classification IN ({_ATTORNEY})
 ORDER BY c.call_id
 """
