@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 OUTPUT = "calls.parquet"
 REPORT = "dedupe_report.json"
 
+# Rows per hash bucket of keys in the main clustering pass. 14.4 M rows cluster in one
+# bucket within a 5 GB engine limit without a big spill; 136 M rows in one bucket spilled
+# up to 43 GB because every window sort went external (issue #6).
+BUCKET_ROWS = 12_000_000
+
 
 @dataclass
 class DedupeResult:
@@ -40,13 +46,15 @@ class DedupeResult:
     rules: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None) -> str:
+def _cluster(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None, suffix: str = ""
+) -> str:
     """Islands then anchors, each written to a file so no step holds another's memory.
 
     The files hold only the clustering columns (the window sorts carry every column they
-    are given); returns the query of :func:`dsql.clustered_sql`. ``tmp/assigned.parquet``
-    is left for :func:`dsql.grouped_sql`."""
-    islands, assigned = tmp / "islands.parquet", tmp / "assigned.parquet"
+    are given); returns the query of :func:`dsql.clustered_sql`. ``tmp/assigned{suffix}
+    .parquet`` is left for :func:`dsql.grouped_sql`."""
+    islands, assigned = tmp / f"islands{suffix}.parquet", tmp / f"assigned{suffix}.parquet"
     tol, dur_tol = cfg.time_tolerance_s, cfg.duration_tolerance_s
     if skews:
         sql = dsql.islands_sql(source, cfg.corrected_tolerance_s, skews, tol)
@@ -55,6 +63,30 @@ def _cluster(ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | N
     ex.copy_to_parquet(sql, islands)
     ex.copy_to_parquet(dsql.assign_sql(parquet_source(islands), dur_tol), assigned)
     return dsql.clustered_sql(parquet_source(islands), parquet_source(assigned))
+
+
+def bucket_count(rows: int) -> int:
+    """Hash buckets of keys for the main pass: one per :data:`BUCKET_ROWS` rows, at least 1."""
+    return max(1, math.ceil(rows / BUCKET_ROWS))
+
+
+def _cluster_buckets(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None, buckets: int
+) -> list[Path]:
+    """Cluster each hash bucket of keys alone; returns every bucket's ``assigned`` file.
+
+    One bucket is today's single pass over the whole table."""
+    if buckets <= 1:
+        _cluster(ex, source, tmp, cfg, skews)
+        return [tmp / "assigned.parquet"]
+    paths = []
+    for b in range(buckets):
+        log.info("dedupe: clustering bucket %d of %d", b + 1, buckets)
+        _cluster(ex, dsql.bucket_sql(source, buckets, b), tmp, cfg, skews, f"_{b}")
+        # Only the assignments are read later; drop the islands to keep scratch space small.
+        (tmp / f"islands_{b}.parquet").unlink(missing_ok=True)
+        paths.append(tmp / f"assigned_{b}.parquet")
+    return paths
 
 
 def _skews(
@@ -139,8 +171,9 @@ def dedupe(
         skews = _skews(ex, source, tmp, cfg, modulus)
         progress.advance("dedupe")
         skew_table = "_pg_skews" if cfg.skew_correction else None
-        _cluster(ex, source, tmp, cfg, skew_table)
-        sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(tmp / "assigned.parquet")))
+        buckets = bucket_count(int(rows_in))
+        assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
+        sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
         ex.copy_to_parquet(sql, calls_path)
         progress.advance("dedupe")
         rules = {

@@ -51,6 +51,19 @@ def sample_sql(source: str, modulus: int) -> str:
     return f"(SELECT s.* FROM {source} s WHERE {key} % {int(modulus)} = 0)"
 
 
+def bucket_sql(source: str, buckets: int, bucket: int) -> str:
+    """Rows whose key falls in hash bucket ``bucket`` of ``buckets``: every row of a key, or none.
+
+    Islands and anchors never cross keys, so each bucket clusters alone, exactly as it would
+    in the whole table, and its window sorts fit in memory. The hash is seeded differently
+    from :func:`sample_sql`'s, so buckets and the skew sample stay independent.
+    """
+    if buckets <= 1:
+        return source
+    key = f"hash(coalesce(s.facility, ''), {_k_num('s')}, 'bucket')"
+    return f"(SELECT s.* FROM {source} s WHERE {key} % {int(buckets)} = {int(bucket)})"
+
+
 def keyed_sql(source: str, skews: str | None = None) -> str:
     """Each normalized row with its identity key (invalid numbers keyed by their digits).
 

@@ -1,0 +1,56 @@
+"""dedupe in hash buckets of the key: any bucket count writes the very same bytes as one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from privguard.internals.dedupe import api
+from privguard.internals.engines import connect
+from privguard.internals.normalize.api import normalize
+
+synth_api = pytest.importorskip("privguard.internals.synth.api")
+ingest_api = pytest.importorskip("privguard.internals.ingest.api")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("buckets")
+    synth_api.synth(base / "leak", calls=3000, seed=5)
+    ex = connect()
+    try:
+        ingest_api.ingest(base / "leak" / "dump", base / "work", executor=ex)
+        normalize(base / "work", executor=ex)
+    finally:
+        ex.close()
+    return base / "work"
+
+
+def test_bucket_count_keeps_one_bucket_up_to_the_limit() -> None:
+    assert api.bucket_count(0) == 1
+    assert api.bucket_count(api.BUCKET_ROWS) == 1
+    assert api.bucket_count(api.BUCKET_ROWS + 1) == 2
+    assert api.bucket_count(10 * api.BUCKET_ROWS) == 10
+
+
+@pytest.mark.parametrize("rows_per_bucket", [1000, 2500])
+def test_buckets_write_the_same_bytes_as_one(
+    work: Path,
+    tmp_path: Path,
+    rows_per_bucket: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    one = api.dedupe(work, tmp_path / "one")
+    assert one.rows_in > 2 * rows_per_bucket
+    monkeypatch.setattr(api, "BUCKET_ROWS", rows_per_bucket)
+    with caplog.at_level(logging.INFO, logger=api.__name__):
+        many = api.dedupe(work, tmp_path / "many")
+    assert many.calls_out == one.calls_out
+    buckets = api.bucket_count(one.rows_in)
+    # The bucketed path really ran, once per bucket.
+    assert sum("clustering bucket" in r.getMessage() for r in caplog.records) == buckets > 1
+    for name in (api.OUTPUT, api.REPORT):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
