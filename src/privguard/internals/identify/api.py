@@ -151,6 +151,7 @@ def identify(
             )
         ex.execute(S.create_pairs())
         prog.advance("identify")
+        ex.execute(S.create_durations())
         ex.execute(S.create_features())
         prog.advance("identify")
         numbers_path = out / "numbers.parquet"
@@ -169,6 +170,7 @@ def identify(
         )
         ex.execute("DROP TABLE IF EXISTS id_pairs")
         ex.execute("DROP TABLE IF EXISTS id_features")
+        ex.execute("DROP TABLE IF EXISTS id_durations")
         prog.advance("identify")
     finally:
         prog.finish("identify")

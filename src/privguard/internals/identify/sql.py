@@ -106,6 +106,35 @@ WHERE c.dialed_number IS NOT NULL
 GROUP BY ALL"""
 
 
+def create_durations() -> str:
+    """Per-number duration and hour evidence from the calls, as its own table.
+
+    Kept apart from :func:`create_features`: planned inside that one statement, the
+    distinct-hours count and the medians were joined back on a misestimated side and
+    spilled over 50 GB at 144 M rows. Billed minutes are rounded up, so exact durations
+    are used when the number has any; copies of one call that dedupe left apart fall in
+    the same hour, so evidence is counted in distinct hours, not rows.
+    """
+    return f"""
+CREATE OR REPLACE TEMP TABLE id_durations AS
+WITH hours AS (
+    SELECT dialed_number AS number, count(h) AS call_hours
+    FROM (SELECT DISTINCT dialed_number, date_trunc('hour', start_utc) AS h
+          FROM id_calls WHERE dialed_number IS NOT NULL)
+    GROUP BY dialed_number
+), stats AS (
+    SELECT dialed_number AS number, count(*) FILTER (WHERE completed) AS completed_calls,
+           coalesce(median(duration_s) FILTER (WHERE {EXACT}),
+                    median(duration_s) FILTER (WHERE completed AND duration_s > 0))
+               AS median_duration_s,
+           coalesce(avg({SHORT}) FILTER (WHERE {EXACT}),
+                    avg({SHORT}) FILTER (WHERE completed AND duration_s > 0)) AS short_share
+    FROM id_calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
+)
+SELECT number, h.call_hours, s.completed_calls, s.median_duration_s, s.short_share
+FROM stats s JOIN hours h USING (number)"""
+
+
 def create_features() -> str:
     """Per-number pattern features, all computed in the engine.
 
@@ -140,25 +169,12 @@ hours AS (
            sum(n_business) / sum(n) AS business_share, sum(n_night) / sum(n) AS night_share,
            sum(n_weekend) / sum(n) AS weekend_share
     FROM id_pairs GROUP BY number
-),
-durations AS (
-    -- Billed minutes are rounded up: use exact durations when the number has any.
-    -- Copies of one call that dedupe left apart fall in the same hour: evidence is counted
-    -- in distinct hours, not rows.
-    SELECT dialed_number AS number, count(*) FILTER (WHERE completed) AS completed_calls,
-           count(DISTINCT date_trunc('hour', start_utc)) AS call_hours,
-           coalesce(median(duration_s) FILTER (WHERE {EXACT}),
-                    median(duration_s) FILTER (WHERE completed AND duration_s > 0))
-               AS median_duration_s,
-           coalesce(avg({SHORT}) FILTER (WHERE {EXACT}),
-                    avg({SHORT}) FILTER (WHERE completed AND duration_s > 0)) AS short_share
-    FROM id_calls WHERE dialed_number IS NOT NULL GROUP BY dialed_number
 )
 SELECT h.number, h.calls, d.call_hours, d.completed_calls, coalesce(o.inmates, 0) AS inmates, h.facilities,
        h.business_share, h.night_share, h.weekend_share,
        d.median_duration_s::DOUBLE AS median_duration_s, d.short_share, o.top_inmate_share,
        coalesce(o.effective_callers, 0) AS effective_callers, o.attorney_caller_share
-FROM hours h JOIN durations d USING (number) LEFT JOIN overlap o USING (number)"""
+FROM hours h JOIN id_durations d USING (number) LEFT JOIN overlap o USING (number)"""
 
 
 def _clamp(expr: str) -> str:
