@@ -45,9 +45,7 @@ class DuckDBExecutor:
             yield
         except duckdb.Error as exc:
             log.debug("failed SQL:\n%s", sql)
-            raise EngineError(
-                f"the SQL engine failed: {exc}", fix="report this as a bug with the log"
-            ) from exc
+            raise _engine_error(exc, self.options) from exc
         log.debug("%.3fs %s", time.perf_counter() - started, " ".join(sql.split())[:200])
 
     def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
@@ -76,3 +74,23 @@ class DuckDBExecutor:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _engine_error(exc: duckdb.Error, options: EngineOptions) -> EngineError:
+    """The engine's failure, with a fix the user can apply when the machine is the cause."""
+    text = str(exc)
+    if "No space left on device" in text:
+        return EngineError(
+            f"the disk is full where the SQL engine spills data: {text}",
+            where=str(options.temp_directory or "the engine's temporary folder"),
+            fix="free disk space there (big dumps spill tens of GB), or set [engine] "
+            "temp_directory in the case file to a folder on a bigger disk, then run again",
+        )
+    if "Out of Memory Error" in text:
+        return EngineError(
+            f"the SQL engine ran out of memory: {text}",
+            where=f"memory_limit {options.memory_limit or 'default'}",
+            fix="close other programs or raise [engine] memory_limit in the case file, "
+            "then run again",
+        )
+    return EngineError(f"the SQL engine failed: {text}", fix="report this as a bug with the log")
