@@ -1,7 +1,7 @@
 """findings.xlsx, written as SpreadsheetML parts that the engine builds row by row.
 
 An XLSX file is a zip of XML parts. The sheet rows (``<row r="n">...</row>``, inline
-strings, no shared-string table) are built in SQL (``sql.xlsx_rows_sql``) and written by
+strings, no shared-string table) are built in SQL (``xlsx_sql.xlsx_rows_sql``) and written by
 the engine to a scratch file, one row a line; Python only streams those lines into the
 zip between each sheet's head and tail, so the cost is the engine's (every core) and
 zlib's, never one Python call per cell. A table longer than a sheet continues on sheets
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from privguard.internals.engines.base import Executor
 
-from . import sql
+from . import xlsx_sql
 from .tables import ExportTable
 
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet, header included
@@ -56,7 +56,7 @@ _STYLES = (
 
 
 def cell_kind(t: pa.DataType) -> str:
-    """How a column of engine type ``t`` is written (see ``sql.xlsx_rows_sql``)."""
+    """How a column of engine type ``t`` is written (see ``xlsx_sql.xlsx_rows_sql``)."""
     if pa.types.is_boolean(t):
         return "bool"
     if pa.types.is_integer(t) or pa.types.is_floating(t):
@@ -112,8 +112,8 @@ class XlsxBook:
         per_sheet = self.max_rows - 1
         rows_file = self._scratch / "rows.xml"
         got = ex.fetchall(
-            sql.copy_lines_sql(
-                sql.xlsx_rows_sql(query, cols, order_by=order_by, per_sheet=per_sheet),
+            xlsx_sql.copy_lines_sql(
+                xlsx_sql.xlsx_rows_sql(query, cols, order_by=order_by, per_sheet=per_sheet),
                 rows_file,
             )
         )
@@ -231,18 +231,18 @@ def _quote_sheet(name: str) -> str:
 
 def _last(s: _Sheet) -> str:
     """The bottom-right cell of the sheet's filter range (header only: row 2, as before)."""
-    return f"{sql.xlsx_column_ref(len(s.columns) - 1)}${max(s.rows, 1) + 1}"
+    return f"{xlsx_sql.xlsx_column_ref(len(s.columns) - 1)}${max(s.rows, 1) + 1}"
 
 
 def _sheet_head(s: _Sheet) -> str:
     """A worksheet's XML up to its first data row: frozen header, widths, header row."""
-    last = sql.xlsx_column_ref(len(s.columns) - 1)
+    last = xlsx_sql.xlsx_column_ref(len(s.columns) - 1)
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
         for i, w in enumerate(s.widths, start=1)
     )
     head = "".join(
-        f'<c r="{sql.xlsx_column_ref(i)}1" s="1" t="inlineStr"><is><t>{escape(c)}</t></is></c>'
+        f'<c r="{xlsx_sql.xlsx_column_ref(i)}1" s="1" t="inlineStr"><is><t>{escape(c)}</t></is></c>'
         for i, c in enumerate(s.columns)
     )
     return (
