@@ -84,6 +84,13 @@ def _ingested(work: Path) -> dict[int, tuple[str, str, str | None, str | None, i
     return out
 
 
+def _psql_rows(psql: list[str], db: str, query: str, sep: str = "|") -> str:
+    """The rows of a query as the server returns them, unaligned, fields split by ``sep``."""
+    return subprocess.run(
+        [*psql, "-d", db, "-At", "-F", sep, "-c", query], check=True, capture_output=True
+    ).stdout.decode()
+
+
 @pytest.mark.services
 @pytest.mark.parametrize(
     "options",
@@ -180,22 +187,14 @@ def test_pg_dump_roundtrip(tmp_path: Path, options: list[str], server_env: list[
             capture_output=True,
         ).stdout
         (dump / "calls.sql").write_bytes(dumped)
-        back = subprocess.run(
-            [
-                *psql,
-                "-d",
-                db,
-                "-At",
-                "-F",
-                "\t",
-                "-c",
-                "SELECT id, dialed_number, start, coalesce(encode(convert_to(inmate_name,'UTF8'),"
-                "'hex'),'NULL'), coalesce(encode(convert_to(note,'UTF8'),'hex'),'NULL')"
-                " FROM calls ORDER BY id",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout.decode()
+        back = _psql_rows(
+            psql,
+            db,
+            "SELECT id, dialed_number, start, coalesce(encode(convert_to(inmate_name,'UTF8'),"
+            "'hex'),'NULL'), coalesce(encode(convert_to(note,'UTF8'),'hex'),'NULL')"
+            " FROM calls ORDER BY id",
+            "\t",
+        )
     finally:
         subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=False)
     assert (b"FROM stdin;" in dumped) == (not options)
@@ -247,18 +246,9 @@ def test_pg_escape_string_inserts_match_the_server(tmp_path: Path) -> None:
     )
     try:
         subprocess.run([*psql, "-d", db], input=text.encode(), check=True)
-        back = subprocess.run(
-            [
-                *psql,
-                "-d",
-                db,
-                "-At",
-                "-c",
-                "SELECT id, encode(convert_to(note,'UTF8'),'hex') FROM calls ORDER BY id",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout.decode()
+        back = _psql_rows(
+            psql, db, "SELECT id, encode(convert_to(note,'UTF8'),'hex') FROM calls ORDER BY id"
+        )
     finally:
         subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {db}"], check=False)
     stored = {int(i): bytes.fromhex(h).decode() for i, h in (ln.split("|") for ln in back.split())}
