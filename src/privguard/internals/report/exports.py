@@ -16,7 +16,6 @@ import csv
 import datetime as dt
 import json
 import logging
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from .xlsx import XlsxBook
 log = logging.getLogger(__name__)
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 SLICE_ROWS = 50_000  # rows turned into Python values at a time
 
 README = """privguard exports
