@@ -23,7 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 @pytest.fixture(autouse=True, params=["streamed", "parallel"])
 def parse_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run every case both ways a delimited file is parsed: small files stream, large ones
-    go through a temporary table; the positions and rejects must agree."""
+    are numbered as a parallel parse hands them over; the positions and rejects must agree."""
     if request.param == "parallel":
         monkeypatch.setattr("privguard.internals.ingest.write.PARALLEL_PARSE_BYTES", 0)
     return str(request.param)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +30,10 @@ class Executor(Protocol):
 
     def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Small results only (reports, distinct values): never a whole call table."""
+        ...
+
+    def stream_arrow(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Stream a result in its order; the caller must consume or close it before the next call."""
         ...
 
     def register_arrow(self, name: str, table: pa.Table) -> None: ...

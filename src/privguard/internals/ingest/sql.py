@@ -255,11 +255,6 @@ def create_temp(name: str, select: str) -> str:
     return f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {select}"
 
 
-def table_source(name: str) -> str:
-    """A staged temporary table as a table expression; ``file_row_number`` is the position."""
-    return f"(SELECT *, rowid AS file_row_number FROM {quote_ident(name)})"
-
-
 def drop_table(name: str) -> str:
     """Drop a staged temporary table."""
     return f"DROP TABLE IF EXISTS {quote_ident(name)}"

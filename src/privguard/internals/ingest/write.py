@@ -11,12 +11,9 @@ from privguard.errors import EngineError
 from privguard.internals.engines import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.mapping import Mapping
+from privguard.internals.ingest.numbered import write_numbered
 from privguard.internals.ingest.readers import Staged
-from privguard.internals.ingest.readers.delimited import (
-    count_delimited,
-    finish_delimited,
-    parse_delimited,
-)
+from privguard.internals.ingest.readers.delimited import count_delimited, finish_delimited
 from privguard.internals.schema import INGESTED_COLUMNS
 
 MAX_CASE_STEPS = 2000
@@ -65,13 +62,16 @@ def write_table(
         s.drop += sql.drop_rejects(f"{d.scan}_w")
         odds.record(s.rejects is not None)
     if s.deferred is not None:
-        parsed = parse_delimited(ex, s.deferred) if _large(s.deferred.path) else None
-        try:
-            source = sql.table_source(parsed) if parsed else s.staging or ""
-            written = _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
-        finally:
-            if parsed:
-                ex.execute(sql.drop_table(parsed))
+        d = s.deferred
+        if _large(d.path):
+            # Parsed on every core and numbered as the rows stream out (see numbered.py).
+            source = sql.stage_select(
+                sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w"), d.n_columns, d.unescape
+            )
+            plan = _plan(s, m, i, f"({source})", "NULL")
+            written = write_numbered(ex, sql.final_select(plan), "src_row", out)
+        else:
+            written = _copy(ex, _plan(s, m, i, s.staging or "", "(file_row_number + 1)"), out)
         s.accepted = written
         s.rejected, s.rejects = finish_delimited(ex, s.deferred, written)
         odds.record(s.rejects is not None)

@@ -155,20 +155,6 @@ def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...
     return staged, sample
 
 
-def parse_delimited(ex: Executor, d: Deferred) -> str:
-    """Parse a deferred file in full into a temporary table; return it as a staged source.
-
-    DuckDB parses a large file on every core and the table keeps the reader's order in
-    ``rowid``; ``row_number() OVER ()`` over the reader itself would serialise the parse
-    (1.8x slower on one 2 M-row file). The parse stores the malformed records for
-    :func:`finish_delimited`; drop the table with :func:`privguard.internals.ingest.sql.drop_table`.
-    """
-    name = f"{d.scan}_t"
-    reader = sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
-    ex.execute(sql.create_temp(name, sql.stage_select(reader, d.n_columns, d.unescape)))
-    return name
-
-
 def count_delimited(ex: Executor, d: Deferred) -> tuple[int, int, Path | None]:
     """Count a delimited file's records without writing it: (accepted, rejected, rejects)."""
     counted = sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
