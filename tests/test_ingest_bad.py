@@ -7,6 +7,7 @@ rejected rows are together exactly 1..rows_read, each once.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import random
 import shutil
@@ -186,7 +187,8 @@ def test_random_damage_exact_positions(tmp_path: Path, seed: int, n: int) -> Non
         note = rng.choice(["x", '"multi\nline"', '"q ""uoted"""', "", '"a,b"'])
         row = f"{3120000000 + i},2013-01-01 00:00:{i % 60:02d},{i},{note}"
         if i in bad:
-            row = rng.choice([row + ",extra", f"{3120000000 + i},2013-01-01"])
+            stray = f"ERR,{3120000000 + i},2013-01-01 00:00:00,{i},"  # accepted shifted by DuckDB
+            row = rng.choice([row + ",extra", f"{3120000000 + i},2013-01-01", stray])
         lines.append(row)
         if rng.random() < 0.01:
             lines.append("")
@@ -238,13 +240,8 @@ def test_corrupt_rows_do_not_flip_the_delimiter(tmp_path: Path) -> None:
     assert len(parsed[0]) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue #2, item 5): DuckDB's read_csv drops one trailing empty field "
-    "beyond the declared columns, with no option to refuse it, so a record with a stray "
-    "field whose last field is empty is accepted shifted by one column",
-)
 def test_stray_field_with_empty_last_field_is_rejected(tmp_path: Path) -> None:
+    """DuckDB accepts a record with one extra, empty, last field shifted by one column."""
     dump = tmp_path / "dump"
     dump.mkdir()
     (dump / "calls.csv").write_text(
@@ -254,5 +251,43 @@ def test_stray_field_with_empty_last_field_is_rejected(tmp_path: Path) -> None:
         "5551230003,2013-01-02 12:00:00,\n"
     )
     ingest(dump, tmp_path / "work")
+    assert_reconciled(tmp_path / "work")
     with open(tmp_path / "work" / "rejects.csv", newline="") as fh:
-        assert [int(r["row"]) for r in csv.DictReader(fh)] == [2]
+        rejects = list(csv.DictReader(fh))
+    assert [int(r["row"]) for r in rejects] == [2]
+    assert rejects[0]["raw"] == "ERR,5551230002,2013-01-02 11:00:00,"
+    assert "Expected Number of Columns: 3 Found: 4" in rejects[0]["reason"]
+    assert _values(tmp_path / "work", "dialed_number") == {1: "5551230001", 3: "5551230003"}
+
+
+def test_stray_field_around_quoted_line_breaks_in_gzip(tmp_path: Path) -> None:
+    """The check re-parses on one thread when records span lines (DuckDB cannot pad them
+    in parallel), and reads gzip files it cannot scan for a trailing delimiter."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    body = (
+        'phone,start,note\n3125550001,2013-01-02 10:00:00,"two\nlines"\n'
+        "3125550002,2013-01-02 11:00:00,\nERR,3125550003,2013-01-02 12:00:00,\n"
+        '3125550004,2013-01-02 13:00:00,"z,z"\n'
+    )
+    with gzip.open(dump / "calls.csv.gz", "wt") as fh:
+        fh.write(body)
+    ingest(dump, tmp_path / "work")
+    assert_reconciled(tmp_path / "work")
+    assert _rejected_rows(tmp_path / "work") == [3]
+    assert sorted(_values(tmp_path / "work", "dialed_number")) == [1, 2, 4]
+
+
+def test_a_delimiter_ending_every_record_is_the_files_habit(tmp_path: Path) -> None:
+    """Exports that end every data line in a delimiter (not the header) keep their records."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "calls.csv").write_text(
+        "dialed_number,start\n5551230001,2013-01-02 10:00:00,\n5551230002,2013-01-02 11:00:00,\n"
+    )
+    result = ingest(dump, tmp_path / "work")
+    assert_reconciled(tmp_path / "work")
+    assert _rejected_rows(tmp_path / "work") == []
+    (table,) = result.tables
+    assert table["rows_accepted"] == 2
+    assert any("one empty field more than the 2 columns" in w for w in table["warnings"])

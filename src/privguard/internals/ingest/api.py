@@ -292,6 +292,7 @@ def _run(
     for entry, s, out in zip(entries, staged, outputs, strict=True):
         # Delimited text is counted as it is written: the counts are final only now.
         entry.update(rows_read=s.rows_read, rows_accepted=s.accepted, rows_rejected=s.rejected)
+        entry["warnings"] = list(s.warnings)  # writing may add some (stray fields)
         if entry["status"] == "ingested" and s.accepted == 0:
             entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
         if out:

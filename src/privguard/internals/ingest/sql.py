@@ -31,6 +31,8 @@ class CsvDialect:
     nullstr: str = ""
     allow_quoted_nulls: bool = True
     gzip: bool = False
+    null_padding: bool = False  # pad short records with NULL instead of rejecting them
+    parallel: bool = True
 
 
 def read_csv(path: Path, n_columns: int, d: CsvDialect, rejects: str | None) -> str:
@@ -51,9 +53,11 @@ def read_csv(path: Path, n_columns: int, d: CsvDialect, rejects: str | None) -> 
         f"compression={quote_literal('gzip' if d.gzip else 'none')}",
         "auto_detect=false",
         "strict_mode=true",
-        "null_padding=false",
+        f"null_padding={'true' if d.null_padding else 'false'}",
         f"columns={{{cols}}}",
     ]
+    if not d.parallel:
+        opts.append("parallel=false")
     if rejects is None:
         opts.append("ignore_errors=true")
     else:
@@ -253,6 +257,25 @@ def staging_source(path: Path, with_position: bool = True) -> str:
 def create_temp(name: str, select: str) -> str:
     """Stage a query as a temporary table; its ``rowid`` follows the query's row order."""
     return f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {select}"
+
+
+def rows_at(path: Path, positions: Sequence[int]) -> str:
+    """``src_row`` of a written table's rows at these 0-based positions, in order."""
+    at = ", ".join(str(int(p)) for p in positions)
+    return (
+        f"SELECT src_row FROM {staging_source(path)} "
+        f"WHERE file_row_number IN ({at}) ORDER BY file_row_number"
+    )
+
+
+def rows_except(path: Path, positions: Sequence[int], columns: Sequence[str]) -> str:
+    """A written table without its rows at these 0-based positions, in order."""
+    at = ", ".join(str(int(p)) for p in positions)
+    cols = ", ".join(quote_ident(c) for c in columns)
+    return (
+        f"SELECT {cols} FROM {staging_source(path)} "
+        f"WHERE file_row_number NOT IN ({at}) ORDER BY file_row_number"
+    )
 
 
 def drop_table(name: str) -> str:

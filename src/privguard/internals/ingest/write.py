@@ -12,8 +12,9 @@ from privguard.internals.engines import Executor
 from privguard.internals.ingest import sql
 from privguard.internals.ingest.mapping import Mapping
 from privguard.internals.ingest.numbered import write_numbered
-from privguard.internals.ingest.readers import Staged
+from privguard.internals.ingest.readers import Staged, append_rejects
 from privguard.internals.ingest.readers.delimited import count_delimited, finish_delimited
+from privguard.internals.ingest.readers.stray import Stray, find_stray
 from privguard.internals.schema import INGESTED_COLUMNS
 
 MAX_CASE_STEPS = 2000
@@ -54,6 +55,7 @@ def write_table(
         _free(ex, s)
         return ""
     out = out_dir / f"{i}.parquet"
+    delimited = s.deferred
     if s.deferred is not None and odds.likely():
         # Most tables so far had rejects: a counting scan first is cheaper than a renumbering.
         d = s.deferred
@@ -88,12 +90,31 @@ def write_table(
                 where=f"{s.file} (table {s.table!r})",
                 fix="report this as a bug with the file (or a sample of it)",
             )
+    if delimited is not None:
+        stray, warning = find_stray(ex, delimited, s.accepted)
+        if warning:
+            s.warnings.append(warning)
+        if stray:
+            _reject_stray(ex, s, stray, out, delimited.rejects.with_suffix(".stray.parquet"))
     _free(ex, s)
     return f"ingested/{i}.parquet"
 
 
+def _reject_stray(ex: Executor, s: Staged, stray: Stray, out: Path, rejects: Path) -> None:
+    """Move accepted records with a stray field from the written table to the rejects."""
+    found = ex.fetchall(sql.rows_at(out, stray.positions))
+    recs = [int(r[0]) for r in found]
+    tmp = out.with_suffix(".stray.parquet")
+    ex.execute(sql.copy_to(sql.rows_except(out, stray.positions, INGESTED_COLUMNS), tmp, "zstd"))
+    os.replace(tmp, out)
+    s.accepted -= len(recs)
+    s.rejected += len(recs)
+    extra = [(rec, stray.reason, raw) for rec, raw in zip(recs, stray.raws, strict=True)]
+    s.rejects = append_rejects(s.rejects, extra, rejects)
+
+
 def _large(path: Path) -> bool:
-    """Worth a parallel parse into a temporary table (small files stream faster)."""
+    """Worth a parse on every core, numbered as it streams (small files stream faster alone)."""
     return path.stat().st_size >= PARALLEL_PARSE_BYTES
 
 
