@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _NEVER = "\x01"  # a null string no field holds: empty fields read as '', padding as NULL
 _CHUNK = 8 << 20
+_BATCH_ROWS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,12 @@ def _columns(n: int) -> tuple[str, str]:
 def count_sql(d: Deferred, parallel: bool = True) -> str:
     """Records with the stray field, and records without (which DuckDB also accepts)."""
     last, extra = _columns(d.n_columns)
+    # Every column is referenced: DuckDB checks the encoding only of the columns it reads.
+    touch = ", ".join(f"count({sql.staged_name(i)})" for i in range(d.n_columns - 1))
     return (
         f"SELECT count(*) FILTER (WHERE {extra} = ''), "
-        f"count(*) FILTER (WHERE {extra} IS NULL AND {last} IS NOT NULL) "
-        f"FROM {_check_reader(d, parallel)}"
+        f"count(*) FILTER (WHERE {extra} IS NULL AND {last} IS NOT NULL){', ' if touch else ''}"
+        f"{touch} FROM {_check_reader(d, parallel)}"
     )
 
 
@@ -82,10 +85,10 @@ def rows_sql(d: Deferred, parallel: bool = True) -> str:
     """In record order: whether the record has the stray field, and its fields when it has."""
     last, extra = _columns(d.n_columns)
     fields = ", ".join(sql.staged_name(i) for i in range(d.n_columns + 1))
+    stray = f"coalesce({extra} = '', false)"
     return (
-        f"SELECT {extra} = '' AS stray, ({extra} IS NULL AND {last} IS NOT NULL) OR {extra} = '' "
-        f"AS kept, CASE WHEN {extra} = '' THEN [{fields}] END AS fields "
-        f"FROM {_check_reader(d, parallel)}"
+        f"SELECT {stray} AS stray, ({extra} IS NULL AND {last} IS NOT NULL) OR {stray} AS kept, "
+        f"CASE WHEN {stray} THEN [{fields}] END AS fields FROM {_check_reader(d, parallel)}"
     )
 
 
@@ -101,7 +104,7 @@ def find_stray(ex: Executor, d: Deferred, accepted: int) -> tuple[Stray | None, 
             raise
         parallel = False
         counts = ex.fetchall(count_sql(d, parallel=False))
-    stray, plain = (int(v) for v in counts[0])
+    stray, plain = int(counts[0][0]), int(counts[0][1])
     if stray == 0:
         return None, None
     if stray + plain != accepted:
@@ -117,9 +120,9 @@ def find_stray(ex: Executor, d: Deferred, accepted: int) -> tuple[Stray | None, 
     positions: list[int] = []
     raws: list[str] = []
     seen = 0
-    for batch in ex.stream_arrow(rows_sql(d, parallel), 1 << 17):
-        kept = batch.column("kept").to_numpy(zero_copy_only=False).astype(bool)
-        marked = batch.column("stray").to_numpy(zero_copy_only=False).astype(bool)
+    for batch in ex.stream_arrow(rows_sql(d, parallel), _BATCH_ROWS):
+        kept = batch.column("kept").to_numpy(zero_copy_only=False)
+        marked = batch.column("stray").to_numpy(zero_copy_only=False)
         before = seen + np.cumsum(kept) - 1
         positions += [int(p) for p in before[marked]]
         raws += [_raw(f, d.dialect.delim) for f in batch.column("fields").to_pylist() if f]
