@@ -14,8 +14,19 @@ from privguard.internals.ingest import sql
 from privguard.internals.ingest.mapping import Mapping
 from privguard.internals.ingest.numbered import write_numbered
 from privguard.internals.ingest.readers import Deferred, Staged, append_rejects
-from privguard.internals.ingest.readers.delimited import count_delimited, finish_delimited, reread
-from privguard.internals.ingest.readers.stray import Stray, find_stray
+from privguard.internals.ingest.readers.delimited import (
+    READ_BUFFER_BYTES,
+    count_delimited,
+    finish_delimited,
+    reread,
+)
+from privguard.internals.ingest.readers.stray import (
+    Lines,
+    Stray,
+    find_stray,
+    scan_lines,
+    second_look,
+)
 from privguard.internals.schema import INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -84,17 +95,26 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odd
     """Parse and write delimited text, check its count, and reject records with stray fields."""
     d = s.deferred
     assert d is not None
-    if odds.likely():
-        # Most tables so far had rejects: a counting scan first is cheaper than a renumbering.
-        s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
-        s.deferred = None
-        s.drop += sql.drop_rejects(f"{d.scan}_w")
-        odds.record(s.rejects is not None)
-        _write_staged(ex, s, m, i, out)
-    else:
-        _parse_and_write(ex, s, m, i, out, d)
-        odds.record(s.rejects is not None)
-    if _disputed(ex, s, d):
+    # The file's lines are counted while the engine parses it (both mostly wait on memory).
+    scanned: list[Lines | None] = []
+    text: Deferred = d
+    scanner = threading.Thread(target=lambda: scanned.append(scan_lines(text)), name="scan-lines")
+    scanner.start()
+    try:
+        if odds.likely():
+            # Most tables so far had rejects: a counting scan first beats a renumbering.
+            s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
+            s.deferred = None
+            s.drop += sql.drop_rejects(f"{d.scan}_w")
+            odds.record(s.rejects is not None)
+            _write_staged(ex, s, m, i, out)
+        else:
+            _parse_and_write(ex, s, m, i, out, d)
+            odds.record(s.rejects is not None)
+    finally:
+        scanner.join()
+    lines = scanned[0] if scanned else None
+    if _maybe_cut_short(ex, s, d, lines):
         # Read again with other buffer boundaries; the read that saw more records wins (a
         # read only ever loses records to the fault), the first one again if it was that.
         first, before = s.rows_read, d
@@ -103,11 +123,32 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odd
         if s.rows_read < first:
             d = before
             _parse_and_write(ex, s, m, i, out, d)
-    stray, warning = find_stray(ex, d, s.accepted)
+    if lines is not None and not lines.ends_in_delimiter:
+        return  # no record can carry a stray field
+    look = second_look(ex, d)
+    stray, warning = find_stray(ex, d, look, s.accepted)
     if warning:
         s.warnings.append(warning)
     if stray:
         _reject_stray(ex, s, stray, out, d.rejects.with_suffix(".stray.parquet"))
+
+
+def _maybe_cut_short(ex: Executor, s: Staged, d: Deferred, lines: Lines | None) -> bool:
+    """Whether the parse may have lost the end of the file (see readers/stray.py).
+
+    Only a file longer than one read buffer can be cut. One record a line (and a header) is
+    proof enough that nothing was lost; otherwise (blank lines, records spanning lines, or
+    compressed text) a plain count of the records decides.
+    """
+    if lines is not None and d.path.stat().st_size <= (d.dialect.buffer_size or READ_BUFFER_BYTES):
+        return False
+    parsed = s.rows_read - len(d.bad) - (1 if d.tail else 0)
+    if lines is not None and lines.breaks == parsed + int(d.dialect.header):
+        return False
+    whole = int(ex.fetchall(sql.count_records(d.path, d.n_columns, d.dialect))[0][0])
+    if whole != s.accepted:
+        log.warning("%s: %d records accepted, %d counted: reading again", d.path, s.accepted, whole)
+    return whole != s.accepted
 
 
 def _parse_and_write(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred) -> None:
@@ -131,26 +172,10 @@ def _parse_and_write(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: 
 def _count_checked(ex: Executor, s: Staged, d: Deferred) -> None:
     """Count a table that is not written, checked as written ones are."""
     s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
-    if _disputed(ex, s, d):
+    if _maybe_cut_short(ex, s, d, scan_lines(d)):
         again = count_delimited(ex, reread(d))
         if sum(again[:2]) > s.rows_read:
             s.accepted, s.rejected, s.rejects = again
-
-
-def _disputed(ex: Executor, s: Staged, d: Deferred) -> bool:
-    """Whether a plain count of ``d`` disagrees with the parse that stored its rejects.
-
-    DuckDB 2.0's parse that stores rejects can stop for good at a read-buffer boundary after
-    a record with too many fields, silently dropping the rest of the file (23,054 of 265,967
-    records of one 144 M synth table). A plain count does not have that fault, but recovers
-    from broken quoting differently, so a disagreement only calls for a second read.
-    """
-    expected = int(ex.fetchall(sql.count_records(d.path, d.n_columns, d.dialect))[0][0])
-    if expected != s.accepted:
-        log.warning(
-            "%s: %d records accepted, %d counted: reading again", d.path, s.accepted, expected
-        )
-    return expected != s.accepted
 
 
 def _reject_stray(ex: Executor, s: Staged, stray: Stray, out: Path, rejects: Path) -> None:

@@ -155,7 +155,8 @@ def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...
     return staged, sample
 
 
-READ_BUFFER: int | None = None  # DuckDB's own (32 MB); tests move the boundary
+READ_BUFFER: int | None = None  # None: DuckDB's own, READ_BUFFER_BYTES; tests move it
+READ_BUFFER_BYTES = 32_000_000
 RETRY_BUFFER = 8 << 20
 
 
@@ -163,7 +164,7 @@ def reread(d: Deferred) -> Deferred:
     """The same file read again with other buffer boundaries and its own reject tables.
 
     For when the parse that stores rejects disagrees with a plain count: DuckDB 2.0 can drop
-    the end of a file after rejected records near its 32 MiB buffer boundary.
+    the end of a file after a rejected record across a read-buffer boundary.
     """
     return replace(d, dialect=replace(d.dialect, buffer_size=RETRY_BUFFER), scan=f"{d.scan}r")
 

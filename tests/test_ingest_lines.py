@@ -1,0 +1,62 @@
+"""The byte scan that decides which delimited files need a second look."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from privguard.internals.ingest.readers import Deferred, stray
+from privguard.internals.ingest.readers.stray import scan_lines
+from privguard.internals.ingest.sql import CsvDialect
+
+
+def _deferred(path: Path, **dialect: object) -> Deferred:
+    return Deferred(path, 3, CsvDialect(**dialect), "scan", path.with_suffix(".rej"))  # type: ignore[arg-type]
+
+
+def _reference(data: bytes, delim: bytes) -> tuple[int, bool]:
+    lines = data.split(b"\n")
+    breaks = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    ends = any(line.rstrip(b"\r").endswith(delim) for line in lines)
+    return breaks, ends
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scan_agrees_with_a_line_by_line_reading_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    monkeypatch.setattr(stray, "_CHUNK", 7)  # breaks land at every place of a chunk
+    rng = random.Random(seed)
+    delim = rng.choice([",", "\t", ";"])
+    parts = [rng.choice(["ab", delim, "x" + delim, "\r\n", "\n", "\n\n", "q"]) for _ in range(60)]
+    data = "".join(parts).encode()
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path, delim=delim))
+    assert got is not None
+    assert (got.breaks, got.ends_in_delimiter) == _reference(data, delim.encode())
+
+
+@pytest.mark.parametrize(
+    ("data", "breaks", "ends"),
+    [
+        (b"", 0, False),
+        (b"a,b\n1,2", 2, False),
+        (b"a,b\n1,2,", 2, True),
+        (b"a,b\r\n1,2,\r\n", 2, True),
+    ],
+)
+def test_scan_edges(tmp_path: Path, data: bytes, breaks: int, ends: bool) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path))
+    assert got is not None and (got.breaks, got.ends_in_delimiter) == (breaks, ends)
+
+
+def test_compressed_and_utf16_text_is_not_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n")
+    assert scan_lines(_deferred(path, gzip=True)) is None
+    assert scan_lines(_deferred(path, encoding="utf-16")) is None
