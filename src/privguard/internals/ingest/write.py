@@ -58,9 +58,10 @@ def write_table(
 ) -> str:
     """Write one ingested table (then free its staged rows); returns its relative path.
 
-    Delimited text is parsed once, here: its rejected records (stored by that same parse)
-    are counted afterwards, and when there are any the positions are renumbered in a
-    second, cheap pass over the written Parquet file.
+    Delimited text is parsed here: its rejected records (stored by that same parse) are
+    counted afterwards, and when there are any the positions are renumbered in a second,
+    cheap pass over the written Parquet file. A pass over the file's bytes decides whether
+    the engine's parse needs a second look (see :mod:`readers.stray`).
     """
     i, s, m = job
     if m is None:
@@ -95,7 +96,7 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odd
     """Parse and write delimited text, check its count, and reject records with stray fields."""
     d = s.deferred
     assert d is not None
-    # The file's lines are counted while the engine parses it (both mostly wait on memory).
+    # The file's lines are counted while the engine parses it (numpy releases the GIL).
     scanned: list[Lines | None] = []
     text: Deferred = d
     scanner = threading.Thread(target=lambda: scanned.append(scan_lines(text)), name="scan-lines")
