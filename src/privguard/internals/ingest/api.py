@@ -17,7 +17,6 @@ from privguard.internals.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.ingest.parallel import Workers
 from privguard.internals.ingest.readers import Staged
 from privguard.internals.ingest.readers.delimited import (
-    count_delimited,
     read_csv_file,
 )
 from privguard.internals.ingest.readers.jsonl import read_json_array, read_jsonl
@@ -34,7 +33,7 @@ from privguard.internals.ingest.report import (
     write_report,
 )
 from privguard.internals.ingest.settings import Settings, load
-from privguard.internals.ingest.write import Odds, write_table
+from privguard.internals.ingest.write import Odds, count_checked, write_table
 from privguard.internals.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -173,7 +172,7 @@ def _stage_file(
                 s.sample = _sample(ex, s)
             elif not s.sample:
                 # No accepted record to map: count it now, it will not be written.
-                s.accepted, s.rejected, s.rejects = count_delimited(ex, s.deferred)
+                count_checked(ex, s, s.deferred)
                 s.deferred = None
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.

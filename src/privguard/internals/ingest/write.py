@@ -66,7 +66,7 @@ def write_table(
     i, s, m = job
     if m is None:
         if s.deferred is not None:
-            _count_checked(ex, s, s.deferred)
+            count_checked(ex, s, s.deferred)
         _free(ex, s)
         return ""
     out = out_dir / f"{i}.parquet"
@@ -170,8 +170,8 @@ def _parse_and_write(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: 
         _renumber(ex, s, out)
 
 
-def _count_checked(ex: Executor, s: Staged, d: Deferred) -> None:
-    """Count a table that is not written, checked as written ones are."""
+def count_checked(ex: Executor, s: Staged, d: Deferred) -> None:
+    """Count a delimited table that is not written, checked as written ones are."""
     s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
     if _maybe_cut_short(ex, s, d, scan_lines(d)):
         again = count_delimited(ex, reread(d))
