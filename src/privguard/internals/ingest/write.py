@@ -15,7 +15,6 @@ from privguard.internals.ingest.mapping import Mapping
 from privguard.internals.ingest.numbered import write_numbered
 from privguard.internals.ingest.readers import Deferred, Staged, append_rejects
 from privguard.internals.ingest.readers.delimited import (
-    READ_BUFFER_BYTES,
     count_delimited,
     finish_delimited,
     reread,
@@ -137,12 +136,11 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odd
 def _maybe_cut_short(ex: Executor, s: Staged, d: Deferred, lines: Lines | None) -> bool:
     """Whether the parse may have lost the end of the file (see readers/stray.py).
 
-    Only a file longer than one read buffer can be cut. One record a line (and a header) is
-    proof enough that nothing was lost; otherwise (blank lines, records spanning lines, or
-    compressed text) a plain count of the records decides.
+    One record a line (and a header) is proof enough that nothing was lost; otherwise
+    (blank lines, records spanning lines, compressed text, or records lost) a plain count
+    of the records decides. Files smaller than a read buffer are not spared: a 13 MB synth
+    TSV lost 38,452 of 96,998 accepted records on two threads.
     """
-    if lines is not None and d.path.stat().st_size <= (d.dialect.buffer_size or READ_BUFFER_BYTES):
-        return False
     parsed = s.rows_read - len(d.bad) - (1 if d.tail else 0)
     if lines is not None and lines.breaks == parsed + int(d.dialect.header):
         return False

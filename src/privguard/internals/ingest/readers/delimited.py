@@ -155,8 +155,7 @@ def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...
     return staged, sample
 
 
-READ_BUFFER: int | None = None  # None: DuckDB's own, READ_BUFFER_BYTES; tests move it
-READ_BUFFER_BYTES = 32_000_000
+READ_BUFFER: int | None = None  # None: DuckDB's own; tests move the boundaries
 RETRY_BUFFER = 8 << 20
 
 
