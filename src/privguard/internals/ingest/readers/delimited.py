@@ -16,6 +16,7 @@ import gzip
 import io
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,8 @@ def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> tuple[int, Pat
         ex.execute(stmt)
     out = None
     if rej:
-        blanks, breaks = _lines_before(d.path, d.dialect.gzip, [int(r[1] or 0) for r in rej])
+        positions = [int(r[1] or 0) for r in rej]
+        blanks, breaks = _lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
         if _one_line_records(d):
             # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
             # one synth file), its byte positions do not: count the lines up to them.
@@ -253,23 +255,39 @@ def read_delimited(
 
 
 def _one_line_records(d: Deferred) -> bool:
-    """Whether every record is one line: no quote character anywhere in the file's bytes."""
+    """Whether rejects can be placed by byte position: no quote character anywhere, so every
+    record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips)."""
     if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
         return False
     quote = d.dialect.quote.encode(d.dialect.encoding)
     with _open(d.path, d.dialect.gzip) as fh:
-        while chunk := fh.read(1 << 22):
+        chunk = fh.read(1 << 22)
+        if chunk.startswith(codecs.BOM_UTF8):
+            return False
+        while chunk:
             if quote in chunk:
                 return False
+            chunk = fh.read(1 << 22)
     return True
 
 
-def _lines_before(
-    path: Path, compressed: bool, positions: list[int]
-) -> tuple[list[int], list[int]]:
-    """Blank lines, and line breaks, before each byte position.
+def _utf8_chunks(path: Path, compressed: bool, encoding: str) -> Iterator[bytes]:
+    """The file as DuckDB counts its bytes: re-encoded as UTF-8 when it is not."""
+    decoder = None if encoding == "utf-8" else codecs.getincrementaldecoder(encoding)()
+    with _open(path, compressed) as fh:
+        while chunk := fh.read(1 << 22):
+            out = chunk if decoder is None else decoder.decode(chunk).encode("utf-8")
+            if out:  # a decoder may hold back a cut character
+                yield out
 
-    DuckDB numbers blank lines but they are not records.
+
+def _lines_before(
+    path: Path, compressed: bool, encoding: str, positions: list[int]
+) -> tuple[list[int], list[int]]:
+    """Blank lines, and line breaks, before each of DuckDB's byte positions.
+
+    DuckDB numbers blank lines but they are not records. Its positions count the bytes of
+    the text re-encoded as UTF-8 (a latin-1 file's accents take two), so the file is too.
     """
     targets = sorted(set(positions))
     found: dict[int, tuple[int, int]] = {}
@@ -280,23 +298,23 @@ def _lines_before(
         # Runs of blank lines overlap ("\n\n\n" is two), so count with a lookahead.
         return len(_BLANK.findall(data)) - len(_BLANK.findall(carry))
 
-    with _open(path, compressed) as fh:
-        while ti < len(targets):
-            chunk = fh.read(1 << 22)
-            if not chunk:
-                break
-            data = carry + chunk
-            while ti < len(targets) and targets[ti] <= offset + len(chunk):
-                upto = targets[ti] - offset
-                found[targets[ti]] = (
-                    seen + blanks(data[: len(carry) + upto]),
-                    breaks + chunk.count(b"\n", 0, max(upto, 0)),
-                )
-                ti += 1
-            seen += blanks(data)
-            breaks += chunk.count(b"\n")
-            offset += len(chunk)
-            carry = data[-2:]
+    chunks = _utf8_chunks(path, compressed, encoding)
+    while ti < len(targets):
+        chunk = next(chunks, b"")
+        if not chunk:
+            break
+        data = carry + chunk
+        while ti < len(targets) and targets[ti] <= offset + len(chunk):
+            upto = targets[ti] - offset
+            found[targets[ti]] = (
+                seen + blanks(data[: len(carry) + upto]),
+                breaks + chunk.count(b"\n", 0, max(upto, 0)),
+            )
+            ti += 1
+        seen += blanks(data)
+        breaks += chunk.count(b"\n")
+        offset += len(chunk)
+        carry = data[-2:]
     ends = [found.get(p, (seen, breaks)) for p in positions]
     return [e[0] for e in ends], [e[1] for e in ends]
 
