@@ -33,7 +33,7 @@ class CsvDialect:
     gzip: bool = False
     null_padding: bool = False  # pad short records with NULL instead of rejecting them
     parallel: bool = True
-    buffer_size: int | None = None  # bytes per read buffer; None = DuckDB's (32 MiB)
+    buffer_size: int | None = None  # bytes per read buffer; None = DuckDB's (32,000,000)
 
 
 def read_csv(path: Path, n_columns: int, d: CsvDialect, rejects: str | None) -> str:
@@ -72,10 +72,13 @@ def read_csv(path: Path, n_columns: int, d: CsvDialect, rejects: str | None) -> 
     return f"read_csv({quote_literal(str(path))}, {', '.join(opts)})"
 
 
-def count_records(path: Path, n_columns: int, d: CsvDialect) -> str:
-    """The records a strict ``read_csv`` accepts, counted without storing its rejects."""
+def count_records(path: Path, n_columns: int, d: CsvDialect, rejects: str | None = None) -> str:
+    """The records a strict ``read_csv`` accepts (its rejects stored as in :func:`read_csv`).
+
+    Every column is referenced: DuckDB checks the encoding only of the columns it reads.
+    """
     touch = ", ".join(f"count({quote_ident(staged_name(i))})" for i in range(n_columns))
-    return f"SELECT count(*), {touch} FROM {read_csv(path, n_columns, d, None)}"
+    return f"SELECT count(*), {touch} FROM {read_csv(path, n_columns, d, rejects)}"
 
 
 def copy_to(select: str, path: Path, codec: str = STAGE_CODEC) -> str:
