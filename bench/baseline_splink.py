@@ -19,7 +19,7 @@ would write with Splink's DuckDB backend:
 
 Usage: python bench/baseline_splink.py NORMALIZED.parquet --truth TRUTH_ROWS.parquet
        [--audit OUT] [--sample ROWS] [--blocking daily|person] [--memory-limit 6GB] --out DIR
-Both clusterings are scored by privguard's own `evaluate` (privguard.internals.dedupe
+Both clusterings are scored by privguard's own `evaluate` (privguard.internals.audit.dedupe
 .evaluate): pairs over the truth's rows, rows no call lists counted as singletons.
 With --audit, privguard's clustering (OUT/calls.parquet) is scored too.
 Prints one JSON object on stdout.
@@ -38,7 +38,7 @@ from typing import Any
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from privguard.internals.dedupe.evaluate import evaluate
+from privguard.internals.truth.dedupe import evaluate
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 # Splink's own deduplication tutorial clusters at 0.95; an expert without labels would too.

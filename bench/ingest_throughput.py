@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from privguard.internals.ingest.api import ingest
+from privguard.internals.audit.ingest.api import ingest
 
 COLUMNS = (
     "call_id, facility, inmate_account, inmate_name, dialed_number, start_time, duration_sec, "

@@ -43,3 +43,9 @@ if ! runuser -u postgres -- psql -qAtc 'select 1' >/dev/null 2>&1; then
 fi
 echo "services.sh: PostgreSQL $(runuser -u postgres -- psql -qAtc 'show server_version') is up"
 echo "services.sh: $(chromium --version 2>/dev/null || echo 'chromium missing')"
+
+# The prevention wing's tests run every registry and service test on PostgreSQL too: a
+# password login on loopback, as production would use (the URL is in tests/conftest.py).
+runuser -u postgres -- psql -qAtc "select 1 from pg_roles where rolname='privguard'" | grep -q 1 || \
+  runuser -u postgres -- psql -qc "create role privguard login superuser password 'privguard'"
+echo "services.sh: PostgreSQL role privguard ready on 127.0.0.1"

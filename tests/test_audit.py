@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import privguard
-from privguard.internals.schema import CALL_COLUMNS, SUMMARY_INT_KEYS
+from privguard.internals.audit.schema import CALL_COLUMNS, SUMMARY_INT_KEYS
 
 
 @pytest.fixture(scope="module")

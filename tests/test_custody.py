@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from privguard.errors import InputError, IntegrityError
-from privguard.internals.report.api import report
-from privguard.internals.report.custody import verify
+from privguard.internals.audit.report.api import report
+from privguard.internals.audit.report.custody import verify
 from test_report_fixture import build_audit_out, run_report
 
 _REF: Path | None = None

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from privguard.errors import InputError, SettingsError
-from privguard.internals import schema
-from privguard.internals.dedupe.api import dedupe
-from privguard.internals.dedupe.settings import Settings
-from privguard.internals.settings import parse_settings
+from privguard.internals.audit import schema
+from privguard.internals.audit.dedupe.api import dedupe
+from privguard.internals.audit.dedupe.settings import Settings
+from privguard.internals.audit.settings import parse_settings
 
 T0 = dt.datetime(2013, 6, 1, 12, 0, 0)
 
@@ -160,7 +160,7 @@ def test_a_table_without_accounts_still_merges_but_accounts_keep_calls_apart(
 
 
 def test_skews_follow_pairwise_offsets_whatever_table_is_duplicated() -> None:
-    from privguard.internals.dedupe.skew import solve
+    from privguard.internals.audit.dedupe.skew import solve
 
     true = {1: 0, 2: 40, 3: 40, 4: -25, 9: 7}  # 3 is a re-export of 2; 9 is on its own
     pairs = [(1, 2, -40.0, 900), (1, 3, -40.0, 900), (2, 3, 0.0, 900), (1, 4, 25.0, 300),
@@ -174,10 +174,10 @@ def test_skews_follow_pairwise_offsets_whatever_table_is_duplicated() -> None:
 def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from privguard.internals.dedupe import skew
-    from privguard.internals.dedupe.sql import sample_sql
-    from privguard.internals.engines import connect
-    from privguard.internals.sql import parquet_source
+    from privguard.internals.audit.dedupe import skew
+    from privguard.internals.audit.dedupe.sql import sample_sql
+    from privguard.internals.audit.engines import connect
+    from privguard.internals.audit.sql import parquet_source
 
     rows = []
     for i in range(200):  # 200 numbers, each called 3 times; table 1's clock runs 45 s fast
@@ -210,7 +210,7 @@ def test_skew_is_measured_on_a_sample_of_whole_keys_when_the_input_is_big(
 
 
 def test_the_skew_sample_keeps_enough_rows_of_an_average_table() -> None:
-    from privguard.internals.dedupe.skew import MAX_MODULUS, TABLE_ROWS, sample_modulus
+    from privguard.internals.audit.dedupe.skew import MAX_MODULUS, TABLE_ROWS, sample_modulus
 
     assert sample_modulus(400_000, 10) == 1  # under SAMPLE_ROWS: every key
     assert sample_modulus(2_000_000, 250) == 4  # 8 k rows per table: 2 k of each kept

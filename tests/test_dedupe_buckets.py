@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.dedupe import api
-from privguard.internals.engines import connect
-from privguard.internals.normalize.api import normalize
+from privguard.internals.audit.dedupe import api
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.normalize.api import normalize
 
 synth_api = pytest.importorskip("privguard.internals.synth.api")
-ingest_api = pytest.importorskip("privguard.internals.ingest.api")
+ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.dedupe.api import dedupe
-from privguard.internals.dedupe.evaluate import evaluate
-from privguard.internals.engines import connect
-from privguard.internals.normalize.api import normalize
+from privguard.internals.audit.dedupe.api import dedupe
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.normalize.api import normalize
+from privguard.internals.truth.dedupe import evaluate
 
 pytestmark = pytest.mark.slow
 
 synth_api = pytest.importorskip("privguard.internals.synth.api")
-ingest_api = pytest.importorskip("privguard.internals.ingest.api")
+ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from privguard.errors import EngineError
-from privguard.internals.engines import EngineOptions, connect
+from privguard.internals.audit.engines import EngineOptions, connect
 
 
 def test_out_of_memory_names_the_limit_and_the_fix() -> None:

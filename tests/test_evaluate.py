@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from privguard.internals.dedupe.evaluate import evaluate
+from privguard.internals.truth.dedupe import evaluate
 
 SOURCE = pa.list_(pa.struct([("file", pa.string()), ("table", pa.string()), ("row", pa.int64())]))
 

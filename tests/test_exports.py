@@ -12,7 +12,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from privguard.internals.report.exports import csv_cell, neutralize
+from privguard.internals.audit.report.exports import csv_cell, neutralize
 from test_report_fixture import run_report
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -165,7 +165,7 @@ def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_
 
     import xlsxwriter
 
-    from privguard.internals.report.exports import _plain
+    from privguard.internals.audit.report.exports import _plain
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "constant_memory": True})  # fmt: skip
@@ -209,7 +209,7 @@ def _cells(path: Path) -> dict[str, list[list[tuple]]]:
 def _write_book(ex, path: Path, tables: list, max_rows: int = 1_048_576) -> list[int]:
     import datetime as dt
 
-    from privguard.internals.report.xlsx import XlsxBook
+    from privguard.internals.audit.report.xlsx import XlsxBook
 
     book = XlsxBook(path, dt.datetime(2013, 12, 31, 22, 52, tzinfo=dt.UTC), max_rows=max_rows)
     parts = [book.add_table(ex, t, order_by=t.engine_csv_order) for t in tables]
@@ -221,7 +221,7 @@ def test_xlsx_cells_equal_the_former_writer(exports: Path, tmp_path: Path) -> No
     """Every cell of the engine-built findings.xlsx (value, type, number format) equals
     what the former xlsxwriter writer gives for the same rows (the Parquet copies), and
     each sheet keeps the header look: bold, frozen, filtered."""
-    from privguard.internals.report.tables import export_tables
+    from privguard.internals.audit.report.tables import export_tables
 
     tables = export_tables(True)
     rows = {t.name: [tuple(r.values()) for r in pq.read_table(exports / f"{t.name}.parquet").to_pylist()] for t in tables}  # fmt: skip
@@ -255,8 +255,8 @@ def test_xlsx_hostile_text_equals_the_former_writer(tmp_path: Path) -> None:
     import pyarrow as pa
     from python_calamine import CalamineWorkbook
 
-    from privguard.internals.engines import connect
-    from privguard.internals.report.tables import Column, ExportTable
+    from privguard.internals.audit.engines import connect
+    from privguard.internals.audit.report.tables import Column, ExportTable
 
     n = len(HOSTILE)
     data = pa.table({
@@ -300,8 +300,8 @@ def test_xlsx_never_passes_text_through_as_xml(tmp_path: Path) -> None:
     """Text that looks like SpreadsheetML (xlsxwriter wrote "<r>...</r>" raw) stays text."""
     import pyarrow as pa
 
-    from privguard.internals.engines import connect
-    from privguard.internals.report.tables import Column, ExportTable
+    from privguard.internals.audit.engines import connect
+    from privguard.internals.audit.report.tables import Column, ExportTable
 
     evil = "<r><t>x</t></r>"
     ex = connect()
@@ -317,8 +317,8 @@ def test_xlsx_continues_a_table_past_the_sheet_limit(tmp_path: Path) -> None:
     """Rows beyond a sheet's limit go on further sheets, each with the header: none lost."""
     import pyarrow as pa
 
-    from privguard.internals.engines import connect
-    from privguard.internals.report.tables import Column, ExportTable
+    from privguard.internals.audit.engines import connect
+    from privguard.internals.audit.report.tables import Column, ExportTable
 
     rows = [(i, f"+1512555{i:04d}") for i in range(7)]
     ex = connect()
@@ -349,7 +349,7 @@ def test_copy_lines_splits_sheets_exactly_at_any_block_size(chunk: int) -> None:
     """A sheet takes exactly its rows from the rows file whatever the read block size."""
     import io
 
-    from privguard.internals.report.xlsx import copy_lines
+    from privguard.internals.audit.report.xlsx import copy_lines
 
     lines = [f'<row r="{i}">{"é" * (i % 5)}x</row>\n'.encode() for i in range(23)]
     src = io.BytesIO(b"".join(lines))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from privguard.errors import InputError
-from privguard.internals.findings.api import findings
-from privguard.internals.identify.api import identify
-from privguard.internals.schema import SUMMARY_INT_KEYS
+from privguard.internals.audit.findings.api import findings
+from privguard.internals.audit.identify.api import identify
+from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from test_identify_helpers import FACILITIES, Population, attorney_numbers, build, write_calls
 
 REPORT = {"dump": "d", "tables": [{"rows_read": 7000, "rows_rejected": 12}], "totals": {}}

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from privguard.cli import cli
 from privguard.errors import SettingsError
-from privguard.internals.settings import load_settings, parse_settings
-from privguard.internals.sql import quote_ident, quote_literal
+from privguard.internals.audit.settings import load_settings, parse_settings
+from privguard.internals.audit.sql import quote_ident, quote_literal
 
 
 def test_settings_reports_every_problem_at_once() -> None:

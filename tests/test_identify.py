@@ -10,11 +10,11 @@ import pytest
 import xlsxwriter
 
 from privguard.errors import InputError, Problems
-from privguard.internals.identify import settings as identify_settings
-from privguard.internals.identify.api import identify
-from privguard.internals.identify.clocks import infer_clock, infer_offset
-from privguard.internals.identify.settings import Settings
-from privguard.internals.schema import NUMBER_CLASSES
+from privguard.internals.audit.identify import settings as identify_settings
+from privguard.internals.audit.identify.api import identify
+from privguard.internals.audit.identify.clocks import infer_clock, infer_offset
+from privguard.internals.audit.identify.settings import Settings
+from privguard.internals.audit.schema import NUMBER_CLASSES
 from test_identify_helpers import attorney_numbers, build, write_calls
 
 
@@ -165,7 +165,7 @@ def test_xlsx_directory_with_typed_numbers_and_no_known_headers(tmp_path: Path) 
 
 
 def test_registry_date_formats_and_open_ended_entries(tmp_path: Path) -> None:
-    from privguard.internals.identify.sources import load_registry
+    from privguard.internals.common.lists.sources import load_registry
 
     path = write_registry(
         tmp_path / "r.csv",
@@ -176,7 +176,7 @@ def test_registry_date_formats_and_open_ended_entries(tmp_path: Path) -> None:
             ("+1 512 200 0004", '"February 4, 2013"', "20130301", "JAIL_B"),
         ],
     )
-    rows = load_registry(path, Settings()).to_pylist()
+    rows = load_registry(path).to_pylist()
     got = {r["number"]: (r["registered_from"], r["registered_until"], r["facility"]) for r in rows}
     assert got == {
         "+15122000001": (dt.date(2012, 12, 25), dt.date(2013, 2, 1), "JAIL_A"),
@@ -187,11 +187,11 @@ def test_registry_date_formats_and_open_ended_entries(tmp_path: Path) -> None:
 
 
 def test_bad_date_names_file_row_column_and_fix(tmp_path: Path) -> None:
-    from privguard.internals.identify.sources import load_registry
+    from privguard.internals.common.lists.sources import load_registry
 
     path = write_registry(tmp_path / "r.csv", [("5122000001", "soon", "", "")])
     with pytest.raises(InputError) as err:
-        load_registry(path, Settings())
+        load_registry(path)
     assert err.value.where == "r.csv row 2, column 'Date Added'"
     assert err.value.fix and "2013-02-04" in err.value.fix
 
@@ -209,16 +209,16 @@ def test_directory_without_phones_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_column_override_from_settings(tmp_path: Path) -> None:
-    from privguard.internals.identify.sources import load_directory
+    from privguard.internals.common.lists.sources import load_directory
 
     path = tmp_path / "d.csv"
     path.write_text("Who,Line A,Line B\nJane,512-200-0001,\nJohn,,512-200-0002\n", "utf-8")
     cfg = Settings(directory_columns={"phone": ("Line B",), "name": ("Who",)})
-    rows = load_directory(path, cfg).to_pylist()
+    rows = load_directory(path, cfg.directory_columns).to_pylist()
     assert [(r["number"], r["attorney_name"]) for r in rows] == [("+15122000002", "John")]
     bad = Settings(directory_columns={"phone": ("Cell",)})
     with pytest.raises(InputError, match="'Cell'"):
-        load_directory(path, bad)
+        load_directory(path, bad.directory_columns)
 
 
 def test_missing_calls_table_is_an_input_error(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_settings_report_every_problem() -> None:
 
 
 def test_xlsx_registry_with_real_date_cells(tmp_path: Path) -> None:
-    from privguard.internals.identify.sources import load_registry
+    from privguard.internals.common.lists.sources import load_registry
 
     book = xlsxwriter.Workbook(tmp_path / "dnr.xlsx")
     sheet = book.add_worksheet()
@@ -258,7 +258,7 @@ def test_xlsx_registry_with_real_date_cells(tmp_path: Path) -> None:
     sheet.write_datetime(1, 2, dt.datetime(2013, 2, 4), when)
     sheet.write_datetime(1, 3, dt.datetime(2014, 1, 1), when)
     book.close()
-    [row] = load_registry(tmp_path / "dnr.xlsx", Settings()).to_pylist()
+    [row] = load_registry(tmp_path / "dnr.xlsx").to_pylist()
     assert row["number"] == "+15122000001"
     assert (row["registered_from"], row["registered_until"]) == (
         dt.date(2013, 2, 4),
@@ -268,7 +268,7 @@ def test_xlsx_registry_with_real_date_cells(tmp_path: Path) -> None:
 
 
 def test_an_empty_call_table_gives_empty_outputs(tmp_path: Path) -> None:
-    from privguard.internals.findings.api import findings
+    from privguard.internals.audit.findings.api import findings
 
     full = write_calls(build(seed=1), tmp_path / "full")
     con = duckdb.connect()
@@ -308,9 +308,9 @@ def test_messy_copies_do_not_make_a_family_line_look_like_an_office(tmp_path: Pa
 
 
 def test_name_column_beats_firm_column(tmp_path: Path) -> None:
-    from privguard.internals.identify.sources import load_directory
+    from privguard.internals.common.lists.sources import load_directory
 
     path = tmp_path / "bar.csv"
     path.write_text("firm,name,bar_number,phones\nSolo,Luis Peña,LA7080356,5122000001\n", "utf-8")
-    [row] = load_directory(path, Settings()).to_pylist()
+    [row] = load_directory(path).to_pylist()
     assert (row["attorney_name"], row["bar_number"]) == ("Luis Peña", "LA7080356")

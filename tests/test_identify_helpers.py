@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from privguard.internals.schema import CALL_COLUMNS
+from privguard.internals.audit.schema import CALL_COLUMNS
 
 # Local offsets of the fixture facilities (standard time; the fixture has no DST).
 FACILITIES = {"JAIL_A": -6, "JAIL_B": -5}

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from privguard.internals.identify.evaluate import TruthEvaluation, evaluate_truth
+from privguard.internals.truth.identify import TruthEvaluation, evaluate_truth
 from test_identify_helpers import FACILITIES, attorney_numbers, build
 
 REG_FROM = dt.date(2013, 2, 4)

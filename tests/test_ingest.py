@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from privguard.internals.ingest.api import ingest
-from privguard.internals.schema import INGESTED_COLUMNS
+from privguard.internals.audit.ingest.api import ingest
+from privguard.internals.audit.schema import INGESTED_COLUMNS
 
 HEADERS = [
     "Facility",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from privguard.internals.ingest.api import ingest
+from privguard.internals.audit.ingest.api import ingest
 
 
 def _records(n: int, seed: int) -> list[object]:

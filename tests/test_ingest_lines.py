@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.ingest.readers import Deferred, stray
-from privguard.internals.ingest.readers.stray import scan_lines
-from privguard.internals.ingest.sql import CsvDialect
+from privguard.internals.audit.ingest.readers import Deferred, stray
+from privguard.internals.audit.ingest.readers.stray import scan_lines
+from privguard.internals.audit.ingest.sql import CsvDialect
 
 
 def _deferred(path: Path, **dialect: object) -> Deferred:

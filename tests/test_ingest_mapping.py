@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 from privguard.errors import InputError, MappingError, SettingsError
-from privguard.internals.ingest.api import ingest
-from privguard.internals.ingest.mapping import map_table
-from privguard.internals.ingest.settings import load
-from privguard.internals.settings import parse_settings
+from privguard.internals.audit.ingest.api import ingest
+from privguard.internals.audit.ingest.mapping import map_table
+from privguard.internals.audit.ingest.settings import load
+from privguard.internals.audit.settings import parse_settings
 
 
 def test_content_sniffing_without_useful_headers() -> None:
@@ -106,7 +106,7 @@ skip = true
 
 def test_output_contract_columns_and_types(tmp_path: Path) -> None:
     import privguard
-    from privguard.internals.schema import INGESTED_COLUMNS
+    from privguard.internals.audit.schema import INGESTED_COLUMNS
 
     dump = _dump(tmp_path)
     mapping = tmp_path / "m.toml"

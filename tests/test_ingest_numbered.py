@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from privguard.errors import EngineError
-from privguard.internals.engines import Executor
-from privguard.internals.ingest import numbered, sql
-from privguard.internals.ingest.numbered import write_numbered
+from privguard.internals.audit.engines import Executor
+from privguard.internals.audit.ingest import numbered, sql
+from privguard.internals.audit.ingest.numbered import write_numbered
 
 
 def test_rows_are_numbered_in_order_across_batches(

@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from privguard.errors import MappingError
-from privguard.internals.ingest.api import ingest
+from privguard.internals.audit.ingest.api import ingest
 
 ROWS = [(f"Person {i}", 20 + i % 50, f"Block {'ABC'[i % 3]}") for i in range(300)]
 COLS = ("inmate", "age", "housing")

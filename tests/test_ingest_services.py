@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from privguard.internals.ingest.api import ingest
+from privguard.internals.audit.ingest.api import ingest
 
 AWKWARD: list[str | None] = [
     "O'Brien",

@@ -11,8 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privguard.internals.ingest.sqldump import split_dump
-from privguard.internals.ingest.sqlvalues import fast_records, general_records, rewrite_escapes
+from privguard.internals.audit.ingest.sqldump import split_dump
+from privguard.internals.audit.ingest.sqlvalues import (
+    fast_records,
+    general_records,
+    rewrite_escapes,
+)
 
 # Bytes that matter to the rewrite, plus ordinary text.
 _TRICKY = st.sampled_from(

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from privguard.internals.ingest.api import ingest
-from privguard.internals.ingest.mapping import kind
+from privguard.internals.audit.ingest.api import ingest
+from privguard.internals.audit.ingest.mapping import kind
 
 synth_api = pytest.importorskip("privguard.internals.synth.api")
 

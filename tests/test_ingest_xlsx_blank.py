@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from privguard.internals.ingest.api import ingest
+from privguard.internals.audit.ingest.api import ingest
 
 
 def test_blank_rows_are_skipped_counted_and_rows_count_records(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pypdfium2 as pdfium
 import pytest
 
-from privguard.internals.report import privacy
-from privguard.internals.report.letters import LIST_CAP, duration, local_time, slug
-from privguard.internals.schema import ATTORNEY_CLASSES
+from privguard.internals.audit.report import privacy
+from privguard.internals.audit.report.letters import LIST_CAP, duration, local_time, slug
+from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from test_report_fixture import run_report
 
 
@@ -122,9 +122,9 @@ def test_local_time_and_duration_helpers() -> None:
 def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: Path) -> None:
     """The report renders letters in worker processes; rendering the same calls in this
     process with write_letters must give the same file names and bytes."""
-    from privguard.internals.report.letters import write_letters
-    from privguard.internals.report.model import as_of
-    from privguard.internals.report.sql import LETTER_COLUMNS
+    from privguard.internals.audit.report.letters import write_letters
+    from privguard.internals.audit.report.model import as_of
+    from privguard.internals.audit.report.sql import LETTER_COLUMNS
 
     out = audit["out"]
     calls = pq.read_table(out / "exports" / "privileged_calls.parquet")

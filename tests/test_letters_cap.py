@@ -13,12 +13,17 @@ import pyarrow.parquet as pq
 import pypdfium2 as pdfium
 import pytest
 
-from privguard.internals.engines import connect
-from privguard.internals.report.letters import LIST_CAP, Recipient, render_letter, write_letters
-from privguard.internals.report.model import as_of
-from privguard.internals.report.parallel import start_letters
-from privguard.internals.report.sql import LETTER_COLUMNS
-from privguard.internals.sql import parquet_source
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.report.letters import (
+    LIST_CAP,
+    Recipient,
+    render_letter,
+    write_letters,
+)
+from privguard.internals.audit.report.model import as_of
+from privguard.internals.audit.report.parallel import start_letters
+from privguard.internals.audit.report.sql import LETTER_COLUMNS
+from privguard.internals.audit.sql import parquet_source
 from test_report_fixture import run_report
 
 AS_OF = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from privguard.internals.report.pdfbase import DEJAVU, FAMILY, HEAD_FILL, INK, Doc
+from privguard.internals.audit.report.pdfbase import DEJAVU, FAMILY, HEAD_FILL, INK, Doc
 
 AS_OF = dt.datetime(2024, 5, 1, 12, 0)
 TEXTS = [

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privguard.errors import InputError, SettingsError
-from privguard.internals.normalize.api import normalize
-from privguard.internals.normalize.phones import to_e164
-from privguard.internals.normalize.phones_sql import distinct_numbers_sql
-from privguard.internals.settings import parse_settings
+from privguard.internals.audit.normalize.api import normalize
+from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql
+from privguard.internals.audit.settings import parse_settings
+from privguard.internals.common.phones import to_e164
 from test_normalize_helpers import write_ingested
 
 UTC = dt.UTC

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privguard.internals import schema
+from privguard.internals.audit import schema
 
 _INT = {"table_id": pa.int32(), "src_row": pa.int64()}
 

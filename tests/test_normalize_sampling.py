@@ -8,9 +8,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from privguard.internals.engines import connect
-from privguard.internals.normalize import clocks
-from privguard.internals.normalize import sql as nsql
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.normalize import clocks
+from privguard.internals.audit.normalize import sql as nsql
 
 
 def _starts(n: int, fmt: str, seed: int) -> list[str]:

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privguard.errors import InputError, Problems
-from privguard.internals.engines import connect
-from privguard.internals.report import privacy
-from privguard.internals.report.settings import Settings, parse
-from privguard.internals.sql import quote_literal
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.report import privacy
+from privguard.internals.audit.report.settings import Settings, parse
+from privguard.internals.audit.sql import quote_literal
 from test_report_fixture import NAMES, NUMBERS, run_report
 
 _EX = connect()
@@ -132,7 +132,7 @@ def test_privacy_off_shows_names_and_says_so(tmp_path: Path) -> None:
 
 
 def test_shared_executor_forgets_the_key(tmp_path: Path) -> None:
-    from privguard.internals.report.api import report
+    from privguard.internals.audit.report.api import report
     from test_report_fixture import build_audit_out
 
     paths = build_audit_out(tmp_path)

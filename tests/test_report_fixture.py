@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privguard.internals.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
+from privguard.internals.audit.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
 
 TABLES = [
     ("site_a/calls_2013.csv", "calls_2013", "America/Chicago", "inferred"),
@@ -262,7 +262,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
 def test_fixture_follows_contracts(tmp_path: Path, engine) -> None:
     paths = build_audit_out(tmp_path)
     cols = [r[0] for r in engine.fetchall(f"DESCRIBE SELECT * FROM '{paths['out']}/calls.parquet'")]
-    from privguard.internals.schema import CALL_COLUMNS
+    from privguard.internals.audit.schema import CALL_COLUMNS
 
     assert tuple(cols) == CALL_COLUMNS
     summary = json.loads((paths["out"] / "summary.json").read_text())
@@ -272,7 +272,7 @@ def test_fixture_follows_contracts(tmp_path: Path, engine) -> None:
 
 def run_report(root: Path, **kwargs) -> tuple[dict[str, Path], object]:
     """Build the fixture audit folder under ``root`` and run the report stage on it."""
-    from privguard.internals.report.api import report
+    from privguard.internals.audit.report.api import report
 
     paths = build_audit_out(root)
     result = report(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.schema import SUMMARY_INT_KEYS
+from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from test_report_fixture import run_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -217,7 +217,7 @@ def test_report_with_no_attorney_numbers(tmp_path: Path) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from privguard.internals.report.api import report
+    from privguard.internals.audit.report.api import report
     from test_report_fixture import build_audit_out
 
     paths = build_audit_out(tmp_path)

@@ -9,14 +9,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from privguard.internals.report.custody import verify
-from privguard.internals.report.letters import slug
-from privguard.internals.schema import ATTORNEY_CLASSES
+from privguard.internals.audit.report.custody import verify
+from privguard.internals.audit.report.letters import slug
+from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from test_report_html import _check_figures, parse
 
 
 def _audit(root: Path, calls: int = 2500, seed: int = 11) -> Path:
-    from privguard.internals.audit import audit
+    from privguard.internals.audit.pipeline import audit
     from privguard.internals.synth.api import synth
 
     syn = root / "syn"

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from privguard.cli import cli
 from privguard.errors import InputError
-from privguard.internals.identify.api import identify
-from privguard.internals.identify.review import export_review
+from privguard.internals.audit.identify.api import identify
+from privguard.internals.audit.identify.review import export_review
 from test_identify_helpers import build, write_calls
 
 

@@ -29,7 +29,7 @@ import pytest
 
 import privguard
 from privguard.errors import InputError
-from privguard.internals.normalize.phones import split_numbers, to_e164
+from privguard.internals.common.phones import split_numbers, to_e164
 
 ALL_FORMATS = {"csv", "tsv", "jsonl", "parquet", "xlsx", "sqlite", "mysql_dump", "pg_dump"}
 

@@ -26,16 +26,16 @@ __version__ = "0.1.0"
 
 _API = {
     "synth": "privguard.internals.synth.api",
-    "ingest": "privguard.internals.ingest.api",
-    "normalize": "privguard.internals.normalize.api",
-    "dedupe": "privguard.internals.dedupe.api",
-    "evaluate": "privguard.internals.dedupe.evaluate",
-    "identify": "privguard.internals.identify.api",
-    "export_review": "privguard.internals.identify.review",
-    "findings": "privguard.internals.findings.api",
-    "report": "privguard.internals.report.api",
-    "verify": "privguard.internals.report.custody",
-    "audit": "privguard.internals.audit",
+    "ingest": "privguard.internals.audit.ingest.api",
+    "normalize": "privguard.internals.audit.normalize.api",
+    "dedupe": "privguard.internals.audit.dedupe.api",
+    "evaluate": "privguard.internals.truth.dedupe",
+    "identify": "privguard.internals.audit.identify.api",
+    "export_review": "privguard.internals.audit.identify.review",
+    "findings": "privguard.internals.audit.findings.api",
+    "report": "privguard.internals.audit.report.api",
+    "verify": "privguard.internals.audit.report.custody",
+    "audit": "privguard.internals.audit.pipeline",
 }
 
 

@@ -47,7 +47,7 @@ def audit(
     \b
     Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
     """
-    from privguard.internals.audit import audit as run_audit
+    from privguard.internals.audit.pipeline import audit as run_audit
 
     with RichProgress() as progress:
         result = run_audit(

@@ -25,8 +25,8 @@ def evaluate(audit_out: Path, truth: Path, as_json: bool) -> None:
 
     Example: privguard evaluate out --truth demo/truth
     """
-    from privguard.internals.dedupe.evaluate import evaluate as run
-    from privguard.internals.dedupe.evaluate import to_json
+    from privguard.internals.truth.dedupe import evaluate as run
+    from privguard.internals.truth.dedupe import to_json
 
     ev = run(audit_out, truth)
     if as_json:

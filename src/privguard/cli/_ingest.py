@@ -38,7 +38,7 @@ def ingest(dump: Path, work: Path, mapping_file: Path | None) -> None:
 
     Example: privguard ingest demo/leak/dump --out demo/work
     """
-    from privguard.internals.ingest.api import ingest as run
+    from privguard.internals.audit.ingest.api import ingest as run
 
     with RichProgress() as progress:
         result = run(dump, work, mapping_file=mapping_file, progress=progress)

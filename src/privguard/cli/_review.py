@@ -24,7 +24,7 @@ def review(out: Path, dest: Path | None) -> None:
 
     Example: privguard review out --to to_review.csv
     """
-    from privguard.internals.identify.review import export_review
+    from privguard.internals.audit.identify.review import export_review
 
     path = export_review(out, dest)
     with path.open(encoding="utf-8") as fh:

@@ -19,7 +19,7 @@ def verify(out: Path) -> None:
 
     Example: privguard verify case/out
     """
-    from privguard.internals.report.custody import verify as run_verify
+    from privguard.internals.audit.report.custody import verify as run_verify
 
     result = run_verify(out)
     click.echo(

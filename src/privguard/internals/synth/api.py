@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from privguard import __version__
 from privguard.errors import InputError
-from privguard.internals.progress import NullProgress, Progress
+from privguard.internals.common.progress import NullProgress, Progress
 from privguard.internals.synth import calls as calls_mod
 from privguard.internals.synth import directory, population
 from privguard.internals.synth.layouts import FORMATS, plan_systems

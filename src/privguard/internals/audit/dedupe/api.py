@@ -1,0 +1,208 @@
+"""The dedupe stage: one row per real call, out of core, deterministic.
+
+Reads ``WORK/normalized.parquet``; writes ``OUT/calls.parquet``
+(``schema.CALL_COLUMNS``) and ``OUT/dedupe_report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from privguard.errors import InputError
+from privguard.internals.audit.dedupe import skew
+from privguard.internals.audit.dedupe import sql as dsql
+from privguard.internals.audit.dedupe.settings import Settings
+from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.sql import parquet_source
+from privguard.internals.common.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+OUTPUT = "calls.parquet"
+REPORT = "dedupe_report.json"
+
+# Rows per hash bucket of keys in the main clustering pass. 14.4 M rows cluster in one
+# bucket within a 5 GB engine limit without a big spill; 136 M rows in one bucket spilled
+# up to 43 GB because every window sort went external (issue #6).
+BUCKET_ROWS = 12_000_000
+
+
+@dataclass
+class DedupeResult:
+    """What dedupe wrote: paths, rows in, calls out and clusters per merge rule."""
+
+    path: Path
+    report_path: Path
+    rows_in: int
+    calls_out: int
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _cluster(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None, suffix: str = ""
+) -> str:
+    """Islands then anchors, each written to a file so no step holds another's memory.
+
+    The files hold only the clustering columns (the window sorts carry every column they
+    are given); returns the query of :func:`dsql.clustered_sql`. ``tmp/assigned{suffix}
+    .parquet`` is left for :func:`dsql.grouped_sql`."""
+    islands, assigned = tmp / f"islands{suffix}.parquet", tmp / f"assigned{suffix}.parquet"
+    tol, dur_tol = cfg.time_tolerance_s, cfg.duration_tolerance_s
+    if skews:
+        sql = dsql.islands_sql(source, cfg.corrected_tolerance_s, skews, tol)
+    else:
+        sql = dsql.islands_sql(source, tol)
+    ex.copy_to_parquet(sql, islands)
+    ex.copy_to_parquet(dsql.assign_sql(parquet_source(islands), dur_tol), assigned)
+    return dsql.clustered_sql(parquet_source(islands), parquet_source(assigned))
+
+
+def bucket_count(rows: int) -> int:
+    """Hash buckets of keys for the main pass: one per :data:`BUCKET_ROWS` rows, at least 1."""
+    return max(1, math.ceil(rows / BUCKET_ROWS))
+
+
+def _cluster_buckets(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, skews: str | None, buckets: int
+) -> list[Path]:
+    """Cluster each hash bucket of keys alone; returns every bucket's ``assigned`` file.
+
+    One bucket is today's single pass over the whole table."""
+    if buckets <= 1:
+        _cluster(ex, source, tmp, cfg, skews)
+        return [tmp / "assigned.parquet"]
+    paths = []
+    for b in range(buckets):
+        log.info("dedupe: clustering bucket %d of %d", b + 1, buckets)
+        _cluster(ex, dsql.bucket_sql(source, buckets, b), tmp, cfg, skews, f"_{b}")
+        # Only the assignments are read later; drop the islands to keep scratch space small.
+        (tmp / f"islands_{b}.parquet").unlink(missing_ok=True)
+        paths.append(tmp / f"assigned_{b}.parquet")
+    return paths
+
+
+def _skews(
+    ex: Executor, source: str, tmp: Path, cfg: Settings, modulus: int
+) -> list[dict[str, int]]:
+    """Estimate each table's clock skew (first, loose pass on a hashed sample of keys when
+    the input is big) and register ``_pg_skews``."""
+    skews: dict[int, tuple[int, int]] = {}
+    if cfg.skew_correction:
+        log.info("dedupe: skew pass on 1 in %d keys", modulus)
+        loose = _cluster(ex, dsql.sample_sql(source, modulus), tmp, cfg, None)
+        skews = skew.solve(ex.fetchall(dsql.skew_pairs_sql(loose)))
+    ids = sorted(skews)
+    ex.register_arrow(
+        "_pg_skews",
+        pa.table(
+            {
+                "table_id": pa.array(ids, pa.int32()),
+                "skew_s": pa.array([skews[t][0] for t in ids], pa.int64()),
+            }
+        ),
+    )
+    return [{"table_id": t, "skew_s": skews[t][0], "pairs_used": skews[t][1]} for t in ids]
+
+
+def dedupe(
+    work: Path,
+    out: Path,
+    *,
+    settings: Settings | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> DedupeResult:
+    """Merge exact and near-duplicate rows of ``work/normalized.parquet`` into calls.
+
+    Two rows are the same call when they share facility and dialed number, their
+    inmate accounts agree (or one table has none), they start close in time and their
+    durations are compatible (exact seconds within ``settings.duration_tolerance_s``;
+    billed minutes equal to the seconds rounded up). Rows are sorted and windowed per
+    (facility, number) into islands of rows close in time, never compared pairwise. A
+    first, loose pass (``time_tolerance_s``) estimates each table's constant clock skew,
+    on a hashed sample of whole keys when the input is big (see ``skew.sample_modulus``:
+    a median needs far fewer calls than a big leak holds); the second pass clusters every
+    row on corrected times (``corrected_tolerance_s``). An island
+    holding several calls (redials, back-to-back calls) is split around anchors: the
+    rows of its richest table, each row joining the nearest compatible one. Every step
+    is written to a scratch file, so memory stays within the engine's limit.
+
+    Each call takes the best value of each field from its copies (exact seconds over
+    billed minutes, the start of an exact copy, any recording reference; recorded if
+    any copy says so or has a recording), lists every source row in ``sources``, and
+    names the rule that merged it in ``merge_rule`` (``single``, ``exact``,
+    ``near_time``, ``billed_minutes``). ``call_id`` is the row key of the call's first
+    source, and the file is written in ``call_id`` order, so reruns are byte-identical.
+
+    Writes ``out/calls.parquet`` and ``out/dedupe_report.json`` (rows in, calls out,
+    clusters and rows per rule, tolerances, each table's clock skew with the shared calls
+    it was measured on, and ``skew_sample`` = keep 1 key in N); returns a
+    :class:`DedupeResult`. Raises :class:`privguard.errors.InputError` when
+    ``work/normalized.parquet`` is missing.
+    """
+    work, out = Path(work), Path(out)
+    cfg = settings or Settings()
+    progress = progress or NullProgress()
+    src_path = work / "normalized.parquet"
+    if not src_path.is_file():
+        raise InputError(
+            "no normalized rows found",
+            where=str(src_path),
+            fix="run 'privguard audit' (or normalize) before dedupe",
+        )
+    own = executor is None
+    ex = executor or connect()
+    out.mkdir(parents=True, exist_ok=True)
+    calls_path = out / OUTPUT
+    tmp = work / "_dedupe_tmp"
+    try:
+        progress.start("dedupe", total=3)
+        source = parquet_source(src_path)
+        rows_in, tables = ex.fetchall(f"SELECT count(*), count(DISTINCT table_id) FROM {source}")[0]
+        modulus = skew.sample_modulus(int(rows_in), int(tables))
+        skews = _skews(ex, source, tmp, cfg, modulus)
+        progress.advance("dedupe")
+        skew_table = "_pg_skews" if cfg.skew_correction else None
+        buckets = bucket_count(int(rows_in))
+        assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
+        sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
+        ex.copy_to_parquet(sql, calls_path)
+        progress.advance("dedupe")
+        rules = {
+            r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
+            for r in ex.fetchall(dsql.report_sql(parquet_source(calls_path)))
+        }
+        progress.advance("dedupe")
+    finally:
+        if own:
+            ex.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        progress.finish("dedupe")
+    calls_out = sum(v["clusters"] for v in rules.values())
+    report: dict[str, Any] = {
+        "rows_in": int(rows_in),
+        "calls_out": calls_out,
+        "rows_merged_away": int(rows_in) - calls_out,
+        "clusters_per_rule": rules,
+        "tolerances": {
+            "time_tolerance_s": cfg.time_tolerance_s,
+            "duration_tolerance_s": cfg.duration_tolerance_s,
+            "skew_correction": cfg.skew_correction,
+            "corrected_tolerance_s": cfg.corrected_tolerance_s,
+            "skew_sample": modulus if cfg.skew_correction else None,
+        },
+        "key": ["facility", "inmate_account", "dialed_number"],
+        "clock_skew_s": skews,
+    }
+    report_path = out / REPORT
+    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log.info("dedupe: %d rows -> %d calls", rows_in, calls_out)
+    return DedupeResult(calls_path, report_path, int(rows_in), calls_out, rules)

@@ -1,0 +1,173 @@
+"""Count the privileged calls, the recorded ones and the registry violations.
+
+:func:`findings` reads ``OUT/calls.parquet``, ``OUT/numbers.parquet``,
+``OUT/registry.parquet`` and ``WORK/ingest_report.json`` and writes
+``OUT/privileged_calls.csv``, ``OUT/findings/by_*.csv`` and ``OUT/summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import InputError
+from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.findings import sql as S
+from privguard.internals.audit.identify.api import CLOCKS_FILE
+from privguard.internals.audit.schema import REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
+from privguard.internals.audit.sql import parquet_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Summary:
+    """The audit's headline figures, as written to ``summary.json``."""
+
+    path: Path
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        return str(self.values.get("headline", ""))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+def _need(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise InputError(
+            f"the {what} is missing",
+            where=str(path),
+            fix="run 'privguard audit', which writes it before counting the findings",
+        )
+    return path
+
+
+def ingest_totals(report: Path) -> tuple[int, int]:
+    """Rows read and rows rejected, summed over the tables of ``ingest_report.json``."""
+    try:
+        data = json.loads(_need(report, "ingest report").read_text(encoding="utf-8"))
+        tables = data.get("tables", [])
+        read = sum(int(t.get("rows_read", 0)) for t in tables)
+        rejected = sum(int(t.get("rows_rejected", 0)) for t in tables)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"the ingest report cannot be read: {exc}",
+            where=str(report),
+            fix="run 'privguard audit' again; the report is written by the ingest stage",
+        ) from None
+    return read, rejected
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def headline(v: dict[str, Any]) -> str:
+    """The sentence a journalist would write, from the summary figures."""
+    first = (v.get("first_call") or "?")[:10]
+    last = (v.get("last_call") or "?")[:10]
+    text = (
+        f"{_n(v['calls'])} calls from {_n(v['inmates'])} inmates to {_n(v['unique_numbers'])} "
+        f"numbers between {first} and {last}: {_n(v['privileged_calls'])} calls "
+        f"({_n(v['completed_privileged_calls'])} completed) went to {_n(v['attorney_numbers'])} "
+        f"attorney numbers, and {_n(v['privileged_calls_recorded'])} of them were recorded"
+    )
+    if v["registry_violations"]:
+        text += (
+            f", {_n(v['registry_violations'])} of those although the number was on the "
+            "do-not-record list at the time"
+        )
+    text += "."
+    if v.get("privileged_calls_recording_unknown"):
+        text += (
+            f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
+            "no record says whether they were recorded."
+        )
+    if v["candidate_numbers"]:
+        text += (
+            f" A further {_n(v['candidate_numbers'])} numbers look like attorneys' from their "
+            f"calls ({_n(v['candidate_calls'])} calls, {_n(v['candidate_calls_recorded'])} "
+            "recorded) and await review."
+        )
+    return text
+
+
+def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summary:
+    """Find the privileged calls and write the findings and ``summary.json``.
+
+    A call is privileged when it went to an attorney number: one classified
+    ``registered``, ``directory_attorney`` or ``confirmed`` by identify. Candidates are
+    counted apart (``candidate_numbers``, ``candidate_calls``) until a person confirms them.
+    A registry violation is a recorded call to a number that was on a do-not-record
+    registry on the call's date (the facility's local date, from the clocks identify wrote
+    to ``OUT/facility_clocks.parquet``; UTC when that file is absent), for all facilities
+    or for the call's facility, and not yet removed.
+
+    Writes ``OUT/privileged_calls.csv`` (each call with its source rows as
+    ``file:table:row``, the number, its class and evidence, whether it was recorded and
+    whether a registration covered it), ``OUT/findings/by_facility.csv``,
+    ``by_month.csv``, ``by_attorney_number.csv``, ``by_inmate.csv`` and
+    ``OUT/summary.json`` (every key of ``schema.SUMMARY_INT_KEYS``, ``first_call``,
+    ``last_call``, ``completed_privileged_calls``, ``numbers_by_class`` and ``headline``).
+
+    Raises:
+        InputError: an input of the stage is missing or unreadable.
+
+    Example::
+
+        >>> findings(Path("out"), work=Path("out/work")).headline  # doctest: +SKIP
+    """
+    out, work = Path(out), Path(work)
+    calls = _need(out / "calls.parquet", "call table")
+    numbers = _need(out / "numbers.parquet", "number classification (run identify)")
+    registry = _need(out / "registry.parquet", "registry table (run identify)")
+    rows_read, rows_rejected = ingest_totals(work / "ingest_report.json")
+    own = executor is None
+    ex = executor or connect()
+    try:
+        for name, path in (("f_calls", calls), ("f_numbers", numbers), ("f_registry", registry)):
+            ex.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
+            )
+        clocks = out / CLOCKS_FILE
+        ex.execute(
+            "CREATE OR REPLACE TEMP VIEW f_clocks AS "
+            + (
+                f"SELECT facility, zone, offset_h FROM {parquet_source(clocks)}"
+                if clocks.is_file()
+                else "SELECT NULL::VARCHAR AS facility, NULL::VARCHAR AS zone, 0 AS offset_h "
+                "WHERE false"
+            )
+        )
+        ex.execute(S.create_privileged())
+        ex.execute(S.to_csv(S.privileged_csv_query(), str(out / "privileged_calls.csv")))
+        # The report counts from these flags: one definition of "registered at the call".
+        ex.copy_to_parquet(S.registry_flags_query(), work / REGISTRY_FLAGS_FILE)
+        (out / "findings").mkdir(parents=True, exist_ok=True)
+        for kind in S.BREAKDOWNS:
+            ex.execute(S.to_csv(S.breakdown(kind), str(out / "findings" / f"by_{kind}.csv")))
+        row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
+        classes = dict(ex.fetchall(S.classes_query()))
+        ex.execute("DROP TABLE IF EXISTS f_priv")
+    finally:
+        if own:
+            ex.close()
+    values: dict[str, Any] = {"rows_read": rows_read, "rows_rejected": rows_rejected}
+    for key, value in row.items():
+        if key in ("first_call", "last_call"):
+            values[key] = value.isoformat() if value is not None else None
+        else:
+            values[key] = int(value or 0)
+    values["numbers_by_class"] = {str(k): int(v) for k, v in classes.items()}
+    assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
+    values["headline"] = headline(values)
+    path = out / "summary.json"
+    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("findings: %s", values["headline"])
+    return Summary(path=path, values=values)

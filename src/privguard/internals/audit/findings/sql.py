@@ -1,0 +1,177 @@
+"""SQL of the findings stage, built by pure functions that return text.
+
+Relations the statements expect (views created by :mod:`privguard.internals.audit.findings.api`;
+the ``f_`` prefix keeps them apart from other stages sharing one executor):
+
+* ``f_calls``     ``OUT/calls.parquet`` (``schema.CALL_COLUMNS``)
+* ``f_numbers``   ``OUT/numbers.parquet`` (one row per called number, its class)
+* ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval)
+* ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
+"""
+
+from __future__ import annotations
+
+from privguard.internals.audit.schema import ATTORNEY_CLASSES
+from privguard.internals.audit.sql import quote_literal
+
+_CLASSES = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
+
+# A registry interval covers a call when the call's local date falls in [from, until) and
+# the entry is for all facilities or for the call's facility. A missing date added counts
+# from the beginning; a missing date removed means still registered.
+COVERS = (
+    "r.number = p.number"
+    " AND (r.registered_from IS NULL OR p.local_day >= r.registered_from)"
+    " AND (r.registered_until IS NULL OR p.local_day < r.registered_until)"
+    " AND (r.facility IS NULL OR r.facility = upper(trim(p.facility)))"
+)
+
+
+def create_privileged() -> str:
+    """Every call to an attorney number, with whether a registration covered it."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE f_priv AS
+WITH p AS (
+    SELECT c.call_id, c.start_utc, c.facility, c.inmate_account, c.inmate_name,
+           c.dialed_number AS number, n.classification, n.attorney_name, n.evidence,
+           c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
+           CAST(CASE WHEN k.zone IS NOT NULL THEN timezone(k.zone, c.start_utc AT TIME ZONE 'UTC')
+                     ELSE c.start_utc + to_hours(coalesce(k.offset_h, 0)) END AS DATE) AS local_day
+    FROM f_calls c JOIN f_numbers n ON c.dialed_number = n.number
+    LEFT JOIN f_clocks k ON k.facility = c.facility
+    WHERE n.classification IN ({_CLASSES})
+),
+cover AS (
+    SELECT p.call_id,
+           string_agg(r.source_file || ' row ' || r.source_row::VARCHAR, '; '
+                      ORDER BY r.source_file, r.source_row) AS registry_entry
+    FROM p JOIN f_registry r ON {COVERS}
+    GROUP BY p.call_id
+)
+SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
+       (cover.call_id IS NOT NULL AND coalesce(p.recorded, false)) AS registry_violation,
+       cover.registry_entry
+FROM p LEFT JOIN cover USING (call_id)"""
+
+
+def privileged_csv_query() -> str:
+    """Rows of ``privileged_calls.csv``: each privileged call with its provenance."""
+    return """
+SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
+       inmate_account, inmate_name, number, classification, attorney_name, evidence,
+       duration_s, completed, recorded, registered_at_call, registry_violation, registry_entry,
+       recording_ref,
+       array_to_string(list_transform(sources, lambda s: s.file || ':' || s."table" || ':'
+                                      || s."row"::VARCHAR), '; ') AS sources
+FROM f_priv ORDER BY start_utc, call_id"""
+
+
+def registry_flags_query() -> str:
+    """Each privileged call's registry status, for the report to reuse rather than redo."""
+    return "SELECT call_id, registered_at_call, registry_violation FROM f_priv ORDER BY call_id"
+
+
+def _counts() -> str:
+    return (
+        "count(*) AS privileged_calls, "
+        "count(*) FILTER (WHERE completed) AS completed_privileged_calls, "
+        "count(*) FILTER (WHERE recorded) AS privileged_calls_recorded, "
+        "count(*) FILTER (WHERE recorded AND completed) AS completed_privileged_calls_recorded, "
+        # No copy of these says whether they were recorded: an upper bound, reported apart.
+        "count(*) FILTER (WHERE recorded IS NULL) AS privileged_calls_recording_unknown, "
+        "count(*) FILTER (WHERE registry_violation) AS registry_violations"
+    )
+
+
+def breakdown(kind: str) -> str:
+    """One findings table: ``facility``, ``month``, ``attorney_number`` or ``inmate``."""
+    if kind == "facility":
+        return (
+            f"SELECT facility, {_counts()}, count(DISTINCT number) AS attorney_numbers, "
+            "count(DISTINCT inmate_account) AS inmates FROM f_priv GROUP BY facility "
+            "ORDER BY privileged_calls DESC, facility"
+        )
+    if kind == "month":
+        return (
+            f"SELECT strftime(start_utc, '%Y-%m') AS month, {_counts()}, "
+            "count(DISTINCT number) AS attorney_numbers FROM f_priv GROUP BY month ORDER BY month"
+        )
+    if kind == "attorney_number":
+        return (
+            "SELECT number, min(classification) AS classification, "
+            "min(attorney_name) AS attorney_name, "
+            f"{_counts()}, count(DISTINCT (facility, inmate_account)) AS inmates, "
+            "count(DISTINCT facility) AS facilities, "
+            "strftime(min(start_utc), '%Y-%m-%d') AS first_call, "
+            "strftime(max(start_utc), '%Y-%m-%d') AS last_call, "
+            "min(evidence) AS evidence FROM f_priv GROUP BY number "
+            "ORDER BY privileged_calls_recorded DESC, number"
+        )
+    if kind == "inmate":
+        return (
+            "SELECT facility, inmate_account, min(inmate_name) AS inmate_name, "
+            f"{_counts()}, count(DISTINCT number) AS attorney_numbers FROM f_priv "
+            "GROUP BY facility, inmate_account "
+            "ORDER BY privileged_calls_recorded DESC, facility, inmate_account"
+        )
+    raise ValueError(f"unknown breakdown {kind!r}")
+
+
+BREAKDOWNS = ("facility", "month", "attorney_number", "inmate")
+
+
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "calls",
+    "completed_calls",
+    "unique_numbers",
+    "inmates",
+    "first_call",
+    "last_call",
+    "attorney_numbers",
+    "candidate_numbers",
+    "privileged_calls",
+    "completed_privileged_calls",
+    "privileged_calls_recorded",
+    "completed_privileged_calls_recorded",
+    "privileged_calls_recording_unknown",
+    "registry_violations",
+    "privileged_inmates",
+    "candidate_calls",
+    "candidate_calls_recorded",
+)
+
+
+def summary_query() -> str:
+    """The headline figures, one row."""
+    return f"""
+WITH c AS (
+    SELECT count(*) AS calls, count(*) FILTER (WHERE completed) AS completed_calls,
+           count(DISTINCT dialed_number) AS unique_numbers,
+           count(DISTINCT (facility, inmate_account))
+               FILTER (WHERE inmate_account IS NOT NULL) AS inmates,
+           min(start_utc) AS first_call, max(start_utc) AS last_call
+    FROM f_calls
+),
+n AS (
+    SELECT count(*) FILTER (WHERE classification IN ({_CLASSES})) AS attorney_numbers,
+           count(*) FILTER (WHERE classification = 'candidate') AS candidate_numbers
+    FROM f_numbers
+),
+p AS (SELECT {_counts()}, count(DISTINCT (facility, inmate_account)) AS privileged_inmates
+      FROM f_priv),
+k AS (
+    SELECT count(*) AS candidate_calls, count(*) FILTER (WHERE c.recorded) AS candidate_calls_recorded
+    FROM f_calls c JOIN f_numbers n ON c.dialed_number = n.number
+    WHERE n.classification = 'candidate'
+)
+SELECT {", ".join(SUMMARY_FIELDS)} FROM c, n, p, k"""
+
+
+def classes_query() -> str:
+    """Called numbers per class."""
+    return "SELECT classification, count(*) FROM f_numbers GROUP BY 1 ORDER BY 1"
+
+
+def to_csv(query: str, path: str) -> str:
+    """Write a query's result to a CSV file with a header row."""
+    return f"COPY ({query}) TO {quote_literal(path)} (FORMAT csv, HEADER true)"

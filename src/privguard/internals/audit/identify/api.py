@@ -1,0 +1,209 @@
+"""Classify every called number as an attorney's number or not, with evidence.
+
+:func:`identify` reads ``OUT/calls.parquet`` and the lists the user has (bar and
+public-defender directories, do-not-record registries, a filled review sheet), and
+writes ``OUT/numbers.parquet``, ``OUT/registry.parquet`` and ``OUT/review.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from privguard.errors import InputError
+from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.identify import sql as S
+from privguard.internals.audit.identify.clocks import facility_clocks
+from privguard.internals.audit.identify.settings import Settings
+from privguard.internals.audit.sql import parquet_source
+from privguard.internals.common.lists.sources import (
+    DIRECTORY_SCHEMA,
+    LABELS_SCHEMA,
+    REGISTRY_SCHEMA,
+    load_directory,
+    load_labels,
+    load_registry,
+)
+from privguard.internals.common.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+# Each facility's clock as used here; findings dates registry coverage by it.
+CLOCKS_FILE = "facility_clocks.parquet"
+
+
+@dataclass
+class IdentifyResult:
+    """What identify wrote and how many numbers fell in each class."""
+
+    numbers_path: Path
+    registry_path: Path
+    review_path: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    facility_clocks: dict[str, str] = field(default_factory=dict)
+    directory_entries: int = 0
+    registry_intervals: int = 0
+    labels: int = 0
+
+    @property
+    def candidates(self) -> int:
+        return self.counts.get("candidate", 0)
+
+
+def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _settings(settings: Any) -> Settings:
+    if settings is None:
+        return Settings()
+    inner = getattr(settings, "identify", settings)
+    return inner if isinstance(inner, Settings) else Settings()
+
+
+def identify(
+    out: Path,
+    *,
+    directories: Sequence[Path] = (),
+    registries: Sequence[Path] = (),
+    labels: Path | None = None,
+    settings: Any = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> IdentifyResult:
+    """Classify every number in ``OUT/calls.parquet`` and write the identify outputs.
+
+    Each called number gets one class of :data:`privguard.internals.audit.schema.NUMBER_CLASSES`:
+    ``registered`` (in a do-not-record registry; the dates and file row are the evidence),
+    ``directory_attorney`` (in a bar or public-defender directory: who, which file, which
+    row), ``confirmed`` (marked ``confirm`` in a review sheet passed as ``labels``),
+    ``candidate`` (not in any list, but its calls look like an attorney's: many different
+    inmates call it, mostly in weekday business hours, for calls that are not a minute or
+    two long, no single caller dominates), or ``other``. Directories and registries are
+    optional: without them, the call patterns still find candidates.
+
+    Args:
+        out: the audit's output folder, holding ``calls.parquet``.
+        directories: CSV/XLSX attorney directories (several phones per cell are fine).
+        registries: CSV/XLSX do-not-record registries (number, date added, date removed,
+            facility).
+        labels: a review sheet filled by a person (``decision`` = confirm/reject).
+        settings: the ``[identify]`` settings (or a whole ``CaseSettings``).
+        executor: the engine to use; a new DuckDB one by default.
+        progress: receives progress; none by default.
+
+    Returns:
+        An :class:`IdentifyResult` with the paths written and counts per class.
+
+    Raises:
+        InputError: ``calls.parquet`` is missing, or a list cannot be read or understood.
+
+    Example::
+
+        >>> from privguard import identify
+        >>> identify(Path("out"), directories=[Path("bar.csv")])  # doctest: +SKIP
+    """
+    out = Path(out)
+    calls = out / "calls.parquet"
+    if not calls.is_file():
+        raise InputError(
+            "there is no call table to classify numbers from",
+            where=str(calls),
+            fix="run 'privguard audit' on the dump first, which writes calls.parquet",
+        )
+    cfg = _settings(settings)
+    prog = progress or NullProgress()
+    prog.start("identify", total=4)
+    own = executor is None
+    ex = executor or connect()
+    try:
+        directory = _concat(
+            [load_directory(Path(p), cfg.directory_columns) for p in directories], DIRECTORY_SCHEMA
+        )
+        registry = _concat(
+            [load_registry(Path(p), cfg.registry_columns) for p in registries], REGISTRY_SCHEMA
+        )
+        label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
+        prog.advance("identify")
+        ex.execute(f"CREATE OR REPLACE TEMP VIEW id_calls AS SELECT * FROM {parquet_source(calls)}")
+        ex.register_arrow("id_directory", directory)
+        ex.register_arrow("id_registry", registry)
+        ex.register_arrow("id_labels", label_table)
+        zones = facility_clocks(ex, cfg)
+        clocks = {
+            str(f): str(d)
+            for f, d in zip(
+                *zones.select(["facility", "description"]).to_pydict().values(), strict=True
+            )
+        }
+        ex.register_arrow("id_fac_zone", zones)
+        ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", out / CLOCKS_FILE)
+        _warn_unknown_facilities(ex)
+        conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
+        if conflicts:
+            # A list entry is documentary evidence; a review rejects only pattern candidates.
+            log.warning(
+                "review rejected %d number(s) that a directory or registry lists; the list "
+                "wins: %s",
+                len(conflicts),
+                ", ".join(conflicts[:10]),
+            )
+        ex.execute(S.create_pairs())
+        prog.advance("identify")
+        ex.execute(S.create_durations())
+        ex.execute(S.create_features())
+        prog.advance("identify")
+        numbers_path = out / "numbers.parquet"
+        ex.copy_to_parquet(
+            S.numbers_table(S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates),
+            numbers_path,
+        )
+        registry_path = out / "registry.parquet"
+        ex.copy_to_parquet(S.registry_table(), registry_path)
+        review_path = out / "review.csv"
+        ex.execute(S.to_csv(S.review_sheet(str(numbers_path)), str(review_path)))
+        counts = dict(
+            ex.fetchall(
+                f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"
+            )
+        )
+        ex.execute("DROP TABLE IF EXISTS id_pairs")
+        ex.execute("DROP TABLE IF EXISTS id_features")
+        ex.execute("DROP TABLE IF EXISTS id_durations")
+        prog.advance("identify")
+    finally:
+        prog.finish("identify")
+        if own:
+            ex.close()
+    log.info("identify: %s", counts)
+    return IdentifyResult(
+        numbers_path=numbers_path,
+        registry_path=registry_path,
+        review_path=review_path,
+        counts={str(k): int(v) for k, v in counts.items()},
+        facility_clocks=clocks,
+        directory_entries=directory.num_rows,
+        registry_intervals=registry.num_rows,
+        labels=label_table.num_rows,
+    )
+
+
+def _warn_unknown_facilities(ex: Executor) -> None:
+    """A facility-specific registry entry for a facility absent from the calls never applies."""
+    rows = ex.fetchall(
+        "SELECT DISTINCT facility FROM id_registry WHERE facility IS NOT NULL AND facility NOT IN "
+        "(SELECT DISTINCT upper(trim(facility)) FROM id_calls WHERE facility IS NOT NULL)"
+    )
+    if rows:
+        log.warning(
+            "registry entries name facilities that made no call in the dump: %s",
+            ", ".join(sorted(str(r[0]) for r in rows)),
+        )
+
+
+__all__ = ["CLOCKS_FILE", "IdentifyResult", "identify"]

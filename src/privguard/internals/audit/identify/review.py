@@ -1,0 +1,67 @@
+"""The review sheet: candidate numbers for a person to confirm or reject.
+
+``privguard review OUT [--to FILE]`` writes the sheet; the person fills its ``decision``
+column with ``confirm`` or ``reject`` (and a ``note`` if they like) and passes it back as
+``--labels`` on the next audit. Numbers already reviewed appear with their decision filled
+in, so the same sheet can be kept and extended from run to run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from privguard.errors import InputError
+from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.identify import sql as S
+
+log = logging.getLogger(__name__)
+
+
+def export_review(out: Path, dest: Path | None = None, *, executor: Executor | None = None) -> Path:
+    """Write the review sheet (CSV) from ``OUT/numbers.parquet`` and return its path.
+
+    Columns: ``number``, ``classification``, ``score``, the call-pattern features
+    (``calls``, ``inmates``, ``facilities``, ``business_share``, ``night_share``,
+    ``median_minutes``, ``short_share``, ``top_caller_share``, ``attorney_caller_share``),
+    ``evidence`` (the features as a sentence), then ``decision`` and ``note`` to fill in.
+    Rows are the candidates, best score first, and every number already reviewed.
+
+    Args:
+        out: the audit's output folder (holding ``numbers.parquet``).
+        dest: where to write the sheet; ``OUT/review.csv`` by default.
+        executor: the engine to use; a new DuckDB one by default.
+
+    Raises:
+        InputError: ``numbers.parquet`` is missing (the audit has not run).
+
+    Example::
+
+        >>> export_review(Path("out"), Path("to_review.csv"))  # doctest: +SKIP
+    """
+    out = Path(out)
+    numbers = out / "numbers.parquet"
+    if not numbers.is_file():
+        raise InputError(
+            "there are no classified numbers to review",
+            where=str(numbers),
+            fix="run 'privguard audit' first; it writes numbers.parquet",
+        )
+    dest = Path(dest) if dest is not None else out / "review.csv"
+    if dest.exists() and dest.is_dir():
+        raise InputError(
+            "the review sheet must be a file, not a folder",
+            where=str(dest),
+            fix="give a file name such as review.csv",
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    own = executor is None
+    ex = executor or connect()
+    try:
+        ex.execute(S.to_csv(S.review_sheet(str(numbers)), str(dest)))
+        rows = ex.fetchall(f"SELECT count(*) FROM ({S.review_sheet(str(numbers))})")[0][0]
+    finally:
+        if own:
+            ex.close()
+    log.info("review sheet: %d number(s) written to %s", rows, dest)
+    return dest

@@ -1,0 +1,307 @@
+"""``ingest``: any dump folder -> canonical call rows with provenance, rejects and reconciliation."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import EngineError, InputError, MappingError
+from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.ingest import sql
+from privguard.internals.audit.ingest.discover import SourceFile, discover
+from privguard.internals.audit.ingest.mapping import Mapping, fix_snippet, map_table
+from privguard.internals.audit.ingest.parallel import Workers
+from privguard.internals.audit.ingest.readers import Staged
+from privguard.internals.audit.ingest.readers.delimited import (
+    read_csv_file,
+)
+from privguard.internals.audit.ingest.readers.jsonl import read_json_array, read_jsonl
+from privguard.internals.audit.ingest.readers.parquet import read_parquet
+from privguard.internals.audit.ingest.readers.probe import probe
+from privguard.internals.audit.ingest.readers.sqlite import read_sqlite
+from privguard.internals.audit.ingest.readers.sqltables import read_sql_dump
+from privguard.internals.audit.ingest.readers.xlsx import read_xlsx
+from privguard.internals.audit.ingest.report import (
+    IngestResult,
+    table_entry,
+    totals,
+    write_rejects_csv,
+    write_report,
+)
+from privguard.internals.audit.ingest.settings import Settings, load
+from privguard.internals.audit.ingest.write import Odds, count_checked, write_table
+from privguard.internals.common.custody import sha256_file
+from privguard.internals.common.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 200
+
+
+def _stage(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str
+) -> tuple[list[Staged], list[str]]:
+    if src.format in ("csv", "tsv"):
+        return [read_csv_file(ex, src, scratch, scan)], []
+    if src.format == "jsonl":
+        return [read_jsonl(ex, src, scratch, scan)], []
+    if src.format == "json":
+        return [read_json_array(ex, src, scratch, scan)], []
+    if src.format == "parquet":
+        return [read_parquet(ex, src, scratch, scan)], []
+    if src.format == "xlsx":
+        return read_xlsx(src, scratch, scan), []
+    if src.format == "sqlite":
+        return read_sqlite(src, scratch, scan), []
+    return read_sql_dump(ex, src, scratch, scan)
+
+
+def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
+    if s.staging is None:
+        return []
+    return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
+
+
+def _mapping_error(
+    dump: Path, bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]
+) -> MappingError:
+    problems: list[str] = []
+    snippets: list[str] = []
+    multi = {s.file for s, _, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
+    for s, m, rows in bad:
+        shown = "; ".join(", ".join("" if v is None else str(v)[:40] for v in r) for r in rows[:3])
+        problems.append(
+            f"{s.file} (table {s.table!r}): {'; '.join(m.problems)}. Columns found: "
+            f"{', '.join(s.columns) or '(none)'}. First rows: {shown or '(no rows)'}"
+        )
+        snippets.append(fix_snippet(s.file, s.table, s.file in multi, s.columns, m))
+    return MappingError(
+        f"{len(bad)} table(s) cannot be mapped onto the call schema (a dialed number and a "
+        "start time are needed)",
+        where=str(dump),
+        problems=problems,
+        fix="write these lines into a mapping file, fill in the column names, and run again "
+        "with --mapping FILE (or put them in the case file):\n\n" + "\n\n".join(snippets),
+    )
+
+
+def ingest(
+    dump: Path,
+    work: Path,
+    *,
+    mapping: Settings | None = None,
+    mapping_file: Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
+
+    Finds every table recursively (inside zip and gz archives too): CSV/TSV, JSON lines, JSON
+    arrays of objects,
+    Parquet, XLSX (every sheet), SQLite (every table), MySQL/MariaDB and PostgreSQL dumps
+    (parsed, never executed). Writes ``work/ingested/<table_id>.parquet`` (canonical VARCHAR
+    fields, ``tz_hint``/``duration_unit`` hints, unmapped columns as ``extras`` JSON, and
+    provenance ``src_file``, ``src_table``, ``src_row``, ``src_sha256``), ``work/rejects.csv``
+    (every unreadable record with its raw text) and ``work/ingest_report.json`` (per table
+    ``rows_read = rows_accepted + rows_rejected``).
+
+    ``mapping`` holds ``[[mapping]]`` entries from a case file; ``mapping_file`` is a TOML
+    file of the same entries, validated up front, whose entries take precedence.
+    ``executor`` writes ``rejects.csv``; its options (memory limit, temp directory) configure
+    the two worker connections that read and write the tables in parallel. ``progress``
+    receives ``reading tables`` (bytes) and ``writing tables`` (tables). Files that hold no
+    readable table (damaged archives, workbooks, databases, other file types) are listed in
+    ``IngestResult.skipped_files`` and the report, never dropped silently.
+
+    Raises :class:`~privguard.errors.InputError` when the dump folder does not exist,
+    :class:`~privguard.errors.SettingsError` for an invalid mapping file, and
+    :class:`~privguard.errors.MappingError` listing every table whose columns cannot be
+    mapped, with the mapping-file lines that would fix each.
+
+    Example::
+
+        result = ingest(Path("leak/dump"), Path("out/work"))
+        print(result.totals["rows_read"], result.totals["rows_rejected"])
+    """
+    settings = mapping if mapping is not None else Settings()
+    if mapping_file is not None:
+        settings = Settings(load(mapping_file).rules + settings.rules)
+    dump, work = Path(dump), Path(work)
+    if not dump.exists():
+        raise InputError(
+            "the dump folder does not exist",
+            where=str(dump),
+            fix="give the folder that holds the leaked or produced tables",
+        )
+    progress = progress or NullProgress()
+    scratch = work / "tmp" / "ingest"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    out_dir = work / "ingested"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    ex = executor
+    if ex is None:
+        ex = connect()
+    try:
+        return _run(ex, dump, work, scratch, out_dir, settings, progress)
+    finally:
+        if executor is None:
+            ex.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stage_file(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
+) -> tuple[list[Staged], list[str], str | None]:
+    """Stage one file and sample its tables; a damaged file gives a reason instead."""
+    digest: list[str] = []
+    hasher = None
+    if src.hash_path is not None:
+        # hashlib releases the GIL: the file is hashed while the engine parses it.
+        path = src.hash_path
+        hasher = threading.Thread(target=lambda: digest.append(sha256_file(path)))
+        hasher.start()
+    try:
+        tables, notes = _stage(ex, src, scratch, scan)
+        for s in tables:
+            if s.deferred is None:
+                s.sample = _sample(ex, s)
+            elif not s.sample:
+                # No accepted record to map: count it now, it will not be written.
+                count_checked(ex, s, s.deferred)
+                s.deferred = None
+    except (InputError, EngineError) as exc:
+        # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
+        log.warning("%s: %s", src.name, exc.message)
+        return [], [], f"cannot be read: {exc.message}"
+    finally:
+        if hasher is not None:
+            hasher.join()
+            src.sha256 = digest[0] if digest else ""
+        progress.advance("reading tables", src.size)
+    for s in tables:
+        s.sha256 = src.sha256
+    return tables, notes, None
+
+
+def _map_all(
+    staged: list[Staged], entries: list[dict[str, Any]], settings: Settings
+) -> tuple[list[Mapping], list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]]:
+    """Map every table; tables of one layout share one decision. Returns maps and failures."""
+    layouts: dict[tuple[Any, ...], Mapping] = {}
+    maps: list[Mapping] = []
+    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
+    for s, entry in zip(staged, entries, strict=True):
+        rule = settings.rule_for(s.file, s.table)
+        key = (tuple(s.columns), id(rule))
+        generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
+        if key in layouts and not generic and s.sample:
+            m = layouts[key]
+        else:
+            m = map_table(s.columns, s.sample, rule)
+            if s.sample:
+                layouts[key] = m
+        maps.append(m)
+        entry["mapping"] = m.named(s.columns)
+        entry["how"] = m.how
+        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+        used = {j for idx in m.fields.values() for j in idx}
+        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+        if m.skip:
+            entry["status"] = "skipped"
+        elif not s.sample and not m.ok:
+            entry["status"] = "empty"
+        elif not m.ok:
+            bad.append((s, m, s.sample))
+    return maps, bad
+
+
+def _check_mappings(
+    workers: Workers, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
+) -> None:
+    """Map every table from the head of its file; raise MappingError before any full read."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
+    heads, _ = workers.spread(
+        list(enumerate(files)),
+        lambda job: 0,
+        lambda wex, job: probe(wex, job[1], scratch, f"p{job[0]:05d}"),
+    )
+    probed: list[Staged] = [s for tables in heads for s in tables]
+    _, bad = _map_all(probed, [{"status": "ingested"} for _ in probed], settings)
+    shutil.rmtree(scratch, ignore_errors=True)
+    if bad:
+        raise _mapping_error(dump, bad)
+
+
+def _run(
+    ex: Executor,
+    dump: Path,
+    work: Path,
+    scratch: Path,
+    out_dir: Path,
+    settings: Settings,
+    progress: Progress,
+) -> IngestResult:
+    files, skipped, found_notes = discover(dump, scratch / "extract")
+    skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
+    warnings = [{"file": name, "warning": w} for name, w in found_notes]
+    workers = Workers(ex.options, scratch)
+    try:
+        _check_mappings(workers, dump, files, scratch / "probe", settings)
+        progress.start("reading tables", total=sum(f.size for f in files))
+        results, owners = workers.spread(
+            list(enumerate(files)),
+            lambda job: job[1].size,
+            lambda wex, job: _stage_file(wex, job[1], scratch, f"s{job[0]:05d}", progress),
+        )
+        progress.finish("reading tables")
+        staged: list[Staged] = []
+        owner: list[int] = []
+        for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
+            staged += tables
+            owner += [k] * len(tables)
+            warnings += [{"file": src.name, "warning": w} for w in notes]
+            if failure is not None:
+                skipped_files.append({"file": src.name, "reason": failure})
+        entries = [table_entry(i, s) for i, s in enumerate(staged)]
+        maps, bad = _map_all(staged, entries, settings)
+        if bad:
+            raise _mapping_error(dump, bad)
+        todo = [
+            (i, s, m if entry["status"] == "ingested" and s.sample else None)
+            for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
+        ]
+        progress.start("writing tables", total=len(todo))
+        odds = Odds()
+
+        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> str:
+            out = write_table(wex, job, out_dir, odds)
+            progress.advance("writing tables")
+            return out
+
+        outputs = workers.pinned(todo, owner, write)
+        progress.finish("writing tables")
+    finally:
+        workers.close()
+    for entry, s, out in zip(entries, staged, outputs, strict=True):
+        # Delimited text is counted as it is written: the counts are final only now.
+        entry.update(rows_read=s.rows_read, rows_accepted=s.accepted, rows_rejected=s.rejected)
+        entry["warnings"] = list(s.warnings)  # writing may add some (stray fields)
+        if entry["status"] == "ingested" and s.accepted == 0:
+            entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
+        if out:
+            entry["output"] = out
+    rejects = [(s, s.rejects) for s in staged if s.rejects is not None]
+    write_rejects_csv(ex, rejects, work / "rejects.csv")
+    result = IngestResult(
+        str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings
+    )
+    write_report(result)
+    log.info("ingest: %s", result.totals)
+    return result

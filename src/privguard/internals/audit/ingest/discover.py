@@ -1,0 +1,232 @@
+"""Find every table file under a dump folder, recursively, including inside zip and gz archives.
+
+Each file found becomes a :class:`SourceFile`: its name relative to the dump root (archive
+members as ``archive.zip/inner/member.csv``), the path to read it from (zip members and
+gzip-compressed non-CSV files are extracted to a scratch folder first), its format and the
+SHA-256 of the bytes that ``name`` designates (the member for zip archives, the ``.gz`` file
+as it sits in the dump for gzip files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from privguard.errors import InputError
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_BY_SUFFIX = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
+    ".ods": "xlsx",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+    ".sql": "sql",
+    ".dump": "sql",
+}
+
+
+@dataclass
+class SourceFile:
+    """One file holding one or more tables."""
+
+    name: str  # relative to the dump root, posix separators
+    path: Path  # where to read the bytes from
+    format: str  # csv | tsv | jsonl | json | parquet | xlsx | sqlite | mysql_dump | pg_dump
+    sha256: str  # "" until hashed (see ``hash_path``)
+    size: int
+    gzip: bool = False  # ``path`` is gzip-compressed (only for csv/tsv/jsonl/sql)
+    hash_path: Path | None = None  # the bytes ``sha256`` is of, when not yet hashed
+
+
+@dataclass
+class Skipped:
+    """A file that holds no table privguard can read; listed in the report, never dropped."""
+
+    name: str
+    reason: str
+
+
+def stem(name: str) -> str:
+    """File name without any extension: ``calls.2013.csv.gz`` -> ``calls``."""
+    base = PurePosixPath(name).name
+    return base.split(".", 1)[0] if not base.startswith(".") else base
+
+
+def _head(path: Path, compressed: bool, size: int = 65536) -> bytes:
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as fh:
+            return bytes(fh.read(size))
+    except (OSError, EOFError):
+        return b""
+
+
+def _sql_flavour(head: bytes) -> str:
+    text = head.decode("utf-8", "replace")
+    if "PostgreSQL database dump" in text or "FROM stdin;" in text or "pg_catalog" in text:
+        return "pg_dump"
+    # Hand-written or non-pg_dump PostgreSQL: its own setting, or E'...' values (MySQL has none).
+    if "standard_conforming_strings" in text or re.search(r"[(,]\s*[Ee]'", text):
+        return "pg_dump"
+    return "mysql_dump"
+
+
+def classify(name: str, path: Path, compressed: bool) -> str | None:
+    """The format of a file from its extension, checked against its first bytes."""
+    inner = name[:-3] if compressed else name
+    suffix = PurePosixPath(inner).suffix.lower()
+    fmt = _BY_SUFFIX.get(suffix)
+    head = _head(path, compressed, 65536)
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if fmt == "sql":
+        return _sql_flavour(head)
+    if fmt == "jsonl" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return "json"  # one array of records, not JSON lines
+    if fmt is None and head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    return fmt
+
+
+def gunzip(src: Path, dest: Path) -> bool:
+    """Decompress what a gzip file holds to ``dest``; False when it is truncated or damaged."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        with open(src, "rb") as fin, open(dest, "wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                while chunk:
+                    fout.write(dec.decompress(chunk))
+                    chunk = dec.unused_data
+                    if chunk or dec.eof:
+                        if not chunk:
+                            break
+                        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+            fout.write(dec.flush())
+    except zlib.error:
+        return False
+    return dec.eof
+
+
+class _Walker:
+    def __init__(self, root: Path, scratch: Path) -> None:
+        self.root = root
+        self.scratch = scratch
+        self.found: list[SourceFile] = []
+        self.skipped: list[Skipped] = []
+        self.warnings: list[tuple[str, str]] = []
+        self._n = 0
+
+    def scratch_path(self, name: str) -> Path:
+        self._n += 1
+        return self.scratch / f"{self._n:05d}" / PurePosixPath(name).name
+
+    def add(self, name: str, path: Path, sha: str | None = None) -> None:
+        lower = name.lower()
+        if lower.endswith(".zip") or (not lower.endswith(".xlsx") and _is_zip(path, lower)):
+            self._zip(name, path)
+            return
+        compressed = lower.endswith(".gz")
+        hash_path = None if sha else path
+        try:
+            fmt = classify(name, path, compressed)
+        except OSError as exc:
+            self.skipped.append(Skipped(name, f"cannot be read: {exc}"))
+            return
+        if fmt is None:
+            self.skipped.append(Skipped(name, "not a table format privguard reads"))
+            return
+        # Hashed later, by the worker that reads the file, while the engine parses it.
+        digest = sha or ""
+        if compressed and fmt not in ("csv", "tsv"):
+            # DuckDB reads gzip CSV itself; other readers need the plain bytes.
+            plain = self.scratch_path(name[:-3])
+            complete = gunzip(path, plain)
+            hash_path = path
+            path, compressed = plain, False
+            if not complete:
+                self.warnings.append(
+                    (name, "the gzip file is truncated or damaged; read as far as it goes")
+                )
+        self.found.append(
+            SourceFile(name, path, fmt, digest, path.stat().st_size, compressed, hash_path)
+        )
+
+    def _zip(self, name: str, path: Path) -> None:
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            self.skipped.append(Skipped(name, f"damaged zip archive: {exc}"))
+            return
+        with archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                member = f"{name}/{info.filename}"
+                dest = self.scratch_path(info.filename)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                digest = hashlib.sha256()
+                try:
+                    with archive.open(info) as fin, open(dest, "wb") as fout:
+                        while chunk := fin.read(_CHUNK):
+                            digest.update(chunk)
+                            fout.write(chunk)
+                except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                    self.skipped.append(Skipped(member, f"damaged archive member: {exc}"))
+                    continue
+                self.add(member, dest, digest.hexdigest())
+
+
+def _is_zip(path: Path, lower: str) -> bool:
+    if any(lower.endswith(s) for s in (".xlsx", ".xlsm", ".ods", ".parquet")):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def discover(
+    dump: Path, scratch: Path
+) -> tuple[list[SourceFile], list[Skipped], list[tuple[str, str]]]:
+    """Every table file under ``dump`` (a folder or a single file), sorted by name."""
+    dump = Path(dump)
+    if not dump.exists():
+        raise InputError(
+            "the dump folder does not exist",
+            where=str(dump),
+            fix="give the folder that holds the leaked or produced tables",
+        )
+    walker = _Walker(dump, scratch)
+    if dump.is_file():
+        walker.add(dump.name, dump)
+    else:
+        for path in sorted(p for p in dump.rglob("*") if p.is_file()):
+            walker.add(path.relative_to(dump).as_posix(), path)
+    walker.found.sort(key=lambda s: s.name)
+    log.info("found %d table files, skipped %d", len(walker.found), len(walker.skipped))
+    return walker.found, walker.skipped, walker.warnings

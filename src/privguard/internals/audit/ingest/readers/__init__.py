@@ -1,0 +1,101 @@
+"""Readers: each turns one source table into staged rows plus its rejected records.
+
+Staged rows are a SQL table expression giving the source columns as VARCHAR named ``c0, c1,
+...`` in record order: a streaming re-parse of delimited text (CSV/TSV, SQL dump tables,
+:class:`Deferred`), a temporary table of the reading connection (JSON lines), the source
+Parquet file itself, or a scratch Parquet file (XLSX, SQLite). Either they carry a ``__rec``
+column (the 1-based record index, when the reader knows it), or record indexes follow from
+the row position (``file_row_number``) and the rejected records' indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from privguard.internals.audit.ingest.sql import CsvDialect
+
+
+@dataclass
+class Deferred:
+    """A delimited table whose records are counted while its ingested table is written."""
+
+    path: Path
+    n_columns: int
+    dialect: CsvDialect
+    scan: str  # names of the engine's reject tables
+    rejects: Path  # where its rejected records go
+    unescape: str | None = None
+    # Unparseable INSERT statements of a dump: (records written before it, raw text).
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    tail: str = ""  # a record cut off by a truncated gzip file (rejected after the rest)
+
+
+REJECT_SCHEMA = pa.schema([("rec", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
+
+
+@dataclass
+class Staged:
+    """One source table after reading, before mapping."""
+
+    file: str
+    table: str
+    format: str
+    sha256: str
+    columns: list[str]  # source column names, in order
+    staging: str | None  # SQL table expression; None when there are no columns
+    accepted: int
+    rejects: Path | None = None  # Parquet: rec, reason, raw
+    rejected: int = 0
+    has_rec: bool = False
+    warnings: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)  # SQL that frees the staged rows
+    files: list[Path] = field(default_factory=list)  # scratch files the staged rows read
+    deferred: Deferred | None = None  # counted when written (delimited text)
+    sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
+
+    @property
+    def rows_read(self) -> int:
+        return self.accepted + self.rejected
+
+
+def write_rejects(path: Path, recs: list[int], reasons: list[str], raws: list[str]) -> Path | None:
+    """Write rejected records (record index, reason, raw text) to a Parquet file."""
+    if not recs:
+        return None
+    table = pa.table(
+        [pa.array(recs, pa.int64()), pa.array(reasons), pa.array(raws)], schema=REJECT_SCHEMA
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def unique_names(raw: list[str]) -> list[str]:
+    """Column names made non-empty and unique, in order (``name``, ``name_2``, ...)."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, name in enumerate(raw):
+        base = (name or "").strip().lstrip("\ufeff") or f"column{i + 1}"
+        n = seen.get(base.lower(), 0) + 1
+        seen[base.lower()] = n
+        out.append(base if n == 1 else f"{base}_{n}")
+    return out
+
+
+def append_rejects(
+    existing: Path | None, extra: list[tuple[int, str, str]], path: Path
+) -> Path | None:
+    """A rejects file with ``extra`` (record index, reason, raw) added, sorted by record."""
+    if not extra:
+        return existing
+    new = pa.table(
+        [pa.array([e[i] for e in extra], f.type) for i, f in enumerate(REJECT_SCHEMA)],
+        schema=REJECT_SCHEMA,
+    )
+    tables = [pq.read_table(existing).cast(REJECT_SCHEMA), new] if existing else [new]
+    pq.write_table(pa.concat_tables(tables).sort_by("rec"), path)
+    return path

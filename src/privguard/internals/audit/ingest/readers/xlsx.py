@@ -1,0 +1,120 @@
+"""Spreadsheets (XLSX, XLS, ODS) with python-calamine: every sheet is a table.
+
+The first non-blank row of a sheet is its header. A blank row (every cell empty) is not a
+record, as a blank line in a CSV file is not: it is skipped, ``row`` counts records only (so
+it is not the spreadsheet's row number once a blank row precedes the record), and the table's
+report warns how many blank rows were skipped and the first one's spreadsheet row. Cell values
+become text as a person reads them: whole numbers without ``.0``, dates in ISO form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from python_calamine import CalamineWorkbook
+
+from privguard.errors import InputError
+from privguard.internals.audit.ingest import sql
+from privguard.internals.audit.ingest.discover import SourceFile
+from privguard.internals.audit.ingest.readers import Staged, unique_names
+
+_BATCH = 50_000
+
+
+def cell_text(v: Any) -> str | None:
+    """A cell value as text; ``None`` for an empty cell."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        secs = int(v.total_seconds())
+        return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+    return str(v)
+
+
+def _write(writer: pq.ParquetWriter, schema: pa.Schema, cols: list[list[Any]]) -> None:
+    writer.write_table(
+        pa.table(
+            [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+        )
+    )
+
+
+def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
+    """Stage every sheet of a workbook."""
+    try:
+        book = CalamineWorkbook.from_path(str(src.path))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise InputError(
+            f"the spreadsheet cannot be opened: {exc}", where=src.name, fix="check the file"
+        ) from None
+    out: list[Staged] = []
+    for k, sheet_name in enumerate(book.sheet_names):
+        rows = book.get_sheet_by_name(sheet_name).iter_rows()
+        header: list[str] | None = None
+        writer: pq.ParquetWriter | None = None
+        schema: pa.Schema | None = None
+        batch: list[list[Any]] = []
+        rec = 0
+        blank: list[int] = []  # spreadsheet rows (1-based) of blank rows after the header
+        staging = scratch / f"{scan}_s{k}.parquet"
+        for line, row in enumerate(rows, 1):
+            cells = [cell_text(v) for v in row]
+            if not any(c is not None for c in cells):
+                if header is not None:
+                    blank.append(line)
+                continue
+            if header is None:
+                header = unique_names([c or "" for c in cells])
+                fields = [pa.field(sql.staged_name(i), pa.string()) for i in range(len(header))]
+                schema = pa.schema([*fields, pa.field(sql.REC, pa.int64())])
+                batch = [[] for _ in schema]
+                continue
+            rec += 1
+            n = len(header)
+            cells = (cells + [None] * n)[:n]
+            for i, c in enumerate(cells):
+                batch[i].append(c)
+            batch[n].append(rec)
+            if len(batch[n]) >= _BATCH:
+                assert schema is not None
+                writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
+                _write(writer, schema, batch)
+                batch = [[] for _ in schema]
+        if header is None or schema is None:
+            out.append(Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0))
+            continue
+        writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
+        _write(writer, schema, batch)
+        writer.close()
+        notes = []
+        if blank:
+            notes.append(
+                f"{len(blank)} blank row(s) skipped (first at spreadsheet row {blank[0]}): a "
+                "blank row is not a record, so row numbers count records only"
+            )
+        out.append(
+            Staged(
+                src.name,
+                sheet_name,
+                "xlsx",
+                src.sha256,
+                header,
+                sql.staging_source(staging, False),
+                rec,
+                has_rec=True,
+                warnings=notes,
+            )
+        )
+    return out

@@ -1,0 +1,108 @@
+"""The reconciliation: ``WORK/ingest_report.json``, ``WORK/rejects.csv`` and the result object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.ingest.readers import Staged
+from privguard.internals.audit.sql import quote_literal
+
+TOTAL_KEYS = ("rows_read", "rows_accepted", "rows_rejected")
+
+
+@dataclass
+class IngestResult:
+    """What ``ingest`` did: one reconciliation entry per source table, and totals.
+
+    ``tables`` holds the entries of ``ingest_report.json`` (``table_id``, ``file``, ``table``,
+    ``format``, ``sha256``, ``rows_read``, ``rows_accepted``, ``rows_rejected``, ``mapping``,
+    ``hints``, ``unmapped``, ``status``, ``warnings``). ``rows_read == rows_accepted +
+    rows_rejected`` holds for every table. ``status`` is ``ingested``, ``skipped`` (the mapping
+    file says it is not a call table; its rows are counted but not ingested) or ``empty``.
+    """
+
+    dump: str
+    work: Path
+    tables: list[dict[str, Any]]
+    totals: dict[str, int]
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def report_path(self) -> Path:
+        return self.work / "ingest_report.json"
+
+    @property
+    def rejects_path(self) -> Path:
+        return self.work / "rejects.csv"
+
+    @property
+    def ingested_dir(self) -> Path:
+        return self.work / "ingested"
+
+
+def table_entry(table_id: int, s: Staged) -> dict[str, Any]:
+    """The report entry of one table, before mapping."""
+    return {
+        "table_id": table_id,
+        "file": s.file,
+        "table": s.table,
+        "format": s.format,
+        "sha256": s.sha256,
+        "rows_read": s.rows_read,
+        "rows_accepted": s.accepted,
+        "rows_rejected": s.rejected,
+        "mapping": {},
+        "how": {},
+        "hints": {"tz_hint": None, "duration_unit": None},
+        "unmapped": list(s.columns),
+        "columns": list(s.columns),
+        "status": "ingested",
+        "warnings": list(s.warnings),
+    }
+
+
+def totals(tables: list[dict[str, Any]], files: int) -> dict[str, int]:
+    """Sums over every table, plus what went into the audit."""
+    out = {k: sum(int(t[k]) for t in tables) for k in TOTAL_KEYS}
+    out["files"] = files
+    out["tables"] = len(tables)
+    out["tables_ingested"] = sum(1 for t in tables if t["status"] == "ingested")
+    out["rows_ingested"] = sum(int(t["rows_accepted"]) for t in tables if t["status"] == "ingested")
+    out["rows_in_skipped_tables"] = sum(
+        int(t["rows_read"]) for t in tables if t["status"] == "skipped"
+    )
+    return out
+
+
+def write_rejects_csv(ex: Executor, parts: list[tuple[Staged, Path]], out: Path) -> None:
+    """``file,table,row,reason,raw`` for every rejected record, by table then row."""
+    selects = [
+        f'SELECT {quote_literal(s.file)} AS file, {quote_literal(s.table)} AS "table", '
+        f'rec AS "row", reason, raw, {k} AS k FROM read_parquet({quote_literal(str(p))})'
+        for k, (s, p) in enumerate(parts)
+    ]
+    if not selects:
+        out.write_text("file,table,row,reason,raw\n", encoding="utf-8")
+        return
+    union = " UNION ALL ".join(selects)
+    ex.execute(
+        f'COPY (SELECT file, "table", "row", reason, raw FROM ({union}) ORDER BY k, "row") '
+        f"TO {quote_literal(str(out))} (FORMAT csv, HEADER true)"
+    )
+
+
+def write_report(result: IngestResult) -> None:
+    """Write ``ingest_report.json``."""
+    data = {
+        "dump": result.dump,
+        "tables": result.tables,
+        "totals": result.totals,
+        "skipped_files": result.skipped_files,
+        "warnings": result.warnings,
+    }
+    result.report_path.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")

@@ -1,0 +1,77 @@
+"""The vectorized North American fast path for phone numbers, as SQL expressions (pure).
+
+Every expression takes the SQL text of a raw VARCHAR column and returns SQL text.
+The fast path decides the common cases inside the engine: punctuation, a leading
+``1`` or ``+1``, vanity letters (1-800-FLOWERS), an extension (``x``, ``ext``, ``#``)
+and the NANP rules (area code and exchange start 2-9 and are not N11). What it
+cannot decide (international numbers, odd text) it leaves NULL in ``status`` so
+that :mod:`privguard.internals.common.phones` parses those *distinct* values.
+"""
+
+from __future__ import annotations
+
+# An extension at the end: "x12", "ext. 12", "extension 12", "#12".
+_EXT_RE = r"\s*(?:EXTENSION|EXT\.?|X|#)\s*([0-9]{1,6})\s*$"
+# Characters a person uses to punctuate a North American number.
+_PUNCT_ONLY_RE = r"^\+?[0-9\s\-\.\(\)/]+$"
+# A vanity number: optional 1, a 3-digit area code, then at least 7 letters or digits.
+_VANITY_RE = r"^(?:\+?1[\s\-\.]*)?\(?[0-9]{3}\)?[\s\-\.]*[0-9A-Z](?:[\s\-\.]*[0-9A-Z]){6,}$"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_KEYPAD = "22233344455566677778889999"
+
+
+def cleaned(raw: str) -> str:
+    """Upper-cased, trimmed text, with a spreadsheet float tail (".0") removed."""
+    return rf"regexp_replace(upper(trim({raw})), '^([0-9]{{7,15}})\.0+$', '\1')"
+
+
+def extension(raw: str) -> str:
+    """The extension written after the number, or NULL."""
+    return f"nullif(regexp_extract({cleaned(raw)}, '{_EXT_RE}', 1), '')"
+
+
+def _main(raw: str) -> str:
+    return f"regexp_replace({cleaned(raw)}, '{_EXT_RE}', '')"
+
+
+def digits(raw: str) -> str:
+    """The digits of the number without its extension, vanity letters turned into digits."""
+    return f"regexp_replace(translate({_main(raw)}, '{_LETTERS}', '{_KEYPAD}'), '[^0-9]', '', 'g')"
+
+
+def fast_path_select(raw: str) -> str:
+    """SELECT list (``fast_e164``, ``fast_status``) for one raw value named ``raw``.
+
+    ``fast_status`` is ``valid``, ``invalid: <reason>`` or NULL (undecided: the
+    libphonenumber fallback decides it). Meant to run over DISTINCT raw values.
+    """
+    main = _main(raw)
+    d = digits(raw)
+    shape_ok = f"(regexp_full_match({main}, '{_PUNCT_ONLY_RE}') OR regexp_full_match({main}, '{_VANITY_RE}'))"
+    # International prefixes and a '+' not followed by 1 go to the fallback.
+    intl = f"(starts_with(ltrim({main}), '+') AND NOT starts_with(ltrim({main}, '+ '), '1')) OR starts_with({d}, '011')"
+    nanp = (
+        f"CASE WHEN length({d}) = 10 THEN {d} "
+        f"WHEN length({d}) = 11 AND starts_with({d}, '1') THEN substr({d}, 2) END"
+    )
+    return f"""
+    CASE WHEN {raw} IS NULL OR trim({raw}) = '' THEN NULL
+         WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
+         ELSE '+1' || ({nanp}) END AS fast_e164_candidate,
+    CASE WHEN {raw} IS NULL OR trim({raw}) = '' THEN 'invalid: empty'
+         WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
+         WHEN substr(({nanp}), 1, 1) IN ('0', '1') THEN 'invalid: area code starts with 0 or 1'
+         WHEN substr(({nanp}), 2, 2) = '11' THEN 'invalid: area code is an N11 service code'
+         WHEN substr(({nanp}), 4, 1) IN ('0', '1') THEN 'invalid: exchange starts with 0 or 1'
+         WHEN substr(({nanp}), 5, 2) = '11' THEN 'invalid: exchange is an N11 service code'
+         ELSE 'valid' END AS fast_status,
+    {extension(raw)} AS fast_extension"""
+
+
+def distinct_numbers_sql(source: str, column: str = "dialed_number") -> str:
+    """Each distinct raw number of ``source`` with the fast path's verdict."""
+    return f"""
+    SELECT raw, CASE WHEN fast_status = 'valid' THEN fast_e164_candidate END AS e164,
+           fast_status AS status, fast_extension AS extension
+    FROM (SELECT raw, {fast_path_select("raw")}
+          FROM (SELECT DISTINCT {column} AS raw FROM {source}))"""

@@ -1,0 +1,130 @@
+"""Pure SQL for the normalize staging pass and the queries that read it back.
+
+The staging file holds every normalized field except the final ``start_utc`` of
+tables whose zone is still to be inferred: it keeps the wall-clock ``local_ts``,
+a row's fixed UTC time when one is known (``utc_fixed``: epoch, an offset), and
+the row's IANA zone when the row or table names one (``row_zone``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from privguard.internals.audit.normalize import sql as nsql
+from privguard.internals.audit.sql import quote_literal
+
+ROW_KEY_SHIFT = 1 << 40  # row_key = table_id * 2**40 + src_row: unique and ordered
+
+
+def _hints_values(tables: dict[int, dict[str, Any]]) -> str:
+    rows = []
+    for t, e in sorted(tables.items()):
+        zone = quote_literal(e["hint_zone"]) if e["hint_zone"] else "NULL"
+        off = str(int(e["hint_offset"])) if e["hint_offset"] is not None else "NULL"
+        method = quote_literal(e["hint_method"])
+        rows.append(f"({int(t)}, {zone}, {off}, {method}, {quote_literal(e['duration_unit'])})")
+    return (
+        f"(SELECT * FROM (VALUES {', '.join(rows)}) "
+        "v(table_id, hint_zone, hint_offset, hint_method, unit))"
+    )
+
+
+def _local_ts_case(formats: dict[int, list[str]]) -> str:
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for t, f in formats.items():
+        groups.setdefault(tuple(f), []).append(int(t))
+    whens = [
+        f"WHEN i.table_id IN ({', '.join(map(str, sorted(ids)))}) THEN {nsql.local_ts(list(f), 'i.start')}"
+        for f, ids in sorted(groups.items(), key=lambda kv: min(kv[1]))
+    ]
+    return f"CASE {' '.join(whens)} ELSE {nsql.local_ts([], 'i.start')} END"
+
+
+def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int, list[str]]) -> str:
+    """Every ingested row normalized, except the zone of tables still to be inferred."""
+    local = _local_ts_case(formats)
+    # Computed once per row in the inner selects; the outer one reads them several times.
+    str_off = "i.str_off"
+    offset = f"coalesce({str_off}, z.zone_offset, h.hint_offset)"
+    epoch = "i.epoch_utc"
+    prefix = nsql.facility(
+        r"regexp_extract(upper(trim(inmate_account)), '^([A-Z0-9]*[A-Z][A-Z0-9]*)[-_:/]', 1)"
+    )
+    # Facility and account depend only on the (facility, account) text pair: the regexes run
+    # once per distinct pair (thousands), not per row (millions), and rows join the result.
+    accounts = f"""(SELECT facility AS f_raw, inmate_account AS a_raw,
+                  coalesce({nsql.facility("facility")}, {prefix}) AS facility,
+                  {prefix} AS account_prefix,
+                  {nsql.inmate_account("inmate_account", "facility")} AS inmate_account
+           FROM (SELECT DISTINCT facility, inmate_account FROM {source}))"""
+    method = (
+        f"CASE WHEN {epoch} IS NOT NULL THEN 'epoch' WHEN {str_off} IS NOT NULL THEN 'offset' "
+        "WHEN z.zone_offset IS NOT NULL OR z.zone_iana IS NOT NULL THEN 'column' "
+        "WHEN h.hint_offset IS NOT NULL OR h.hint_zone IS NOT NULL THEN h.hint_method END"
+    )
+    return f"""
+    SELECT CAST(i.table_id AS BIGINT) * {ROW_KEY_SHIFT} + i.src_row AS row_key,
+           CAST(i.table_id AS INTEGER) AS table_id, i.src_file, i.src_table,
+           CAST(i.src_row AS BIGINT) AS src_row,
+           a.facility, a.account_prefix, a.inmate_account,
+           nullif(trim(i.inmate_name), '') AS inmate_name,
+           n.e164 AS dialed_number, i.dialed_number AS number_raw,
+           n.status AS number_status, n.extension, n.number_key,
+           local_ts,
+           coalesce({epoch}, local_ts - to_minutes(CAST({offset} AS BIGINT))) AS utc_fixed,
+           CASE WHEN z.zone_offset IS NULL THEN coalesce(z.zone_iana, h.hint_zone) END AS row_zone,
+           {method} AS row_zone_method,
+           {nsql.duration_seconds("h.unit", "i.duration")} AS duration_s,
+           coalesce({nsql.duration_rounded("h.unit", "i.duration")}, false) AS duration_rounded,
+           st.completed,
+           {nsql.recorded("i.recorded", "i.recording_ref")} AS recorded,
+           nullif(trim(i.recording_ref), '') AS recording_ref,
+           nullif(trim(i.source_call_id), '') AS source_call_id
+    FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off
+          FROM (SELECT *, {local} AS local_ts, {nsql.epoch_utc("i.start")} AS epoch_utc,
+                       {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
+    LEFT JOIN {accounts} a
+      ON a.f_raw IS NOT DISTINCT FROM i.facility AND a.a_raw IS NOT DISTINCT FROM i.inmate_account
+    LEFT JOIN (SELECT status AS st_raw, {nsql.completed("status")} AS completed
+               FROM (SELECT DISTINCT status FROM {source})) st
+      ON st.st_raw IS NOT DISTINCT FROM i.status
+    LEFT JOIN _pg_numbers n ON n.raw IS NOT DISTINCT FROM i.dialed_number
+    LEFT JOIN _pg_zones z ON z.zone_raw = i.start_zone
+    LEFT JOIN {_hints_values(tables)} h ON h.table_id = i.table_id"""
+
+
+def utc_expr(alias: str = "s", table_zone: str = "z.zone") -> str:
+    """The UTC start of a staged row given the table zones known so far."""
+    return (
+        f"coalesce({alias}.utc_fixed, "
+        f"{nsql.to_utc(f'{alias}.local_ts', f'coalesce({alias}.row_zone, {table_zone})')})"
+    )
+
+
+def known_utc_sql(stage: str) -> str:
+    """Rows whose UTC start is known (given or already inferred): the evidence for inference."""
+    return f"""
+    SELECT facility, inmate_account, number_key, utc FROM (
+        SELECT s.facility, s.inmate_account, s.number_key, {utc_expr()} AS utc
+        FROM {stage} s LEFT JOIN _pg_table_zones z USING (table_id))
+    WHERE utc IS NOT NULL AND number_key IS NOT NULL"""
+
+
+def unresolved_tables_sql(stage: str) -> str:
+    """Tables holding rows with a wall-clock time and no zone: their zone must be inferred."""
+    return f"""
+    SELECT DISTINCT table_id FROM {stage}
+    WHERE local_ts IS NOT NULL AND utc_fixed IS NULL AND row_zone IS NULL ORDER BY table_id"""
+
+
+def table_report_sql(stage: str) -> str:
+    """Per table: rows per zone method, unreadable starts, invalid numbers, missing durations."""
+    return f"""
+    SELECT table_id, list(struct_pack(m := m, n := n) ORDER BY m), sum(unparsed),
+           sum(invalid), sum(dmissing)
+    FROM (SELECT table_id, coalesce(row_zone_method, 'inferred') AS m, count(*) AS n,
+                 count(*) FILTER (local_ts IS NULL AND utc_fixed IS NULL) AS unparsed,
+                 count(*) FILTER (number_status <> 'valid') AS invalid,
+                 count(*) FILTER (duration_s IS NULL) AS dmissing
+          FROM {stage} GROUP BY table_id, m)
+    GROUP BY table_id ORDER BY table_id"""

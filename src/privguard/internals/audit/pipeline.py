@@ -1,0 +1,189 @@
+"""Run every stage of an audit in order: ingest, normalize, dedupe, identify, findings, report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.errors import InputError
+from privguard.internals.audit.engines import EngineOptions, connect
+from privguard.internals.audit.metrics import Timings
+from privguard.internals.audit.settings import CaseSettings, load_settings
+from privguard.internals.common.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+TIMINGS_FILE = "timings.json"
+# DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
+# (peak RSS goal: 8 GB). The engine spills to OUT/work/tmp beyond this.
+DEFAULT_MEMORY_LIMIT = "5GB"
+
+
+@dataclass
+class AuditResult:
+    """What an audit produced: the summary, the main paths, and per-stage timings."""
+
+    out: Path
+    summary: dict[str, Any]
+    report_html: Path
+    timings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_inputs(
+    dump: Path, directories: Sequence[Path], registries: Sequence[Path], labels: Path | None
+) -> None:
+    problems = []
+    if not dump.is_dir():
+        problems.append(f"the dump folder {dump} does not exist or is not a folder")
+    for kind, paths in (("directory", directories), ("registry", registries)):
+        problems += [f"the {kind} file {p} does not exist" for p in paths if not Path(p).is_file()]
+    if labels is not None and not labels.is_file():
+        problems.append(f"the labels file {labels} does not exist")
+    if problems:
+        raise InputError(
+            "some inputs cannot be found",
+            problems=problems,
+            fix="check the paths; the dump is a folder, the others are files",
+        )
+
+
+def audit(
+    dump: Path,
+    out: Path,
+    *,
+    directories: Sequence[Path] = (),
+    registries: Sequence[Path] = (),
+    labels: Path | None = None,
+    config: Path | None = None,
+    settings: CaseSettings | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit a dump of call records end to end and write the evidence to ``out``.
+
+    ``dump`` is a folder holding the tables in any supported format (archives
+    included). ``directories`` are bar-member or public-defender lists and
+    ``registries`` do-not-record registries; both are optional and repeatable.
+    ``labels`` is a review sheet filled in by a person (see ``privguard review``).
+    ``config`` is a case file (TOML) validated before any work starts.
+
+    Writes, under ``out``: ``calls.parquet``, ``numbers.parquet``,
+    ``privileged_calls.csv``, ``summary.json``, ``report.html`` and the rest of
+    the evidence listed in ARCHITECTURE.md, then ``manifest.json`` with the
+    SHA-256 of every input and output. Intermediate files go to ``out/work``.
+    Per-stage wall time, CPU time and peak RSS go to ``out/timings.json``, which
+    the manifest leaves out because timings differ between identical runs.
+    """
+    from privguard.internals.audit.dedupe.api import dedupe
+    from privguard.internals.audit.findings.api import findings
+    from privguard.internals.audit.identify.api import identify
+    from privguard.internals.audit.ingest.api import ingest
+    from privguard.internals.audit.normalize.api import normalize
+    from privguard.internals.audit.report.api import report
+
+    dump, out = Path(dump), Path(out)
+    directories = [Path(p) for p in directories]
+    registries = [Path(p) for p in registries]
+    settings = settings or load_settings(config)
+    _check_inputs(dump, directories, registries, labels)
+    progress = progress or NullProgress()
+    work = out / "work"
+    _clear_previous_run(out)
+    work.mkdir(parents=True)
+    engine = settings.engine
+    executor = connect(
+        EngineOptions(
+            memory_limit=engine.memory_limit or DEFAULT_MEMORY_LIMIT,
+            threads=engine.threads,
+            temp_directory=engine.temp_directory or work / "tmp",
+        )
+    )
+    timings = Timings()
+    try:
+        with timings.stage("ingest") as info:
+            ingested = ingest(
+                dump, work, mapping=settings.mapping, executor=executor, progress=progress
+            )
+            info["rows"] = ingested.totals.get("rows_read")
+        with timings.stage("normalize"):
+            normalize(work, settings=settings.normalize, executor=executor, progress=progress)
+        with timings.stage("dedupe"):
+            dedupe(work, out, settings=settings.dedupe, executor=executor, progress=progress)
+        with timings.stage("identify"):
+            identify(
+                out,
+                directories=directories,
+                registries=registries,
+                labels=labels,
+                settings=settings.identify,
+                executor=executor,
+                progress=progress,
+            )
+        with timings.stage("findings"):
+            findings(out, work=work, executor=executor)
+        with timings.stage("report"):
+            report(
+                out,
+                inputs=[dump, *directories, *registries, *([labels] if labels else [])],
+                parameters=_parameters(dump, directories, registries, labels, config),
+                labels=labels,
+                settings=settings.privacy,
+                executor=executor,
+                progress=progress,
+            )
+    finally:
+        executor.close()
+        shutil.rmtree(work / "tmp", ignore_errors=True)
+    (out / TIMINGS_FILE).write_text(json.dumps(timings.to_list(), indent=2) + "\n")
+    summary = json.loads((out / "summary.json").read_text())
+    return AuditResult(
+        out=out, summary=summary, report_html=out / "report.html", timings=timings.to_list()
+    )
+
+
+def _clear_previous_run(out: Path) -> None:
+    """Remove what an earlier audit wrote to ``out``, so no stale file is sealed again.
+
+    The earlier manifest lists exactly the outputs that run wrote; files a person put
+    in the folder are left alone.
+    """
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        try:
+            listed = [e["path"] for e in json.loads(manifest.read_text())["outputs"]]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(
+                "the output folder holds a damaged manifest.json from an earlier audit",
+                where=str(manifest),
+                fix="give a new --out folder, or remove the old audit's files first",
+            ) from None
+        root = out.resolve()
+        for rel in listed:
+            path = (out / rel).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                path.unlink()
+        manifest.unlink()
+        (out / TIMINGS_FILE).unlink(missing_ok=True)
+    # Intermediate tables are never outputs; a re-run always rebuilds them.
+    shutil.rmtree(out / "work", ignore_errors=True)
+
+
+def _parameters(
+    dump: Path,
+    directories: list[Path],
+    registries: list[Path],
+    labels: Path | None,
+    config: Path | None,
+) -> dict[str, Any]:
+    """The audit's parameters as recorded in the manifest: names, not absolute paths."""
+    return {
+        "dump": dump.name,
+        "directories": [p.name for p in directories],
+        "registries": [p.name for p in registries],
+        "labels": labels.name if labels else None,
+        "config": config.name if config else None,
+    }

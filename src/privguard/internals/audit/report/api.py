@@ -1,0 +1,162 @@
+"""The report stage: human-readable report, letters, exports, then the manifest."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privguard.internals.audit.engines import connect
+from privguard.internals.audit.engines.base import Executor
+from privguard.internals.common.progress import NullProgress, Progress
+
+from . import privacy, sql
+from .custody import write_manifest
+from .exports import write_exports
+from .html import render_html
+from .model import build_model, prepare
+from .parallel import start_letters
+from .pdf import render_pdf
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportResult:
+    """Where the report stage wrote its files, and the figures it showed."""
+
+    html: Path
+    pdf: Path
+    letters: list[Path]
+    exports: list[Path]
+    manifest: Path
+    pseudonymized: bool
+    key_file: Path | None
+    figures: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _privacy_settings(settings: Any) -> Settings:
+    """Accept the privacy Settings, a CaseSettings holding them, or None (defaults)."""
+    if isinstance(settings, Settings):
+        return settings
+    inner = getattr(settings, "privacy", None)
+    return inner if isinstance(inner, Settings) else Settings()
+
+
+def report(
+    out: Path,
+    *,
+    inputs: list[Path],
+    parameters: dict[str, Any],
+    labels: Path | None = None,
+    settings: Any = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> ReportResult:
+    """Write the shareable outputs of an audit and seal the folder with a manifest.
+
+    Reads the audit outputs in ``out`` (calls.parquet, numbers.parquet, registry.parquet,
+    summary.json, dedupe_report.json, work/normalize_report.json, work/ingest_report.json)
+    and writes:
+
+    * ``out/report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
+      network), and ``out/report.pdf`` with the same content;
+    * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
+      office whose numbers had recorded calls (rendered by worker processes, one per
+      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``).
+      A letter states how many calls, over which dates, from how many facilities and
+      people in custody, and lists the first 200 (``letters.LIST_CAP``), earliest first;
+      ``out/letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
+    * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
+      (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe; a table
+      longer than an XLSX sheet continues on further sheets (README.txt says which);
+    * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
+      ``labels`` and of every output file, with ``parameters`` and software versions.
+
+    Privacy (``[privacy]`` in the case file; ``settings`` may be the case settings or the
+    privacy settings): by default inmate names, accounts and non-attorney numbers are
+    replaced by HMAC-SHA256 pseudonyms under the case key (``out/../case.key`` or
+    ``key_file``, created on first use, never inside ``out``). Attorney numbers stay
+    clear. Outputs are byte-identical when the same inputs are audited again.
+
+    Raises :class:`privguard.errors.InputError` when required audit outputs are missing.
+
+    Example::
+
+        >>> privguard.report(Path("out"), inputs=[Path("dump")], parameters={})  # doctest: +SKIP
+    """
+    out = Path(out)
+    cfg = _privacy_settings(settings)
+    progress = progress or NullProgress()
+    own = executor is None
+    ex = executor or connect()
+    try:
+        progress.start("report", total=5)
+        key_file = None
+        if cfg.pseudonymize:
+            key_file = privacy.key_path(out, cfg.key_file)
+            privacy.install(ex, privacy.load_key(out, cfg.key_file))
+        prepare(ex, out)
+        # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
+        # no longer found) and be sealed into the new manifest.
+        (out / "manifest.json").unlink(missing_ok=True)
+        for folder in ("letters", "exports"):
+            shutil.rmtree(out / folder, ignore_errors=True)
+        model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
+        progress.advance("report")
+        html_path = out / "report.html"
+        html_path.write_text(render_html(model), encoding="utf-8")
+        pdf_path = out / "report.pdf"
+        render_pdf(model, pdf_path)
+        progress.advance("report")
+        ex.execute(
+            f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
+            f"{sql.privileged_export_sql(cfg.pseudonymize)}"
+        )
+        # Letters render in worker processes while this one writes the exports: both are
+        # CPU-bound Python, so this is what puts a second core to work.
+        scratch = out / "work" / "tmp" / "report-letters"
+        try:
+            job = start_letters(
+                ex, out / "letters", scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
+            )
+            try:
+                exports = write_exports(
+                    ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                )
+            finally:
+                letters = job.wait()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        progress.advance("report")
+        progress.advance("report")
+        manifest = write_manifest(
+            out,
+            inputs=list(inputs),
+            parameters=parameters,
+            labels=labels,
+            privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
+        )
+        progress.advance("report")
+        progress.finish("report")
+        log.info("report written: %s, %d letters", html_path, len(letters))
+        return ReportResult(
+            html=html_path,
+            pdf=pdf_path,
+            letters=letters,
+            exports=exports,
+            manifest=manifest,
+            pseudonymized=cfg.pseudonymize,
+            key_file=key_file,
+            figures=dict(model.totals),
+            warnings=list(model.warnings),
+        )
+    finally:
+        if own:
+            ex.close()
+        else:
+            privacy.uninstall(ex)

@@ -1,0 +1,202 @@
+"""Letters rendered in worker processes, reading their calls from one Parquet file.
+
+The parent writes the recorded privileged calls once (DuckDB ``COPY``, sorted by
+recipient and in letter order), then from that file: each recipient's complete list as
+``letters/<stem>.csv`` (one ``COPY`` each, spreadsheet-safe), a small file with only the
+calls the letters list (the first ``letters.LIST_CAP`` of each recipient), and one
+summary row per recipient (counts over all its calls). Each worker gets only that small
+file's path, the recipients to render and their summaries, so no call rows travel
+between processes and a worker's work no longer grows with a recipient's calls. Workers are fresh interpreters
+(``python -m privguard.internals.audit.report.parallel``), not forks: the parent holds a
+DuckDB connection and its threads, which a forked child must not inherit, and unlike
+``multiprocessing``'s spawn they do not re-run the caller's script. Each letter's bytes
+do not depend on which process renders it, so the files are the same as
+:func:`letters.write_letters` writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from privguard.errors import EngineError
+from privguard.internals.audit.engines.base import Executor
+
+from . import sql
+from .letters import LIST_CAP, Recipient, Summary, recipient_name, render_letter, stems
+
+log = logging.getLogger(__name__)
+
+RECIPIENTS_VIEW = "pg_letter_recipient"
+# A letter costs about as much as this many call rows before its first row (fonts,
+# subsetting, the first page), so a worker with many short letters is not under-counted.
+LETTER_COST_ROWS = 400
+
+
+def render_jobs(
+    path: Path, jobs: list[tuple[str, str, dict[str, Any]]], folder: Path, *,
+    as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP,
+) -> None:  # fmt: skip
+    """Write the letters of the given recipients (name, file stem, summary as a dict of
+    :class:`letters.Summary` fields) from the listed calls in ``path``."""
+    names = [name for name, _, _ in jobs]
+    table = pq.read_table(path, filters=[("recipient", "in", names)])
+    for name, stem, summary in jobs:
+        mine = table.filter(pc.equal(table.column("recipient"), name)).slice(0, cap)
+        calls = mine.drop_columns(["recipient"]).to_pylist()
+        s = Summary(**summary)
+        rec = Recipient(name, list(s.numbers), calls, s)
+        render_letter(
+            rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized, cap=cap
+        )
+
+
+def split(counts: dict[str, int], n: int) -> list[list[str]]:
+    """Recipients in ``n`` groups of about equal work (biggest letters first, each to the
+    least loaded group); each group in name order."""
+    bins: list[list[str]] = [[] for _ in range(n)]
+    load = [0] * n
+    for name in sorted(counts, key=lambda k: (-counts[k], k)):
+        i = load.index(min(load))
+        bins[i].append(name)
+        load[i] += counts[name] + LETTER_COST_ROWS
+    return [sorted(b) for b in bins if b]
+
+
+def workers() -> int:
+    """Worker processes for the letters: the cores this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+class LetterJob:
+    """Letters being written by worker processes; :meth:`wait` for them."""
+
+    def __init__(self, paths: list[Path], procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]]):
+        self.paths = paths
+        self._procs = procs
+
+    def wait(self) -> list[Path]:
+        """Wait for every worker; raise :class:`EngineError` if one failed."""
+        failed: list[str] = []
+        for proc, err in self._procs:
+            code = proc.wait()
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace").strip()
+            err.close()
+            if code != 0:
+                failed.append(f"exit {code}: {text[-2000:]}")
+        self._procs = []
+        if failed:
+            raise EngineError(
+                "a letter-writing worker process failed: " + " | ".join(failed),
+                where="report/letters",
+                fix="report this as a bug with the log",
+            )
+        return self.paths
+
+
+def start_letters(
+    ex: Executor,
+    folder: Path,
+    scratch: Path,
+    *,
+    as_of: dt.datetime,
+    pseudonymized: bool,
+    max_workers: int | None = None,
+    cap: int = LIST_CAP,
+) -> LetterJob:
+    """Start writing one letter per recipient into ``folder`` in worker processes.
+
+    Needs ``pg_export_calls`` (see ``api.report``). Writes the recorded calls to
+    ``scratch/letter_calls.parquet`` and the listed ones to ``scratch/letter_listed.parquet``
+    (remove ``scratch`` after :meth:`LetterJob.wait`), starts the workers, writes every
+    recipient's complete list as ``folder/<stem>.csv`` while they render, and returns, so
+    the caller can write the exports while the workers render: both are CPU-bound Python.
+    Each letter lists at most ``cap`` calls. The job's ``paths`` are the letters in
+    recipient order (the CSV files are beside them, same stems)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    pairs = ex.fetchall(sql.letter_pairs_sql())
+    names = [recipient_name(p[0], p[1]) for p in pairs]
+    counts: dict[str, int] = {}
+    for (_, _, n), name in zip(pairs, names, strict=True):
+        counts[name] = counts.get(name, 0) + n
+    ordered = sorted(counts)
+    stem_of = dict(zip(ordered, stems(ordered), strict=True))
+    paths = [folder / f"{stem_of[name]}.pdf" for name in ordered]
+    if not counts:
+        return LetterJob(paths, [])
+    mapping = pa.table(
+        {
+            "attorney_name": pa.array([p[0] for p in pairs], pa.string()),
+            "number": pa.array([p[1] for p in pairs], pa.string()),
+            "recipient": pa.array(names, pa.string()),
+        }
+    )
+    ex.register_arrow(RECIPIENTS_VIEW, mapping)
+    path = scratch / "letter_calls.parquet"
+    ex.execute(sql.copy_letter_calls_sql(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path))
+    listed = scratch / "letter_listed.parquet"
+    ex.copy_to_parquet(sql.letter_listed_sql(path, cap), listed)
+    summaries = {
+        row[0]: {
+            "calls": row[1], "first_day": row[2], "last_day": row[3],
+            "facilities": sorted(row[4]), "inmates": row[5], "completed": row[6],
+            "violations": row[7], "numbers": sorted(row[8]),
+        }
+        for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
+    }  # fmt: skip
+    groups = split(counts, max_workers or workers())
+    procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+    for group in groups:
+        spec = {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
+                "pseudonymized": pseudonymized, "cap": cap,
+                "jobs": [[n, stem_of[n], summaries[n]] for n in group]}  # fmt: skip
+        err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LetterJob.wait
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "privguard.internals.audit.report.parallel"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(spec).encode("utf-8"))
+        proc.stdin.close()
+        procs.append((proc, err))
+    # Written here while the workers render: DuckDB reads only the row groups of one
+    # recipient per COPY (the file is sorted by recipient).
+    for name in ordered:
+        ex.execute(sql.copy_csv_sql(sql.letter_csv_sql(path, name),
+                                    folder / f"{stem_of[name]}.csv"))  # fmt: skip
+    log.info("letters: %d recipients on %d worker processes", len(counts), len(groups))
+    return LetterJob(paths, procs)
+
+
+def _main() -> None:
+    """Worker entry point: one JSON job description on stdin."""
+    spec: dict[str, Any] = json.loads(sys.stdin.read())
+    render_jobs(
+        Path(spec["path"]),
+        [(n, s, summary) for n, s, summary in spec["jobs"]],
+        Path(spec["folder"]),
+        as_of=dt.datetime.fromisoformat(spec["as_of"]),
+        pseudonymized=bool(spec["pseudonymized"]),
+        cap=int(spec["cap"]),
+    )
+
+
+if __name__ == "__main__":
+    _main()

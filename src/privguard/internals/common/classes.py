@@ -1,0 +1,16 @@
+"""Number classes: how privguard names what a called number is, in both wings.
+
+The audit writes them to ``numbers.parquet``; the registry reads them when it turns an
+audit's attorney numbers into invitations to register.
+"""
+
+from __future__ import annotations
+
+NUMBER_CLASSES: tuple[str, ...] = (
+    "registered",  # on a do-not-record registry given to the audit
+    "directory_attorney",  # listed in a bar or public-defender directory
+    "confirmed",  # confirmed as an attorney's by a person in review
+    "candidate",  # called in an attorney's pattern, not yet confirmed
+    "other",
+)
+ATTORNEY_CLASSES: tuple[str, ...] = ("registered", "directory_attorney", "confirmed")

@@ -1,0 +1,90 @@
+"""Case keys: the secret that pseudonymizes (HMAC-SHA256) what leaves the case team.
+
+Used by the audit's report and by anything else that must name a person or a number
+without revealing it. The key lives outside any output folder (``OUT/../case.key`` or a
+configured file), is created on first use with :mod:`secrets`, and never enters a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from privguard.errors import InputError
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+DIGITS = 12  # 48 bits: collisions stay negligible for millions of distinct values
+# Prefixes both label the pseudonym and separate the domains: a name and an account
+# with the same text get different pseudonyms.
+PREFIXES = {"name": "person", "account": "acct", "number": "phone"}
+
+
+def key_path(out: Path, key_file: Path | None = None) -> Path:
+    """Where the case key lives: ``key_file`` if given, else ``OUT/../case.key``."""
+    return Path(key_file) if key_file else Path(out).resolve().parent / "case.key"
+
+
+def load_key(out: Path, key_file: Path | None = None) -> bytes:
+    """Read the case key, creating it with :mod:`secrets` on first use.
+
+    Raises :class:`InputError` when the key would sit inside the output folder (it would
+    then travel with the shareable outputs) or when the key file is unreadable.
+    """
+    path = key_path(out, key_file)
+    out_dir = Path(out).resolve()
+    resolved = path.resolve()
+    if resolved == out_dir or out_dir in resolved.parents:
+        raise InputError(
+            "the pseudonymization key would be stored inside the output folder",
+            where=str(path),
+            fix="set [privacy] key_file to a path outside the output folder",
+        )
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two runs racing must not overwrite each other's key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(KEY_BYTES) + "\n")
+        log.warning("created a new case key at %s: keep it with the case, never share it", path)
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"the case key cannot be read: {exc}",
+            where=str(path),
+            fix="restore the key file from the case backup (64 hexadecimal characters)",
+        ) from None
+    if len(key) < 16:
+        raise InputError(
+            "the case key is too short (at least 16 bytes are needed)",
+            where=str(path),
+            fix="restore the key file from the case backup",
+        )
+    return key
+
+
+def hmac_hex(key: bytes, message: str) -> str:
+    """HMAC-SHA256 of ``message`` (UTF-8) as lowercase hex."""
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonym(key: bytes, kind: str, value: str | None) -> str | None:
+    """The pseudonym of ``value`` of a ``kind`` (name, account, number); None stays None."""
+    if value is None:
+        return None
+    digest = hmac_hex(key, f"{kind}:{value}")
+    return f"{PREFIXES[kind]}-{digest[:DIGITS]}"
+
+
+def pads(key: bytes) -> tuple[str, str]:
+    """The HMAC inner and outer pads of ``key``, as hex."""
+    block = hashlib.sha256().block_size
+    k = hashlib.sha256(key).digest() if len(key) > block else key
+    k = k.ljust(block, b"\0")
+    return bytes(b ^ 0x36 for b in k).hex(), bytes(b ^ 0x5C for b in k).hex()

@@ -1,0 +1,268 @@
+"""Load attorney directories, do-not-record registries and review labels as small tables.
+
+Each loader returns a :class:`pyarrow.Table` with one row per (number, source row), so the
+engine can join it against the call table. Problems that make a file unusable raise
+:class:`~privguard.errors.InputError` naming the file, the place and the fix; single bad
+cells are skipped and counted (logged), because real lists always have a few.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+
+from privguard.errors import InputError
+from privguard.internals.common.lists import columns as C
+from privguard.internals.common.lists.tables import Sheet, read_sheets
+from privguard.internals.common.phones import split_numbers, to_e164
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_SCHEMA = pa.schema(
+    [
+        ("number", pa.string()),
+        ("attorney_name", pa.string()),
+        ("bar_number", pa.string()),
+        ("source_file", pa.string()),
+        ("source_place", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+REGISTRY_SCHEMA = pa.schema(
+    [
+        ("number", pa.string()),
+        ("registered_from", pa.date32()),
+        ("registered_until", pa.date32()),
+        ("facility", pa.string()),
+        ("registrant", pa.string()),
+        ("source_file", pa.string()),
+        ("source_place", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+LABELS_SCHEMA = pa.schema(
+    [
+        ("number", pa.string()),
+        ("decision", pa.string()),
+        ("note", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+_ALL_FACILITIES = {"", "all", "*", "any", "all facilities", "statewide", "all sites"}
+_CONFIRM = {"confirm", "confirmed", "yes", "y", "attorney", "true", "1", "privileged"}
+_REJECT = {"reject", "rejected", "no", "n", "not attorney", "false", "0", "not privileged"}
+
+
+def _numbers(cell: C.Cell) -> list[str]:
+    if not isinstance(cell, str):
+        return []
+    return [n for n in (to_e164(p).e164 for p in split_numbers(cell)) if n]
+
+
+def _pick(
+    sheet: Sheet, field: str, override: Mapping[str, tuple[str, ...]], setting: str
+) -> list[int]:
+    if field in override:
+        return C.by_name(sheet, override[field], field, setting)
+    found = C.by_header(sheet, field)
+    if field == "name" and found:
+        # "Name" beats "Firm": keep the one column whose header is the likeliest synonym.
+        rank = {w: i for i, w in enumerate(C.SYNONYMS["name"])}
+        found = [min(found, key=lambda i: rank[C.norm_header(sheet.header[i])])]
+    return found
+
+
+def _text(row: list[C.Cell], idx: list[int]) -> str | None:
+    parts = [str(row[i]).strip() for i in idx if row[i] is not None and str(row[i]).strip()]
+    return " ".join(parts) or None
+
+
+def _phone_columns(
+    sheet: Sheet, override: Mapping[str, tuple[str, ...]], setting: str
+) -> list[int]:
+    found = _pick(sheet, "phone", override, setting)
+    if "phone" not in override:
+        # A header such as "Number" may be a bar number: keep only columns that hold phones.
+        found = [i for i in found if C.phone_share(sheet, i) >= 0.3] or C.sniff_phones(sheet)
+    if not found:
+        raise InputError(
+            "no column of phone numbers was found (headers: "
+            + ", ".join(map(repr, sheet.header))
+            + ")",
+            where=sheet.place(sheet.header_row),
+            fix=f"name the phone column(s) in the case file: [identify] {setting} = "
+            '{ phone = ["Office Phone", "Cell"] }',
+        )
+    return found
+
+
+def load_directory(path: Path, columns: Mapping[str, tuple[str, ...]] | None = None) -> pa.Table:
+    """A bar or public-defender directory: one row per (number, directory row).
+
+    ``columns`` names the source columns of a field (``phone``, ``name``, ``bar_number``,
+    ``office``) where recognition from headers and values is not wanted: the case file's
+    ``[identify] directory_columns``.
+    """
+    rows: list[dict[str, object]] = []
+    override = dict(columns or {})
+    for sheet in read_sheets(path):
+        phones = _phone_columns(sheet, override, "directory_columns")
+        names = _pick(sheet, "name", override, "directory_columns")
+        if not names:
+            first, last = C.by_header(sheet, "first_name"), C.by_header(sheet, "last_name")
+            names = first + last
+        if not names:
+            guess = C.sniff_text(sheet, set(phones))
+            names = [guess] if guess is not None else []
+        bar = _pick(sheet, "bar_number", override, "directory_columns")
+        bad = 0
+        for rownum, row in sheet.rows:
+            found = [n for i in phones for n in _numbers(row[i])]
+            if not found:
+                bad += any(isinstance(row[i], str) for i in phones)
+                continue
+            for number in dict.fromkeys(found):
+                rows.append(
+                    {
+                        "number": number,
+                        "attorney_name": _text(row, names),
+                        "bar_number": _text(row, bar),
+                        "source_file": path.name,
+                        "source_place": sheet.place(rownum),
+                        "source_row": rownum,
+                    }
+                )
+        if bad:
+            log.warning("%s: %d row(s) without a valid phone number skipped", sheet.place(), bad)
+    if not rows:
+        raise InputError(
+            "no valid phone number was found in this directory",
+            where=str(path),
+            fix="check that the file is the attorney list and its phone column holds numbers",
+        )
+    log.info("%s: %d directory entries", path.name, len(rows))
+    return pa.Table.from_pylist(rows, schema=DIRECTORY_SCHEMA)
+
+
+def _date_column(sheet: Sheet, field: str, override: Mapping[str, tuple[str, ...]]) -> int | None:
+    found = _pick(sheet, field, override, "registry_columns")
+    if found:
+        return found[0]
+    return None
+
+
+def load_registry(path: Path, columns: Mapping[str, tuple[str, ...]] | None = None) -> pa.Table:
+    """A do-not-record registry: one row per (number, interval) with its facility or NULL.
+
+    ``columns`` overrides recognition as in :func:`load_directory`, with the fields
+    ``number``, ``added``, ``removed``, ``facility`` and ``name`` (``[identify] registry_columns``).
+    """
+    rows: list[dict[str, object]] = []
+    override = dict(columns or {})
+    for sheet in read_sheets(path):
+        numbers = _phone_columns(sheet, override, "registry_columns")
+        added = _date_column(sheet, "added", override)
+        removed = _date_column(sheet, "removed", override)
+        if added is None:
+            # No recognizable header: the first column of mostly dates is the date added.
+            dates = [i for i in range(len(sheet.header)) if C.date_share(sheet, i) >= 0.8]
+            added = dates[0] if dates else None
+        fac = _pick(sheet, "facility", override, "registry_columns")
+        who = _pick(sheet, "name", override, "registry_columns")
+        if added is None:
+            log.warning("%s: no date-added column; entries count from the start", sheet.place())
+        # One file is written by one hand: 25/12/2012 in either column makes both day-first.
+        date_cols = [i for i in (added, removed) if i is not None]
+        dayfirst = C.day_first(r[i] for _, r in sheet.rows for i in date_cols)
+        for rownum, row in sheet.rows:
+            found = [n for i in numbers for n in _numbers(row[i])]
+            if not found:
+                continue
+            start = _date(sheet, rownum, row, added, dayfirst, "date added")
+            end = _date(sheet, rownum, row, removed, dayfirst, "date removed")
+            facility = _text(row, fac[:1])
+            if facility is not None and facility.strip().lower() in _ALL_FACILITIES:
+                facility = None
+            for number in dict.fromkeys(found):
+                rows.append(
+                    {
+                        "number": number,
+                        "registered_from": start,
+                        "registered_until": end,
+                        "facility": facility.strip().upper() if facility else None,
+                        "registrant": _text(row, who),
+                        "source_file": path.name,
+                        "source_place": sheet.place(rownum),
+                        "source_row": rownum,
+                    }
+                )
+    if not rows:
+        raise InputError(
+            "no valid phone number was found in this registry",
+            where=str(path),
+            fix="check that the file is the do-not-record list and its number column holds numbers",
+        )
+    log.info("%s: %d registry intervals", path.name, len(rows))
+    return pa.Table.from_pylist(rows, schema=REGISTRY_SCHEMA)
+
+
+def _date(
+    sheet: Sheet, rownum: int, row: list[C.Cell], idx: int | None, dayfirst: bool, what: str
+) -> dt.date | None:
+    if idx is None or row[idx] is None:
+        return None
+    value = C.parse_date(row[idx], dayfirst)
+    if value is None:
+        raise InputError(
+            f"the {what} {row[idx]!r} is not a date privguard understands",
+            where=sheet.place(rownum) + f", column {sheet.header[idx]!r}",
+            fix="write dates as 2013-02-04 (or 02/04/2013), or leave the cell empty",
+        )
+    return value
+
+
+def load_labels(path: Path) -> pa.Table:
+    """A filled review sheet: ``number`` and ``decision`` (confirm/reject) columns."""
+    rows: list[dict[str, object]] = []
+    for sheet in read_sheets(path):
+        num = C.by_header(sheet, "number")
+        dec = [i for i, h in enumerate(sheet.header) if C.norm_header(h) in ("decision", "label")]
+        note = [i for i, h in enumerate(sheet.header) if C.norm_header(h) in ("note", "notes")]
+        if not num or not dec:
+            raise InputError(
+                "a review sheet needs a 'number' and a 'decision' column",
+                where=sheet.place(sheet.header_row),
+                fix="use the sheet written by 'privguard review' and fill its decision column",
+            )
+        for rownum, row in sheet.rows:
+            value = (str(row[dec[0]]).strip().lower()) if row[dec[0]] is not None else ""
+            if not value:
+                continue
+            if value not in _CONFIRM | _REJECT:
+                raise InputError(
+                    f"the decision {row[dec[0]]!r} is neither 'confirm' nor 'reject'",
+                    where=sheet.place(rownum),
+                    fix="write confirm or reject in the decision column, or leave it empty",
+                )
+            numbers = _numbers(row[num[0]])
+            if not numbers:
+                raise InputError(
+                    f"{row[num[0]]!r} is not a valid phone number",
+                    where=sheet.place(rownum),
+                    fix="keep the number column as privguard wrote it",
+                )
+            rows.append(
+                {
+                    "number": numbers[0],
+                    "decision": "confirm" if value in _CONFIRM else "reject",
+                    "note": _text(row, note[:1]),
+                    "source_file": path.name,
+                    "source_row": rownum,
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=LABELS_SCHEMA)

@@ -1,0 +1,96 @@
+"""The one database layer of the prevention wing: SQLAlchemy 2 engines and Alembic.
+
+SQLite, in the data directory, is the embedded default so that nothing needs setting up;
+PostgreSQL is for production, chosen by URL. The schema is owned by Alembic migrations
+(``migrations/versions/``): :func:`upgrade` brings any database to the newest one, and the
+tests run every migration on both engines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from privguard.errors import PrivguardError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Constraint names fixed by convention, so that migrations name them the same on every engine.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table of the prevention wing."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class DatabaseError(PrivguardError):
+    """The database cannot be reached, or its schema is not the one this version expects."""
+
+    exit_code = 4
+    http_status = 503
+    kind = "database_unavailable"
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside the writer.
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created if needed."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every Alembic migration up to ``revision`` on ``engine``."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"the database could not be migrated: {exc.__class__.__name__}: {exc}",
+            where=engine.url.render_as_string(hide_password=True),
+            fix="check that the database server is running and the URL and its user are right",
+        ) from None
+
+
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine`` (objects stay usable after commit)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: committed on success, rolled back on any error."""
+    with factory() as session, session.begin():
+        yield session

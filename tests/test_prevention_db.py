@@ -1,0 +1,40 @@
+"""The prevention wing's database layer: migrations run, settings are checked up front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from privguard.errors import SettingsError
+from privguard.internals.prevention.db import DatabaseError, make_engine, upgrade
+from privguard.internals.prevention.settings import load_service_settings
+
+
+def test_migrations_reach_head_and_are_idempotent(db: Engine) -> None:
+    upgrade(db)  # a second run changes nothing and does not fail
+    assert "alembic_version" in inspect(db).get_table_names()
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    eng = make_engine("postgresql+psycopg://nobody:x@127.0.0.1:1/none")
+    with pytest.raises(DatabaseError) as err:
+        upgrade(eng)
+    assert err.value.fix and "database server" in err.value.fix
+    assert "x@" not in (err.value.where or "")  # the password is never shown
+
+
+def test_default_settings_need_no_setup(tmp_path: Path) -> None:
+    cfg = load_service_settings(data_dir=tmp_path / "data")
+    assert cfg.url == f"sqlite:///{(tmp_path / 'data' / 'privguard.db').resolve()}"
+    assert cfg.key_file == tmp_path / "data" / "keys" / "signing.key"
+
+
+def test_every_settings_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "case.toml"
+    path.write_text('[service]\nport = 0\ndatabase_url = "mysql://x"\ncolour = "red"\n')
+    with pytest.raises(SettingsError) as err:
+        load_service_settings(path)
+    text = "\n".join(err.value.problems)
+    assert "port" in text and "database_url" in text and "colour" in text
