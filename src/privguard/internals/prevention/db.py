@@ -3,7 +3,10 @@
 SQLite, in the data directory, is the embedded default so that nothing needs setting up;
 PostgreSQL is for production, chosen by URL. The schema is owned by Alembic migrations
 (``migrations/versions/``): :func:`upgrade` brings any database to the newest one, and the
-tests run every migration on both engines.
+tests run every migration on both engines. Each part of the wing (ledger, registry, auth,
+decisions, vault) keeps its own Alembic branch (``branch_labels``, ``down_revision=None``,
+``depends_on`` where it needs another part's tables), so parts grow without renumbering
+each other, and :func:`upgrade` applies every branch head.
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every Alembic migration up to ``revision`` on ``engine``."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every Alembic migration up to ``revision`` (every branch head) on ``engine``."""
     from alembic import command
     from alembic.config import Config
 
