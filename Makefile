@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help venv demo test test-fast lint format typecheck services bench clean
+.PHONY: help venv demo test test-fast lint format typecheck services bench golden clean
 
 help:
 	@echo "make demo       set up and run an audit on the embedded synthetic sample"
@@ -60,6 +60,10 @@ test-fast: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
+
+# Outputs are meant to change: regenerate the golden digests and review the JSON's diff.
+golden: $(STAMP)
+	PRIVGUARD_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_golden.py -q
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
