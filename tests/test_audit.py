@@ -21,7 +21,7 @@ def leak(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _audit(leak: Path, out: Path) -> privguard.internals.audit.AuditResult:  # type: ignore[name-defined]
+def _audit(leak: Path, out: Path) -> privguard.AuditResult:
     return privguard.audit(
         leak / "dump",
         out,

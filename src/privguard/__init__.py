@@ -18,7 +18,7 @@ Audit pipeline, one function per stage, data flowing one way::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privguard.errors import PrivguardError
 
@@ -37,13 +37,69 @@ _API = {
     "verify": "privguard.internals.audit.report.custody",
     "audit": "privguard.internals.audit.pipeline",
 }
+# What the functions return: frozen results a caller can name in its own annotations.
+_RESULTS = {
+    "SynthResult": ("privguard.internals.synth.api", "SynthResult"),
+    "IngestResult": ("privguard.internals.audit.ingest.report", "IngestResult"),
+    "NormalizeResult": ("privguard.internals.audit.normalize.api", "NormalizeResult"),
+    "DedupeResult": ("privguard.internals.audit.dedupe.api", "DedupeResult"),
+    "Evaluation": ("privguard.internals.truth.dedupe", "Evaluation"),
+    "IdentifyResult": ("privguard.internals.audit.identify.api", "IdentifyResult"),
+    "FindingsSummary": ("privguard.internals.audit.findings.api", "Summary"),
+    "ReportResult": ("privguard.internals.audit.report.api", "ReportResult"),
+    "VerifyResult": ("privguard.internals.audit.report.custody", "VerifyResult"),
+    "AuditResult": ("privguard.internals.audit.pipeline", "AuditResult"),
+}
+
+if TYPE_CHECKING:  # the same names, seen statically (the lazy loader below serves them)
+    from privguard.internals.audit.dedupe.api import DedupeResult, dedupe
+    from privguard.internals.audit.findings.api import Summary as FindingsSummary
+    from privguard.internals.audit.findings.api import findings
+    from privguard.internals.audit.identify.api import IdentifyResult, identify
+    from privguard.internals.audit.identify.review import export_review
+    from privguard.internals.audit.ingest.api import ingest
+    from privguard.internals.audit.ingest.report import IngestResult
+    from privguard.internals.audit.normalize.api import NormalizeResult, normalize
+    from privguard.internals.audit.pipeline import AuditResult, audit
+    from privguard.internals.audit.report.api import ReportResult, report
+    from privguard.internals.audit.report.custody import VerifyResult, verify
+    from privguard.internals.synth.api import SynthResult, synth
+    from privguard.internals.truth.dedupe import Evaluation, evaluate
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so `import privguard` stays fast and a CLI command loads only its stage.
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
+    if name in _RESULTS:
+        module, attr = _RESULTS[name]
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'privguard' has no attribute {name!r}")
 
 
-__all__ = ["PrivguardError", "__version__", *_API]
+# Written out (not built from the maps) so tools see it; tests/test_meta.py keeps them equal.
+__all__ = [
+    "PrivguardError",
+    "__version__",
+    "synth",
+    "ingest",
+    "normalize",
+    "dedupe",
+    "evaluate",
+    "identify",
+    "export_review",
+    "findings",
+    "report",
+    "verify",
+    "audit",
+    "SynthResult",
+    "IngestResult",
+    "NormalizeResult",
+    "DedupeResult",
+    "Evaluation",
+    "IdentifyResult",
+    "FindingsSummary",
+    "ReportResult",
+    "VerifyResult",
+    "AuditResult",
+]

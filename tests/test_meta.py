@@ -1,0 +1,102 @@
+"""The promises the project makes about itself, checked rather than remembered.
+
+* every CLI command (and subcommand) has help that ends with a runnable example, and the
+  README's command table names every top-level command;
+* the public facade's ``__all__`` is exactly what it serves, and each name resolves;
+* every error privguard raises has the one shape the CLI and the service translate.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+import privguard
+import privguard.errors as errors_module
+from privguard.cli import cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    ctx = click.Context(group)
+    found = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        found.append((prefix + name, command))
+        if isinstance(command, click.Group):
+            found += _commands(command, prefix + name + " ")
+    return found
+
+
+COMMANDS = _commands(cli)
+
+
+@pytest.mark.parametrize("name,command", COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_help_ends_with_a_runnable_example(name: str, command: click.Command) -> None:
+    help_text = (command.help or "").strip()
+    last = help_text.splitlines()[-1].strip() if help_text else ""
+    assert last.startswith("Example:"), f"'privguard {name}' help must end with 'Example: ...'"
+    assert "privguard " in last, f"the example of 'privguard {name}' must be a privguard command"
+
+
+def test_readme_documents_every_top_level_command() -> None:
+    text = README.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `privguard ([a-z-]+)", text, re.M))
+    top = {name for name, _ in COMMANDS if " " not in name}
+    assert top - documented == set(), "add these commands to README.md's command table"
+
+
+def test_all_is_exactly_the_public_surface() -> None:
+    assert len(privguard.__all__) == len(set(privguard.__all__))
+    served = {"PrivguardError", "__version__", *privguard._API, *privguard._RESULTS}
+    assert set(privguard.__all__) == served
+    for name in privguard.__all__:
+        assert getattr(privguard, name) is not None, name
+    with pytest.raises(AttributeError):
+        privguard.no_such_thing  # noqa: B018
+
+
+def test_public_functions_document_themselves() -> None:
+    for name in privguard.__all__:
+        obj = getattr(privguard, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__doc__ and len(obj.__doc__.strip()) > 20, f"{name} needs a docstring"
+
+
+def _error_classes() -> list[type[errors_module.PrivguardError]]:
+    # Subclasses defined anywhere in the package exist only once their module is imported.
+    import importlib
+    import pkgutil
+
+    import privguard.internals
+
+    for info in pkgutil.walk_packages(privguard.internals.__path__, "privguard.internals."):
+        if ".migrations" not in info.name:
+            importlib.import_module(info.name)
+    seen, todo = [], [errors_module.PrivguardError]
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo += cls.__subclasses__()
+    return seen
+
+
+def test_every_error_has_the_one_shape() -> None:
+    kinds: dict[str, type] = {}
+    for cls in _error_classes():
+        err = cls("something went wrong", where="file.csv row 3", fix="do this")
+        shape = err.to_dict()
+        assert list(shape) == ["error", "message", "where", "fix", "problems"], cls
+        assert isinstance(cls.exit_code, int) and 1 <= cls.exit_code < 128, cls
+        assert isinstance(cls.http_status, int) and 400 <= cls.http_status < 600, cls
+        assert "file.csv row 3" in err.render() and "Fix: do this" in err.render()
+        if cls.kind in kinds and kinds[cls.kind] is not cls:
+            # A subclass may keep its parent's kind only if it is that parent's refinement.
+            assert issubclass(cls, kinds[cls.kind]), f"{cls} reuses the kind {cls.kind!r}"
+        kinds.setdefault(cls.kind, cls)
