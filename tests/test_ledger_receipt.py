@@ -144,6 +144,10 @@ def test_rotation_old_checkpoints_and_receipts_verify_with_the_history(
         assert Ledger(log="registry", signer=Signer.rotate(key, NAME)).checkpoint(s).text != cp.text
     assert verify_receipt(old_receipt, Signer.load_or_create(key, NAME).verifiers()).ok
     assert not verify_receipt(old_receipt, new.verifier()).ok
+    # A receipt made after a rotation verifies with the current key alone.
+    newest = Signer.load_or_create(key, NAME)
+    again = _receipt(db, Ledger(log="registry", signer=newest), 2)
+    assert verify_receipt(again, newest.verifier()).ok
 
 
 def test_receipts_across_the_node_cache(db: Engine) -> None:

@@ -363,11 +363,13 @@ class Ledger:
         """A C2SP tlog-proof@v1 receipt of entry ``index``, verifiable offline with the vkey.
 
         It carries the entry and its salt (so the holder can recompute the leaf), the
-        inclusion path and a signed checkpoint covering the entry (signed now if needed).
+        inclusion path and a signed checkpoint covering the entry: the newest one, or one
+        signed now if none covers the entry or the newest predates a key rotation.
         """
         entry = self.entry(session, index)
         cp = self.latest_checkpoint(session)
-        if cp is None or cp.size <= index:
+        stale = cp is not None and self.signer is not None and not self._signed_by_current(cp.text)
+        if cp is None or cp.size <= index or stale:  # stale: signed before a key rotation
             cp = self.checkpoint(session)
         proof = self.inclusion_proof(session, index, cp.size)
         return render_receipt(entry.salt + entry.canonical(), index, proof, cp.text)
