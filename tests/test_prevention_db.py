@@ -38,3 +38,35 @@ def test_every_settings_problem_is_reported_at_once(tmp_path: Path) -> None:
         load_service_settings(path)
     text = "\n".join(err.value.problems)
     assert "port" in text and "database_url" in text and "colour" in text
+
+
+def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
+    """Two read-then-write transactions on SQLite: the second waits, neither is 'locked'."""
+    import threading
+
+    from sqlalchemy import text
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with eng.begin() as conn:
+        conn.execute(text("CREATE TABLE c (n INTEGER)"))
+        conn.execute(text("INSERT INTO c VALUES (0)"))
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(20):
+                with eng.begin() as conn:
+                    n = conn.execute(text("SELECT n FROM c")).scalar_one()
+                    conn.execute(text("UPDATE c SET n = :n"), {"n": n + 1})
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT n FROM c")).scalar_one() == 80  # no lost update
+    eng.dispose()
