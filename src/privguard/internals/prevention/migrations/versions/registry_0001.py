@@ -12,7 +12,7 @@ from alembic import op
 revision = "registry_0001"
 down_revision = None
 branch_labels = ("registry",)
-depends_on = None
+depends_on = "ledger_0001"
 
 _ACTIVE = sa.text("status = 'active'")
 
