@@ -170,3 +170,30 @@ def test_verify_exits_3_naming_the_tampered_row(
     code, _, err = run(["registry", "verify", *d], capsys)
     assert code == 3 and "does not match its signed log" in err
     assert f"({number(1)}) is in the ledger" in err
+
+
+def test_a_removed_numbers_receipts_say_from_when_to_when(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = ["--data-dir", str(tmp_path / "reg")]
+    feed = write_feed(tmp_path / "bar.csv", [number(7)])
+    run(["registry", "import-feed", str(feed), "--source", "bar_feed", *d], capsys)
+    code, out, _ = run(["registry", "end", "1", "--reason", "line closed", *d], capsys)
+    assert code == 0 and "Ended registration 1" in out
+    code, out, _ = run(["registry", "receipts", "1", "--out", str(tmp_path / "r"), *d], capsys)
+    assert code == 0 and out.startswith("2 receipt(s)")
+    _, vkey, _ = run(["registry", "key", *d], capsys)
+    files = sorted(str(p) for p in (tmp_path / "r").iterdir())
+    key = ["--key", vkey.splitlines()[0]]
+    code, out, _ = run(["registry", "verify-receipt", *files, *key], capsys)
+    today = dt.datetime.now(dt.UTC).date()
+    assert code == 0, out
+    assert f"{number(7)} was registered from {today} to {today} (registration 1" in out
+    # No database is needed: verify-receipt works with the key alone.
+    (tmp_path / "reg" / "privguard.db").unlink()
+    code, out, _ = run(["registry", "verify-receipt", files[0], *key], capsys)
+    assert code == 0 and f"{number(7)} is registered from {today}" in out
+    tampered = tmp_path / "bad.txt"
+    tampered.write_text(Path(files[0]).read_text().replace("index ", "index 9", 1))
+    code, _, err = run(["registry", "verify-receipt", str(tampered), *key], capsys)
+    assert code == 3 and "a receipt does not verify" in err

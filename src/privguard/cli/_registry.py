@@ -332,6 +332,51 @@ def import_audit(reg: Registry, out: Path) -> None:
         click.echo(f"  ... and {len(r.queued) - 20:,} more")
 
 
+@registry.command(name="end")
+@click.argument("registration", type=int)
+@click.option("--reason", required=True, help="Why it ends (shown to the attorney).")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The last day it is in effect is the day before (default: today).",
+)
+@_settings_options
+def end(reg: Registry, registration: int, reason: str, on: dt.datetime | None) -> None:
+    """End a registration: it stays in the log with its dates, never deleted.
+
+    Example: privguard registry end 17 --reason "line closed" --data-dir reg
+    """
+    from privguard.internals.prevention.registry.api import end as run
+
+    run(reg, registration, reason=reason, effective_to=on.date() if on else None)
+    click.echo(f"Ended registration {registration}; the attorney's receipt records it.")
+
+
+@registry.command(name="receipts")
+@click.argument("attorney", type=int)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The folder to write receipt-<entry>.txt files to.",
+)
+@_settings_options
+def receipts(reg: Registry, attorney: int, out: Path) -> None:
+    """Write the receipts of every change to an attorney's numbers, for them to keep.
+
+    Example: privguard registry receipts 3 --out receipts/ --data-dir reg
+    """
+    from privguard.internals.prevention.registry.api import write_receipts
+
+    paths = write_receipts(reg, attorney, out)
+    click.echo(
+        f"{len(paths)} receipt(s) in {out}; check them with 'privguard registry "
+        "verify-receipt' and the registry's public key."
+    )
+
+
 @registry.command(name="key")
 @_settings_options
 def key(reg: Registry) -> None:

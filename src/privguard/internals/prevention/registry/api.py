@@ -29,6 +29,7 @@ from privguard.internals.prevention.registry.exports import (
     make_snapshot,
 )
 from privguard.internals.prevention.registry.feeds import FeedResult, import_feed
+from privguard.internals.prevention.registry.history import receipts
 from privguard.internals.prevention.registry.invitations import AuditImport, import_audit
 from privguard.internals.prevention.registry.receipts import (
     ReceiptReport,
@@ -37,6 +38,7 @@ from privguard.internals.prevention.registry.receipts import (
 )
 from privguard.internals.prevention.registry.replay import RegistryReport, verify_registry
 from privguard.internals.prevention.registry.snapshots import parse_snapshot
+from privguard.internals.prevention.registry.workflow import end_number
 from privguard.internals.prevention.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -155,6 +157,40 @@ def audit_invitations(reg: Registry, out: Path, actor: str | None = None) -> Aud
     """Queue invitations for an audit's unregistered attorney numbers (never registers)."""
     with reg.transaction() as s:
         return import_audit(s, reg.ledger, out, actor=_actor(actor))
+
+
+def end(
+    reg: Registry,
+    number_id: int,
+    *,
+    reason: str,
+    actor: str | None = None,
+    effective_to: dt.date | None = None,
+) -> str:
+    """End a registration (it stays in the log with its dates); returns the receipt."""
+    with reg.transaction() as s:
+        return end_number(
+            s, reg.ledger, number_id, actor=_actor(actor), reason=reason, effective_to=effective_to
+        )
+
+
+def write_receipts(reg: Registry, attorney_id: int, folder: Path) -> list[Path]:
+    """Write every receipt of an attorney's numbers to ``folder`` (existing files kept)."""
+    folder = Path(folder)
+    with reg.transaction() as s:
+        indexed = receipts(s, reg.ledger, attorney_id)
+    if not indexed:
+        raise InputError(
+            f"attorney {attorney_id} has no registered numbers", fix="check the attorney id"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, text in indexed:
+        path = folder / f"receipt-{index}.txt"
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def verify_receipts(paths: Sequence[Path], key: str) -> ReceiptReport:

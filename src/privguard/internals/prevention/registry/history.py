@@ -51,11 +51,11 @@ def receipt(session: Session, ledger: Ledger, index: int) -> str:
     return event.receipt
 
 
-def receipts(session: Session, ledger: Ledger, attorney_id: int) -> list[str]:
-    """Receipts of every change to an attorney's numbers (made now for feed imports)."""
+def receipts(session: Session, ledger: Ledger, attorney_id: int) -> list[tuple[int, str]]:
+    """(index, receipt) of every change to an attorney's numbers (made now if not yet)."""
     rows = session.scalars(
         select(Event.ledger_index)
         .where(Event.attorney_id == attorney_id, Event.number_id.is_not(None))
         .order_by(Event.ledger_index)
     )
-    return [receipt(session, ledger, i) for i in list(rows)]
+    return [(i, receipt(session, ledger, i)) for i in list(rows)]
