@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 MAX_PROBLEMS = 200
 _SUSPECTS = 64  # rows whose leaf does not match, kept to tell a move from an edit
+_SHIFT = 3  # how far a renumbered row is looked for
 
 
 @dataclass
@@ -117,7 +118,7 @@ def verify_log(
 
     frontier, tile = merkle.Frontier(), merkle.Frontier()
     suspects: list[Row[Any]] = []
-    expected, good_size = 0, 0
+    expected, good_size, gap = 0, 0, None
     _match(frontier, targets, report, good_size)
     query = (
         select(entries)
@@ -126,15 +127,15 @@ def verify_log(
         .execution_options(yield_per=2000)
     )
     for row in session.execute(query):
+        if row.idx < 0:
+            report.add(f"{_label(row)} has an impossible index: it was inserted or moved")
+            continue
         if row.idx > expected:
-            gone = (
-                f"entry {expected}"
-                if row.idx == expected + 1
-                else f"entries {expected} to {row.idx - 1}"
-            )
             report.add(
-                f"{gone} of {ledger.log} deleted: the indexes jump from {expected - 1} to {row.idx}"
+                f"{_span(expected, row.idx)} of {ledger.log} deleted: the indexes jump from "
+                f"{expected - 1} to {row.idx}"
             )
+            gap = expected if gap is None else gap
         if row.idx >= head:
             report.add(
                 f"{_label(row)} is past the log's head (size {head}): inserted outside the ledger"
@@ -146,6 +147,8 @@ def verify_log(
                 suspects.append(row)
             else:
                 report.add(f"{_label(row)} was altered: its contents no longer match its leaf hash")
+        if gap is not None:
+            continue  # past a hole the tree cannot be rebuilt; the rows are still checked
         digest = leaf if leaf is not None else bytes(row.leaf_hash)
         frontier.push(digest)
         tile.push(digest)
@@ -157,21 +160,28 @@ def verify_log(
     _explain_suspects(suspects, report)
     if head > expected:
         report.add(
-            f"entries {expected} to {head - 1} of {ledger.log} are missing: the head says "
-            f"{head} entries, the table ends at {expected}"
+            f"{_span(expected, head)} of {ledger.log} deleted: the head says {head} entries, "
+            f"the table ends at {expected}"
         )
-    for size in sorted(s for s in targets if s > frontier.size):
+    for size in sorted(s for s in targets if s > expected):
         report.add(
-            f"a checkpoint of size {size} covers entries missing from the database "
-            f"(it holds {frontier.size}): entries {frontier.size} to {size - 1} were deleted"
+            f"a checkpoint of size {size} covers entries missing from the database: "
+            f"{_span(expected, size)} deleted"
         )
-    stale = [i for i in cached if i >= frontier.size // TILE]
+    if gap is not None and any(gap < s <= expected for s in targets):
+        report.add(f"checkpoints past size {gap} cannot be recomputed while entry {gap} is missing")
+    stale = [i for i in cached if i >= expected // TILE]
     if stale:
         report.add(
-            f"cached roots for entries {stale[0] * TILE} onwards exist, but those entries do not"
+            f"cached roots for entries {min(stale) * TILE} onwards exist, but those entries do not"
         )
-    report.size = frontier.size
+    report.size = expected
     return report
+
+
+def _span(lo: int, hi: int) -> str:
+    """``entry 7`` or ``entries 7 to 9`` for indexes lo..hi-1."""
+    return f"entry {lo}" if hi == lo + 1 else f"entries {lo} to {hi - 1}"
 
 
 def _checkpoints(
@@ -239,9 +249,13 @@ def _check_tile(
 
 def _explain_suspects(suspects: list[Row[Any]], report: VerifyReport) -> None:
     """Name each mismatching row; a row whose leaf matches another place was moved."""
-    places = [r.idx for r in suspects]
+    places = {r.idx for r in suspects}
     for row in suspects:
-        moved = [i for i in places if i != row.idx and _leaf_of(row, i) == bytes(row.leaf_hash)]
+        # Swapped rows point at each other; a renumbering (an entry inserted or deleted
+        # before them) shifts rows by a few places.
+        near = set(range(max(0, row.idx - _SHIFT), row.idx + _SHIFT + 1))
+        candidates = sorted((places | near) - {row.idx}, key=lambda i: abs(i - row.idx))
+        moved = [i for i in candidates if _leaf_of(row, i) == bytes(row.leaf_hash)]
         if moved:
             report.add(f"{_label(row)} was moved: it was appended as entry {moved[0]} (re-ordered)")
         else:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,14 @@ from privguard.internals.prevention.ledger.tables import (
 
 log = logging.getLogger(__name__)
 _STREAM = {"yield_per": 2000}
+# Built once: statements with literal values cost more to compile than to run.
+_INSERT_ENTRY = insert(entries)
+_BUMP = (
+    update(heads)
+    .where(heads.c.log == bindparam("head_log"))
+    .values(size=heads.c.size + 1)
+    .returning(heads.c.size)
+)
 
 
 @dataclass(frozen=True)
@@ -153,19 +161,18 @@ class Ledger:
         salt = os.urandom(SALT_SIZE)
         data = canonical_entry(self.log, index, when, actor, action, reason, payload)
         leaf = entry_leaf(salt, data)
-        session.execute(
-            insert(entries).values(
-                log=self.log,
-                idx=index,
-                at=when,
-                actor=actor,
-                action=action,
-                reason=reason,
-                payload=payload_json,
-                salt=salt,
-                leaf_hash=leaf,
-            )
-        )
+        row = {
+            "log": self.log,
+            "idx": index,
+            "at": when,
+            "actor": actor,
+            "action": action,
+            "reason": reason,
+            "payload": payload_json,
+            "salt": salt,
+            "leaf_hash": leaf,
+        }
+        session.execute(_INSERT_ENTRY, row)
         if (index + 1) % TILE == 0:
             self._cache_tile(session, index // TILE)
         entry = LedgerEntry(
@@ -174,18 +181,12 @@ class Ledger:
         return Appended(index, leaf, entry)
 
     def _claim_index(self, session: Session) -> int:
-        bump = (
-            update(heads)
-            .where(heads.c.log == self.log)
-            .values(size=heads.c.size + 1)
-            .returning(heads.c.size)
-        )
-        size = session.execute(bump).scalar_one_or_none()
+        size = session.execute(_BUMP, {"head_log": self.log}).scalar_one_or_none()
         if size is None:  # the log's first entry: create its head row, once, race-free
             dialect = session.get_bind().dialect.name
             ins = postgresql.insert(heads) if dialect == "postgresql" else sqlite.insert(heads)
             session.execute(ins.values(log=self.log, size=0).on_conflict_do_nothing())
-            size = session.execute(bump).scalar_one()
+            size = session.execute(_BUMP, {"head_log": self.log}).scalar_one()
         return int(size) - 1
 
     def _cache_tile(self, session: Session, tile: int) -> None:
