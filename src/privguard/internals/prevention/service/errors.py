@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from privguard.errors import PrivguardError
 
@@ -68,6 +69,7 @@ def error_doc(text: str) -> dict[str, Any]:
 
 # Responses every route may give; routes add AUTH_RESPONSES when they need a token.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: error_doc("The body cannot be read (not UTF-8 text, or not the declared type)."),
     422: error_doc("The request does not match the schema; `problems` lists each field."),
     500: error_doc(
         "An unexpected fault; the incident number in `where` is also in the server log."
@@ -90,6 +92,11 @@ def error_response(exc: PrivguardError, headers: dict[str, str] | None = None) -
 
 
 _HTTP_KINDS = {
+    400: (
+        PrivguardError,
+        "the request body cannot be read",
+        "send JSON as UTF-8 text with 'Content-Type: application/json'",
+    ),
     404: (NotFound, "there is nothing at this address", "check the path against /docs"),
     405: (
         PrivguardError,
@@ -110,9 +117,26 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     cls, message, fix = _HTTP_KINDS.get(exc.status_code, (PrivguardError, str(exc.detail), None))
     err = cls(message, where=request.url.path, fix=fix)
     err.http_status = exc.status_code
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400:
+        err.kind = "unreadable_body"
     if exc.status_code == 405:
         err.kind = "method_not_allowed"
-    return error_response(err, dict(exc.headers or {}))
+        # Starlette names only the first route that matched the path; a path served by
+        # several routes (GET and POST in two views) allows the methods of all of them.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(err, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at the request's path."""
+    table = getattr(request.app.state, "policy", {})
+    found = {
+        method
+        for method, path in table
+        if compile_path(path)[0].match(request.url.path) is not None
+    }
+    return sorted(found)
 
 
 async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:

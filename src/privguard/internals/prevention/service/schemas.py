@@ -7,13 +7,23 @@ refuses it), lengths match the columns.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_ID = 2**31 - 1
+
+
+def _utc(value: object) -> object:
+    # SQLite hands back naive datetimes; every stored time is UTC, and RFC 3339 needs a zone.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+UtcTime = Annotated[datetime, BeforeValidator(_utc)]
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 NO_NUL = r"^[^\x00]*$"
 
@@ -43,10 +53,10 @@ class TokenOut(_Out):
     id: int
     user_id: int
     label: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcTime
+    expires_at: UtcTime | None
+    last_used_at: UtcTime | None
+    revoked_at: UtcTime | None
 
 
 class TokenIssued(BaseModel):
@@ -83,7 +93,7 @@ class UserOut(_Out):
     display_name: str | None
     attorney_id: int | None
     active: bool
-    created_at: datetime
+    created_at: UtcTime
 
 
 class Me(BaseModel):
