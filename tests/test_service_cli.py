@@ -58,3 +58,13 @@ def test_help_ends_with_a_runnable_example() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
     assert "Example: privguard serve --create-admin" in result.output
+
+
+def test_an_unreachable_database_is_exit_4_before_serving(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--database-url", "postgresql+psycopg://nobody:pw@127.0.0.1:1/none"])
+    assert exit_.value.code == 4
+    err = capsys.readouterr().err
+    assert "database server is running" in err and "pw@" not in err

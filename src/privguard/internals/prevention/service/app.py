@@ -66,7 +66,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
 
 def serve(settings: ServiceSettings) -> None:
-    """Run the service with uvicorn on ``settings.host``:``settings.port`` until stopped."""
+    """Run the service with uvicorn on ``settings.host``:``settings.port`` until stopped.
+
+    The database is reached and migrated first, so a wrong URL or a stopped server is a
+    :class:`DatabaseError` with its fix, not a failed startup inside uvicorn.
+    """
     import uvicorn
 
+    engine = make_engine(settings.url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
