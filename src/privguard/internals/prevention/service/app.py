@@ -15,7 +15,15 @@ from fastapi import FastAPI
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
-from privguard.internals.prevention.service import errors, policy, routes_auth, routes_meta
+from privguard.internals.prevention.ledger import Ledger, Signer
+from privguard.internals.prevention.registry import api as registry_api
+from privguard.internals.prevention.service import (
+    errors,
+    policy,
+    routes_auth,
+    routes_meta,
+    routes_registry,
+)
 from privguard.internals.prevention.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             upgrade(engine)
             app.state.engine = engine
             app.state.sessions = sessions(engine)
+            signer = Signer.load_or_create(settings.key_file, name=registry_api.ORIGIN)
+            app.state.registry = registry_api.Registry(
+                app.state.sessions, Ledger(log=registry_api.LOG, signer=signer), signer, settings
+            )
             log.info("privguard service on %s", engine.url.render_as_string(hide_password=True))
             yield
         finally:
@@ -58,6 +70,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     errors.install(app)
     app.include_router(routes_meta.router)
     app.include_router(routes_auth.router)
+    app.include_router(routes_registry.router)
     docs = [p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.

@@ -64,7 +64,11 @@ class ErrorBody(BaseModel):
 
 
 def error_doc(text: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": text}
+    """An OpenAPI response of the one error shape, JSON even on a route that serves text."""
+    # Not `model=`: FastAPI would document it in the route's own media type (text/plain on
+    # the routes that serve receipts and checkpoints). ErrorBody is added by install().
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": text, "content": {"application/json": {"schema": schema}}}
 
 
 # Responses every route may give; routes add AUTH_RESPONSES when they need a token.
@@ -169,7 +173,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Map every kind of error onto the one shape."""
+    """Map every kind of error onto the one shape, and describe it in the OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        spec: dict[str, Any] = FastAPI.openapi(app)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(PrivguardError, _on_privguard)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
