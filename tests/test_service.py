@@ -208,3 +208,27 @@ def test_a_deactivated_user_is_refused(db_url: str, tmp_path: Path) -> None:
         assert client.get("/v1/me", headers=bearer(token)).status_code == 401
         r = client.post("/v1/session", json={"username": "registrar-user", "password": PASSWORD})
         assert r.status_code == 401
+
+
+def test_security_events_are_entries_of_the_ledgers_access_log(db_url: str, tmp_path: Path) -> None:
+    from privguard.internals.prevention.ledger import Ledger, Signer
+    from privguard.internals.prevention.service.auth import ACCESS_LOG, ACCESS_ORIGIN
+
+    with service_client(db_url, tmp_path) as client:
+        uid = add_user(client, "auditor", "audrey")
+        client.post("/v1/session", json={"username": "audrey", "password": "wrong"})
+        client.post("/v1/session", json={"username": "audrey", "password": PASSWORD})
+        client.get("/v1/users", headers=bearer(token_for(client, uid)))
+        client.get("/v1/me", headers=bearer("not-a-token"))
+        client.get("/v1/me")  # no token at all: anonymous, not an event
+        signer = Signer.load_or_create(tmp_path / "keys" / "signing.key", name=ACCESS_ORIGIN)
+        ledger = Ledger(log=ACCESS_LOG, signer=signer)
+        with client.app.state.sessions() as s:  # type: ignore[attr-defined]
+            got = [(e.action, e.reason, e.actor) for e in ledger.entries(s)]
+            assert got == [
+                ("login", "failed", "audrey"),
+                ("login", "ok", "auditor:audrey"),
+                ("denied", "refused", "auditor:audrey"),
+                ("authenticate", "failed", "unknown"),
+            ]
+            assert ledger.verify(s, signer.verifier()).ok

@@ -24,6 +24,7 @@ from privguard.internals.prevention.service import (
     routes_meta,
     routes_registry,
 )
+from privguard.internals.prevention.service.auth import ACCESS_LOG, ACCESS_ORIGIN, AccessLog
 from privguard.internals.prevention.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             app.state.engine = engine
             app.state.sessions = sessions(engine)
             signer = Signer.load_or_create(settings.key_file, name=registry_api.ORIGIN)
+            access = Signer.load_or_create(settings.key_file, name=ACCESS_ORIGIN)
+            app.state.access = AccessLog(app.state.sessions, Ledger(log=ACCESS_LOG, signer=access))
             app.state.registry = registry_api.Registry(
                 app.state.sessions, Ledger(log=registry_api.LOG, signer=signer), signer, settings
             )

@@ -22,9 +22,11 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.errors import InputError
+from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.service.errors import Conflict, NotFound, Unauthenticated
 from privguard.internals.prevention.service.models import ROLES, Token, User
 
@@ -37,18 +39,48 @@ LAST_USED_EVERY = timedelta(seconds=60)
 _hasher = PasswordHasher()
 
 
+ACCESS_LOG = "access"
+ACCESS_ORIGIN = "privguard/access"  # the key name (C2SP origin) of the access log
+
+
+class AccessLog:
+    """The ledger's ``access`` log: each security event is a tamper-evident entry.
+
+    An entry is appended in a transaction of its own, so that a refusal is kept even
+    though the request that caused it fails and rolls back.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], ledger: Ledger) -> None:
+        self.factory = factory
+        self.ledger = ledger
+
+    def append(self, action: str, actor: str, outcome: str, payload: dict[str, Any]) -> int:
+        """Append one event; returns its index in the access log."""
+        with transaction(self.factory) as session:
+            return self.ledger.append(
+                session, actor=actor, action=action, reason=outcome, payload=payload
+            ).index
+
+
 def audit_event(
-    action: str, *, actor: str, outcome: str, detail: str | None = None, ip: str | None = None
+    action: str,
+    *,
+    actor: str,
+    outcome: str,
+    detail: str | None = None,
+    ip: str | None = None,
+    sink: AccessLog | None = None,
 ) -> None:
-    """Record one security event: a sign-in (``outcome`` "ok"/"failed") or a refusal.
+    """Record one security event: a sign-in (``outcome`` "ok"/"failed"), a refusal, an
+    administrator's change. It is logged, and appended to the ledger's access log
+    (``sink``) when the caller has one (the service always does).
 
     ``actor`` is ``role:username`` when known, else what the caller claimed.
     """
-    # TODO(ledger): append to the ledger's "access" log once the ledger is on this branch:
-    # Ledger(log="access", signer=...).append(session, actor=actor, action=action,
-    # reason=outcome, payload={"detail": detail, "ip": ip}). Until then, the log only.
     level = logging.INFO if outcome == "ok" else logging.WARNING
     access_log.log(level, "%s %s actor=%s ip=%s %s", action, outcome, actor, ip, detail or "")
+    if sink is not None:
+        sink.append(action, actor, outcome, {"detail": detail, "ip": ip})
 
 
 @dataclass(frozen=True)
@@ -174,7 +206,14 @@ def revoke_token(session: Session, token_id: int) -> Token:
     return record
 
 
-def login(session: Session, username: str, password: str, *, ip: str | None = None) -> IssuedToken:
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    ip: str | None = None,
+    sink: AccessLog | None = None,
+) -> IssuedToken:
     """Exchange a username and password for a session token of :data:`SESSION_HOURS`."""
     name = username.strip().lower()
     user = session.scalar(select(User).where(User.username == name))
@@ -185,7 +224,7 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:
-        audit_event("login", actor=name, outcome="failed", ip=ip)
+        audit_event("login", actor=name, outcome="failed", ip=ip, sink=sink)
         raise Unauthenticated(
             "the username or password is wrong",
             where="username",
@@ -193,11 +232,13 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
         )
     if _hasher.check_needs_rehash(stored or ""):
         user.password_hash = hash_password(password)
-    audit_event("login", actor=f"{user.role}:{user.username}", outcome="ok", ip=ip)
+    audit_event("login", actor=f"{user.role}:{user.username}", outcome="ok", ip=ip, sink=sink)
     return issue_token(session, user, "session", expires_in=timedelta(hours=SESSION_HOURS))
 
 
-def authenticate(session: Session, token: str | None, *, ip: str | None = None) -> Principal:
+def authenticate(
+    session: Session, token: str | None, *, ip: str | None = None, sink: AccessLog | None = None
+) -> Principal:
     """The principal a bearer token stands for; :class:`Unauthenticated` otherwise."""
     if not token:
         raise Unauthenticated(
@@ -223,7 +264,9 @@ def authenticate(session: Session, token: str | None, *, ip: str | None = None) 
         elif not user.active:
             reason = "deactivated user"
     if reason is not None:
-        audit_event("authenticate", actor="unknown", outcome="failed", detail=reason, ip=ip)
+        audit_event(
+            "authenticate", actor="unknown", outcome="failed", detail=reason, ip=ip, sink=sink
+        )
         raise Unauthenticated(
             "the token is not valid (unknown, expired or revoked)",
             fix="sign in again (POST /v1/session) or ask an administrator for a new token",
@@ -241,7 +284,7 @@ def bootstrap_admin(settings: Any, username: str) -> IssuedToken:
     For a fresh install, from the command line: the database is created and migrated if
     needed. Raises :class:`Conflict` if the username belongs to a user of another role.
     """
-    from privguard.internals.prevention.db import make_engine, sessions, transaction, upgrade
+    from privguard.internals.prevention.db import make_engine, sessions, upgrade
 
     engine = make_engine(settings.url)
     try:
@@ -257,7 +300,10 @@ def bootstrap_admin(settings: Any, username: str) -> IssuedToken:
                     fix="choose another name for the administrator",
                 )
             issued = issue_token(session, user, "bootstrap (privguard serve --create-admin)")
-            audit_event("token.issued", actor="cli", outcome="ok", detail=f"admin {user.username}")
+        signer = Signer.load_or_create(settings.key_file, name=ACCESS_ORIGIN)
+        sink = AccessLog(sessions(engine), Ledger(log=ACCESS_LOG, signer=signer))
+        detail = f"token {issued.record.id} for admin {user.username}"
+        audit_event("token.issued", actor="cli", outcome="ok", detail=detail, sink=sink)
         return issued
     finally:
         engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -16,6 +16,11 @@ def db_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(db_session)]
+
+
+def access_log(request: Request) -> Any:
+    """The app's :class:`auth.AccessLog` (the ledger's access log)."""
+    return request.app.state.access
 
 
 def client_ip(request: Request) -> str | None:

@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from privguard.errors import PrivguardError
 from privguard.internals.prevention.service.auth import Principal, audit_event, authenticate
-from privguard.internals.prevention.service.deps import DbSession, client_ip
+from privguard.internals.prevention.service.deps import DbSession, access_log, client_ip
 from privguard.internals.prevention.service.errors import Forbidden
 from privguard.internals.prevention.service.models import ROLES
 
@@ -47,7 +47,8 @@ def requires(*roles: str) -> Any:
     ) -> Principal:
         ip = client_ip(request)
         token = credentials.credentials if credentials else None
-        principal = authenticate(session, token, ip=ip)
+        sink = access_log(request)
+        principal = authenticate(session, token, ip=ip, sink=sink)
         if principal.role not in allowed:
             audit_event(
                 "denied",
@@ -55,6 +56,7 @@ def requires(*roles: str) -> Any:
                 outcome="refused",
                 detail=f"{request.method} {request.url.path}",
                 ip=ip,
+                sink=sink,
             )
             raise Forbidden(
                 f"the role {principal.role!r} may not use this endpoint",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from privguard.internals.prevention.service import auth
 from privguard.internals.prevention.service.auth import Principal, audit_event
-from privguard.internals.prevention.service.deps import DbSession, client_ip
+from privguard.internals.prevention.service.deps import DbSession, access_log, client_ip
 from privguard.internals.prevention.service.errors import (
     AUTH_RESPONSES,
     CONFLICT_RESPONSES,
@@ -49,17 +49,19 @@ def _issued(issued: auth.IssuedToken) -> TokenIssued:
 )
 def login(body: LoginIn, request: Request, session: DbSession, _: None = public()) -> TokenIssued:
     """Exchange a username and password for a token that lasts 12 hours."""
-    issued = auth.login(session, body.username, body.password, ip=client_ip(request))
+    issued = auth.login(
+        session, body.username, body.password, ip=client_ip(request), sink=access_log(request)
+    )
     session.commit()
     return _issued(issued)
 
 
 @router.delete("/session", operation_id="logout", responses=AUTH_RESPONSES)
-def logout(me: AnyRole, session: DbSession) -> TokenOut:
+def logout(me: AnyRole, session: DbSession, request: Request) -> TokenOut:
     """Sign out: revoke the token this request was sent with."""
     record = auth.revoke_token(session, me.token_id)
     session.commit()
-    audit_event("logout", actor=me.actor, outcome="ok")
+    audit_event("logout", actor=me.actor, outcome="ok", sink=access_log(request))
     return TokenOut.model_validate(record)
 
 
@@ -77,7 +79,7 @@ def whoami(me: AnyRole, session: DbSession) -> Me:
     operation_id="create_user",
     responses={**AUTH_RESPONSES, **CONFLICT_RESPONSES},
 )
-def create_user(body: UserIn, me: Admin, session: DbSession) -> UserOut:
+def create_user(body: UserIn, me: Admin, session: DbSession, request: Request) -> UserOut:
     """Add a user with one role (administrators only)."""
     user = auth.create_user(
         session,
@@ -88,7 +90,13 @@ def create_user(body: UserIn, me: Admin, session: DbSession) -> UserOut:
         attorney_id=body.attorney_id,
     )
     session.commit()
-    audit_event("user.created", actor=me.actor, outcome="ok", detail=f"{user.role}:{user.username}")
+    audit_event(
+        "user.created",
+        actor=me.actor,
+        outcome="ok",
+        detail=f"{user.role}:{user.username}",
+        sink=access_log(request),
+    )
     return UserOut.model_validate(user)
 
 
@@ -132,7 +140,9 @@ def list_tokens(user_id: UserId, me: Admin, session: DbSession) -> list[TokenOut
     operation_id="issue_token",
     responses={**AUTH_RESPONSES, **NOT_FOUND_RESPONSES},
 )
-def issue_token(user_id: UserId, body: TokenIn, me: Admin, session: DbSession) -> TokenIssued:
+def issue_token(
+    user_id: UserId, body: TokenIn, me: Admin, session: DbSession, request: Request
+) -> TokenIssued:
     """A new API token for a user, e.g. a facility's system (administrators only)."""
     user = auth.get_user(session, user_id)
     days = body.expires_in_days
@@ -140,7 +150,13 @@ def issue_token(user_id: UserId, body: TokenIn, me: Admin, session: DbSession) -
         session, user, body.label, expires_in=timedelta(days=days) if days else None
     )
     session.commit()
-    audit_event("token.issued", actor=me.actor, outcome="ok", detail=f"token {issued.record.id}")
+    audit_event(
+        "token.issued",
+        actor=me.actor,
+        outcome="ok",
+        detail=f"token {issued.record.id}",
+        sink=access_log(request),
+    )
     return _issued(issued)
 
 
@@ -149,9 +165,15 @@ def issue_token(user_id: UserId, body: TokenIn, me: Admin, session: DbSession) -
     operation_id="revoke_token",
     responses={**AUTH_RESPONSES, **NOT_FOUND_RESPONSES},
 )
-def revoke_token(token_id: TokenId, me: Admin, session: DbSession) -> TokenOut:
+def revoke_token(token_id: TokenId, me: Admin, session: DbSession, request: Request) -> TokenOut:
     """Revoke a token now; it stops working at once (administrators only)."""
     record = auth.revoke_token(session, token_id)
     session.commit()
-    audit_event("token.revoked", actor=me.actor, outcome="ok", detail=f"token {token_id}")
+    audit_event(
+        "token.revoked",
+        actor=me.actor,
+        outcome="ok",
+        detail=f"token {token_id}",
+        sink=access_log(request),
+    )
     return TokenOut.model_validate(record)
