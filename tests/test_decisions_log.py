@@ -163,3 +163,25 @@ def test_declared_private_call_queues_the_number_for_the_registrar(
         ("+15125550177", 2, "MAIN,NORTH")
     ]
     assert first.decision_id in queued[0]["evidence"]
+
+
+def test_every_decision_is_appended_to_the_ledger_decisions_log(db: Engine, tmp_path: Path) -> None:
+    from privguard.internals.prevention.ledger import Ledger, Signer
+
+    signer = Signer.load_or_create(
+        tmp_path / "keys" / "log.key", name="privguard.example/decisions"
+    )
+    ledger = Ledger(log="decisions", signer=signer)
+    log = DecisionLog(sessions(db), KEY, tmp_path / "spill.jsonl", ledger=ledger).start()
+    checker = _checker(log)
+    allowed = checker.decide("MAIN", "A", FAMILY)
+    refused = checker.decide("MAIN", "A", LAWYER)
+    log.close()
+    with transaction(sessions(db)) as s:
+        entries = list(ledger.entries(s))
+        assert ledger.verify(s, signer.verifier()).ok
+    by_id = {e.payload["decision_id"]: e for e in entries}
+    assert by_id[allowed.decision_id].action == "decision.record"
+    assert by_id[refused.decision_id].reason == Reason.REGISTERED_NUMBER
+    assert LAWYER not in json.dumps([e.payload for e in entries])  # the number is keyed-hashed
+    assert {r.ledger_index for r in _rows(db)} == {e.index for e in entries}
