@@ -24,6 +24,7 @@ _COMMANDS = [
     ("privguard.cli._evaluate", "evaluate"),
     ("privguard.cli._review", "review"),
     ("privguard.cli._verify", "verify"),
+    ("privguard.cli._replay", "replay"),
 ]
 
 

@@ -14,6 +14,7 @@ field that can switch it off, and no checker without a verifier.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,7 +53,10 @@ class SnapshotVerifier(Protocol):
 
 
 def registry_verifier(
-    trusted: Any, *, zones: dict[str, str] | None = None, where: str = "snapshot"
+    trusted: Any,
+    *,
+    zones: Mapping[str, str | dt.tzinfo] | None = None,
+    where: str = "snapshot",
 ) -> SnapshotVerifier:
     """A verifier that reads the registry's signed snapshots with ``trusted`` key(s).
 

@@ -79,7 +79,7 @@ class RegistryState:
     not_after: dt.datetime  # aware UTC
     issued: dt.datetime | None = None
     origin: str = ""
-    zones: Mapping[str, ZoneInfo] = field(default_factory=lambda: MappingProxyType({}))
+    zones: Mapping[str, dt.tzinfo] = field(default_factory=lambda: MappingProxyType({}))
     scope: frozenset[str] | None = ALL  # the facilities this snapshot speaks for; None = all
 
     def speaks_for(self, facility: str) -> bool:
@@ -103,7 +103,7 @@ def build_state(
     *,
     issued: dt.datetime | None = None,
     origin: str = "",
-    zones: Mapping[str, str] | None = None,
+    zones: Mapping[str, str | dt.tzinfo] | None = None,
     scope: Iterable[str] | None = ALL,
 ) -> RegistryState:
     """Index ``entries`` by canonical number into a frozen :class:`RegistryState`.
@@ -124,7 +124,10 @@ def build_state(
             )
         index.setdefault(entry.number, []).append(entry)
     frozen = {number: tuple(found) for number, found in index.items()}
-    tz = {code.strip().upper(): ZoneInfo(name) for code, name in (zones or {}).items()}
+    tz = {
+        code.strip().upper(): ZoneInfo(zone) if isinstance(zone, str) else zone
+        for code, zone in (zones or {}).items()
+    }
     return RegistryState(
         entries=MappingProxyType(frozen),
         checkpoint=checkpoint,
