@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
+from privguard.internals.prevention.decisions import http as decisions_http
 from privguard.internals.prevention.service import errors, policy, routes_auth, routes_meta
 from privguard.internals.prevention.settings import ServiceSettings
 
@@ -58,6 +59,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     errors.install(app)
     app.include_router(routes_meta.router)
     app.include_router(routes_auth.router)
+    app.include_router(decisions_http.router)  # POST /v1/decisions (decisions branch)
     docs = [p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.
