@@ -24,6 +24,8 @@ _COMMANDS = [
     ("privguard.cli._evaluate", "evaluate"),
     ("privguard.cli._review", "review"),
     ("privguard.cli._verify", "verify"),
+    ("privguard.cli._registry", "registry"),
+    ("privguard.cli._serve", "serve"),
 ]
 
 

@@ -1,0 +1,382 @@
+"""The :class:`Ledger`: one append-only, Merkle-committed, signed log in the database.
+
+Every log (``registry``, ``decisions``, ``access`` ...) lives in the same tables
+(:mod:`.tables`), keyed by its name, and is its own RFC 6962 tree with its own origin (the
+signer's key name). Callers pass a session inside their own transaction
+(``db.transaction``), so an entry is written in the same commit as the change it records.
+
+Storage choices, and why:
+- An append first bumps the log's row in ``ledger_heads``; that row lock (PostgreSQL) or
+  the database write lock (SQLite) serializes appends per log, so two writers never get
+  the same index, and a failed transaction leaves no gap.
+- Proofs and roots read leaf hashes in index order from the database, streaming, plus the
+  cached root of every complete aligned run of 256 leaves (``ledger_nodes``). A proof at
+  size n reads at most n/256 cached roots and a few hundred leaves; nothing is kept in
+  memory between calls, so several processes can share a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from privguard.errors import InputError
+from privguard.internals.prevention.ledger import merkle
+from privguard.internals.prevention.ledger.check import VerifyReport, verify_log
+from privguard.internals.prevention.ledger.entry import (
+    SALT_SIZE,
+    LedgerEntry,
+    canonical_entry,
+    check_fields,
+    entry_leaf,
+    format_time,
+    now,
+    parse_time,
+)
+from privguard.internals.prevention.ledger.errors import LedgerError
+from privguard.internals.prevention.ledger.note import (
+    Signer,
+    Verifier,
+    checkpoint_body,
+    sign_note,
+    split_note,
+)
+from privguard.internals.prevention.ledger.proof import render_receipt
+from privguard.internals.prevention.ledger.tables import (
+    TILE,
+    TILE_LEVEL,
+    checkpoints,
+    entries,
+    heads,
+    nodes,
+)
+
+log = logging.getLogger(__name__)
+_STREAM = {"yield_per": 2000}
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What :meth:`Ledger.append` wrote: the entry's index, its leaf hash and the entry."""
+
+    index: int
+    leaf_hash: bytes
+    entry: LedgerEntry
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A signed tree head: ``text`` is the C2SP signed note anyone can check with the vkey."""
+
+    origin: str
+    size: int
+    root: bytes
+    text: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (root as hex)."""
+        return {
+            "origin": self.origin,
+            "size": self.size,
+            "root": self.root.hex(),
+            "text": self.text,
+            "at": format_time(self.at),
+        }
+
+
+def _entry(row: Row[Any]) -> LedgerEntry:
+    return LedgerEntry(
+        log=row.log,
+        index=row.idx,
+        at=parse_time(row.at),
+        actor=row.actor,
+        action=row.action,
+        reason=row.reason,
+        payload=json.loads(row.payload),
+        salt=bytes(row.salt),
+        leaf_hash=bytes(row.leaf_hash),
+    )
+
+
+class Ledger:
+    """One tamper-evident log: appends, signed checkpoints, proofs, receipts and ``verify``.
+
+    ``Ledger(log="registry", signer=signer)``; the origin of its checkpoints is the signer's
+    key name. A ledger used only to read or verify may have no signer (pass ``origin``).
+    """
+
+    def __init__(self, log: str, signer: Signer | None = None, *, origin: str | None = None):
+        if not log or len(log) > 100:
+            raise InputError(
+                f"{log!r} cannot name a ledger log", fix="use a short name, e.g. registry"
+            )
+        if signer is None and origin is None:
+            raise InputError(
+                f"the ledger {log!r} needs a signer or an origin",
+                fix="pass signer=Signer.load_or_create(settings.key_file, name=...)",
+            )
+        self.log = log
+        self.signer = signer
+        self.origin: str = origin or signer.name  # type: ignore[union-attr]
+
+    # -- writing ---------------------------------------------------------------------
+
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        reason: str,
+        payload: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Appended:
+        """Append one entry (who, what, why, when, and the payload) in the caller's transaction.
+
+        ``at`` is a UTC time (a naive one is taken as UTC; default now). The index is the
+        log's next one, assigned under the log's lock, so it is final once committed.
+        """
+        payload = {} if payload is None else payload
+        payload_json = check_fields(actor, action, reason, payload)
+        when = format_time(at or now())
+        index = self._claim_index(session)
+        salt = os.urandom(SALT_SIZE)
+        data = canonical_entry(self.log, index, when, actor, action, reason, payload)
+        leaf = entry_leaf(salt, data)
+        session.execute(
+            insert(entries).values(
+                log=self.log,
+                idx=index,
+                at=when,
+                actor=actor,
+                action=action,
+                reason=reason,
+                payload=payload_json,
+                salt=salt,
+                leaf_hash=leaf,
+            )
+        )
+        if (index + 1) % TILE == 0:
+            self._cache_tile(session, index // TILE)
+        entry = LedgerEntry(
+            self.log, index, parse_time(when), actor, action, reason, dict(payload), salt, leaf
+        )
+        return Appended(index, leaf, entry)
+
+    def _claim_index(self, session: Session) -> int:
+        bump = (
+            update(heads)
+            .where(heads.c.log == self.log)
+            .values(size=heads.c.size + 1)
+            .returning(heads.c.size)
+        )
+        size = session.execute(bump).scalar_one_or_none()
+        if size is None:  # the log's first entry: create its head row, once, race-free
+            dialect = session.get_bind().dialect.name
+            ins = postgresql.insert(heads) if dialect == "postgresql" else sqlite.insert(heads)
+            session.execute(ins.values(log=self.log, size=0).on_conflict_do_nothing())
+            size = session.execute(bump).scalar_one()
+        return int(size) - 1
+
+    def _cache_tile(self, session: Session, tile: int) -> None:
+        digest = merkle.root(self._leaves(session, tile * TILE, (tile + 1) * TILE))
+        session.execute(insert(nodes).values(log=self.log, level=TILE_LEVEL, idx=tile, hash=digest))
+
+    def checkpoint(self, session: Session) -> SignedCheckpoint:
+        """Sign the current tree head and store it (the latest one is reused if still current)."""
+        if self.signer is None:
+            raise InputError(
+                f"the ledger {self.log!r} was opened without a signing key",
+                fix="pass signer=Signer.load_or_create(...) to sign checkpoints",
+            )
+        size = self.size(session)
+        latest = self.latest_checkpoint(session)
+        if latest is not None and latest.size == size and self._signed_by_current(latest.text):
+            return latest
+        root = self.root(session, size)
+        text = sign_note(checkpoint_body(self.origin, size, root), self.signer)
+        when = format_time(now())
+        session.execute(
+            insert(checkpoints).values(log=self.log, size=size, root=root, note=text, at=when)
+        )
+        log.info("ledger %s: checkpoint at size %d", self.log, size)
+        return SignedCheckpoint(self.origin, size, root, text, parse_time(when))
+
+    def _signed_by_current(self, text: str) -> bool:
+        assert self.signer is not None
+        _, sigs = split_note(text)
+        return any(n == self.signer.name and k == self.signer.key_id for n, k, _ in sigs)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def size(self, session: Session) -> int:
+        """The number of entries in the log (its next index)."""
+        size = session.execute(select(heads.c.size).where(heads.c.log == self.log)).scalar()
+        return int(size or 0)
+
+    def latest_checkpoint(self, session: Session) -> SignedCheckpoint | None:
+        """The stored checkpoint of the largest size (the newest among equals), if any."""
+        row = session.execute(
+            select(checkpoints)
+            .where(checkpoints.c.log == self.log)
+            .order_by(checkpoints.c.size.desc(), checkpoints.c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else self._checkpoint(row)
+
+    def checkpoints(self, session: Session) -> list[SignedCheckpoint]:
+        """Every stored checkpoint, smallest size first."""
+        rows = session.execute(
+            select(checkpoints)
+            .where(checkpoints.c.log == self.log)
+            .order_by(checkpoints.c.size, checkpoints.c.id)
+        )
+        return [self._checkpoint(r) for r in rows]
+
+    def _checkpoint(self, row: Row[Any]) -> SignedCheckpoint:
+        return SignedCheckpoint(
+            self.origin, int(row.size), bytes(row.root), row.note, parse_time(row.at)
+        )
+
+    def entry(self, session: Session, index: int) -> LedgerEntry:
+        """The entry at ``index``; InputError if there is none."""
+        row = session.execute(
+            select(entries).where(entries.c.log == self.log, entries.c.idx == index)
+        ).first()
+        if row is None:
+            raise InputError(
+                f"the {self.log} log has no entry {index}",
+                where=f"ledger {self.log}",
+                fix=f"give an index from 0 to {self.size(session) - 1}",
+            )
+        return _entry(row)
+
+    def entries(
+        self, session: Session, start: int = 0, stop: int | None = None
+    ) -> Iterator[LedgerEntry]:
+        """Entries ``start`` to ``stop - 1`` in index order, streamed from the database."""
+        query = select(entries).where(entries.c.log == self.log, entries.c.idx >= start)
+        if stop is not None:
+            query = query.where(entries.c.idx < stop)
+        for row in session.execute(query.order_by(entries.c.idx).execution_options(**_STREAM)):
+            yield _entry(row)
+
+    def _leaves(self, session: Session, lo: int, hi: int) -> Iterator[bytes]:
+        query = (
+            select(entries.c.idx, entries.c.leaf_hash)
+            .where(entries.c.log == self.log, entries.c.idx >= lo, entries.c.idx < hi)
+            .order_by(entries.c.idx)
+            .execution_options(**_STREAM)
+        )
+        expected = lo
+        for idx, digest in session.execute(query):
+            if idx != expected:
+                break
+            expected += 1
+            yield bytes(digest)
+        if expected != hi:
+            raise LedgerError(
+                f"the {self.log} log is missing entry {expected}",
+                where=f"ledger {self.log}",
+                fix="run verify to see what was changed",
+            )
+
+    def subtree(self, session: Session, lo: int, hi: int) -> bytes:
+        """The RFC 6962 root of leaves ``lo..hi-1`` as a tree of their own.
+
+        Complete 256-leaf runs come from the node cache when ``lo`` is aligned (RFC 6962's
+        proofs only ask for aligned ranges); the rest is streamed from the entries.
+        """
+        frontier = merkle.Frontier()
+        start = lo
+        if lo % TILE == 0 and hi - lo >= TILE:
+            first, count = lo // TILE, (hi - lo) // TILE
+            rows = session.execute(
+                select(nodes.c.idx, nodes.c.hash)
+                .where(
+                    nodes.c.log == self.log,
+                    nodes.c.level == TILE_LEVEL,
+                    nodes.c.idx >= first,
+                    nodes.c.idx < first + count,
+                )
+                .order_by(nodes.c.idx)
+            ).all()
+            if [r.idx for r in rows] == list(range(first, first + count)):
+                for r in rows:
+                    frontier.push(bytes(r.hash), TILE_LEVEL)
+                start = lo + count * TILE
+            # else: the cache is incomplete (an old database); stream every leaf instead
+        for digest in self._leaves(session, start, hi):
+            frontier.push(digest)
+        return frontier.root()
+
+    def root(self, session: Session, size: int | None = None) -> bytes:
+        """The RFC 6962 root of the first ``size`` entries (default: all of them)."""
+        size = self.size(session) if size is None else size
+        self._check_size(session, size)
+        return self.subtree(session, 0, size) if size else merkle.EMPTY_ROOT
+
+    def _check_size(self, session: Session, size: int) -> int:
+        current = self.size(session)
+        if not 0 <= size <= current:
+            raise InputError(
+                f"the {self.log} log has {current} entries, not {size}",
+                where=f"ledger {self.log}",
+                fix=f"give a size from 0 to {current}",
+            )
+        return current
+
+    def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
+        """The RFC 6962 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+        self._check_size(session, size)
+        if not 0 <= index < size:
+            raise InputError(
+                f"entry {index} is not in the first {size} entries of {self.log}",
+                fix=f"give an index from 0 to {size - 1}",
+            )
+        return merkle.inclusion_proof(index, size, lambda lo, hi: self.subtree(session, lo, hi))
+
+    def consistency_proof(self, session: Session, old_size: int, new_size: int) -> list[bytes]:
+        """The RFC 6962 proof that the tree of ``new_size`` entries extends the one of ``old_size``."""
+        self._check_size(session, new_size)
+        if not 0 < old_size <= new_size:
+            raise InputError(
+                f"no consistency proof from size {old_size} to size {new_size}",
+                fix="the old size must be at least 1 and at most the new size",
+            )
+        return merkle.consistency_proof(
+            old_size, new_size, lambda lo, hi: self.subtree(session, lo, hi)
+        )
+
+    def receipt(self, session: Session, index: int) -> str:
+        """A C2SP tlog-proof@v1 receipt of entry ``index``, verifiable offline with the vkey.
+
+        It carries the entry and its salt (so the holder can recompute the leaf), the
+        inclusion path and a signed checkpoint covering the entry (signed now if needed).
+        """
+        entry = self.entry(session, index)
+        cp = self.latest_checkpoint(session)
+        if cp is None or cp.size <= index:
+            cp = self.checkpoint(session)
+        proof = self.inclusion_proof(session, index, cp.size)
+        return render_receipt(entry.salt + entry.canonical(), index, proof, cp.text)
+
+    def verify(self, session: Session, verifier: Verifier | list[Verifier]) -> VerifyReport:
+        """Recompute the log and check it against its signed checkpoints.
+
+        Detects a deleted, altered, inserted or re-ordered entry and names it (index,
+        action, what differs) in ``report.problems``; ``report.ok`` when all holds. Give
+        every verifier the log was signed with (``signer.verifiers()`` after a rotation).
+        See :mod:`.check` for what is checked.
+        """
+        return verify_log(self, session, verifier)

@@ -1,0 +1,48 @@
+"""Helpers shared by the service tests: an in-process client and users of every role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.service import create_app
+from privguard.internals.prevention.service.auth import create_user, issue_token
+from privguard.internals.prevention.service.models import ROLES, User
+from privguard.internals.prevention.settings import ServiceSettings
+
+PASSWORD = "correct horse battery staple"
+
+
+@contextmanager
+def service_client(db_url: str, data_dir: Path, **kwargs: object) -> Iterator[TestClient]:
+    """A started app (lifespan run: engine made and migrated) on ``db_url``."""
+    app = create_app(ServiceSettings(data_dir=data_dir, database_url=db_url))
+    with TestClient(app, **kwargs) as client:  # type: ignore[arg-type]
+        yield client
+
+
+def add_user(client: TestClient, role: str, name: str | None = None, **kw: object) -> int:
+    """A user of ``role`` (password PASSWORD) made through the library; returns its id."""
+    with transaction(client.app.state.sessions) as session:  # type: ignore[attr-defined]
+        user = create_user(session, name or f"{role}-user", role, password=PASSWORD, **kw)  # type: ignore[arg-type]
+        return user.id
+
+
+def token_for(client: TestClient, user_id: int, label: str = "test") -> str:
+    """A fresh API token for an existing user."""
+    with transaction(client.app.state.sessions) as session:  # type: ignore[attr-defined]
+        issued = issue_token(session, session.get(User, user_id), label)  # type: ignore[arg-type]
+        return issued.token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def users_of_every_role(client: TestClient) -> dict[str, int]:
+    """One user per role: role -> user id."""
+    return {role: add_user(client, role) for role in ROLES}
