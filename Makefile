@@ -36,6 +36,8 @@ demo: $(STAMP)
 	    --directory $(DEMO)/leak/directory/public_defenders.xlsx \
 	    --registry $(DEMO)/leak/registry/do_not_record.csv \
 	    --out $(DEMO)/audit
+	$(BIN)/privguard replay $(DEMO)/audit --registry $(DEMO)/audit/registry.parquet \
+	    --out $(DEMO)/replay
 
 services:
 	bash scripts/services.sh

@@ -25,6 +25,7 @@ _COMMANDS = [
     ("privguard.cli._review", "review"),
     ("privguard.cli._verify", "verify"),
     ("privguard.cli._registry", "registry"),
+    ("privguard.cli._replay", "replay"),
     ("privguard.cli._serve", "serve"),
 ]
 

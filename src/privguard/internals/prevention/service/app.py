@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
+from privguard.internals.prevention.decisions import http as decisions_http
 from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.registry import api as registry_api
 from privguard.internals.prevention.service import (
@@ -74,6 +75,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(routes_meta.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_registry.router)
+    app.include_router(decisions_http.router)  # POST /v1/decisions (decisions branch)
     docs = [p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.

@@ -1,0 +1,43 @@
+"""Recording decisions at call setup: fail closed, say why, log durably (issue 15).
+
+* :mod:`.canon` cheap call-time canonicalization of a dialed number;
+* :mod:`.state` the frozen registry state (numbers -> entries, checkpoint, not_after);
+* :mod:`.decide` the one pure decision function and its reason codes;
+* :mod:`.snapshot` the verifier a checker is configured with (the registry's reader);
+* :mod:`.checker` the embeddable checker (background refresh, deadline, fail closed);
+* :mod:`.log` the decision log that never drops (group commit, spill file, counts).
+"""
+
+from __future__ import annotations
+
+from privguard.internals.prevention.decisions.canon import canonical
+from privguard.internals.prevention.decisions.checker import Checker
+from privguard.internals.prevention.decisions.decide import Decision, Reason, decide
+from privguard.internals.prevention.decisions.snapshot import (
+    SnapshotRejected,
+    SnapshotVerifier,
+    Verified,
+    registry_verifier,
+)
+from privguard.internals.prevention.decisions.state import (
+    Checkpoint,
+    RegistryEntry,
+    RegistryState,
+    build_state,
+)
+
+__all__ = [
+    "Checker",
+    "Checkpoint",
+    "Decision",
+    "Reason",
+    "RegistryEntry",
+    "RegistryState",
+    "SnapshotRejected",
+    "SnapshotVerifier",
+    "Verified",
+    "build_state",
+    "canonical",
+    "decide",
+    "registry_verifier",
+]

@@ -1,0 +1,97 @@
+"""``POST /v1/decisions``: the same decision over HTTP, for platforms that cannot embed.
+
+The route is included by the service's ``create_app``; only the ``facility_system`` role
+may call it. It answers with the checker installed on the app (:func:`install`); until
+one is installed every answer is ``record=false`` with ``NOTHING_LOADED``. Every answer is
+logged through the app's :class:`~.log.DecisionLog` (built on first use from the app's
+database and a service HMAC key ``<data_dir>/keys/decisions.hmac``), so a ``record=true``
+has been committed before the response is sent.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from privguard.internals.common.keys import load_key
+from privguard.internals.prevention.decisions.checker import Checker
+from privguard.internals.prevention.decisions.decide import Reason
+from privguard.internals.prevention.decisions.log import DecisionLog
+from privguard.internals.prevention.decisions.snapshot import SnapshotRejected, SnapshotVerifier
+from privguard.internals.prevention.service.policy import requires
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+_LOCK = threading.Lock()
+
+
+class DecisionRequest(BaseModel):
+    """One call at setup."""
+
+    facility: str = Field(min_length=1, max_length=100)
+    inmate_account: str = Field(default="", max_length=100)
+    dialed_number: str = Field(max_length=64)
+    private_call_declared: bool | None = None
+
+
+class DecisionAnswer(BaseModel):
+    """The decision: record or not, why, and what it was based on."""
+
+    record: bool
+    reason: str
+    decision_id: str
+    facility: str
+    at: str
+    private_call_declared: bool
+    entry: dict[str, Any] | None
+    checkpoint: dict[str, Any] | None
+
+
+def _nothing(data: bytes, last: object | None, now: object) -> Any:
+    raise SnapshotRejected(Reason.NOTHING_LOADED, "no registry snapshot source is configured")
+
+
+def install(app: Any, verifier: SnapshotVerifier, **checker_kw: Any) -> Checker:
+    """Give the app its checker (with the app's decision log); returns it, not started."""
+    checker = Checker(verifier, log=decision_log(app), **checker_kw)
+    app.state.decision_checker = checker
+    return checker
+
+
+def decision_log(app: Any) -> DecisionLog:
+    """The app's decision log, built and started on first use."""
+    with _LOCK:
+        found: DecisionLog | None = getattr(app.state, "decision_log", None)
+        if found is None:
+            data = app.state.settings.data_dir
+            key = load_key(data / "decisions", data / "keys" / "decisions.hmac")
+            found = DecisionLog(app.state.sessions, key, data / "decisions" / "spill.jsonl")
+            app.state.decision_log = found.start()
+        return found
+
+
+def _checker(app: Any) -> Checker:
+    found: Checker | None = getattr(app.state, "decision_checker", None)
+    if found is None:
+        with _LOCK:
+            found = getattr(app.state, "decision_checker", None)
+        if found is None:
+            found = install(app, _nothing)
+    return found
+
+
+@router.post(
+    "/decisions",
+    operation_id="decide",
+    dependencies=[requires("facility_system")],
+    response_model=DecisionAnswer,
+)
+def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
+    """Whether this call may be recorded. ``record`` is true only when every check passed
+    and the decision is durable; there is no override."""
+    decision = _checker(request.app).decide(
+        body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
+    )
+    return decision.to_dict()

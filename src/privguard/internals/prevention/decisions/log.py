@@ -1,0 +1,365 @@
+"""The decision log that never drops a decision, and the counts compliance reports need.
+
+One writer thread takes decisions from a bounded queue and commits them in batches (group
+commit): each batch is one transaction that inserts the ``decisions`` rows, appends each
+decision to the ledger's ``decisions`` log (when a ledger is configured) and queues
+declared private calls to unregistered numbers for the registrar. Numbers and accounts are
+stored as HMAC-SHA256 under the service key.
+
+* ``record=True`` is returned only once its batch has committed. If the commit fails, or
+  does not happen before the decision's deadline, the caller gets ``record=False``
+  (``NOT_DURABLE`` or ``TIMEOUT``) under a new decision id that names the one it
+  supersedes, and that refusal is logged like any other. A recording without a durable
+  ``record=True`` is therefore never justified by this log.
+* ``record=False`` is logged asynchronously. When the queue is full or a commit fails it
+  goes to the spill file (append-only JSON lines, flushed and fsynced), which the writer
+  replays into the database once a commit succeeds again; a replayed spill file is renamed
+  ``*.replayed``, never deleted. Only a crash of the process can lose a ``record=False``
+  still in the in-memory queue (at most one batch); never a ``record=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from privguard.internals.common.keys import hmac_hex
+from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.decisions.decide import Decision, Reason, new_decision_id
+from privguard.internals.prevention.decisions.models import Candidate, DecisionRow
+
+log = logging.getLogger(__name__)
+LEDGER_LOG = "decisions"
+
+
+class LedgerLike(Protocol):
+    """What the log needs of the ledger (``ledger.Ledger(log="decisions", signer=...)``)."""
+
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        reason: str,
+        payload: dict[str, Any],
+        at: dt.datetime | None = None,
+    ) -> Any: ...
+
+
+@dataclass
+class _Item:
+    row: dict[str, Any]
+    number: str | None  # clear, only for a declared private call (the candidate queue)
+    done: threading.Event | None = None
+    ok: bool = False
+    error: str = field(default="")
+    barrier: bool = False  # no decision: set once everything queued before it is handled
+
+
+class DecisionLog:
+    """Log every decision (see the module doc); :meth:`submit` is what the checker calls."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        key: bytes,
+        spill: Path,
+        *,
+        ledger: LedgerLike | None = None,
+        actor: str = "gate",
+        max_batch: int = 512,
+        queue_size: int = 20_000,
+    ) -> None:
+        self._factory = factory
+        self._key = key
+        self._spill = Path(spill)
+        self._ledger = ledger
+        self._actor = actor
+        self._max_batch = max_batch
+        self._queue: queue.Queue[_Item | None] = queue.Queue(maxsize=queue_size)
+        self._spill_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.spilled = 0  # decisions written to the spill file (counted, for reports)
+
+    # -- the caller's side ----------------------------------------------------------------
+
+    def submit(
+        self,
+        decision: Decision,
+        deadline: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Decision:
+        """Log ``decision``; for ``record=True`` wait until it is durable, else refuse."""
+        item = self._item(decision)
+        if not decision.record:
+            self._enqueue_async(item)
+            return decision
+        item.done = threading.Event()
+        remaining = None if deadline is None else max(0.0, deadline - monotonic())
+        try:
+            self._queue.put(item, timeout=remaining)
+        except queue.Full:
+            return self._supersede(decision, Reason.TIMEOUT)
+        remaining = None if deadline is None else max(0.0, deadline - monotonic())
+        if not item.done.wait(remaining):
+            return self._supersede(decision, Reason.TIMEOUT)
+        if not item.ok:
+            return self._supersede(decision, Reason.NOT_DURABLE)
+        return decision
+
+    def _supersede(self, decision: Decision, reason: str) -> Decision:
+        refused = replace(decision, record=False, reason=reason, decision_id=new_decision_id())
+        item = self._item(refused, supersedes=decision.decision_id)
+        self._enqueue_async(item)
+        log.error(
+            "record=True %s not durable (%s): answered record=False", decision.decision_id, reason
+        )
+        return refused
+
+    def _enqueue_async(self, item: _Item) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._write_spill([item])
+
+    def _item(self, d: Decision, supersedes: str = "") -> _Item:
+        row = {
+            "decision_id": d.decision_id,
+            "at": d.at.isoformat(),
+            "facility": d.facility,
+            "number_hmac": hmac_hex(self._key, "number:" + d.number) if d.number else "",
+            "account_hmac": (
+                hmac_hex(self._key, "account:" + d.inmate_account) if d.inmate_account else ""
+            ),
+            "record": d.record,
+            "reason": d.reason,
+            "private_call_declared": d.private_call_declared,
+            "entry_ref": d.entry.ref if d.entry is not None else "",
+            "checkpoint_size": d.checkpoint.size if d.checkpoint is not None else None,
+            "checkpoint_root": d.checkpoint.root if d.checkpoint is not None else "",
+            "supersedes": supersedes,
+        }
+        private = d.reason == Reason.PRIVATE_CALL_DECLARED and d.number is not None
+        return _Item(row, d.number if private else None)
+
+    # -- the writer -----------------------------------------------------------------------
+
+    def start(self) -> DecisionLog:
+        """Start the writer thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Commit or spill everything queued, then stop the writer."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued so far is committed or spilled."""
+        barrier = _Item({}, None, threading.Event(), barrier=True)
+        self._queue.put(barrier, timeout=timeout)
+        return barrier.done.wait(timeout)  # type: ignore[union-attr]
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            batch: list[_Item] = []
+            if first is None:
+                stop = True
+            else:
+                batch.append(first)
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            if batch:
+                self.write(batch)
+
+    def write(self, batch: list[_Item]) -> bool:
+        """Commit ``batch`` in one transaction; on failure refuse the waiters, spill the rest."""
+        barriers = [it for it in batch if it.barrier]
+        batch = [it for it in batch if not it.barrier]
+        try:
+            return self._write(batch)
+        finally:
+            for it in barriers:
+                it.done.set()  # type: ignore[union-attr]
+
+    def _write(self, batch: list[_Item]) -> bool:
+        try:
+            with transaction(self._factory) as session:
+                self._insert(session, batch)
+        except Exception as exc:
+            log.error("decision log commit failed (%s); record=False decisions spilled", exc)
+            self._write_spill([it for it in batch if it.done is None])
+            for it in batch:
+                if it.done is not None:
+                    it.ok, it.error = False, str(exc)
+                    it.done.set()
+            return False
+        for it in batch:
+            if it.done is not None:
+                it.ok = True
+                it.done.set()
+        self._replay_spill()
+        return True
+
+    def _insert(self, session: Session, batch: list[_Item]) -> None:
+        for it in batch:
+            row = dict(it.row)
+            at = dt.datetime.fromisoformat(row["at"])
+            index = None
+            if self._ledger is not None:
+                appended = self._ledger.append(
+                    session,
+                    actor=self._actor,
+                    action="decision.record" if row["record"] else "decision.no_record",
+                    reason=row["reason"],
+                    payload=row,
+                    at=at,
+                )
+                index = getattr(appended, "index", None)
+            session.add(DecisionRow(**(row | {"at": at, "ledger_index": index})))
+            if it.number is not None:
+                _queue_candidate(session, it.number, row["facility"], at, row["decision_id"])
+        session.flush()
+
+    # -- the spill file ---------------------------------------------------------------------
+
+    def _write_spill(self, items: list[_Item]) -> None:
+        if not items:
+            return
+        lines = "".join(
+            json.dumps({"row": it.row, "number": it.number}, sort_keys=True) + "\n" for it in items
+        )
+        with self._spill_lock:
+            self._spill.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._spill, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, lines.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.spilled += len(items)
+
+    def _replay_spill(self) -> None:
+        with self._spill_lock:
+            if self._spill.exists():
+                self._spill.rename(
+                    self._spill.with_name(f"{self._spill.name}.{time.time_ns()}.pending")
+                )
+        for pending in sorted(self._spill.parent.glob(self._spill.name + ".*.pending")):
+            items = [_Item(**json.loads(line)) for line in _lines(pending)]
+            try:
+                with transaction(self._factory) as session:
+                    known = set(
+                        session.scalars(
+                            select(DecisionRow.decision_id).where(
+                                DecisionRow.decision_id.in_([it.row["decision_id"] for it in items])
+                            )
+                        )
+                    )
+                    self._insert(
+                        session, [it for it in items if it.row["decision_id"] not in known]
+                    )
+            except Exception as exc:
+                log.error("spilled decisions not replayed yet (%s): %s", pending, exc)
+                return
+            pending.rename(pending.with_suffix(".replayed"))
+            log.warning("replayed %d spilled decisions from %s", len(items), pending)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
+def _queue_candidate(
+    session: Session, number: str, facility: str, at: dt.datetime, decision_id: str
+) -> None:
+    # Declared private call to an unregistered number: the registrar's evidence to invite.
+    found = session.scalars(select(Candidate).where(Candidate.number == number)).first()
+    if found is None:
+        session.add(
+            Candidate(
+                number=number,
+                first_at=at,
+                last_at=at,
+                declarations=1,
+                facilities=facility,
+                evidence=json.dumps([decision_id]),
+            )
+        )
+        session.flush()
+        return
+    found.declarations += 1
+    found.last_at = max(found.last_at.replace(tzinfo=found.last_at.tzinfo or dt.UTC), at)
+    found.facilities = ",".join(sorted(set(found.facilities.split(",")) | {facility}))
+    evidence = json.loads(found.evidence)
+    found.evidence = json.dumps((evidence + [decision_id])[-100:])  # the latest 100
+
+
+def counts(
+    session: Session,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    facility: str | None = None,
+) -> list[dict[str, Any]]:
+    """Decisions counted by facility, outcome and reason in [since, until): for reports."""
+    q = select(DecisionRow.facility, DecisionRow.record, DecisionRow.reason, func.count())
+    if since is not None:
+        q = q.where(DecisionRow.at >= since)
+    if until is not None:
+        q = q.where(DecisionRow.at < until)
+    if facility is not None:
+        q = q.where(DecisionRow.facility == facility)
+    q = q.group_by(DecisionRow.facility, DecisionRow.record, DecisionRow.reason).order_by(
+        DecisionRow.facility, DecisionRow.record, DecisionRow.reason
+    )
+    return [
+        {"facility": f, "record": bool(r), "reason": why, "decisions": int(n)}
+        for f, r, why, n in session.execute(q)
+    ]
+
+
+def candidates(session: Session) -> list[dict[str, Any]]:
+    """The registrar's queue: numbers declared private while not registered, newest first."""
+    rows = session.scalars(select(Candidate).order_by(Candidate.last_at.desc()))
+    return [
+        {
+            "number": c.number,
+            "declarations": c.declarations,
+            "facilities": c.facilities,
+            "first_at": c.first_at,
+            "last_at": c.last_at,
+            "evidence": json.loads(c.evidence),
+            "state": c.state,
+        }
+        for c in rows
+    ]

@@ -1,0 +1,97 @@
+"""POST /v1/decisions on the service, and the client helper that fails closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.decisions import (
+    Checkpoint,
+    Reason,
+    RegistryEntry,
+    Verified,
+    build_state,
+)
+from privguard.internals.prevention.decisions.client import ask
+from privguard.internals.prevention.decisions.http import install
+from privguard.internals.prevention.decisions.models import DecisionRow
+from service_helpers import add_user, bearer, service_client, token_for
+
+LAWYER, FAMILY = "+15125550100", "+15125550199"
+
+
+def _verifier(data: bytes, last: object | None, now: dt.datetime) -> Verified:
+    state = build_state(
+        [RegistryEntry(LAWYER, ref="registration 1")],
+        Checkpoint(7, "ef" * 32),
+        now + dt.timedelta(days=1),
+    )
+    return Verified(state, state.checkpoint)
+
+
+def _call(client: Any, token: str, number: str, **kw: Any) -> Any:
+    body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": number} | kw
+    return client.post("/v1/decisions", json=body, headers=bearer(token))
+
+
+def test_the_service_decides_and_logs_before_answering(db_url: str, tmp_path: Path) -> None:
+    with service_client(db_url, tmp_path) as client:
+        token = token_for(client, add_user(client, "facility_system"))
+        first = _call(client, token, FAMILY)
+        assert first.status_code == 200
+        assert (first.json()["record"], first.json()["reason"]) == (False, Reason.NOTHING_LOADED)
+        install(client.app, _verifier, timeout_s=5.0).load(b"snapshot")
+        ok = _call(client, token, "(512) 555-0199").json()
+        assert (ok["record"], ok["checkpoint"]) == (True, {"size": 7, "root": "ef" * 32})
+        with transaction(client.app.state.sessions) as s:  # type: ignore[attr-defined]
+            ids = set(s.scalars(select(DecisionRow.decision_id).where(DecisionRow.record)))
+        assert ok["decision_id"] in ids  # durable before the answer
+        no = _call(client, token, LAWYER, private_call_declared=True).json()
+        assert (no["record"], no["reason"], no["entry"]["ref"]) == (
+            False,
+            Reason.REGISTERED_NUMBER,
+            "registration 1",
+        )
+
+
+def test_only_the_facility_system_role_may_ask(db_url: str, tmp_path: Path) -> None:
+    with service_client(db_url, tmp_path) as client:
+        token = token_for(client, add_user(client, "registrar"))
+        refused = _call(client, token, FAMILY)
+        assert refused.status_code == 403 and refused.json()["error"]
+        assert client.post("/v1/decisions", json={}).status_code == 401
+
+
+def test_the_client_helper_answers_false_on_every_failure(db_url: str, tmp_path: Path) -> None:
+    with service_client(db_url, tmp_path) as client:
+        token = token_for(client, add_user(client, "facility_system"))
+        install(client.app, _verifier, timeout_s=5.0).load(b"snapshot")
+        client.headers.update(bearer(token))
+        assert ask(client, "MAIN", "A1", FAMILY)["record"] is True
+        assert ask(client, "MAIN", "A1", LAWYER)["record"] is False
+        client.headers.update(bearer("wrong"))
+        assert ask(client, "MAIN", "A1", FAMILY) | {"error": None} == {
+            "record": False,
+            "reason": "HTTP_401",
+            "error": None,
+        }
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    def odd(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"record": "yes"})
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    for handler, reason in ((slow, "TIMEOUT"), (down, "SERVICE_UNAVAILABLE")):
+        c = httpx.Client(base_url="http://gate", transport=httpx.MockTransport(handler))
+        assert ask(c, "MAIN", "A1", FAMILY) == {"record": False, "reason": reason}
+    c = httpx.Client(base_url="http://gate", transport=httpx.MockTransport(odd))
+    assert ask(c, "MAIN", "A1", FAMILY)["record"] is False  # only a literal true records
