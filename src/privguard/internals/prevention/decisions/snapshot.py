@@ -69,7 +69,7 @@ def registry_verifier(
 
     def verify(data: bytes, last: object | None, now: dt.datetime) -> Verified:
         try:
-            snap = snaps.read_snapshot(data, trusted, last, now=now, where=where)
+            snap = snaps.read_snapshot(data, trusted, last, now=now, where=where)  # type: ignore[arg-type]
         except PrivguardError as exc:
             raise SnapshotRejected(
                 _reason_of(exc), exc.message, where=exc.where, problems=exc.problems, fix=exc.fix
