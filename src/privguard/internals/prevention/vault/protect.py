@@ -193,7 +193,7 @@ def import_audit(vault: Vault, ctx: AccessContext, out: Path) -> AuditImport:
             found.setdefault((kind, value), (cls, path))
     now = utcnow()
     with db.transaction(vault.factory) as session:
-        have = set(session.execute(select(Finding.kind, Finding.value)).tuples())
+        have = {tuple(r) for r in session.execute(select(Finding.kind, Finding.value))}
         sums = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
         for (kind, value), (cls, path) in sorted(found.items()):
             if (kind, value) not in have:
