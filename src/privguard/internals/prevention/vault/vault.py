@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -135,27 +135,33 @@ class Vault:
         self.backups = backups  # where copies of blobs and database live (for certificates)
 
     @classmethod
-    def open(cls, settings: ServiceSettings, *, migrate: bool = True, **kw: object) -> Vault:
-        """The vault of ``settings``: its database, keys under ``<data_dir>/keys``, blobs
-        under ``<data_dir>/vault``. Missing keys are created; a new escrow private key is
-        left in ``keys/vault-escrow.key`` with a warning: move it offline.
-        """
-        from privguard.internals.prevention.vault.keys import load_or_create_secret, write_secret
-
+    def open(cls, settings: ServiceSettings, *, migrate: bool = True, **kw: Any) -> Vault:
+        """The vault of ``settings`` on its own engine (migrated); see :meth:`build`."""
         engine: Engine = db.make_engine(settings.url)
         if migrate:
             db.upgrade(engine)
+        return cls.build(db.sessions(engine), settings, **kw)
+
+    @classmethod
+    def build(cls, factory: sessionmaker[Session], settings: ServiceSettings, **kw: Any) -> Vault:
+        """The vault of ``settings`` on ``factory`` (the service's): keys under
+        ``<data_dir>/keys``, blobs under ``<data_dir>/vault``. Missing keys are created; a
+        new escrow private key is left in ``keys/vault-escrow.key`` with a warning: it
+        belongs offline, and once it is gone no quarantined recording opens here.
+        """
+        from privguard.internals.prevention.vault.keys import load_or_create_secret, write_secret
+
         keys = settings.data_dir / "keys"
         public, private = keys / "vault-escrow.pub", keys / "vault-escrow.key"
         if not public.exists():
             pub, priv = Escrow.generate()
             write_secret(private, priv)
             write_secret(public, pub)
-            log.warning("created the escrow key %s: move it offline (see vault escrow)", private)
+            log.warning("created the escrow key %s: move it offline", private)
         decisions_key = keys / "decisions.hmac"
         signer = Signer.load_or_create(settings.key_file, name=ACCESS_ORIGIN)
         return cls(
-            db.sessions(engine),
+            factory,
             Ledger(log=ACCESS_LOG, signer=signer),
             FileKeyWrapper(keys / "vault.kek"),
             B.BlobStore(settings.data_dir / "vault" / "blobs"),
@@ -163,7 +169,7 @@ class Vault:
             signer.for_name(CERT_ORIGIN),
             load_or_create_secret(keys / "vault-links.key"),
             decisions=DecisionTable(decisions_key.read_bytes() if decisions_key.exists() else None),
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
 
     # -- refusals and checks ---------------------------------------------------------------
