@@ -75,6 +75,23 @@ def test_vault_commands_end_to_end(
     assert code == 0 and "investigator:" in out
     code, out, err = run(["vault", "verify-log", *d], capsys)
     assert code == 0 and out.startswith("OK:")
+    key = tmp_path / "escrow.key"
+    code, out, err = run(["vault", "escrow-move", "--to", str(key), *d], capsys)
+    assert (
+        code == 0 and key.exists() and not (tmp_path / "d" / "keys" / "vault-escrow.key").exists()
+    )
+    code, out, err = run(["vault", "escrow-move", "--to", str(key), *d], capsys)
+    assert code == 2 and "no key file" in err
+    code, out, err = run(["vault", "release", rid, "--escrow-key", str(key), "--role", "admin",
+                          *WHY, *d], capsys)  # fmt: skip
+    assert code == 5 and "only a quarantined recording" in err  # it was purged
+    from sqlalchemy import text
+
+    with vault.factory() as s:  # a hidden read: the access table no longer matches the log
+        s.execute(text("DELETE FROM vault_access WHERE action = 'play' OR action = 'download'"))
+        s.commit()
+    code, out, err = run(["vault", "verify-log", *d], capsys)
+    assert code == 3 and "has no access row" in err
 
 
 def test_missing_certificate_file_is_a_clear_error(

@@ -97,5 +97,16 @@ def test_anomaly_report_flags_bulk_off_hours_and_protected_attempts(
     assert ivan.reads == 6 and ivan.off_hours == 6 and ivan.protected_attempts == 1
     assert ivan.bulk_hours == ["2024-03-05 02:00"] and len(ivan.flags) == 3
     assert by["investigator:calm"].flags == [] and report.users[0].actor == INVESTIGATOR.actor
+    assert report.view_problems == []
     with pytest.raises(AccessRefused):
         anomaly_report(vault, INVESTIGATOR, night, day)
+    # Deleting the rows the report reads, to hide the night's reads, is named.
+    from sqlalchemy import text
+
+    from privguard.internals.prevention import db as pdb
+
+    with pdb.transaction(vault.factory) as s:
+        s.execute(text("DELETE FROM vault_access WHERE actor = 'investigator:ivan'"))
+    report = anomaly_report(vault, AUDITOR, night - dt.timedelta(hours=1), day)
+    assert INVESTIGATOR.actor not in {u.actor for u in report.users}
+    assert len(report.view_problems) == 8 and "has no access row" in report.view_problems[0]

@@ -77,6 +77,9 @@ def test_a_blob_moved_to_another_recording_does_not_decrypt(db: Engine, tmp_path
         ra.wrapped_key = rb.wrapped_key
     with pytest.raises(IntegrityError):
         vault.read(INVESTIGATOR, a)
+    with vault.factory() as s:  # both attempts are alarms in the access log
+        alarms = [e for e in vault.ledger.entries(s) if e.reason == "alarm"]
+    assert [e.payload["object"] for e in alarms] == [a, a]
 
 
 def db_tx(vault):  # type: ignore[no-untyped-def]

@@ -298,42 +298,6 @@ def purge(
                f"privguard vault verify-certificate {out} --key '{vault.signer.verifier()}'")  # fmt: skip
 
 
-@vault.command(name="verify-certificate")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--key", required=True, help="The vault's vkey, or a file holding it.")
-def verify_certificate(file: Path, key: str) -> None:
-    """Check a purge certificate offline, with the vault's public key only (exit 3 if it fails).
-
-    Example: privguard vault verify-certificate purge.txt --key vault.vkey
-    """
-    from privguard.internals.prevention.vault.certificate import (
-        load_certificate,
-        read_key,
-        verify_certificate,
-    )
-
-    check = verify_certificate(load_certificate(file), read_key(key))
-    f = check.fields
-    click.echo(
-        f"OK: {f['certificate_id']} signed by {check.signed_by.split('+')[0]}: "
-        f"{f['media']['count']} recording(s), {f['sanitization']['method']}, "
-        f"{f['date_utc']}, by {f['person']['actor']}, authority "
-        f"{f['authority']['authority']!r}; verification {f['verification']['result']}"
-    )
-    for b in f["backups"]["must_also_be_purged"]:
-        click.echo(f"  backup still to purge: {b}")  # fmt: skip
-
-
-@vault.command(name="key")
-@_vault_options
-def key(vault: Vault, ctx: AccessContext) -> None:
-    """Print the vkey that checks purge certificates and production manifests.
-
-    Example: privguard vault key --data-dir d > vault.vkey
-    """
-    click.echo(str(vault.signer.verifier()))
-
-
 @vault.command(name="anomalies")
 @click.option("--from", "start", type=_DATE, required=True, help="From (UTC).")
 @click.option("--to", "end", type=_DATE, required=True, help="Up to, excluded (UTC).")
@@ -374,24 +338,5 @@ def anomalies(
         click.echo(f"{u.actor} ({u.role}): {u.reads:,} read, {u.refused:,} refused: {flags}")  # fmt: skip
 
 
-@vault.command(name="verify-log")
-@_vault_options
-def verify_log(vault: Vault, ctx: AccessContext) -> None:
-    """Check the access log: every entry, its order and every signed checkpoint (exit 3 if not).
-
-    Example: privguard vault verify-log --data-dir d
-    """
-    from privguard.errors import IntegrityError
-    from privguard.internals.prevention.db import transaction
-    from privguard.internals.prevention.vault.access import ACCESS_ORIGIN
-
-    with transaction(vault.factory) as session:
-        vault.ledger.checkpoint(session)
-        report = vault.ledger.verify(session, vault.signer.for_name(ACCESS_ORIGIN).verifiers())
-    if not report.ok:
-        raise IntegrityError(
-            "the access log does not verify",
-            problems=report.problems,
-            fix="keep the database as it is and report it: it was altered",
-        )
-    click.echo(f"OK: the access log's {report.size:,} entries and checkpoints verify")  # fmt: skip
+# The key, certificate, log and escrow commands (kept apart so each file stays small).
+from privguard.cli import _vault_admin  # noqa: E402, F401

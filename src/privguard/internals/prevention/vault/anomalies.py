@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from privguard.internals.prevention import db
 from privguard.internals.prevention.vault.access import READS, AccessContext
@@ -40,17 +41,42 @@ class UserAnomalies:
 
 @dataclass
 class AnomalyReport:
-    """The period, the thresholds, and every actor (those with flags first)."""
+    """The period, the thresholds, every actor (those with flags first), and whether the
+    table the report reads still matches the signed access log (``view_problems``)."""
 
     start: str
     end: str
     bulk_per_hour: int
     working_hours: str
     users: list[UserAnomalies]
+    view_problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """For JSON output."""
         return asdict(self)
+
+
+def view_problems(vault: Vault, session: Session) -> list[str]:
+    """Where ``vault_access`` differs from the vault's entries of the signed access log.
+
+    The report reads the table; the ledger is what cannot be altered unseen. A row deleted
+    or edited to hide someone's reads is named here (run ``Ledger.verify`` for the log).
+    """
+    logged = {
+        e.index: (e.actor, e.action.removeprefix("vault."), e.reason)
+        for e in vault.ledger.entries(session)
+        if e.action.startswith("vault.")
+    }
+    problems = []
+    seen = set()
+    rows = session.execute(select(Access.ledger_index, Access.actor, Access.action, Access.outcome))
+    for index, actor, action, outcome in rows:
+        seen.add(index)
+        if logged.get(index) != (actor, action, outcome):
+            problems.append(f"access row for log entry {index} differs from the log")
+    problems += [f"log entry {i} ({logged[i][1]} by {logged[i][0]}) has no access row"
+                 for i in sorted(set(logged) - seen)]  # fmt: skip
+    return problems
 
 
 def anomaly_report(
@@ -103,10 +129,12 @@ def anomaly_report(
                 u.flags.append(f"{u.flagged} read(s) over the role's daily volume")
             if u.alarms:
                 u.flags.append(f"{u.alarms} alarm(s): recordings without a durable decision")
+        problems = view_problems(vault, session)
         flagged = sum(1 for u in users.values() if u.flags)
         vault.log.record(session, ctx, "report", what, "ok", detail=f"{flagged} user(s) flagged")
     ordered = sorted(users.values(), key=lambda u: (not u.flags, u.actor))
     return AnomalyReport(
         f"{aware(start):%Y-%m-%dT%H:%M:%SZ}", f"{aware(end):%Y-%m-%dT%H:%M:%SZ}",
         bulk_per_hour, f"{work_hours[0]:02d}-{work_hours[1]:02d} {zone}, Mon-Fri", ordered,
+        problems,
     )  # fmt: skip

@@ -62,6 +62,26 @@ def write_secret(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def move_secret(source: Path, target: Path) -> None:
+    """Copy a key file to ``target`` (new, 0600), check the copy, then overwrite and delete
+    ``source`` (a file the vault itself created)."""
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise InputError("there is no key file to move", where=str(source),
+                         fix="it was moved already; it is wherever it was moved to")  # fmt: skip
+    if target.exists():
+        raise InputError("the target file already exists", where=str(target), fix="give a new name")
+    data = source.read_bytes()
+    write_secret(target, data)
+    if target.read_bytes() != data:
+        raise IntegrityError("the copy of the key does not read back", where=str(target))
+    with source.open("r+b") as fh:
+        fh.write(os.urandom(len(data)))
+        fh.flush()
+        os.fsync(fh.fileno())
+    source.unlink()
+
+
 def load_or_create_secret(path: Path, size: int = KEY_BYTES) -> bytes:
     """The random secret in ``path``, created on first use."""
     path = Path(path)

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from privguard.errors import InputError
+from privguard.errors import InputError, IntegrityError
 from privguard.internals.common.phones import to_e164
 from privguard.internals.prevention import db
 from privguard.internals.prevention.ledger import Ledger, Signer
@@ -311,29 +311,36 @@ class Vault:
         if action not in ("play", "download", "export"):
             raise InputError(f"unknown action {action!r}", fix="use play, download or export")
         self.admit(ctx, action, recording_id)
-        with db.transaction(self.factory) as session:
-            secure_delete(session)
-            row = session.get(Recording, recording_id)
-            if row is None:
-                refusal = "no such recording"
-            elif row.state != "stored":
-                refusal = f"the recording is {row.state}: it cannot be reached"
-            elif why := self.oracle.reasons(session, [call_of(row)]).get(row.id):
-                self.seal_away(row, self.data_key(row), "quarantined", ",".join(why), utcnow())
-                self.log.record(
-                    session, ctx, "quarantine", row.id, "ok", items=1,
-                    detail="found privileged when read: " + ",".join(why),
-                )  # fmt: skip
-                refusal = "the recording is privileged: quarantined"
-            else:
-                refusal = ""
-                outcome = self.volume(session, ctx, 1)
-                if outcome != "refused":
-                    data = B.decrypt(self.data_key(row), self.blobs.get(row.blob),
-                                     B.context(row.id, row.decision_id), row.id)  # fmt: skip
-                    index = self.log.record(session, ctx, action, row.id, outcome, items=1)
-                    return Content(row.id, data, row.sha256, row.media_type, index)
-                refusal = "over the role's daily volume"
+        try:
+            with db.transaction(self.factory) as session:
+                secure_delete(session)
+                row = session.get(Recording, recording_id)
+                if row is None:
+                    refusal = "no such recording"
+                elif row.state != "stored":
+                    refusal = f"the recording is {row.state}: it cannot be reached"
+                elif why := self.oracle.reasons(session, [call_of(row)]).get(row.id):
+                    self.seal_away(row, self.data_key(row), "quarantined", ",".join(why), utcnow())
+                    self.log.record(
+                        session, ctx, "quarantine", row.id, "ok", items=1,
+                        detail="found privileged when read: " + ",".join(why),
+                    )  # fmt: skip
+                    refusal = "the recording is privileged: quarantined"
+                else:
+                    refusal = ""
+                    outcome = self.volume(session, ctx, 1)
+                    if outcome != "refused":
+                        data = B.decrypt(self.data_key(row), self.blobs.get(row.blob),
+                                         B.context(row.id, row.decision_id), row.id)  # fmt: skip
+                        index = self.log.record(session, ctx, action, row.id, outcome, items=1)
+                        return Content(row.id, data, row.sha256, row.media_type, index)
+                    refusal = "over the role's daily volume"
+        except IntegrityError as exc:  # tampered key or blob: the attempt is an alarm
+            with db.transaction(self.factory) as session:
+                self.log.record(session, ctx, action, recording_id, "alarm", detail=exc.message)
+            raise
+        if refusal.endswith("quarantined"):
+            self.scrub()
         self.refuse(ctx, action, recording_id, refusal)
 
     def scrub(self) -> None:
