@@ -124,6 +124,10 @@ def test_purge_crypto_shreds_and_issues_a_certificate_checkable_offline(
     with pytest.raises(IntegrityError):
         decrypt(other_key, b"\0" * 12 + before["ciphertext"], context(rid, "x"))
     assert vault.read(INVESTIGATOR, keep).data.startswith(b"ordinary")
+    letters = list((vault.blobs.root.parent / "outbox").glob("purge_*-attorney-*.txt"))
+    assert len(letters) == 1
+    letter = letters[0].read_text()
+    assert LAWYER in letter and "1 call(s) on 2024-03-04" in letter and cert in letter
 
 
 def test_importing_an_audit_quarantines_its_calls_at_once(db: Engine, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@
   ``numbers.parquet``), keeps its findings, and sweeps.
 * :func:`release` brings a recording quarantined by mistake back (needs the escrow private
   key, which lives offline).
-* :func:`purge` crypto-shreds recordings and returns a signed purge certificate.
+* :func:`purge` crypto-shreds recordings and returns a signed purge certificate; a letter
+  with it is queued for each attorney whose number was called (:mod:`.notify`).
 
 Quarantine leaves the data key sealed only to the escrow public key: from then on no key
 on this machine opens the recording, whatever is read directly from disk.
@@ -35,6 +36,7 @@ from privguard.internals.prevention.vault.access import AccessContext, utcnow
 from privguard.internals.prevention.vault.certificate import sign_certificate
 from privguard.internals.prevention.vault.keys import Escrow
 from privguard.internals.prevention.vault.models import Finding, Purge, Recording
+from privguard.internals.prevention.vault.notify import queue_letters
 from privguard.internals.prevention.vault.vault import (
     Vault,
     call_of,
@@ -324,4 +326,7 @@ def purge(
         found = session.get(Purge, cert_id)
         assert found is not None
         found.certificate = text
+        letters = queue_letters(session, vault.blobs.root.parent / "outbox", cert_id,
+                                [str(m["id"]) for m in media], text, str(vault.signer.verifier()))  # fmt: skip
+    log.info("purge %s: %d letter(s) to attorneys queued", cert_id, len(letters))
     return text
