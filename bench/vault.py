@@ -299,6 +299,14 @@ def main() -> None:
             "database": round(sum(_du(p) if p.is_dir() else p.stat().st_size
                                   for p in root.glob("privguard.db*")) / 2**20, 1),
         }  # fmt: skip
+        if args.url and args.url.startswith("postgresql"):
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(args.url)
+            with engine.connect() as conn:
+                size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+            engine.dispose()
+            summary["disk_mb"]["database"] = round(int(size or 0) / 2**20, 1)
         summary["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if tmp:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -132,9 +133,10 @@ async def store(
 ) -> dict[str, Any]:
     """Store a recording (the request body, raw bytes) made under a record=true decision."""
     data = await request.body()
-    s = vault_of(request).store(
-        _ctx(me, request), decision_id, data, facility=facility, inmate_account=inmate_account,
-        dialed_number=dialed_number, started_at=started_at, recording_ref=recording_ref,
+    s = await run_in_threadpool(  # encryption, fsync and commit: off the event loop
+        vault_of(request).store, _ctx(me, request), decision_id, data, facility=facility,
+        inmate_account=inmate_account, dialed_number=dialed_number, started_at=started_at,
+        recording_ref=recording_ref,
     )  # fmt: skip
     return {"id": s.id, "sha256": s.sha256, "size": s.size, "state": s.state}
 
