@@ -2,7 +2,8 @@
 
 Each command parses its arguments, calls one library function and formats the
 result. Errors are translated here, and only here, into exit codes:
-1 general, 2 bad input or settings, 3 integrity failure, 4 engine failure.
+1 general, 2 bad input or settings, 3 integrity failure, 4 engine failure,
+5 access refused (vault).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _COMMANDS = [
     ("privguard.cli._verify", "verify"),
     ("privguard.cli._registry", "registry"),
     ("privguard.cli._replay", "replay"),
+    ("privguard.cli._vault", "vault"),
     ("privguard.cli._serve", "serve"),
 ]
 

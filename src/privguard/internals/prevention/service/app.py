@@ -24,6 +24,7 @@ from privguard.internals.prevention.service import (
     routes_auth,
     routes_meta,
     routes_registry,
+    routes_vault,
 )
 from privguard.internals.prevention.service.auth import ACCESS_LOG, ACCESS_ORIGIN, AccessLog
 from privguard.internals.prevention.settings import ServiceSettings
@@ -76,6 +77,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_registry.router)
     app.include_router(decisions_http.router)
+    app.include_router(routes_vault.router)
     docs = [p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.

@@ -14,7 +14,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from privguard.internals.prevention.db import Base
 
-ROLES = ("attorney", "registrar", "facility_system", "auditor", "admin")
+# investigator, prosecutor and records_officer: the vault's readers (see vault.access).
+ROLES = (
+    "attorney",
+    "registrar",
+    "facility_system",
+    "auditor",
+    "admin",
+    "investigator",
+    "prosecutor",
+    "records_officer",
+)
 
 
 class User(Base):

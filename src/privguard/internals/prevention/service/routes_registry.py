@@ -70,6 +70,14 @@ def _attorney_id(me: Principal) -> int:
     return me.attorney_id
 
 
+def _protect(request: Request, view: W.RequestView, me: Principal) -> None:
+    """Numbers just verified: the vault quarantines their recordings at once (vault branch)."""
+    if view.state == "verified":
+        from privguard.internals.prevention.vault.service_hook import quarantine_registered
+
+        quarantine_registered(request.app, view.numbers, me.actor)
+
+
 def _out(view: W.RequestView) -> RequestOut:
     return RequestOut(
         id=view.id,
@@ -99,6 +107,7 @@ def submit(body: SubmitIn, me: Attorney, session: DbSession, request: Request) -
         effective_from=body.effective_from,
     )
     session.commit()
+    _protect(request, view, me)
     return _out(view)
 
 
@@ -186,6 +195,7 @@ def approve(
         session, _registry(request).ledger, request_id, actor=me.actor, reason=body.reason
     )
     session.commit()
+    _protect(request, view, me)
     return _out(view)
 
 

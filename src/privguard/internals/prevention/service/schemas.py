@@ -30,7 +30,16 @@ NO_NUL = r"^[^\x00]*$"
 Username = Annotated[
     str, Field(pattern=USERNAME, description="Letters, digits and . _ @ - (at most 64).")
 ]
-RoleName = Literal["attorney", "registrar", "facility_system", "auditor", "admin"]
+RoleName = Literal[
+    "attorney",
+    "registrar",
+    "facility_system",
+    "auditor",
+    "admin",
+    "investigator",
+    "prosecutor",
+    "records_officer",
+]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A user's id.")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="A token's id.")]
 
