@@ -26,6 +26,7 @@ _COMMANDS = [
     ("privguard.cli._verify", "verify"),
     ("privguard.cli._registry", "registry"),
     ("privguard.cli._serve", "serve"),
+    ("privguard.cli._compliance", "compliance"),
 ]
 
 
