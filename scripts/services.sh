@@ -49,3 +49,18 @@ echo "services.sh: $(chromium --version 2>/dev/null || echo 'chromium missing')"
 runuser -u postgres -- psql -qAtc "select 1 from pg_roles where rolname='privguard'" | grep -q 1 || \
   runuser -u postgres -- psql -qc "create role privguard login superuser password 'privguard'"
 echo "services.sh: PostgreSQL role privguard ready on 127.0.0.1"
+
+# The portal's browser tests inject axe-core (pinned in package.json) into each page: from
+# npm into the gitignored node_modules/, never committed. They drive Debian's Chromium above.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+    else
+      echo "services.sh: npm is missing; install it for the portal's accessibility tests" >&2; exit 1
+    fi
+  fi
+  (cd "$root" && npm install --no-save --no-audit --no-fund --silent)
+fi
+echo "services.sh: axe-core $(node -p "require('$root/node_modules/axe-core/package.json').version" 2>/dev/null || echo missing)"

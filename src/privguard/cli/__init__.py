@@ -29,6 +29,7 @@ _COMMANDS = [
     ("privguard.cli._replay", "replay"),
     ("privguard.cli._vault", "vault"),
     ("privguard.cli._serve", "serve"),
+    ("privguard.cli._compliance", "compliance"),
 ]
 
 

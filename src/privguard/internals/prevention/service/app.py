@@ -21,6 +21,7 @@ from privguard.internals.prevention.registry import api as registry_api
 from privguard.internals.prevention.service import (
     errors,
     policy,
+    portal,
     routes_auth,
     routes_meta,
     routes_registry,
@@ -78,7 +79,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(routes_registry.router)
     app.include_router(decisions_http.router)
     app.include_router(routes_vault.router)
-    docs = [p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p]
+    plain = portal.install(app)  # the server-rendered pages (issue 17)
+    docs = [*plain, *(p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p)]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.
     app.state.policy = policy.declared_policies(app, docs)
