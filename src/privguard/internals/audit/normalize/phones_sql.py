@@ -18,11 +18,29 @@ _PUNCT_ONLY_RE = r"^\+?[0-9\s\-\.\(\)/]+$"
 _VANITY_RE = r"^(?:\+?1[\s\-\.]*)?\(?[0-9]{3}\)?[\s\-\.]*[0-9A-Z](?:[\s\-\.]*[0-9A-Z]){6,}$"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _KEYPAD = "22233344455566677778889999"
+# Scientific notation a spreadsheet wrote ("2.12555E+09"): whole digit, fraction, exponent.
+_SCI_RE = r"^([0-9])(?:\.([0-9]*))?E\+?([0-9]{1,2})$"
+SCI_LOST = "invalid: digits lost to scientific notation"
+
+
+def _written_out(text: str) -> str:
+    """Scientific notation written out as digits when it kept every digit, else unchanged."""
+    whole, frac = f"regexp_extract(x, '{_SCI_RE}', 1)", f"regexp_extract(x, '{_SCI_RE}', 2)"
+    exp = f"CAST(regexp_extract(x, '{_SCI_RE}', 3) AS INTEGER)"
+    exact = f"length({frac}) >= {exp} AND ltrim(substr({frac}, {exp} + 1), '0') = ''"
+    # A one-element list lambda binds the text once; the guard is a cheap substring test.
+    return (
+        f"list_transform([{text}], lambda x: CASE WHEN contains(x, 'E') "
+        f"AND regexp_full_match(x, '{_SCI_RE}') AND {exact} "
+        f"THEN {whole} || substr({frac}, 1, {exp}) ELSE x END)[1]"
+    )
 
 
 def cleaned(raw: str) -> str:
-    """Upper-cased, trimmed text, with a spreadsheet float tail (".0") removed."""
-    return rf"regexp_replace(upper(trim({raw})), '^([0-9]{{7,15}})\.0+$', '\1')"
+    """Upper-cased, trimmed text; a spreadsheet float tail (".0") removed and scientific
+    notation written out when it kept every digit ("2.125550100E+09")."""
+    text = rf"regexp_replace(upper(trim({raw})), '^([0-9]{{7,15}})\.0+$', '\1')"
+    return _written_out(text)
 
 
 def extension(raw: str) -> str:
@@ -59,6 +77,7 @@ def fast_path_select(raw: str) -> str:
          WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
          ELSE '+1' || ({nanp}) END AS fast_e164_candidate,
     CASE WHEN {raw} IS NULL OR trim({raw}) = '' THEN 'invalid: empty'
+         WHEN regexp_full_match({main}, '{_SCI_RE}') THEN '{SCI_LOST}'
          WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
          WHEN substr(({nanp}), 1, 1) IN ('0', '1') THEN 'invalid: area code starts with 0 or 1'
          WHEN substr(({nanp}), 2, 2) = '11' THEN 'invalid: area code is an N11 service code'
