@@ -55,7 +55,8 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "inmate_name",
     "dialed_number",  # E.164 when valid, else NULL
     "number_raw",
-    "number_status",  # "valid" or "invalid: <reason>"
+    "number_status",  # "valid" or "invalid: <reason>", reasons in common.phones.REASONS
+    "number_key",  # the number as dialed, one text however written; dedupe matches on it
     "extension",
     "start_utc",  # TIMESTAMP (UTC, naive)
     "duration_s",  # INTEGER seconds

@@ -6,6 +6,8 @@ The fast path decides the common cases inside the engine: punctuation, a leading
 and the NANP rules (area code and exchange start 2-9 and are not N11). What it
 cannot decide (international numbers, odd text) it leaves NULL in ``status`` so
 that :mod:`privguard.internals.common.phones` parses those *distinct* values.
+
+:func:`number_key` is the one key a number is matched on downstream, valid or not.
 """
 
 from __future__ import annotations
@@ -55,6 +57,39 @@ def _main(raw: str) -> str:
 def digits(raw: str) -> str:
     """The digits of the number without its extension, vanity letters turned into digits."""
     return f"regexp_replace(translate({_main(raw)}, '{_LETTERS}', '{_KEYPAD}'), '[^0-9]', '', 'g')"
+
+
+def number_key(raw: str) -> str:
+    """The number as dialed, as one text whichever way it was written; NULL without digits.
+
+    This is what dedupe matches calls on, so it must be the same for every way people
+    write one number and different for any two numbers. A valid number's key is its
+    E.164 (the caller takes it from the parse, see ``normalize.api``); this expression
+    keys what failed validation, by the same rules the fast path reads a number with:
+
+    * a leading ``+`` is international: ``+`` and the digits (``+1 211 555 0100`` is
+      ``+12115550100``); ``011`` (the North American international prefix) is a ``+``;
+    * 10 digits are a North American number and 11 digits starting with ``1`` the same
+      number with its trunk ``1``: ``+1`` and the 10 digits;
+    * any other length (a 7-digit local number, 9 or 12 digits) keeps its bare digits,
+      without ``+``, so it can never equal a number of another length or one written
+      with a country code;
+    * punctuation, an extension and a spreadsheet's ``.0`` are dropped; letters become
+      keypad digits only in a vanity number (``1-800-FLOWERS``), never in text such as
+      ``UNKNOWN``;
+    * scientific notation that lost digits (``2.12555E+09``) is keyed by its text with a
+      ``~``: only the same text matches, never a number with digits.
+    """
+    main = _main(raw)
+    letters = f"regexp_full_match({main}, '{_VANITY_RE}')"
+    d = f"(CASE WHEN {letters} THEN {digits(raw)} ELSE regexp_replace({main}, '[^0-9]', '', 'g') END)"
+    return f"""(CASE WHEN {raw} IS NULL OR {d} = '' THEN NULL
+         WHEN regexp_full_match({main}, '{_SCI_RE}') THEN '~' || {main}
+         WHEN starts_with({main}, '+') THEN '+' || {d}
+         WHEN starts_with({d}, '011') AND length({d}) > 3 THEN '+' || substr({d}, 4)
+         WHEN length({d}) = 10 THEN '+1' || {d}
+         WHEN length({d}) = 11 AND starts_with({d}, '1') THEN '+' || {d}
+         ELSE {d} END)"""
 
 
 def fast_path_select(raw: str) -> str:
