@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from itertools import combinations
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import privguard
 from privguard.internals.audit.dedupe.api import dedupe
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
@@ -37,6 +39,8 @@ SAME = [
     ["(212) 911-0100", "+12129110100", "12129110100"],
     ["(212) 155-0100", "+1 212 155 0100", "2121550100"],
     ["(012) 555-0100", "+10125550100", "0125550100"],
+    # 011 is the international prefix: 011 683 1234 is +683 1234 (Niue)
+    ["011 683 1234", "+683 1234", "0116831234"],
     # an international number that fails validation, three ways
     ["+44 20 7946 095", "011 44 20 7946 095", "+44 (20) 7946-095"],
     # a 7-digit local number
@@ -84,9 +88,13 @@ _F = st.sampled_from(
 
 
 @settings(max_examples=80, deadline=None)
-@given(d=_D, f1=_F, f2=_F)
+@given(d=_D.filter(lambda d: not d.startswith("011")), f1=_F, f2=_F)
 def test_any_ten_digits_written_two_ways_share_a_key(d: str, f1: str, f2: str) -> None:
-    """Valid or not (N11, 0/1 starts): the layouts of issue #21 always agree."""
+    """Valid or not (N11, 0/1 starts): the layouts of issue #21 always agree.
+
+    Digits starting 011 are the international prefix, as the fast path reads them
+    (``0116831234`` is ``+6831234``); no North American area code starts with 0.
+    """
     a, e, line = d[:3], d[3:6], d[6:]
     r1, r2 = f1.format(a=a, e=e, l=line), f2.format(a=a, e=e, l=line)
     keys = _keys([r1, r2])
@@ -143,3 +151,51 @@ def test_normalize_and_dedupe_give_one_call_per_true_call(tmp_path: Path) -> Non
     assert (result.rows_in, result.calls_out) == (2 * true_calls, true_calls)
     calls = pq.read_table(tmp_path / "out" / "calls.parquet").to_pylist()
     assert all(c["n_sources"] == 2 for c in calls)
+
+
+# --- end to end: privguard.audit on a tiny hand-made CSV dump in two layouts ----------------
+BILLING = """call_id,facility,inmate_account,dialed_number,start_utc,duration_s,status
+1,TX07,100,(512) 555-0101,2013-03-04 15:00:00,125,completed
+2,TX07,100,(512) 555-0101,2013-03-04 16:00:00,300,completed
+3,TX07,101,(211) 555-0100,2013-03-04 15:07:00,60,completed
+4,TX07,102,(512) 911-0100,2013-03-04 15:14:00,61,completed
+5,TX07,103,555-0100,2013-03-04 15:21:00,62,refused
+6,TX07,104,+44 20 7946 095,2013-03-04 15:28:00,63,completed
+7,TX07,105,2.12555E+09,2013-03-04 15:35:00,64,completed
+8,TX07,106,2115550100.0,2013-03-04 17:00:00,65,completed
+"""
+RECORDINGS = """seq,site,account,phone,call_start_utc,seconds,recorded
+A1,TX07,100,+15125550101,2013-03-04 15:00:00,125,yes
+A2,TX07,100,1-512-555-0101,2013-03-04 16:00:00,300,yes
+A3,TX07,101,+12115550100,2013-03-04 15:07:00,60,yes
+A4,TX07,102,+15129110100,2013-03-04 15:14:00,61,no
+A5,TX07,103,5550100,2013-03-04 15:21:00,62,no
+A6,TX07,104,011 44 20 7946 095,2013-03-04 15:28:00,63,yes
+A7,TX07,105,2.12555E+09,2013-03-04 15:35:00,64,yes
+A8,TX07,106,+1 (211) 555-0100,2013-03-04 17:00:00,65,yes
+"""
+
+
+def test_audit_counts_one_call_per_true_call_and_reports_invalid_numbers_apart(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "billing.csv").write_text(BILLING, encoding="utf-8")
+    (dump / "recordings.csv").write_text(RECORDINGS, encoding="utf-8")
+    out = tmp_path / "out"
+    privguard.audit(dump, out)
+    summary = json.loads((out / "summary.json").read_text())
+    calls = pq.read_table(out / "calls.parquet").to_pylist()
+    assert summary["calls"] == len(calls) == 8
+    assert all(c["n_sources"] == 2 for c in calls)
+    assert summary["calls_to_invalid_numbers"] == 6
+    assert summary["invalid_number_reasons"] == {
+        "area code is an N11 service code": 2,
+        "digits lost to scientific notation": 1,
+        "exchange is an N11 service code": 1,
+        "local number without area code": 1,
+        "not a valid number": 1,
+    }
+    assert summary["unique_numbers"] == 1  # only (512) 555-0101 is a phone number
+    assert summary["attorney_numbers"] == 0

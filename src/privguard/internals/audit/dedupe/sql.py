@@ -217,6 +217,9 @@ def calls_sql(grouped: str) -> str:
                    AS inmate_account,
                arg_min(inmate_name, row_key) FILTER (inmate_name IS NOT NULL) AS inmate_name,
                max(dialed_number) AS dialed_number,
+               -- copies share the number key; if one copy's text parsed, the call's did
+               CASE WHEN max(dialed_number) IS NOT NULL THEN 'valid'
+                    ELSE coalesce(min(number_status), 'invalid: empty') END AS number_status,
                coalesce(min(start_utc) FILTER ({exact}), min(start_utc)) AS start_utc,
                coalesce(arg_min(duration_s, row_key) FILTER ({exact}),
                         max(duration_s)) AS duration_s,
