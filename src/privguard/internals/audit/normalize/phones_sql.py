@@ -68,9 +68,13 @@ def number_key(raw: str) -> str:
     keys what failed validation, by the same rules the fast path reads a number with:
 
     * a leading ``+`` is international: ``+`` and the digits (``+1 211 555 0100`` is
-      ``+12115550100``); ``011`` (the North American international prefix) is a ``+``;
+      ``+12115550100``);
     * 10 digits are a North American number and 11 digits starting with ``1`` the same
-      number with its trunk ``1``: ``+1`` and the 10 digits;
+      number with its trunk ``1``: ``+1`` and the 10 digits. Ten digits stay North
+      American even when they start with ``011`` (``(011) 555-0100`` is written in both
+      layouts of issue #21 as an area code, ``+10115550100`` in one);
+    * any other length starting with ``011`` (the North American international prefix)
+      reads it as a ``+``;
     * any other length (a 7-digit local number, 9 or 12 digits) keeps its bare digits,
       without ``+``, so it can never equal a number of another length or one written
       with a country code;
@@ -86,9 +90,9 @@ def number_key(raw: str) -> str:
     return f"""(CASE WHEN {raw} IS NULL OR {d} = '' THEN NULL
          WHEN regexp_full_match({main}, '{_SCI_RE}') THEN '~' || {main}
          WHEN starts_with({main}, '+') THEN '+' || {d}
-         WHEN starts_with({d}, '011') AND length({d}) > 3 THEN '+' || substr({d}, 4)
          WHEN length({d}) = 10 THEN '+1' || {d}
          WHEN length({d}) = 11 AND starts_with({d}, '1') THEN '+' || {d}
+         WHEN starts_with({d}, '011') AND length({d}) > 3 THEN '+' || substr({d}, 4)
          ELSE {d} END)"""
 
 
@@ -102,7 +106,11 @@ def fast_path_select(raw: str) -> str:
     d = digits(raw)
     shape_ok = f"(regexp_full_match({main}, '{_PUNCT_ONLY_RE}') OR regexp_full_match({main}, '{_VANITY_RE}'))"
     # International prefixes and a '+' not followed by 1 go to the fallback.
-    intl = f"(starts_with(ltrim({main}), '+') AND NOT starts_with(ltrim({main}, '+ '), '1')) OR starts_with({d}, '011')"
+    # Ten digits starting 011 are an area code 011 (invalid), as number_key reads them.
+    intl = (
+        f"(starts_with(ltrim({main}), '+') AND NOT starts_with(ltrim({main}, '+ '), '1')) "
+        f"OR (starts_with({d}, '011') AND length({d}) <> 10)"
+    )
     nanp = (
         f"CASE WHEN length({d}) = 10 THEN {d} "
         f"WHEN length({d}) = 11 AND starts_with({d}, '1') THEN substr({d}, 2) END"
