@@ -204,3 +204,31 @@ def test_audit_counts_one_call_per_true_call_and_reports_invalid_numbers_apart(
     }
     assert summary["unique_numbers"] == 1  # only (512) 555-0101 is a phone number
     assert summary["attorney_numbers"] == 0
+    sentence = (
+        "6 calls went to numbers that are not valid phone numbers (N11 area code: 2; "
+        "digits lost by a spreadsheet: 1; N11 exchange: 1; local number without area code: 1; "
+        "no such number: 1); they are counted as calls, never as attorney numbers."
+    )
+    assert sentence in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_sentence_reads_right_for_none_one_and_many() -> None:
+    from privguard.internals.audit.report.texts import invalid_numbers
+
+    assert invalid_numbers({}) is None  # a summary from before the count existed
+    assert invalid_numbers({"calls_to_invalid_numbers": 0}) == (
+        "Every call went to a valid phone number."
+    )
+    one = {"calls_to_invalid_numbers": 1, "invalid_number_reasons": {"too short": 1}}
+    assert invalid_numbers(one) == (
+        "1 call went to a number that is not a valid phone number (too short: 1); "
+        "it is counted as a call, never as an attorney number."
+    )
+    many = {
+        "calls_to_invalid_numbers": 312,
+        "invalid_number_reasons": {"too short": 112, "area code is an N11 service code": 200},
+    }
+    assert invalid_numbers(many) == (
+        "312 calls went to numbers that are not valid phone numbers (N11 area code: 200; "
+        "too short: 112); they are counted as calls, never as attorney numbers."
+    )

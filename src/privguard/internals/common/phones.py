@@ -23,19 +23,19 @@ _SCI = re.compile(r"^(\d)(?:\.(\d*))?E\+?(\d{1,2})$", re.IGNORECASE)
 # (audit/normalize/phones_sql.py) gives the NANP reasons, this module the others.
 REASONS: dict[str, str] = {
     "empty": "no number written",
-    "no digits": "no digits (text such as UNKNOWN)",
-    "digits lost to scientific notation": "digits lost by a spreadsheet (written like 2.12555E+09)",
+    "no digits": "text with no digits",
+    "digits lost to scientific notation": "digits lost by a spreadsheet",
     "area code starts with 0 or 1": "area code starts with 0 or 1",
-    "area code is an N11 service code": "N11 area code (211, 311 ... 911)",
+    "area code is an N11 service code": "N11 area code",
     "exchange starts with 0 or 1": "exchange starts with 0 or 1",
-    "exchange is an N11 service code": "N11 exchange (211, 311 ... 911 after the area code)",
+    "exchange is an N11 service code": "N11 exchange",
     "local number without area code": "local number without area code",
     "too short": "too short",
     "too long": "too long",
     "wrong length": "wrong length for its country",
     "unknown country code": "unknown country code",
     "not a phone number": "not a phone number",
-    "not a valid number": "no such number (unassigned area code or range)",
+    "not a valid number": "no such number",
 }
 _PARSE_REASONS = {
     phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
