@@ -84,16 +84,24 @@ def number_key(raw: str) -> str:
     * scientific notation that lost digits (``2.12555E+09``) is keyed by its text with a
       ``~``: only the same text matches, never a number with digits.
     """
-    main = _main(raw)
-    letters = f"regexp_full_match({main}, '{_VANITY_RE}')"
-    d = f"(CASE WHEN {letters} THEN {digits(raw)} ELSE regexp_replace({main}, '[^0-9]', '', 'g') END)"
-    return f"""(CASE WHEN {raw} IS NULL OR {d} = '' THEN NULL
-         WHEN regexp_full_match({main}, '{_SCI_RE}') THEN '~' || {main}
-         WHEN starts_with({main}, '+') THEN '+' || {d}
-         WHEN length({d}) = 10 THEN '+1' || {d}
-         WHEN length({d}) = 11 AND starts_with({d}, '1') THEN '+' || {d}
-         WHEN starts_with({d}, '011') AND length({d}) > 3 THEN '+' || substr({d}, 4)
-         ELSE {d} END)"""
+    # One-element list lambdas bind the cleaned text (pg_m) and its digits (pg_d) once
+    # each: written out, every use would repeat the cleaning regexes.
+    d = (
+        f"CASE WHEN regexp_full_match(pg_m, '{_VANITY_RE}') "
+        f"THEN regexp_replace(translate(pg_m, '{_LETTERS}', '{_KEYPAD}'), '[^0-9]', '', 'g') "
+        "ELSE regexp_replace(pg_m, '[^0-9]', '', 'g') END"
+    )
+    key = f"""CASE WHEN pg_d IS NULL OR pg_d = '' THEN NULL
+         WHEN regexp_full_match(pg_m, '{_SCI_RE}') THEN '~' || pg_m
+         WHEN starts_with(pg_m, '+') THEN '+' || pg_d
+         WHEN length(pg_d) = 10 THEN '+1' || pg_d
+         WHEN length(pg_d) = 11 AND starts_with(pg_d, '1') THEN '+' || pg_d
+         WHEN starts_with(pg_d, '011') AND length(pg_d) > 3 THEN '+' || substr(pg_d, 4)
+         ELSE pg_d END"""
+    return (
+        f"list_transform([{_main(raw)}], lambda pg_m: "
+        f"list_transform([{d}], lambda pg_d: {key})[1])[1]"
+    )
 
 
 def fast_path_select(raw: str) -> str:
