@@ -28,7 +28,8 @@ def _row(table: int, row: int, acct: str, num: str, start: dt.datetime, dur: int
         "row_key": table * (1 << 40) + row, "table_id": table, "src_file": f"t{table}.csv",
         "src_table": f"t{table}", "src_row": row, "facility": "TX07", "inmate_account": acct,
         "inmate_name": kw.get("name"), "dialed_number": num, "number_raw": num,
-        "number_status": "valid", "extension": None, "start_utc": start, "duration_s": dur,
+        "number_status": "valid", "number_key": num, "extension": None, "start_utc": start,
+        "duration_s": dur,
         "duration_rounded": rounded, "completed": kw.get("completed", True),
         "recorded": kw.get("recorded"), "recording_ref": kw.get("ref"), "source_call_id": None,
     }  # fmt: skip

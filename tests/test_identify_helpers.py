@@ -130,7 +130,8 @@ def write_calls(pop: Population, out: Path) -> Path:
     cols = ", ".join(f'"{c}"' for c in CALL_COLUMNS)
     con.execute(
         f"COPY (SELECT call_id::BIGINT AS call_id, facility, inmate_account, inmate_name::VARCHAR "
-        f"AS inmate_name, dialed_number, start_utc::TIMESTAMP AS start_utc, "
+        f"AS inmate_name, dialed_number, 'valid' AS number_status, "
+        f"start_utc::TIMESTAMP AS start_utc, "
         f"duration_s::INTEGER AS duration_s, duration_rounded, completed, recorded, "
         f"recording_ref::VARCHAR AS recording_ref, merge_rule, n_sources::INTEGER AS n_sources, "
         f"sources FROM t) TO '{path}' (FORMAT parquet)"

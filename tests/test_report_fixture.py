@@ -103,6 +103,9 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                 "inmate_account": account,
                 "inmate_name": name,
                 "dialed_number": number if cid % 97 else None,
+                "number_status": "valid"
+                if cid % 97
+                else "invalid: area code is an N11 service code",
                 "start_utc": start,
                 "duration_s": rng.randrange(30, 900) if completed else 0,
                 "duration_rounded": False,
@@ -121,7 +124,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         [
             ("call_id", pa.int64()), ("facility", pa.string()), ("inmate_account", pa.string()),
             ("inmate_name", pa.string()), ("dialed_number", pa.string()),
-            ("start_utc", pa.timestamp("us")), ("duration_s", pa.int32()),
+            ("number_status", pa.string()), ("start_utc", pa.timestamp("us")), ("duration_s", pa.int32()),
             ("duration_rounded", pa.bool_()), ("completed", pa.bool_()), ("recorded", pa.bool_()),
             ("recording_ref", pa.string()), ("merge_rule", pa.string()), ("n_sources", pa.int32()),
             ("sources", src_type),
@@ -194,6 +197,10 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         "rows_read": rows_in + rejected,
         "rows_rejected": rejected,
         "calls": len(calls),
+        "calls_to_invalid_numbers": sum(1 for c in calls if c["dialed_number"] is None),
+        "invalid_number_reasons": {
+            "area code is an N11 service code": sum(1 for c in calls if c["dialed_number"] is None)
+        },
         "unique_numbers": len(called),
         "inmates": len({(c["facility"], c["inmate_account"]) for c in calls}),
         "attorney_numbers": len(attorney & called),

@@ -55,7 +55,8 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "inmate_name",
     "dialed_number",  # E.164 when valid, else NULL
     "number_raw",
-    "number_status",  # "valid" or "invalid: <reason>"
+    "number_status",  # "valid" or "invalid: <reason>", reasons in common.phones.REASONS
+    "number_key",  # the number as dialed, one text however written; dedupe matches on it
     "extension",
     "start_utc",  # TIMESTAMP (UTC, naive)
     "duration_s",  # INTEGER seconds
@@ -72,7 +73,8 @@ CALL_COLUMNS: tuple[str, ...] = (
     "facility",
     "inmate_account",
     "inmate_name",
-    "dialed_number",
+    "dialed_number",  # E.164, NULL when the number failed validation
+    "number_status",  # "valid" when dialed_number is set, else the copies' "invalid: <reason>"
     "start_utc",
     "duration_s",
     "duration_rounded",
@@ -92,6 +94,7 @@ SUMMARY_INT_KEYS: tuple[str, ...] = (
     "rows_read",
     "rows_rejected",
     "calls",
+    "calls_to_invalid_numbers",  # calls whose number failed validation (no dialed_number)
     "unique_numbers",
     "inmates",
     "attorney_numbers",

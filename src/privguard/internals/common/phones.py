@@ -15,6 +15,42 @@ import phonenumbers
 
 # A number a spreadsheet stored as a float ("5125550101.0").
 _FLOAT_TAIL = re.compile(r"^(\d{7,15})\.0+$")
+# A number a spreadsheet wrote in scientific notation ("2.12555E+09", "2.125550100e+09").
+_SCI = re.compile(r"^(\d)(?:\.(\d*))?E\+?(\d{1,2})$", re.IGNORECASE)
+
+# Why a number is not a valid phone number: the reason in ``number_status`` after
+# "invalid: ", and the words a report reader sees. The fast path in the engine
+# (audit/normalize/phones_sql.py) gives the NANP reasons, this module the others.
+REASONS: dict[str, str] = {
+    "empty": "no number written",
+    "no digits": "text with no digits",
+    "digits lost to scientific notation": "digits lost by a spreadsheet",
+    "area code starts with 0 or 1": "area code starts with 0 or 1",
+    "area code is an N11 service code": "N11 area code",
+    "exchange starts with 0 or 1": "exchange starts with 0 or 1",
+    "exchange is an N11 service code": "N11 exchange",
+    "local number without area code": "local number without area code",
+    "too short": "too short",
+    "too long": "too long",
+    "wrong length": "wrong length for its country",
+    "unknown country code": "unknown country code",
+    "not a phone number": "not a phone number",
+    "not a valid number": "no such number",
+}
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "local number without area code",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong length",
+}
 _EXT = re.compile(r"(?:\s*(?:ext\.?|extension|x|#)\s*(\d{1,6}))\s*$", re.IGNORECASE)
 
 
@@ -33,6 +69,12 @@ def to_e164(raw: str | None, default_region: str = "US") -> Number:
     if raw is None or not str(raw).strip():
         return Number(None, None, "invalid: empty")
     text = _FLOAT_TAIL.sub(r"\1", str(raw).strip())
+    sci = _SCI.match(text)
+    if sci:
+        whole, frac, exp = sci.group(1), sci.group(2) or "", int(sci.group(3))
+        if len(frac) < exp or frac[exp:].strip("0"):
+            return Number(None, None, "invalid: digits lost to scientific notation")
+        text = whole + frac[:exp]
     ext = None
     m = _EXT.search(text)
     if m:
@@ -42,17 +84,24 @@ def to_e164(raw: str | None, default_region: str = "US") -> Number:
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
-        return Number(None, ext, f"invalid: {exc._msg.lower().rstrip('.')}")
+        return Number(
+            None, ext, f"invalid: {_PARSE_REASONS.get(exc.error_type, 'not a phone number')}"
+        )
     if parsed.extension and not ext:
         ext = parsed.extension
     if not phonenumbers.is_valid_number(parsed):
-        reason = "not a valid number"
-        if not phonenumbers.is_possible_number(parsed):
-            reason = "wrong length"
+        possible = phonenumbers.is_possible_number_with_reason(parsed)
+        reason = _LENGTH_REASONS.get(possible, "not a valid number")
         return Number(None, ext, f"invalid: {reason}")
     return Number(
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ext, "valid"
     )
+
+
+def reason_label(status: str | None) -> str:
+    """The plain words for a ``number_status`` that is not ``valid`` ("N11 area code ...")."""
+    reason = (status or "invalid: empty").removeprefix("invalid: ")
+    return REASONS.get(reason, reason)
 
 
 def split_numbers(cell: str | None) -> list[str]:

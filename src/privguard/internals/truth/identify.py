@@ -28,7 +28,9 @@ def truth_calls_sql(truth_calls: Path) -> str:
     return f"""
 SELECT call_id::BIGINT AS call_id, facility::VARCHAR AS facility,
        inmate_id::VARCHAR AS inmate_account, NULL::VARCHAR AS inmate_name,
-       number::VARCHAR AS dialed_number, start_utc::TIMESTAMP AS start_utc,
+       number::VARCHAR AS dialed_number,
+       CASE WHEN number IS NULL THEN 'invalid: empty' ELSE 'valid' END AS number_status,
+       start_utc::TIMESTAMP AS start_utc,
        duration_s::INTEGER AS duration_s, false AS duration_rounded, completed, recorded,
        NULL::VARCHAR AS recording_ref, 'single' AS merge_rule, 1 AS n_sources,
        [{{'file': 'truth/calls.parquet', 'table': 'calls', 'row': call_id::BIGINT}}] AS sources

@@ -199,7 +199,7 @@ def dedupe(
             "corrected_tolerance_s": cfg.corrected_tolerance_s,
             "skew_sample": modulus if cfg.skew_correction else None,
         },
-        "key": ["facility", "inmate_account", "dialed_number"],
+        "key": ["facility", "inmate_account", "number_key"],
         "clock_skew_s": skews,
     }
     report_path = out / REPORT

@@ -35,9 +35,12 @@ def _compatible(a: str, ra: str, b: str, rb: str, tol: int) -> str:
 
 
 def _k_num(alias: str) -> str:
-    """The dialed-number part of a row's key: the number, else the digits of the raw text."""
-    raw = f"nullif(regexp_replace({alias}.number_raw, '[^0-9]', '', 'g'), '')"
-    return f"coalesce({alias}.dialed_number, {raw}, '')"
+    """The dialed-number part of a row's key: normalize's ``number_key`` ('' without digits).
+
+    Normalize keys a number that fails validation the same however it was written
+    (``(211) 555-0100`` and ``+12115550100``), so dedupe never re-derives it from the raw text.
+    """
+    return f"coalesce({alias}.number_key, '')"
 
 
 def sample_sql(source: str, modulus: int) -> str:
@@ -65,7 +68,7 @@ def bucket_sql(source: str, buckets: int, bucket: int) -> str:
 
 
 def keyed_sql(source: str, skews: str | None = None) -> str:
-    """Each normalized row with its identity key (invalid numbers keyed by their digits).
+    """Each normalized row with its identity key (the number by normalize's ``number_key``).
 
     ``t_adj`` is the start corrected by its table's clock skew (``skews``: table_id,
     skew_s), used only to cluster; the output keeps the start as the source gave it.
@@ -214,6 +217,9 @@ def calls_sql(grouped: str) -> str:
                    AS inmate_account,
                arg_min(inmate_name, row_key) FILTER (inmate_name IS NOT NULL) AS inmate_name,
                max(dialed_number) AS dialed_number,
+               -- copies share the number key; if one copy's text parsed, the call's did
+               CASE WHEN max(dialed_number) IS NOT NULL THEN 'valid'
+                    ELSE coalesce(min(number_status), 'invalid: empty') END AS number_status,
                coalesce(min(start_utc) FILTER ({exact}), min(start_utc)) AS start_utc,
                coalesce(arg_min(duration_s, row_key) FILTER ({exact}),
                         max(duration_s)) AS duration_s,

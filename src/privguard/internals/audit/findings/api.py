@@ -114,7 +114,11 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
     whether a registration covered it), ``OUT/findings/by_facility.csv``,
     ``by_month.csv``, ``by_attorney_number.csv``, ``by_inmate.csv`` and
     ``OUT/summary.json`` (every key of ``schema.SUMMARY_INT_KEYS``, ``first_call``,
-    ``last_call``, ``completed_privileged_calls``, ``numbers_by_class`` and ``headline``).
+    ``last_call``, ``completed_privileged_calls``, ``numbers_by_class``,
+    ``invalid_number_reasons`` and ``headline``). Calls to numbers that failed validation
+    count in ``calls`` and, apart, in ``calls_to_invalid_numbers`` with their calls per
+    reason in ``invalid_number_reasons`` (the reasons of ``common.phones.REASONS``); they
+    have no ``dialed_number``, so they never count as attorney numbers or privileged calls.
 
     Raises:
         InputError: an input of the stage is missing or unreadable.
@@ -154,6 +158,7 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
             ex.execute(S.to_csv(S.breakdown(kind), str(out / "findings" / f"by_{kind}.csv")))
         row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
         classes = dict(ex.fetchall(S.classes_query()))
+        reasons = ex.fetchall(S.invalid_reasons_query())
         ex.execute("DROP TABLE IF EXISTS f_priv")
     finally:
         if own:
@@ -165,6 +170,8 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
         else:
             values[key] = int(value or 0)
     values["numbers_by_class"] = {str(k): int(v) for k, v in classes.items()}
+    # Counted as calls only: an invalid number has no dialed_number, so no class, no attorney.
+    values["invalid_number_reasons"] = {str(k): int(v) for k, v in reasons}
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
     path = out / "summary.json"

@@ -122,6 +122,7 @@ BREAKDOWNS = ("facility", "month", "attorney_number", "inmate")
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "calls",
+    "calls_to_invalid_numbers",
     "completed_calls",
     "unique_numbers",
     "inmates",
@@ -145,7 +146,9 @@ def summary_query() -> str:
     """The headline figures, one row."""
     return f"""
 WITH c AS (
-    SELECT count(*) AS calls, count(*) FILTER (WHERE completed) AS completed_calls,
+    SELECT count(*) AS calls, count(*) FILTER (WHERE dialed_number IS NULL)
+               AS calls_to_invalid_numbers,
+           count(*) FILTER (WHERE completed) AS completed_calls,
            count(DISTINCT dialed_number) AS unique_numbers,
            count(DISTINCT (facility, inmate_account))
                FILTER (WHERE inmate_account IS NOT NULL) AS inmates,
@@ -165,6 +168,14 @@ k AS (
     WHERE n.classification = 'candidate'
 )
 SELECT {", ".join(SUMMARY_FIELDS)} FROM c, n, p, k"""
+
+
+def invalid_reasons_query() -> str:
+    """Calls to numbers that failed validation, per reason (``number_status`` minus "invalid: ")."""
+    return """
+SELECT coalesce(nullif(regexp_replace(number_status, '^invalid: ', ''), 'valid'), 'empty'),
+       count(*)
+FROM f_calls WHERE dialed_number IS NULL GROUP BY 1 ORDER BY 2 DESC, 1"""
 
 
 def classes_query() -> str:

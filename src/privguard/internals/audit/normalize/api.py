@@ -20,7 +20,7 @@ from privguard.internals.audit import schema
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.normalize import clocks, facilities, zones
 from privguard.internals.audit.normalize import sql as nsql
-from privguard.internals.audit.normalize.phones_sql import digits, distinct_numbers_sql
+from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
 from privguard.internals.audit.normalize.settings import Settings
 from privguard.internals.audit.normalize.stage import stage_sql, table_report_sql
 from privguard.internals.audit.sql import parquet_source, quote_literal
@@ -152,10 +152,14 @@ def normalize(
 
 
 def _numbers(ex: Executor, cfg: Settings) -> int:
-    """Build ``_pg_numbers``: fast path in the engine, libphonenumber on undecided distincts."""
+    """Build ``_pg_numbers``: fast path in the engine, libphonenumber on undecided distincts.
+
+    ``number_key`` is the valid number's E.164, else :func:`phones_sql.number_key` of the
+    raw text: the same for every way one number is written, so copies of a call to a
+    number that fails validation still match (issue #21)."""
     ex.execute(
         f"CREATE OR REPLACE TEMP TABLE _pg_numbers AS "
-        f"SELECT *, coalesce(e164, nullif({digits('raw')}, '')) AS number_key "
+        f"SELECT *, coalesce(e164, {number_key('raw')}) AS number_key "
         f"FROM ({distinct_numbers_sql('_pg_ing')})"
     )
     undecided = [r[0] for r in ex.fetchall("SELECT raw FROM _pg_numbers WHERE status IS NULL")]
@@ -174,7 +178,7 @@ def _numbers(ex: Executor, cfg: Settings) -> int:
     ex.execute(
         "UPDATE _pg_numbers SET e164 = f.e164, status = f.status, "
         "extension = coalesce(_pg_numbers.extension, f.extension), "
-        f"number_key = coalesce(f.e164, nullif({digits('f.raw')}, '')) "
+        f"number_key = coalesce(f.e164, {number_key('f.raw')}) "
         "FROM _pg_fallback f WHERE _pg_numbers.raw = f.raw"
     )
     log.info("phone numbers: %d distinct values needed libphonenumber", len(undecided))

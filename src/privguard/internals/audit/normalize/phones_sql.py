@@ -6,6 +6,8 @@ The fast path decides the common cases inside the engine: punctuation, a leading
 and the NANP rules (area code and exchange start 2-9 and are not N11). What it
 cannot decide (international numbers, odd text) it leaves NULL in ``status`` so
 that :mod:`privguard.internals.common.phones` parses those *distinct* values.
+
+:func:`number_key` is the one key a number is matched on downstream, valid or not.
 """
 
 from __future__ import annotations
@@ -18,11 +20,29 @@ _PUNCT_ONLY_RE = r"^\+?[0-9\s\-\.\(\)/]+$"
 _VANITY_RE = r"^(?:\+?1[\s\-\.]*)?\(?[0-9]{3}\)?[\s\-\.]*[0-9A-Z](?:[\s\-\.]*[0-9A-Z]){6,}$"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _KEYPAD = "22233344455566677778889999"
+# Scientific notation a spreadsheet wrote ("2.12555E+09"): whole digit, fraction, exponent.
+_SCI_RE = r"^([0-9])(?:\.([0-9]*))?E\+?([0-9]{1,2})$"
+SCI_LOST = "invalid: digits lost to scientific notation"
+
+
+def _written_out(text: str) -> str:
+    """Scientific notation written out as digits when it kept every digit, else unchanged."""
+    whole, frac = f"regexp_extract(x, '{_SCI_RE}', 1)", f"regexp_extract(x, '{_SCI_RE}', 2)"
+    exp = f"CAST(regexp_extract(x, '{_SCI_RE}', 3) AS INTEGER)"
+    exact = f"length({frac}) >= {exp} AND ltrim(substr({frac}, {exp} + 1), '0') = ''"
+    # A one-element list lambda binds the text once; the guard is a cheap substring test.
+    return (
+        f"list_transform([{text}], lambda x: CASE WHEN contains(x, 'E') "
+        f"AND regexp_full_match(x, '{_SCI_RE}') AND {exact} "
+        f"THEN {whole} || substr({frac}, 1, {exp}) ELSE x END)[1]"
+    )
 
 
 def cleaned(raw: str) -> str:
-    """Upper-cased, trimmed text, with a spreadsheet float tail (".0") removed."""
-    return rf"regexp_replace(upper(trim({raw})), '^([0-9]{{7,15}})\.0+$', '\1')"
+    """Upper-cased, trimmed text; a spreadsheet float tail (".0") removed and scientific
+    notation written out when it kept every digit ("2.125550100E+09")."""
+    text = rf"regexp_replace(upper(trim({raw})), '^([0-9]{{7,15}})\.0+$', '\1')"
+    return _written_out(text)
 
 
 def extension(raw: str) -> str:
@@ -39,6 +59,51 @@ def digits(raw: str) -> str:
     return f"regexp_replace(translate({_main(raw)}, '{_LETTERS}', '{_KEYPAD}'), '[^0-9]', '', 'g')"
 
 
+def number_key(raw: str) -> str:
+    """The number as dialed, as one text whichever way it was written; NULL without digits.
+
+    This is what dedupe matches calls on, so it must be the same for every way people
+    write one number and different for any two numbers. A valid number's key is its
+    E.164 (the caller takes it from the parse, see ``normalize.api``); this expression
+    keys what failed validation, by the same rules the fast path reads a number with:
+
+    * a leading ``+`` is international: ``+`` and the digits (``+1 211 555 0100`` is
+      ``+12115550100``);
+    * 10 digits are a North American number and 11 digits starting with ``1`` the same
+      number with its trunk ``1``: ``+1`` and the 10 digits. Ten digits stay North
+      American even when they start with ``011`` (``(011) 555-0100`` is written in both
+      layouts of issue #21 as an area code, ``+10115550100`` in one);
+    * any other length starting with ``011`` (the North American international prefix)
+      reads it as a ``+``;
+    * any other length (a 7-digit local number, 9 or 12 digits) keeps its bare digits,
+      without ``+``, so it can never equal a number of another length or one written
+      with a country code;
+    * punctuation, an extension and a spreadsheet's ``.0`` are dropped; letters become
+      keypad digits only in a vanity number (``1-800-FLOWERS``), never in text such as
+      ``UNKNOWN``;
+    * scientific notation that lost digits (``2.12555E+09``) is keyed by its text with a
+      ``~``: only the same text matches, never a number with digits.
+    """
+    # One-element list lambdas bind the cleaned text (pg_m) and its digits (pg_d) once
+    # each: written out, every use would repeat the cleaning regexes.
+    d = (
+        f"CASE WHEN regexp_full_match(pg_m, '{_VANITY_RE}') "
+        f"THEN regexp_replace(translate(pg_m, '{_LETTERS}', '{_KEYPAD}'), '[^0-9]', '', 'g') "
+        "ELSE regexp_replace(pg_m, '[^0-9]', '', 'g') END"
+    )
+    key = f"""CASE WHEN pg_d IS NULL OR pg_d = '' THEN NULL
+         WHEN regexp_full_match(pg_m, '{_SCI_RE}') THEN '~' || pg_m
+         WHEN starts_with(pg_m, '+') THEN '+' || pg_d
+         WHEN length(pg_d) = 10 THEN '+1' || pg_d
+         WHEN length(pg_d) = 11 AND starts_with(pg_d, '1') THEN '+' || pg_d
+         WHEN starts_with(pg_d, '011') AND length(pg_d) > 3 THEN '+' || substr(pg_d, 4)
+         ELSE pg_d END"""
+    return (
+        f"list_transform([{_main(raw)}], lambda pg_m: "
+        f"list_transform([{d}], lambda pg_d: {key})[1])[1]"
+    )
+
+
 def fast_path_select(raw: str) -> str:
     """SELECT list (``fast_e164``, ``fast_status``) for one raw value named ``raw``.
 
@@ -49,7 +114,11 @@ def fast_path_select(raw: str) -> str:
     d = digits(raw)
     shape_ok = f"(regexp_full_match({main}, '{_PUNCT_ONLY_RE}') OR regexp_full_match({main}, '{_VANITY_RE}'))"
     # International prefixes and a '+' not followed by 1 go to the fallback.
-    intl = f"(starts_with(ltrim({main}), '+') AND NOT starts_with(ltrim({main}, '+ '), '1')) OR starts_with({d}, '011')"
+    # Ten digits starting 011 are an area code 011 (invalid), as number_key reads them.
+    intl = (
+        f"(starts_with(ltrim({main}), '+') AND NOT starts_with(ltrim({main}, '+ '), '1')) "
+        f"OR (starts_with({d}, '011') AND length({d}) <> 10)"
+    )
     nanp = (
         f"CASE WHEN length({d}) = 10 THEN {d} "
         f"WHEN length({d}) = 11 AND starts_with({d}, '1') THEN substr({d}, 2) END"
@@ -59,6 +128,7 @@ def fast_path_select(raw: str) -> str:
          WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
          ELSE '+1' || ({nanp}) END AS fast_e164_candidate,
     CASE WHEN {raw} IS NULL OR trim({raw}) = '' THEN 'invalid: empty'
+         WHEN regexp_full_match({main}, '{_SCI_RE}') THEN '{SCI_LOST}'
          WHEN NOT {shape_ok} OR {intl} OR ({nanp}) IS NULL THEN NULL
          WHEN substr(({nanp}), 1, 1) IN ('0', '1') THEN 'invalid: area code starts with 0 or 1'
          WHEN substr(({nanp}), 2, 2) = '11' THEN 'invalid: area code is an N11 service code'

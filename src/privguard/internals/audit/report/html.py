@@ -76,6 +76,17 @@ def _mono(text: Any) -> tuple[str]:
     return (f'<span class="mono">{_n(text)}</span>',)
 
 
+def _invalid_sub(s: dict[str, Any]) -> str:
+    """Calls to numbers that are not phone numbers: in the calls, never among the numbers."""
+    v = s.get("calls_to_invalid_numbers")
+    if not isinstance(v, int):
+        return ""
+    return (
+        f'<b data-summary="calls_to_invalid_numbers">{v:,}</b> more calls went to numbers '
+        "that are not valid phone numbers (see Table 1)"
+    )
+
+
 def key_figures(m: ReportModel) -> str:
     """The headline cards: every number comes straight from summary.json."""
     s = m.summary
@@ -93,7 +104,7 @@ def key_figures(m: ReportModel) -> str:
         _card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
         _card("calls", "Calls examined (attempts)", s.get("calls"), _sub("completed_calls", s, "completed") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
-        _card("unique_numbers", "Phone numbers called", s.get("unique_numbers")),
+        _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
     ]  # fmt: skip
     return f'<dl class="cards">{"".join(cards)}</dl>'
 
@@ -126,18 +137,28 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
         ("Distinct calls", calls, "the basis of every count in this report"),
     ]  # fmt: skip
+    invalid = s.get("calls_to_invalid_numbers")
+    if isinstance(invalid, int):
+        body.append(("of which to numbers that are not valid phone numbers", invalid,
+                     "counted as calls, never as attorney numbers"))  # fmt: skip
     return [(a, b if isinstance(b, int) else None, c) for a, b, c in body]
 
 
 def reduction(m: ReportModel) -> str:
-    """The reduction table."""
-    return _table(
+    """The reduction table, then what became of calls to numbers that are not numbers."""
+    table = _table(
         "Table 1. How the records were reduced to distinct calls",
         ["Step", "Count", "What it means"],
         reduction_rows(m),
         numeric=[1],
         tid="reduction",
     )
+    sentence = texts.invalid_numbers(m.summary)
+    if sentence is None:
+        return table
+    n = m.summary.get("calls_to_invalid_numbers")
+    explained = f" {escape(texts.INVALID_NUMBERS_EXPLAINED)}" if n else ""
+    return table + f'<p id="invalid-numbers">{escape(sentence)}{explained}</p>'
 
 
 FACILITIES_CHARTED = 20

@@ -23,6 +23,7 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
         ("Calls examined: completed", s.get("completed_calls")),
         ("People in custody (inmate accounts)", s.get("inmates")),
         ("Phone numbers called", s.get("unique_numbers")),
+        ("Calls to numbers that are not valid phone numbers (counted as calls only)", s.get("calls_to_invalid_numbers")),
     ]  # fmt: skip
 
 
@@ -62,6 +63,10 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         [60, 28, 86],
         numeric=[1],
     )
+    sentence = texts.invalid_numbers(s)
+    if sentence:
+        extra = f" {texts.INVALID_NUMBERS_EXPLAINED}" if s.get("calls_to_invalid_numbers") else ""
+        doc.para(sentence + extra, 9)
     doc.h2("When and where", need=120)
     months = [r["month"] for r in m.by_month]
     rec = [r["recorded"] for r in m.by_month]

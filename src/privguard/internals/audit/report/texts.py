@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from privguard.internals.common.phones import reason_label
+
 INTRO = (
     "Calls between a person in custody and their lawyer are confidential. This audit read "
     "the jail and prison phone records given to it, found the calls made to telephone "
@@ -97,3 +101,40 @@ ZONE_METHODS = {
     "inferred": "inferred: lined up with other tables",
     "fallback": "assumed from the facility's other tables",
 }
+
+
+def invalid_numbers(summary: dict[str, Any]) -> str | None:
+    """The sentence on calls to numbers that are not phone numbers, or None when unknown.
+
+    "312 calls went to numbers that are not valid phone numbers (N11 area code: 200; too
+    short: 112); they are counted as calls, never as attorney numbers."
+    """
+    n = summary.get("calls_to_invalid_numbers")
+    if not isinstance(n, int):
+        return None
+    if n == 0:
+        return "Every call went to a valid phone number."
+    reasons = summary.get("invalid_number_reasons") or {}
+    counted = [(r, c) for r, c in reasons.items() if isinstance(c, int)]
+    parts = [
+        f"{reason_label(r)}: {c:,}" for r, c in sorted(counted, key=lambda rc: (-rc[1], rc[0]))
+    ]
+    why = f" ({'; '.join(parts)})" if parts else ""
+    if n == 1:
+        return (
+            f"1 call went to a number that is not a valid phone number{why}; it is counted "
+            "as a call, never as an attorney number."
+        )
+    return (
+        f"{n:,} calls went to numbers that are not valid phone numbers{why}; they are "
+        "counted as calls, never as attorney numbers."
+    )
+
+
+INVALID_NUMBERS_EXPLAINED = (
+    "A North American number has a 3-digit area code and a 3-digit exchange, neither "
+    "starting with 0 or 1 and neither an N11 service code (211, 311 ... 911). Calls to a "
+    "number that breaks these rules, or that is too short, too long or not a number at "
+    "all, are kept and counted once each, like every call, whichever way each record "
+    "wrote the number."
+)
