@@ -98,7 +98,8 @@ def test_breakdowns_add_up_and_calls_carry_provenance(tmp_path: Path) -> None:
     by_id = {i + 1: r for i, r in enumerate(pop.rows)}
     for row in calls[:50]:
         assert row["sources"] == f"calls.csv:calls:{row['call_id']}"
-        assert row["number"] == by_id[int(row["call_id"])]["dialed_number"]
+        # Formula-safe like every CSV privguard writes: E.164 '+' gets an apostrophe.
+        assert row["number"] == "'" + by_id[int(row["call_id"])]["dialed_number"]
         assert row["evidence"]
     flagged = [r for r in calls if r["registry_violation"] == "true"]
     assert len(flagged) == summary["registry_violations"]
@@ -111,7 +112,7 @@ def test_candidates_are_not_privileged_until_confirmed(tmp_path: Path) -> None:
     summary = findings(out, work=work)
     unlisted = set(attorney_numbers(pop)["unlisted"])
     with (out / "privileged_calls.csv").open() as fh:
-        assert not unlisted & {r["number"] for r in csv.DictReader(fh)}
+        assert not unlisted & {r["number"].lstrip("'") for r in csv.DictReader(fh)}
     assert summary["candidate_numbers"] >= 1
     assert summary["candidate_calls"] > 0
 

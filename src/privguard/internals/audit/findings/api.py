@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.findings import sql as S
 from privguard.internals.audit.identify.api import CLOCKS_FILE
@@ -146,12 +147,15 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
             )
         )
         ex.execute(S.create_privileged())
-        ex.execute(S.to_csv(S.privileged_csv_query(), str(out / "privileged_calls.csv")))
+        write_safe_csv(
+            ex, S.privileged_csv_query(), out / "privileged_calls.csv", order_by=S.PRIVILEGED_ORDER
+        )
         # The report counts from these flags: one definition of "registered at the call".
         ex.copy_to_parquet(S.registry_flags_query(), work / REGISTRY_FLAGS_FILE)
         (out / "findings").mkdir(parents=True, exist_ok=True)
         for kind in S.BREAKDOWNS:
-            ex.execute(S.to_csv(S.breakdown(kind), str(out / "findings" / f"by_{kind}.csv")))
+            path = out / "findings" / f"by_{kind}.csv"
+            write_safe_csv(ex, S.breakdown(kind), path, order_by=S.BREAKDOWN_ORDER[kind])
         row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
         classes = dict(ex.fetchall(S.classes_query()))
         ex.execute("DROP TABLE IF EXISTS f_priv")

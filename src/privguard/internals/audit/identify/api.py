@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
@@ -166,7 +167,7 @@ def identify(
         registry_path = out / "registry.parquet"
         ex.copy_to_parquet(S.registry_table(), registry_path)
         review_path = out / "review.csv"
-        ex.execute(S.to_csv(S.review_sheet(str(numbers_path)), str(review_path)))
+        write_safe_csv(ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER)
         counts = dict(
             ex.fetchall(
                 f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.identify import sql as S
 
@@ -58,7 +59,7 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
     own = executor is None
     ex = executor or connect()
     try:
-        ex.execute(S.to_csv(S.review_sheet(str(numbers)), str(dest)))
+        write_safe_csv(ex, S.review_sheet(str(numbers)), dest, order_by=S.REVIEW_ORDER)
         rows = ex.fetchall(f"SELECT count(*) FROM ({S.review_sheet(str(numbers))})")[0][0]
     finally:
         if own:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from privguard.internals.audit.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE
-from privguard.internals.audit.sql import parquet_source, quote_ident, quote_literal
+from privguard.internals.audit.sql import (  # noqa: F401  (copy_csv_sql: used via this module)
+    copy_csv_sql,
+    csv_safe_sql,
+    parquet_source,
+    quote_ident,
+    quote_literal,
+)
 
 from .privacy import pseudonym_sql
 
@@ -272,32 +278,3 @@ def letter_csv_sql(calls: Path, recipient: str) -> str:
         f"SELECT {names} FROM {parquet_source(calls)} WHERE recipient = {quote_literal(recipient)}"
     )
     return csv_safe_sql(query, LETTER_CSV_COLUMNS, order_by="start_utc NULLS FIRST, call_id")
-
-
-def csv_safe_sql(query: str, columns: list[tuple[str, str]], *, order_by: str) -> str:
-    """``query`` with its TEXT columns made spreadsheet-safe for a CSV file: text starting
-    with ``= + - @``, tab or carriage return gets a leading ``'`` (as ``exports.neutralize``
-    does) and an empty text becomes NULL, so it is written as an empty field like
-    Python's csv module writes it. ``columns``: (name, SQLite kind); ``order_by`` repeats
-    the query's order outside it (DuckDB does not keep a subquery's order)."""
-    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
-    cols = []
-    for name, kind in columns:
-        q = quote_ident(name)
-        if kind == "TEXT":
-            v = f"CAST({q} AS VARCHAR)"
-            cols.append(
-                f"nullif(CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} "
-                f"ELSE {v} END, '') AS {q}"
-            )
-        else:
-            cols.append(q)
-    return f"SELECT {', '.join(cols)} FROM ({query}) ORDER BY {order_by}"
-
-
-def copy_csv_sql(query: str, path: Path) -> str:
-    """``COPY`` of ``query`` to a CSV file with a header row, comma separated, LF endings."""
-    return (
-        f"COPY ({query}) TO {quote_literal(str(path))} "
-        "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT '')"
-    )
