@@ -15,13 +15,14 @@ from privguard.cli import cli
 from privguard.errors import InputError
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.identify.review import export_review
+from privguard.internals.audit.paths import AuditPaths
 from test_identify_helpers import build, write_calls
 
 
 def _class_of(out: Path) -> dict[str, tuple[str, str]]:
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT number, classification, evidence FROM '{out / 'numbers.parquet'}'"
+        f"SELECT number, classification, evidence FROM '{AuditPaths(out).numbers}'"
     ).fetchall()
     con.close()
     return {r[0]: (r[1], r[2]) for r in rows}
@@ -89,5 +90,7 @@ def test_cli_without_an_audit_exits_2_with_a_plain_message(tmp_path: Path) -> No
         text=True,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith(f"Error: {tmp_path / 'numbers.parquet'}: there are no classified")
-    assert "Fix: run 'privguard audit' first" in proc.stderr
+    assert proc.stderr.startswith(
+        f"Error: {AuditPaths(tmp_path).numbers}: the number classification is missing"
+    )
+    assert "Fix: run 'privguard audit'" in proc.stderr

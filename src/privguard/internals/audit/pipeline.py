@@ -13,14 +13,14 @@ from typing import Any
 from privguard.errors import InputError
 from privguard.internals.audit.engines import EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.settings import CaseSettings, load_settings
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
 
-TIMINGS_FILE = "timings.json"
 # DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
-# (peak RSS goal: 8 GB). The engine spills to OUT/work/tmp beyond this.
+# (peak RSS goal: 8 GB). The engine spills to OUT/restricted/work/tmp beyond this.
 DEFAULT_MEMORY_LIMIT = "5GB"
 
 
@@ -71,12 +71,14 @@ def audit(
     ``labels`` is a review sheet filled in by a person (see ``privguard review``).
     ``config`` is a case file (TOML) validated before any work starts.
 
-    Writes, under ``out``: ``calls.parquet``, ``numbers.parquet``,
-    ``privileged_calls.csv``, ``summary.json``, ``report.html`` and the rest of
-    the evidence listed in ARCHITECTURE.md, then ``manifest.json`` with the
-    SHA-256 of every input and output. Intermediate files go to ``out/work``.
-    Per-stage wall time, CPU time and peak RSS go to ``out/timings.json``, which
-    the manifest leaves out because timings differ between identical runs.
+    Writes, under ``out`` (layout in :mod:`privguard.internals.audit.paths`):
+    ``shareable/`` (report, letters, exports, summary.json: pseudonymized),
+    ``restricted/`` (calls.parquet, numbers.parquet, privileged_calls.csv, findings/,
+    review.csv and the intermediate files in ``restricted/work``), ``README.txt``
+    saying which is which, then ``manifest.json`` with the SHA-256 of every input
+    and output. Per-stage wall time, CPU time and peak RSS go to
+    ``out/timings.json``, which the manifest leaves out because timings differ
+    between identical runs.
     """
     from privguard.internals.audit.dedupe.api import dedupe
     from privguard.internals.audit.findings.api import findings
@@ -91,7 +93,8 @@ def audit(
     settings = settings or load_settings(config)
     _check_inputs(dump, directories, registries, labels)
     progress = progress or NullProgress()
-    work = out / "work"
+    paths = AuditPaths(out)
+    work = paths.work
     _clear_previous_run(out)
     work.mkdir(parents=True)
     engine = settings.engine
@@ -99,7 +102,7 @@ def audit(
         EngineOptions(
             memory_limit=engine.memory_limit or DEFAULT_MEMORY_LIMIT,
             threads=engine.threads,
-            temp_directory=engine.temp_directory or work / "tmp",
+            temp_directory=engine.temp_directory or paths.scratch,
         )
     )
     timings = Timings()
@@ -124,7 +127,7 @@ def audit(
                 progress=progress,
             )
         with timings.stage("findings"):
-            findings(out, work=work, executor=executor)
+            findings(out, executor=executor)
         with timings.stage("report"):
             report(
                 out,
@@ -137,11 +140,11 @@ def audit(
             )
     finally:
         executor.close()
-        shutil.rmtree(work / "tmp", ignore_errors=True)
-    (out / TIMINGS_FILE).write_text(json.dumps(timings.to_list(), indent=2) + "\n")
-    summary = json.loads((out / "summary.json").read_text())
+        shutil.rmtree(paths.scratch, ignore_errors=True)
+    paths.timings.write_text(json.dumps(timings.to_list(), indent=2) + "\n")
+    summary = json.loads(paths.summary.read_text())
     return AuditResult(
-        out=out, summary=summary, report_html=out / "report.html", timings=timings.to_list()
+        out=out, summary=summary, report_html=paths.report_html, timings=timings.to_list()
     )
 
 
@@ -167,9 +170,9 @@ def _clear_previous_run(out: Path) -> None:
             if path.is_relative_to(root) and path.is_file():
                 path.unlink()
         manifest.unlink()
-        (out / TIMINGS_FILE).unlink(missing_ok=True)
+        AuditPaths(out).timings.unlink(missing_ok=True)
     # Intermediate tables are never outputs; a re-run always rebuilds them.
-    shutil.rmtree(out / "work", ignore_errors=True)
+    shutil.rmtree(AuditPaths(out).work, ignore_errors=True)
 
 
 def _parameters(

@@ -10,6 +10,7 @@ from typing import Any
 
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.paths import AuditPaths, readme_text
 from privguard.internals.common.progress import NullProgress, Progress
 
 from . import privacy, sql
@@ -59,21 +60,23 @@ def report(
 ) -> ReportResult:
     """Write the shareable outputs of an audit and seal the folder with a manifest.
 
-    Reads the audit outputs in ``out`` (calls.parquet, numbers.parquet, registry.parquet,
-    summary.json, dedupe_report.json, work/normalize_report.json, work/ingest_report.json)
-    and writes:
+    Reads the audit outputs in ``out/restricted`` (calls.parquet, numbers.parquet,
+    registry.parquet, dedupe_report.json, work/normalize_report.json,
+    work/ingest_report.json) and ``out/shareable/summary.json``, and writes into
+    ``out/shareable`` (every name from ``paths.AuditPaths``):
 
-    * ``out/report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
-      network), and ``out/report.pdf`` with the same content;
-    * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
+    * ``report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
+      network), and ``report.pdf`` with the same content;
+    * ``letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
       office whose numbers had recorded calls (rendered by worker processes, one per
-      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``).
+      core up to 4, while this process writes the exports; scratch in the work folder).
       A letter states how many calls, over which dates, from how many facilities and
       people in custody, and lists the first 200 (``letters.LIST_CAP``), earliest first;
-      ``out/letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
-    * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
+      ``letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
+    * ``exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
       (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe; a table
       longer than an XLSX sheet continues on further sheets (README.txt says which);
+    * ``out/README.txt`` - which folder may be shared and which must not;
     * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
       ``labels`` and of every output file, with ``parameters`` and software versions.
 
@@ -90,6 +93,7 @@ def report(
         >>> privguard.report(Path("out"), inputs=[Path("dump")], parameters={})  # doctest: +SKIP
     """
     out = Path(out)
+    paths = AuditPaths(out)
     cfg = _privacy_settings(settings)
     progress = progress or NullProgress()
     own = executor is None
@@ -103,14 +107,14 @@ def report(
         prepare(ex, out)
         # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
         # no longer found) and be sealed into the new manifest.
-        (out / "manifest.json").unlink(missing_ok=True)
-        for folder in ("letters", "exports"):
-            shutil.rmtree(out / folder, ignore_errors=True)
+        paths.manifest.unlink(missing_ok=True)
+        for folder in (paths.letters, paths.exports):
+            shutil.rmtree(folder, ignore_errors=True)
         model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
         progress.advance("report")
-        html_path = out / "report.html"
+        html_path = paths.report_html
         html_path.write_text(render_html(model), encoding="utf-8")
-        pdf_path = out / "report.pdf"
+        pdf_path = paths.report_pdf
         render_pdf(model, pdf_path)
         progress.advance("report")
         ex.execute(
@@ -119,14 +123,14 @@ def report(
         )
         # Letters render in worker processes while this one writes the exports: both are
         # CPU-bound Python, so this is what puts a second core to work.
-        scratch = out / "work" / "tmp" / "report-letters"
+        scratch = paths.scratch / "report-letters"
         try:
             job = start_letters(
-                ex, out / "letters", scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
+                ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
             )
             try:
                 exports = write_exports(
-                    ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                    ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of
                 )
             finally:
                 letters = job.wait()
@@ -134,6 +138,7 @@ def report(
             shutil.rmtree(scratch, ignore_errors=True)
         progress.advance("report")
         progress.advance("report")
+        paths.readme.write_text(readme_text(cfg.pseudonymize), encoding="utf-8")
         manifest = write_manifest(
             out,
             inputs=list(inputs),

@@ -19,14 +19,15 @@ from typing import Any
 
 from privguard import __version__
 from privguard.errors import InputError, IntegrityError
+from privguard.internals.audit.paths import FILES
 from privguard.internals.common.custody import sha256_file
 
-MANIFEST = "manifest.json"
+MANIFEST = FILES["manifest"]
 # Files in OUT deliberately left out of the manifest: the audit's wall-clock timings
 # (they differ between identical runs, and are written after the manifest) and the
 # engine's scratch folder (spill files come and go while the report runs).
-UNSEALED_FILES = ("timings.json",)
-UNSEALED_DIRS = ("work/tmp/",)
+UNSEALED_FILES = (FILES["timings"], FILES["signature"])
+UNSEALED_DIRS = (FILES["scratch"] + "/",)
 FORMAT = "privguard-manifest/1"
 _PACKAGES = ("duckdb", "pyarrow", "fpdf2", "xlsxwriter", "openpyxl", "phonenumbers", "click")
 

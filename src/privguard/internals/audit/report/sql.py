@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from privguard.internals.audit.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE
+from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import (  # noqa: F401  (copy_csv_sql: used via this module)
     copy_csv_sql,
     csv_safe_sql,
@@ -23,22 +24,21 @@ from .privacy import pseudonym_sql
 _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
 
-def views_sql(out: Path, *, has_registry: bool) -> list[str]:
+def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:
     """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``, ``pg_flags``."""
     registry = (
         f"SELECT number, CAST(registered_from AS DATE) AS registered_from, "
         f"CAST(registered_until AS DATE) AS registered_until, facility "
-        f"FROM {parquet_source(out / 'registry.parquet')}"
+        f"FROM {parquet_source(paths.registry)}"
         if has_registry
         else "SELECT NULL::VARCHAR AS number, NULL::DATE AS registered_from, "
         "NULL::DATE AS registered_until, NULL::VARCHAR AS facility WHERE false"
     )
     return [
-        f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(out / 'calls.parquet')}",
-        f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(out / 'numbers.parquet')}",
+        f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(paths.calls)}",
+        f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(paths.numbers)}",
         f"CREATE OR REPLACE TEMP VIEW pg_registry AS {registry}",
-        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM "
-        f"{parquet_source(out / 'work' / REGISTRY_FLAGS_FILE)}",
+        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM {parquet_source(paths.flags)}",
     ]
 
 
