@@ -11,10 +11,11 @@ from typing import Any
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.paths import AuditPaths, readme_text
+from privguard.internals.common.keys import load_signing_key
 from privguard.internals.common.progress import NullProgress, Progress
 
-from . import privacy, sql
-from .custody import write_manifest
+from . import privacy, seal, sql
+from .custody import previous_outputs, write_manifest
 from .exports import write_exports
 from .html import render_html
 from .model import build_model, prepare
@@ -36,6 +37,7 @@ class ReportResult:
     manifest: Path
     pseudonymized: bool
     key_file: Path | None
+    public_key: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -57,6 +59,7 @@ def report(
     settings: Any = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    foreign: set[str] | None = None,
 ) -> ReportResult:
     """Write the shareable outputs of an audit and seal the folder with a manifest.
 
@@ -78,7 +81,12 @@ def report(
       longer than an XLSX sheet continues on further sheets (README.txt says which);
     * ``out/README.txt`` - which folder may be shared and which must not;
     * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
-      ``labels`` and of every output file, with ``parameters`` and software versions.
+      ``labels`` and of every output file, with ``parameters`` and software versions,
+      and ``out/manifest.sig``, its Ed25519 signature by the case signing key
+      (``out/../case-signing.key``, created on first use, never inside ``out``).
+
+    ``foreign``: files of ``out`` a person put there (found by the pipeline before it
+    wrote anything); they are left alone and named, not sealed, in the manifest.
 
     Privacy (``[privacy]`` in the case file; ``settings`` may be the case settings or the
     privacy settings): by default inmate names, accounts and non-attorney numbers are
@@ -107,9 +115,12 @@ def report(
         prepare(ex, out)
         # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
         # no longer found) and be sealed into the new manifest.
+        # Only files an earlier run sealed are removed: a person's notes stay.
+        for rel in previous_outputs(out) or []:
+            if rel.startswith((paths.rel("letters") + "/", paths.rel("exports") + "/")):
+                (out / rel).unlink(missing_ok=True)
         paths.manifest.unlink(missing_ok=True)
-        for folder in (paths.letters, paths.exports):
-            shutil.rmtree(folder, ignore_errors=True)
+        signing_key = load_signing_key(out)
         model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
         progress.advance("report")
         html_path = paths.report_html
@@ -145,7 +156,9 @@ def report(
             parameters=parameters,
             labels=labels,
             privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
+            foreign=foreign,
         )
+        public_key = seal.sign(manifest, signing_key, paths.signature)
         progress.advance("report")
         progress.finish("report")
         log.info("report written: %s, %d letters", html_path, len(letters))
@@ -157,6 +170,7 @@ def report(
             manifest=manifest,
             pseudonymized=cfg.pseudonymize,
             key_file=key_file,
+            public_key=public_key,
             figures=dict(model.totals),
             warnings=list(model.warnings),
         )
