@@ -127,7 +127,9 @@ def test_rerun_in_place_drops_stale_outputs(leak: Path, tmp_path: Path) -> None:
     _audit(leak, out)
     stale = AuditPaths(out).letters / "stale-letter.pdf"
     manifest = json.loads((out / "manifest.json").read_text())
-    manifest["outputs"].append({"path": "letters/stale-letter.pdf", "sha256": "0", "bytes": 1})
+    manifest["outputs"].append(
+        {"path": "shareable/letters/stale-letter.pdf", "sha256": "0", "bytes": 1}
+    )
     (out / "manifest.json").write_text(json.dumps(manifest))
     stale.write_bytes(b"%PDF-old")
     note = out / "notes-by-the-case-team.txt"
@@ -135,7 +137,11 @@ def test_rerun_in_place_drops_stale_outputs(leak: Path, tmp_path: Path) -> None:
     _audit(leak, out)
     assert not stale.exists()
     assert note.read_text() == "keep me"
-    paths = {e["path"] for e in json.loads((out / "manifest.json").read_text())["outputs"]}
-    assert "letters/stale-letter.pdf" not in paths
+    sealed = json.loads((out / "manifest.json").read_text())
+    paths = {e["path"] for e in sealed["outputs"]}
+    assert "shareable/letters/stale-letter.pdf" not in paths
+    # The team's note is named, never sealed as an audit output.
+    assert "notes-by-the-case-team.txt" not in paths
+    assert sealed["foreign"] == ["notes-by-the-case-team.txt"]
     timings = json.loads((out / "timings.json").read_text())
     assert timings[0]["stage"] == "ingest" and timings[0]["extra"]["rows"] > 0

@@ -59,7 +59,7 @@ def test_manifest_lists_everything_but_the_key() -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     listed = {e["path"] for e in manifest["outputs"]}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert listed == on_disk - {"manifest.json"}
+    assert listed == on_disk - {"manifest.json", "manifest.sig"}
     assert {
         "shareable/report.html",
         "shareable/report.pdf",
@@ -71,8 +71,10 @@ def test_manifest_lists_everything_but_the_key() -> None:
     assert {e["path"] for e in manifest["inputs"]} >= {"dump/site_a/calls_2013.csv", "registry.csv"}
     assert {"python", "privguard", "duckdb", "pyarrow", "fpdf2"} <= set(manifest["software"])
     assert manifest["parameters"]["command"][0] == "audit"
-    key = (_reference() / "case.key").read_text().strip()
-    assert key not in (out / "manifest.json").read_text()
+    for name in ("case.key", "case-signing.key"):
+        key = (_reference() / name).read_text().strip()
+        assert key not in (out / "manifest.json").read_text()
+        assert key not in (out / "manifest.sig").read_text()
 
 
 def test_verify_passes_on_untouched_folder() -> None:
@@ -130,6 +132,8 @@ def test_two_case_folders_same_key_identical_hashes(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     b.mkdir()
     shutil.copy(_reference() / "case.key", b / "case.key")
+    # Ed25519 is deterministic: the same signing key gives the same manifest.sig too.
+    shutil.copy(_reference() / "case-signing.key", b / "case-signing.key")
     shutil.copytree(_reference(), a)
     paths_b, _ = run_report(b)
     assert _hashes(paths_b["out"]) == _hashes(a / "out")
