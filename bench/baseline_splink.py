@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.truth.dedupe import evaluate
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
@@ -212,10 +213,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             splink_s = time.perf_counter() - started
             splink_cpu_s = time.process_time() - cpu_started  # all threads (DuckDB's too)
         folder = args.out / f"p{threshold}"
-        folder.mkdir(exist_ok=True)
+        calls = AuditPaths(folder).calls  # where evaluate() reads an audit's calls
+        calls.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"COPY ({write_calls_sql(clusters.physical_name)}) "
-            f"TO '{folder / 'calls.parquet'}' (FORMAT parquet)"
+            f"COPY ({write_calls_sql(clusters.physical_name)}) TO '{calls}' (FORMAT parquet)"
         )
         by_threshold[str(threshold)] = score(folder, truth)
     result: dict[str, Any] = {

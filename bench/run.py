@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import Measurement, dir_bytes, run_measured
+from privguard.internals.audit.paths import AuditPaths
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -150,7 +151,7 @@ class SizeRun:
         synth = self.leak / "synth.json"
         if synth.exists():
             info["synth"] = json.loads(synth.read_text())
-        report = self.audit_out / "work" / "ingest_report.json"
+        report = AuditPaths(self.audit_out).ingest_report
         if report.exists():
             info["rows_read"] = json.loads(report.read_text()).get("totals", {}).get("rows_read")
         elif "rows_read" in self.results.get("dump", {}):
@@ -172,7 +173,7 @@ class SizeRun:
         info = self.dump_info()
         rows = info.get("rows_read") or self.rows
         stages = []
-        timings = self.audit_out / "timings.json"
+        timings = AuditPaths(self.audit_out).timings
         found = json.loads(timings.read_text()) if m.returncode == 0 and timings.exists() else []
         for s in found or stages_from_log(log):
             wall = max(s["wall_s"], 1e-9)
@@ -195,7 +196,7 @@ class SizeRun:
         return self.record(name, m, result=result)
 
     def splink(self, blocking: str) -> None:
-        normalized = self.audit_out / "work" / "normalized.parquet"
+        normalized = AuditPaths(self.audit_out).normalized
         cmd = [PY, str(HERE / "baseline_splink.py"), str(normalized)]
         cmd += ["--truth", str(self.leak / "truth" / "rows.parquet")]
         out = self.base / f"splink-{blocking}"

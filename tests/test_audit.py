@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import privguard
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import CALL_COLUMNS, SUMMARY_INT_KEYS
 
 
@@ -41,12 +42,12 @@ def audited(leak: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_summary_has_every_key_and_counts_add_up(audited: Path, leak: Path) -> None:
-    summary = json.loads((audited / "summary.json").read_text())
+    summary = json.loads((AuditPaths(audited).summary).read_text())
     for key in SUMMARY_INT_KEYS:
         assert isinstance(summary[key], int), key
     truth_rows = pq.read_table(leak / "truth" / "rows.parquet").num_rows
     assert summary["rows_read"] == truth_rows
-    calls = pq.read_table(audited / "calls.parquet")
+    calls = pq.read_table(AuditPaths(audited).calls)
     assert summary["calls"] == calls.num_rows
     assert set(CALL_COLUMNS) <= set(calls.column_names)
     # Every accepted row is in exactly one call's sources.
@@ -86,8 +87,8 @@ def test_cli_audit_prints_headline_and_report(leak: Path, tmp_path: Path) -> Non
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert f"Report: {out / 'report.html'}" in proc.stdout
-    assert (out / "report.html").is_file()
+    assert f"Report: {AuditPaths(out).report_html}" in proc.stdout
+    assert (AuditPaths(out).report_html).is_file()
 
 
 def test_cli_audit_missing_inputs_exit_2(tmp_path: Path) -> None:
@@ -124,9 +125,11 @@ def test_rerun_in_place_drops_stale_outputs(leak: Path, tmp_path: Path) -> None:
     """A file the earlier run wrote but this one does not must not be sealed again."""
     out = tmp_path / "case" / "out"
     _audit(leak, out)
-    stale = out / "letters" / "stale-letter.pdf"
+    stale = AuditPaths(out).letters / "stale-letter.pdf"
     manifest = json.loads((out / "manifest.json").read_text())
-    manifest["outputs"].append({"path": "letters/stale-letter.pdf", "sha256": "0", "bytes": 1})
+    manifest["outputs"].append(
+        {"path": "shareable/letters/stale-letter.pdf", "sha256": "0", "bytes": 1}
+    )
     (out / "manifest.json").write_text(json.dumps(manifest))
     stale.write_bytes(b"%PDF-old")
     note = out / "notes-by-the-case-team.txt"
@@ -134,7 +137,11 @@ def test_rerun_in_place_drops_stale_outputs(leak: Path, tmp_path: Path) -> None:
     _audit(leak, out)
     assert not stale.exists()
     assert note.read_text() == "keep me"
-    paths = {e["path"] for e in json.loads((out / "manifest.json").read_text())["outputs"]}
-    assert "letters/stale-letter.pdf" not in paths
+    sealed = json.loads((out / "manifest.json").read_text())
+    paths = {e["path"] for e in sealed["outputs"]}
+    assert "shareable/letters/stale-letter.pdf" not in paths
+    # The team's note is named, never sealed as an audit output.
+    assert "notes-by-the-case-team.txt" not in paths
+    assert sealed["foreign"] == ["notes-by-the-case-team.txt"]
     timings = json.loads((out / "timings.json").read_text())
     assert timings[0]["stage"] == "ingest" and timings[0]["extra"]["rows"] > 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from privguard.errors import InputError, IntegrityError
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.api import report
 from privguard.internals.audit.report.custody import verify
 from test_report_fixture import build_audit_out, run_report
@@ -58,14 +59,22 @@ def test_manifest_lists_everything_but_the_key() -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     listed = {e["path"] for e in manifest["outputs"]}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert listed == on_disk - {"manifest.json"}
-    assert {"report.html", "report.pdf", "exports/findings.db", "calls.parquet"} <= listed
-    assert any(p.startswith("letters/") for p in listed)
+    assert listed == on_disk - {"manifest.json", "manifest.sig"}
+    assert {
+        "shareable/report.html",
+        "shareable/report.pdf",
+        "shareable/exports/findings.db",
+        "restricted/calls.parquet",
+        "README.txt",
+    } <= listed
+    assert any(p.startswith("shareable/letters/") for p in listed)
     assert {e["path"] for e in manifest["inputs"]} >= {"dump/site_a/calls_2013.csv", "registry.csv"}
     assert {"python", "privguard", "duckdb", "pyarrow", "fpdf2"} <= set(manifest["software"])
     assert manifest["parameters"]["command"][0] == "audit"
-    key = (_reference() / "case.key").read_text().strip()
-    assert key not in (out / "manifest.json").read_text()
+    for name in ("case.key", "case-signing.key"):
+        key = (_reference() / name).read_text().strip()
+        assert key not in (out / "manifest.json").read_text()
+        assert key not in (out / "manifest.sig").read_text()
 
 
 def test_verify_passes_on_untouched_folder() -> None:
@@ -90,15 +99,15 @@ def test_one_changed_byte_is_detected(tmp_path: Path, which: str) -> None:
 
 def test_missing_and_extra_files_are_all_listed(tmp_path: Path) -> None:
     root = _copy(tmp_path)
-    (root / "out" / "report.pdf").unlink()
+    (AuditPaths(root / "out").report_pdf).unlink()
     (root / "dump" / "site_b" / "export.xlsx").unlink()
-    (root / "out" / "letters" / "planted.pdf").write_bytes(b"%PDF-1.4")
+    (AuditPaths(root / "out").letters / "planted.pdf").write_bytes(b"%PDF-1.4")
     with pytest.raises(IntegrityError) as info:
         verify(root / "out")
     text = info.value.render()
-    assert "missing output: report.pdf" in text
+    assert "missing output: shareable/report.pdf" in text
     assert "missing input: dump/site_b/export.xlsx" in text
-    assert "extra output not in the manifest: letters/planted.pdf" in text
+    assert "extra output not in the manifest: shareable/letters/planted.pdf" in text
     assert len(info.value.problems) == 3
 
 
@@ -123,6 +132,8 @@ def test_two_case_folders_same_key_identical_hashes(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     b.mkdir()
     shutil.copy(_reference() / "case.key", b / "case.key")
+    # Ed25519 is deterministic: the same signing key gives the same manifest.sig too.
+    shutil.copy(_reference() / "case-signing.key", b / "case-signing.key")
     shutil.copytree(_reference(), a)
     paths_b, _ = run_report(b)
     assert _hashes(paths_b["out"]) == _hashes(a / "out")
@@ -131,9 +142,15 @@ def test_two_case_folders_same_key_identical_hashes(tmp_path: Path) -> None:
 def test_other_key_changes_pseudonyms_only(tmp_path: Path) -> None:
     paths, _ = run_report(tmp_path)  # a fresh key
     mine, ref = _hashes(paths["out"]), _hashes(_reference() / "out")
-    assert mine["calls.parquet"] == ref["calls.parquet"]
-    assert mine["exports/attorney_numbers.csv"] == ref["exports/attorney_numbers.csv"]
-    assert mine["exports/privileged_calls.csv"] != ref["exports/privileged_calls.csv"]
+    assert mine["restricted/calls.parquet"] == ref["restricted/calls.parquet"]
+    assert (
+        mine["shareable/exports/attorney_numbers.csv"]
+        == ref["shareable/exports/attorney_numbers.csv"]
+    )
+    assert (
+        mine["shareable/exports/privileged_calls.csv"]
+        != ref["shareable/exports/privileged_calls.csv"]
+    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -150,11 +167,11 @@ def test_cli_verify_ok_and_tampered(tmp_path: Path) -> None:
     assert ok.stdout.startswith("OK: 4 input file(s)")
     digest = hashlib.sha256((root / "out" / "manifest.json").read_bytes()).hexdigest()
     assert f"Manifest SHA-256: {digest}" in ok.stdout
-    with open(root / "out" / "summary.json", "a") as fh:
+    with open(AuditPaths(root / "out").summary, "a") as fh:
         fh.write(" ")
     bad = _cli("verify", str(root / "out"))
     assert bad.returncode == 3
-    assert "changed output: summary.json" in bad.stderr
+    assert "changed output: shareable/summary.json" in bad.stderr
     assert bad.stderr.startswith("Error: ")
 
 
@@ -166,7 +183,7 @@ def test_cli_verify_without_manifest(tmp_path: Path) -> None:
 
 def test_report_needs_the_audit_outputs(tmp_path: Path) -> None:
     paths = build_audit_out(tmp_path)
-    (paths["out"] / "numbers.parquet").unlink()
+    (AuditPaths(paths["out"]).numbers).unlink()
     with pytest.raises(InputError) as info:
         report(paths["out"], inputs=[], parameters={})
     assert "numbers.parquet" in info.value.render()

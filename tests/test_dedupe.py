@@ -17,6 +17,7 @@ from privguard.errors import InputError, SettingsError
 from privguard.internals.audit import schema
 from privguard.internals.audit.dedupe.api import dedupe
 from privguard.internals.audit.dedupe.settings import Settings
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.settings import parse_settings
 
 T0 = dt.datetime(2013, 6, 1, 12, 0, 0)
@@ -44,7 +45,7 @@ def _write(work: Path, rows: list[dict[str, Any]]) -> Path:
 
 def _clusters(out: Path) -> list[tuple[list[tuple[str, int]], str]]:
     rows = duckdb.sql(
-        f"SELECT [(s.file, s.row) FOR s IN sources], merge_rule FROM '{out}/calls.parquet'"
+        f"SELECT [(s.file, s.row) FOR s IN sources], merge_rule FROM '{AuditPaths(out).calls}'"
     ).fetchall()
     return sorted(([tuple(x) for x in r[0]], r[1]) for r in rows)
 
@@ -78,7 +79,7 @@ def test_copies_merge_and_distinct_calls_stay_apart(tmp_path: Path) -> None:
         ([("t1.csv", 3)], "single"),
     ]
     assert (result.rows_in, result.calls_out) == (len(ROWS), 7)
-    report = json.loads((tmp_path / "out" / "dedupe_report.json").read_text())
+    report = json.loads((AuditPaths(tmp_path / "out").dedupe_report).read_text())
     assert report["clusters_per_rule"]["billed_minutes"] == {"clusters": 1, "rows": 3}
     assert report["tolerances"]["time_tolerance_s"] == Settings().time_tolerance_s
 
@@ -87,7 +88,7 @@ def test_survivorship_takes_the_best_value_of_each_field(tmp_path: Path) -> None
     dedupe(_write(tmp_path / "work", ROWS), tmp_path / "out")
     call = duckdb.sql(
         f"SELECT start_utc, duration_s, duration_rounded, recorded, recording_ref, inmate_name, "
-        f"n_sources FROM '{tmp_path}/out/calls.parquet' WHERE n_sources = 3"
+        f"n_sources FROM '{AuditPaths(tmp_path / 'out').calls}' WHERE n_sources = 3"
     ).fetchall()[0]
     # Exact seconds beat billed minutes; the exact copies' start wins; a reference means recorded.
     assert call == (T0, 125, False, True, "r/1.wav", "DOE, J", 3)
@@ -110,7 +111,7 @@ def test_reruns_are_byte_identical(tmp_path: Path) -> None:
     digests = set()
     for name in ("a", "b"):
         dedupe(work, tmp_path / name)
-        digests.add(hashlib.sha256((tmp_path / name / "calls.parquet").read_bytes()).hexdigest())
+        digests.add(hashlib.sha256((tmp_path / AuditPaths(name).calls).read_bytes()).hexdigest())
     assert len(digests) == 1
 
 

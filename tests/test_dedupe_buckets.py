@@ -10,6 +10,7 @@ import pytest
 from privguard.internals.audit.dedupe import api
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.normalize.api import normalize
+from privguard.internals.audit.paths import AuditPaths
 
 synth_api = pytest.importorskip("privguard.internals.synth.api")
 ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
@@ -52,5 +53,6 @@ def test_buckets_write_the_same_bytes_as_one(
     buckets = api.bucket_count(one.rows_in)
     # The bucketed path really ran, once per bucket.
     assert sum("clustering bucket" in r.getMessage() for r in caplog.records) == buckets > 1
-    for name in (api.OUTPUT, api.REPORT):
-        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
+    for name in ("calls", "dedupe_report"):
+        one_file = getattr(AuditPaths(tmp_path / "one"), name)
+        assert one_file.read_bytes() == getattr(AuditPaths(tmp_path / "many"), name).read_bytes()

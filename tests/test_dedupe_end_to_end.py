@@ -11,6 +11,7 @@ import pytest
 from privguard.internals.audit.dedupe.api import dedupe
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.normalize.api import normalize
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.truth.dedupe import evaluate
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ def test_pairwise_f1_at_20k(audited: tuple[Path, Path]) -> None:
 
 def test_local_clocks_were_inferred_not_assumed(audited: tuple[Path, Path]) -> None:
     out, _ = audited
-    report = json.loads((out / "work" / "normalize_report.json").read_text())
+    report = json.loads((AuditPaths(out).work / "normalize_report.json").read_text())
     froms = [t["zone_from"] for t in report["tables"]]
     assert "inferred" in froms
     assert "assumed" not in froms
@@ -54,9 +55,9 @@ def test_local_clocks_were_inferred_not_assumed(audited: tuple[Path, Path]) -> N
 
 def test_rerun_is_byte_identical(audited: tuple[Path, Path], tmp_path: Path) -> None:
     out, _ = audited
-    dedupe(out / "work", tmp_path)
+    dedupe(AuditPaths(out).work, tmp_path)
     digest = [
         hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in (out / "calls.parquet", tmp_path / "calls.parquet")
+        for p in (AuditPaths(out).calls, AuditPaths(tmp_path).calls)
     ]
     assert digest[0] == digest[1]

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.truth.dedupe import evaluate
 
 SOURCE = pa.list_(pa.struct([("file", pa.string()), ("table", pa.string()), ("row", pa.int64())]))
@@ -19,7 +20,7 @@ SOURCE = pa.list_(pa.struct([("file", pa.string()), ("table", pa.string()), ("ro
 
 def _write(tmp: Path, truth: dict, pred: dict[int, list], corrupt: set) -> tuple[Path, Path]:
     """truth: (file, table, row) -> true call; pred: call_id -> list of (file, table, row)."""
-    (tmp / "out").mkdir()
+    AuditPaths(tmp / "out").restricted.mkdir(parents=True)
     (tmp / "truth").mkdir()
     keys = sorted(truth)
     pq.write_table(
@@ -38,7 +39,7 @@ def _write(tmp: Path, truth: dict, pred: dict[int, list], corrupt: set) -> tuple
             "sources": pa.array(
                 [[{"file": f, "table": t, "row": r} for f, t, r in pred[i]] for i in ids], SOURCE),
         }),
-        tmp / "out" / "calls.parquet",
+        AuditPaths(tmp / "out").calls,
     )  # fmt: skip
     return tmp / "out", tmp / "truth"
 

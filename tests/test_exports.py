@@ -12,6 +12,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.exports import csv_cell, neutralize
 from test_report_fixture import run_report
 
@@ -22,7 +23,7 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> Path:
     paths, _ = run_report(tmp_path_factory.mktemp("exports"))
-    return paths["out"] / "exports"
+    return AuditPaths(paths["out"]).exports
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from privguard.errors import InputError
 from privguard.internals.audit.findings.api import findings
 from privguard.internals.audit.identify.api import identify
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from test_identify_helpers import FACILITIES, Population, attorney_numbers, build, write_calls
 
@@ -19,7 +20,8 @@ REPORT = {"dump": "d", "tables": [{"rows_read": 7000, "rows_rejected": 12}], "to
 
 
 def _setup(tmp: Path, pop: Population) -> tuple[Path, Path, list[tuple[str, str, str, str]]]:
-    out, work = tmp / "out", tmp / "out" / "work"
+    out = tmp / "out"
+    work = AuditPaths(out).work
     write_calls(pop, out)
     work.mkdir(parents=True)
     (work / "ingest_report.json").write_text(json.dumps(REPORT))
@@ -61,7 +63,7 @@ def _covered(row: dict, entries: list[tuple[str, str, str, str]]) -> bool:
 def test_counts_match_a_recount(tmp_path: Path) -> None:
     pop = build(seed=7)
     out, work, entries = _setup(tmp_path, pop)
-    summary = findings(out, work=work)
+    summary = findings(out)
     groups = attorney_numbers(pop)
     listed = set(groups["directory"]) | set(groups["registry"])
     priv = [r for r in pop.rows if r["dialed_number"] in listed]
@@ -77,7 +79,7 @@ def test_counts_match_a_recount(tmp_path: Path) -> None:
     assert summary["attorney_numbers"] == len(listed)
     assert summary["rows_read"] == 7000 and summary["rows_rejected"] == 12
     assert summary["first_call"] == min(r["start_utc"] for r in pop.rows).isoformat()
-    data = json.loads((out / "summary.json").read_text())
+    data = json.loads((AuditPaths(out).summary).read_text())
     for key in SUMMARY_INT_KEYS:
         assert isinstance(data[key], int), key
     assert f"{len(priv):,} calls" in data["headline"]
@@ -86,19 +88,20 @@ def test_counts_match_a_recount(tmp_path: Path) -> None:
 def test_breakdowns_add_up_and_calls_carry_provenance(tmp_path: Path) -> None:
     pop = build(seed=8)
     out, work, _ = _setup(tmp_path, pop)
-    summary = findings(out, work=work)
+    summary = findings(out)
     for kind in ("facility", "month", "attorney_number", "inmate"):
-        with (out / "findings" / f"by_{kind}.csv").open() as fh:
+        with (AuditPaths(out).findings / f"by_{kind}.csv").open() as fh:
             rows = list(csv.DictReader(fh))
         for key in ("privileged_calls", "privileged_calls_recorded", "registry_violations"):
             assert sum(int(r[key]) for r in rows) == summary[key], (kind, key)
-    with (out / "privileged_calls.csv").open() as fh:
+    with (AuditPaths(out).privileged_calls).open() as fh:
         calls = list(csv.DictReader(fh))
     assert len(calls) == summary["privileged_calls"]
     by_id = {i + 1: r for i, r in enumerate(pop.rows)}
     for row in calls[:50]:
         assert row["sources"] == f"calls.csv:calls:{row['call_id']}"
-        assert row["number"] == by_id[int(row["call_id"])]["dialed_number"]
+        # Formula-safe like every CSV privguard writes: E.164 '+' gets an apostrophe.
+        assert row["number"] == "'" + by_id[int(row["call_id"])]["dialed_number"]
         assert row["evidence"]
     flagged = [r for r in calls if r["registry_violation"] == "true"]
     assert len(flagged) == summary["registry_violations"]
@@ -108,10 +111,10 @@ def test_breakdowns_add_up_and_calls_carry_provenance(tmp_path: Path) -> None:
 def test_candidates_are_not_privileged_until_confirmed(tmp_path: Path) -> None:
     pop = build(seed=9)
     out, work, _ = _setup(tmp_path, pop)
-    summary = findings(out, work=work)
+    summary = findings(out)
     unlisted = set(attorney_numbers(pop)["unlisted"])
-    with (out / "privileged_calls.csv").open() as fh:
-        assert not unlisted & {r["number"] for r in csv.DictReader(fh)}
+    with (AuditPaths(out).privileged_calls).open() as fh:
+        assert not unlisted & {r["number"].lstrip("'") for r in csv.DictReader(fh)}
     assert summary["candidate_numbers"] >= 1
     assert summary["candidate_calls"] > 0
 
@@ -121,7 +124,7 @@ def test_missing_ingest_report_is_an_input_error(tmp_path: Path) -> None:
     out, work, _ = _setup(tmp_path, pop)
     (work / "ingest_report.json").unlink()
     with pytest.raises(InputError) as err:
-        findings(out, work=work)
+        findings(out)
     assert err.value.where == str(work / "ingest_report.json")
 
 
@@ -130,13 +133,15 @@ def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
     runs = []
     for name in ("a", "b"):
         out, work, _ = _setup(tmp_path / name, pop)
-        findings(out, work=work)
-        files = ["numbers.parquet", "registry.parquet", "review.csv", "privileged_calls.csv"]
-        files += ["summary.json", "facility_clocks.parquet"]
+        findings(out)
+        paths = AuditPaths(out)
+        files = [paths.numbers, paths.registry, paths.review, paths.privileged_calls]
+        files += [paths.summary, paths.clocks]
         files += [
-            f"findings/by_{k}.csv" for k in ("facility", "month", "attorney_number", "inmate")
+            paths.findings / f"by_{k}.csv"
+            for k in ("facility", "month", "attorney_number", "inmate")
         ]
-        runs.append({f: (out / f).read_bytes() for f in files})
+        runs.append({f.relative_to(out): f.read_bytes() for f in files})
     assert runs[0] == runs[1]
 
 
@@ -148,6 +153,6 @@ def test_calls_with_unknown_recording_are_counted_apart(tmp_path: Path) -> None:
     for r in unknown:
         r["recorded"] = None
     out, work, _ = _setup(tmp_path, pop)
-    summary = findings(out, work=work)
+    summary = findings(out)
     assert summary["privileged_calls_recording_unknown"] == len(unknown) > 0
     assert f"For {len(unknown):,} more calls" in summary["headline"]

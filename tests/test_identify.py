@@ -14,6 +14,7 @@ from privguard.internals.audit.identify import settings as identify_settings
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.identify.clocks import infer_clock, infer_offset
 from privguard.internals.audit.identify.settings import Settings
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import NUMBER_CLASSES
 from test_identify_helpers import attorney_numbers, build, write_calls
 
@@ -46,7 +47,7 @@ def write_registry(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
 def _classes(out: Path) -> dict[str, tuple[str, str, float]]:
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT number, classification, evidence, score FROM '{out / 'numbers.parquet'}'"
+        f"SELECT number, classification, evidence, score FROM '{AuditPaths(out).numbers}'"
     ).fetchall()
     con.close()
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
@@ -111,7 +112,7 @@ def test_without_any_list_candidates_are_still_found(tmp_path: Path) -> None:
     assert result.candidates == len(cands)
     assert len(cands & attys) >= 0.6 * len(attys)
     assert len(cands & attys) >= 0.8 * len(cands)
-    assert (tmp_path / "registry.parquet").is_file() and (tmp_path / "review.csv").is_file()
+    assert (AuditPaths(tmp_path).registry).is_file() and (AuditPaths(tmp_path).review).is_file()
 
 
 def test_infer_offset_reads_the_quiet_night() -> None:
@@ -224,7 +225,7 @@ def test_column_override_from_settings(tmp_path: Path) -> None:
 def test_missing_calls_table_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         identify(tmp_path)
-    assert err.value.where == str(tmp_path / "calls.parquet")
+    assert err.value.where == str(AuditPaths(tmp_path).calls)
 
 
 def test_settings_report_every_problem() -> None:
@@ -272,13 +273,13 @@ def test_an_empty_call_table_gives_empty_outputs(tmp_path: Path) -> None:
 
     full = write_calls(build(seed=1), tmp_path / "full")
     con = duckdb.connect()
-    con.execute(f"COPY (FROM '{full}' WHERE false) TO '{tmp_path / 'calls.parquet'}'")
+    AuditPaths(tmp_path).work.mkdir(parents=True)
+    con.execute(f"COPY (FROM '{full}' WHERE false) TO '{AuditPaths(tmp_path).calls}'")
     con.close()
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "ingest_report.json").write_text('{"tables": []}')
+    (AuditPaths(tmp_path).work / "ingest_report.json").write_text('{"tables": []}')
     result = identify(tmp_path)
     assert result.counts == {}
-    summary = findings(tmp_path, work=tmp_path / "work")
+    summary = findings(tmp_path)
     assert summary["calls"] == 0 and summary["first_call"] is None
     assert summary.headline.startswith("0 calls")
 

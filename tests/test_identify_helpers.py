@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import CALL_COLUMNS
 
 # Local offsets of the fixture facilities (standard time; the fixture has no DST).
@@ -107,8 +108,8 @@ def attorney_numbers(pop: Population) -> dict[str, list[str]]:
 
 
 def write_calls(pop: Population, out: Path) -> Path:
-    """Write ``out/calls.parquet`` with exactly the contract's columns and types."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the audit's calls.parquet under ``out`` with exactly the contract's columns."""
+    AuditPaths(out).restricted.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(
         [
             {
@@ -126,7 +127,7 @@ def write_calls(pop: Population, out: Path) -> Path:
     )
     con = duckdb.connect()
     con.register("t", table)
-    path = out / "calls.parquet"
+    path = AuditPaths(out).calls
     cols = ", ".join(f'"{c}"' for c in CALL_COLUMNS)
     con.execute(
         f"COPY (SELECT call_id::BIGINT AS call_id, facility, inmate_account, inmate_name::VARCHAR "

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pypdfium2 as pdfium
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report import privacy
 from privguard.internals.audit.report.letters import LIST_CAP, duration, local_time, slug
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
@@ -39,11 +40,11 @@ def audit(tmp_path_factory) -> dict[str, Path]:
 
 def _recorded_by_attorney(out: Path) -> dict[str, list[dict]]:
     """Independent recount with pyarrow: recorded calls to attorney numbers per name."""
-    numbers = pq.read_table(out / "numbers.parquet").to_pylist()
+    numbers = pq.read_table(AuditPaths(out).numbers).to_pylist()
     names = {
         n["number"]: n["attorney_name"] for n in numbers if n["classification"] in ATTORNEY_CLASSES
     }
-    calls = pq.read_table(out / "calls.parquet")
+    calls = pq.read_table(AuditPaths(out).calls)
     calls = calls.filter(pc.field("recorded")).to_pylist()
     grouped: dict[str, list[dict]] = {}
     for c in calls:
@@ -53,8 +54,8 @@ def _recorded_by_attorney(out: Path) -> dict[str, list[dict]]:
 
 
 def test_report_pdf_text_matches_summary(audit, tmp_path: Path) -> None:
-    text = _pdf_text(audit["out"] / "report.pdf", tmp_path)
-    summary = json.loads((audit["out"] / "summary.json").read_text())
+    text = _pdf_text(AuditPaths(audit["out"]).report_pdf, tmp_path)
+    summary = json.loads((AuditPaths(audit["out"]).summary).read_text())
     assert "Recorded attorney-client calls" in text
     assert summary["headline"] in text
     for key in ("privileged_calls_recorded", "registry_violations", "privileged_calls", "calls"):
@@ -68,12 +69,14 @@ def test_one_letter_per_attorney_with_every_recorded_call(audit, tmp_path: Path)
     first min(LIST_CAP, M) of them and its CSV beside it holds all M, spreadsheet-safe."""
     out = audit["out"]
     expected = _recorded_by_attorney(out)
-    letters = sorted((out / "letters").glob("*.pdf"))
+    letters = sorted((AuditPaths(out).letters).glob("*.pdf"))
     assert len(letters) == len(expected)
-    assert sorted(p.stem for p in (out / "letters").glob("*.csv")) == [p.stem for p in letters]
+    assert sorted(p.stem for p in (AuditPaths(out).letters).glob("*.csv")) == [
+        p.stem for p in letters
+    ]
     key = bytes.fromhex((audit["root"] / "case.key").read_text().strip())
     for name, calls in expected.items():
-        path = out / "letters" / f"{slug(name)}.pdf"
+        path = AuditPaths(out).letters / f"{slug(name)}.pdf"
         text = _pdf_text(path, tmp_path)
         assert f"To: {name}" in text
         assert f"{len(calls):,} recorded call" in text
@@ -97,13 +100,16 @@ def test_one_letter_per_attorney_with_every_recorded_call(audit, tmp_path: Path)
 
 
 def test_jane_roe_letter_groups_her_two_numbers(audit, tmp_path: Path) -> None:
-    text = _pdf_text(audit["out"] / "letters" / "law-office-of-jane-roe.pdf", tmp_path)
+    text = _pdf_text(AuditPaths(audit["out"]).letters / "law-office-of-jane-roe.pdf", tmp_path)
     assert "+15125550101, +15125550102" in text
     assert "CST" in text or "CDT" in text or "EST" in text or "EDT" in text  # local times
 
 
 def test_pdfs_have_fixed_dates(audit) -> None:
-    for path in [audit["out"] / "report.pdf", *(audit["out"] / "letters").glob("*.pdf")]:
+    for path in [
+        AuditPaths(audit["out"]).report_pdf,
+        *(AuditPaths(audit["out"]).letters).glob("*.pdf"),
+    ]:
         doc = pdfium.PdfDocument(str(path))
         meta = doc.get_metadata_dict()
         assert meta["CreationDate"].startswith("D:2013"), meta  # the last call, not today
@@ -127,13 +133,13 @@ def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: P
     from privguard.internals.audit.report.sql import LETTER_COLUMNS
 
     out = audit["out"]
-    calls = pq.read_table(out / "exports" / "privileged_calls.parquet")
+    calls = pq.read_table(AuditPaths(out).exports / "privileged_calls.parquet")
     calls = calls.filter(pc.field("recorded")).select(list(LETTER_COLUMNS)).sort_by("call_id")
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((AuditPaths(out).summary).read_text())
     serial = write_letters(
         calls.to_pylist(), tmp_path / "serial", as_of=as_of(summary), pseudonymized=True
     )
-    parallel = sorted((out / "letters").glob("*.pdf"))
+    parallel = sorted((AuditPaths(out).letters).glob("*.pdf"))
     assert len(parallel) >= 2
     assert [p.name for p in serial] == [p.name for p in parallel]
     for a, b in zip(serial, parallel, strict=True):

@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from privguard.internals.audit.engines import connect
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.letters import (
     LIST_CAP,
     Recipient,
@@ -81,8 +82,8 @@ def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_c
     """With a cap of 2 most fixture recipients are over it: the worker letters (summaries
     from SQL) equal the serial ones (summaries in Python), and each CSV has all the calls."""
     out = audit["out"]
-    exported = out / "exports" / "privileged_calls.parquet"
-    summary = json.loads((out / "summary.json").read_text())
+    exported = AuditPaths(out).exports / "privileged_calls.parquet"
+    summary = json.loads((AuditPaths(out).summary).read_text())
     when = as_of(summary)
     ex = connect()
     try:

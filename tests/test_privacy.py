@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from privguard.errors import InputError, Problems
 from privguard.internals.audit.engines import connect
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report import privacy
 from privguard.internals.audit.report.settings import Settings, parse
 from privguard.internals.audit.sql import quote_literal
@@ -92,11 +93,11 @@ def test_settings_parse() -> None:
 
 def _shareable_text(out: Path) -> str:
     """All text of every shareable output: report, letters, exports."""
-    parts = [(out / "report.html").read_text()]
-    for pdf in [out / "report.pdf", *sorted((out / "letters").glob("*.pdf"))]:
+    parts = [(AuditPaths(out).report_html).read_text()]
+    for pdf in [AuditPaths(out).report_pdf, *sorted((AuditPaths(out).letters).glob("*.pdf"))]:
         doc = pdfium.PdfDocument(str(pdf))
         parts += [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
-    exports = out / "exports"
+    exports = AuditPaths(out).exports
     parts += [p.read_text() for p in exports.glob("*.csv")]
     wb = openpyxl.load_workbook(exports / "findings.xlsx")
     parts += [str(c.value) for ws in wb for row in ws.iter_rows() for c in row]
@@ -125,10 +126,10 @@ def test_no_clear_identities_in_shareable_outputs(tmp_path: Path) -> None:
 
 def test_privacy_off_shows_names_and_says_so(tmp_path: Path) -> None:
     paths, result = run_report(tmp_path, settings=Settings(pseudonymize=False))
-    html = (paths["out"] / "report.html").read_text()
+    html = (AuditPaths(paths["out"]).report_html).read_text()
     assert "Privacy protection is OFF" in html
     assert not (tmp_path / "case.key").exists()
-    assert "José Núñez" in (paths["out"] / "exports" / "privileged_calls.csv").read_text()
+    assert "José Núñez" in (AuditPaths(paths["out"]).exports / "privileged_calls.csv").read_text()
 
 
 def test_shared_executor_forgets_the_key(tmp_path: Path) -> None:

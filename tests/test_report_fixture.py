@@ -17,7 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privguard.internals.audit.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
+from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.schema import ATTORNEY_CLASSES, SUMMARY_INT_KEYS
 
 TABLES = [
     ("site_a/calls_2013.csv", "calls_2013", "America/Chicago", "inferred"),
@@ -69,8 +70,9 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
     """Write ``root/dump`` (inputs), ``root/out`` (audit outputs) and return the paths."""
     rng = random.Random(seed)
     out, dump = root / "out", root / "dump"
-    (out / "work").mkdir(parents=True)
-    (out / "findings").mkdir()
+    (AuditPaths(out).work).mkdir(parents=True)
+    (AuditPaths(out).findings).mkdir()
+    AuditPaths(out).shareable.mkdir()
     dump.mkdir(parents=True)
     for i, (file, _table, _zone, _how) in enumerate(TABLES):
         (dump / file).parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
             ("sources", src_type),
         ]
     )  # fmt: skip
-    pq.write_table(pa.Table.from_pylist(calls, schema=schema), out / "calls.parquet")
+    pq.write_table(pa.Table.from_pylist(calls, schema=schema), AuditPaths(out).calls)
     called = {c["dialed_number"] for c in calls if c["dialed_number"]}
     numbers = [
         {
@@ -152,7 +154,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         for n, cls, name, reg, until, score in NUMBERS
         if n in called
     ]
-    pq.write_table(pa.Table.from_pylist(numbers), out / "numbers.parquet")
+    pq.write_table(pa.Table.from_pylist(numbers), AuditPaths(out).numbers)
     pq.write_table(
         pa.Table.from_pylist(
             [
@@ -167,7 +169,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                 for i, (n, a, r, f) in enumerate(REGISTRY)
             ]
         ),
-        out / "registry.parquet",
+        AuditPaths(out).registry,
     )
     attorney = {n for n, cls, *_ in NUMBERS if cls in ATTORNEY_CLASSES}
     priv = [c for c in calls if c["dialed_number"] in attorney]
@@ -190,7 +192,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                 for c in sorted(priv, key=lambda c: c["call_id"])
             ]
         ),
-        out / "work" / REGISTRY_FLAGS_FILE,
+        AuditPaths(out).flags,
     )
     rejected = 9
     summary = {
@@ -217,21 +219,21 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         f"{summary['privileged_calls_recorded']:,} recorded calls to "
         f"{summary['attorney_numbers']} attorney numbers among {summary['calls']:,} calls"
     )
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (AuditPaths(out).summary).write_text(json.dumps(summary, indent=2))
     by_fac = Counter(c["facility"] for c in priv)
-    with open(out / "findings" / "by_facility.csv", "w", newline="") as fh:
+    with open(AuditPaths(out).findings / "by_facility.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["facility", "privileged_calls"])
         w.writerows(sorted(by_fac.items()))
-    with open(out / "privileged_calls.csv", "w", newline="") as fh:
+    with open(AuditPaths(out).privileged_calls, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["call_id", "number", "recorded"])
         w.writerows([c["call_id"], c["dialed_number"], c["recorded"]] for c in priv)
     merged = Counter(c["merge_rule"] for c in calls)
-    (out / "dedupe_report.json").write_text(
+    (AuditPaths(out).dedupe_report).write_text(
         json.dumps({"rows_in": rows_in, "calls_out": len(calls), "clusters": dict(merged)})
     )
-    (out / "work" / "normalize_report.json").write_text(
+    (AuditPaths(out).work / "normalize_report.json").write_text(
         json.dumps(
             {
                 "tables": [
@@ -252,7 +254,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
             }
         )
     )
-    (out / "work" / "ingest_report.json").write_text(
+    (AuditPaths(out).work / "ingest_report.json").write_text(
         json.dumps(
             {
                 "dump": "dump",
@@ -268,11 +270,13 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
 
 def test_fixture_follows_contracts(tmp_path: Path, engine) -> None:
     paths = build_audit_out(tmp_path)
-    cols = [r[0] for r in engine.fetchall(f"DESCRIBE SELECT * FROM '{paths['out']}/calls.parquet'")]
+    cols = [
+        r[0] for r in engine.fetchall(f"DESCRIBE SELECT * FROM '{AuditPaths(paths['out']).calls}'")
+    ]
     from privguard.internals.audit.schema import CALL_COLUMNS
 
     assert tuple(cols) == CALL_COLUMNS
-    summary = json.loads((paths["out"] / "summary.json").read_text())
+    summary = json.loads((AuditPaths(paths["out"]).summary).read_text())
     assert summary["registry_violations"] > 0
     assert summary["privileged_calls_recorded"] > summary["registry_violations"]
 

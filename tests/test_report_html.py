@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from test_report_fixture import run_report
 
@@ -89,7 +90,7 @@ def _check_figures(page: Page, summary: dict) -> None:
 
 
 def test_html_is_self_contained_and_accessible(audit: dict[str, Path]) -> None:
-    html = (audit["out"] / "report.html").read_text()
+    html = (AuditPaths(audit["out"]).report_html).read_text()
     page = parse(html)
     assert "script" not in page.tags and "link" not in page.tags and "iframe" not in page.tags
     assert all(u.startswith("#") for u in page.urls), page.urls
@@ -98,11 +99,11 @@ def test_html_is_self_contained_and_accessible(audit: dict[str, Path]) -> None:
     assert page.tags.count("caption") == page.tags.count("table") >= 8
     assert page.tags.count("h1") == 1 and page.tags.count("h2") >= 6
     assert "@media print" in html and "#E69F00" in html.upper() or "#e69f00" in html
-    _check_figures(page, json.loads((audit["out"] / "summary.json").read_text()))
+    _check_figures(page, json.loads((AuditPaths(audit["out"]).summary).read_text()))
 
 
 def test_html_escapes_data(audit: dict[str, Path]) -> None:
-    html = (audit["out"] / "report.html").read_text()
+    html = (AuditPaths(audit["out"]).report_html).read_text()
     assert "=Evil Esq" in html  # an attorney name from the data, shown as text
     assert "<script" not in html.lower()
 
@@ -173,14 +174,14 @@ def _open_via_proxy(tmp_path: Path, page: Path) -> tuple[str, list[bytes]]:
 
 @pytest.mark.services
 def test_chromium_shows_summary_numbers_and_screenshot(audit, tmp_path: Path) -> None:
-    res = _chromium(tmp_path, "--dump-dom", (audit["out"] / "report.html").as_uri())
+    res = _chromium(tmp_path, "--dump-dom", (AuditPaths(audit["out"]).report_html).as_uri())
     assert res.returncode == 0, res.stderr[-2000:]
     page = parse(res.stdout)
-    _check_figures(page, json.loads((audit["out"] / "summary.json").read_text()))
+    _check_figures(page, json.loads((AuditPaths(audit["out"]).summary).read_text()))
     shot = tmp_path / "report.png"
     res = _chromium(
         tmp_path, f"--screenshot={shot}", "--window-size=1280,4000", "--hide-scrollbars",
-        (audit["out"] / "report.html").as_uri(),
+        (AuditPaths(audit["out"]).report_html).as_uri(),
     )  # fmt: skip
     assert shot.exists() and shot.stat().st_size > 50_000, res.stderr[-2000:]
     keep = Path(__file__).parent.parent / ".pytest_cache" / "report_screenshot.png"
@@ -190,7 +191,7 @@ def test_chromium_shows_summary_numbers_and_screenshot(audit, tmp_path: Path) ->
 
 @pytest.mark.services
 def test_chromium_makes_no_network_requests(audit, tmp_path: Path) -> None:
-    dom, requests = _open_via_proxy(tmp_path, audit["out"] / "report.html")
+    dom, requests = _open_via_proxy(tmp_path, AuditPaths(audit["out"]).report_html)
     assert "Recorded attorney-client calls" in dom
     assert requests == []
 
@@ -207,8 +208,8 @@ def test_network_probe_catches_a_remote_resource(tmp_path: Path) -> None:
 
 
 def test_headline_is_summary_headline(audit: dict[str, Path]) -> None:
-    html = (audit["out"] / "report.html").read_text()
-    summary = json.loads((audit["out"] / "summary.json").read_text())
+    html = (AuditPaths(audit["out"]).report_html).read_text()
+    summary = json.loads((AuditPaths(audit["out"]).summary).read_text())
     assert f'data-summary-text="headline">{summary["headline"]}<' in html
 
 
@@ -222,22 +223,22 @@ def test_report_with_no_attorney_numbers(tmp_path: Path) -> None:
 
     paths = build_audit_out(tmp_path)
     out = paths["out"]
-    numbers = pq.read_table(out / "numbers.parquet")
+    numbers = pq.read_table(AuditPaths(out).numbers)
     cls = numbers["classification"]
     keep = pc.if_else(pc.equal(cls, "candidate"), cls, "other")
     numbers = numbers.set_column(
         numbers.schema.get_field_index("classification"), "classification", keep
     )
-    pq.write_table(numbers, out / "numbers.parquet")
-    (out / "registry.parquet").unlink()
-    summary = json.loads((out / "summary.json").read_text())
+    pq.write_table(numbers, AuditPaths(out).numbers)
+    (AuditPaths(out).registry).unlink()
+    summary = json.loads((AuditPaths(out).summary).read_text())
     for key in ("attorney_numbers", "privileged_calls", "completed_privileged_calls",
                 "privileged_calls_recorded", "registry_violations"):  # fmt: skip
         summary[key] = 0
-    (out / "summary.json").write_text(json.dumps(summary))
+    (AuditPaths(out).summary).write_text(json.dumps(summary))
     result = report(out, inputs=[paths["dump"]], parameters={})
     assert result.letters == [] and not result.warnings
-    page = parse((out / "report.html").read_text())
+    page = parse((AuditPaths(out).report_html).read_text())
     _check_figures(page, summary)
-    with open(out / "exports" / "privileged_calls.csv") as fh:
+    with open(AuditPaths(out).exports / "privileged_calls.csv") as fh:
         assert len(fh.readlines()) == 1  # the header only

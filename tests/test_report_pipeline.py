@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.custody import verify
 from privguard.internals.audit.report.letters import slug
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
@@ -43,13 +44,13 @@ def test_real_run_verifies(real_out: Path) -> None:
 
 
 def test_real_run_html_matches_summary(real_out: Path) -> None:
-    page = parse((real_out / "report.html").read_text())
-    _check_figures(page, json.loads((real_out / "summary.json").read_text()))
+    page = parse((AuditPaths(real_out).report_html).read_text())
+    _check_figures(page, json.loads((AuditPaths(real_out).summary).read_text()))
 
 
 def test_real_run_exports_agree_with_findings(real_out: Path) -> None:
-    summary = json.loads((real_out / "summary.json").read_text())
-    calls = pq.read_table(real_out / "exports" / "privileged_calls.parquet")
+    summary = json.loads((AuditPaths(real_out).summary).read_text())
+    calls = pq.read_table(AuditPaths(real_out).exports / "privileged_calls.parquet")
     assert calls.num_rows == summary["privileged_calls"]
     assert pc.sum(calls["completed"]).as_py() == summary["completed_privileged_calls"]
     assert pc.sum(calls["recorded"]).as_py() == summary["privileged_calls_recorded"]
@@ -58,20 +59,20 @@ def test_real_run_exports_agree_with_findings(real_out: Path) -> None:
 
 
 def test_real_run_one_letter_per_attorney(real_out: Path) -> None:
-    numbers = pq.read_table(real_out / "numbers.parquet").to_pylist()
+    numbers = pq.read_table(AuditPaths(real_out).numbers).to_pylist()
     names = {
         n["number"]: n["attorney_name"] or f"Holder of {n['number']}"
         for n in numbers
         if n["classification"] in ATTORNEY_CLASSES
     }
-    recorded = pq.read_table(real_out / "calls.parquet", columns=["dialed_number", "recorded"])
+    recorded = pq.read_table(AuditPaths(real_out).calls, columns=["dialed_number", "recorded"])
     called = {
         r["dialed_number"]
         for r in recorded.to_pylist()
         if r["recorded"] and r["dialed_number"] in names
     }
     recipients = {names[n] for n in called}
-    got = {p.stem for p in (real_out / "letters").glob("*.pdf")}
+    got = {p.stem for p in (AuditPaths(real_out).letters).glob("*.pdf")}
     assert len(got) == len(recipients) > 0
     for name in recipients:
         assert slug(name) in got or any(g.startswith(slug(name) + "-") for g in got), name
@@ -81,8 +82,8 @@ def test_real_run_one_letter_per_attorney(real_out: Path) -> None:
 def test_real_run_in_chromium(real_out: Path, tmp_path: Path) -> None:
     from test_report_html import _chromium
 
-    res = _chromium(tmp_path, "--dump-dom", (real_out / "report.html").as_uri())
-    _check_figures(parse(res.stdout), json.loads((real_out / "summary.json").read_text()))
+    res = _chromium(tmp_path, "--dump-dom", (AuditPaths(real_out).report_html).as_uri())
+    _check_figures(parse(res.stdout), json.loads((AuditPaths(real_out).summary).read_text()))
 
 
 @pytest.mark.slow

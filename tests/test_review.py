@@ -15,13 +15,14 @@ from privguard.cli import cli
 from privguard.errors import InputError
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.identify.review import export_review
+from privguard.internals.audit.paths import AuditPaths
 from test_identify_helpers import build, write_calls
 
 
 def _class_of(out: Path) -> dict[str, tuple[str, str]]:
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT number, classification, evidence FROM '{out / 'numbers.parquet'}'"
+        f"SELECT number, classification, evidence FROM '{AuditPaths(out).numbers}'"
     ).fetchall()
     con.close()
     return {r[0]: (r[1], r[2]) for r in rows}
@@ -51,8 +52,11 @@ def test_round_trip_confirm_and_reject(tmp_path: Path) -> None:
         writer.writerows(rows)
     identify(out, labels=sheet)
     classes = _class_of(out)
-    assert classes[rows[0]["number"]] == ("confirmed", "confirmed by review: called the office")
-    assert classes[rows[1]["number"]] == ("other", "rejected by review")
+    assert classes[rows[0]["number"].lstrip("'")] == (
+        "confirmed",
+        "confirmed by review: called the office",
+    )
+    assert classes[rows[1]["number"].lstrip("'")] == ("other", "rejected by review")
     # The next sheet keeps the decisions made, so it can be extended run after run.
     again = export_review(out)
     with again.open() as fh:
@@ -86,5 +90,7 @@ def test_cli_without_an_audit_exits_2_with_a_plain_message(tmp_path: Path) -> No
         text=True,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith(f"Error: {tmp_path / 'numbers.parquet'}: there are no classified")
-    assert "Fix: run 'privguard audit' first" in proc.stderr
+    assert proc.stderr.startswith(
+        f"Error: {AuditPaths(tmp_path).numbers}: the number classification is missing"
+    )
+    assert "Fix: run 'privguard audit'" in proc.stderr

@@ -32,6 +32,11 @@ _PATH = click.Path(path_type=Path)
     "--labels", type=_PATH, help="A review sheet filled in by a person (from `privguard review`)."
 )
 @click.option("--config", type=_PATH, help="Case file (TOML): mappings, tolerances, privacy.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into a non-empty folder that holds no audit (only privguard's files are replaced).",
+)
 def audit(
     dump: Path,
     out: Path,
@@ -39,10 +44,13 @@ def audit(
     registries: tuple[Path, ...],
     labels: Path | None,
     config: Path | None,
+    overwrite: bool,
 ) -> None:
     """Audit DUMP (a folder of call-record tables in any format) and write the evidence to --out.
 
-    Prints the headline and the path of the report.
+    Prints the headline, the path of the report and the public key that signed the
+    manifest (give it to whoever must check the outputs: privguard verify --key).
+    --out must be new, empty, or an earlier audit's folder (only its files are replaced).
 
     \b
     Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
@@ -58,10 +66,18 @@ def audit(
             labels=labels,
             config=config,
             progress=progress,
+            overwrite=overwrite,
         )
     s = result.summary
     click.echo(s.get("headline") or _headline(s))
     click.echo(f"Report: {result.report_html}")
+    click.echo(
+        f"Shareable: {result.out / 'shareable'}   Restricted (keep in the case team): "
+        f"{result.out / 'restricted'}"
+    )
+    if result.foreign:
+        click.echo(f"Left alone, not sealed: {len(result.foreign)} file(s) you put in the folder")
+    click.echo(f"Manifest signed (Ed25519). Public key: {result.public_key}")
 
 
 def _headline(s: dict) -> str:

@@ -31,4 +31,4 @@ def review(out: Path, dest: Path | None) -> None:
         rows = max(sum(1 for _ in fh) - 1, 0)
     click.echo(f"Wrote {rows:,} number(s) to review to {path}")
     click.echo("Fill the 'decision' column with confirm or reject, then run the audit again")
-    click.echo(f"with --labels {path}")
+    click.echo(f"with --labels {path} --out {out}")

@@ -13,14 +13,15 @@ from typing import Any
 from privguard.errors import InputError
 from privguard.internals.audit.engines import EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
+from privguard.internals.audit.outdir import prepare_out
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.settings import CaseSettings, load_settings
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
 
-TIMINGS_FILE = "timings.json"
 # DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
-# (peak RSS goal: 8 GB). The engine spills to OUT/work/tmp beyond this.
+# (peak RSS goal: 8 GB). The engine spills to OUT/restricted/work/tmp beyond this.
 DEFAULT_MEMORY_LIMIT = "5GB"
 
 
@@ -31,6 +32,8 @@ class AuditResult:
     out: Path
     summary: dict[str, Any]
     report_html: Path
+    public_key: str = ""
+    foreign: list[str] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -62,6 +65,7 @@ def audit(
     config: Path | None = None,
     settings: CaseSettings | None = None,
     progress: Progress | None = None,
+    overwrite: bool = False,
 ) -> AuditResult:
     """Audit a dump of call records end to end and write the evidence to ``out``.
 
@@ -71,12 +75,21 @@ def audit(
     ``labels`` is a review sheet filled in by a person (see ``privguard review``).
     ``config`` is a case file (TOML) validated before any work starts.
 
-    Writes, under ``out``: ``calls.parquet``, ``numbers.parquet``,
-    ``privileged_calls.csv``, ``summary.json``, ``report.html`` and the rest of
-    the evidence listed in ARCHITECTURE.md, then ``manifest.json`` with the
-    SHA-256 of every input and output. Intermediate files go to ``out/work``.
-    Per-stage wall time, CPU time and peak RSS go to ``out/timings.json``, which
-    the manifest leaves out because timings differ between identical runs.
+    ``out`` must be empty, absent, or hold an earlier privguard audit (whose files alone
+    are replaced); any other folder is refused unless ``overwrite`` (even then, only
+    files privguard writes are replaced: a person's files are never deleted, and are
+    named, not sealed, in the manifest). A labels file inside ``out`` (the review loop:
+    ``--labels OUT/restricted/review.csv --out OUT``) is read before anything is cleared
+    and kept as ``restricted/work/labels/<name>``.
+
+    Writes, under ``out`` (layout in :mod:`privguard.internals.audit.paths`):
+    ``shareable/`` (report, letters, exports, summary.json: pseudonymized),
+    ``restricted/`` (calls.parquet, numbers.parquet, privileged_calls.csv, findings/,
+    review.csv and the intermediate files in ``restricted/work``), ``README.txt``
+    saying which is which, then ``manifest.json`` with the SHA-256 of every input
+    and output. Per-stage wall time, CPU time and peak RSS go to
+    ``out/timings.json``, which the manifest leaves out because timings differ
+    between identical runs.
     """
     from privguard.internals.audit.dedupe.api import dedupe
     from privguard.internals.audit.findings.api import findings
@@ -85,21 +98,23 @@ def audit(
     from privguard.internals.audit.normalize.api import normalize
     from privguard.internals.audit.report.api import report
 
-    dump, out = Path(dump), Path(out)
+    # Resolved: the manifest and the reports must not depend on how a path was spelled.
+    dump, out = Path(dump).resolve(), Path(out)
     directories = [Path(p) for p in directories]
     registries = [Path(p) for p in registries]
     settings = settings or load_settings(config)
     _check_inputs(dump, directories, registries, labels)
     progress = progress or NullProgress()
-    work = out / "work"
-    _clear_previous_run(out)
-    work.mkdir(parents=True)
+    paths = AuditPaths(out)
+    work = paths.work
+    prepared = prepare_out(out, labels=labels, overwrite=overwrite)
+    labels = prepared.labels
     engine = settings.engine
     executor = connect(
         EngineOptions(
             memory_limit=engine.memory_limit or DEFAULT_MEMORY_LIMIT,
             threads=engine.threads,
-            temp_directory=engine.temp_directory or work / "tmp",
+            temp_directory=engine.temp_directory or paths.scratch,
         )
     )
     timings = Timings()
@@ -124,9 +139,9 @@ def audit(
                 progress=progress,
             )
         with timings.stage("findings"):
-            findings(out, work=work, executor=executor)
+            findings(out, executor=executor)
         with timings.stage("report"):
-            report(
+            result = report(
                 out,
                 inputs=[dump, *directories, *registries, *([labels] if labels else [])],
                 parameters=_parameters(dump, directories, registries, labels, config),
@@ -134,42 +149,21 @@ def audit(
                 settings=settings.privacy,
                 executor=executor,
                 progress=progress,
+                foreign=prepared.foreign,
             )
     finally:
         executor.close()
-        shutil.rmtree(work / "tmp", ignore_errors=True)
-    (out / TIMINGS_FILE).write_text(json.dumps(timings.to_list(), indent=2) + "\n")
-    summary = json.loads((out / "summary.json").read_text())
+        shutil.rmtree(paths.scratch, ignore_errors=True)
+    paths.timings.write_text(json.dumps(timings.to_list(), indent=2) + "\n")
+    summary = json.loads(paths.summary.read_text())
     return AuditResult(
-        out=out, summary=summary, report_html=out / "report.html", timings=timings.to_list()
+        out=out,
+        summary=summary,
+        report_html=paths.report_html,
+        public_key=result.public_key,
+        foreign=sorted(prepared.foreign),
+        timings=timings.to_list(),
     )
-
-
-def _clear_previous_run(out: Path) -> None:
-    """Remove what an earlier audit wrote to ``out``, so no stale file is sealed again.
-
-    The earlier manifest lists exactly the outputs that run wrote; files a person put
-    in the folder are left alone.
-    """
-    manifest = out / "manifest.json"
-    if manifest.is_file():
-        try:
-            listed = [e["path"] for e in json.loads(manifest.read_text())["outputs"]]
-        except (ValueError, KeyError, TypeError):
-            raise InputError(
-                "the output folder holds a damaged manifest.json from an earlier audit",
-                where=str(manifest),
-                fix="give a new --out folder, or remove the old audit's files first",
-            ) from None
-        root = out.resolve()
-        for rel in listed:
-            path = (out / rel).resolve()
-            if path.is_relative_to(root) and path.is_file():
-                path.unlink()
-        manifest.unlink()
-        (out / TIMINGS_FILE).unlink(missing_ok=True)
-    # Intermediate tables are never outputs; a re-run always rebuilds them.
-    shutil.rmtree(out / "work", ignore_errors=True)
 
 
 def _parameters(
@@ -181,9 +175,9 @@ def _parameters(
 ) -> dict[str, Any]:
     """The audit's parameters as recorded in the manifest: names, not absolute paths."""
     return {
-        "dump": dump.name,
-        "directories": [p.name for p in directories],
-        "registries": [p.name for p in registries],
-        "labels": labels.name if labels else None,
-        "config": config.name if config else None,
+        "dump": dump.resolve().name,
+        "directories": [p.resolve().name for p in directories],
+        "registries": [p.resolve().name for p in registries],
+        "labels": labels.resolve().name if labels else None,
+        "config": Path(config).resolve().name if config else None,
     }

@@ -103,7 +103,3 @@ SUMMARY_INT_KEYS: tuple[str, ...] = (
     "registry_violations",
     "candidate_numbers",
 )
-
-# findings -> report: WORK/<this> holds (call_id, registered_at_call, registry_violation) for
-# every privileged call, so the report counts registry violations by findings' own rule.
-REGISTRY_FLAGS_FILE = "privileged_flags.parquet"

@@ -1,4 +1,9 @@
-"""Pure helpers for building SQL text. No engine is touched here."""
+"""Pure helpers for building SQL text. No engine is touched here.
+
+Also the one rule that makes a CSV file safe to open in a spreadsheet (``DANGEROUS``,
+:func:`neutralize` in Python, :func:`csv_safe_sql` in SQL): every CSV any stage writes
+goes through it.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +35,48 @@ def parquet_source(paths: Path | str | Iterable[Path | str]) -> str:
 def is_plain_ident(name: str) -> bool:
     """True when ``name`` needs no quoting."""
     return bool(_PLAIN.match(name))
+
+
+# Text starting with one of these can run as a formula when a CSV file is opened in a
+# spreadsheet (CWE-1236); such text gets a leading apostrophe.
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: str) -> str:
+    """Prefix text that a spreadsheet could run as a formula with an apostrophe."""
+    return "'" + value if value.startswith(DANGEROUS) else value
+
+
+def csv_safe_sql(query: str, columns: list[tuple[str, str]], *, order_by: str) -> str:
+    """``query`` with its TEXT columns made spreadsheet-safe for a CSV file: text starting
+    with ``= + - @``, tab or carriage return gets a leading ``'`` (as :func:`neutralize`
+    does) and an empty text becomes NULL, so it is written as an empty field like
+    Python's csv module writes it. ``columns``: (name, SQLite kind, or a DuckDB type:
+    ``TEXT`` and ``VARCHAR`` are text); ``order_by`` repeats the query's order outside it
+    (DuckDB does not keep a subquery's order)."""
+    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
+    cols = []
+    for name, kind in columns:
+        q = quote_ident(name)
+        if kind in ("TEXT", "VARCHAR"):
+            v = f"CAST({q} AS VARCHAR)"
+            cols.append(
+                f"nullif(CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} "
+                f"ELSE {v} END, '') AS {q}"
+            )
+        else:
+            cols.append(q)
+    return f"SELECT {', '.join(cols)} FROM ({query}) ORDER BY {order_by}"
+
+
+def copy_csv_sql(query: str, path: Path) -> str:
+    """``COPY`` of ``query`` to a CSV file with a header row, comma separated, LF endings."""
+    return (
+        f"COPY ({query}) TO {quote_literal(str(path))} "
+        "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT '')"
+    )
+
+
+def describe_sql(query: str) -> str:
+    """The (column name, DuckDB type) rows of ``query``'s result, for :func:`csv_safe_sql`."""
+    return f"SELECT column_name, column_type FROM (DESCRIBE {query})"

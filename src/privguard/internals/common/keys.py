@@ -1,4 +1,5 @@
-"""Case keys: the secret that pseudonymizes (HMAC-SHA256) what leaves the case team.
+"""Case keys: the secret that pseudonymizes (HMAC-SHA256) what leaves the case team, and
+the Ed25519 key that signs each audit's manifest (``case-signing.key``, beside ``case.key``).
 
 Used by the audit's report and by anything else that must name a person or a number
 without revealing it. The key lives outside any output folder (``OUT/../case.key`` or a
@@ -13,6 +14,9 @@ import logging
 import os
 import secrets
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from privguard.errors import InputError
 
@@ -88,3 +92,45 @@ def pads(key: bytes) -> tuple[str, str]:
     k = hashlib.sha256(key).digest() if len(key) > block else key
     k = k.ljust(block, b"\0")
     return bytes(b ^ 0x36 for b in k).hex(), bytes(b ^ 0x5C for b in k).hex()
+
+
+def signing_key_path(out: Path, key_file: Path | None = None) -> Path:
+    """Where the case signing key lives: ``key_file`` if given, else ``OUT/../case-signing.key``."""
+    return Path(key_file) if key_file else Path(out).resolve().parent / "case-signing.key"
+
+
+def load_signing_key(out: Path, key_file: Path | None = None) -> Ed25519PrivateKey:
+    """The case's Ed25519 signing key (seals manifests), created on first use.
+
+    Kept like the case key: outside the output folder (refused inside it, where it would
+    travel with the outputs), mode 0600, 32 random bytes as hex. Raises
+    :class:`InputError` when the file is inside ``out`` or unreadable.
+    """
+    path = signing_key_path(out, key_file)
+    out_dir = Path(out).resolve()
+    if path.resolve() == out_dir or out_dir in path.resolve().parents:
+        raise InputError(
+            "the signing key would be stored inside the output folder",
+            where=str(path),
+            fix="keep the signing key outside the output folder (default: beside it)",
+        )
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        log.warning("created a new case signing key at %s: keep it with the case", path)
+    try:
+        seed = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return Ed25519PrivateKey.from_private_bytes(seed)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"the case signing key cannot be read: {exc}",
+            where=str(path),
+            fix="restore the signing key from the case backup (64 hexadecimal characters)",
+        ) from None
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    """The raw 32-byte Ed25519 public key of ``key``, as lowercase hex."""
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()

@@ -15,6 +15,7 @@ from typing import Any
 
 from privguard.errors import InputError
 from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source
 
 WORST = 10
@@ -103,7 +104,7 @@ def evaluate(audit_out: Path, truth: Path, *, executor: Executor | None = None) 
     calls out against the true calls and the worst over-merged and split clusters.
     """
     audit_out, truth = Path(audit_out), Path(truth)
-    calls_path = audit_out / "calls.parquet"
+    calls_path = AuditPaths(audit_out).calls
     rows_path = truth / "rows.parquet" if truth.is_dir() else truth
     for path, fix in (
         (calls_path, "give the folder an audit wrote (it holds calls.parquet)"),

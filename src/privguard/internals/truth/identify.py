@@ -16,6 +16,7 @@ from typing import Any
 
 from privguard.errors import InputError
 from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source, quote_literal
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def _metrics_sql(out: Path, truth_numbers: Path, use_lists: bool) -> str:
     listed = "(in_dir OR in_reg)" if use_lists else "false"
     return f"""
 WITH t AS (SELECT * FROM {parquet_source(truth_numbers)}),
-n AS (SELECT number, classification FROM {parquet_source(out / "numbers.parquet")}),
+n AS (SELECT number, classification FROM {parquet_source(AuditPaths(out).numbers)}),
 j AS (SELECT n.*, t.kind, coalesce(t.in_directory, false) AS in_dir,
              coalesce(t.in_registry, false) AS in_reg, t.kind IN ({kinds}) AS attorney
       FROM n LEFT JOIN t USING (number))
@@ -63,7 +64,7 @@ FROM j"""
 def _false_candidates_sql(out: Path, truth_numbers: Path) -> str:
     return f"""
 SELECT coalesce(t.kind, '(unknown)'), count(*)
-FROM {parquet_source(out / "numbers.parquet")} n
+FROM {parquet_source(AuditPaths(out).numbers)} n
 LEFT JOIN {parquet_source(truth_numbers)} t USING (number)
 WHERE n.classification = 'candidate' AND coalesce(t.kind, '') NOT IN
       ({", ".join(quote_literal(k) for k in ATTORNEY_KINDS)})
@@ -156,7 +157,7 @@ def score_against_truth(
     """
     out, synth = Path(out), Path(synth)
     truth_calls, truth_numbers = _truth_paths(synth)
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads(AuditPaths(out).summary.read_text(encoding="utf-8"))
     own = executor is None
     ex = executor or connect()
     try:
@@ -216,11 +217,11 @@ def evaluate_truth(
     own = executor is None
     ex = executor or connect()
     try:
-        ex.copy_to_parquet(truth_calls_sql(truth_calls), out / "calls.parquet")
-        work = out / "work"
-        work.mkdir(parents=True, exist_ok=True)
+        paths = AuditPaths(out)
+        paths.work.mkdir(parents=True, exist_ok=True)
+        ex.copy_to_parquet(truth_calls_sql(truth_calls), paths.calls)
         calls = int(ex.fetchall(f"SELECT count(*) FROM {parquet_source(truth_calls)}")[0][0])
-        (work / "ingest_report.json").write_text(
+        paths.ingest_report.write_text(
             json.dumps({"dump": "truth", "tables": [{"rows_read": calls, "rows_rejected": 0}]})
         )
         directories = sorted((synth / "directory").glob("*.*")) if use_lists else []
@@ -228,7 +229,7 @@ def evaluate_truth(
         identify(
             out, directories=directories, registries=registries, settings=settings, executor=ex
         )
-        findings(out, work=work, executor=ex)
+        findings(out, executor=ex)
         return score_against_truth(out, synth, use_lists=use_lists, executor=ex)
     finally:
         if own:

@@ -21,13 +21,11 @@ from privguard.internals.audit.dedupe import skew
 from privguard.internals.audit.dedupe import sql as dsql
 from privguard.internals.audit.dedupe.settings import Settings
 from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
-
-OUTPUT = "calls.parquet"
-REPORT = "dedupe_report.json"
 
 # Rows per hash bucket of keys in the main clustering pass. 14.4 M rows cluster in one
 # bucket within a 5 GB engine limit without a big spill; 136 M rows in one bucket spilled
@@ -142,7 +140,7 @@ def dedupe(
     ``near_time``, ``billed_minutes``). ``call_id`` is the row key of the call's first
     source, and the file is written in ``call_id`` order, so reruns are byte-identical.
 
-    Writes ``out/calls.parquet`` and ``out/dedupe_report.json`` (rows in, calls out,
+    Writes ``OUT/restricted/calls.parquet`` and ``OUT/restricted/dedupe_report.json`` (rows in, calls out,
     clusters and rows per rule, tolerances, each table's clock skew with the shared calls
     it was measured on, and ``skew_sample`` = keep 1 key in N); returns a
     :class:`DedupeResult`. Raises :class:`privguard.errors.InputError` when
@@ -160,8 +158,9 @@ def dedupe(
         )
     own = executor is None
     ex = executor or connect()
-    out.mkdir(parents=True, exist_ok=True)
-    calls_path = out / OUTPUT
+    paths = AuditPaths(out)
+    paths.restricted.mkdir(parents=True, exist_ok=True)
+    calls_path = paths.calls
     tmp = work / "_dedupe_tmp"
     try:
         progress.start("dedupe", total=3)
@@ -202,7 +201,7 @@ def dedupe(
         "key": ["facility", "inmate_account", "number_key"],
         "clock_skew_s": skews,
     }
-    report_path = out / REPORT
+    report_path = paths.dedupe_report
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     log.info("dedupe: %d rows -> %d calls", rows_in, calls_out)
     return DedupeResult(calls_path, report_path, int(rows_in), calls_out, rules)

@@ -1,8 +1,9 @@
 """Count the privileged calls, the recorded ones and the registry violations.
 
-:func:`findings` reads ``OUT/calls.parquet``, ``OUT/numbers.parquet``,
-``OUT/registry.parquet`` and ``WORK/ingest_report.json`` and writes
-``OUT/privileged_calls.csv``, ``OUT/findings/by_*.csv`` and ``OUT/summary.json``.
+:func:`findings` reads ``calls.parquet``, ``numbers.parquet``, ``registry.parquet`` and
+``work/ingest_report.json`` (all in ``OUT/restricted``) and writes
+``restricted/privileged_calls.csv``, ``restricted/findings/by_*.csv`` and
+``OUT/shareable/summary.json`` (names from ``paths.AuditPaths``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.findings import sql as S
-from privguard.internals.audit.identify.api import CLOCKS_FILE
-from privguard.internals.audit.schema import REGISTRY_FLAGS_FILE, SUMMARY_INT_KEYS
+from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from privguard.internals.audit.sql import parquet_source
 
 log = logging.getLogger(__name__)
@@ -38,20 +40,10 @@ class Summary:
         return self.values[key]
 
 
-def _need(path: Path, what: str) -> Path:
-    if not path.is_file():
-        raise InputError(
-            f"the {what} is missing",
-            where=str(path),
-            fix="run 'privguard audit', which writes it before counting the findings",
-        )
-    return path
-
-
 def ingest_totals(report: Path) -> tuple[int, int]:
     """Rows read and rows rejected, summed over the tables of ``ingest_report.json``."""
     try:
-        data = json.loads(_need(report, "ingest report").read_text(encoding="utf-8"))
+        data = json.loads(report.read_text(encoding="utf-8"))
         tables = data.get("tables", [])
         read = sum(int(t.get("rows_read", 0)) for t in tables)
         rejected = sum(int(t.get("rows_rejected", 0)) for t in tables)
@@ -98,7 +90,7 @@ def headline(v: dict[str, Any]) -> str:
     return text
 
 
-def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summary:
+def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     """Find the privileged calls and write the findings and ``summary.json``.
 
     A call is privileged when it went to an attorney number: one classified
@@ -125,13 +117,12 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
 
     Example::
 
-        >>> findings(Path("out"), work=Path("out/work")).headline  # doctest: +SKIP
+        >>> findings(Path("out")).headline  # doctest: +SKIP
     """
-    out, work = Path(out), Path(work)
-    calls = _need(out / "calls.parquet", "call table")
-    numbers = _need(out / "numbers.parquet", "number classification (run identify)")
-    registry = _need(out / "registry.parquet", "registry table (run identify)")
-    rows_read, rows_rejected = ingest_totals(work / "ingest_report.json")
+    paths = AuditPaths(out)
+    calls, numbers = paths.require("calls"), paths.require("numbers")
+    registry = paths.require("registry")
+    rows_read, rows_rejected = ingest_totals(paths.require("ingest_report"))
     own = executor is None
     ex = executor or connect()
     try:
@@ -139,7 +130,7 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
             ex.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
             )
-        clocks = out / CLOCKS_FILE
+        clocks = paths.clocks
         ex.execute(
             "CREATE OR REPLACE TEMP VIEW f_clocks AS "
             + (
@@ -150,12 +141,15 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
             )
         )
         ex.execute(S.create_privileged())
-        ex.execute(S.to_csv(S.privileged_csv_query(), str(out / "privileged_calls.csv")))
+        write_safe_csv(
+            ex, S.privileged_csv_query(), paths.privileged_calls, order_by=S.PRIVILEGED_ORDER
+        )
         # The report counts from these flags: one definition of "registered at the call".
-        ex.copy_to_parquet(S.registry_flags_query(), work / REGISTRY_FLAGS_FILE)
-        (out / "findings").mkdir(parents=True, exist_ok=True)
+        ex.copy_to_parquet(S.registry_flags_query(), paths.flags)
+        paths.findings.mkdir(parents=True, exist_ok=True)
         for kind in S.BREAKDOWNS:
-            ex.execute(S.to_csv(S.breakdown(kind), str(out / "findings" / f"by_{kind}.csv")))
+            path = paths.findings / f"by_{kind}.csv"
+            write_safe_csv(ex, S.breakdown(kind), path, order_by=S.BREAKDOWN_ORDER[kind])
         row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
         classes = dict(ex.fetchall(S.classes_query()))
         reasons = ex.fetchall(S.invalid_reasons_query())
@@ -174,7 +168,8 @@ def findings(out: Path, *, work: Path, executor: Executor | None = None) -> Summ
     values["invalid_number_reasons"] = {str(k): int(v) for k, v in reasons}
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
-    path = out / "summary.json"
+    path = paths.summary
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     log.info("findings: %s", values["headline"])
     return Summary(path=path, values=values)

@@ -54,16 +54,26 @@ SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
 FROM p LEFT JOIN cover USING (call_id)"""
 
 
+# The order of each CSV's rows, by its output columns (repeated around the safe-CSV query).
+PRIVILEGED_ORDER = "start_utc, call_id"
+BREAKDOWN_ORDER = {
+    "facility": "privileged_calls DESC, facility",
+    "month": "month",
+    "attorney_number": "privileged_calls_recorded DESC, number",
+    "inmate": "privileged_calls_recorded DESC, facility, inmate_account",
+}
+
+
 def privileged_csv_query() -> str:
     """Rows of ``privileged_calls.csv``: each privileged call with its provenance."""
-    return """
+    return f"""
 SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
        inmate_account, inmate_name, number, classification, attorney_name, evidence,
        duration_s, completed, recorded, registered_at_call, registry_violation, registry_entry,
        recording_ref,
        array_to_string(list_transform(sources, lambda s: s.file || ':' || s."table" || ':'
                                       || s."row"::VARCHAR), '; ') AS sources
-FROM f_priv ORDER BY start_utc, call_id"""
+FROM f_priv ORDER BY {PRIVILEGED_ORDER}"""
 
 
 def registry_flags_query() -> str:
@@ -89,12 +99,12 @@ def breakdown(kind: str) -> str:
         return (
             f"SELECT facility, {_counts()}, count(DISTINCT number) AS attorney_numbers, "
             "count(DISTINCT inmate_account) AS inmates FROM f_priv GROUP BY facility "
-            "ORDER BY privileged_calls DESC, facility"
+            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
         )
     if kind == "month":
         return (
             f"SELECT strftime(start_utc, '%Y-%m') AS month, {_counts()}, "
-            "count(DISTINCT number) AS attorney_numbers FROM f_priv GROUP BY month ORDER BY month"
+            f"count(DISTINCT number) AS attorney_numbers FROM f_priv GROUP BY month ORDER BY {BREAKDOWN_ORDER[kind]}"
         )
     if kind == "attorney_number":
         return (
@@ -105,14 +115,14 @@ def breakdown(kind: str) -> str:
             "strftime(min(start_utc), '%Y-%m-%d') AS first_call, "
             "strftime(max(start_utc), '%Y-%m-%d') AS last_call, "
             "min(evidence) AS evidence FROM f_priv GROUP BY number "
-            "ORDER BY privileged_calls_recorded DESC, number"
+            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
         )
     if kind == "inmate":
         return (
             "SELECT facility, inmate_account, min(inmate_name) AS inmate_name, "
             f"{_counts()}, count(DISTINCT number) AS attorney_numbers FROM f_priv "
             "GROUP BY facility, inmate_account "
-            "ORDER BY privileged_calls_recorded DESC, facility, inmate_account"
+            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
         )
     raise ValueError(f"unknown breakdown {kind!r}")
 
@@ -181,8 +191,3 @@ FROM f_calls WHERE dialed_number IS NULL GROUP BY 1 ORDER BY 2 DESC, 1"""
 def classes_query() -> str:
     """Called numbers per class."""
     return "SELECT classification, count(*) FROM f_numbers GROUP BY 1 ORDER BY 1"
-
-
-def to_csv(query: str, path: str) -> str:
-    """Write a query's result to a CSV file with a header row."""
-    return f"COPY ({query}) TO {quote_literal(path)} (FORMAT csv, HEADER true)"

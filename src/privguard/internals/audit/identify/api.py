@@ -2,7 +2,8 @@
 
 :func:`identify` reads ``OUT/calls.parquet`` and the lists the user has (bar and
 public-defender directories, do-not-record registries, a filled review sheet), and
-writes ``OUT/numbers.parquet``, ``OUT/registry.parquet`` and ``OUT/review.csv``.
+writes ``numbers.parquet``, ``registry.parquet``, ``facility_clocks.parquet`` and
+``review.csv`` in ``OUT/restricted`` (``paths.AuditPaths``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
 from privguard.internals.audit.identify.settings import Settings
+from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.lists.sources import (
     DIRECTORY_SCHEMA,
@@ -32,9 +34,6 @@ from privguard.internals.common.lists.sources import (
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
-
-# Each facility's clock as used here; findings dates registry coverage by it.
-CLOCKS_FILE = "facility_clocks.parquet"
 
 
 @dataclass
@@ -108,14 +107,8 @@ def identify(
         >>> from privguard import identify
         >>> identify(Path("out"), directories=[Path("bar.csv")])  # doctest: +SKIP
     """
-    out = Path(out)
-    calls = out / "calls.parquet"
-    if not calls.is_file():
-        raise InputError(
-            "there is no call table to classify numbers from",
-            where=str(calls),
-            fix="run 'privguard audit' on the dump first, which writes calls.parquet",
-        )
+    paths = AuditPaths(out)
+    calls = paths.require("calls")
     cfg = _settings(settings)
     prog = progress or NullProgress()
     prog.start("identify", total=4)
@@ -142,7 +135,7 @@ def identify(
             )
         }
         ex.register_arrow("id_fac_zone", zones)
-        ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", out / CLOCKS_FILE)
+        ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", paths.clocks)
         _warn_unknown_facilities(ex)
         conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
         if conflicts:
@@ -158,15 +151,15 @@ def identify(
         ex.execute(S.create_durations())
         ex.execute(S.create_features())
         prog.advance("identify")
-        numbers_path = out / "numbers.parquet"
+        numbers_path = paths.numbers
         ex.copy_to_parquet(
             S.numbers_table(S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates),
             numbers_path,
         )
-        registry_path = out / "registry.parquet"
+        registry_path = paths.registry
         ex.copy_to_parquet(S.registry_table(), registry_path)
-        review_path = out / "review.csv"
-        ex.execute(S.to_csv(S.review_sheet(str(numbers_path)), str(review_path)))
+        review_path = paths.review
+        write_safe_csv(ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER)
         counts = dict(
             ex.fetchall(
                 f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"
@@ -206,4 +199,4 @@ def _warn_unknown_facilities(ex: Executor) -> None:
         )
 
 
-__all__ = ["CLOCKS_FILE", "IdentifyResult", "identify"]
+__all__ = ["IdentifyResult", "identify"]

@@ -12,8 +12,10 @@ import logging
 from pathlib import Path
 
 from privguard.errors import InputError
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.identify import sql as S
+from privguard.internals.audit.paths import AuditPaths
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
 
     Args:
         out: the audit's output folder (holding ``numbers.parquet``).
-        dest: where to write the sheet; ``OUT/review.csv`` by default.
+        dest: where to write the sheet; ``OUT/restricted/review.csv`` by default.
         executor: the engine to use; a new DuckDB one by default.
 
     Raises:
@@ -39,15 +41,9 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
 
         >>> export_review(Path("out"), Path("to_review.csv"))  # doctest: +SKIP
     """
-    out = Path(out)
-    numbers = out / "numbers.parquet"
-    if not numbers.is_file():
-        raise InputError(
-            "there are no classified numbers to review",
-            where=str(numbers),
-            fix="run 'privguard audit' first; it writes numbers.parquet",
-        )
-    dest = Path(dest) if dest is not None else out / "review.csv"
+    paths = AuditPaths(out)
+    numbers = paths.require("numbers")
+    dest = Path(dest) if dest is not None else paths.review
     if dest.exists() and dest.is_dir():
         raise InputError(
             "the review sheet must be a file, not a folder",
@@ -58,7 +54,7 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
     own = executor is None
     ex = executor or connect()
     try:
-        ex.execute(S.to_csv(S.review_sheet(str(numbers)), str(dest)))
+        write_safe_csv(ex, S.review_sheet(str(numbers)), dest, order_by=S.REVIEW_ORDER)
         rows = ex.fetchall(f"SELECT count(*) FROM ({S.review_sheet(str(numbers))})")[0][0]
     finally:
         if own:

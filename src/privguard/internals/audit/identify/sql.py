@@ -321,6 +321,9 @@ def registry_table() -> str:
     )
 
 
+REVIEW_ORDER = "score DESC, number"
+
+
 def review_sheet(numbers_path: str) -> str:
     """Rows of the review sheet: candidates and numbers already reviewed, best score first."""
     return f"""
@@ -333,9 +336,4 @@ SELECT number, classification, score, calls, inmates, facilities,
        coalesce(review_decision, '') AS decision, coalesce(review_note, '') AS note
 FROM read_parquet({quote_literal(numbers_path)})
 WHERE classification = 'candidate' OR review_decision IS NOT NULL
-ORDER BY score DESC, number"""
-
-
-def to_csv(query: str, path: str) -> str:
-    """Write a query's result to a CSV file with a header row."""
-    return f"COPY ({query}) TO {quote_literal(path)} (FORMAT csv, HEADER true)"
+ORDER BY {REVIEW_ORDER}"""

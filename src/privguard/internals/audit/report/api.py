@@ -10,10 +10,12 @@ from typing import Any
 
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.paths import AuditPaths, readme_text
+from privguard.internals.common.keys import load_signing_key
 from privguard.internals.common.progress import NullProgress, Progress
 
-from . import privacy, sql
-from .custody import write_manifest
+from . import privacy, seal, sql
+from .custody import previous_outputs, write_manifest
 from .exports import write_exports
 from .html import render_html
 from .model import build_model, prepare
@@ -35,6 +37,7 @@ class ReportResult:
     manifest: Path
     pseudonymized: bool
     key_file: Path | None
+    public_key: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -56,26 +59,34 @@ def report(
     settings: Any = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    foreign: set[str] | None = None,
 ) -> ReportResult:
     """Write the shareable outputs of an audit and seal the folder with a manifest.
 
-    Reads the audit outputs in ``out`` (calls.parquet, numbers.parquet, registry.parquet,
-    summary.json, dedupe_report.json, work/normalize_report.json, work/ingest_report.json)
-    and writes:
+    Reads the audit outputs in ``out/restricted`` (calls.parquet, numbers.parquet,
+    registry.parquet, dedupe_report.json, work/normalize_report.json,
+    work/ingest_report.json) and ``out/shareable/summary.json``, and writes into
+    ``out/shareable`` (every name from ``paths.AuditPaths``):
 
-    * ``out/report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
-      network), and ``out/report.pdf`` with the same content;
-    * ``out/letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
+    * ``report.html`` - one self-contained page (inline CSS and SVG, no scripts, no
+      network), and ``report.pdf`` with the same content;
+    * ``letters/<attorney-or-office>.pdf`` - one notification letter per attorney or
       office whose numbers had recorded calls (rendered by worker processes, one per
-      core up to 4, while this process writes the exports; scratch in ``out/work/tmp``).
+      core up to 4, while this process writes the exports; scratch in the work folder).
       A letter states how many calls, over which dates, from how many facilities and
       people in custody, and lists the first 200 (``letters.LIST_CAP``), earliest first;
-      ``out/letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
-    * ``out/exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
+      ``letters/<same name>.csv`` beside it lists all of them (spreadsheet-safe);
+    * ``exports/`` - the findings as CSV, XLSX, Parquet and a SQLite database
       (``findings.db`` with ``metadata.json`` for Datasette), spreadsheet-safe; a table
       longer than an XLSX sheet continues on further sheets (README.txt says which);
+    * ``out/README.txt`` - which folder may be shared and which must not;
     * ``out/manifest.json`` - SHA-256 of every file in ``inputs`` (files or folders), of
-      ``labels`` and of every output file, with ``parameters`` and software versions.
+      ``labels`` and of every output file, with ``parameters`` and software versions,
+      and ``out/manifest.sig``, its Ed25519 signature by the case signing key
+      (``out/../case-signing.key``, created on first use, never inside ``out``).
+
+    ``foreign``: files of ``out`` a person put there (found by the pipeline before it
+    wrote anything); they are left alone and named, not sealed, in the manifest.
 
     Privacy (``[privacy]`` in the case file; ``settings`` may be the case settings or the
     privacy settings): by default inmate names, accounts and non-attorney numbers are
@@ -90,6 +101,7 @@ def report(
         >>> privguard.report(Path("out"), inputs=[Path("dump")], parameters={})  # doctest: +SKIP
     """
     out = Path(out)
+    paths = AuditPaths(out)
     cfg = _privacy_settings(settings)
     progress = progress or NullProgress()
     own = executor is None
@@ -103,14 +115,17 @@ def report(
         prepare(ex, out)
         # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
         # no longer found) and be sealed into the new manifest.
-        (out / "manifest.json").unlink(missing_ok=True)
-        for folder in ("letters", "exports"):
-            shutil.rmtree(out / folder, ignore_errors=True)
+        # Only files an earlier run sealed are removed: a person's notes stay.
+        for rel in previous_outputs(out) or []:
+            if rel.startswith((paths.rel("letters") + "/", paths.rel("exports") + "/")):
+                (out / rel).unlink(missing_ok=True)
+        paths.manifest.unlink(missing_ok=True)
+        signing_key = load_signing_key(out)
         model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
         progress.advance("report")
-        html_path = out / "report.html"
+        html_path = paths.report_html
         html_path.write_text(render_html(model), encoding="utf-8")
-        pdf_path = out / "report.pdf"
+        pdf_path = paths.report_pdf
         render_pdf(model, pdf_path)
         progress.advance("report")
         ex.execute(
@@ -119,14 +134,14 @@ def report(
         )
         # Letters render in worker processes while this one writes the exports: both are
         # CPU-bound Python, so this is what puts a second core to work.
-        scratch = out / "work" / "tmp" / "report-letters"
+        scratch = paths.scratch / "report-letters"
         try:
             job = start_letters(
-                ex, out / "letters", scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
+                ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
             )
             try:
                 exports = write_exports(
-                    ex, out / "exports", pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                    ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of
                 )
             finally:
                 letters = job.wait()
@@ -134,13 +149,16 @@ def report(
             shutil.rmtree(scratch, ignore_errors=True)
         progress.advance("report")
         progress.advance("report")
+        paths.readme.write_text(readme_text(cfg.pseudonymize), encoding="utf-8")
         manifest = write_manifest(
             out,
             inputs=list(inputs),
             parameters=parameters,
             labels=labels,
             privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
+            foreign=foreign,
         )
+        public_key = seal.sign(manifest, signing_key, paths.signature)
         progress.advance("report")
         progress.finish("report")
         log.info("report written: %s, %d letters", html_path, len(letters))
@@ -152,6 +170,7 @@ def report(
             manifest=manifest,
             pseudonymized=cfg.pseudonymize,
             key_file=key_file,
+            public_key=public_key,
             figures=dict(model.totals),
             warnings=list(model.warnings),
         )

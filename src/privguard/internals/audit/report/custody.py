@@ -1,14 +1,21 @@
 """Chain of custody: ``manifest.json`` and :func:`verify`.
 
 The manifest lists the SHA-256 of every input file and every file in the output
-folder (except the manifest itself), the parameters, the labels file and the
-software versions. It holds no wall-clock time, so the same audit on the same
-inputs gives a byte-identical manifest. Paths of inputs are stored relative to the
-output folder's parent when possible, so a case folder can be moved as a whole.
+folder (except the manifest, its signature and the unsealed files), the input
+folders (so files added to the dump later are noticed), the parameters, the labels
+file and the software versions. It holds no wall-clock time and no spelling of a
+path (everything is resolved first), so the same audit on the same inputs gives a
+byte-identical manifest. Paths of inputs are stored relative to the output folder's
+parent when possible, so a case folder can be moved as a whole; each input also
+records its root (the folder or file given) so ``verify --inputs DIR`` finds it
+elsewhere. ``seal.py`` signs the manifest (``manifest.sig``). Operating-system litter
+(``.DS_Store``, ``Thumbs.db``, ``desktop.ini``, ``~$`` lock files, ``._`` forks) is
+neither sealed nor called tampering: :func:`verify` names it apart.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import platform
@@ -19,15 +26,18 @@ from typing import Any
 
 from privguard import __version__
 from privguard.errors import InputError, IntegrityError
+from privguard.internals.audit.paths import FILES
+from privguard.internals.audit.report import seal
 from privguard.internals.common.custody import sha256_file
 
-MANIFEST = "manifest.json"
+MANIFEST = FILES["manifest"]
 # Files in OUT deliberately left out of the manifest: the audit's wall-clock timings
 # (they differ between identical runs, and are written after the manifest) and the
 # engine's scratch folder (spill files come and go while the report runs).
-UNSEALED_FILES = ("timings.json",)
-UNSEALED_DIRS = ("work/tmp/",)
-FORMAT = "privguard-manifest/1"
+UNSEALED_FILES = (FILES["timings"], FILES["signature"])
+UNSEALED_DIRS = (FILES["scratch"] + "/",)
+FORMAT = "privguard-manifest/2"
+LITTER = (".DS_Store", "Thumbs.db", "desktop.ini", "~$*", "._*", ".~lock.*#")
 _PACKAGES = ("duckdb", "pyarrow", "fpdf2", "xlsxwriter", "openpyxl", "phonenumbers", "click")
 
 
@@ -40,10 +50,20 @@ class VerifyResult:
     outputs_checked: int
     manifest_sha256: str = ""
     problems: list[str] = field(default_factory=list)
+    public_key: str = ""
+    key_pinned: bool = False
+    outputs_only: bool = False
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def is_litter(path: Path | str) -> bool:
+    """Whether a file is operating-system or editor litter (never evidence)."""
+    name = Path(path).name
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in LITTER)
 
 
 def software_versions() -> dict[str, str]:
@@ -57,22 +77,28 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def input_files(inputs: list[Path]) -> list[Path]:
-    """Every file under the given inputs (files or folders), sorted, each once."""
-    files: set[Path] = set()
+def _files_under(folder: Path) -> list[Path]:
+    return [f for f in folder.rglob("*") if f.is_file() and not is_litter(f)]
+
+
+def input_files(inputs: list[Path]) -> list[tuple[Path, str, str]]:
+    """Every file under the inputs (files or folders), sorted, each once, as (file, root
+    name, path inside the root)."""
+    found: dict[Path, tuple[Path, str, str]] = {}
     for item in inputs:
-        p = Path(item)
+        p = Path(item).resolve()
         if p.is_dir():
-            files.update(f for f in p.rglob("*") if f.is_file())
+            for f in _files_under(p):
+                found.setdefault(f.resolve(), (f, p.name, f.relative_to(p).as_posix()))
         elif p.is_file():
-            files.add(p)
+            found.setdefault(p, (p, p.name, ""))
         else:
             raise InputError(
                 "an input of the audit does not exist",
-                where=str(p),
+                where=str(item),
                 fix="check the path given on the command line",
             )
-    return sorted(files, key=lambda f: f.resolve().as_posix())
+    return [found[k] for k in sorted(found, key=lambda f: f.as_posix())]
 
 
 def _stored_path(path: Path, base: Path) -> str:
@@ -90,6 +116,7 @@ def sealed(name: str) -> bool:
         name != MANIFEST
         and name not in UNSEALED_FILES
         and not any(name.startswith(d) for d in UNSEALED_DIRS)
+        and not is_litter(name)
     )
 
 
@@ -101,8 +128,24 @@ def output_files(out: Path) -> list[Path]:
     )
 
 
-def _entry(path: Path, name: str) -> dict[str, Any]:
-    return {"path": name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+def previous_outputs(out: Path) -> list[str] | None:
+    """The outputs an earlier audit sealed in ``out`` (None: no manifest there); raises
+    :class:`InputError` when that manifest cannot be read."""
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return [str(e["path"]) for e in json.loads(path.read_text(encoding="utf-8"))["outputs"]]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InputError(
+            "the output folder holds a damaged manifest.json from an earlier audit",
+            where=str(path),
+            fix="give a new, empty --out folder, or pass --overwrite to write over it",
+        ) from None
+
+
+def _entry(path: Path, name: str, **extra: str) -> dict[str, Any]:
+    return {"path": name, "sha256": sha256_file(path), "bytes": path.stat().st_size, **extra}
 
 
 def write_manifest(
@@ -112,18 +155,33 @@ def write_manifest(
     parameters: dict[str, Any],
     labels: Path | None,
     privacy: dict[str, Any],
+    foreign: set[str] | None = None,
 ) -> Path:
-    """Hash every input and output and write ``OUT/manifest.json`` (last step of an audit)."""
+    """Hash every input and output and write ``OUT/manifest.json`` (last step of an audit).
+
+    ``foreign``: files (POSIX, relative to ``out``) that were in the folder before the
+    audit and that it did not write (a person's own notes): named in the manifest as
+    ``foreign``, never hashed, so :func:`verify` neither seals nor flags them."""
     out = Path(out)
     base = out.resolve().parent
+    folders = sorted({Path(p).resolve() for p in inputs if Path(p).is_dir()})
     manifest = {
         "format": FORMAT,
         "software": software_versions(),
         "parameters": parameters,
         "privacy": privacy,
         "labels": _entry(Path(labels), _stored_path(Path(labels), base)) if labels else None,
-        "inputs": [_entry(f, _stored_path(f, base)) for f in input_files(inputs)],
-        "outputs": [_entry(f, f.relative_to(out).as_posix()) for f in output_files(out)],
+        "input_folders": [{"path": _stored_path(f, base), "root": f.name} for f in folders],
+        "inputs": [
+            _entry(f, _stored_path(f, base), root=root, member=member)
+            for f, root, member in input_files(inputs)
+        ],
+        "outputs": [
+            _entry(f, f.relative_to(out).as_posix())
+            for f in output_files(out)
+            if f.relative_to(out).as_posix() not in (foreign or set())
+        ],
+        "foreign": sorted(foreign or ()),
         "unsealed": [*UNSEALED_FILES, *UNSEALED_DIRS],
     }
     path = out / MANIFEST
@@ -139,15 +197,70 @@ def _check(entry: dict[str, Any], path: Path, what: str, problems: list[str]) ->
         problems.append(f"changed {what}: {entry['path']} (its SHA-256 no longer matches)")
 
 
-def verify(out: Path) -> VerifyResult:
-    """Recompute every hash in ``OUT/manifest.json``; raise if anything changed.
+def _damaged(path: Path, why: str) -> IntegrityError:
+    return IntegrityError(
+        f"manifest.json is damaged and cannot be checked: {why}",
+        where=str(path),
+        fix="restore manifest.json from the original copy of the audit",
+    )
 
-    Checks each input file (at its recorded path, relative to the output folder's
-    parent), the labels file, and each output file; any file in the output folder that
-    the manifest does not list is reported as extra. Raises :class:`IntegrityError`
-    (exit code 3) listing every changed, missing or extra file; returns a
-    :class:`VerifyResult` when everything matches. A missing or unreadable manifest is
-    an :class:`InputError`.
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest's content, every entry checked for shape; raises IntegrityError."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _damaged(path, f"it is not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT,):
+        raise _damaged(path, f"it is not a {FORMAT} manifest")
+    entries = list(manifest.get("inputs") or []) + list(manifest.get("outputs") or [])
+    if manifest.get("labels"):
+        entries.append(manifest["labels"])
+    for e in entries:
+        if not (
+            isinstance(e, dict)
+            and isinstance(e.get("path"), str)
+            and isinstance(e.get("sha256"), str)
+        ):
+            raise _damaged(path, f"an entry has no path or SHA-256: {str(e)[:80]}")
+    if not manifest.get("outputs") or not isinstance(manifest.get("inputs"), list):
+        raise _damaged(path, "it lists no outputs or no inputs, so it proves nothing")
+    return manifest
+
+
+def _input_path(entry: dict[str, Any], base: Path, moved: Path | None) -> Path:
+    """Where an input is now: at its recorded place, or under ``moved`` (``--inputs``)."""
+    if moved is None:
+        return base / entry["path"]
+    root, member = str(entry.get("root", "")), str(entry.get("member", ""))
+    # The recorded path's tails, longest first: "leak/directory/bar.csv" is found under
+    # a copy of leak/ as directory/bar.csv, or beside the dump as bar.csv.
+    parts = [q for q in Path(entry["path"]).parts if q not in ("..", "/")]
+    tails = [moved / Path(*parts[i:]) for i in range(len(parts))]
+    for cand in (moved / root / member, *tails):
+        if cand.is_file():
+            return cand
+    return moved / root / member
+
+
+def verify(
+    out: Path,
+    *,
+    key: str | None = None,
+    outputs_only: bool = False,
+    inputs: Path | None = None,
+) -> VerifyResult:
+    """Check ``OUT/manifest.json``'s signature, then every hash in it; raise if anything changed.
+
+    The signature (``manifest.sig``) is checked against ``key`` (hex, or a file holding
+    it) when given, else against the public key beside the outputs (the result says
+    which). Then each input file (at its recorded path, relative to the output folder's
+    parent, or under ``inputs`` when they moved), the labels file, and each output file;
+    a file in the output folder or in an input folder that the manifest does not list is
+    reported as extra or added. ``outputs_only`` checks a copy of the outputs alone.
+    Litter (``.DS_Store``, ``~$`` lock files ...) is listed in ``ignored``, not as a
+    problem. Raises :class:`IntegrityError` (exit code 3) listing every problem; a
+    missing manifest is an :class:`InputError`.
 
     Example::
 
@@ -162,35 +275,50 @@ def verify(out: Path) -> VerifyResult:
             where=str(out),
             fix="give the output folder of a finished 'privguard audit' run",
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        inputs, outputs = manifest["inputs"], manifest["outputs"]
-        labels = manifest.get("labels")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IntegrityError(
-            f"manifest.json is damaged and cannot be read ({exc})",
-            where=str(path),
-            fix="restore manifest.json from the original copy of the audit",
-        ) from None
+    pinned = seal.parse_public_key(key) if key else None
+    manifest = read_manifest(path)
+    sealed_by = seal.check(path, out / FILES["signature"], pinned)
     base = out.resolve().parent
     problems: list[str] = []
-    for entry in inputs:
-        _check(entry, base / entry["path"], "input", problems)
-    if labels:
-        _check(labels, base / labels["path"], "labels file", problems)
-    listed = {e["path"] for e in outputs}
-    for entry in outputs:
+    ignored = sorted(f.relative_to(out).as_posix() for f in out.rglob("*") if is_litter(f))
+    checked_inputs = 0
+    if not outputs_only:
+        moved = Path(inputs) if inputs else None
+        for entry in manifest["inputs"]:
+            _check(entry, _input_path(entry, base, moved), "input", problems)
+        checked_inputs = len(manifest["inputs"])
+        if manifest.get("labels") and moved is None:
+            _check(manifest["labels"], base / manifest["labels"]["path"], "labels file", problems)
+        known = {(str(e.get("root")), str(e.get("member"))) for e in manifest["inputs"]}
+        for folder in manifest.get("input_folders") or []:
+            root = str(folder.get("root"))
+            where = (moved / root if (moved / root).is_dir() else moved) if moved else None
+            where = where or base / str(folder.get("path"))
+            for f in where.rglob("*") if where.is_dir() else []:
+                if f.is_file() and is_litter(f):
+                    ignored.append(f"{root}/{f.relative_to(where).as_posix()}")
+                elif f.is_file() and (root, f.relative_to(where).as_posix()) not in known:
+                    problems.append(f"added to the input folder since the audit: {root}/"
+                                    f"{f.relative_to(where).as_posix()}")  # fmt: skip
+    listed = {e["path"] for e in manifest["outputs"]}
+    foreign = {str(f) for f in manifest.get("foreign") or []}
+    ignored += sorted(foreign)
+    for entry in manifest["outputs"]:
         _check(entry, out / entry["path"], "output", problems)
     for f in output_files(out):
         name = f.relative_to(out).as_posix()
-        if name not in listed:
+        if name not in listed and name not in foreign:
             problems.append(f"extra output not in the manifest: {name}")
-    result = VerifyResult(path, len(inputs), len(outputs), sha256_file(path), problems)
+    result = VerifyResult(
+        path, checked_inputs, len(manifest["outputs"]), sha256_file(path), problems,
+        sealed_by.public_key, sealed_by.pinned, outputs_only, ignored,
+    )  # fmt: skip
     if problems:
         raise IntegrityError(
             f"{len(problems)} file(s) differ from the manifest: the audit's files were altered",
             where=str(path),
             problems=problems,
-            fix="compare with the original copy; re-run the audit from the original inputs",
+            fix="compare with the original copy; re-run the audit from the original inputs"
+            + ("" if outputs_only else " (a copy of the outputs alone: use --outputs-only)"),
         )
     return result

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.sql import quote_ident
+from privguard.internals.audit.sql import neutralize, quote_ident
 
 from . import sql
 from .tables import ExportTable, export_tables
@@ -29,7 +29,6 @@ from .xlsx import XlsxBook
 
 log = logging.getLogger(__name__)
 
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 SLICE_ROWS = 50_000  # rows turned into Python values at a time
 
 README = """privguard exports
@@ -50,11 +49,6 @@ are stored as text cells without an apostrophe. The Parquet files and findings.d
 the values unchanged.
 {privacy}
 """
-
-
-def neutralize(value: str) -> str:
-    """Prefix text that a spreadsheet could run as a formula with an apostrophe."""
-    return "'" + value if value.startswith(DANGEROUS) else value
 
 
 def _plain(value: Any) -> Any:

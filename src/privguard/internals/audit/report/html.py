@@ -132,7 +132,7 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     dupes = rows_in - calls_out if isinstance(rows_in, int) and isinstance(calls_out, int) else None
     body = [
         ("Rows read from the source tables", read, "every record in every table given to the audit"),
-        ("Rows set aside (unreadable)", rejected, "listed with the reason in work/rejects.csv"),
+        ("Rows set aside (unreadable)", rejected, "listed with the reason in restricted/work/rejects.csv"),
         ("Rows kept", accepted, ""),
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
         ("Distinct calls", calls, "the basis of every count in this report"),
@@ -328,7 +328,7 @@ def method(m: ReportModel) -> str:
         + inferred
         + (
             f"<p class=muted>{more:,} more tables with an inferred clock are listed in "
-            "work/normalize_report.json.</p>"
+            "restricted/work/normalize_report.json.</p>"
             if more > 0
             else ""
         )
@@ -342,7 +342,7 @@ def method(m: ReportModel) -> str:
     missing = (
         ""
         if m.clocks
-        else '<p class="note">The clock report (work/normalize_report.json) was not available.</p>'
+        else '<p class="note">The clock report (restricted/work/normalize_report.json) was not available.</p>'
     )
     caveats = "".join(f"<li>{escape(c)}</li>" for c in texts.CAVEATS)
     return (
@@ -376,19 +376,15 @@ def render_html(m: ReportModel) -> str:
         "Do not share this report outside the case team.</p>"
     )  # fmt: skip
     sections = [
-        ("summary", "Summary", f"<p>{escape(texts.INTRO)}</p>" + key_figures(m) + privacy + warn),
+        ("summary", "Summary", f"<p>{escape(texts.INTRO)}</p>" + key_figures(m) + privacy
+         + f'<p class="note">{escape(texts.RESTRICTED_NOTE)}</p>' + warn),
         ("data", "The data", "<p>The audit read every table given to it, set aside rows it "
          "could not read, and merged copies of the same call.</p>" + reduction(m)),
         ("when-where", "When and where", chart_section(m)),
         ("numbers", "Attorney numbers", top_numbers(m)),
         ("review", "Numbers awaiting review", candidates(m)),
         ("method", "How these numbers were found", method(m)),
-        ("custody", "Checking this report", "<p>The file <code>manifest.json</code> next to "
-         "this report lists a SHA-256 fingerprint of every input and output file, the settings "
-         "used and the software versions. Anyone can check that nothing was changed since the "
-         "audit ran with <code>privguard verify</code> followed by the folder name; a single "
-         "changed byte is detected. Running the same audit again on the same files gives "
-         "identical outputs.</p>"),
+        ("custody", "Checking this report", f"<p>{escape(texts.CUSTODY)}</p>"),
     ]  # fmt: skip
     toc = "".join(f'<li><a href="#{sid}">{escape(t)}</a></li>' for sid, t, _ in sections)
     body = "".join(

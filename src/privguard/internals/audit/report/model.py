@@ -19,13 +19,13 @@ import pyarrow.parquet as pq
 
 from privguard.errors import InputError
 from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.schema import REGISTRY_FLAGS_FILE
+from privguard.internals.audit.paths import AuditPaths
 
 from . import sql
 
 log = logging.getLogger(__name__)
 
-REQUIRED = ("calls.parquet", "numbers.parquet", "summary.json", f"work/{REGISTRY_FLAGS_FILE}")
+REQUIRED = ("calls", "numbers", "summary", "flags")
 FALLBACK_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
@@ -221,30 +221,27 @@ def rows(table: pa.Table) -> list[dict[str, Any]]:
 
 def prepare(ex: Executor, out: Path) -> None:
     """Create the views and the privileged-calls table the report reads from."""
+    paths = AuditPaths(out)
     for name in REQUIRED:
-        if not (out / name).exists():
-            raise InputError(
-                f"{name} is missing from the audit folder",
-                where=str(out / name),
-                fix="run the earlier audit stages first (privguard audit ...)",
-            )
-    for stmt in sql.views_sql(out, has_registry=(out / "registry.parquet").exists()):
+        paths.require(name)
+    for stmt in sql.views_sql(paths, has_registry=paths.registry.exists()):
         ex.execute(stmt)
     ex.execute(sql.zones_table_sql())
-    for r in clock_rows(read_json(out / "work" / "normalize_report.json")):
+    for r in clock_rows(read_json(paths.normalize_report)):
         ex.execute("INSERT INTO pg_table_zone VALUES (?, ?, ?)", [r["file"], r["table"], r["zone"]])
     ex.execute(sql.privileged_sql())
-    clocks = out / "facility_clocks.parquet"  # identify's per-facility clocks, if written
+    clocks = paths.clocks  # identify's per-facility clocks, if written
     has_zone = clocks.exists() and {"facility", "zone"} <= set(pq.read_schema(clocks).names)
     ex.execute(sql.facility_zone_sql(clocks if has_zone else None))
 
 
 def build_model(ex: Executor, out: Path, *, pseudonymize: bool) -> ReportModel:
     """Read the stage reports and compute the report's tables (after :func:`prepare`)."""
-    summary = read_json(out / "summary.json", required=True)
-    dedupe = read_json(out / "dedupe_report.json")
-    normalize = read_json(out / "work" / "normalize_report.json")
-    ingest = read_json(out / "work" / "ingest_report.json")
+    paths = AuditPaths(out)
+    summary = read_json(paths.summary, required=True)
+    dedupe = read_json(paths.dedupe_report)
+    normalize = read_json(paths.normalize_report)
+    ingest = read_json(paths.ingest_report)
     totals = rows(ex.fetch_arrow(sql.totals_sql()))[0]
     model = ReportModel(
         summary=summary,

@@ -16,13 +16,17 @@ do not depend on which process renders it, so the files are the same as
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +41,8 @@ from . import sql
 from .letters import LIST_CAP, Recipient, Summary, recipient_name, render_letter, stems
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 RECIPIENTS_VIEW = "pg_letter_recipient"
 # A letter costs about as much as this many call rows before its first row (fonts,
@@ -165,7 +171,7 @@ def start_letters(
     procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     for group in groups:
         spec = {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
-                "pseudonymized": pseudonymized, "cap": cap,
+                "pseudonymized": pseudonymized, "cap": cap, "parent": os.getpid(),
                 "jobs": [[n, stem_of[n], summaries[n]] for n in group]}  # fmt: skip
         err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LetterJob.wait
         proc = subprocess.Popen(
@@ -185,9 +191,35 @@ def start_letters(
     return LetterJob(paths, procs)
 
 
+def die_with_parent(parent: int) -> None:
+    """End this worker when the audit process that started it dies (``kill -9`` included).
+
+    On Linux the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); the
+    parent-pid check covers a parent already gone before that was set, and a watchdog
+    thread covers systems without prctl. Orphaned workers would otherwise go on writing
+    into the letters folder of a run that was stopped."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below still works
+            log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _main() -> None:
     """Worker entry point: one JSON job description on stdin."""
     spec: dict[str, Any] = json.loads(sys.stdin.read())
+    if "parent" in spec:
+        die_with_parent(int(spec["parent"]))
     render_jobs(
         Path(spec["path"]),
         [(n, s, summary) for n, s, summary in spec["jobs"]],

@@ -53,6 +53,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.para(texts.PRIVACY_NOTE if m.pseudonymized else
              "Privacy protection is OFF: names and numbers appear in full. Do not share this "
              "report outside the case team.", 9, muted=True)  # fmt: skip
+    doc.para(texts.RESTRICTED_NOTE, 9, muted=True)
     for w in m.warnings:
         doc.para(f"Warning: {w}", 9)
     doc.h2("The data")
@@ -159,7 +160,5 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.h2("Caveats")
     doc.bullets(texts.CAVEATS)
     doc.h2("Checking this report")
-    doc.para("manifest.json, next to this report, lists a SHA-256 fingerprint of every input "
-             "and output file, the settings and the software versions. 'privguard verify' "
-             "followed by the folder name detects any change, down to one byte.")  # fmt: skip
+    doc.para(texts.CUSTODY)
     doc.save(path)

@@ -9,30 +9,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from privguard.internals.audit.schema import ATTORNEY_CLASSES, REGISTRY_FLAGS_FILE
-from privguard.internals.audit.sql import parquet_source, quote_ident, quote_literal
+from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.schema import ATTORNEY_CLASSES
+from privguard.internals.audit.sql import (  # noqa: F401  (copy_csv_sql: used via this module)
+    copy_csv_sql,
+    csv_safe_sql,
+    parquet_source,
+    quote_ident,
+    quote_literal,
+)
 
 from .privacy import pseudonym_sql
 
 _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
 
-def views_sql(out: Path, *, has_registry: bool) -> list[str]:
+def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:
     """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``, ``pg_flags``."""
     registry = (
         f"SELECT number, CAST(registered_from AS DATE) AS registered_from, "
         f"CAST(registered_until AS DATE) AS registered_until, facility "
-        f"FROM {parquet_source(out / 'registry.parquet')}"
+        f"FROM {parquet_source(paths.registry)}"
         if has_registry
         else "SELECT NULL::VARCHAR AS number, NULL::DATE AS registered_from, "
         "NULL::DATE AS registered_until, NULL::VARCHAR AS facility WHERE false"
     )
     return [
-        f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(out / 'calls.parquet')}",
-        f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(out / 'numbers.parquet')}",
+        f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(paths.calls)}",
+        f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(paths.numbers)}",
         f"CREATE OR REPLACE TEMP VIEW pg_registry AS {registry}",
-        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM "
-        f"{parquet_source(out / 'work' / REGISTRY_FLAGS_FILE)}",
+        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM {parquet_source(paths.flags)}",
     ]
 
 
@@ -272,32 +278,3 @@ def letter_csv_sql(calls: Path, recipient: str) -> str:
         f"SELECT {names} FROM {parquet_source(calls)} WHERE recipient = {quote_literal(recipient)}"
     )
     return csv_safe_sql(query, LETTER_CSV_COLUMNS, order_by="start_utc NULLS FIRST, call_id")
-
-
-def csv_safe_sql(query: str, columns: list[tuple[str, str]], *, order_by: str) -> str:
-    """``query`` with its TEXT columns made spreadsheet-safe for a CSV file: text starting
-    with ``= + - @``, tab or carriage return gets a leading ``'`` (as ``exports.neutralize``
-    does) and an empty text becomes NULL, so it is written as an empty field like
-    Python's csv module writes it. ``columns``: (name, SQLite kind); ``order_by`` repeats
-    the query's order outside it (DuckDB does not keep a subquery's order)."""
-    danger = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"
-    cols = []
-    for name, kind in columns:
-        q = quote_ident(name)
-        if kind == "TEXT":
-            v = f"CAST({q} AS VARCHAR)"
-            cols.append(
-                f"nullif(CASE WHEN left({v}, 1) IN ({danger}) THEN chr(39) || {v} "
-                f"ELSE {v} END, '') AS {q}"
-            )
-        else:
-            cols.append(q)
-    return f"SELECT {', '.join(cols)} FROM ({query}) ORDER BY {order_by}"
-
-
-def copy_csv_sql(query: str, path: Path) -> str:
-    """``COPY`` of ``query`` to a CSV file with a header row, comma separated, LF endings."""
-    return (
-        f"COPY ({query}) TO {quote_literal(str(path))} "
-        "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT '')"
-    )

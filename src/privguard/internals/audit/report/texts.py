@@ -62,6 +62,23 @@ PRIVACY_NOTE = (
     "that links pseudonyms to people."
 )
 
+RESTRICTED_NOTE = (
+    "This report, the letters and the exports are in the audit's shareable folder. The "
+    "material behind them that names people in full (the call table, the list of "
+    "privileged calls with names and accounts, the per-inmate findings, the review sheet "
+    "and the work files) is in the audit's restricted folder, beside this one: it stays "
+    "with the case team. README.txt at the top of the audit folder says which is which."
+)
+
+CUSTODY = (
+    "The file manifest.json at the top of the audit folder (one level above this report) "
+    "lists a SHA-256 fingerprint of every input and output file, the settings used and the "
+    "software versions; manifest.sig holds its Ed25519 signature and the case's public key. "
+    "Anyone can check that nothing was changed since the audit ran with 'privguard verify' "
+    "followed by the folder name; a single changed byte is detected. Running the same audit "
+    "again on the same files gives identical outputs."
+)
+
 LETTER_MEANING = (
     "Telephone calls between a lawyer and a person in custody are confidential "
     "(attorney-client privilege). The call records examined in this audit show that the "

@@ -1,0 +1,18 @@
+"""Write a query's result as a spreadsheet-safe CSV file (every stage's CSV goes here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.sql import copy_csv_sql, csv_safe_sql, describe_sql
+
+
+def write_safe_csv(ex: Executor, query: str, path: Path, *, order_by: str) -> None:
+    """``COPY`` ``query`` to ``path`` with every text column neutralized (``sql.neutralize``).
+
+    The column types come from the engine (``DESCRIBE``), so a new text column of a
+    query is made safe without anyone listing it. ``order_by`` repeats the query's order
+    on its output column names."""
+    columns = [(str(n), str(t)) for n, t in ex.fetchall(describe_sql(query))]
+    ex.execute(copy_csv_sql(csv_safe_sql(query, columns, order_by=order_by), path))
