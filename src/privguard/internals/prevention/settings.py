@@ -88,7 +88,13 @@ def load_service_settings(path: Path | None = None, **overrides: Any) -> Service
     problems = Problems()
     kwargs: dict[str, Any] = {}
     if path is not None:
-        kwargs.update(parse(read_toml(Path(path), "service settings file").get("service"), problems, f"{path} [service]"))
+        kwargs.update(
+            parse(
+                read_toml(Path(path), "service settings file").get("service"),
+                problems,
+                f"{path} [service]",
+            )
+        )
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     problems.raise_if_any("the service settings are not valid", fix="correct each setting listed")
     return ServiceSettings(**kwargs)

@@ -297,7 +297,7 @@ def _run(
             entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
         if out:
             entry["output"] = out
-    rejects = [(s, s.rejects) for s in staged if s.rejects is not None]
+    rejects = [(s, s.rejects.path) for s in staged if s.rejects.path is not None]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
         str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings

@@ -13,12 +13,13 @@ from privguard.internals.audit.engines import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.mapping import Mapping
 from privguard.internals.audit.ingest.numbered import write_numbered
-from privguard.internals.audit.ingest.readers import Deferred, Staged, append_rejects
+from privguard.internals.audit.ingest.readers import Deferred, Staged
 from privguard.internals.audit.ingest.readers.delimited import (
     count_delimited,
     finish_delimited,
     reread,
 )
+from privguard.internals.audit.ingest.readers.rejects import steps
 from privguard.internals.audit.ingest.readers.stray import (
     Lines,
     Stray,
@@ -103,14 +104,14 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odd
     try:
         if odds.likely():
             # Most tables so far had rejects: a counting scan first beats a renumbering.
-            s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
+            s.accepted, s.rejects = count_delimited(ex, d)
             s.deferred = None
             s.drop += sql.drop_rejects(f"{d.scan}_w")
-            odds.record(s.rejects is not None)
+            odds.record(bool(s.rejects))
             _write_staged(ex, s, m, i, out)
         else:
             _parse_and_write(ex, s, m, i, out, d)
-            odds.record(s.rejects is not None)
+            odds.record(bool(s.rejects))
     finally:
         scanner.join()
     lines = scanned[0] if scanned else None
@@ -163,18 +164,18 @@ def _parse_and_write(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: 
         source = sql.staged_rows(reader, d.n_columns, d.unescape)
         written = _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
     s.accepted = written
-    s.rejected, s.rejects = finish_delimited(ex, d, written)
-    if s.rejects is not None:
+    s.rejects = finish_delimited(ex, d, written)
+    if s.rejects:
         _renumber(ex, s, out)
 
 
 def count_checked(ex: Executor, s: Staged, d: Deferred) -> None:
     """Count a delimited table that is not written, checked as written ones are."""
-    s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
+    s.accepted, s.rejects = count_delimited(ex, d)
     if _maybe_cut_short(ex, s, d, scan_lines(d)):
-        again = count_delimited(ex, reread(d))
-        if sum(again[:2]) > s.rows_read:
-            s.accepted, s.rejected, s.rejects = again
+        accepted, rejects = count_delimited(ex, reread(d))
+        if accepted + rejects.count > s.rows_read:
+            s.accepted, s.rejects = accepted, rejects
 
 
 def _reject_stray(ex: Executor, s: Staged, stray: Stray, out: Path, rejects: Path) -> None:
@@ -185,9 +186,8 @@ def _reject_stray(ex: Executor, s: Staged, stray: Stray, out: Path, rejects: Pat
     ex.execute(sql.copy_to(sql.rows_except(out, stray.positions, INGESTED_COLUMNS), tmp, "zstd"))
     os.replace(tmp, out)
     s.accepted -= len(recs)
-    s.rejected += len(recs)
     extra = [(rec, stray.reason, raw) for rec, raw in zip(recs, stray.raws, strict=True)]
-    s.rejects = append_rejects(s.rejects, extra, rejects)
+    s.rejects = s.rejects.plus(extra, rejects)
 
 
 def _large(path: Path) -> bool:
@@ -237,16 +237,7 @@ def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
     assert s.staging is not None
     if s.has_rec:
         return s.staging, sql.REC, False
-    if s.rejects is None:
-        return s.staging, sql.src_row_expr("file_row_number", []), False
-    recs = [
-        int(r[0])
-        for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
-    ]
-    steps: dict[int, int] = {}
-    for j, rec in enumerate(recs, start=1):
-        steps[rec - j] = j  # accepted rows before this reject -> rejects so far
-    pairs = sorted(steps.items())
+    pairs = steps(s.rejects.records())
     if len(pairs) <= MAX_CASE_STEPS:
         return s.staging, sql.src_row_expr("file_row_number", pairs), False
     values = ", ".join(f"({a}, {n})" for a, n in pairs)

@@ -22,21 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, gunzip, stem
-from privguard.internals.audit.ingest.readers import (
-    REJECT_SCHEMA,
-    Deferred,
-    Staged,
-    append_rejects,
-    unique_names,
-    write_rejects,
-)
+from privguard.internals.audit.ingest.readers import Deferred, Staged, unique_names
+from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
 
@@ -169,21 +161,20 @@ def reread(d: Deferred) -> Deferred:
     return replace(d, dialect=replace(d.dialect, buffer_size=RETRY_BUFFER), scan=f"{d.scan}r")
 
 
-def count_delimited(ex: Executor, d: Deferred) -> tuple[int, int, Path | None]:
-    """Count a delimited file's records without writing it: (accepted, rejected, rejects)."""
+def count_delimited(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
+    """Count a delimited file's records without writing it: (accepted, rejects)."""
     counted = sql.count_records(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
     accepted = int(ex.fetchall(counted)[0][0])
-    rejected, rej = finish_delimited(ex, d, accepted)
-    return accepted, rejected, rej
+    return accepted, finish_delimited(ex, d, accepted)
 
 
-def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> tuple[int, Path | None]:
-    """Collect the rejected records the last parse stored: (count, rejects file or None)."""
+def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> Rejects:
+    """Collect the rejected records the last parse stored."""
     scan = f"{d.scan}_w"
     rej = ex.fetchall(sql.csv_rejects(scan))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)
-    out = None
+    out = Rejects()
     if rej:
         positions = [int(r[1] or 0) for r in rej]
         blanks, breaks = _lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
@@ -194,43 +185,16 @@ def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> tuple[int, Pat
         else:
             lines = np.asarray([r[0] for r in rej], dtype=np.int64)
         recs = lines - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
-        out = write_rejects(
-            d.rejects,
-            [int(r) for r in recs],
-            [str(r[2]) for r in rej],
-            # DuckDB's raw line may start with the line break before it: not part of the record.
-            ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej],
-        )
-    out, extra = merge_bad(d.bad, out, d.rejects.with_suffix(".bad.parquet"))
-    rejected = len(rej) + extra
+        # DuckDB's raw line may start with the line break before it: not part of the record.
+        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
+        rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
+        out = Rejects.write(d.rejects, rows)
+    out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
     if d.tail:
         # The record a truncated gzip file cut off: after every other record.
-        cut = (accepted + rejected + 1, "cut off by the end of a truncated gzip file", d.tail)
-        out = append_rejects(out, [cut], d.rejects.with_suffix(".cut.parquet"))
-        rejected += 1
-    return rejected, out
-
-
-def merge_bad(bad: list[tuple[int, str]], rej: Path | None, out: Path) -> tuple[Path | None, int]:
-    """Add unparseable INSERT statements as rejected records, renumbering the others."""
-    if not bad:
-        return rej, 0
-    table = pq.read_table(rej).cast(REJECT_SCHEMA) if rej else REJECT_SCHEMA.empty_table()
-    before = [lines for lines, _ in bad]
-    # A parsed record at text line r follows every bad statement written before line r.
-    shifted = [r + sum(1 for b in before if b < r) for r in table.column("rec").to_pylist()]
-    bad_recs = [b + k + 1 for k, b in enumerate(before)]
-    merged = pa.table(
-        {
-            "rec": pa.array(shifted + bad_recs, pa.int64()),
-            "reason": table.column("reason").to_pylist()
-            + ["INSERT statement with an unterminated string"] * len(bad_recs),
-            "raw": table.column("raw").to_pylist() + [raw for _, raw in bad],
-        },
-        schema=REJECT_SCHEMA,
-    ).sort_by("rec")
-    pq.write_table(merged, out)
-    return out, len(bad_recs)
+        cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
+        out = out.plus([cut], d.rejects.with_suffix(".cut.parquet"))
+    return out
 
 
 def read_delimited(
@@ -240,13 +204,12 @@ def read_delimited(
     dialect: sql.CsvDialect,
     rejects: Path,
     scan: str,
-) -> tuple[int, int, Path | None, str]:
-    """Count one delimited file now: (accepted, rejected, rejects file, staged rows)."""
+) -> tuple[int, Rejects, str]:
+    """Count one delimited file now: (accepted, rejects, staged rows)."""
     d = Deferred(path, n_columns, dialect, scan, rejects)
-    accepted, rejected, rej = count_delimited(ex, d)
+    accepted, rej = count_delimited(ex, d)
     return (
         accepted,
-        rejected,
         rej,
         sql.staged_rows(sql.read_csv(path, n_columns, dialect, f"{scan}_again"), n_columns),
     )

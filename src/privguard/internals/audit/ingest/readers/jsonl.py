@@ -13,34 +13,22 @@ import logging
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, stem
-from privguard.internals.audit.ingest.readers import (
-    REJECT_SCHEMA,
-    Staged,
-    unique_names,
-    write_rejects,
-)
+from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.delimited import (
     _HEAD,
     _open,
     detect_encoding,
     read_delimited,
 )
+from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.sql import quote_ident, quote_literal
 
 log = logging.getLogger(__name__)
-
-
-def _steps(ex: Executor, rejects: Path | None) -> list[tuple[int, int]]:
-    if rejects is None:
-        return []
-    rows = ex.fetchall(f"SELECT rec FROM {sql.staging_source(rejects, False)} ORDER BY rec")
-    return [(int(rec) - (j + 1), j + 1) for j, (rec,) in enumerate(rows)]
 
 
 def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
@@ -59,14 +47,15 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         nullstr="\x02",
     )
     lines = f"{scan}_lines"
-    _, rejected, rej1, line_rows = read_delimited(
+    _, rej1, line_rows = read_delimited(
         ex, src.path, 1, dialect, scratch / f"{scan}.rejects1.parquet", scan
     )
     # Lines are parsed as JSON several times below: keep them once, in order.
     ex.execute(sql.create_temp(lines, f"SELECT * FROM {line_rows}"))
     for stmt in sql.drop_rejects(f"{scan}_again"):
         ex.execute(stmt)
-    warnings = [] if rejected == 0 else [f"{rejected} line(s) could not be decoded as {encoding}"]
+    n = rej1.count
+    warnings = [] if n == 0 else [f"{n} line(s) could not be decoded as {encoding}"]
     return _objects(ex, src, scratch, scan, rej1, warnings, "jsonl")
 
 
@@ -75,13 +64,13 @@ def _objects(
     src: SourceFile,
     scratch: Path,
     scan: str,
-    rej1: Path | None,
+    rej1: Rejects,
     warnings: list[str],
     fmt: str,
 ) -> Staged:
     """Stage the records in temp table ``{scan}_lines`` (``c0`` text, ``file_row_number``)."""
     lines = f"{scan}_lines"
-    rec = sql.src_row_expr("file_row_number", _steps(ex, rej1))
+    rec = sql.src_row_expr("file_row_number", steps(rej1.records()))
     source = f"(SELECT * FROM {quote_ident(lines)})"
     valid = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
     key_rows = ex.fetchall(
@@ -107,18 +96,7 @@ def _objects(
         "CASE WHEN json_valid(c0) THEN 'not a JSON object' ELSE 'not valid JSON' END AS reason, "
         f"c0 AS raw FROM {source} WHERE NOT {valid} ORDER BY rec"
     )
-    bad = pa.table(
-        [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(REJECT_SCHEMA)],
-        schema=REJECT_SCHEMA,
-    )
-    parts = [bad]
-    if rej1 is not None:
-        parts.append(pq.read_table(rej1).cast(REJECT_SCHEMA))
-    allrej = pa.concat_tables(parts).sort_by("rec")
-    rej_path = None
-    if allrej.num_rows:
-        rej_path = scratch / f"{scan}.rejects.parquet"
-        pq.write_table(allrej, rej_path)
+    rejects = Rejects.gather(scratch / f"{scan}.rejects.parquet", rows, rej1)
     accepted = ex.fetchall(f"SELECT count(*) FROM {source} WHERE {valid}")[0][0]
     ex.execute(sql.drop_table(lines))
     return Staged(
@@ -129,8 +107,7 @@ def _objects(
         names,
         f"(SELECT * FROM {quote_ident(scan)})" if keys else None,
         int(accepted),
-        rej_path,
-        allrej.num_rows,
+        rejects,
         True,
         warnings,
         [sql.drop_table(scan)],
@@ -154,7 +131,7 @@ def read_json_array(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> 
     lines = f"{scan}_lines"
     try:
         ex.execute(sql.create_temp(lines, json_array_rows(src.path, src.gzip)))
-        return _objects(ex, src, scratch, scan, None, [], "json")
+        return _objects(ex, src, scratch, scan, Rejects(), [], "json")
     except EngineError as exc:
         log.info("%s: DuckDB cannot read the array (%s); reading up to the break", src.name, exc)
     rej1, warning = _array_up_to_break(ex, src, scratch, scan)
@@ -163,7 +140,7 @@ def read_json_array(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> 
 
 def _array_up_to_break(
     ex: Executor, src: SourceFile, scratch: Path, scan: str
-) -> tuple[Path | None, str]:
+) -> tuple[Rejects, str]:
     """Elements before a syntax break as temp ``{scan}_lines``; the rest as one reject."""
     with _open(src.path, src.gzip) as fh:
         data = fh.read()  # only for a broken file, which DuckDB cannot stream past
@@ -198,7 +175,7 @@ def _array_up_to_break(
     rest = text[pos:]
     if not rest.strip():
         if text[pos - 1 : pos] == "]":
-            return None, "the file was read in Python (DuckDB could not read it)"
+            return Rejects(), "the file was read in Python (DuckDB could not read it)"
         reason = "the JSON array ends without its closing ] (truncated?)"
     elif text[pos - 1 : pos] == "]":
         reason = "text after the JSON array's closing ]"
@@ -208,7 +185,7 @@ def _array_up_to_break(
             "from here on, so the rest of the file is this one record"
             + ("" if rest.rstrip().endswith("]") else " (the file looks truncated)")
         )
-    rej = write_rejects(scratch / f"{scan}.rejects1.parquet", [len(items) + 1], [reason], [rest])
+    rej = Rejects.write(scratch / f"{scan}.rejects1.parquet", [(len(items) + 1, reason, rest)])
     return rej, f"read {len(items)} record(s), then: {reason}"
 
 
