@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from privguard.internals.audit.ingest.report import (
     write_report,
 )
 from privguard.internals.audit.ingest.settings import Settings, load
-from privguard.internals.audit.ingest.write import Odds, count_checked, write_table
+from privguard.internals.audit.ingest.write import Written, write_table
 from privguard.internals.common.custody import sha256_file
 from privguard.internals.common.progress import NullProgress, Progress
 
@@ -168,13 +169,10 @@ def _stage_file(
         hasher.start()
     try:
         tables, notes = _stage(ex, src, scratch, scan)
-        for s in tables:
-            if s.deferred is None:
-                s.sample = _sample(ex, s)
-            elif not s.sample:
-                # No accepted record to map: count it now, it will not be written.
-                count_checked(ex, s, s.deferred)
-                s.deferred = None
+        # Delimited text brings its first rows; a table with none is counted by the writer.
+        tables = [
+            s if s.deferred is not None else replace(s, sample=_sample(ex, s)) for s in tables
+        ]
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
         log.warning("%s: %s", src.name, exc.message)
@@ -184,9 +182,7 @@ def _stage_file(
             hasher.join()
             src.sha256 = digest[0] if digest else ""
         progress.advance("reading tables", src.size)
-    for s in tables:
-        s.sha256 = src.sha256
-    return tables, notes, None
+    return [replace(s, sha256=src.sha256) for s in tables], notes, None
 
 
 def _map_all(
@@ -278,10 +274,9 @@ def _run(
             for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
         ]
         progress.start("writing tables", total=len(todo))
-        odds = Odds()
 
-        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> str:
-            out = write_table(wex, job, out_dir, odds)
+        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> Written:
+            out = write_table(wex, job, out_dir)
             progress.advance("writing tables")
             return out
 
@@ -289,15 +284,19 @@ def _run(
         progress.finish("writing tables")
     finally:
         workers.close()
-    for entry, s, out in zip(entries, staged, outputs, strict=True):
+    for entry, s, w in zip(entries, staged, outputs, strict=True):
         # Delimited text is counted as it is written: the counts are final only now.
-        entry.update(rows_read=s.rows_read, rows_accepted=s.accepted, rows_rejected=s.rejected)
-        entry["warnings"] = list(s.warnings)  # writing may add some (stray fields)
-        if entry["status"] == "ingested" and s.accepted == 0:
+        entry.update(rows_read=w.rows_read, rows_accepted=w.accepted, rows_rejected=w.rejects.count)
+        entry["warnings"] = [*s.warnings, *w.warnings]  # writing may add some (stray fields)
+        if entry["status"] == "ingested" and w.accepted == 0:
             entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
-        if out:
-            entry["output"] = out
-    rejects = [(s, s.rejects.path) for s in staged if s.rejects.path is not None]
+        if w.output:
+            entry["output"] = w.output
+    rejects = [
+        (s, w.rejects.path)
+        for s, w in zip(staged, outputs, strict=True)
+        if w.rejects.path is not None
+    ]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
         str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings
