@@ -67,13 +67,12 @@ def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
     return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
 
 
-def _mapping_error(
-    dump: Path, bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]
-) -> MappingError:
+def _mapping_error(dump: Path, bad: list[tuple[Staged, Mapping]]) -> MappingError:
     problems: list[str] = []
     snippets: list[str] = []
-    multi = {s.file for s, _, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
-    for s, m, rows in bad:
+    multi = {s.file for s, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
+    for s, m in bad:
+        rows = s.sample
         shown = "; ".join(", ".join("" if v is None else str(v)[:40] for v in r) for r in rows[:3])
         problems.append(
             f"{s.file} (table {s.table!r}): {'; '.join(m.problems)}. Columns found: "
@@ -157,9 +156,17 @@ def ingest(
 
 
 def _stage_file(
-    ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
+    ex: Executor,
+    src: SourceFile,
+    probed: list[Staged] | None,
+    scratch: Path,
+    scan: str,
+    progress: Progress,
 ) -> tuple[list[Staged], list[str], str | None]:
-    """Stage one file and sample its tables; a damaged file gives a reason instead."""
+    """Stage one file (a probe that staged it for good is reused) and sample its tables.
+
+    A damaged file gives a reason instead of tables.
+    """
     digest: list[str] = []
     hasher = None
     if src.hash_path is not None:
@@ -168,7 +175,7 @@ def _stage_file(
         hasher = threading.Thread(target=lambda: digest.append(sha256_file(path)))
         hasher.start()
     try:
-        tables, notes = _stage(ex, src, scratch, scan)
+        tables, notes = (probed, []) if probed else _stage(ex, src, scratch, scan)
         # Delimited text brings its first rows; a table with none is counted by the writer.
         tables = [
             s if s.deferred is not None else replace(s, sample=_sample(ex, s)) for s in tables
@@ -185,54 +192,83 @@ def _stage_file(
     return [replace(s, sha256=src.sha256) for s in tables], notes, None
 
 
+Decisions = dict[tuple[Any, ...], Mapping]
+
+
 def _map_all(
-    staged: list[Staged], entries: list[dict[str, Any]], settings: Settings
-) -> tuple[list[Mapping], list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]]:
-    """Map every table; tables of one layout share one decision. Returns maps and failures."""
+    staged: list[Staged], settings: Settings, known: Decisions
+) -> tuple[list[Mapping], Decisions]:
+    """Map every table (pure); tables of one layout share one decision.
+
+    ``known`` holds earlier decisions by (columns, first rows, rule): a table the probe saw
+    as it is staged is not mapped again. Returns the maps and every decision made.
+    """
     layouts: dict[tuple[Any, ...], Mapping] = {}
+    decided = dict(known)
     maps: list[Mapping] = []
-    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
-    for s, entry in zip(staged, entries, strict=True):
+    for s in staged:
         rule = settings.rule_for(s.file, s.table)
         key = (tuple(s.columns), id(rule))
         generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
         if key in layouts and not generic and s.sample:
             m = layouts[key]
         else:
-            m = map_table(s.columns, s.sample, rule)
+            seen = (tuple(s.columns), tuple(map(tuple, s.sample)), id(rule))
+            m = decided.get(seen) or map_table(s.columns, s.sample, rule)
+            decided[seen] = m
             if s.sample:
                 layouts[key] = m
         maps.append(m)
-        entry["mapping"] = m.named(s.columns)
-        entry["how"] = m.how
-        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
-        used = {j for idx in m.fields.values() for j in idx}
-        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
-        if m.skip:
-            entry["status"] = "skipped"
-        elif not s.sample and not m.ok:
-            entry["status"] = "empty"
-        elif not m.ok:
-            bad.append((s, m, s.sample))
-    return maps, bad
+    return maps, decided
 
 
-def _check_mappings(
+def _unmappable(staged: list[Staged], maps: list[Mapping]) -> list[tuple[Staged, Mapping]]:
+    """Tables with rows whose mapping falls short (skipped and empty tables are not)."""
+    return [(s, m) for s, m in zip(staged, maps, strict=True) if not m.ok and s.sample]
+
+
+def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
+    """Fill a table's report entry with its mapping."""
+    entry["mapping"] = m.named(s.columns)
+    entry["how"] = m.how
+    entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+    used = {j for idx in m.fields.values() for j in idx}
+    entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+    if m.skip:
+        entry["status"] = "skipped"
+    elif not s.sample and not m.ok:
+        entry["status"] = "empty"
+
+
+def _probe_all(
     workers: Workers, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
-) -> None:
-    """Map every table from the head of its file; raise MappingError before any full read."""
-    scratch.mkdir(parents=True, exist_ok=True)
+) -> tuple[list[list[Staged]], Decisions]:
+    """Map every table from the head of its file; raise MappingError before any full read.
+
+    Delimited text is staged for good by its probe (only its head is read): it is returned
+    per file, with every mapping decision made.
+    """
+    probes = scratch / "probe"
+    probes.mkdir(parents=True, exist_ok=True)
+
+    def look(wex: Executor, job: tuple[int, SourceFile]) -> list[Staged]:
+        k, src = job
+        if src.format in ("csv", "tsv"):
+            return probe(wex, src, scratch, f"s{k:05d}")  # its scan names and rejects for good
+        return probe(wex, src, probes, f"p{k:05d}")
+
     # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
-    heads, _ = workers.spread(
-        list(enumerate(files)),
-        lambda job: 0,
-        lambda wex, job: probe(wex, job[1], scratch, f"p{job[0]:05d}"),
-    )
+    heads, _ = workers.spread(list(enumerate(files)), lambda job: 0, look)
     probed: list[Staged] = [s for tables in heads for s in tables]
-    _, bad = _map_all(probed, [{"status": "ingested"} for _ in probed], settings)
-    shutil.rmtree(scratch, ignore_errors=True)
+    maps, decided = _map_all(probed, settings, {})
+    shutil.rmtree(probes, ignore_errors=True)
+    bad = _unmappable(probed, maps)
     if bad:
         raise _mapping_error(dump, bad)
+    staged = [
+        h if src.format in ("csv", "tsv") else [] for src, h in zip(files, heads, strict=True)
+    ]
+    return staged, decided
 
 
 def _run(
@@ -249,12 +285,14 @@ def _run(
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
     try:
-        _check_mappings(workers, dump, files, scratch / "probe", settings)
+        heads, decided = _probe_all(workers, dump, files, scratch, settings)
         progress.start("reading tables", total=sum(f.size for f in files))
         results, owners = workers.spread(
             list(enumerate(files)),
             lambda job: job[1].size,
-            lambda wex, job: _stage_file(wex, job[1], scratch, f"s{job[0]:05d}", progress),
+            lambda wex, job: _stage_file(
+                wex, job[1], heads[job[0]], scratch, f"s{job[0]:05d}", progress
+            ),
         )
         progress.finish("reading tables")
         staged: list[Staged] = []
@@ -265,10 +303,13 @@ def _run(
             warnings += [{"file": src.name, "warning": w} for w in notes]
             if failure is not None:
                 skipped_files.append({"file": src.name, "reason": failure})
-        entries = [table_entry(i, s) for i, s in enumerate(staged)]
-        maps, bad = _map_all(staged, entries, settings)
+        maps, _ = _map_all(staged, settings, decided)
+        bad = _unmappable(staged, maps)
         if bad:
             raise _mapping_error(dump, bad)
+        entries = [table_entry(i, s) for i, s in enumerate(staged)]
+        for entry, s, m in zip(entries, staged, maps, strict=True):
+            _describe(entry, s, m)
         todo = [
             (i, s, m if entry["status"] == "ingested" and s.sample else None)
             for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
