@@ -60,3 +60,24 @@ def test_compressed_and_utf16_text_is_not_scanned(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n")
     assert scan_lines(_deferred(path, gzip=True)) is None
     assert scan_lines(_deferred(path, encoding="utf-16")) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_scan_finds_one_line_records_as_the_bytes_check_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    # The quote check rides on the line scan; the whole-file check stays for gzip text.
+    from privguard.internals.audit.ingest.readers.delimited import _one_line_records
+
+    monkeypatch.setattr(stray, "_CHUNK", 7)  # a quote or a BOM at every place of a chunk
+    rng = random.Random(seed)
+    for k in range(20):
+        parts = [rng.choice(["ab", ",", "\n", "x", '"', "'"]) for _ in range(rng.randint(0, 40))]
+        bom = b"\xef\xbb\xbf" if rng.random() < 0.2 else b""
+        path = tmp_path / f"t{k}.csv"
+        path.write_bytes(bom + "".join(parts).encode())
+        for quote in ('"', "'", ""):
+            d = _deferred(path, quote=quote)
+            got = scan_lines(d)
+            assert got is not None
+            assert got.one_line_records == _one_line_records(d), (parts, bom, quote)

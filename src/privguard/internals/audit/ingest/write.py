@@ -93,20 +93,25 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
     """Parse and write delimited text, check its count, and reject records with stray fields."""
     d = s.deferred
     assert d is not None
-    # The file's lines are counted while the engine parses it (numpy releases the GIL).
+    # The file's lines are scanned while the engine parses it (numpy releases the GIL); its
+    # rejects are collected after, as their placing depends on what the scan found.
     with ThreadPoolExecutor(1, thread_name_prefix="scan-lines") as pool:
         scanning = pool.submit(scan_lines, d)
-        accepted, rejects = _parse_and_write(ex, s, m, i, out, d)
+        accepted = _parse(ex, s, m, i, out, d)
         lines = scanning.result()
+    one_line = None if lines is None else lines.one_line_records
+    rejects = _collect(ex, d, accepted, out, one_line)
     if _maybe_cut_short(ex, accepted, rejects, d, lines):
         # Read again with other buffer boundaries; the read that saw more records wins (a
         # read only ever loses records to the fault), the first one again if it was that.
         first, before = accepted + rejects.count, d
         d = reread(d)
-        accepted, rejects = _parse_and_write(ex, s, m, i, out, d)
+        accepted = _parse(ex, s, m, i, out, d)
+        rejects = _collect(ex, d, accepted, out, one_line)
         if accepted + rejects.count < first:
             d = before
-            accepted, rejects = _parse_and_write(ex, s, m, i, out, d)
+            accepted = _parse(ex, s, m, i, out, d)
+            rejects = _collect(ex, d, accepted, out, one_line)
     done = f"ingested/{i}.parquet"
     if lines is not None and not lines.ends_in_delimiter:
         return Written(accepted, rejects, output=done)  # no record can carry a stray field
@@ -140,31 +145,32 @@ def _maybe_cut_short(
     return whole != accepted
 
 
-def _parse_and_write(
-    ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred
-) -> tuple[int, Rejects]:
-    """Parse ``d`` once, writing its accepted records; returns them counted, and its rejects."""
+def _parse(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred) -> int:
+    """Parse ``d`` once, writing its accepted records (counted); the engine keeps its rejects."""
     reader = sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
     if _large(d.path):
         # Parsed on every core and numbered as the rows stream out (see numbered.py).
         source = f"({sql.stage_select(reader, d.n_columns, d.unescape)})"
-        written = write_numbered(
-            ex, sql.final_select(_plan(s, m, i, source, "NULL")), "src_row", out
-        )
-    else:
-        source = sql.staged_rows(reader, d.n_columns, d.unescape)
-        written = _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
-    rejects = finish_delimited(ex, d, written)
+        return write_numbered(ex, sql.final_select(_plan(s, m, i, source, "NULL")), "src_row", out)
+    source = sql.staged_rows(reader, d.n_columns, d.unescape)
+    return _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
+
+
+def _collect(ex: Executor, d: Deferred, written: int, out: Path, one_line: bool | None) -> Rejects:
+    """The rejected records of the last parse; the written rows renumbered if there are any."""
+    rejects = finish_delimited(ex, d, written, one_line)
     if rejects:
         _renumber(ex, out, rejects)
-    return written, rejects
+    return rejects
 
 
 def count_checked(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
     """Count a delimited table that is not written, checked as written ones are."""
-    accepted, rejects = count_delimited(ex, d)
-    if _maybe_cut_short(ex, accepted, rejects, d, scan_lines(d)):
-        again, more = count_delimited(ex, reread(d))
+    lines = scan_lines(d)
+    one_line = None if lines is None else lines.one_line_records
+    accepted, rejects = count_delimited(ex, d, one_line)
+    if _maybe_cut_short(ex, accepted, rejects, d, lines):
+        again, more = count_delimited(ex, reread(d), one_line)
         if again + more.count > accepted + rejects.count:
             return again, more
     return accepted, rejects

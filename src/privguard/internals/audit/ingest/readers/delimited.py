@@ -161,15 +161,21 @@ def reread(d: Deferred) -> Deferred:
     return replace(d, dialect=replace(d.dialect, buffer_size=RETRY_BUFFER), scan=f"{d.scan}r")
 
 
-def count_delimited(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
+def count_delimited(ex: Executor, d: Deferred, one_line: bool | None = None) -> tuple[int, Rejects]:
     """Count a delimited file's records without writing it: (accepted, rejects)."""
     counted = sql.count_records(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
     accepted = int(ex.fetchall(counted)[0][0])
-    return accepted, finish_delimited(ex, d, accepted)
+    return accepted, finish_delimited(ex, d, accepted, one_line)
 
 
-def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> Rejects:
-    """Collect the rejected records the last parse stored."""
+def finish_delimited(
+    ex: Executor, d: Deferred, accepted: int, one_line: bool | None = None
+) -> Rejects:
+    """Collect the rejected records the last parse stored.
+
+    ``one_line``: whether every record is one line, as the line scan found
+    (``Lines.one_line_records``); None when there was no scan (the file is read to know).
+    """
     scan = f"{d.scan}_w"
     rej = ex.fetchall(sql.csv_rejects(scan))
     for stmt in sql.drop_rejects(scan):
@@ -178,7 +184,7 @@ def finish_delimited(ex: Executor, d: Deferred, accepted: int) -> Rejects:
     if rej:
         positions = [int(r[1] or 0) for r in rej]
         blanks, breaks = _lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
-        if _one_line_records(d):
+        if _one_line_records(d) if one_line is None else one_line:
             # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
             # one synth file), its byte positions do not: count the lines up to them.
             lines = np.asarray(breaks, dtype=np.int64) + 1
@@ -217,7 +223,10 @@ def read_delimited(
 
 def _one_line_records(d: Deferred) -> bool:
     """Whether rejects can be placed by byte position: no quote character anywhere, so every
-    record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips)."""
+    record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips).
+
+    For compressed text only: the line scan (``stray.scan_lines``) finds it for plain files.
+    """
     if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
         return False
     quote = d.dialect.quote.encode(d.dialect.encoding)

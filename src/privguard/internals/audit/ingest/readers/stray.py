@@ -21,6 +21,7 @@ One pass over a file's bytes (:func:`scan_lines`) decides which files need one:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -55,19 +56,29 @@ class Lines:
 
     breaks: int  # line breaks (a last line without one is counted too)
     ends_in_delimiter: bool  # some line ends in the delimiter
+    # No quote character anywhere and no UTF-8 byte-order mark (which DuckDB skips): every
+    # record is one line, so rejects can be placed by byte position.
+    one_line_records: bool = False
 
 
 def scan_lines(d: Deferred) -> Lines | None:
-    """Count the lines of ``d`` and look for a delimiter ending one; None if not plain bytes."""
+    """Count the lines of ``d``, look for a delimiter ending one and for a quote character.
+
+    The file's one read by Python besides its hash. None if it is not plain bytes.
+    """
     if d.dialect.gzip or d.dialect.encoding not in ("utf-8", "latin-1"):
         return None
     delim = d.dialect.delim.encode(d.dialect.encoding)[0]
-    breaks, found = 0, False
+    quote = d.dialect.quote.encode(d.dialect.encoding)[0] if d.dialect.quote else None
+    breaks, found, quoted, bom = 0, False, quote is None, False
     carry = np.zeros(0, np.uint8)
     with open(d.path, "rb") as fh:
         while data := fh.read(_CHUNK):
+            if not len(carry):
+                bom = data.startswith(codecs.BOM_UTF8)
             # Two bytes carried over: a break at a chunk's start still sees what precedes it.
             a = np.concatenate([carry, np.frombuffer(data, np.uint8)])
+            quoted = quoted or bool((a == quote).any())
             at = np.flatnonzero(a == 10)
             breaks += int((at >= len(carry)).sum())
             if not found:
@@ -79,7 +90,7 @@ def scan_lines(d: Deferred) -> Lines | None:
     if len(carry) and carry[-1] != 10:
         breaks += 1
         found = found or bool(carry[-1] == delim)
-    return Lines(breaks, found)
+    return Lines(breaks, found, not quoted and not bom)
 
 
 def _check_reader(d: Deferred, parallel: bool = True) -> str:
