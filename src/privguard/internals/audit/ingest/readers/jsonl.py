@@ -26,7 +26,6 @@ from privguard.internals.audit.ingest.readers.delimited import (
     read_delimited,
 )
 from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
-from privguard.internals.audit.sql import quote_ident, quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         ex, src.path, 1, dialect, scratch / f"{scan}.rejects1.parquet", scan
     )
     # Lines are parsed as JSON several times below: keep them once, in order.
-    ex.execute(sql.create_temp(lines, f"SELECT * FROM {line_rows}"))
+    ex.execute(sql.create_temp(lines, sql.select_all(line_rows)))
     for stmt in sql.drop_rejects(f"{scan}_again"):
         ex.execute(stmt)
     n = rej1.count
@@ -71,33 +70,16 @@ def _objects(
     """Stage the records in temp table ``{scan}_lines`` (``c0`` text, ``file_row_number``)."""
     lines = f"{scan}_lines"
     rec = sql.src_row_expr("file_row_number", steps(rej1.records()))
-    source = f"(SELECT * FROM {quote_ident(lines)})"
-    valid = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
-    key_rows = ex.fetchall(
-        f"SELECT json_keys(c0) AS k, min(file_row_number) AS r FROM {source} "
-        f"WHERE {valid} GROUP BY k ORDER BY r"
-    )
+    source = sql.table_rows(lines)
     keys: list[str] = []
-    for k, _ in key_rows:
+    for k, _ in ex.fetchall(sql.json_keys(source)):
         keys.extend(x for x in k if x not in keys)
     names = unique_names(keys)
     if keys:
-        paths = ", ".join(quote_literal('$."' + k.replace('"', '\\"') + '"') for k in keys)
-        cols = ", ".join(
-            f"v[{i + 1}] AS {quote_ident(sql.staged_name(i))}" for i in range(len(keys))
-        )
-        inner = (
-            f"SELECT json_extract_string(c0, [{paths}]) AS v, {rec} AS {sql.REC} "
-            f"FROM {source} WHERE {valid}"
-        )
-        ex.execute(sql.create_temp(scan, f"SELECT {cols}, {sql.REC} FROM ({inner})"))
-    rows = ex.fetchall(
-        f"SELECT CAST({rec} AS BIGINT) AS rec, "
-        "CASE WHEN json_valid(c0) THEN 'not a JSON object' ELSE 'not valid JSON' END AS reason, "
-        f"c0 AS raw FROM {source} WHERE NOT {valid} ORDER BY rec"
-    )
+        ex.execute(sql.create_temp(scan, sql.json_fields(source, keys, rec)))
+    rows = ex.fetchall(sql.json_rejects(source, rec))
     rejects = Rejects.gather(scratch / f"{scan}.rejects.parquet", rows, rej1)
-    accepted = ex.fetchall(f"SELECT count(*) FROM {source} WHERE {valid}")[0][0]
+    accepted = ex.fetchall(sql.json_objects(source))[0][0]
     ex.execute(sql.drop_table(lines))
     return Staged(
         src.name,
@@ -105,7 +87,7 @@ def _objects(
         fmt,
         src.sha256,
         names,
-        f"(SELECT * FROM {quote_ident(scan)})" if keys else None,
+        sql.table_rows(scan) if keys else None,
         int(accepted),
         rejects,
         True,
@@ -114,23 +96,11 @@ def _objects(
     )
 
 
-def json_array_rows(path: Path, gzip: bool) -> str:
-    """SQL: each element of a JSON array file as text ``c0``, with its 0-based index."""
-    opts = ", compression='gzip'" if gzip else ""
-    # row_number() OVER () streams in file order (insertion order is preserved).
-    return (
-        "SELECT coalesce(CAST(j AS VARCHAR), 'null') AS c0, "
-        "row_number() OVER () - 1 AS file_row_number FROM "
-        f"read_json({quote_literal(str(path))}, format='array', records=false, "
-        f"columns={{'j': 'JSON'}}, maximum_object_size=268435456{opts})"
-    )
-
-
 def read_json_array(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
     """Stage one JSON file holding an array of objects: record = 1-based index in the array."""
     lines = f"{scan}_lines"
     try:
-        ex.execute(sql.create_temp(lines, json_array_rows(src.path, src.gzip)))
+        ex.execute(sql.create_temp(lines, sql.json_array_rows(src.path, src.gzip)))
         return _objects(ex, src, scratch, scan, Rejects(), [], "json")
     except EngineError as exc:
         log.info("%s: DuckDB cannot read the array (%s); reading up to the break", src.name, exc)
@@ -164,12 +134,7 @@ def _array_up_to_break(
                 break
     numbers = pa.array(range(len(items)), pa.int64())
     ex.register_arrow(f"{scan}_items", pa.table({"c0": pa.array(items, pa.string()), "n": numbers}))
-    ex.execute(
-        sql.create_temp(
-            f"{scan}_lines",
-            f"SELECT c0, n AS file_row_number FROM {quote_ident(scan + '_items')}",
-        )
-    )
+    ex.execute(sql.create_temp(f"{scan}_lines", sql.json_items(f"{scan}_items")))
     if pos < len(text) and text[pos] == "]":
         pos += 1  # a complete array: only text after its closing ] can be left
     rest = text[pos:]
