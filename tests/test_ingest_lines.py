@@ -81,3 +81,27 @@ def test_the_scan_finds_one_line_records_as_the_bytes_check_does(
             got = scan_lines(d)
             assert got is not None
             assert got.one_line_records == _one_line_records(d), (parts, bom, quote)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_the_scan_places_byte_positions_as_the_line_reading_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, encoding: str
+) -> None:
+    # Rejects are placed from the scan's break and blank-line offsets (in UTF-8 bytes, as
+    # DuckDB counts them); the reading of the file up to each position stays for gzip text.
+    from privguard.internals.audit.ingest.readers.delimited import _lines_before
+
+    monkeypatch.setattr(stray, "_CHUNK", 7)  # breaks and blank lines at every place of a chunk
+    rng = random.Random(seed)
+    parts = [
+        rng.choice(["ab", ",", "\n", "\n\n", "\r\n", "\r\n\r\n", "\xe9", "x"]) for _ in range(80)
+    ]
+    data = "".join(parts).encode(encoding)
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path, encoding=encoding))
+    assert got is not None
+    width = len("".join(parts).encode("utf-8"))
+    positions = list(range(width + 3))
+    assert got.before(positions) == _lines_before(path, False, encoding, positions)

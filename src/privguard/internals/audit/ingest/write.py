@@ -99,19 +99,18 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
         scanning = pool.submit(scan_lines, d)
         accepted = _parse(ex, s, m, i, out, d)
         lines = scanning.result()
-    one_line = None if lines is None else lines.one_line_records
-    rejects = _collect(ex, d, accepted, out, one_line)
+    rejects = _collect(ex, d, accepted, out, lines)
     if _maybe_cut_short(ex, accepted, rejects, d, lines):
         # Read again with other buffer boundaries; the read that saw more records wins (a
         # read only ever loses records to the fault), the first one again if it was that.
         first, before = accepted + rejects.count, d
         d = reread(d)
         accepted = _parse(ex, s, m, i, out, d)
-        rejects = _collect(ex, d, accepted, out, one_line)
+        rejects = _collect(ex, d, accepted, out, lines)
         if accepted + rejects.count < first:
             d = before
             accepted = _parse(ex, s, m, i, out, d)
-            rejects = _collect(ex, d, accepted, out, one_line)
+            rejects = _collect(ex, d, accepted, out, lines)
     done = f"ingested/{i}.parquet"
     if lines is not None and not lines.ends_in_delimiter:
         return Written(accepted, rejects, output=done)  # no record can carry a stray field
@@ -156,9 +155,9 @@ def _parse(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred) 
     return _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
 
 
-def _collect(ex: Executor, d: Deferred, written: int, out: Path, one_line: bool | None) -> Rejects:
+def _collect(ex: Executor, d: Deferred, written: int, out: Path, lines: Lines | None) -> Rejects:
     """The rejected records of the last parse; the written rows renumbered if there are any."""
-    rejects = finish_delimited(ex, d, written, one_line)
+    rejects = finish_delimited(ex, d, written, lines)
     if rejects:
         _renumber(ex, out, rejects)
     return rejects
@@ -167,10 +166,9 @@ def _collect(ex: Executor, d: Deferred, written: int, out: Path, one_line: bool 
 def count_checked(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
     """Count a delimited table that is not written, checked as written ones are."""
     lines = scan_lines(d)
-    one_line = None if lines is None else lines.one_line_records
-    accepted, rejects = count_delimited(ex, d, one_line)
+    accepted, rejects = count_delimited(ex, d, lines)
     if _maybe_cut_short(ex, accepted, rejects, d, lines):
-        again, more = count_delimited(ex, reread(d), one_line)
+        again, more = count_delimited(ex, reread(d), lines)
         if again + more.count > accepted + rejects.count:
             return again, more
     return accepted, rejects

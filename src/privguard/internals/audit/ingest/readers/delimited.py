@@ -29,6 +29,7 @@ from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, gunzip, stem
 from privguard.internals.audit.ingest.readers import Deferred, Staged, unique_names
 from privguard.internals.audit.ingest.readers.rejects import Rejects
+from privguard.internals.audit.ingest.readers.stray import Lines
 
 log = logging.getLogger(__name__)
 
@@ -161,20 +162,20 @@ def reread(d: Deferred) -> Deferred:
     return replace(d, dialect=replace(d.dialect, buffer_size=RETRY_BUFFER), scan=f"{d.scan}r")
 
 
-def count_delimited(ex: Executor, d: Deferred, one_line: bool | None = None) -> tuple[int, Rejects]:
+def count_delimited(ex: Executor, d: Deferred, lines: Lines | None = None) -> tuple[int, Rejects]:
     """Count a delimited file's records without writing it: (accepted, rejects)."""
     counted = sql.count_records(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
     accepted = int(ex.fetchall(counted)[0][0])
-    return accepted, finish_delimited(ex, d, accepted, one_line)
+    return accepted, finish_delimited(ex, d, accepted, lines)
 
 
 def finish_delimited(
-    ex: Executor, d: Deferred, accepted: int, one_line: bool | None = None
+    ex: Executor, d: Deferred, accepted: int, lines: Lines | None = None
 ) -> Rejects:
     """Collect the rejected records the last parse stored.
 
-    ``one_line``: whether every record is one line, as the line scan found
-    (``Lines.one_line_records``); None when there was no scan (the file is read to know).
+    ``lines`` is what the line scan found (where the breaks are, whether every record is
+    one line); without it (compressed text, no scan) the file is read to know.
     """
     scan = f"{d.scan}_w"
     rej = ex.fetchall(sql.csv_rejects(scan))
@@ -183,14 +184,19 @@ def finish_delimited(
     out = Rejects()
     if rej:
         positions = [int(r[1] or 0) for r in rej]
-        blanks, breaks = _lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
-        if _one_line_records(d) if one_line is None else one_line:
+        if lines is None:
+            blanks, breaks = _lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
+            one_line = _one_line_records(d)
+        else:
+            blanks, breaks = lines.before(positions)
+            one_line = lines.one_line_records
+        if one_line:
             # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
             # one synth file), its byte positions do not: count the lines up to them.
-            lines = np.asarray(breaks, dtype=np.int64) + 1
+            numbers = np.asarray(breaks, dtype=np.int64) + 1
         else:
-            lines = np.asarray([r[0] for r in rej], dtype=np.int64)
-        recs = lines - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
+            numbers = np.asarray([r[0] for r in rej], dtype=np.int64)
+        recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
         # DuckDB's raw line may start with the line break before it: not part of the record.
         raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
@@ -255,6 +261,8 @@ def _lines_before(
     path: Path, compressed: bool, encoding: str, positions: list[int]
 ) -> tuple[list[int], list[int]]:
     """Blank lines, and line breaks, before each of DuckDB's byte positions.
+
+    For compressed text only: the line scan finds them for plain files (``Lines.before``).
 
     DuckDB numbers blank lines but they are not records. Its positions count the bytes of
     the text re-encoded as UTF-8 (a latin-1 file's accents take two), so the file is too.

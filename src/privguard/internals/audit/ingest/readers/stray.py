@@ -25,7 +25,7 @@ import codecs
 import csv
 import io
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -59,10 +59,22 @@ class Lines:
     # No quote character anywhere and no UTF-8 byte-order mark (which DuckDB skips): every
     # record is one line, so rejects can be placed by byte position.
     one_line_records: bool = False
+    # Where each line break is, and where each blank line ends (its break), counted in
+    # bytes of the text as UTF-8 (as DuckDB counts them: a latin-1 accent takes two).
+    newlines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+    blank_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+
+    def before(self, positions: list[int]) -> tuple[list[int], list[int]]:
+        """Blank lines, and line breaks, before each of DuckDB's byte positions."""
+        at = np.asarray(positions, dtype=np.int64)
+        blanks = np.searchsorted(self.blank_ends, at, side="left")
+        breaks = np.searchsorted(self.newlines, at, side="left")
+        return [int(n) for n in blanks], [int(n) for n in breaks]
 
 
 def scan_lines(d: Deferred) -> Lines | None:
-    """Count the lines of ``d``, look for a delimiter ending one and for a quote character.
+    """Count the lines of ``d``, look for a delimiter ending one and for a quote character,
+    and note where the line breaks and blank lines are (to place rejected records).
 
     The file's one read by Python besides its hash. None if it is not plain bytes.
     """
@@ -70,8 +82,12 @@ def scan_lines(d: Deferred) -> Lines | None:
         return None
     delim = d.dialect.delim.encode(d.dialect.encoding)[0]
     quote = d.dialect.quote.encode(d.dialect.encoding)[0] if d.dialect.quote else None
+    widen = d.dialect.encoding == "latin-1"  # bytes >= 0x80 take two bytes in UTF-8
     breaks, found, quoted, bom = 0, False, quote is None, False
     carry = np.zeros(0, np.uint8)
+    start = 0  # UTF-8 offset of the chunk's first byte
+    newlines: list[np.ndarray] = []
+    blank_ends: list[np.ndarray] = []
     with open(d.path, "rb") as fh:
         while data := fh.read(_CHUNK):
             if not len(carry):
@@ -80,17 +96,37 @@ def scan_lines(d: Deferred) -> Lines | None:
             a = np.concatenate([carry, np.frombuffer(data, np.uint8)])
             quoted = quoted or bool((a == quote).any())
             at = np.flatnonzero(a == 10)
-            breaks += int((at >= len(carry)).sum())
+            at = at[at >= len(carry)]
+            breaks += len(at)
+            # A blank line ends at a break right after a break ("\n\n" or "\n\r\n").
+            prev, prev2 = a[np.maximum(at - 1, 0)], a[np.maximum(at - 2, 0)]
+            blank = at[((prev == 10) & (at >= 1)) | ((prev == 13) & (prev2 == 10) & (at >= 2))]
+            offsets = [at - len(carry), blank - len(carry)]
+            if widen:
+                high = np.flatnonzero(np.frombuffer(data, np.uint8) >= 0x80)
+                offsets = [o + np.searchsorted(high, o, side="left") for o in offsets]
+                size = len(data) + len(high)
+            else:
+                size = len(data)
+            newlines.append(offsets[0] + start)
+            blank_ends.append(offsets[1] + start)
+            start += size
             if not found:
-                at = at[at >= 1]
-                before = a[at - 1]
-                crlf = at[(before == 13) & (at >= 2)]
+                hit = at[at >= 1]
+                before = a[hit - 1]
+                crlf = hit[(before == 13) & (hit >= 2)]
                 found = bool((before == delim).any() or (a[crlf - 2] == delim).any())
             carry = a[-2:]
     if len(carry) and carry[-1] != 10:
         breaks += 1
         found = found or bool(carry[-1] == delim)
-    return Lines(breaks, found, not quoted and not bom)
+    return Lines(
+        breaks,
+        found,
+        not quoted and not bom,
+        np.concatenate(newlines) if newlines else np.zeros(0, np.int64),
+        np.concatenate(blank_ends) if blank_ends else np.zeros(0, np.int64),
+    )
 
 
 def _check_reader(d: Deferred, parallel: bool = True) -> str:
