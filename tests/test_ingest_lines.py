@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.audit.ingest.readers import Deferred, stray
-from privguard.internals.audit.ingest.readers.stray import scan_lines
+from privguard.internals.audit.ingest.readers import Deferred
+from privguard.internals.audit.ingest.readers.delimited import checks as stray
+from privguard.internals.audit.ingest.readers.delimited.checks import scan_lines
 from privguard.internals.audit.ingest.sql import CsvDialect
 
 
@@ -67,7 +68,9 @@ def test_the_scan_finds_one_line_records_as_the_bytes_check_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     # The quote check rides on the line scan; the whole-file check stays for gzip text.
-    from privguard.internals.audit.ingest.readers.delimited import _one_line_records
+    from privguard.internals.audit.ingest.readers.delimited.checks import (
+        one_line_records as _one_line_records,
+    )
 
     monkeypatch.setattr(stray, "_CHUNK", 7)  # a quote or a BOM at every place of a chunk
     rng = random.Random(seed)
@@ -90,7 +93,9 @@ def test_the_scan_places_byte_positions_as_the_line_reading_does(
 ) -> None:
     # Rejects are placed from the scan's break and blank-line offsets (in UTF-8 bytes, as
     # DuckDB counts them); the reading of the file up to each position stays for gzip text.
-    from privguard.internals.audit.ingest.readers.delimited import _lines_before
+    from privguard.internals.audit.ingest.readers.delimited.checks import (
+        lines_before as _lines_before,
+    )
 
     monkeypatch.setattr(stray, "_CHUNK", 7)  # breaks and blank lines at every place of a chunk
     rng = random.Random(seed)

@@ -15,18 +15,18 @@ from privguard.internals.audit.ingest.mapping import Mapping
 from privguard.internals.audit.ingest.numbered import write_numbered
 from privguard.internals.audit.ingest.readers import Deferred, Staged
 from privguard.internals.audit.ingest.readers.delimited import (
+    Lines,
     count_delimited,
     finish_delimited,
     reread,
+    scan_lines,
 )
-from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
-from privguard.internals.audit.ingest.readers.stray import (
-    Lines,
+from privguard.internals.audit.ingest.readers.delimited.checks import (
     Stray,
     find_stray,
-    scan_lines,
     second_look,
 )
+from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.schema import INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: 
     Delimited text is parsed here: its rejected records (stored by that same parse) are
     collected afterwards, and when there are any the positions are renumbered in a second,
     cheap pass over the written Parquet file. A pass over the file's bytes decides whether
-    the engine's parse needs a second look (see :mod:`readers.stray`).
+    the engine's parse needs a second look (see :mod:`readers.delimited.checks`).
     """
     i, s, m = job
     try:
@@ -128,7 +128,7 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
 def _maybe_cut_short(
     ex: Executor, accepted: int, rejects: Rejects, d: Deferred, lines: Lines | None
 ) -> bool:
-    """Whether the parse may have lost the end of the file (see readers/stray.py).
+    """Whether the parse may have lost the end of the file (see readers/delimited/checks.py).
 
     One record a line (and a header) is proof enough that nothing was lost; otherwise
     (blank lines, records spanning lines, compressed text, or records lost) a plain count

@@ -19,12 +19,8 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
-from privguard.internals.audit.ingest.readers.delimited import (
-    _HEAD,
-    _open,
-    detect_encoding,
-    read_delimited,
-)
+from privguard.internals.audit.ingest.readers.delimited import read_delimited
+from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
 from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,8 @@
-"""Second looks at delimited files, for two faults of DuckDB's ``read_csv``.
+"""Checks of a delimited file's parse, for three faults of DuckDB's ``read_csv``.
 
-One pass over a file's bytes (:func:`scan_lines`) decides which files need one:
+One pass over a plain file's bytes (:func:`scan_lines`, made while the engine parses it, and
+the only read by Python besides the file's hash) decides which files need a second look,
+and places the rejected records:
 
 * **Lost records.** The parse that stores rejects can stop for good after a record with
   too many fields at a boundary between the pieces it reads in parallel, silently dropping
@@ -17,6 +19,11 @@ One pass over a file's bytes (:func:`scan_lines`) decides which files need one:
   than NULL (:func:`second_look`); such a record is the only kind whose extra column holds
   ``''``. When every record has it, it is the file's own habit and the records stand (with
   a warning); otherwise they are rejected.
+* **Drifting line numbers.** DuckDB's reject line numbers drift past the pieces it reads
+  in parallel (86 of 208 in one synth file); its byte positions do not. When every record
+  is one line (no quote character, no byte-order mark), a reject's record index is counted
+  from the line breaks and blank lines before its byte position (:meth:`Lines.before`).
+  Compressed text is not scanned: :func:`one_line_records` and :func:`lines_before` read it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ import codecs
 import csv
 import io
 import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -33,9 +43,11 @@ from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.readers import Deferred
+from privguard.internals.audit.ingest.readers.delimited.dialect import _open
 
 log = logging.getLogger(__name__)
 
+_BLANK = re.compile(rb"\n(?=\r?\n)")
 _NEVER = "\x01"  # a null string no field holds: empty fields read as '', padding as NULL
 _BATCH_ROWS = 1 << 17
 _CHUNK = 8 << 20
@@ -230,3 +242,73 @@ def _raw(fields: list[str | None], delim: str) -> str:
         ["" if f is None else f for f in fields]
     )
     return out.getvalue()
+
+
+def one_line_records(d: Deferred) -> bool:
+    """Whether rejects can be placed by byte position: no quote character anywhere, so every
+    record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips).
+
+    For compressed text only: the line scan (``stray.scan_lines``) finds it for plain files.
+    """
+    if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
+        return False
+    quote = d.dialect.quote.encode(d.dialect.encoding)
+    with _open(d.path, d.dialect.gzip) as fh:
+        chunk = fh.read(1 << 22)
+        if chunk.startswith(codecs.BOM_UTF8):
+            return False
+        while chunk:
+            if quote in chunk:
+                return False
+            chunk = fh.read(1 << 22)
+    return True
+
+
+def _utf8_chunks(path: Path, compressed: bool, encoding: str) -> Iterator[bytes]:
+    """The file as DuckDB counts its bytes: re-encoded as UTF-8 when it is not."""
+    decoder = None if encoding == "utf-8" else codecs.getincrementaldecoder(encoding)()
+    with _open(path, compressed) as fh:
+        while chunk := fh.read(1 << 22):
+            out = chunk if decoder is None else decoder.decode(chunk).encode("utf-8")
+            if out:  # a decoder may hold back a cut character
+                yield out
+
+
+def lines_before(
+    path: Path, compressed: bool, encoding: str, positions: list[int]
+) -> tuple[list[int], list[int]]:
+    """Blank lines, and line breaks, before each of DuckDB's byte positions.
+
+    For compressed text only: the line scan finds them for plain files (``Lines.before``).
+
+    DuckDB numbers blank lines but they are not records. Its positions count the bytes of
+    the text re-encoded as UTF-8 (a latin-1 file's accents take two), so the file is too.
+    """
+    targets = sorted(set(positions))
+    found: dict[int, tuple[int, int]] = {}
+    seen = breaks = offset = ti = 0
+    carry = b""
+
+    def blanks(data: bytes) -> int:
+        # Runs of blank lines overlap ("\n\n\n" is two), so count with a lookahead.
+        return len(_BLANK.findall(data)) - len(_BLANK.findall(carry))
+
+    chunks = _utf8_chunks(path, compressed, encoding)
+    while ti < len(targets):
+        chunk = next(chunks, b"")
+        if not chunk:
+            break
+        data = carry + chunk
+        while ti < len(targets) and targets[ti] <= offset + len(chunk):
+            upto = targets[ti] - offset
+            found[targets[ti]] = (
+                seen + blanks(data[: len(carry) + upto]),
+                breaks + chunk.count(b"\n", 0, max(upto, 0)),
+            )
+            ti += 1
+        seen += blanks(data)
+        breaks += chunk.count(b"\n")
+        offset += len(chunk)
+        carry = data[-2:]
+    ends = [found.get(p, (seen, breaks)) for p in positions]
+    return [e[0] for e in ends], [e[1] for e in ends]
