@@ -271,6 +271,70 @@ def _probe_all(
     return staged, decided
 
 
+def _stage_all(
+    workers: Workers,
+    files: list[SourceFile],
+    heads: list[list[Staged]],
+    scratch: Path,
+    progress: Progress,
+) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, str]]]:
+    """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
+    progress.start("reading tables", total=sum(f.size for f in files))
+    results, owners = workers.spread(
+        list(enumerate(files)),
+        lambda job: job[1].size,
+        lambda wex, job: _stage_file(
+            wex, job[1], heads[job[0]], scratch, f"s{job[0]:05d}", progress
+        ),
+    )
+    progress.finish("reading tables")
+    staged: list[Staged] = []
+    owner: list[int] = []
+    warnings: list[dict[str, str]] = []
+    unreadable: list[dict[str, str]] = []
+    for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
+        staged += tables
+        owner += [k] * len(tables)
+        warnings += [{"file": src.name, "warning": w} for w in notes]
+        if failure is not None:
+            unreadable.append({"file": src.name, "reason": failure})
+    return staged, owner, warnings, unreadable
+
+
+def _write_all(
+    workers: Workers,
+    todo: list[tuple[int, Staged, Mapping | None]],
+    owner: list[int],
+    out_dir: Path,
+    progress: Progress,
+) -> list[Written]:
+    """Write every table on the worker that staged it (a table without a mapping is counted)."""
+    progress.start("writing tables", total=len(todo))
+
+    def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> Written:
+        out = write_table(wex, job, out_dir)
+        progress.advance("writing tables")
+        return out
+
+    outputs = workers.pinned(todo, owner, write)
+    progress.finish("writing tables")
+    return outputs
+
+
+def _entry(i: int, s: Staged, m: Mapping, w: Written) -> dict[str, Any]:
+    """A table's report entry, from what staging, mapping and writing found."""
+    entry = table_entry(i, s)
+    _describe(entry, s, m)
+    # Delimited text is counted as it is written: the counts are final only now.
+    entry.update(rows_read=w.rows_read, rows_accepted=w.accepted, rows_rejected=w.rejects.count)
+    entry["warnings"] = [*s.warnings, *w.warnings]  # writing may add some (stray fields)
+    if entry["status"] == "ingested" and w.accepted == 0:
+        entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
+    if w.output:
+        entry["output"] = w.output
+    return entry
+
+
 def _run(
     ex: Executor,
     dump: Path,
@@ -280,59 +344,31 @@ def _run(
     settings: Settings,
     progress: Progress,
 ) -> IngestResult:
+    """discover -> probe -> stage -> map -> write -> report entries."""
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
     try:
         heads, decided = _probe_all(workers, dump, files, scratch, settings)
-        progress.start("reading tables", total=sum(f.size for f in files))
-        results, owners = workers.spread(
-            list(enumerate(files)),
-            lambda job: job[1].size,
-            lambda wex, job: _stage_file(
-                wex, job[1], heads[job[0]], scratch, f"s{job[0]:05d}", progress
-            ),
-        )
-        progress.finish("reading tables")
-        staged: list[Staged] = []
-        owner: list[int] = []
-        for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
-            staged += tables
-            owner += [k] * len(tables)
-            warnings += [{"file": src.name, "warning": w} for w in notes]
-            if failure is not None:
-                skipped_files.append({"file": src.name, "reason": failure})
+        staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
+        warnings += notes
+        skipped_files += unreadable
         maps, _ = _map_all(staged, settings, decided)
         bad = _unmappable(staged, maps)
         if bad:
             raise _mapping_error(dump, bad)
-        entries = [table_entry(i, s) for i, s in enumerate(staged)]
-        for entry, s, m in zip(entries, staged, maps, strict=True):
-            _describe(entry, s, m)
+        # Skipped tables and tables without a record are counted, not written.
         todo = [
-            (i, s, m if entry["status"] == "ingested" and s.sample else None)
-            for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
+            (i, s, m if s.sample and not m.skip else None)
+            for i, (s, m) in enumerate(zip(staged, maps, strict=True))
         ]
-        progress.start("writing tables", total=len(todo))
-
-        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> Written:
-            out = write_table(wex, job, out_dir)
-            progress.advance("writing tables")
-            return out
-
-        outputs = workers.pinned(todo, owner, write)
-        progress.finish("writing tables")
+        outputs = _write_all(workers, todo, owner, out_dir, progress)
     finally:
         workers.close()
-    for entry, s, w in zip(entries, staged, outputs, strict=True):
-        # Delimited text is counted as it is written: the counts are final only now.
-        entry.update(rows_read=w.rows_read, rows_accepted=w.accepted, rows_rejected=w.rejects.count)
-        entry["warnings"] = [*s.warnings, *w.warnings]  # writing may add some (stray fields)
-        if entry["status"] == "ingested" and w.accepted == 0:
-            entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
-        if w.output:
-            entry["output"] = w.output
+    entries = [
+        _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
+    ]
     rejects = [
         (s, w.rejects.path)
         for s, w in zip(staged, outputs, strict=True)
