@@ -242,7 +242,7 @@ def test_empty_dump_folder(tmp_path: Path) -> None:
 
 def test_corrupt_rows_do_not_flip_the_delimiter(tmp_path: Path) -> None:
     """Commas inside names and a few broken rows must not make a ';' file look comma-separated."""
-    from privguard.internals.audit.ingest.readers.delimited import sniff
+    from privguard.internals.audit.ingest.readers.delimited.dialect import sniff
 
     header = "CALL_SEQ;facility;name;Destination Number;CallStartUTC;Minutes"
     good = "1;CO05;ST. JOHN, JACOB;(213) 880-5730;12/31/2011 00:52:13;20"
@@ -314,7 +314,9 @@ def test_a_reject_across_a_read_buffer_boundary_loses_nothing(
     crosses a read-buffer boundary; the rest of the file vanished without a trace. The
     fixture is the 170 kB around such a record in a 144 M synth table (where 23,054 of
     265,967 records were lost), with the boundary moved to that record."""
-    monkeypatch.setattr("privguard.internals.audit.ingest.readers.delimited.READ_BUFFER", 150_197)
+    monkeypatch.setattr(
+        "privguard.internals.audit.ingest.readers.delimited.table.READ_BUFFER", 150_197
+    )
     dump = tmp_path / "dump"
     dump.mkdir()
     with gzip.open(FIXTURES / "reject_at_buffer_boundary.tsv.gz", "rb") as fh:

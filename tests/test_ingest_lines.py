@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.audit.ingest.readers import Deferred, stray
-from privguard.internals.audit.ingest.readers.stray import scan_lines
+from privguard.internals.audit.ingest.readers import Deferred
+from privguard.internals.audit.ingest.readers.delimited import checks as stray
+from privguard.internals.audit.ingest.readers.delimited.checks import scan_lines
 from privguard.internals.audit.ingest.sql import CsvDialect
 
 
@@ -60,3 +61,52 @@ def test_compressed_and_utf16_text_is_not_scanned(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n")
     assert scan_lines(_deferred(path, gzip=True)) is None
     assert scan_lines(_deferred(path, encoding="utf-16")) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_scan_finds_one_line_records_as_the_bytes_check_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    # The quote check rides on the line scan; the whole-file check stays for gzip text.
+    from privguard.internals.audit.ingest.readers.delimited.checks import (
+        one_line_records as _one_line_records,
+    )
+
+    monkeypatch.setattr(stray, "_CHUNK", 7)  # a quote or a BOM at every place of a chunk
+    rng = random.Random(seed)
+    for k in range(20):
+        parts = [rng.choice(["ab", ",", "\n", "x", '"', "'"]) for _ in range(rng.randint(0, 40))]
+        bom = b"\xef\xbb\xbf" if rng.random() < 0.2 else b""
+        path = tmp_path / f"t{k}.csv"
+        path.write_bytes(bom + "".join(parts).encode())
+        for quote in ('"', "'", ""):
+            d = _deferred(path, quote=quote)
+            got = scan_lines(d)
+            assert got is not None
+            assert got.one_line_records == _one_line_records(d), (parts, bom, quote)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_the_scan_places_byte_positions_as_the_line_reading_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, encoding: str
+) -> None:
+    # Rejects are placed from the scan's break and blank-line offsets (in UTF-8 bytes, as
+    # DuckDB counts them); the reading of the file up to each position stays for gzip text.
+    from privguard.internals.audit.ingest.readers.delimited.checks import (
+        lines_before as _lines_before,
+    )
+
+    monkeypatch.setattr(stray, "_CHUNK", 7)  # breaks and blank lines at every place of a chunk
+    rng = random.Random(seed)
+    parts = [
+        rng.choice(["ab", ",", "\n", "\n\n", "\r\n", "\r\n\r\n", "\xe9", "x"]) for _ in range(80)
+    ]
+    data = "".join(parts).encode(encoding)
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path, encoding=encoding))
+    assert got is not None
+    width = len("".join(parts).encode("utf-8"))
+    positions = list(range(width + 3))
+    assert got.before(positions) == _lines_before(path, False, encoding, positions)

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from privguard.internals.audit.ingest.report import (
     write_report,
 )
 from privguard.internals.audit.ingest.settings import Settings, load
-from privguard.internals.audit.ingest.write import Odds, count_checked, write_table
+from privguard.internals.audit.ingest.write import Written, write_table
 from privguard.internals.common.custody import sha256_file
 from privguard.internals.common.progress import NullProgress, Progress
 
@@ -66,13 +67,12 @@ def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
     return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
 
 
-def _mapping_error(
-    dump: Path, bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]
-) -> MappingError:
+def _mapping_error(dump: Path, bad: list[tuple[Staged, Mapping]]) -> MappingError:
     problems: list[str] = []
     snippets: list[str] = []
-    multi = {s.file for s, _, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
-    for s, m, rows in bad:
+    multi = {s.file for s, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
+    for s, m in bad:
+        rows = s.sample
         shown = "; ".join(", ".join("" if v is None else str(v)[:40] for v in r) for r in rows[:3])
         problems.append(
             f"{s.file} (table {s.table!r}): {'; '.join(m.problems)}. Columns found: "
@@ -156,9 +156,17 @@ def ingest(
 
 
 def _stage_file(
-    ex: Executor, src: SourceFile, scratch: Path, scan: str, progress: Progress
+    ex: Executor,
+    src: SourceFile,
+    probed: list[Staged] | None,
+    scratch: Path,
+    scan: str,
+    progress: Progress,
 ) -> tuple[list[Staged], list[str], str | None]:
-    """Stage one file and sample its tables; a damaged file gives a reason instead."""
+    """Stage one file (a probe that staged it for good is reused) and sample its tables.
+
+    A damaged file gives a reason instead of tables.
+    """
     digest: list[str] = []
     hasher = None
     if src.hash_path is not None:
@@ -167,14 +175,11 @@ def _stage_file(
         hasher = threading.Thread(target=lambda: digest.append(sha256_file(path)))
         hasher.start()
     try:
-        tables, notes = _stage(ex, src, scratch, scan)
-        for s in tables:
-            if s.deferred is None:
-                s.sample = _sample(ex, s)
-            elif not s.sample:
-                # No accepted record to map: count it now, it will not be written.
-                count_checked(ex, s, s.deferred)
-                s.deferred = None
+        tables, notes = (probed, []) if probed else _stage(ex, src, scratch, scan)
+        # Delimited text brings its first rows; a table with none is counted by the writer.
+        tables = [
+            s if s.deferred is not None else replace(s, sample=_sample(ex, s)) for s in tables
+        ]
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
         log.warning("%s: %s", src.name, exc.message)
@@ -184,59 +189,150 @@ def _stage_file(
             hasher.join()
             src.sha256 = digest[0] if digest else ""
         progress.advance("reading tables", src.size)
-    for s in tables:
-        s.sha256 = src.sha256
-    return tables, notes, None
+    return [replace(s, sha256=src.sha256) for s in tables], notes, None
+
+
+Decisions = dict[tuple[Any, ...], Mapping]
 
 
 def _map_all(
-    staged: list[Staged], entries: list[dict[str, Any]], settings: Settings
-) -> tuple[list[Mapping], list[tuple[Staged, Mapping, list[tuple[Any, ...]]]]]:
-    """Map every table; tables of one layout share one decision. Returns maps and failures."""
+    staged: list[Staged], settings: Settings, known: Decisions
+) -> tuple[list[Mapping], Decisions]:
+    """Map every table (pure); tables of one layout share one decision.
+
+    ``known`` holds earlier decisions by (columns, first rows, rule): a table the probe saw
+    as it is staged is not mapped again. Returns the maps and every decision made.
+    """
     layouts: dict[tuple[Any, ...], Mapping] = {}
+    decided = dict(known)
     maps: list[Mapping] = []
-    bad: list[tuple[Staged, Mapping, list[tuple[Any, ...]]]] = []
-    for s, entry in zip(staged, entries, strict=True):
+    for s in staged:
         rule = settings.rule_for(s.file, s.table)
         key = (tuple(s.columns), id(rule))
         generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
         if key in layouts and not generic and s.sample:
             m = layouts[key]
         else:
-            m = map_table(s.columns, s.sample, rule)
+            seen = (tuple(s.columns), tuple(map(tuple, s.sample)), id(rule))
+            m = decided.get(seen) or map_table(s.columns, s.sample, rule)
+            decided[seen] = m
             if s.sample:
                 layouts[key] = m
         maps.append(m)
-        entry["mapping"] = m.named(s.columns)
-        entry["how"] = m.how
-        entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
-        used = {j for idx in m.fields.values() for j in idx}
-        entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
-        if m.skip:
-            entry["status"] = "skipped"
-        elif not s.sample and not m.ok:
-            entry["status"] = "empty"
-        elif not m.ok:
-            bad.append((s, m, s.sample))
-    return maps, bad
+    return maps, decided
 
 
-def _check_mappings(
+def _unmappable(staged: list[Staged], maps: list[Mapping]) -> list[tuple[Staged, Mapping]]:
+    """Tables with rows whose mapping falls short (skipped and empty tables are not)."""
+    return [(s, m) for s, m in zip(staged, maps, strict=True) if not m.ok and s.sample]
+
+
+def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
+    """Fill a table's report entry with its mapping."""
+    entry["mapping"] = m.named(s.columns)
+    entry["how"] = m.how
+    entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
+    used = {j for idx in m.fields.values() for j in idx}
+    entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
+    if m.skip:
+        entry["status"] = "skipped"
+    elif not s.sample and not m.ok:
+        entry["status"] = "empty"
+
+
+def _probe_all(
     workers: Workers, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
-) -> None:
-    """Map every table from the head of its file; raise MappingError before any full read."""
-    scratch.mkdir(parents=True, exist_ok=True)
+) -> tuple[list[list[Staged]], Decisions]:
+    """Map every table from the head of its file; raise MappingError before any full read.
+
+    Delimited text is staged for good by its probe (only its head is read): it is returned
+    per file, with every mapping decision made.
+    """
+    probes = scratch / "probe"
+    probes.mkdir(parents=True, exist_ok=True)
+
+    def look(wex: Executor, job: tuple[int, SourceFile]) -> list[Staged]:
+        k, src = job
+        if src.format in ("csv", "tsv"):
+            return probe(wex, src, scratch, f"s{k:05d}")  # its scan names and rejects for good
+        return probe(wex, src, probes, f"p{k:05d}")
+
     # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
-    heads, _ = workers.spread(
-        list(enumerate(files)),
-        lambda job: 0,
-        lambda wex, job: probe(wex, job[1], scratch, f"p{job[0]:05d}"),
-    )
+    heads, _ = workers.spread(list(enumerate(files)), lambda job: 0, look)
     probed: list[Staged] = [s for tables in heads for s in tables]
-    _, bad = _map_all(probed, [{"status": "ingested"} for _ in probed], settings)
-    shutil.rmtree(scratch, ignore_errors=True)
+    maps, decided = _map_all(probed, settings, {})
+    shutil.rmtree(probes, ignore_errors=True)
+    bad = _unmappable(probed, maps)
     if bad:
         raise _mapping_error(dump, bad)
+    staged = [
+        h if src.format in ("csv", "tsv") else [] for src, h in zip(files, heads, strict=True)
+    ]
+    return staged, decided
+
+
+def _stage_all(
+    workers: Workers,
+    files: list[SourceFile],
+    heads: list[list[Staged]],
+    scratch: Path,
+    progress: Progress,
+) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, str]]]:
+    """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
+    progress.start("reading tables", total=sum(f.size for f in files))
+    results, owners = workers.spread(
+        list(enumerate(files)),
+        lambda job: job[1].size,
+        lambda wex, job: _stage_file(
+            wex, job[1], heads[job[0]], scratch, f"s{job[0]:05d}", progress
+        ),
+    )
+    progress.finish("reading tables")
+    staged: list[Staged] = []
+    owner: list[int] = []
+    warnings: list[dict[str, str]] = []
+    unreadable: list[dict[str, str]] = []
+    for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
+        staged += tables
+        owner += [k] * len(tables)
+        warnings += [{"file": src.name, "warning": w} for w in notes]
+        if failure is not None:
+            unreadable.append({"file": src.name, "reason": failure})
+    return staged, owner, warnings, unreadable
+
+
+def _write_all(
+    workers: Workers,
+    todo: list[tuple[int, Staged, Mapping | None]],
+    owner: list[int],
+    out_dir: Path,
+    progress: Progress,
+) -> list[Written]:
+    """Write every table on the worker that staged it (a table without a mapping is counted)."""
+    progress.start("writing tables", total=len(todo))
+
+    def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> Written:
+        out = write_table(wex, job, out_dir)
+        progress.advance("writing tables")
+        return out
+
+    outputs = workers.pinned(todo, owner, write)
+    progress.finish("writing tables")
+    return outputs
+
+
+def _entry(i: int, s: Staged, m: Mapping, w: Written) -> dict[str, Any]:
+    """A table's report entry, from what staging, mapping and writing found."""
+    entry = table_entry(i, s)
+    _describe(entry, s, m)
+    # Delimited text is counted as it is written: the counts are final only now.
+    entry.update(rows_read=w.rows_read, rows_accepted=w.accepted, rows_rejected=w.rejects.count)
+    entry["warnings"] = [*s.warnings, *w.warnings]  # writing may add some (stray fields)
+    if entry["status"] == "ingested" and w.accepted == 0:
+        entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
+    if w.output:
+        entry["output"] = w.output
+    return entry
 
 
 def _run(
@@ -248,56 +344,36 @@ def _run(
     settings: Settings,
     progress: Progress,
 ) -> IngestResult:
+    """discover -> probe -> stage -> map -> write -> report entries."""
     files, skipped, found_notes = discover(dump, scratch / "extract")
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
     try:
-        _check_mappings(workers, dump, files, scratch / "probe", settings)
-        progress.start("reading tables", total=sum(f.size for f in files))
-        results, owners = workers.spread(
-            list(enumerate(files)),
-            lambda job: job[1].size,
-            lambda wex, job: _stage_file(wex, job[1], scratch, f"s{job[0]:05d}", progress),
-        )
-        progress.finish("reading tables")
-        staged: list[Staged] = []
-        owner: list[int] = []
-        for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
-            staged += tables
-            owner += [k] * len(tables)
-            warnings += [{"file": src.name, "warning": w} for w in notes]
-            if failure is not None:
-                skipped_files.append({"file": src.name, "reason": failure})
-        entries = [table_entry(i, s) for i, s in enumerate(staged)]
-        maps, bad = _map_all(staged, entries, settings)
+        heads, decided = _probe_all(workers, dump, files, scratch, settings)
+        staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
+        warnings += notes
+        skipped_files += unreadable
+        maps, _ = _map_all(staged, settings, decided)
+        bad = _unmappable(staged, maps)
         if bad:
             raise _mapping_error(dump, bad)
+        # Skipped tables and tables without a record are counted, not written.
         todo = [
-            (i, s, m if entry["status"] == "ingested" and s.sample else None)
-            for i, (s, m, entry) in enumerate(zip(staged, maps, entries, strict=True))
+            (i, s, m if s.sample and not m.skip else None)
+            for i, (s, m) in enumerate(zip(staged, maps, strict=True))
         ]
-        progress.start("writing tables", total=len(todo))
-        odds = Odds()
-
-        def write(wex: Executor, job: tuple[int, Staged, Mapping | None]) -> str:
-            out = write_table(wex, job, out_dir, odds)
-            progress.advance("writing tables")
-            return out
-
-        outputs = workers.pinned(todo, owner, write)
-        progress.finish("writing tables")
+        outputs = _write_all(workers, todo, owner, out_dir, progress)
     finally:
         workers.close()
-    for entry, s, out in zip(entries, staged, outputs, strict=True):
-        # Delimited text is counted as it is written: the counts are final only now.
-        entry.update(rows_read=s.rows_read, rows_accepted=s.accepted, rows_rejected=s.rejected)
-        entry["warnings"] = list(s.warnings)  # writing may add some (stray fields)
-        if entry["status"] == "ingested" and s.accepted == 0:
-            entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
-        if out:
-            entry["output"] = out
-    rejects = [(s, s.rejects) for s in staged if s.rejects is not None]
+    entries = [
+        _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
+    ]
+    rejects = [
+        (s, w.rejects.path)
+        for s, w in zip(staged, outputs, strict=True)
+        if w.rejects.path is not None
+    ]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
         str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings

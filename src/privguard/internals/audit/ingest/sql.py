@@ -299,3 +299,67 @@ def sample(source: str, n_columns: int, limit: int) -> str:
     """The first rows of a staged table, for content sniffing."""
     cols = ", ".join(quote_ident(staged_name(i)) for i in range(n_columns)) or "1"
     return f"SELECT {cols} FROM {source} LIMIT {int(limit)}"
+
+
+# JSON records: text ``c0`` with its 0-based ``file_row_number``, one per record.
+JSON_OBJECT = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
+
+
+def json_array_rows(path: Path, gzip: bool) -> str:
+    """Each element of a JSON array file as text ``c0``, with its 0-based index."""
+    opts = ", compression='gzip'" if gzip else ""
+    # row_number() OVER () streams in file order (insertion order is preserved).
+    return (
+        "SELECT coalesce(CAST(j AS VARCHAR), 'null') AS c0, "
+        "row_number() OVER () - 1 AS file_row_number FROM "
+        f"read_json({quote_literal(str(path))}, format='array', records=false, "
+        f"columns={{'j': 'JSON'}}, maximum_object_size=268435456{opts})"
+    )
+
+
+def json_items(items: str) -> str:
+    """Records Python split from a broken array (registered as ``c0``, ``n``)."""
+    return f"SELECT c0, n AS file_row_number FROM {quote_ident(items)}"
+
+
+def json_keys(source: str) -> str:
+    """Each distinct key list of the objects, by the first record that has it."""
+    return (
+        f"SELECT json_keys(c0) AS k, min(file_row_number) AS r FROM {source} "
+        f"WHERE {JSON_OBJECT} GROUP BY k ORDER BY r"
+    )
+
+
+def json_fields(source: str, keys: Sequence[str], rec: str) -> str:
+    """The objects' values of ``keys`` as staged columns, with the record index."""
+    paths = ", ".join(quote_literal('$."' + k.replace('"', '\\"') + '"') for k in keys)
+    cols = ", ".join(f"v[{i + 1}] AS {quote_ident(staged_name(i))}" for i in range(len(keys)))
+    inner = (
+        f"SELECT json_extract_string(c0, [{paths}]) AS v, {rec} AS {REC} "
+        f"FROM {source} WHERE {JSON_OBJECT}"
+    )
+    return f"SELECT {cols}, {REC} FROM ({inner})"
+
+
+def json_rejects(source: str, rec: str) -> str:
+    """Records that are not JSON objects: rec, reason, raw, in record order."""
+    return (
+        f"SELECT CAST({rec} AS BIGINT) AS rec, "
+        "CASE WHEN json_valid(c0) THEN 'not a JSON object' ELSE 'not valid JSON' END AS reason, "
+        f"c0 AS raw FROM {source} WHERE NOT {JSON_OBJECT} ORDER BY rec"
+    )
+
+
+def json_objects(source: str) -> str:
+    """How many records are JSON objects."""
+    return f"SELECT count(*) FROM {source} WHERE {JSON_OBJECT}"
+
+
+def table_rows(name: str) -> str:
+    """Every row of a temporary table, as a table expression."""
+    return f"(SELECT * FROM {quote_ident(name)})"
+
+
+def select_all(source: str) -> str:
+    """Every row of a table expression."""
+    return f"SELECT * FROM {source}"

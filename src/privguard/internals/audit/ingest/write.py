@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from privguard.errors import EngineError
@@ -13,19 +13,20 @@ from privguard.internals.audit.engines import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.mapping import Mapping
 from privguard.internals.audit.ingest.numbered import write_numbered
-from privguard.internals.audit.ingest.readers import Deferred, Staged, append_rejects
+from privguard.internals.audit.ingest.readers import Deferred, Staged
 from privguard.internals.audit.ingest.readers.delimited import (
+    Lines,
     count_delimited,
     finish_delimited,
     reread,
+    scan_lines,
 )
-from privguard.internals.audit.ingest.readers.stray import (
-    Lines,
+from privguard.internals.audit.ingest.readers.delimited.checks import (
     Stray,
     find_stray,
-    scan_lines,
     second_look,
 )
+from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.schema import INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -34,160 +35,152 @@ MAX_CASE_STEPS = 2000
 PARALLEL_PARSE_BYTES = 16 << 20
 
 
-class Odds:
-    """How often delimited tables have rejected records, to pick the cheaper way to write."""
+@dataclass(frozen=True)
+class Written:
+    """What writing one table found: its final counts (the staged table is left as it was)."""
 
-    def __init__(self) -> None:
-        self.seen = 0
-        self.with_rejects = 0
-        self.lock = threading.Lock()
+    accepted: int
+    rejects: Rejects
+    warnings: tuple[str, ...] = ()  # found while writing (stray fields)
+    output: str = ""  # relative path of the ingested table; "" when not written
 
-    def record(self, had_rejects: bool) -> None:
-        with self.lock:
-            self.seen += 1
-            self.with_rejects += int(had_rejects)
-
-    def likely(self) -> bool:
-        with self.lock:
-            return self.seen >= 4 and self.with_rejects * 2 > self.seen
+    @property
+    def rows_read(self) -> int:
+        return self.accepted + self.rejects.count
 
 
-def write_table(
-    ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path, odds: Odds
-) -> str:
-    """Write one ingested table (then free its staged rows); returns its relative path.
+def write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: Path) -> Written:
+    """Write one ingested table (then free its staged rows) and return its counts.
 
     Delimited text is parsed here: its rejected records (stored by that same parse) are
-    counted afterwards, and when there are any the positions are renumbered in a second,
+    collected afterwards, and when there are any the positions are renumbered in a second,
     cheap pass over the written Parquet file. A pass over the file's bytes decides whether
-    the engine's parse needs a second look (see :mod:`readers.stray`).
+    the engine's parse needs a second look (see :mod:`readers.delimited.checks`).
     """
     i, s, m = job
-    if m is None:
-        if s.deferred is not None:
-            count_checked(ex, s, s.deferred)
+    try:
+        if m is None:
+            if s.deferred is not None:
+                return Written(*count_checked(ex, s.deferred))
+            return Written(s.accepted, s.rejects)
+        out = out_dir / f"{i}.parquet"
+        if s.deferred is None:
+            _write_staged(ex, s, m, i, out, s.accepted, s.rejects)
+            return Written(s.accepted, s.rejects, output=f"ingested/{i}.parquet")
+        return _write_delimited(ex, s, m, i, out)
+    finally:
         _free(ex, s)
-        return ""
-    out = out_dir / f"{i}.parquet"
-    if s.deferred is None:
-        _write_staged(ex, s, m, i, out)
-    else:
-        _write_delimited(ex, s, m, i, out, odds)
-    _free(ex, s)
-    return f"ingested/{i}.parquet"
 
 
-def _write_staged(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> None:
+def _write_staged(
+    ex: Executor, s: Staged, m: Mapping, i: int, out: Path, accepted: int, rejects: Rejects
+) -> None:
     """Write a table whose records were counted when staged."""
-    source, row_expr, resort = _row_expr(ex, s)
+    assert s.staging is not None
+    source, row_expr, resort = _row_expr(s.staging, s.has_rec, rejects)
     select = sql.final_select(_plan(s, m, i, source, row_expr))
     written = _copy(ex, select + (" ORDER BY src_row" if resort else ""), out)
-    if written != s.accepted:
+    if written != accepted:
         # Provenance would be wrong: stop rather than write a table that does not reconcile.
         raise EngineError(
-            f"wrote {written} rows but counted {s.accepted} accepted records",
+            f"wrote {written} rows but counted {accepted} accepted records",
             where=f"{s.file} (table {s.table!r})",
             fix="report this as a bug with the file (or a sample of it)",
         )
 
 
-def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, odds: Odds) -> None:
+def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> Written:
     """Parse and write delimited text, check its count, and reject records with stray fields."""
     d = s.deferred
     assert d is not None
-    # The file's lines are counted while the engine parses it (numpy releases the GIL).
-    scanned: list[Lines | None] = []
-    text: Deferred = d
-    scanner = threading.Thread(target=lambda: scanned.append(scan_lines(text)), name="scan-lines")
-    scanner.start()
-    try:
-        if odds.likely():
-            # Most tables so far had rejects: a counting scan first beats a renumbering.
-            s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
-            s.deferred = None
-            s.drop += sql.drop_rejects(f"{d.scan}_w")
-            odds.record(s.rejects is not None)
-            _write_staged(ex, s, m, i, out)
-        else:
-            _parse_and_write(ex, s, m, i, out, d)
-            odds.record(s.rejects is not None)
-    finally:
-        scanner.join()
-    lines = scanned[0] if scanned else None
-    if _maybe_cut_short(ex, s, d, lines):
+    # The file's lines are scanned while the engine parses it (numpy releases the GIL); its
+    # rejects are collected after, as their placing depends on what the scan found.
+    with ThreadPoolExecutor(1, thread_name_prefix="scan-lines") as pool:
+        scanning = pool.submit(scan_lines, d)
+        accepted = _parse(ex, s, m, i, out, d)
+        lines = scanning.result()
+    rejects = _collect(ex, d, accepted, out, lines)
+    if _maybe_cut_short(ex, accepted, rejects, d, lines):
         # Read again with other buffer boundaries; the read that saw more records wins (a
         # read only ever loses records to the fault), the first one again if it was that.
-        first, before = s.rows_read, d
+        first, before = accepted + rejects.count, d
         d = reread(d)
-        _parse_and_write(ex, s, m, i, out, d)
-        if s.rows_read < first:
+        accepted = _parse(ex, s, m, i, out, d)
+        rejects = _collect(ex, d, accepted, out, lines)
+        if accepted + rejects.count < first:
             d = before
-            _parse_and_write(ex, s, m, i, out, d)
+            accepted = _parse(ex, s, m, i, out, d)
+            rejects = _collect(ex, d, accepted, out, lines)
+    done = f"ingested/{i}.parquet"
     if lines is not None and not lines.ends_in_delimiter:
-        return  # no record can carry a stray field
+        return Written(accepted, rejects, output=done)  # no record can carry a stray field
     look = second_look(ex, d)
-    stray, warning = find_stray(ex, d, look, s.accepted)
-    if warning:
-        s.warnings.append(warning)
+    stray, warning = find_stray(ex, d, look, accepted)
+    warnings = (warning,) if warning else ()
     if stray:
-        _reject_stray(ex, s, stray, out, d.rejects.with_suffix(".stray.parquet"))
+        moved = _reject_stray(ex, stray, out)
+        extra = [(rec, stray.reason, raw) for rec, raw in zip(moved, stray.raws, strict=True)]
+        accepted -= len(moved)
+        rejects = rejects.plus(extra, d.rejects.with_suffix(".stray.parquet"))
+    return Written(accepted, rejects, warnings, done)
 
 
-def _maybe_cut_short(ex: Executor, s: Staged, d: Deferred, lines: Lines | None) -> bool:
-    """Whether the parse may have lost the end of the file (see readers/stray.py).
+def _maybe_cut_short(
+    ex: Executor, accepted: int, rejects: Rejects, d: Deferred, lines: Lines | None
+) -> bool:
+    """Whether the parse may have lost the end of the file (see readers/delimited/checks.py).
 
     One record a line (and a header) is proof enough that nothing was lost; otherwise
     (blank lines, records spanning lines, compressed text, or records lost) a plain count
     of the records decides. Files smaller than a read buffer are not spared: a 13 MB synth
     TSV lost 38,452 of 96,998 accepted records on two threads.
     """
-    parsed = s.rows_read - len(d.bad) - (1 if d.tail else 0)
+    parsed = accepted + rejects.count - len(d.bad) - (1 if d.tail else 0)
     if lines is not None and lines.breaks == parsed + int(d.dialect.header):
         return False
     whole = int(ex.fetchall(sql.count_records(d.path, d.n_columns, d.dialect))[0][0])
-    if whole != s.accepted:
-        log.warning("%s: %d records accepted, %d counted: reading again", d.path, s.accepted, whole)
-    return whole != s.accepted
+    if whole != accepted:
+        log.warning("%s: %d records accepted, %d counted: reading again", d.path, accepted, whole)
+    return whole != accepted
 
 
-def _parse_and_write(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred) -> None:
-    """Parse ``d`` once, writing its accepted records and collecting its rejected ones."""
+def _parse(ex: Executor, s: Staged, m: Mapping, i: int, out: Path, d: Deferred) -> int:
+    """Parse ``d`` once, writing its accepted records (counted); the engine keeps its rejects."""
     reader = sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
     if _large(d.path):
         # Parsed on every core and numbered as the rows stream out (see numbered.py).
         source = f"({sql.stage_select(reader, d.n_columns, d.unescape)})"
-        written = write_numbered(
-            ex, sql.final_select(_plan(s, m, i, source, "NULL")), "src_row", out
-        )
-    else:
-        source = sql.staged_rows(reader, d.n_columns, d.unescape)
-        written = _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
-    s.accepted = written
-    s.rejected, s.rejects = finish_delimited(ex, d, written)
-    if s.rejects is not None:
-        _renumber(ex, s, out)
+        return write_numbered(ex, sql.final_select(_plan(s, m, i, source, "NULL")), "src_row", out)
+    source = sql.staged_rows(reader, d.n_columns, d.unescape)
+    return _copy(ex, _plan(s, m, i, source, "(file_row_number + 1)"), out)
 
 
-def count_checked(ex: Executor, s: Staged, d: Deferred) -> None:
+def _collect(ex: Executor, d: Deferred, written: int, out: Path, lines: Lines | None) -> Rejects:
+    """The rejected records of the last parse; the written rows renumbered if there are any."""
+    rejects = finish_delimited(ex, d, written, lines)
+    if rejects:
+        _renumber(ex, out, rejects)
+    return rejects
+
+
+def count_checked(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
     """Count a delimited table that is not written, checked as written ones are."""
-    s.accepted, s.rejected, s.rejects = count_delimited(ex, d)
-    if _maybe_cut_short(ex, s, d, scan_lines(d)):
-        again = count_delimited(ex, reread(d))
-        if sum(again[:2]) > s.rows_read:
-            s.accepted, s.rejected, s.rejects = again
+    lines = scan_lines(d)
+    accepted, rejects = count_delimited(ex, d, lines)
+    if _maybe_cut_short(ex, accepted, rejects, d, lines):
+        again, more = count_delimited(ex, reread(d), lines)
+        if again + more.count > accepted + rejects.count:
+            return again, more
+    return accepted, rejects
 
 
-def _reject_stray(ex: Executor, s: Staged, stray: Stray, out: Path, rejects: Path) -> None:
-    """Move accepted records with a stray field from the written table to the rejects."""
+def _reject_stray(ex: Executor, stray: Stray, out: Path) -> list[int]:
+    """Drop accepted records with a stray field from the written table; their indexes."""
     found = ex.fetchall(sql.rows_at(out, stray.positions))
-    recs = [int(r[0]) for r in found]
     tmp = out.with_suffix(".stray.parquet")
     ex.execute(sql.copy_to(sql.rows_except(out, stray.positions, INGESTED_COLUMNS), tmp, "zstd"))
     os.replace(tmp, out)
-    s.accepted -= len(recs)
-    s.rejected += len(recs)
-    extra = [(rec, stray.reason, raw) for rec, raw in zip(recs, stray.raws, strict=True)]
-    s.rejects = append_rejects(s.rejects, extra, rejects)
+    return [int(r[0]) for r in found]
 
 
 def _large(path: Path) -> bool:
@@ -216,12 +209,10 @@ def _copy(ex: Executor, query: sql.FinalPlan | str, out: Path) -> int:
     return int(ex.fetchall(sql.copy_to(select, out, "zstd"))[0][0])
 
 
-def _renumber(ex: Executor, s: Staged, out: Path) -> None:
+def _renumber(ex: Executor, out: Path, rejects: Rejects) -> None:
     """Rewrite ``src_row`` of a written table now that its rejected records are known."""
-    source, row_expr, resort = _row_expr(
-        ex, replace(s, staging=f"(SELECT *, src_row - 1 AS file_row_number FROM "
-                               f"{sql.staging_source(out, False)})")
-    )  # fmt: skip
+    staging = f"(SELECT *, src_row - 1 AS file_row_number FROM {sql.staging_source(out, False)})"
+    source, row_expr, resort = _row_expr(staging, False, rejects)
     cols = ", ".join(c for c in INGESTED_COLUMNS if c != "src_row")
     select = f"SELECT {cols}, CAST({row_expr} AS BIGINT) AS src_row FROM {source}" + (
         " ORDER BY src_row" if resort else ""
@@ -232,25 +223,17 @@ def _renumber(ex: Executor, s: Staged, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def _row_expr(ex: Executor, s: Staged) -> tuple[str, str, bool]:
+def _row_expr(staging: str, has_rec: bool, rejects: Rejects) -> tuple[str, str, bool]:
     """The staging source, the src_row expression, and whether rows need re-sorting."""
-    assert s.staging is not None
-    if s.has_rec:
-        return s.staging, sql.REC, False
-    if s.rejects is None:
-        return s.staging, sql.src_row_expr("file_row_number", []), False
-    recs = [
-        int(r[0])
-        for r in ex.fetchall(f"SELECT rec FROM {sql.staging_source(s.rejects, False)} ORDER BY rec")
-    ]
-    steps: dict[int, int] = {}
-    for j, rec in enumerate(recs, start=1):
-        steps[rec - j] = j  # accepted rows before this reject -> rejects so far
-    pairs = sorted(steps.items())
+    if has_rec:
+        return staging, sql.REC, False
+    if not rejects:
+        return staging, sql.src_row_expr("file_row_number", []), False
+    pairs = steps(rejects.records())
     if len(pairs) <= MAX_CASE_STEPS:
-        return s.staging, sql.src_row_expr("file_row_number", pairs), False
+        return staging, sql.src_row_expr("file_row_number", pairs), False
     values = ", ".join(f"({a}, {n})" for a, n in pairs)
-    joined = f"{s.staging} s ASOF LEFT JOIN (VALUES {values}) st(a, n) ON s.file_row_number >= st.a"
+    joined = f"{staging} s ASOF LEFT JOIN (VALUES {values}) st(a, n) ON s.file_row_number >= st.a"
     return joined, "(s.file_row_number + 1 + coalesce(st.n, 0))", True
 
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from privguard.internals.audit.ingest.readers.rejects import Rejects
 from privguard.internals.audit.ingest.sql import CsvDialect
 
 
@@ -35,9 +33,6 @@ class Deferred:
     tail: str = ""  # a record cut off by a truncated gzip file (rejected after the rest)
 
 
-REJECT_SCHEMA = pa.schema([("rec", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
-
-
 @dataclass
 class Staged:
     """One source table after reading, before mapping."""
@@ -49,8 +44,7 @@ class Staged:
     columns: list[str]  # source column names, in order
     staging: str | None  # SQL table expression; None when there are no columns
     accepted: int
-    rejects: Path | None = None  # Parquet: rec, reason, raw
-    rejected: int = 0
+    rejects: Rejects = Rejects()
     has_rec: bool = False
     warnings: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)  # SQL that frees the staged rows
@@ -59,19 +53,12 @@ class Staged:
     sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
 
     @property
+    def rejected(self) -> int:
+        return self.rejects.count
+
+    @property
     def rows_read(self) -> int:
         return self.accepted + self.rejected
-
-
-def write_rejects(path: Path, recs: list[int], reasons: list[str], raws: list[str]) -> Path | None:
-    """Write rejected records (record index, reason, raw text) to a Parquet file."""
-    if not recs:
-        return None
-    table = pa.table(
-        [pa.array(recs, pa.int64()), pa.array(reasons), pa.array(raws)], schema=REJECT_SCHEMA
-    )
-    pq.write_table(table, path)
-    return path
 
 
 def unique_names(raw: list[str]) -> list[str]:
@@ -84,18 +71,3 @@ def unique_names(raw: list[str]) -> list[str]:
         seen[base.lower()] = n
         out.append(base if n == 1 else f"{base}_{n}")
     return out
-
-
-def append_rejects(
-    existing: Path | None, extra: list[tuple[int, str, str]], path: Path
-) -> Path | None:
-    """A rejects file with ``extra`` (record index, reason, raw) added, sorted by record."""
-    if not extra:
-        return existing
-    new = pa.table(
-        [pa.array([e[i] for e in extra], f.type) for i, f in enumerate(REJECT_SCHEMA)],
-        schema=REJECT_SCHEMA,
-    )
-    tables = [pq.read_table(existing).cast(REJECT_SCHEMA), new] if existing else [new]
-    pq.write_table(pa.concat_tables(tables).sort_by("rec"), path)
-    return path

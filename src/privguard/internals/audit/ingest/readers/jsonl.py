@@ -13,34 +13,17 @@ import logging
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, stem
-from privguard.internals.audit.ingest.readers import (
-    REJECT_SCHEMA,
-    Staged,
-    unique_names,
-    write_rejects,
-)
-from privguard.internals.audit.ingest.readers.delimited import (
-    _HEAD,
-    _open,
-    detect_encoding,
-    read_delimited,
-)
-from privguard.internals.audit.sql import quote_ident, quote_literal
+from privguard.internals.audit.ingest.readers import Staged, unique_names
+from privguard.internals.audit.ingest.readers.delimited import read_delimited
+from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
+from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 
 log = logging.getLogger(__name__)
-
-
-def _steps(ex: Executor, rejects: Path | None) -> list[tuple[int, int]]:
-    if rejects is None:
-        return []
-    rows = ex.fetchall(f"SELECT rec FROM {sql.staging_source(rejects, False)} ORDER BY rec")
-    return [(int(rec) - (j + 1), j + 1) for j, (rec,) in enumerate(rows)]
 
 
 def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
@@ -59,14 +42,15 @@ def read_jsonl(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Stage
         nullstr="\x02",
     )
     lines = f"{scan}_lines"
-    _, rejected, rej1, line_rows = read_delimited(
+    _, rej1, line_rows = read_delimited(
         ex, src.path, 1, dialect, scratch / f"{scan}.rejects1.parquet", scan
     )
     # Lines are parsed as JSON several times below: keep them once, in order.
-    ex.execute(sql.create_temp(lines, f"SELECT * FROM {line_rows}"))
+    ex.execute(sql.create_temp(lines, sql.select_all(line_rows)))
     for stmt in sql.drop_rejects(f"{scan}_again"):
         ex.execute(stmt)
-    warnings = [] if rejected == 0 else [f"{rejected} line(s) could not be decoded as {encoding}"]
+    n = rej1.count
+    warnings = [] if n == 0 else [f"{n} line(s) could not be decoded as {encoding}"]
     return _objects(ex, src, scratch, scan, rej1, warnings, "jsonl")
 
 
@@ -75,51 +59,23 @@ def _objects(
     src: SourceFile,
     scratch: Path,
     scan: str,
-    rej1: Path | None,
+    rej1: Rejects,
     warnings: list[str],
     fmt: str,
 ) -> Staged:
     """Stage the records in temp table ``{scan}_lines`` (``c0`` text, ``file_row_number``)."""
     lines = f"{scan}_lines"
-    rec = sql.src_row_expr("file_row_number", _steps(ex, rej1))
-    source = f"(SELECT * FROM {quote_ident(lines)})"
-    valid = "(CASE WHEN json_valid(c0) THEN json_type(c0) = 'OBJECT' ELSE false END)"
-    key_rows = ex.fetchall(
-        f"SELECT json_keys(c0) AS k, min(file_row_number) AS r FROM {source} "
-        f"WHERE {valid} GROUP BY k ORDER BY r"
-    )
+    rec = sql.src_row_expr("file_row_number", steps(rej1.records()))
+    source = sql.table_rows(lines)
     keys: list[str] = []
-    for k, _ in key_rows:
+    for k, _ in ex.fetchall(sql.json_keys(source)):
         keys.extend(x for x in k if x not in keys)
     names = unique_names(keys)
     if keys:
-        paths = ", ".join(quote_literal('$."' + k.replace('"', '\\"') + '"') for k in keys)
-        cols = ", ".join(
-            f"v[{i + 1}] AS {quote_ident(sql.staged_name(i))}" for i in range(len(keys))
-        )
-        inner = (
-            f"SELECT json_extract_string(c0, [{paths}]) AS v, {rec} AS {sql.REC} "
-            f"FROM {source} WHERE {valid}"
-        )
-        ex.execute(sql.create_temp(scan, f"SELECT {cols}, {sql.REC} FROM ({inner})"))
-    rows = ex.fetchall(
-        f"SELECT CAST({rec} AS BIGINT) AS rec, "
-        "CASE WHEN json_valid(c0) THEN 'not a JSON object' ELSE 'not valid JSON' END AS reason, "
-        f"c0 AS raw FROM {source} WHERE NOT {valid} ORDER BY rec"
-    )
-    bad = pa.table(
-        [pa.array([r[i] for r in rows], f.type) for i, f in enumerate(REJECT_SCHEMA)],
-        schema=REJECT_SCHEMA,
-    )
-    parts = [bad]
-    if rej1 is not None:
-        parts.append(pq.read_table(rej1).cast(REJECT_SCHEMA))
-    allrej = pa.concat_tables(parts).sort_by("rec")
-    rej_path = None
-    if allrej.num_rows:
-        rej_path = scratch / f"{scan}.rejects.parquet"
-        pq.write_table(allrej, rej_path)
-    accepted = ex.fetchall(f"SELECT count(*) FROM {source} WHERE {valid}")[0][0]
+        ex.execute(sql.create_temp(scan, sql.json_fields(source, keys, rec)))
+    rows = ex.fetchall(sql.json_rejects(source, rec))
+    rejects = Rejects.gather(scratch / f"{scan}.rejects.parquet", rows, rej1)
+    accepted = ex.fetchall(sql.json_objects(source))[0][0]
     ex.execute(sql.drop_table(lines))
     return Staged(
         src.name,
@@ -127,25 +83,12 @@ def _objects(
         fmt,
         src.sha256,
         names,
-        f"(SELECT * FROM {quote_ident(scan)})" if keys else None,
+        sql.table_rows(scan) if keys else None,
         int(accepted),
-        rej_path,
-        allrej.num_rows,
+        rejects,
         True,
         warnings,
         [sql.drop_table(scan)],
-    )
-
-
-def json_array_rows(path: Path, gzip: bool) -> str:
-    """SQL: each element of a JSON array file as text ``c0``, with its 0-based index."""
-    opts = ", compression='gzip'" if gzip else ""
-    # row_number() OVER () streams in file order (insertion order is preserved).
-    return (
-        "SELECT coalesce(CAST(j AS VARCHAR), 'null') AS c0, "
-        "row_number() OVER () - 1 AS file_row_number FROM "
-        f"read_json({quote_literal(str(path))}, format='array', records=false, "
-        f"columns={{'j': 'JSON'}}, maximum_object_size=268435456{opts})"
     )
 
 
@@ -153,8 +96,8 @@ def read_json_array(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> 
     """Stage one JSON file holding an array of objects: record = 1-based index in the array."""
     lines = f"{scan}_lines"
     try:
-        ex.execute(sql.create_temp(lines, json_array_rows(src.path, src.gzip)))
-        return _objects(ex, src, scratch, scan, None, [], "json")
+        ex.execute(sql.create_temp(lines, sql.json_array_rows(src.path, src.gzip)))
+        return _objects(ex, src, scratch, scan, Rejects(), [], "json")
     except EngineError as exc:
         log.info("%s: DuckDB cannot read the array (%s); reading up to the break", src.name, exc)
     rej1, warning = _array_up_to_break(ex, src, scratch, scan)
@@ -163,7 +106,7 @@ def read_json_array(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> 
 
 def _array_up_to_break(
     ex: Executor, src: SourceFile, scratch: Path, scan: str
-) -> tuple[Path | None, str]:
+) -> tuple[Rejects, str]:
     """Elements before a syntax break as temp ``{scan}_lines``; the rest as one reject."""
     with _open(src.path, src.gzip) as fh:
         data = fh.read()  # only for a broken file, which DuckDB cannot stream past
@@ -187,18 +130,13 @@ def _array_up_to_break(
                 break
     numbers = pa.array(range(len(items)), pa.int64())
     ex.register_arrow(f"{scan}_items", pa.table({"c0": pa.array(items, pa.string()), "n": numbers}))
-    ex.execute(
-        sql.create_temp(
-            f"{scan}_lines",
-            f"SELECT c0, n AS file_row_number FROM {quote_ident(scan + '_items')}",
-        )
-    )
+    ex.execute(sql.create_temp(f"{scan}_lines", sql.json_items(f"{scan}_items")))
     if pos < len(text) and text[pos] == "]":
         pos += 1  # a complete array: only text after its closing ] can be left
     rest = text[pos:]
     if not rest.strip():
         if text[pos - 1 : pos] == "]":
-            return None, "the file was read in Python (DuckDB could not read it)"
+            return Rejects(), "the file was read in Python (DuckDB could not read it)"
         reason = "the JSON array ends without its closing ] (truncated?)"
     elif text[pos - 1 : pos] == "]":
         reason = "text after the JSON array's closing ]"
@@ -208,7 +146,7 @@ def _array_up_to_break(
             "from here on, so the rest of the file is this one record"
             + ("" if rest.rstrip().endswith("]") else " (the file looks truncated)")
         )
-    rej = write_rejects(scratch / f"{scan}.rejects1.parquet", [len(items) + 1], [reason], [rest])
+    rej = Rejects.write(scratch / f"{scan}.rejects1.parquet", [(len(items) + 1, reason, rest)])
     return rej, f"read {len(items)} record(s), then: {reason}"
 
 

@@ -22,12 +22,8 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
-from privguard.internals.audit.ingest.readers.delimited import (
-    _HEAD,
-    _open,
-    detect_encoding,
-    read_csv_file,
-)
+from privguard.internals.audit.ingest.readers.delimited import read_csv_file
+from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
 from privguard.internals.audit.ingest.readers.xlsx import cell_text
 
 log = logging.getLogger(__name__)

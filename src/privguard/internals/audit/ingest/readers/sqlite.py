@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 from privguard.errors import InputError
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
-from privguard.internals.audit.ingest.readers import Staged, unique_names, write_rejects
+from privguard.internals.audit.ingest.readers import Staged, unique_names
+from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 _BATCH = 50_000
 
@@ -47,7 +48,7 @@ def _decode(row: tuple[Any, ...]) -> tuple[list[str | None], bool]:
 
 def _stage_table(
     con: sqlite3.Connection, name: str, cols: list[str], staging: Path, rejects: Path
-) -> tuple[int, int, Path | None]:
+) -> tuple[int, Rejects]:
     n = len(cols)
     schema = pa.schema(
         [*(pa.field(sql.staged_name(i), pa.string()) for i in range(n)), (sql.REC, pa.int64())]
@@ -56,7 +57,7 @@ def _stage_table(
     query = f"SELECT {select} FROM {_ident(name)}"
     writer = pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
     rec = accepted = 0
-    rej: tuple[list[int], list[str], list[str]] = ([], [], [])
+    rej: list[tuple[int, str, str]] = []
     con.text_factory = str
     cur = con.execute(query)
     while True:
@@ -78,14 +79,13 @@ def _stage_table(
                 good.append(tuple(vals))
                 recs.append(rec)
             else:
-                rej[0].append(rec)
-                rej[1].append("text is not valid UTF-8")
-                rej[2].append("|".join("" if v is None else str(v) for v in vals))
+                raw = "|".join("" if v is None else str(v) for v in vals)
+                rej.append((rec, "text is not valid UTF-8", raw))
         columns = [pa.array([r[i] for r in good], pa.string()) for i in range(n)]
         writer.write_table(pa.table([*columns, pa.array(recs, pa.int64())], schema=schema))
         accepted += len(good)
     writer.close()
-    return accepted, len(rej[0]), write_rejects(rejects, *rej)
+    return accepted, Rejects.write(rejects, rej)
 
 
 def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
@@ -109,7 +109,7 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
             cols = [str(r[1]) for r in con.execute(f"PRAGMA table_info({_ident(name)})")]
             staging = scratch / f"{scan}_t{k}.parquet"
             try:
-                accepted, rejected, rej = _stage_table(
+                accepted, rej = _stage_table(
                     con, name, cols, staging, scratch / f"{scan}_t{k}.rejects.parquet"
                 )
             except sqlite3.DatabaseError as exc:
@@ -128,7 +128,6 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                     sql.staging_source(staging, False),
                     accepted,
                     rej,
-                    rejected,
                     True,
                 )
             )

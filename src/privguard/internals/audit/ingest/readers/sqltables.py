@@ -10,7 +10,8 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Deferred, Staged, unique_names
-from privguard.internals.audit.ingest.readers.delimited import defer_delimited, merge_bad
+from privguard.internals.audit.ingest.readers.delimited import defer_delimited
+from privguard.internals.audit.ingest.readers.rejects import Rejects
 from privguard.internals.audit.ingest.sqldump import split_dump
 
 _INSERT = sql.CsvDialect(
@@ -31,8 +32,8 @@ def read_sql_dump(
     for k, t in enumerate(split.tables):
         names = unique_names(t.columns or [])
         if not names:
-            rej, n_bad = merge_bad(t.bad, None, scratch / f"{scan}_t{k}.rejects.parquet")
-            out.append(Staged(src.name, t.name, src.format, src.sha256, [], None, 0, rej, n_bad))
+            rej = Rejects().after_bad(t.bad, scratch / f"{scan}_t{k}.rejects.parquet")
+            out.append(Staged(src.name, t.name, src.format, src.sha256, [], None, 0, rej))
             continue
         unescape: str | None = "pg"
         dialect = _COPY

@@ -1,6 +1,8 @@
-"""Second looks at delimited files, for two faults of DuckDB's ``read_csv``.
+"""Checks of a delimited file's parse, for three faults of DuckDB's ``read_csv``.
 
-One pass over a file's bytes (:func:`scan_lines`) decides which files need one:
+One pass over a plain file's bytes (:func:`scan_lines`, made while the engine parses it, and
+the only read by Python besides the file's hash) decides which files need a second look,
+and places the rejected records:
 
 * **Lost records.** The parse that stores rejects can stop for good after a record with
   too many fields at a boundary between the pieces it reads in parallel, silently dropping
@@ -17,14 +19,23 @@ One pass over a file's bytes (:func:`scan_lines`) decides which files need one:
   than NULL (:func:`second_look`); such a record is the only kind whose extra column holds
   ``''``. When every record has it, it is the file's own habit and the records stand (with
   a warning); otherwise they are rejected.
+* **Drifting line numbers.** DuckDB's reject line numbers drift past the pieces it reads
+  in parallel (86 of 208 in one synth file); its byte positions do not. When every record
+  is one line (no quote character, no byte-order mark), a reject's record index is counted
+  from the line breaks and blank lines before its byte position (:meth:`Lines.before`).
+  Compressed text is not scanned: :func:`one_line_records` and :func:`lines_before` read it.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -32,9 +43,11 @@ from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.readers import Deferred
+from privguard.internals.audit.ingest.readers.delimited.dialect import _open
 
 log = logging.getLogger(__name__)
 
+_BLANK = re.compile(rb"\n(?=\r?\n)")
 _NEVER = "\x01"  # a null string no field holds: empty fields read as '', padding as NULL
 _BATCH_ROWS = 1 << 17
 _CHUNK = 8 << 20
@@ -55,31 +68,77 @@ class Lines:
 
     breaks: int  # line breaks (a last line without one is counted too)
     ends_in_delimiter: bool  # some line ends in the delimiter
+    # No quote character anywhere and no UTF-8 byte-order mark (which DuckDB skips): every
+    # record is one line, so rejects can be placed by byte position.
+    one_line_records: bool = False
+    # Where each line break is, and where each blank line ends (its break), counted in
+    # bytes of the text as UTF-8 (as DuckDB counts them: a latin-1 accent takes two).
+    newlines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+    blank_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+
+    def before(self, positions: list[int]) -> tuple[list[int], list[int]]:
+        """Blank lines, and line breaks, before each of DuckDB's byte positions."""
+        at = np.asarray(positions, dtype=np.int64)
+        blanks = np.searchsorted(self.blank_ends, at, side="left")
+        breaks = np.searchsorted(self.newlines, at, side="left")
+        return [int(n) for n in blanks], [int(n) for n in breaks]
 
 
 def scan_lines(d: Deferred) -> Lines | None:
-    """Count the lines of ``d`` and look for a delimiter ending one; None if not plain bytes."""
+    """Count the lines of ``d``, look for a delimiter ending one and for a quote character,
+    and note where the line breaks and blank lines are (to place rejected records).
+
+    The file's one read by Python besides its hash. None if it is not plain bytes.
+    """
     if d.dialect.gzip or d.dialect.encoding not in ("utf-8", "latin-1"):
         return None
     delim = d.dialect.delim.encode(d.dialect.encoding)[0]
-    breaks, found = 0, False
+    quote = d.dialect.quote.encode(d.dialect.encoding)[0] if d.dialect.quote else None
+    widen = d.dialect.encoding == "latin-1"  # bytes >= 0x80 take two bytes in UTF-8
+    breaks, found, quoted, bom = 0, False, quote is None, False
     carry = np.zeros(0, np.uint8)
+    start = 0  # UTF-8 offset of the chunk's first byte
+    newlines: list[np.ndarray] = []
+    blank_ends: list[np.ndarray] = []
     with open(d.path, "rb") as fh:
         while data := fh.read(_CHUNK):
+            if not len(carry):
+                bom = data.startswith(codecs.BOM_UTF8)
             # Two bytes carried over: a break at a chunk's start still sees what precedes it.
             a = np.concatenate([carry, np.frombuffer(data, np.uint8)])
+            quoted = quoted or bool((a == quote).any())
             at = np.flatnonzero(a == 10)
-            breaks += int((at >= len(carry)).sum())
+            at = at[at >= len(carry)]
+            breaks += len(at)
+            # A blank line ends at a break right after a break ("\n\n" or "\n\r\n").
+            prev, prev2 = a[np.maximum(at - 1, 0)], a[np.maximum(at - 2, 0)]
+            blank = at[((prev == 10) & (at >= 1)) | ((prev == 13) & (prev2 == 10) & (at >= 2))]
+            offsets = [at - len(carry), blank - len(carry)]
+            if widen:
+                high = np.flatnonzero(np.frombuffer(data, np.uint8) >= 0x80)
+                offsets = [o + np.searchsorted(high, o, side="left") for o in offsets]
+                size = len(data) + len(high)
+            else:
+                size = len(data)
+            newlines.append(offsets[0] + start)
+            blank_ends.append(offsets[1] + start)
+            start += size
             if not found:
-                at = at[at >= 1]
-                before = a[at - 1]
-                crlf = at[(before == 13) & (at >= 2)]
+                hit = at[at >= 1]
+                before = a[hit - 1]
+                crlf = hit[(before == 13) & (hit >= 2)]
                 found = bool((before == delim).any() or (a[crlf - 2] == delim).any())
             carry = a[-2:]
     if len(carry) and carry[-1] != 10:
         breaks += 1
         found = found or bool(carry[-1] == delim)
-    return Lines(breaks, found)
+    return Lines(
+        breaks,
+        found,
+        not quoted and not bom,
+        np.concatenate(newlines) if newlines else np.zeros(0, np.int64),
+        np.concatenate(blank_ends) if blank_ends else np.zeros(0, np.int64),
+    )
 
 
 def _check_reader(d: Deferred, parallel: bool = True) -> str:
@@ -183,3 +242,73 @@ def _raw(fields: list[str | None], delim: str) -> str:
         ["" if f is None else f for f in fields]
     )
     return out.getvalue()
+
+
+def one_line_records(d: Deferred) -> bool:
+    """Whether rejects can be placed by byte position: no quote character anywhere, so every
+    record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips).
+
+    For compressed text only: the line scan (``stray.scan_lines``) finds it for plain files.
+    """
+    if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
+        return False
+    quote = d.dialect.quote.encode(d.dialect.encoding)
+    with _open(d.path, d.dialect.gzip) as fh:
+        chunk = fh.read(1 << 22)
+        if chunk.startswith(codecs.BOM_UTF8):
+            return False
+        while chunk:
+            if quote in chunk:
+                return False
+            chunk = fh.read(1 << 22)
+    return True
+
+
+def _utf8_chunks(path: Path, compressed: bool, encoding: str) -> Iterator[bytes]:
+    """The file as DuckDB counts its bytes: re-encoded as UTF-8 when it is not."""
+    decoder = None if encoding == "utf-8" else codecs.getincrementaldecoder(encoding)()
+    with _open(path, compressed) as fh:
+        while chunk := fh.read(1 << 22):
+            out = chunk if decoder is None else decoder.decode(chunk).encode("utf-8")
+            if out:  # a decoder may hold back a cut character
+                yield out
+
+
+def lines_before(
+    path: Path, compressed: bool, encoding: str, positions: list[int]
+) -> tuple[list[int], list[int]]:
+    """Blank lines, and line breaks, before each of DuckDB's byte positions.
+
+    For compressed text only: the line scan finds them for plain files (``Lines.before``).
+
+    DuckDB numbers blank lines but they are not records. Its positions count the bytes of
+    the text re-encoded as UTF-8 (a latin-1 file's accents take two), so the file is too.
+    """
+    targets = sorted(set(positions))
+    found: dict[int, tuple[int, int]] = {}
+    seen = breaks = offset = ti = 0
+    carry = b""
+
+    def blanks(data: bytes) -> int:
+        # Runs of blank lines overlap ("\n\n\n" is two), so count with a lookahead.
+        return len(_BLANK.findall(data)) - len(_BLANK.findall(carry))
+
+    chunks = _utf8_chunks(path, compressed, encoding)
+    while ti < len(targets):
+        chunk = next(chunks, b"")
+        if not chunk:
+            break
+        data = carry + chunk
+        while ti < len(targets) and targets[ti] <= offset + len(chunk):
+            upto = targets[ti] - offset
+            found[targets[ti]] = (
+                seen + blanks(data[: len(carry) + upto]),
+                breaks + chunk.count(b"\n", 0, max(upto, 0)),
+            )
+            ti += 1
+        seen += blanks(data)
+        breaks += chunk.count(b"\n")
+        offset += len(chunk)
+        carry = data[-2:]
+    ends = [found.get(p, (seen, breaks)) for p in positions]
+    return [e[0] for e in ends], [e[1] for e in ends]

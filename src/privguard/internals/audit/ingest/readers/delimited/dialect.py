@@ -1,0 +1,107 @@
+"""How a CSV/TSV file is written: encoding, delimiter, escape and header, from its head.
+
+Python looks only at the first bytes (and a few spread-out chunks for the encoding).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+from pathlib import Path
+
+_HEAD = 256 * 1024
+_DELIMS = (",", "\t", "|", ";")
+
+
+def _open(path: Path, compressed: bool) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _utf8_votes(chunk: bytes, at_start: bool) -> tuple[int, int]:
+    """(well-formed non-ASCII characters, malformed bytes) when decoding as UTF-8."""
+    if not at_start:
+        # Skip continuation bytes of a character cut by the chunk boundary.
+        i = 0
+        while i < min(4, len(chunk)) and (chunk[i] & 0xC0) == 0x80:
+            i += 1
+        chunk = chunk[i:]
+    if chunk.isascii():
+        return 0, 0
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(chunk, final=False)
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - bad, bad
+
+
+def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
+    """UTF-8, or latin-1 when bytes that are not UTF-8 outnumber well-formed UTF-8 characters.
+
+    Looks at the head and 8 chunks spread through the file. A UTF-8 file with a few bad
+    lines stays UTF-8: DuckDB rejects those lines, with their raw text, instead of the whole
+    file being misread.
+    """
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    good, bad = _utf8_votes(head, True)
+    if not compressed:
+        size = path.stat().st_size
+        if size > 2 * _HEAD:
+            with open(path, "rb") as fh:
+                for k in range(1, 9):
+                    fh.seek(size * k // 9)
+                    g, b = _utf8_votes(fh.read(65536), False)
+                    good, bad = good + g, bad + b
+    return "latin-1" if bad > good else "utf-8"
+
+
+def _decode(head: bytes, encoding: str) -> str:
+    if encoding == "utf-16":
+        return head.decode("utf-16", "replace")
+    if encoding == "latin-1":
+        return head.decode("latin-1")
+    return codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, final=False)
+
+
+def _complete_lines(text: str, limit: int = 200) -> str:
+    lines = text.splitlines(keepends=True)
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut by the head boundary
+    return "".join(lines[:limit])
+
+
+def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
+    """Choose delimiter and escape from the first lines; return them and the parsed rows."""
+    text = _complete_lines(text)
+    escape = "\\" if text.count('\\"') > text.count('""') else '"'
+    best: tuple[tuple[int, int, float, int], str, list[list[str]]] | None = None
+    for delim in _DELIMS:
+        rows = [
+            r
+            for r in csv.reader(
+                io.StringIO(text),
+                delimiter=delim,
+                quotechar='"',
+                escapechar="\\" if escape == "\\" else None,
+                doublequote=escape == '"',
+            )
+            if r
+        ]
+        counts = [len(r) for r in rows[:50]]
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        # The first row (header or data) must split like the rest: a comma inside names
+        # ("ST. JOHN, JACOB") gives a steady 2 fields per row, but not in the header.
+        score = (int(mode > 1), int(counts[0] == mode), counts.count(mode) / len(counts), mode)
+        if best is None or score > best[0]:
+            best = (score, delim, rows)
+    if best is None:
+        return fallback, escape, []
+    return best[1], escape, best[2]
+
+
+def looks_like_header(row: list[str]) -> bool:
+    """A first row with any letter in it is a header; all-numeric first rows are data."""
+    return any(ch.isalpha() for cell in row for ch in cell)

@@ -1,0 +1,207 @@
+"""A CSV/TSV file as a staged table (any delimiter, utf-8 / utf-8-BOM / utf-16 / latin-1),
+parsed by DuckDB ``read_csv``.
+
+DuckDB parses every record strictly and stores the malformed ones as rejects with their
+line number and raw text. A file is parsed in full only once, when its ingested table is
+written (:func:`defer_delimited`, :func:`finish_delimited`); record indexes come from the
+position of accepted rows and the line numbers (or byte positions) of rejected ones (blank
+lines, which DuckDB numbers but which are not records, are discounted).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from privguard.errors import EngineError
+from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.ingest import sql
+from privguard.internals.audit.ingest.discover import SourceFile, gunzip, stem
+from privguard.internals.audit.ingest.readers import Deferred, Staged, unique_names
+from privguard.internals.audit.ingest.readers.delimited.checks import (
+    Lines,
+    lines_before,
+    one_line_records,
+)
+from privguard.internals.audit.ingest.readers.delimited.dialect import (
+    _HEAD,
+    _decode,
+    _open,
+    detect_encoding,
+    looks_like_header,
+    sniff,
+)
+from privguard.internals.audit.ingest.readers.rejects import Rejects
+
+log = logging.getLogger(__name__)
+
+
+def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...]]]:
+    """The staged rows of a delimited file (parsed when written) and its first rows.
+
+    The final write stores the malformed records (``<scan>_w``) as it goes; see
+    :func:`finish_delimited`. The sample is parsed in the same strict mode.
+    """
+    staged = sql.staged_rows(
+        sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_w"), d.n_columns, d.unescape
+    )
+    peek = sql.staged_rows(
+        sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_s"), d.n_columns, d.unescape
+    )
+    cols = ", ".join(sql.staged_name(i) for i in range(d.n_columns))
+    sample = ex.fetchall(f"SELECT {cols} FROM {peek} LIMIT 200")
+    for stmt in sql.drop_rejects(f"{d.scan}_s"):
+        ex.execute(stmt)
+    return staged, sample
+
+
+READ_BUFFER: int | None = None  # None: DuckDB's own; tests move the boundaries
+RETRY_BUFFER = 8 << 20
+
+
+def reread(d: Deferred) -> Deferred:
+    """The same file read again with other buffer boundaries and its own reject tables.
+
+    For when the parse that stores rejects disagrees with a plain count: DuckDB 2.0 can drop
+    the end of a file after a rejected record across a read-buffer boundary.
+    """
+    return replace(d, dialect=replace(d.dialect, buffer_size=RETRY_BUFFER), scan=f"{d.scan}r")
+
+
+def count_delimited(ex: Executor, d: Deferred, lines: Lines | None = None) -> tuple[int, Rejects]:
+    """Count a delimited file's records without writing it: (accepted, rejects)."""
+    counted = sql.count_records(d.path, d.n_columns, d.dialect, f"{d.scan}_w")
+    accepted = int(ex.fetchall(counted)[0][0])
+    return accepted, finish_delimited(ex, d, accepted, lines)
+
+
+def finish_delimited(
+    ex: Executor, d: Deferred, accepted: int, lines: Lines | None = None
+) -> Rejects:
+    """Collect the rejected records the last parse stored.
+
+    ``lines`` is what the line scan found (where the breaks are, whether every record is
+    one line); without it (compressed text, no scan) the file is read to know.
+    """
+    scan = f"{d.scan}_w"
+    rej = ex.fetchall(sql.csv_rejects(scan))
+    for stmt in sql.drop_rejects(scan):
+        ex.execute(stmt)
+    out = Rejects()
+    if rej:
+        positions = [int(r[1] or 0) for r in rej]
+        if lines is None:
+            blanks, breaks = lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
+            one_line = one_line_records(d)
+        else:
+            blanks, breaks = lines.before(positions)
+            one_line = lines.one_line_records
+        if one_line:
+            # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
+            # one synth file), its byte positions do not: count the lines up to them.
+            numbers = np.asarray(breaks, dtype=np.int64) + 1
+        else:
+            numbers = np.asarray([r[0] for r in rej], dtype=np.int64)
+        recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
+        # DuckDB's raw line may start with the line break before it: not part of the record.
+        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
+        rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
+        out = Rejects.write(d.rejects, rows)
+    out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
+    if d.tail:
+        # The record a truncated gzip file cut off: after every other record.
+        cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
+        out = out.plus([cut], d.rejects.with_suffix(".cut.parquet"))
+    return out
+
+
+def read_delimited(
+    ex: Executor,
+    path: Path,
+    n_columns: int,
+    dialect: sql.CsvDialect,
+    rejects: Path,
+    scan: str,
+) -> tuple[int, Rejects, str]:
+    """Count one delimited file now: (accepted, rejects, staged rows)."""
+    d = Deferred(path, n_columns, dialect, scan, rejects)
+    accepted, rej = count_delimited(ex, d)
+    return (
+        accepted,
+        rej,
+        sql.staged_rows(sql.read_csv(path, n_columns, dialect, f"{scan}_again"), n_columns),
+    )
+
+
+def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    """Stage one CSV/TSV file (one table named after the file stem)."""
+    try:
+        return _read_csv_file(ex, src, scratch, scan)
+    except (OSError, EOFError, EngineError):
+        if not src.gzip:
+            raise
+    # A truncated or damaged gzip file: read what it holds, the cut record is rejected.
+    plain = scratch / f"{scan}.gunzip.csv"
+    gunzip(src.path, plain)
+    fragment = _cut_last_line(plain)
+    staged = _read_csv_file(ex, replace(src, path=plain, gzip=False), scratch, scan)
+    staged.warnings.append("the gzip file is truncated or damaged; read as far as it goes")
+    if staged.deferred is not None:
+        staged.deferred.tail = fragment
+    return staged
+
+
+def _cut_last_line(path: Path) -> str:
+    """Remove and return an unterminated last line (the part of a record a cut left)."""
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (1 << 20)))
+        tail = fh.read()
+        if not tail or tail.endswith(b"\n"):
+            return ""
+        keep = size - len(tail) + tail.rfind(b"\n") + 1
+        fh.seek(keep)
+        fragment = fh.read()
+        fh.truncate(keep)
+    return fragment.decode("utf-8", "replace")
+
+
+def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    with _open(src.path, src.gzip) as fh:
+        head = fh.read(_HEAD)
+    encoding = detect_encoding(src.path, src.gzip, head)
+    text = _decode(head, encoding)
+    delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
+    fmt = "tsv" if delim == "\t" else "csv"
+    table = stem(src.name)
+    if not rows:
+        return Staged(src.name, table, fmt, src.sha256, [], None, 0, warnings=["empty file"])
+    header = looks_like_header(rows[0])
+    names = unique_names(rows[0] if header else [f"column{i + 1}" for i in range(len(rows[0]))])
+    dialect = sql.CsvDialect(
+        delim=delim,
+        escape=escape,
+        header=header,
+        encoding=encoding,
+        gzip=src.gzip,
+        buffer_size=READ_BUFFER,
+    )
+    d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
+    staged, sample = defer_delimited(ex, d)
+    warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
+    return Staged(
+        src.name,
+        table,
+        fmt,
+        src.sha256,
+        names,
+        staged,
+        0,
+        warnings=warnings,
+        sample=sample,
+        deferred=d,
+    )
