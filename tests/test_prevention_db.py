@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, inspect
 
 from privguard.errors import SettingsError
-from privguard.internals.prevention.db import DatabaseError, make_engine, upgrade
+from privguard.internals.prevention.db import DatabaseError, make_engine, sessions, upgrade
 from privguard.internals.prevention.settings import load_service_settings
 
 
@@ -41,12 +41,14 @@ def test_every_settings_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
-    """Two read-then-write transactions on SQLite: the second waits, neither is 'locked'."""
+    """Read-then-write transactions on a writer engine: each waits its turn, none is 'locked'."""
     import threading
 
     from sqlalchemy import text
 
-    eng = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    from privguard.internals.prevention.db import writer
+
+    eng = writer(make_engine(f"sqlite:///{tmp_path / 'w.db'}"))
     with eng.begin() as conn:
         conn.execute(text("CREATE TABLE c (n INTEGER)"))
         conn.execute(text("INSERT INTO c VALUES (0)"))
@@ -69,4 +71,21 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
     assert errors == []
     with eng.connect() as conn:
         assert conn.execute(text("SELECT n FROM c")).scalar_one() == 80  # no lost update
+    eng.dispose()
+
+
+def test_a_log_commits_while_the_requests_session_is_open(tmp_path: Path) -> None:
+    """The service's pattern: a request reads in its session, a log commits in another."""
+    from sqlalchemy import text
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    with eng.begin() as conn:
+        conn.execute(text("CREATE TABLE c (n INTEGER)"))
+    factory = sessions(eng)
+    with factory() as request, request.begin():
+        request.execute(text("SELECT count(*) FROM c")).scalar_one()
+        with factory() as log, log.begin():
+            log.execute(text("INSERT INTO c VALUES (1)"))
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM c")).scalar_one() == 1
     eng.dispose()

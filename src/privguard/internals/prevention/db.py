@@ -61,11 +61,25 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
+WRITER = {"privguard_immediate": True}  # execution options of a read-then-write engine
+
+
 def _sqlite_begin(conn: Connection) -> None:
     # A deferred transaction that reads, then writes after another writer committed, fails
     # at once with "database is locked" (its snapshot is stale, so waiting cannot help).
-    # Taking the write lock at BEGIN makes writers queue instead (busy_timeout above).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Work that reads then writes under concurrency runs on writer(engine): its BEGIN takes
+    # the write lock, so writers queue (busy_timeout above). It is not the default because
+    # the service holds a request's session while the access and decision logs commit in
+    # sessions of their own: with the lock taken at BEGIN those would wait on each other.
+    if conn.get_execution_options().get("privguard_immediate"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` whose SQLite transactions take the write lock at BEGIN (same pool)."""
+    return engine.execution_options(**WRITER)
 
 
 def make_engine(url: str) -> Engine:
