@@ -36,7 +36,7 @@ demo: $(STAMP)
 	    --directory $(DEMO)/leak/directory/public_defenders.xlsx \
 	    --registry $(DEMO)/leak/registry/do_not_record.csv \
 	    --out $(DEMO)/audit
-	$(BIN)/privguard replay $(DEMO)/audit --registry $(DEMO)/audit/registry.parquet \
+	$(BIN)/privguard replay $(DEMO)/audit --registry $(DEMO)/audit/restricted/registry.parquet \
 	    --out $(DEMO)/replay
 
 services:

@@ -35,11 +35,12 @@ def make_audit(folder: Path, calls: int = 120) -> Path:
             }
         )
     )
+    # The columns of the audit's own findings.db (test_wings_contract reads a real one).
     con = sqlite3.connect(folder / "exports" / "findings.db")
     con.execute(
         "CREATE TABLE privileged_calls (call_id INTEGER, start_utc TEXT, facility TEXT, "
         "inmate_account TEXT, number TEXT, classification TEXT, attorney_name TEXT, "
-        "duration_s INTEGER, completed INTEGER, recorded INTEGER, registry_violation INTEGER, "
+        "duration_s INTEGER, completed INTEGER, recorded INTEGER, registered_then INTEGER, "
         "sources TEXT)"
     )
     rows = [

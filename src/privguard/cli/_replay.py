@@ -34,7 +34,7 @@ def replay(audit_out: Path, registry: Path, key: Path | None, out: Path | None) 
     deployed then, and report how many recorded privileged calls it would have stopped and
     which it would still have let through, and why.
 
-    Example: privguard replay case/out --registry case/out/registry.parquet
+    Example: privguard replay case/out --registry case/out/restricted/registry.parquet
     """
     from privguard.internals.prevention.decisions.replay import replay as run_replay
 

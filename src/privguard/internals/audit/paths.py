@@ -21,40 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privguard.errors import InputError
+from privguard.internals.common.layout import FILES, RESTRICTED, SHAREABLE
 
-SHAREABLE = "shareable"
-RESTRICTED = "restricted"
-
-# name -> path relative to OUT (POSIX). Every file name of the layout is here, once.
-FILES: dict[str, str] = {
-    "readme": "README.txt",
-    "manifest": "manifest.json",
-    "signature": "manifest.sig",
-    "timings": "timings.json",
-    # shareable
-    "report_html": f"{SHAREABLE}/report.html",
-    "report_pdf": f"{SHAREABLE}/report.pdf",
-    "summary": f"{SHAREABLE}/summary.json",
-    "letters": f"{SHAREABLE}/letters",
-    "exports": f"{SHAREABLE}/exports",
-    # restricted
-    "calls": f"{RESTRICTED}/calls.parquet",
-    "dedupe_report": f"{RESTRICTED}/dedupe_report.json",
-    "numbers": f"{RESTRICTED}/numbers.parquet",
-    "registry": f"{RESTRICTED}/registry.parquet",
-    "clocks": f"{RESTRICTED}/facility_clocks.parquet",
-    "review": f"{RESTRICTED}/review.csv",
-    "privileged_calls": f"{RESTRICTED}/privileged_calls.csv",
-    "findings": f"{RESTRICTED}/findings",
-    "work": f"{RESTRICTED}/work",
-    # work files (restricted/work): written by ingest and normalize, read later
-    "ingest_report": f"{RESTRICTED}/work/ingest_report.json",
-    "rejects": f"{RESTRICTED}/work/rejects.csv",
-    "normalize_report": f"{RESTRICTED}/work/normalize_report.json",
-    "normalized": f"{RESTRICTED}/work/normalized.parquet",
-    "flags": f"{RESTRICTED}/work/privileged_flags.parquet",
-    "scratch": f"{RESTRICTED}/work/tmp",
-}
+__all__ = ["FILES", "RESTRICTED", "SHAREABLE", "AuditPaths", "readme_text"]
 
 # What each required file is and which stage writes it, for the "input missing" error.
 _WHAT = {

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from privguard.errors import InputError
 from privguard.internals.common.classes import ATTORNEY_CLASSES
+from privguard.internals.common.layout import FILES, audit_file
 from privguard.internals.prevention.decisions.canon import canonical
 from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
@@ -101,10 +102,13 @@ class ReplayResult:
         return "\n".join(lines)
 
 
-def _read(path: Path, what: str) -> Any:
-    if not path.is_file():
+def _read(out: Path, name: str) -> Any:
+    path = audit_file(out, name)
+    if path is None:
         raise InputError(
-            f"{what} is missing", where=str(path), fix="give the OUT folder of a finished audit"
+            f"the audit's {FILES[name].rsplit('/', 1)[-1]} is missing",
+            where=str(out / FILES[name]),
+            fix="give the OUT folder of a finished audit",
         )
     return pq.ParquetFile(path)
 
@@ -139,8 +143,8 @@ def registry_from_table(rows: list[dict[str, Any]], where: str) -> tuple[Registr
 
 
 def _zones(out: Path) -> dict[str, str | dt.tzinfo]:
-    path = out / "facility_clocks.parquet"
-    if not path.is_file():
+    path = audit_file(out, "clocks")
+    if path is None:
         return {}
     zones: dict[str, str | dt.tzinfo] = {}
     for row in pq.read_table(path).to_pylist():
@@ -201,8 +205,8 @@ def _why(state: RegistryState, number: str | None, facility: str, at: dt.datetim
 def replay(out: Path, registry: Path, key: Path | None = None) -> ReplayResult:
     """Send every call of the audit in ``out`` through the gate; see the module doc."""
     out = Path(out)
-    calls = _read(out / "calls.parquet", "the audit's calls.parquet")
-    numbers = _read(out / "numbers.parquet", "the audit's numbers.parquet")
+    calls = _read(out, "calls")
+    numbers = _read(out, "numbers")
     attorney: set[str] = set()
     for batch in numbers.iter_batches(batch_size=BATCH, columns=["number", "classification"]):
         for number, cls in zip(

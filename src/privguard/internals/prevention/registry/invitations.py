@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privguard.errors import InputError
+from privguard.internals.common.layout import audit_file
 from privguard.internals.common.phones import to_e164
 from privguard.internals.prevention.ledger import Ledger
 from privguard.internals.prevention.registry.journal import record
@@ -55,13 +56,15 @@ class AuditImport:
     already_invited: int
 
 
-def _read(path: Path) -> list[dict[str, object]]:
-    if not path.is_file():
+def _read(out: Path) -> tuple[Path, list[dict[str, object]]]:
+    found = audit_file(out, "numbers")
+    if found is None:
         raise InputError(
             "no numbers.parquet here: this is not an audit output folder",
-            where=str(path.parent),
+            where=str(out),
             fix="give the OUT folder of 'privguard audit ... --out OUT'",
         )
+    path = found
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -85,7 +88,7 @@ def _read(path: Path) -> list[dict[str, object]]:
     table = pq.read_table(
         path, columns=wanted, filters=[("classification", "in", list(INVITED_CLASSES))]
     )
-    return table.to_pylist()
+    return path, table.to_pylist()
 
 
 def import_audit(
@@ -97,8 +100,7 @@ def import_audit(
     at: dt.datetime | None = None,
 ) -> AuditImport:
     """Queue an invitation for every unprotected attorney number of an audit (see module)."""
-    path = Path(out) / "numbers.parquet"
-    rows = _read(path)
+    path, rows = _read(Path(out))
     total = pq.ParquetFile(path).metadata.num_rows
     registered = set(
         session.scalars(select(PrivilegedNumber.number).where(PrivilegedNumber.status == "active"))

@@ -1,7 +1,7 @@
 """Reading an audit's output folder as files, never importing the audit wing.
 
-An audit folder holds ``summary.json``, ``numbers.parquet``, ``privileged_calls.csv`` and
-``exports/findings.db`` (SQLite). Findings are browsed in SQLite, opened read-only: facets
+An audit folder holds ``summary.json``, ``numbers.parquet`` and ``exports/findings.db``
+(SQLite), found where ``common.layout`` says (today's split folders or an older flat one). Findings are browsed in SQLite, opened read-only: facets
 are GROUP BY queries, tables are pages of LIMIT/OFFSET, so a big audit is never loaded into
 Python. ``numbers.parquet`` is read a batch at a time with pyarrow.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import InputError
+from privguard.internals.common.layout import FILES, audit_file
 
 ENV = "PRIVGUARD_AUDIT_DIRS"
 CALLS = "privileged_calls"
@@ -28,17 +29,19 @@ FACETS = {
     "attorney": "attorney_name",
     "number": "number",
 }
-SHOWN = (
-    "start_utc",
-    "facility",
-    "number",
-    "attorney_name",
-    "classification",
-    "completed",
-    "recorded",
-    "registry_violation",
-    "duration_s",
-)
+# shown name -> SQL over the audit's findings.db ``privileged_calls`` (fixed here); a
+# registry violation is a recorded call to a number that was on the list at the time.
+SHOWN = {
+    "start_utc": "start_utc",
+    "facility": "facility",
+    "number": "number",
+    "attorney_name": "attorney_name",
+    "classification": "classification",
+    "completed": "completed",
+    "recorded": "recorded",
+    "registry_violation": "(recorded = 1 AND registered_then = 1)",
+    "duration_s": "duration_s",
+}
 PAGE = 50
 FACET_VALUES = 300
 
@@ -52,7 +55,7 @@ class AuditFolder:
 
     @property
     def findings(self) -> Path:
-        return self.path / "exports" / "findings.db"
+        return audit_file(self.path, "findings_db") or self.path / FILES["findings_db"]
 
 
 def configured(settings: Any) -> list[AuditFolder]:
@@ -66,7 +69,8 @@ def configured(settings: Any) -> list[AuditFolder]:
 def summary(folder: AuditFolder) -> dict[str, Any]:
     """The audit's ``summary.json`` (empty when the file is missing or unreadable)."""
     try:
-        data = json.loads((folder.path / "summary.json").read_text(encoding="utf-8"))
+        path = audit_file(folder.path, "summary")
+        data = json.loads(path.read_text(encoding="utf-8")) if path else {}
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -77,7 +81,7 @@ def findings_db(folder: AuditFolder) -> Iterator[sqlite3.Connection]:
     """``findings.db`` opened read-only (the audit's files are never changed)."""
     if not folder.findings.is_file():
         raise InputError(
-            "this audit folder has no exports/findings.db",
+            f"this audit folder has no {FILES['findings_db']}",
             where=str(folder.path),
             fix="run the audit with its exports (privguard audit ... --out DIR)",
         )
@@ -117,7 +121,7 @@ def calls_page(
     """One page of privileged calls matching ``filters`` and the total that match."""
     where, args = _where(filters)
     total = int(con.execute(f"SELECT count(*) FROM {CALLS}{where}", args).fetchone()[0])
-    cols = ", ".join(("call_id", *SHOWN))
+    cols = ", ".join(["call_id", *(f"{sql} AS {name}" for name, sql in SHOWN.items())])
     cur = con.execute(
         f"SELECT {cols} FROM {CALLS}{where} ORDER BY start_utc, call_id LIMIT ? OFFSET ?",
         [*args, PAGE, max(page, 0) * PAGE],
@@ -151,7 +155,7 @@ def numbers_page(folder: AuditFolder, page: int) -> tuple[list[dict[str, Any]], 
     """One page of ``numbers.parquet``, reading only the batches up to it."""
     import pyarrow.parquet as pq
 
-    path = folder.path / "numbers.parquet"
+    path = audit_file(folder.path, "numbers") or folder.path / FILES["numbers"]
     if not path.is_file():
         return [], 0
     pf = pq.ParquetFile(path)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from privguard import __version__
 from privguard.errors import InputError
 from privguard.internals.common.classes import ATTORNEY_CLASSES
+from privguard.internals.common.layout import audit_file
 from privguard.internals.prevention import db
 from privguard.internals.prevention.vault import blobs as B
 from privguard.internals.prevention.vault.access import AccessContext, utcnow
@@ -168,20 +169,16 @@ def _parquet_findings(path: Path) -> list[tuple[str, str, str]]:
 def import_audit(vault: Vault, ctx: AccessContext, out: Path) -> AuditImport:
     """Import an audit's privileged numbers and recordings from its output folder, then sweep.
 
-    Reads ``OUT/privileged_calls.csv`` (or ``OUT/exports/privileged_calls.csv``) and
-    ``OUT/numbers.parquet`` as files; at least one must be there.
+    Reads the audit's ``privileged_calls.csv`` (or its export of the same name) and
+    ``numbers.parquet`` as files (``common.layout``); at least one must be there.
     """
     vault.admit(ctx, "import_audit", str(out), needs_case=False)
     out = Path(out)
-    files = [
-        p
-        for p in (
-            out / "privileged_calls.csv",
-            out / "exports" / "privileged_calls.csv",
-            out / "numbers.parquet",
-        )
-        if p.is_file()
-    ]
+    listed = audit_file(out, "privileged_calls")
+    exports = audit_file(out, "exports")
+    if listed is None and exports is not None and (exports / "privileged_calls.csv").is_file():
+        listed = exports / "privileged_calls.csv"
+    files = [p for p in (listed, audit_file(out, "numbers")) if p is not None]
     if not files:
         raise InputError(
             "no privileged_calls.csv or numbers.parquet here: not an audit output folder",
