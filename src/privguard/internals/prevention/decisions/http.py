@@ -50,7 +50,9 @@ class DecisionAnswer(BaseModel):
 
 
 def _nothing(data: bytes, last: object | None, now: object) -> Any:
-    raise SnapshotRejected(Reason.NOTHING_LOADED, "no registry snapshot source is configured")
+    raise SnapshotRejected(
+        "no registry snapshot source is configured", reason=Reason.NOTHING_LOADED
+    )
 
 
 def install(app: Any, verifier: SnapshotVerifier, **checker_kw: Any) -> Checker:
