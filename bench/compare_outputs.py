@@ -2,9 +2,10 @@
 
     python bench/compare_outputs.py BEFORE_OUT AFTER_OUT
 
-Exit 0 when every sealed file is byte-identical; otherwise lists what differs. Timings and
-scratch files are ignored, as `privguard verify` ignores them. Both runs must share one
-case key (the folders' parents hold the same case.key) and spell their inputs the same way.
+Exit 0 when every sealed file is byte-identical; otherwise lists what differs. Timings,
+scratch files and the manifest's signature are ignored, as the manifest seals none of
+them. Both runs must share one case key (the folders' parents hold the same case.key)
+and spell their inputs the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import hashlib
 import sys
 from pathlib import Path
 
-IGNORED_FILES = {"timings.json"}
-IGNORED_DIRS = ("work/tmp/",)
+# What the manifest lists as unsealed: timings differ between identical runs, scratch is
+# scratch, and manifest.sig is signed with the case's own signing key (`privguard verify`
+# checks it; two cases never share one), so only the manifest it signs is compared.
+IGNORED_FILES = {"timings.json", "manifest.sig"}
+IGNORED_DIRS = ("work/tmp/", "restricted/work/tmp/")
 
 
 def digests(out: Path) -> dict[str, str]:

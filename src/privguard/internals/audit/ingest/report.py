@@ -99,7 +99,9 @@ def write_rejects_csv(ex: Executor, parts: list[tuple[Staged, Path]], out: Path)
 def write_report(result: IngestResult) -> None:
     """Write ``ingest_report.json``."""
     data = {
-        "dump": result.dump,
+        # The folder's name, as in the manifest's parameters: a report must not change
+        # with where the dump sits (the manifest's inputs say where, relative to a root).
+        "dump": Path(result.dump).resolve().name,
         "tables": result.tables,
         "totals": result.totals,
         "skipped_files": result.skipped_files,
