@@ -25,11 +25,12 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("e2e")
     # Most tables on a local clock with no zone given: inference must carry them.
     synth_api.synth(base / "leak", calls=20_000, seed=7, no_zone_share=0.8)
+    work = AuditPaths(base / "out").work  # where the pipeline puts it
     ex = connect()
     try:
-        ingest_api.ingest(base / "leak" / "dump", base / "out" / "work", executor=ex)
-        normalize(base / "out" / "work", executor=ex)
-        dedupe(base / "out" / "work", base / "out", executor=ex)
+        ingest_api.ingest(base / "leak" / "dump", work, executor=ex)
+        normalize(work, executor=ex)
+        dedupe(work, base / "out", executor=ex)
     finally:
         ex.close()
     return base / "out", base / "leak" / "truth"

@@ -16,6 +16,7 @@ import privguard
 from privguard.internals.audit.dedupe.api import dedupe
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
+from privguard.internals.audit.paths import AuditPaths
 from test_normalize_helpers import write_ingested
 
 
@@ -154,7 +155,7 @@ def test_normalize_and_dedupe_give_one_call_per_true_call(tmp_path: Path) -> Non
     normalize(work)
     result = dedupe(work, tmp_path / "out")
     assert (result.rows_in, result.calls_out) == (2 * true_calls, true_calls)
-    calls = pq.read_table(tmp_path / "out" / "calls.parquet").to_pylist()
+    calls = pq.read_table(AuditPaths(tmp_path / "out").calls).to_pylist()
     assert all(c["n_sources"] == 2 for c in calls)
 
 
@@ -190,8 +191,8 @@ def test_audit_counts_one_call_per_true_call_and_reports_invalid_numbers_apart(
     (dump / "recordings.csv").write_text(RECORDINGS, encoding="utf-8")
     out = tmp_path / "out"
     privguard.audit(dump, out)
-    summary = json.loads((out / "summary.json").read_text())
-    calls = pq.read_table(out / "calls.parquet").to_pylist()
+    summary = json.loads(AuditPaths(out).summary.read_text())
+    calls = pq.read_table(AuditPaths(out).calls).to_pylist()
     assert summary["calls"] == len(calls) == 8
     assert all(c["n_sources"] == 2 for c in calls)
     assert summary["calls_to_invalid_numbers"] == 6
@@ -209,7 +210,7 @@ def test_audit_counts_one_call_per_true_call_and_reports_invalid_numbers_apart(
         "digits lost by a spreadsheet: 1; N11 exchange: 1; local number without area code: 1; "
         "no such number: 1); they are counted as calls, never as attorney numbers."
     )
-    assert sentence in (out / "report.html").read_text(encoding="utf-8")
+    assert sentence in AuditPaths(out).report_html.read_text(encoding="utf-8")
 
 
 def test_the_sentence_reads_right_for_none_one_and_many() -> None:
