@@ -97,13 +97,17 @@ def _attorney_token(db_url: str, data_dir: Path) -> str:
         registry.factory.kw["bind"].dispose()
 
 
-# A schema cannot say "a dialable phone number": a well-formed string that is not one is a
-# 400 naming it, which is right, so that operation's positive cases may also get a 400.
-CONFIG = """
+# A schema cannot say "a dialable phone number" nor "a recording this vault holds": a
+# well-formed string that is not one is a 400 naming it, which is right, so those
+# operations' positive cases may also get a 400.
+CONFIG = "".join(
+    f"""
 [[operations]]
-include-operation-id = "submit_numbers"
+include-operation-id = "{op}"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 """
+    for op in ("submit_numbers", "vault_quarantine", "vault_purge")
+)
 
 
 def _run(base: str, token: str, cwd: Path, *select: str) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,7 @@ from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
 from privguard.internals.prevention.decisions.log import DecisionLog
 from privguard.internals.prevention.decisions.snapshot import SnapshotRejected, SnapshotVerifier
+from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -89,6 +90,7 @@ def _checker(app: Any) -> Checker:
     operation_id="decide",
     dependencies=[requires("facility_system")],
     response_model=DecisionAnswer,
+    responses=AUTH_RESPONSES,
 )
 def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
     """Whether this call may be recorded. ``record`` is true only when every check passed

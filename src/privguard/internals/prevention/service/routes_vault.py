@@ -94,7 +94,9 @@ class ProductionIn(Purpose):
 
 
 class QuarantineIn(BaseModel):
-    numbers: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=10_000)
+    numbers: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=10_000
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -103,7 +105,7 @@ class QuarantineOut(BaseModel):
 
 
 class PurgeIn(Purpose):
-    recording_ids: list[Annotated[str, Field(max_length=40)]] = Field(
+    recording_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         min_length=1, max_length=10_000
     )
     authority: str = Field(min_length=1, max_length=500)
