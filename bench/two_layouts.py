@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from privguard.internals.audit.paths import AuditPaths
+
 FACILITIES = ("TX07", "TX12", "CA03", "FL21", "NY09")
 # Reason (as number_status words) -> how to spoil a valid area code / exchange.
 INVALID = (
@@ -140,7 +142,8 @@ def write(out: Path, calls: int, seed: int = 21) -> dict[str, object]:
 def check(root: Path, audit: Path | None = None) -> dict[str, object]:
     """Compare an audit's summary.json (default ``root/audit``) with ``root/truth.json``."""
     truth = json.loads((root / "truth.json").read_text(encoding="utf-8"))
-    summary = json.loads(((audit or root / "audit") / "summary.json").read_text(encoding="utf-8"))
+    summary_file = AuditPaths(audit or root / "audit").summary
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
     keys = ("calls", "calls_to_invalid_numbers", "invalid_number_reasons")
     return {k: {"found": summary.get(k), "true": truth[k], "exact": summary.get(k) == truth[k]}
             for k in keys}  # fmt: skip

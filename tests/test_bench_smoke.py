@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from privguard.internals.audit.paths import AuditPaths
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("pandas")
@@ -55,7 +57,7 @@ def test_harness_runs_every_step_on_a_tiny_leak(tmp_path: Path) -> None:
 
     # The F1 the harness reports agrees with listing every pair, for privguard's clustering.
     splink = run["splink"]["result"]
-    calls = data / "3k" / "audit" / "calls.parquet"
+    calls = AuditPaths(data / "3k" / "audit").calls
     truth = data / "3k" / "leak" / "truth" / "rows.parquet"
     rows = (
         duckdb.connect()
