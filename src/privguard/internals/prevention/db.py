@@ -51,8 +51,6 @@ class DatabaseError(PrivguardError):
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     # Foreign keys are off by default in SQLite; WAL lets readers run beside the writer.
-    # The driver's own transaction handling is switched off so that _sqlite_begin decides.
-    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -65,16 +63,14 @@ WRITER = {"privguard_immediate": True}  # execution options of a read-then-write
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # A deferred transaction that reads, then writes after another writer committed, fails
-    # at once with "database is locked" (its snapshot is stale, so waiting cannot help).
-    # Work that reads then writes under concurrency runs on writer(engine): its BEGIN takes
-    # the write lock, so writers queue (busy_timeout above). It is not the default because
-    # the service holds a request's session while the access and decision logs commit in
-    # sessions of their own: with the lock taken at BEGIN those would wait on each other.
+    # By default the driver opens a transaction at the first write, so reads before it hold
+    # no snapshot: the service's request session can read while the access and decision
+    # logs commit in sessions of their own. A transaction that reads, then writes after
+    # another writer committed, would fail at once with "database is locked" (its snapshot
+    # is stale, so waiting cannot help); read-then-write work under concurrency runs on
+    # writer(engine), whose BEGIN takes the write lock so writers queue (busy_timeout).
     if conn.get_execution_options().get("privguard_immediate"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
 
 
 def writer(engine: Engine) -> Engine:
