@@ -62,13 +62,13 @@ def _verifier(key: Ed25519PrivateKey) -> Any:
         try:
             public.verify(bytes.fromhex(sig.decode()), body)
         except (InvalidSignature, ValueError) as exc:
-            raise SnapshotRejected(Reason.BAD_SIGNATURE, "bad signature") from exc
+            raise SnapshotRejected("bad signature", reason=Reason.BAD_SIGNATURE) from exc
         doc = json.loads(body)
         if isinstance(last, Checkpoint) and doc["size"] < last.size:
-            raise SnapshotRejected(Reason.ROLLBACK, "smaller tree")
+            raise SnapshotRejected("smaller tree", reason=Reason.ROLLBACK)
         not_after = dt.datetime.fromisoformat(doc["not_after"])
         if now >= not_after:
-            raise SnapshotRejected(Reason.SNAPSHOT_EXPIRED, "expired")
+            raise SnapshotRejected("expired", reason=Reason.SNAPSHOT_EXPIRED)
         state = build_state(
             [RegistryEntry(n) for n in doc["n"]], Checkpoint(doc["size"], doc["root"]), not_after
         )

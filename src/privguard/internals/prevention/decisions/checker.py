@@ -93,7 +93,9 @@ class Checker:
         auditor's own registry file. Never for deciding live calls: nothing was verified."""
 
         def refuse(data: bytes, last: object | None, now: dt.datetime) -> object:
-            raise SnapshotRejected(Reason.BAD_SIGNATURE, "a replay checker loads no snapshot")
+            raise SnapshotRejected(
+                "a replay checker loads no snapshot", reason=Reason.BAD_SIGNATURE
+            )
 
         checker = cls(refuse, **kw)  # type: ignore[arg-type]
         checker._held = (state, None, None)
@@ -128,7 +130,9 @@ class Checker:
             except Exception as exc:
                 self._held = (state, Reason.BAD_SNAPSHOT, seen)
                 log.exception("registry snapshot could not be verified")
-                raise SnapshotRejected(Reason.BAD_SNAPSHOT, f"unreadable snapshot: {exc}") from exc
+                raise SnapshotRejected(
+                    f"unreadable snapshot: {exc}", reason=Reason.BAD_SNAPSHOT
+                ) from exc
             self._held = (verified.state, None, verified.seen)
             self._digest = hashlib.sha256(data).digest()
             log.info(

@@ -33,7 +33,7 @@ class SnapshotRejected(IntegrityError):
 
     kind = "snapshot_rejected"
 
-    def __init__(self, reason: str, message: str, **kw: Any) -> None:
+    def __init__(self, message: str, *, reason: str = Reason.BAD_SNAPSHOT, **kw: Any) -> None:
         self.reason = reason
         super().__init__(message, **kw)
 
@@ -73,7 +73,11 @@ def registry_verifier(
             snap = snaps.read_snapshot(data, trusted, floor, now=now, where=where)
         except PrivguardError as exc:
             raise SnapshotRejected(
-                _reason_of(exc), exc.message, where=exc.where, problems=exc.problems, fix=exc.fix
+                exc.message,
+                reason=_reason_of(exc),
+                where=exc.where,
+                problems=exc.problems,
+                fix=exc.fix,
             ) from None
         entries = [
             RegistryEntry(
