@@ -118,7 +118,7 @@ def main() -> None:
 
     def verify(data: bytes, last: object | None, when: dt.datetime) -> Verified:
         if data == b"corrupt":
-            raise SnapshotRejected(Reason.BAD_SIGNATURE, "corrupted")
+            raise SnapshotRejected("corrupted", reason=Reason.BAD_SIGNATURE)
         s = state if data == b"first" else update
         return Verified(s, s.checkpoint)
 

@@ -101,7 +101,8 @@ def phase_setup(args: argparse.Namespace) -> dict[str, Any]:
     s = _settings(args)
     (s.data_dir / "keys").mkdir(parents=True, exist_ok=True)
     key = os.urandom(32)
-    (s.data_dir / "keys" / "decisions.hmac").write_bytes(key)
+    # Hex text, as the decision log writes and reads it (common.keys.load_key).
+    (s.data_dir / "keys" / "decisions.hmac").write_text(key.hex() + "\n", encoding="ascii")
     engine = db.make_engine(s.url)
     db.upgrade(engine)
     _vault(args)  # creates the vault's keys

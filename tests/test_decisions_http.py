@@ -42,10 +42,13 @@ def _call(client: Any, token: str, number: str, **kw: Any) -> Any:
 def test_the_service_decides_and_logs_before_answering(db_url: str, tmp_path: Path) -> None:
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "facility_system"))
-        first = _call(client, token, FAMILY)
+        first = _call(client, token, FAMILY)  # the service's own (empty) registry
         assert first.status_code == 200
-        assert (first.json()["record"], first.json()["reason"]) == (False, Reason.NOTHING_LOADED)
-        install(client.app, _verifier, timeout_s=5.0).load(b"snapshot")
+        assert (first.json()["record"], first.json()["checkpoint"]["size"]) == (True, 0)
+        checker = install(client.app, _verifier, timeout_s=5.0)
+        nothing = _call(client, token, FAMILY).json()
+        assert (nothing["record"], nothing["reason"]) == (False, Reason.NOTHING_LOADED)
+        checker.load(b"snapshot")
         ok = _call(client, token, "(512) 555-0199").json()
         assert (ok["record"], ok["checkpoint"]) == (True, {"size": 7, "root": "ef" * 32})
         with transaction(client.app.state.sessions) as s:  # type: ignore[attr-defined]

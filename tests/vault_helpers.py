@@ -71,7 +71,7 @@ def decide(
         s.add(
             DecisionRow(
                 decision_id=did, at=at, facility=facility,
-                number_hmac=hmac_hex(DECISIONS_KEY, "number:" + number), account_hmac="",
+                number_hmac=hmac_hex(getattr(vault.decisions, "key", None) or DECISIONS_KEY, "number:" + number), account_hmac="",
                 record=record, reason="NOT_REGISTERED" if record else "REGISTERED",
                 private_call_declared=False, entry_ref="", checkpoint_size=None,
                 checkpoint_root="", supersedes="", ledger_index=None,

@@ -2,7 +2,11 @@
 
 The route is included by the service's ``create_app``; only the ``facility_system`` role
 may call it. It answers with the checker installed on the app (:func:`install`); until
-one is installed every answer is ``record=false`` with ``NOTHING_LOADED``. Every answer is
+one is installed every answer is ``record=false`` with ``NOTHING_LOADED``. The service's
+lifespan installs one with :func:`start_registry_checker`: its source is the service's own
+registry (:class:`~.live.RegistrySource`), polled every ``REFRESH_S`` seconds, verified
+with the registry's public key, so a registry change reaches decisions within about a
+second (``bench/decisions_http.py`` measures it). Every answer is
 logged through the app's :class:`~.log.DecisionLog` (built on first use from the app's
 database and a service HMAC key ``<data_dir>/keys/decisions.hmac``), so a ``record=true``
 has been committed before the response is sent.
@@ -19,13 +23,20 @@ from pydantic import BaseModel, Field
 from privguard.internals.common.keys import load_key
 from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
+from privguard.internals.prevention.decisions.live import RegistrySource
 from privguard.internals.prevention.decisions.log import DecisionLog
-from privguard.internals.prevention.decisions.snapshot import SnapshotRejected, SnapshotVerifier
+from privguard.internals.prevention.decisions.snapshot import (
+    SnapshotRejected,
+    SnapshotVerifier,
+    registry_verifier,
+)
+from privguard.internals.prevention.decisions.state import Checkpoint
 from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 _LOCK = threading.Lock()
+REFRESH_S = 0.25  # how often the service's checker polls its registry's log size
 
 
 class DecisionRequest(BaseModel):
@@ -57,10 +68,49 @@ def _nothing(data: bytes, last: object | None, now: object) -> Any:
 
 
 def install(app: Any, verifier: SnapshotVerifier, **checker_kw: Any) -> Checker:
-    """Give the app its checker (with the app's decision log); returns it, not started."""
+    """Give the app its checker (with the app's decision log); returns it, not started.
+
+    A checker installed before is stopped: one source refreshes the app's decisions."""
     checker = Checker(verifier, log=decision_log(app), **checker_kw)
-    app.state.decision_checker = checker
+    with _LOCK:
+        previous: Checker | None = getattr(app.state, "decision_checker", None)
+        app.state.decision_checker = checker
+    if previous is not None:
+        previous.stop()
     return checker
+
+
+def start_registry_checker(app: Any, *, interval_s: float = REFRESH_S, **kw: Any) -> Checker:
+    """Install and start the checker fed by the app's own registry (``app.state.registry``).
+
+    Its first snapshot is cut and loaded before this returns; then the registry's log size
+    is polled every ``interval_s`` seconds and a new snapshot cut only when it changed.
+    """
+    registry = app.state.registry
+    box: list[Checker] = []
+
+    def held() -> Checkpoint | None:
+        state = box[0].state if box else None
+        return None if state is None else state.checkpoint
+
+    source = RegistrySource(registry.factory, registry.ledger, registry.signer, held)
+    verifier = registry_verifier([registry.signer.verifier()], where="the service's registry")
+    checker = install(app, verifier, source=source, interval_s=interval_s, **kw)
+    box.append(checker)
+    app.state.decision_source = source
+    return checker.start()
+
+
+def shutdown(app: Any) -> None:
+    """Stop the app's checker refresh and commit (or spill) its queued decisions."""
+    with _LOCK:
+        checker: Checker | None = getattr(app.state, "decision_checker", None)
+        found: DecisionLog | None = getattr(app.state, "decision_log", None)
+        app.state.decision_log = None
+    if checker is not None:
+        checker.stop()
+    if found is not None:
+        found.close()
 
 
 def decision_log(app: Any) -> DecisionLog:

@@ -1,7 +1,8 @@
 """The service's app factory and runner: one FastAPI app for the whole prevention wing.
 
 ``create_app(settings)`` builds the app; the database engine is made and migrated to every
-Alembic head when the app starts (its lifespan), and disposed when it stops. Every route
+Alembic head when the app starts (its lifespan), the decision checker fed by the registry
+is started, and both are stopped when it stops. Every route
 declares its access policy (``policy.py``), every error has one JSON shape (``errors.py``).
 """
 
@@ -60,9 +61,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             app.state.registry = registry_api.Registry(
                 app.state.sessions, Ledger(log=registry_api.LOG, signer=signer), signer, settings
             )
+            # Decisions answer from the registry's own signed snapshots, refreshed in the
+            # background (a registry change reaches them within about a second).
+            decisions_http.start_registry_checker(app)
             log.info("privguard service on %s", engine.url.render_as_string(hide_password=True))
             yield
         finally:
+            decisions_http.shutdown(app)
             engine.dispose()
 
     app = FastAPI(

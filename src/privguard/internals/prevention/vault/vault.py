@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, select, text
@@ -168,7 +169,7 @@ class Vault:
             Escrow.load(public, private),
             signer.for_name(CERT_ORIGIN),
             load_or_create_secret(keys / "vault-links.key"),
-            decisions=DecisionTable(decisions_key.read_bytes() if decisions_key.exists() else None),
+            decisions=DecisionTable(_hex_key(decisions_key)),
             **kw,
         )
 
@@ -355,3 +356,11 @@ class Vault:
                     conn.execute(text("VACUUM vault_recordings"))
         except Exception as exc:  # best effort; the certificate says what was done
             log.warning("could not compact the database after dropping keys: %s", exc)
+
+
+def _hex_key(path: Path) -> bytes | None:
+    # The decision log's HMAC key, read as the log reads it (common.keys.load_key: hex
+    # text); None while no decision was ever logged here.
+    if not path.exists():
+        return None
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
