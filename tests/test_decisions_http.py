@@ -20,6 +20,7 @@ from privguard.internals.prevention.decisions import (
 from privguard.internals.prevention.decisions.client import ask
 from privguard.internals.prevention.decisions.http import install
 from privguard.internals.prevention.decisions.models import DecisionRow
+from privguard.internals.prevention.ledger.tables import entries as ledger_entries
 from service_helpers import add_user, bearer, service_client, token_for
 
 LAWYER, FAMILY = "+15125550100", "+15125550199"
@@ -60,6 +61,16 @@ def test_the_service_decides_and_logs_before_answering(db_url: str, tmp_path: Pa
             Reason.REGISTERED_NUMBER,
             "registration 1",
         )
+        # Each decision is also on the ledger's decisions log, its number keyed-hashed.
+        client.app.state.decision_log.flush()  # type: ignore[attr-defined]
+        with transaction(client.app.state.sessions) as s:  # type: ignore[attr-defined]
+            rows = s.scalars(select(DecisionRow).order_by(DecisionRow.ledger_index)).all()
+            entries = s.execute(
+                select(ledger_entries.c.payload).where(ledger_entries.c.log == "decisions")
+            ).all()
+        assert [r.ledger_index for r in rows] == list(range(len(rows))) and len(rows) >= 3
+        assert len(entries) == len(rows)
+        assert all(LAWYER not in e.payload and "5125550100" not in e.payload for e in entries)
 
 
 def test_only_the_facility_system_role_may_ask(db_url: str, tmp_path: Path) -> None:

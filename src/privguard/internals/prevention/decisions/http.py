@@ -31,10 +31,13 @@ from privguard.internals.prevention.decisions.snapshot import (
     registry_verifier,
 )
 from privguard.internals.prevention.decisions.state import Checkpoint
+from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
+DECISIONS_LOG = "decisions"  # the ledger log the compliance report reads
+DECISIONS_ORIGIN = "privguard/decisions"
 _LOCK = threading.Lock()
 REFRESH_S = 0.25  # how often the service's checker polls its registry's log size
 
@@ -120,7 +123,15 @@ def decision_log(app: Any) -> DecisionLog:
         if found is None:
             data = app.state.settings.data_dir
             key = load_key(data / "decisions", data / "keys" / "decisions.hmac")
-            found = DecisionLog(app.state.sessions, key, data / "decisions" / "spill.jsonl")
+            # Every decision is also an entry of the ledger's decisions log (numbers as
+            # keyed hashes), which the compliance report recounts.
+            signer = Signer.load_or_create(app.state.settings.key_file, name=DECISIONS_ORIGIN)
+            found = DecisionLog(
+                app.state.sessions,
+                key,
+                data / "decisions" / "spill.jsonl",
+                ledger=Ledger(log=DECISIONS_LOG, signer=signer),
+            )
             app.state.decision_log = found.start()
         return found
 
