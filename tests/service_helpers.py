@@ -20,7 +20,10 @@ PASSWORD = "correct horse battery staple"
 @contextmanager
 def service_client(db_url: str, data_dir: Path, **kwargs: object) -> Iterator[TestClient]:
     """A started app (lifespan run: engine made and migrated) on ``db_url``."""
-    app = create_app(ServiceSettings(data_dir=data_dir, database_url=db_url))
+    # A generous decision deadline: tests assert outcomes, never the machine's speed (a
+    # loaded machine's commit can exceed the 50 ms call-setup budget and fail closed).
+    settings = ServiceSettings(data_dir=data_dir, database_url=db_url, decision_timeout_ms=30_000)
+    app = create_app(settings)
     with TestClient(app, **kwargs) as client:  # type: ignore[arg-type]
         yield client
 

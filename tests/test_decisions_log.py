@@ -185,3 +185,31 @@ def test_every_decision_is_appended_to_the_ledger_decisions_log(db: Engine, tmp_
     assert by_id[refused.decision_id].reason == Reason.REGISTERED_NUMBER
     assert LAWYER not in json.dumps([e.payload for e in entries])  # the number is keyed-hashed
     assert {r.ledger_index for r in _rows(db)} == {e.index for e in entries}
+
+
+def test_the_event_loop_path_gives_the_same_answers_without_a_thread_each(
+    db: Engine, dlog: DecisionLog, tmp_path: Path
+) -> None:
+    """decide_async (the service's path) is durable before it answers and fails closed."""
+    import asyncio
+
+    checker = _checker(dlog)
+
+    async def many() -> list[object]:
+        # 300 record=True calls waiting for commits at once, on one thread.
+        calls = [checker.decide_async("MAIN", f"A{i}", FAMILY) for i in range(300)]
+        return await asyncio.gather(*calls, checker.decide_async("MAIN", "B", LAWYER))
+
+    answers = asyncio.run(many())
+    ids = {r.decision_id for r in _rows(db) if r.record}  # type: ignore[union-attr]
+    assert all(a.record and a.decision_id in ids for a in answers[:300])  # type: ignore[attr-defined]
+    assert (answers[300].record, answers[300].reason) == (False, Reason.REGISTERED_NUMBER)  # type: ignore[attr-defined]
+
+    _break(db)
+    down = asyncio.run(checker.decide_async("MAIN", "C", FAMILY))
+    assert (down.record, down.reason) == (False, Reason.NOT_DURABLE)
+    _mend(db)
+
+    stalled = DecisionLog(sessions(db), KEY, tmp_path / "stalled.jsonl")  # writer not running
+    late = _checker(stalled).decide_async("MAIN", "D", FAMILY, timeout_s=0.2)
+    assert asyncio.run(late).reason == Reason.TIMEOUT

@@ -33,11 +33,17 @@ def test_default_settings_need_no_setup(tmp_path: Path) -> None:
 
 def test_every_settings_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = tmp_path / "case.toml"
-    path.write_text('[service]\nport = 0\ndatabase_url = "mysql://x"\ncolour = "red"\n')
+    path.write_text(
+        '[service]\nport = 0\ndatabase_url = "mysql://x"\ncolour = "red"\n'
+        "decision_timeout_ms = 0\n"
+    )
     with pytest.raises(SettingsError) as err:
         load_service_settings(path)
     text = "\n".join(err.value.problems)
     assert "port" in text and "database_url" in text and "colour" in text
+    assert "decision_timeout_ms: must be a whole number from 1 to 60000" in text
+    path.write_text("[service]\ndecision_timeout_ms = 250\n")
+    assert load_service_settings(path).decision_timeout_ms == 250
 
 
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from privguard.errors import Problems
 from privguard.internals.common.tomlfile import read_toml
 
 DEFAULT_DATA_DIR = Path("privguard-data")
-_KEYS = ("data_dir", "database_url", "signing_key_file", "host", "port")
+_KEYS = ("data_dir", "database_url", "signing_key_file", "host", "port", "decision_timeout_ms")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class ServiceSettings:
     signing_key_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8750
+    # A decision not made durable within this many milliseconds is answered record=false
+    # (TIMEOUT): the call-setup budget. Fail closed, never open.
+    decision_timeout_ms: int = 50
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,6 +71,11 @@ def parse(section: Any, problems: Problems, where: str = "[service]") -> dict[st
                 kwargs[key] = value
             else:
                 problems.add(f"{where} database_url: must be a sqlite:// or postgresql:// URL")
+        elif key == "decision_timeout_ms":
+            if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 60_000:
+                kwargs[key] = value
+            else:
+                problems.add(f"{where} decision_timeout_ms: must be a whole number from 1 to 60000")
         elif key == "port":
             if isinstance(value, int) and 0 < value < 65536:
                 kwargs[key] = value

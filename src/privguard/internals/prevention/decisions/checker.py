@@ -196,6 +196,40 @@ class Checker:
         both ``at`` and the checker's clock, so a caller cannot revive an expired state by
         giving an old time.
         """
+        decision, deadline = self._unlogged(
+            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
+        )
+        if self._log is not None:
+            decision = self._log.submit(decision, deadline, self._monotonic)
+        return decision
+
+    async def decide_async(
+        self,
+        facility: str,
+        inmate_account: str,
+        dialed_number: str,
+        private_call_declared: bool | None = None,
+        *,
+        at: dt.datetime | None = None,
+        timeout_s: float | None = None,
+    ) -> Decision:
+        """:meth:`decide` on an event loop: the same answer; the log's commit is awaited."""
+        decision, deadline = self._unlogged(
+            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
+        )
+        if self._log is not None:
+            decision = await self._log.submit_async(decision, deadline, self._monotonic)
+        return decision
+
+    def _unlogged(
+        self,
+        facility: str,
+        inmate_account: str,
+        dialed_number: str,
+        private_call_declared: bool | None,
+        at: dt.datetime | None,
+        timeout_s: float | None,
+    ) -> tuple[Decision, float | None]:
         start = self._monotonic()
         limit = self._timeout if timeout_s is None else timeout_s
         deadline = None if limit is None else start + limit
@@ -208,9 +242,7 @@ class Checker:
         except Exception:
             log.exception("internal error while deciding; the call is not recorded")
             decision = self._internal_error(facility, inmate_account, private_call_declared)
-        if self._log is not None:
-            decision = self._log.submit(decision, deadline, self._monotonic)
-        return decision
+        return decision, deadline
 
     def _decide(
         self,

@@ -24,7 +24,7 @@ from privguard.internals.common.keys import load_key
 from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
 from privguard.internals.prevention.decisions.live import RegistrySource
-from privguard.internals.prevention.decisions.log import DecisionLog
+from privguard.internals.prevention.decisions.log import LEDGER_LOG, DecisionLog
 from privguard.internals.prevention.decisions.snapshot import (
     SnapshotRejected,
     SnapshotVerifier,
@@ -36,8 +36,7 @@ from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
-DECISIONS_LOG = "decisions"  # the ledger log the compliance report reads
-DECISIONS_ORIGIN = "privguard/decisions"
+DECISIONS_ORIGIN = "privguard/decisions"  # the key that signs the decisions log's heads
 _LOCK = threading.Lock()
 REFRESH_S = 0.25  # how often the service's checker polls its registry's log size
 
@@ -98,6 +97,7 @@ def start_registry_checker(app: Any, *, interval_s: float = REFRESH_S, **kw: Any
 
     source = RegistrySource(registry.factory, registry.ledger, registry.signer, held)
     verifier = registry_verifier([registry.signer.verifier()], where="the service's registry")
+    kw.setdefault("timeout_s", app.state.settings.decision_timeout_ms / 1000)
     checker = install(app, verifier, source=source, interval_s=interval_s, **kw)
     box.append(checker)
     app.state.decision_source = source
@@ -130,7 +130,7 @@ def decision_log(app: Any) -> DecisionLog:
                 app.state.sessions,
                 key,
                 data / "decisions" / "spill.jsonl",
-                ledger=Ledger(log=DECISIONS_LOG, signer=signer),
+                ledger=Ledger(log=LEDGER_LOG, signer=signer),
             )
             app.state.decision_log = found.start()
         return found
@@ -153,10 +153,10 @@ def _checker(app: Any) -> Checker:
     response_model=DecisionAnswer,
     responses=AUTH_RESPONSES,
 )
-def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
+async def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
     """Whether this call may be recorded. ``record`` is true only when every check passed
     and the decision is durable; there is no override."""
-    decision = _checker(request.app).decide(
+    decision = await _checker(request.app).decide_async(
         body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
     )
     return decision.to_dict()

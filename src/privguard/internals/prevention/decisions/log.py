@@ -20,6 +20,7 @@ stored as HMAC-SHA256 under the service key.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -59,11 +60,30 @@ class LedgerLike(Protocol):
     ) -> Any: ...
 
 
+class _Done(Protocol):
+    def set(self) -> None: ...
+
+
+class _Wakeup:
+    """The writer's signal to a waiter on an event loop: resolves its future, thread-safely."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        self._loop, self._future = loop, future
+
+    def set(self) -> None:
+        self._loop.call_soon_threadsafe(_resolve, self._future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # a waiter that timed out has cancelled it
+        future.set_result(None)
+
+
 @dataclass
 class _Item:
     row: dict[str, Any]
     number: str | None  # clear, only for a declared private call (the candidate queue)
-    done: threading.Event | None = None
+    done: _Done | None = None
     ok: bool = False
     error: str = field(default="")
     barrier: bool = False  # no decision: set once everything queued before it is handled
@@ -107,14 +127,46 @@ class DecisionLog:
         if not decision.record:
             self._enqueue_async(item)
             return decision
-        item.done = threading.Event()
+        item.done = done = threading.Event()
         remaining = None if deadline is None else max(0.0, deadline - monotonic())
         try:
             self._queue.put(item, timeout=remaining)
         except queue.Full:
             return self._supersede(decision, Reason.TIMEOUT)
         remaining = None if deadline is None else max(0.0, deadline - monotonic())
-        if not item.done.wait(remaining):
+        if not done.wait(remaining):
+            return self._supersede(decision, Reason.TIMEOUT)
+        if not item.ok:
+            return self._supersede(decision, Reason.NOT_DURABLE)
+        return decision
+
+    async def submit_async(
+        self,
+        decision: Decision,
+        deadline: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Decision:
+        """:meth:`submit` on an event loop: awaits durability without holding a thread.
+
+        The service answers this way, so the number of calls waiting for the group commit
+        is not capped by a thread pool (with blocking waits, 40 threads waiting ~50 ms each
+        held the service near 200 decisions/s at a few percent of a core).
+        """
+        item = self._item(decision)
+        if not decision.record:
+            self._enqueue_async(item)
+            return decision
+        loop = asyncio.get_running_loop()
+        durable: asyncio.Future[None] = loop.create_future()
+        item.done = _Wakeup(loop, durable)
+        try:
+            self._queue.put_nowait(item)  # never block the loop: a full queue is a refusal
+        except queue.Full:
+            return self._supersede(decision, Reason.TIMEOUT)
+        remaining = None if deadline is None else max(0.0, deadline - monotonic())
+        try:
+            await asyncio.wait_for(durable, remaining)
+        except TimeoutError:
             return self._supersede(decision, Reason.TIMEOUT)
         if not item.ok:
             return self._supersede(decision, Reason.NOT_DURABLE)
