@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.db import POOL_OVERFLOW, transaction
 from privguard.internals.prevention.decisions import (
     Checkpoint,
     Reason,
@@ -109,3 +109,28 @@ def test_the_client_helper_answers_false_on_every_failure(db_url: str, tmp_path:
         assert ask(c, "MAIN", "A1", FAMILY) == {"record": False, "reason": reason}
     c = httpx.Client(base_url="http://gate", transport=httpx.MockTransport(odd))
     assert ask(c, "MAIN", "A1", FAMILY)["record"] is False  # only a literal true records
+
+
+def test_more_callers_than_pooled_connections_all_get_durable_answers(
+    db_url: str, tmp_path: Path
+) -> None:
+    """More callers at once than the pool holds connections: every answer is still durable."""
+    import asyncio
+
+    with service_client(db_url, tmp_path) as client:
+        token = token_for(client, add_user(client, "facility_system"))
+        install(client.app, _verifier, timeout_s=60.0).load(b"snapshot")
+        callers = POOL_OVERFLOW + 30  # more than the pool holds (10 kept + the overflow)
+
+        async def many() -> list[Any]:
+            transport = httpx.ASGITransport(app=client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": FAMILY}
+                calls = [
+                    c.post("/v1/decisions", json=body, headers=bearer(token))
+                    for _ in range(callers)
+                ]
+                return [r.json() for r in await asyncio.gather(*calls)]
+
+        answers = asyncio.run(many())
+        assert [a["reason"] for a in answers] == [Reason.NOT_REGISTERED_RECORDING_ALLOWED] * callers

@@ -34,8 +34,7 @@ def test_default_settings_need_no_setup(tmp_path: Path) -> None:
 def test_every_settings_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = tmp_path / "case.toml"
     path.write_text(
-        '[service]\nport = 0\ndatabase_url = "mysql://x"\ncolour = "red"\n'
-        "decision_timeout_ms = 0\n"
+        '[service]\nport = 0\ndatabase_url = "mysql://x"\ncolour = "red"\ndecision_timeout_ms = 0\n'
     )
     with pytest.raises(SettingsError) as err:
         load_service_settings(path)
