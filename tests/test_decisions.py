@@ -327,3 +327,20 @@ def test_background_refresh_picks_up_a_new_snapshot_and_ignores_a_dead_source(
 def test_the_checker_cannot_be_built_without_a_verifier() -> None:
     with pytest.raises(ValueError, match="verif"):
         Checker(None)  # type: ignore[arg-type]
+
+
+def test_decision_ids_are_unique_and_a_forked_child_draws_its_own() -> None:
+    import os
+
+    from privguard.internals.prevention.decisions.decide import new_decision_id
+
+    ids = {new_decision_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id must not be the parent's next one
+        os.write(write, new_decision_id()[12:].encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child and child != new_decision_id()[12:]
