@@ -7,6 +7,7 @@ led the reader to ``/etc/passwd``, and a 1 MB zip wrote 1 GiB.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -51,3 +52,45 @@ def test_wide_tables_keep_every_column_in_extras(tmp_path: Path, width: int) -> 
     assert [len(e) for e in extras] == [width - 2] * 3
     assert extras[2][f"x{width - 3}"] == f"v2_{width - 3}"
     assert list(extras[0]) == extra  # in the source's column order
+
+
+PG_MIXED = b"""--
+-- PostgreSQL database dump
+--
+CREATE TABLE public.calls (dialed_number text, start text, note text);
+INSERT INTO public.calls VALUES ('3125550001', '2024-01-01 10:00:00', 'it''s, first');
+INSERT INTO public.calls VALUES ('3125550002', '2024-01-02'::date, 'a cast');
+COPY public.calls (dialed_number, start, note) FROM stdin;
+3125550003\t2024-01-03 10:00:00\ttab\\there
+3125550004\t2024-01-04 10:00:00\t\\N
+\\.
+INSERT INTO public.calls VALUES ('3125550005', '2024-01-05 10:00:00', 'back\\slash'),
+ ('3125550006', '2024-01-06 10:00:00', NULL), ('3125550007', '2024-01-07 10:00:00', 'two
+lines');
+INSERT INTO public.calls VALUES ('3125550008', '2024-01-08 10:00:00', 'NULL');
+INSERT INTO public.calls VALUES ('3125550009', '2024-01-09'::date, 'a cast');
+"""
+
+
+def test_copy_and_insert_rows_mix_in_one_table(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "mixed.sql").write_bytes(PG_MIXED)
+    ingest(dump, tmp_path / "work")
+    t = _report(tmp_path / "work")["tables"][0]
+    assert (t["rows_read"], t["rows_accepted"], t["rows_rejected"]) == (9, 7, 2)
+    got = _rows(tmp_path / "work", "src_row, dialed_number, json_extract_string(extras, '$.note')")
+    assert got == [
+        (1, "3125550001", "it's, first"),
+        (3, "3125550003", "tab\there"),
+        (4, "3125550004", None),
+        (5, "3125550005", "back\\slash"),
+        (6, "3125550006", None),
+        (7, "3125550007", "two\nlines"),
+        (8, "3125550008", "NULL"),
+    ]
+    with open(tmp_path / "work" / "rejects.csv", newline="", encoding="utf-8") as fh:
+        rejected = [(int(r["row"]), r["raw"]) for r in csv.DictReader(fh)]
+    # The casts are rejected with their raw text, in their place among the rows.
+    assert [row for row, _ in rejected] == [2, 9]
+    assert all("::date" in raw for _, raw in rejected)
