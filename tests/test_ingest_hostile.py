@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from privguard.errors import InputError
 from privguard.internals.audit.ingest.api import ingest
 
 
@@ -94,3 +95,34 @@ def test_copy_and_insert_rows_mix_in_one_table(tmp_path: Path) -> None:
     # The casts are rejected with their raw text, in their place among the rows.
     assert [row for row, _ in rejected] == [2, 9]
     assert all("::date" in raw for _, raw in rejected)
+
+
+def test_links_out_of_the_dump_are_refused_and_named(tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("dialed_number,start\n3125550001,2024-01-01 10:00:00\nSECRET-LINE\n")
+    dump = tmp_path / "dump"
+    (dump / "site").mkdir(parents=True)
+    (dump / "calls.csv").write_text("dialed_number,start\n3125550002,2024-01-02 10:00:00\n")
+    (dump / "site" / "stolen.csv").symlink_to(secret)
+    (dump / "folder").symlink_to(secret.parent, target_is_directory=True)
+    (dump / "inside.csv").symlink_to(dump / "calls.csv")  # a link within the dump is fine
+    with pytest.raises(InputError) as caught:
+        ingest(dump, tmp_path / "work")
+    text = caught.value.render()
+    assert "site/stolen.csv" in text and "folder" in text
+    assert "SECRET" not in text and str(secret.parent) not in text
+    assert not (tmp_path / "work" / "ingested").exists() or not any(
+        (tmp_path / "work" / "ingested").iterdir()
+    )
+
+
+def test_links_within_the_dump_are_read_and_broken_ones_listed(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "calls.csv").write_text("dialed_number,start\n3125550002,2024-01-02 10:00:00\n")
+    (dump / "again.csv").symlink_to(dump / "calls.csv")
+    (dump / "gone.csv").symlink_to(dump / "missing.csv")
+    result = ingest(dump, tmp_path / "work")
+    assert [t["file"] for t in result.tables] == ["again.csv", "calls.csv"]
+    assert [s["file"] for s in result.skipped_files] == ["gone.csv"]

@@ -210,6 +210,40 @@ def _is_zip(path: Path, lower: str) -> bool:
         return False
 
 
+def _files(dump: Path, skipped: list[Skipped]) -> list[Path]:
+    """The files under ``dump``; a symbolic link that leads out of it is refused, unopened.
+
+    A link inside the dump to a file inside it is read like that file; a broken link is
+    listed as skipped. (``rglob`` never descends into a linked folder.)
+    """
+    root = dump.resolve()
+    files: list[Path] = []
+    outside: list[str] = []
+    for path in sorted(dump.rglob("*")):
+        name = path.relative_to(dump).as_posix()
+        if path.is_symlink():
+            # resolve() follows the chain of names only: the target is never opened.
+            if not path.resolve().is_relative_to(root):
+                outside.append(name)
+                continue
+            if not path.exists():
+                skipped.append(Skipped(name, "a broken symbolic link (its target is missing)"))
+                continue
+        if path.is_file():
+            files.append(path)
+    if outside:
+        # Named, never followed: its target's content must not reach the evidence or an error.
+        raise InputError(
+            f"{len(outside)} symbolic link(s) in the dump lead outside it; privguard does "
+            "not follow them",
+            where=str(dump),
+            problems=[f"{n}: a symbolic link to a place outside the dump folder" for n in outside],
+            fix="replace each link with a copy of the file it stands for (if it belongs to the "
+            "evidence), or remove it, and run again",
+        )
+    return files
+
+
 def discover(
     dump: Path, scratch: Path
 ) -> tuple[list[SourceFile], list[Skipped], list[tuple[str, str]]]:
@@ -225,7 +259,7 @@ def discover(
     if dump.is_file():
         walker.add(dump.name, dump)
     else:
-        for path in sorted(p for p in dump.rglob("*") if p.is_file()):
+        for path in _files(dump, walker.skipped):
             walker.add(path.relative_to(dump).as_posix(), path)
     walker.found.sort(key=lambda s: s.name)
     log.info("found %d table files, skipped %d", len(walker.found), len(walker.skipped))
