@@ -8,14 +8,20 @@ led the reader to ``/etc/passwd``, and a 1 MB zip wrote 1 GiB.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from privguard.errors import InputError
+from privguard.errors import InputError, SettingsError
 from privguard.internals.audit.ingest.api import ingest
+from privguard.internals.audit.ingest.discover import discover
+from privguard.internals.audit.ingest.limits import Limits
+from privguard.internals.audit.settings import parse_settings
 
 
 def _report(work: Path) -> dict:
@@ -126,3 +132,123 @@ def test_links_within_the_dump_are_read_and_broken_ones_listed(tmp_path: Path) -
     result = ingest(dump, tmp_path / "work")
     assert [t["file"] for t in result.tables] == ["again.csv", "calls.csv"]
     assert [s["file"] for s in result.skipped_files] == ["gone.csv"]
+
+
+CALL = b"3125550001,2024-01-01 10:00:00\n"
+
+
+def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_a_1mb_zip_that_would_write_1gib_is_refused_before_writing(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    zeros = bytes(1 << 24)
+    with (
+        zipfile.ZipFile(dump / "calls.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("calls.csv", "w", force_zip64=True) as fh,
+    ):
+        for _ in range(64):
+            fh.write(zeros)
+    assert (dump / "calls.zip").stat().st_size < 2 << 20
+    scratch = tmp_path / "scratch"
+    with pytest.raises(InputError) as caught:
+        discover(dump, scratch)
+    assert caught.value.where == "calls.zip/calls.csv"
+    assert "max_compression_ratio" in caught.value.render()
+    assert _size(scratch) == 0  # refused on the sizes the archive declares
+    with pytest.raises(InputError):
+        ingest(dump, tmp_path / "work")
+
+
+def test_a_member_past_the_ratio_is_refused_and_a_raised_limit_reads_it(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    data = b"dialed_number,start\n" + CALL * 100_000  # 3 MB that compress about 300 times
+    (dump / "calls.zip").write_bytes(_zip({"a/calls.csv": data}))
+    with pytest.raises(InputError) as caught:
+        ingest(dump, tmp_path / "work")
+    text = caught.value.render()
+    assert caught.value.where == "calls.zip/a/calls.csv"
+    assert "max_compression_ratio (100)" in text and "[ingest] max_compression_ratio" in text
+    result = ingest(dump, tmp_path / "work", limits=Limits(max_compression_ratio=10_000))
+    assert result.totals["rows_accepted"] == 100_000
+
+
+def test_a_gzip_bomb_is_stopped_while_it_is_read(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    # A .gz file declares no size: it is counted piece by piece as it is decompressed.
+    (dump / "calls.jsonl.gz").write_bytes(gzip.compress(bytes(64 << 20), compresslevel=9))
+    scratch = tmp_path / "scratch"
+    with pytest.raises(InputError) as caught:
+        discover(dump, scratch)
+    assert caught.value.where == "calls.jsonl.gz"
+    assert "max_compression_ratio" in caught.value.render()
+    # Stopped once the ratio passes the limit: about 100 times the file, far from 64 MiB.
+    packed = (dump / "calls.jsonl.gz").stat().st_size
+    assert _size(scratch) <= 100 * packed + (1 << 20) < 16 << 20
+
+
+def test_the_extracted_total_is_bounded(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    rows = b"".join(b"31255%05d,2024-01-01 10:00:00\n" % i for i in range(400))
+    members = {
+        "one.csv": b"dialed_number,start\n" + rows,
+        "two.csv": b"dialed_number,start\n" + rows,
+    }
+    (dump / "calls.zip").write_bytes(_zip(members, zipfile.ZIP_STORED))
+    limits = Limits(max_extracted_bytes=len(members["one.csv"]) + 100)
+    with pytest.raises(InputError) as caught:
+        ingest(dump, tmp_path / "work", limits=limits)
+    assert caught.value.where == "calls.zip/two.csv"
+    assert "[ingest] max_extracted_bytes" in caught.value.render()
+    result = ingest(dump, tmp_path / "work", limits=Limits(max_extracted_bytes=1 << 20))
+    assert result.totals["rows_accepted"] == 800
+
+
+def test_500_nested_zips_are_refused_by_depth_not_a_recursion_error(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    inner = _zip({"calls.csv": b"dialed_number,start\n" + CALL})
+    for k in range(499):
+        inner = _zip({f"level{k}.zip": inner}, zipfile.ZIP_STORED)
+    (dump / "nested.zip").write_bytes(inner)
+    with pytest.raises(InputError) as caught:
+        ingest(dump, tmp_path / "work")
+    assert "max_archive_depth (6)" in caught.value.render()
+    assert caught.value.where is not None and caught.value.where.count(".zip") == 7
+
+
+def test_nesting_within_the_depth_is_read(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    inner = _zip({"calls.csv": b"dialed_number,start\n" + CALL})
+    (dump / "outer.zip").write_bytes(_zip({"mid.zip": _zip({"in.zip": inner})}))
+    result = ingest(dump, tmp_path / "work")
+    assert [t["file"] for t in result.tables] == ["outer.zip/mid.zip/in.zip/calls.csv"]
+    with pytest.raises(InputError):
+        ingest(dump, tmp_path / "work", limits=Limits(max_archive_depth=2))
+
+
+def test_the_ingest_section_is_validated_with_every_problem_at_once() -> None:
+    bad = {"max_extracted_bytes": "lots", "max_compression_ratio": 0, "max_archive_depth": 1.5}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"ingest": {**bad, "max_zip": 1}})
+    assert len(caught.value.problems) == 4
+    for key in (*bad, "max_zip"):
+        assert any(key in p for p in caught.value.problems), key
+    ok = parse_settings({"ingest": {"max_extracted_bytes": "2GiB", "max_archive_depth": 3}})
+    assert ok.ingest == Limits(max_extracted_bytes=2 << 30, max_archive_depth=3)
+    assert parse_settings({}).ingest == Limits()

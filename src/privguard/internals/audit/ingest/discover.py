@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from privguard.errors import InputError
+from privguard.internals.audit.ingest.limits import Budget, Limits
 
 log = logging.getLogger(__name__)
 
@@ -111,30 +112,47 @@ def classify(name: str, path: Path, compressed: bool) -> str | None:
     return fmt
 
 
-def gunzip(src: Path, dest: Path) -> bool:
-    """Decompress what a gzip file holds to ``dest``; False when it is truncated or damaged."""
+def gunzip(src: Path, dest: Path, budget: Budget | None = None, name: str = "") -> bool:
+    """Decompress what a gzip file holds to ``dest``; False when it is truncated or damaged.
+
+    With a ``budget``, every piece is counted against the archive limits before it is written
+    (a gzip file declares no size that could be checked first).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    packed, done = src.stat().st_size, 0
     try:
         with open(src, "rb") as fin, open(dest, "wb") as fout:
             while chunk := fin.read(_CHUNK):
                 while chunk:
-                    fout.write(dec.decompress(chunk))
+                    # At most _CHUNK bytes out per call: a bomb is stopped a piece at a time.
+                    piece = dec.decompress(chunk, _CHUNK)
+                    if budget is not None:
+                        done += len(piece)
+                        budget.spend(name, len(piece), done, packed)
+                    fout.write(piece)
+                    if dec.unconsumed_tail:
+                        chunk = dec.unconsumed_tail
+                        continue
                     chunk = dec.unused_data
                     if chunk or dec.eof:
                         if not chunk:
                             break
                         dec = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
-            fout.write(dec.flush())
+            rest = dec.flush()
+            if budget is not None:
+                budget.spend(name, len(rest), done + len(rest), packed)
+            fout.write(rest)
     except zlib.error:
         return False
     return dec.eof
 
 
 class _Walker:
-    def __init__(self, root: Path, scratch: Path) -> None:
+    def __init__(self, root: Path, scratch: Path, limits: Limits) -> None:
         self.root = root
         self.scratch = scratch
+        self.budget = Budget(limits)
         self.found: list[SourceFile] = []
         self.skipped: list[Skipped] = []
         self.warnings: list[tuple[str, str]] = []
@@ -144,10 +162,11 @@ class _Walker:
         self._n += 1
         return self.scratch / f"{self._n:05d}" / PurePosixPath(name).name
 
-    def add(self, name: str, path: Path, sha: str | None = None) -> None:
+    def add(self, name: str, path: Path, sha: str | None = None, depth: int = 0) -> None:
+        """Add one file (``depth``: how many archives hold it)."""
         lower = name.lower()
         if lower.endswith(".zip") or (not lower.endswith(".xlsx") and _is_zip(path, lower)):
-            self._zip(name, path)
+            self._zip(name, path, depth + 1)
             return
         compressed = lower.endswith(".gz")
         hash_path = None if sha else path
@@ -164,7 +183,7 @@ class _Walker:
         if compressed and fmt not in ("csv", "tsv"):
             # DuckDB reads gzip CSV itself; other readers need the plain bytes.
             plain = self.scratch_path(name[:-3])
-            complete = gunzip(path, plain)
+            complete = gunzip(path, plain, self.budget, name)
             hash_path = path
             path, compressed = plain, False
             if not complete:
@@ -175,7 +194,8 @@ class _Walker:
             SourceFile(name, path, fmt, digest, path.stat().st_size, compressed, hash_path)
         )
 
-    def _zip(self, name: str, path: Path) -> None:
+    def _zip(self, name: str, path: Path, depth: int) -> None:
+        self.budget.enter(name, depth)
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
@@ -186,18 +206,23 @@ class _Walker:
                 if info.is_dir():
                     continue
                 member = f"{name}/{info.filename}"
+                # Refused on what the archive declares, before a byte is written.
+                self.budget.admit(member, info.file_size, info.compress_size)
                 dest = self.scratch_path(info.filename)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 digest = hashlib.sha256()
+                done = 0
                 try:
                     with archive.open(info) as fin, open(dest, "wb") as fout:
                         while chunk := fin.read(_CHUNK):
+                            done += len(chunk)
+                            self.budget.spend(member, len(chunk), done, info.compress_size)
                             digest.update(chunk)
                             fout.write(chunk)
                 except (zipfile.BadZipFile, OSError, EOFError) as exc:
                     self.skipped.append(Skipped(member, f"damaged archive member: {exc}"))
                     continue
-                self.add(member, dest, digest.hexdigest())
+                self.add(member, dest, digest.hexdigest(), depth)
 
 
 def _is_zip(path: Path, lower: str) -> bool:
@@ -245,9 +270,13 @@ def _files(dump: Path, skipped: list[Skipped]) -> list[Path]:
 
 
 def discover(
-    dump: Path, scratch: Path
+    dump: Path, scratch: Path, limits: Limits | None = None
 ) -> tuple[list[SourceFile], list[Skipped], list[tuple[str, str]]]:
-    """Every table file under ``dump`` (a folder or a single file), sorted by name."""
+    """Every table file under ``dump`` (a folder or a single file), sorted by name.
+
+    Archives are opened within ``limits`` (:mod:`.limits`); one past a limit, or a symbolic
+    link leading out of ``dump``, raises :class:`~privguard.errors.InputError`.
+    """
     dump = Path(dump)
     if not dump.exists():
         raise InputError(
@@ -255,7 +284,7 @@ def discover(
             where=str(dump),
             fix="give the folder that holds the leaked or produced tables",
         )
-    walker = _Walker(dump, scratch)
+    walker = _Walker(dump, scratch, limits or Limits())
     if dump.is_file():
         walker.add(dump.name, dump)
     else:
