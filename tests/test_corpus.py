@@ -220,6 +220,8 @@ EXPECT: dict[str, Check] = {
     "calamine/issue_666_panic.xlsb": _error_or_skipped,
     "calamine/issue_594_dos.ods": _error_or_skipped,
     "calamine/strict_iso_paths.xlsx": lambda out: assert_not_silent(out),
+    "calamine/date.xlsx": lambda out: assert_dates(out),
+    "calamine/date_1904.xlsx": lambda out: assert_dates(out),
     "calamine/string-ref.xlsx": lambda out: assert_string_ref(out),
     "calamine/any_sheets.xlsx": lambda out: assert_hidden_sheets(out),
 }
@@ -325,3 +327,28 @@ def test_a_one_character_record_keeps_its_place(
     assert_accounted("short.csv", out)
     assert [int(r["row"]) for r in out.rejects] == [2]
     assert [r["src_row"] for r in out.rows] == ([1] if at_end else [1, 3])
+
+
+def test_a_sheet_whose_first_row_holds_dates_has_no_header(tmp_path: Path) -> None:
+    """calamine ``date.xlsx`` without the corpus: a first row of a date and a number is a
+    record (A1 was taken as a header and lost as data), in the probe and the full read."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([dt.datetime(2021, 1, 1, 10, 0), "3125550001", 15])
+    sheet.append([dt.datetime(2021, 1, 2, 11, 0), "3125550002", 16])
+    named = book.create_sheet("named")
+    named.append(["start", "dialed_number"])
+    named.append([dt.datetime(2021, 1, 3, 12, 0), "3125550003"])
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    book.save(dump / "calls.xlsx")
+    result = ingest(dump, tmp_path / "work")
+    counts = {t["table"]: (t["rows_read"], t["mapping"]) for t in result.tables}
+    assert counts == {
+        "Sheet": (2, {"start": "column1", "dialed_number": "column2"}),
+        "named": (1, {"start": "start", "dialed_number": "dialed_number"}),
+    }

@@ -24,7 +24,7 @@ from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.delimited import read_csv_file
 from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
-from privguard.internals.audit.ingest.readers.xlsx import cell_text
+from privguard.internals.audit.ingest.readers.xlsx import cell_text, columns_of
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,9 @@ def _xlsx(src: SourceFile) -> list[Staged]:
                 if all(c is None for c in cells):
                     continue
                 if header is None:
-                    header = unique_names([c or "" for c in cells])
-                    continue
+                    header, named = columns_of(row)
+                    if named:
+                        continue
                 sample.append(tuple((cells + [None] * len(header))[: len(header)]))
                 if len(sample) >= SAMPLE:
                     break

@@ -1,6 +1,9 @@
 """Spreadsheets (XLSX, XLS, ODS) with python-calamine: every sheet is a table.
 
-The first non-blank row of a sheet is its header. A blank row (every cell empty) is not a
+The first non-blank row of a sheet is its header when every cell of it is text; a first row
+holding a number, a date or a duration is a record (a sheet without a header, such as
+calamine's ``date.xlsx``), and the columns are named ``column1``, ``column2``... as for a CSV
+file without one. A blank row (every cell empty) is not a
 record, as a blank line in a CSV file is not: it is skipped, ``row`` counts records only (so
 it is not the spreadsheet's row number once a blank row precedes the record), and the table's
 report warns how many blank rows were skipped and the first one's spreadsheet row. Cell values
@@ -10,6 +13,7 @@ become text as a person reads them: whole numbers without ``.0``, dates in ISO f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,18 @@ def cell_text(v: Any) -> str | None:
         secs = int(v.total_seconds())
         return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
     return str(v)
+
+
+def is_header(values: Sequence[Any]) -> bool:
+    """Whether a sheet's first non-blank row (raw cell values) is a header: text cells only."""
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def columns_of(values: Sequence[Any]) -> tuple[list[str], bool]:
+    """The column names a first row gives, and whether it is a header (else a record)."""
+    if is_header(values):
+        return unique_names([cell_text(v) or "" for v in values]), True
+    return [f"column{i + 1}" for i in range(len(values))], False
 
 
 def _write(writer: pq.ParquetWriter, schema: pa.Schema, cols: list[list[Any]]) -> None:
@@ -76,11 +92,12 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                     blank.append(line)
                 continue
             if header is None:
-                header = unique_names([c or "" for c in cells])
+                header, named = columns_of(row)
                 fields = [pa.field(sql.staged_name(i), pa.string()) for i in range(len(header))]
                 schema = pa.schema([*fields, pa.field(sql.REC, pa.int64())])
                 batch = [[] for _ in schema]
-                continue
+                if named:
+                    continue
             rec += 1
             n = len(header)
             cells = (cells + [None] * n)[:n]
