@@ -206,6 +206,8 @@ EXPECT: dict[str, Check] = {
     "duckdb-csv/rejects/incorrect_columns/small_mix.csv": _counts(4, 2, 2),
     "duckdb-csv/rejects/unquoted/unquoted_new_line.csv": _counts(7, 6, 1),
     "duckdb-csv/test/test_comp.csv.gz": _counts(2, 2, 0),
+    "duckdb-csv/test/test_comp.csv.gzz": _counts(2, 2, 0),  # gzip by its magic bytes
+    "duckdb-csv/test/concat.gz": _counts(14, 14, 0),  # concatenated members, no inner suffix
     "duckdb-csv/empty.csv": lambda out: assert_empty(out),
     # SQL dumps (§2.4)
     "test_db/load_departments.dump": _counts(9, 9, 0),
@@ -352,3 +354,24 @@ def test_a_sheet_whose_first_row_holds_dates_has_no_header(tmp_path: Path) -> No
         "Sheet": (2, {"start": "column1", "dialed_number": "column2"}),
         "named": (1, {"start": "start", "dialed_number": "dialed_number"}),
     }
+
+
+def test_gzip_text_is_found_by_its_bytes_not_only_its_name(tmp_path: Path) -> None:
+    """duckdb-csv ``test_comp.csv.gzz`` and ``concat.gz`` without the corpus: both were
+    skipped as "not a table format"."""
+    import gzip
+
+    text = b"dialed_number\tstart\n3125550001\t2024-01-01 10:00:00\n"
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "calls.csv.gzz").write_bytes(gzip.compress(text))
+    (dump / "more.gz").write_bytes(
+        gzip.compress(text) + gzip.compress(text[text.index(b"\n") + 1 :])
+    )
+    (dump / "image.gz").write_bytes(gzip.compress(b"\x89PNG\r\n\x1a\n\x00\x00"))
+    result = ingest(dump, tmp_path / "work")
+    assert {t["file"]: t["rows_accepted"] for t in result.tables} == {
+        "calls.csv.gzz": 1,
+        "more.gz": 2,
+    }
+    assert [s["file"] for s in result.skipped_files] == ["image.gz"]

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 SQLITE_MAGIC = b"SQLite format 3\x00"
+GZIP_MAGIC = b"\x1f\x8b"
 _BY_SUFFIX = {
     ".csv": "csv",
     ".txt": "csv",
@@ -93,9 +94,38 @@ def _sql_flavour(head: bytes) -> str:
     return "mysql_dump"
 
 
-def classify(name: str, path: Path, compressed: bool) -> str | None:
-    """The format of a file from its extension, checked against its first bytes."""
-    inner = name[:-3] if compressed else name
+def _looks_like_text(head: bytes) -> bool:
+    """Lines of text: no NUL byte (UTF-16 aside), and a line break in the head."""
+    return b"\x00" not in head and (b"\n" in head or b"\r" in head)
+
+
+def gzip_inner(name: str, path: Path) -> str | None:
+    """The name of what a gzip file holds (``calls.csv.gz`` -> ``calls.csv``); None if not gzip.
+
+    A file is gzip by its ``.gz`` suffix or by its magic bytes under any other name (duckdb's
+    ``test_comp.csv.gzz``): then its last suffix is dropped.
+    """
+    if name.lower().endswith(".gz"):
+        return name[:-3]
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != GZIP_MAGIC:
+                return None
+    except OSError:
+        return None
+    base = PurePosixPath(name)
+    return name[: -len(base.suffix)] if base.suffix else name
+
+
+def classify(name: str, path: Path, compressed: bool, inner: str | None = None) -> str | None:
+    """The format of a file from its extension, checked against its first bytes.
+
+    ``inner`` is the name of what a compressed file holds (default: ``name`` without
+    ``.gz``). Compressed text under no known extension (duckdb's ``concat.gz``) is read as
+    delimited text: its delimiter is found as for any CSV.
+    """
+    if inner is None:
+        inner = name[:-3] if compressed else name
     suffix = PurePosixPath(inner).suffix.lower()
     fmt = _BY_SUFFIX.get(suffix)
     head = _head(path, compressed, 65536)
@@ -109,6 +139,8 @@ def classify(name: str, path: Path, compressed: bool) -> str | None:
         return "json"  # one array of records, not JSON lines
     if fmt is None and head.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm"):
         return "xlsx"
+    if fmt is None and compressed and _looks_like_text(head):
+        return "csv"
     return fmt
 
 
@@ -168,10 +200,11 @@ class _Walker:
         if lower.endswith(".zip") or (not lower.endswith(".xlsx") and _is_zip(path, lower)):
             self._zip(name, path, depth + 1)
             return
-        compressed = lower.endswith(".gz")
+        inner = gzip_inner(name, path)
+        compressed = inner is not None
         hash_path = None if sha else path
         try:
-            fmt = classify(name, path, compressed)
+            fmt = classify(name, path, compressed, inner)
         except OSError as exc:
             self.skipped.append(Skipped(name, f"cannot be read: {exc}"))
             return
@@ -182,7 +215,7 @@ class _Walker:
         digest = sha or ""
         if compressed and fmt not in ("csv", "tsv"):
             # DuckDB reads gzip CSV itself; other readers need the plain bytes.
-            plain = self.scratch_path(name[:-3])
+            plain = self.scratch_path(inner or name)
             complete = gunzip(path, plain, self.budget, name)
             hash_path = path
             path, compressed = plain, False
