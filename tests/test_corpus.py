@@ -226,6 +226,7 @@ EXPECT: dict[str, Check] = {
     "calamine/date_1904.xlsx": lambda out: assert_dates(out),
     "calamine/string-ref.xlsx": lambda out: assert_string_ref(out),
     "calamine/any_sheets.xlsx": lambda out: assert_hidden_sheets(out),
+    "calamine/errors.xlsx": lambda out: assert_error_cells(out),
 }
 
 
@@ -271,6 +272,15 @@ def assert_hidden_sheets(out: Outcome) -> None:
     warned = " ".join(w for t in out.tables for w in t.get("warnings", []))
     for sheet in ("Hidden", "VeryHidden"):
         assert sheet in named or sheet in warned, (named, warned)
+
+
+def assert_error_cells(out: Outcome) -> None:
+    """``#DIV/0!``, ``#NAME?``... (A1:A7 of Feuil1) are flagged, never taken as data."""
+    assert not out.rows
+    assert any(
+        "7 cell(s) hold a spreadsheet error" in w and "A1" in w
+        for w in out.table("Feuil1")["warnings"]
+    )
 
 
 XFAIL = {
@@ -375,3 +385,33 @@ def test_gzip_text_is_found_by_its_bytes_not_only_its_name(tmp_path: Path) -> No
         "more.gz": 2,
     }
     assert [s["file"] for s in result.skipped_files] == ["image.gz"]
+
+
+@pytest.mark.parametrize("piece", [None, 600])
+def test_error_cells_are_flagged_with_the_first_one(
+    tmp_path: Path, piece: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine ``errors.xlsx`` without the corpus: python-calamine reads an error cell as
+    empty; the table's report says how many there are and where the first is."""
+    import openpyxl
+
+    if piece is not None:  # pieces smaller than the sheet: tags cut at every boundary
+        monkeypatch.setattr("privguard.internals.audit.ingest.readers.xlsx_errors._PIECE", piece)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["dialed_number", "start"])
+    for k in range(40):
+        sheet.append([f"31255500{k:02d}", "2024-01-01 10:00:00"])
+    sheet.append(["#N/A", "#DIV/0!"])
+    for k in range(40):
+        sheet.append([f"31255501{k:02d}", "#REF!"])
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    book.save(dump / "calls.xlsx")
+    result = ingest(dump, tmp_path / "work")
+    (table,) = result.tables
+    assert table["rows_read"] == 80  # the row of errors only is skipped as blank
+    assert [w for w in table["warnings"] if "spreadsheet error" in w] == [
+        "42 cell(s) hold a spreadsheet error (#DIV/0!, #N/A, #REF!...), first at A42: read as "
+        "empty, never as data (a row of errors only is skipped as blank)"
+    ]

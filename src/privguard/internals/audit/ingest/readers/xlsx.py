@@ -25,6 +25,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Staged, unique_names
+from privguard.internals.audit.ingest.readers.xlsx_errors import error_cells, warning
 
 _BATCH = 50_000
 
@@ -76,6 +77,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
             f"the spreadsheet cannot be opened: {exc}", where=src.name, fix="check the file"
         ) from None
     out: list[Staged] = []
+    errors = error_cells(src.path) if src.path.suffix.lower() in (".xlsx", ".xlsm") else {}
     for k, sheet_name in enumerate(book.sheet_names):
         rows = book.get_sheet_by_name(sheet_name).iter_rows()
         header: list[str] | None = None
@@ -109,13 +111,16 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
                 _write(writer, schema, batch)
                 batch = [[] for _ in schema]
+        flagged = [warning(*errors[sheet_name])] if sheet_name in errors else []
         if header is None or schema is None:
-            out.append(Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0))
+            out.append(
+                Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0, warnings=flagged)
+            )
             continue
         writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
         _write(writer, schema, batch)
         writer.close()
-        notes = []
+        notes = flagged
         if blank:
             notes.append(
                 f"{len(blank)} blank row(s) skipped (first at spreadsheet row {blank[0]}): a "
