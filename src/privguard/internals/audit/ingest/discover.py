@@ -39,6 +39,7 @@ _BY_SUFFIX = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
     ".xls": "xlsx",
+    ".xlsb": "xlsx",  # a zip package too, but a workbook: never opened as an archive
     ".ods": "xlsx",
     ".sqlite": "sqlite",
     ".sqlite3": "sqlite",
@@ -259,7 +260,7 @@ class _Walker:
 
 
 def _is_zip(path: Path, lower: str) -> bool:
-    if any(lower.endswith(s) for s in (".xlsx", ".xlsm", ".ods", ".parquet")):
+    if any(lower.endswith(s) for s in (".xlsx", ".xlsm", ".xlsb", ".ods", ".parquet")):
         return False
     try:
         with open(path, "rb") as fh:
