@@ -245,6 +245,8 @@ EXPECT: dict[str, Check] = {
     "calamine/date.ods": lambda out: assert_dates(out, duration=False),
     "calamine/string-ref.xlsx": lambda out: assert_string_ref(out),
     "calamine/any_sheets.xlsx": lambda out: assert_hidden_sheets(out),
+    # A table at B4: the probe saw an empty column A that the full read does not.
+    "calamine/temperature-in-middle.xlsx": lambda out: assert_temperature(out),
     "calamine/errors.xlsx": lambda out: assert_error_cells(out),
 }
 
@@ -305,6 +307,13 @@ def assert_dates(out: Outcome, duration: bool = True) -> None:
     assert cells[:1] == ["2021-01-01"], cells
     if duration:
         assert cells[1:3] == ["2021-01-02", "255:10:10"], cells
+
+
+def assert_temperature(out: Outcome) -> None:
+    """Columns label and value from B4; rows celsius and fahrenheit."""
+    assert out.counts() == (2, 2, 0)
+    assert out.table()["mapping"]["dialed_number"] == "label"
+    assert out.values("label") == ["celsius", "fahrenheit"]
 
 
 def assert_reported_empty(out: Outcome) -> None:
