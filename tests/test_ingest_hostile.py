@@ -252,3 +252,25 @@ def test_the_ingest_section_is_validated_with_every_problem_at_once() -> None:
     ok = parse_settings({"ingest": {"max_extracted_bytes": "2GiB", "max_archive_depth": 3}})
     assert ok.ingest == Limits(max_extracted_bytes=2 << 30, max_archive_depth=3)
     assert parse_settings({}).ingest == Limits()
+
+
+def test_the_ingest_command_takes_the_limits_from_a_case_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from privguard.cli import main
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    inner = _zip({"calls.csv": b"dialed_number,start\n" + CALL})
+    (dump / "outer.zip").write_bytes(_zip({"mid.zip": inner}))
+    case = tmp_path / "case.toml"
+    case.write_text("[ingest]\nmax_archive_depth = 1\n")
+    args = ["ingest", str(dump), "--out", str(tmp_path / "work"), "--config", str(case)]
+    with pytest.raises(SystemExit) as refused:
+        main(args)
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "max_archive_depth (1)" in err
+    assert "Traceback" not in err
+    case.write_text("[ingest]\nmax_archive_depth = 2\n")
+    main(args)
+    assert "1 rows from 1 call tables" in capsys.readouterr().out
