@@ -27,7 +27,12 @@ from privguard.cli._progress import RichProgress
     type=click.Path(path_type=Path),
     help="TOML file of [[mapping]] entries: which source column is which field, per file.",
 )
-def ingest(dump: Path, work: Path, mapping_file: Path | None) -> None:
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="Case file (TOML): its [ingest] limits on archives and its [[mapping]] entries.",
+)
+def ingest(dump: Path, work: Path, mapping_file: Path | None, config: Path | None) -> None:
     """Read every table under DUMP (CSV, TSV, JSON lines, Parquet, XLSX, SQLite, MySQL and
     PostgreSQL dumps, also inside zip and gz archives) into the canonical call schema.
 
@@ -36,12 +41,24 @@ def ingest(dump: Path, work: Path, mapping_file: Path | None) -> None:
     rejected, per table) is printed and written to ingest_report.json. SQL in a dump is
     parsed, never executed.
 
+    Archives are opened within the case file's [ingest] limits (extracted size, compression
+    ratio, nesting depth; docs/case-file.md); a symbolic link leading out of DUMP is refused.
+
     Example: privguard ingest demo/leak/dump --out demo/work
     """
     from privguard.internals.audit.ingest.api import ingest as run
+    from privguard.internals.audit.settings import load_settings
 
+    settings = load_settings(config)
     with RichProgress() as progress:
-        result = run(dump, work, mapping_file=mapping_file, progress=progress)
+        result = run(
+            dump,
+            work,
+            mapping=settings.mapping,
+            mapping_file=mapping_file,
+            progress=progress,
+            limits=settings.ingest,
+        )
     # Wide when piped to a file, so names and counts are never folded or cut.
     console = Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title=f"Ingest of {dump}", show_footer=True)

@@ -121,7 +121,12 @@ def audit(
     try:
         with timings.stage("ingest") as info:
             ingested = ingest(
-                dump, work, mapping=settings.mapping, executor=executor, progress=progress
+                dump,
+                work,
+                mapping=settings.mapping,
+                executor=executor,
+                progress=progress,
+                limits=settings.ingest,
             )
             info["rows"] = ingested.totals.get("rows_read")
         with timings.stage("normalize"):

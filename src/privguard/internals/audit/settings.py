@@ -10,6 +10,9 @@ Layout of a case file::
     [engine]
     memory_limit = "4GB"
 
+    [ingest]                         # limits on what archives may extract
+    max_compression_ratio = 100
+
     [[mapping]]                      # ingest: per file pattern overrides
     files = "site_07/*.csv"
     columns = { dialed_number = "PHONE", start = ["CALL_DATE", "CALL_TIME"] }
@@ -36,7 +39,7 @@ from privguard.errors import Problems
 from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.common.tomlfile import read_toml
 
-KNOWN_SECTIONS = ("engine", "mapping", "normalize", "dedupe", "identify", "privacy")
+KNOWN_SECTIONS = ("engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class CaseSettings:
     """Every stage's validated settings for one case."""
 
     engine: EngineOptions = field(default_factory=EngineOptions)
+    ingest: Any = None
     mapping: Any = None
     normalize: Any = None
     dedupe: Any = None
@@ -81,6 +85,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
     """Validate a case dictionary. Raises :class:`SettingsError` listing every problem."""
     from privguard.internals.audit.dedupe import settings as dedupe_settings
     from privguard.internals.audit.identify import settings as identify_settings
+    from privguard.internals.audit.ingest import limits as ingest_limits
     from privguard.internals.audit.ingest import settings as ingest_settings
     from privguard.internals.audit.normalize import settings as normalize_settings
     from privguard.internals.audit.report import settings as privacy_settings
@@ -90,6 +95,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
         problems.add(f"unknown section [{key}]; known sections: {', '.join(KNOWN_SECTIONS)}")
     result = CaseSettings(
         engine=_parse_engine(data.get("engine"), problems),
+        ingest=ingest_limits.parse(data.get("ingest"), problems),
         mapping=ingest_settings.parse(data.get("mapping"), problems),
         normalize=normalize_settings.parse(data.get("normalize"), problems),
         dedupe=dedupe_settings.parse(data.get("dedupe"), problems),

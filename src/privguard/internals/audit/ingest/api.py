@@ -14,6 +14,7 @@ from privguard.errors import EngineError, InputError, MappingError
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, discover
+from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
@@ -97,6 +98,7 @@ def ingest(
     mapping_file: Path | None = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> IngestResult:
     """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
 
@@ -113,14 +115,16 @@ def ingest(
     file of the same entries, validated up front, whose entries take precedence.
     ``executor`` writes ``rejects.csv``; its options (memory limit, temp directory) configure
     the two worker connections that read and write the tables in parallel. ``progress``
-    receives ``reading tables`` (bytes) and ``writing tables`` (tables). Files that hold no
+    receives ``reading tables`` (bytes) and ``writing tables`` (tables). ``limits`` (the
+    ``[ingest]`` section: :class:`~.limits.Limits`) bounds what archives may extract. Files that hold no
     readable table (damaged archives, workbooks, databases, other file types) are listed in
     ``IngestResult.skipped_files`` and the report, never dropped silently.
 
     Raises :class:`~privguard.errors.InputError` when the dump folder does not exist,
     :class:`~privguard.errors.SettingsError` for an invalid mapping file, and
     :class:`~privguard.errors.MappingError` listing every table whose columns cannot be
-    mapped, with the mapping-file lines that would fix each.
+    mapped, with the mapping-file lines that would fix each, and an ``InputError`` for an
+    archive past a limit (size, ratio, nesting) or a symbolic link that leads out of ``dump``.
 
     Example::
 
@@ -148,7 +152,7 @@ def ingest(
     if ex is None:
         ex = connect()
     try:
-        return _run(ex, dump, work, scratch, out_dir, settings, progress)
+        return _run(ex, dump, work, scratch, out_dir, settings, progress, limits or Limits())
     finally:
         if executor is None:
             ex.close()
@@ -343,9 +347,10 @@ def _run(
     out_dir: Path,
     settings: Settings,
     progress: Progress,
+    limits: Limits,
 ) -> IngestResult:
     """discover -> probe -> stage -> map -> write -> report entries."""
-    files, skipped, found_notes = discover(dump, scratch / "extract")
+    files, skipped, found_notes = discover(dump, scratch / "extract", limits)
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)

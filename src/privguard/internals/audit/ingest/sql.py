@@ -87,9 +87,16 @@ def copy_to(select: str, path: Path, codec: str = STAGE_CODEC) -> str:
 
 
 def csv_rejects(rejects: str) -> str:
-    """One row per rejected record (DuckDB may list several errors for one record)."""
+    """One row per rejected record (DuckDB may list several errors for one record).
+
+    ``pos`` is the record's 1-based first byte. DuckDB's ``line_byte_position`` is that byte
+    already, except when its raw line starts with the line break before it (after a CRLF or a
+    blank line), where it is one less. Adding 1 to every record put a one-character record
+    past its own line break, so it took the next record's number.
+    """
     return (
-        "SELECT line, min(line_byte_position) + 1 AS pos, "
+        "SELECT line, min(line_byte_position) "
+        "+ max(CASE WHEN starts_with(csv_line, chr(10)) THEN 1 ELSE 0 END) AS pos, "
         "first(error_type || ': ' || error_message ORDER BY length(error_message), error_message) AS reason, "
         "any_value(csv_line) AS raw "
         f"FROM {quote_ident(rejects + '_errors')} GROUP BY line ORDER BY line"
@@ -238,13 +245,17 @@ def final_select(p: FinalPlan) -> str:
         out.append(f"{lit} AS {name}")
     extras = [i for i in range(len(p.columns)) if i not in used]
     if extras:
-        # Concatenated by hand: a third of the cost of json_object() on wide tables.
-        parts = [
-            f"{quote_literal(json.dumps(p.columns[i], ensure_ascii=False) + ':')} || "
-            f"coalesce(CAST(to_json({quote_ident(staged_name(i))}) AS VARCHAR), 'null')"
-            for i in extras
-        ]
-        out.append("('{' || " + " || ',' || ".join(parts) + " || '}') AS extras")
+        # Concatenated by hand: a third of the cost of json_object() on wide tables. One
+        # variadic concat(), not a chain of ||, whose nesting grew with the width until
+        # DuckDB's expression depth (1000) refused tables of 335 columns or more.
+        parts: list[str] = []
+        for k, i in enumerate(extras):
+            key = json.dumps(p.columns[i], ensure_ascii=False) + ":"
+            parts.append(quote_literal(("," if k else "{") + key))
+            parts.append(
+                f"coalesce(CAST(to_json({quote_ident(staged_name(i))}) AS VARCHAR), 'null')"
+            )
+        out.append("concat(" + ", ".join(parts) + ", '}') AS extras")
     else:
         out.append(f"{constant_text('{}')} AS extras")
     out += [

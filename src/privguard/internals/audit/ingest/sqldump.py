@@ -21,11 +21,17 @@ import io
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from privguard.internals.audit.ingest.sqlcopy import (
+    DumpTable,
+    Lines,
+    copy_block,
+    start_copy,
+    write_copied,
+)
 from privguard.internals.audit.ingest.sqlvalues import (
     FAST_MIN,
     fast_records,
@@ -118,19 +124,6 @@ def _create_columns(stmt: bytes) -> list[str]:
 
 
 @dataclass
-class DumpTable:
-    """Rows of one dumped table, written as delimited text to ``path``."""
-
-    name: str
-    path: Path
-    columns: list[str] | None = None
-    fh: BinaryIO | None = None
-    kind: str = "insert"  # insert | copy: how the rows are escaped
-    lines: int = 0  # records written to ``path``
-    bad: list[tuple[int, str]] = field(default_factory=list)  # (lines before it, raw)
-
-
-@dataclass
 class SplitDump:
     """The tables of one dump, and the statements that were ignored."""
 
@@ -196,6 +189,9 @@ class _Splitter:
         got = fast_records(body, mysql) if len(body) >= FAST_MIN else None
         if got is None:
             got = general_records(rewrite_escapes(body) if mysql else body)
+        if got is not None and t.kind == "copy":
+            write_copied(t, got[0])  # the table's COPY rows set its text format
+            return
         if got is None:
             # An unterminated string (or a raw NUL, which no dump tool writes): records cannot
             # be told apart, so the statement is one rejected record.
@@ -236,98 +232,6 @@ def _guess_columns(path: Path, flavour: str) -> list[str]:
     return [f"column{i + 1}" for i in range(n)]
 
 
-_COPY_END = re.compile(rb"\\\.\r*\n")  # at a line start: the line "\." ends a COPY block
-_CHUNK = 1 << 22
-
-
-class _Lines:
-    """The lines of a dump; bytes a bulk read took too far are handed back and read first."""
-
-    def __init__(self, fh: BinaryIO) -> None:
-        self.fh = fh
-        self.back = io.BytesIO()
-        self.has_back = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            if self.has_back:
-                line = self.back.readline()
-                if not line:
-                    self.has_back = False
-                    continue
-                if not line.endswith(b"\n"):
-                    line += self.fh.readline()  # the rest of the line is still in the file
-                yield line
-                continue
-            for line in self.fh:
-                yield line
-                if self.has_back:
-                    break
-            else:
-                return
-
-    def read(self) -> bytes:
-        if self.has_back:
-            data = self.back.read(_CHUNK)
-            if data:
-                return data
-            self.has_back = False
-        return self.fh.read(_CHUNK)
-
-    def unread(self, data: bytes) -> None:
-        rest = self.back.read() if self.has_back else b""
-        self.back = io.BytesIO(data + rest)
-        self.has_back = bool(data or rest)
-
-
-def _copy_end(data: bytes, end: int) -> re.Match[bytes] | None:
-    """The first end-of-block line in ``data[:end]`` (which starts at a line start)."""
-    m = _COPY_END.match(data, 0, end)
-    at = 0
-    while m is None:
-        # A literal search is far faster than a regex tried at every byte.
-        at = data.find(b"\n\\.", at, end)
-        if at < 0:
-            return None
-        at += 1
-        m = _COPY_END.match(data, at, end)
-    return m
-
-
-def _copy_block(src: _Lines, t: DumpTable) -> tuple[int, bool]:
-    """Copy a COPY block's lines in bulk: (lines consumed, whether its end marker was seen)."""
-    assert t.fh is not None
-    consumed = 0
-    carry = b""
-    while True:
-        chunk = src.read()
-        if not chunk:
-            if carry:  # a last line without a line break
-                consumed += 1
-                if carry.rstrip(b"\r\n") == b"\\.":
-                    return consumed, True
-                t.fh.write(carry)
-                t.lines += 1
-            return consumed, False
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        m = _copy_end(data, cut)
-        if m is None:
-            t.fh.write(data[:cut])
-            n = data.count(b"\n", 0, cut)
-            t.lines += n
-            consumed += n
-            continue
-        start = m.start()
-        t.fh.write(data[:start])
-        n = data.count(b"\n", 0, start)
-        t.lines += n
-        consumed += n + 1
-        src.unread(data[m.end() :])
-        return consumed, True
-
-
 def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitDump:
     """Split a dump (``mysql`` or ``pg``) into one text file per table, executing nothing."""
     s = _Splitter(scratch, prefix, flavour)
@@ -335,7 +239,7 @@ def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitD
     cut = False
     lineno = 0
     start_line = 0
-    src = _Lines(fh)
+    src = Lines(fh)
     for line in src:
         lineno += 1
         if not pending:
@@ -365,11 +269,11 @@ def split_dump(fh: BinaryIO, flavour: str, scratch: Path, prefix: str) -> SplitD
         m = _COPY.match(stmt)
         if m:
             copying = s.table(unquote(m.group(1)))
-            copying.kind = "copy"
+            start_copy(copying)
             cols = _column_list(m.group(2))
             if cols:
                 copying.columns = cols
-            consumed, ended = _copy_block(src, copying)
+            consumed, ended = copy_block(src, copying)
             lineno += consumed
             cut = cut or not ended
             continue

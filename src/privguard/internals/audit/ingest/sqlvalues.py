@@ -140,3 +140,57 @@ def pg_standard_strings(body: bytes, standard: bool) -> bytes:
     if not standard and b"\\" not in body:
         return body
     return _PG_STRINGS[standard].sub(_pg_literal, body)
+
+
+# One piece of a PostgreSQL record as general_records leaves it: a standard string, or bare
+# text (NULL, a number, TRUE) with no blank around it.
+_PG_PIECE = re.compile(rb"'((?:[^']|'')*)'|([^,\n']+)", re.S)
+
+
+def _copy_text(value: bytes) -> bytes:
+    """A value escaped as COPY's text format writes it (backslash first)."""
+    for raw, esc in ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r")):
+        if raw in value:
+            value = value.replace(raw, esc)
+    return value
+
+
+def insert_to_copy(records: bytes) -> list[tuple[bytes | None, bytes]]:
+    """PostgreSQL INSERT records (one a line, as :func:`general_records` gives) as COPY lines.
+
+    Only for a table that a dump fills with both COPY and INSERT (rare): its rows must share
+    one text format to be read as one table in record order, so this works per field in
+    Python. Unquoted ``NULL`` becomes ``\\N``; a quoted ``'NULL'`` stays text. Returns
+    ``(line, raw)`` per record; ``line`` is None when a field is more than one string or
+    word (a cast such as ``'x'::text``), so the caller rejects that record with its raw text.
+    """
+    out: list[tuple[bytes | None, bytes]] = []
+    fields: list[bytes] = []
+    pieces: list[re.Match[bytes]] = []
+    odd = False
+    pos = start = 0
+    while True:
+        m = _PG_PIECE.match(records, pos)
+        if m is not None:
+            pieces.append(m)
+            pos = m.end()
+            continue
+        sep = records[pos : pos + 1]
+        if len(pieces) > 1:
+            odd = True
+        elif pieces:
+            quoted, bare = pieces[0].groups()
+            if quoted is not None:
+                fields.append(_copy_text(quoted.replace(b"''", b"'")))
+            else:
+                fields.append(b"\\N" if bare.upper() == b"NULL" else _copy_text(bare))
+        else:
+            fields.append(b"")
+        pieces = []
+        odd = odd or sep not in (b",", b"\n", b"")
+        if sep in (b"\n", b""):
+            out.append((None if odd else b"\t".join(fields), records[start:pos]))
+            fields, odd, start = [], False, pos + 1
+            if not sep:
+                return out
+        pos += 1

@@ -24,7 +24,7 @@ from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.delimited import read_csv_file
 from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
-from privguard.internals.audit.ingest.readers.xlsx import cell_text
+from privguard.internals.audit.ingest.readers.xlsx import cell_text, columns_of
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,19 @@ def _parquet(ex: Executor, src: SourceFile) -> Staged:
     return s
 
 
+def _used(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows cut to the columns that hold a value, as calamine reads a sheet's used range.
+
+    A table that starts at B4 then has the same columns in the probe and the full read (not
+    an empty column A). Judged on the head only: the full read maps again if they differ.
+    """
+    used = [i for r in rows for i, v in enumerate(r) if v is not None and v != ""]
+    if not used:
+        return rows
+    lo, hi = min(used), max(used) + 1
+    return [r[lo:hi] for r in rows]
+
+
 def _xlsx(src: SourceFile) -> list[Staged]:
     if src.path.suffix.lower() not in (".xlsx", ".xlsm"):
         return []  # .xls/.ods: only the full reader (which loads each sheet whole) reads them
@@ -119,19 +132,19 @@ def _xlsx(src: SourceFile) -> list[Staged]:
     out: list[Staged] = []
     try:
         for ws in book.worksheets:
-            header: list[str] | None = None
-            sample: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
             for row in ws.iter_rows(values_only=True):
-                cells = [cell_text(v) for v in row]
-                if all(c is None for c in cells):
-                    continue
-                if header is None:
-                    header = unique_names([c or "" for c in cells])
-                    continue
-                sample.append(tuple((cells + [None] * len(header))[: len(header)]))
-                if len(sample) >= SAMPLE:
-                    break
-            out.append(Staged(src.name, ws.title, "xlsx", "", header or [], None, 0, sample=sample))
+                if any(cell_text(v) is not None for v in row):
+                    rows.append(row)
+                    if len(rows) > SAMPLE:
+                        break
+            rows = _used(rows)
+            header, named = columns_of(rows[0]) if rows else ([], True)
+            sample = [
+                tuple(([cell_text(v) for v in r] + [None] * len(header))[: len(header)])
+                for r in (rows[1:] if named else rows)[:SAMPLE]
+            ]
+            out.append(Staged(src.name, ws.title, "xlsx", "", header, None, 0, sample=sample))
     finally:
         book.close()
     return out

@@ -1,6 +1,9 @@
 """Spreadsheets (XLSX, XLS, ODS) with python-calamine: every sheet is a table.
 
-The first non-blank row of a sheet is its header. A blank row (every cell empty) is not a
+The first non-blank row of a sheet is its header when every cell of it is text; a first row
+holding a number, a date or a duration is a record (a sheet without a header, such as
+calamine's ``date.xlsx``), and the columns are named ``column1``, ``column2``... as for a CSV
+file without one. A blank row (every cell empty) is not a
 record, as a blank line in a CSV file is not: it is skipped, ``row`` counts records only (so
 it is not the spreadsheet's row number once a blank row precedes the record), and the table's
 report warns how many blank rows were skipped and the first one's spreadsheet row. Cell values
@@ -10,6 +13,7 @@ become text as a person reads them: whole numbers without ``.0``, dates in ISO f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Staged, unique_names
+from privguard.internals.audit.ingest.readers.xlsx_errors import error_cells, warning
 
 _BATCH = 50_000
 
@@ -43,6 +48,18 @@ def cell_text(v: Any) -> str | None:
     return str(v)
 
 
+def is_header(values: Sequence[Any]) -> bool:
+    """Whether a sheet's first non-blank row (raw cell values) is a header: text cells only."""
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def columns_of(values: Sequence[Any]) -> tuple[list[str], bool]:
+    """The column names a first row gives, and whether it is a header (else a record)."""
+    if is_header(values):
+        return unique_names([cell_text(v) or "" for v in values]), True
+    return [f"column{i + 1}" for i in range(len(values))], False
+
+
 def _write(writer: pq.ParquetWriter, schema: pa.Schema, cols: list[list[Any]]) -> None:
     writer.write_table(
         pa.table(
@@ -60,6 +77,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
             f"the spreadsheet cannot be opened: {exc}", where=src.name, fix="check the file"
         ) from None
     out: list[Staged] = []
+    errors = error_cells(src.path) if src.path.suffix.lower() in (".xlsx", ".xlsm") else {}
     for k, sheet_name in enumerate(book.sheet_names):
         rows = book.get_sheet_by_name(sheet_name).iter_rows()
         header: list[str] | None = None
@@ -76,11 +94,12 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                     blank.append(line)
                 continue
             if header is None:
-                header = unique_names([c or "" for c in cells])
+                header, named = columns_of(row)
                 fields = [pa.field(sql.staged_name(i), pa.string()) for i in range(len(header))]
                 schema = pa.schema([*fields, pa.field(sql.REC, pa.int64())])
                 batch = [[] for _ in schema]
-                continue
+                if named:
+                    continue
             rec += 1
             n = len(header)
             cells = (cells + [None] * n)[:n]
@@ -92,13 +111,16 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
                 _write(writer, schema, batch)
                 batch = [[] for _ in schema]
+        flagged = [warning(*errors[sheet_name])] if sheet_name in errors else []
         if header is None or schema is None:
-            out.append(Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0))
+            out.append(
+                Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0, warnings=flagged)
+            )
             continue
         writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
         _write(writer, schema, batch)
         writer.close()
-        notes = []
+        notes = flagged
         if blank:
             notes.append(
                 f"{len(blank)} blank row(s) skipped (first at spreadsheet row {blank[0]}): a "
