@@ -144,3 +144,40 @@ def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: P
     assert [p.name for p in serial] == [p.name for p in parallel]
     for a, b in zip(serial, parallel, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+@pytest.mark.parametrize(
+    ("calls", "completed", "violations", "want"),
+    [
+        (1, 1, 1, "It was completed (connected). It was made while the number was on the "
+         "facility's do-not-record list: the facility had been told not to record it."),
+        (1, 0, 0, "It was an attempt that did not connect. It was not made while the number "
+         "was on a do-not-record list known to this audit."),
+        (3, 1, 1, "1 of them was completed (connected); the others were attempts. 1 of them "
+         "was made while the number was on the facility's do-not-record list: the facility "
+         "had been told not to record it."),
+        (3, 2, 0, "2 of them were completed (connected); the other was an attempt. None was "
+         "made while the number was on a do-not-record list known to this audit."),
+        (2, 2, 2, "Both were completed (connected). Both were made while the number was on "
+         "the facility's do-not-record list: the facility had been told not to record them."),
+        (5, 5, 0, "All 5 were completed (connected). None was made while the number was on a "
+         "do-not-record list known to this audit."),
+        (4, 0, 3, "None of them was completed (connected): all were attempts. 3 of them were "
+         "made while the number was on the facility's do-not-record list: the facility had "
+         "been told not to record them."),
+    ],
+)  # fmt: skip
+def test_letter_sentences_agree_with_any_count(
+    calls: int, completed: int, violations: int, want: str
+) -> None:
+    from privguard.internals.audit.report.letters import outcome_sentences
+
+    assert outcome_sentences(calls, completed, violations) == want
+
+
+def test_letter_says_on_for_a_single_day() -> None:
+    from privguard.internals.audit.report.letters import when_sentence
+
+    assert when_sentence("2013-06-27", "2013-06-27") == "on 2013-06-27 (UTC)"
+    assert when_sentence("2013-06-27", "2013-07-01") == "between 2013-06-27 and 2013-07-01 (UTC)"
+    assert when_sentence(None, None) == "at times the records do not give"

@@ -134,6 +134,55 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
+def when_sentence(first_day: object, last_day: object) -> str:
+    """When the calls were made: one day, a span of days, or unknown."""
+    if not first_day:
+        return "at times the records do not give"
+    if first_day == last_day:
+        return f"on {first_day} (UTC)"
+    return f"between {first_day} and {last_day} (UTC)"
+
+
+def outcome_sentences(calls: int, completed: int, violations: int) -> str:
+    """How many calls connected and how many broke the list, in grammar right for any count."""
+    attempts = calls - completed
+    if calls == 1:
+        done = (
+            "It was completed (connected). "
+            if completed
+            else "It was an attempt that did not connect. "
+        )
+        broke = (
+            "It was made while the number was on the facility's do-not-record list: the "
+            "facility had been told not to record it."
+            if violations
+            else "It was not made while the number was on a do-not-record list known to this audit."
+        )
+        return done + broke
+    every = "Both" if calls == 2 else f"All {calls:,}"
+    if completed == calls:
+        done = f"{every} were completed (connected). "
+    elif completed == 0:
+        done = "None of them was completed (connected): all were attempts. "
+    else:
+        was = "was" if completed == 1 else "were"
+        rest = "the other was an attempt" if attempts == 1 else "the others were attempts"
+        done = f"{completed:,} of them {was} completed (connected); {rest}. "
+    if violations == 0:
+        return (
+            done + "None was made while the number was on a do-not-record list known to this audit."
+        )
+    if violations == calls:
+        head = f"{every} were made"
+    else:
+        head = f"{violations:,} of them {'was' if violations == 1 else 'were'} made"
+    pronoun = "it" if violations == 1 else "them"
+    return (
+        done + f"{head} while the number was on the facility's do-not-record list: the facility "
+        f"had been told not to record {pronoun}."
+    )
+
+
 def render_letter(
     rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP
 ) -> None:
@@ -152,23 +201,13 @@ def render_letter(
     doc.h2("What was found")
     doc.para(texts.LETTER_MEANING)
     n = s.calls
-    when = (
-        f"between {s.first_day} and {s.last_day} (UTC)"
-        if s.first_day
-        else "at times the records do not give"
-    )
+    when = when_sentence(s.first_day, s.last_day)
     doc.para(
         f"The records show {_plural(n, 'recorded call', 'recorded calls')} to your "
         f"number{plural} {when}, from {_plural(len(s.facilities), 'facility', 'facilities')} "
         f"({', '.join(s.facilities)}), made by "
         f"{_plural(s.inmates, 'person', 'different people')} in custody. "
-        f"{s.completed:,} of them were completed (connected); the others were attempts. "
-        + (
-            f"{s.violations:,} were made while the number was on the facility's do-not-record "
-            "list: the facility had been told not to record them."
-            if s.violations
-            else "None was made while the number was on a do-not-record list known to this audit."
-        ),
+        + outcome_sentences(n, s.completed, s.violations),
         10.5,
     )
     if pseudonymized:
