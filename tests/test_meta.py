@@ -100,3 +100,13 @@ def test_every_error_has_the_one_shape() -> None:
             # A subclass may keep its parent's kind only if it is that parent's refinement.
             assert issubclass(cls, kinds[cls.kind]), f"{cls} reuses the kind {cls.kind!r}"
         kinds.setdefault(cls.kind, cls)
+
+
+def test_control_characters_from_input_are_shown_escaped() -> None:
+    from privguard.errors import InputError
+
+    err = InputError("cell holds \x1b]0;owned\x07 and \x9b2J", where="a\rb.csv row 3", fix="x")
+    text = err.render()
+    assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text and "\r" not in text
+    assert "\\x1b]0;owned\\x07" in text and "a\\x0db.csv row 3" in text
+    assert str(err) == text  # what the CLI prints

@@ -14,6 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F) if c not in (0x09, 0x0A)}
+_CONTROL.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})  # C1 controls (CSI, ...)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters other than tab and newline written as escapes."""
+    return text.translate(_CONTROL)
+
 
 class PrivguardError(Exception):
     """Base class of every error privguard raises on purpose.
@@ -42,12 +50,16 @@ class PrivguardError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        """The message as a person reads it: what, where, the problems, the fix."""
+        """The message as a person reads it: what, where, the problems, the fix.
+
+        Control characters from the input (escape sequences, bells, carriage returns) are
+        shown escaped, so a hostile file cannot rewrite the user's terminal.
+        """
         parts = [f"{self.where}: {self.message}" if self.where else self.message]
         parts += [f"  - {p}" for p in self.problems]
         if self.fix:
             parts.append(f"Fix: {self.fix}")
-        return "\n".join(parts)
+        return "\n".join(_printable(p) for p in parts)
 
     def to_dict(self) -> dict[str, Any]:
         """The service's JSON error shape."""
