@@ -194,3 +194,19 @@ def test_cli_prints_reconciliation(tmp_path: Path) -> None:
     assert "site_07/calls.csv" in proc.stdout and "TOTAL" in proc.stdout
     assert "2 rows from 1 call tables ingested" in proc.stdout
     assert "1 rejected rows" in proc.stdout
+
+
+def test_the_fix_an_unmappable_audit_suggests_works(tmp_path: Path) -> None:
+    """audit has no --mapping: its error says --config, and that file is accepted."""
+    dump = _dump(tmp_path)
+    proc = _cli("audit", str(dump), "--out", str(tmp_path / "out"))
+    assert (
+        proc.returncode == 2 and "run again with --config FILE ('privguard audit')" in proc.stderr
+    )
+    case = tmp_path / "case.toml"
+    case.write_text(
+        '[[mapping]]\nfiles = "rates.csv"\nskip = true\n\n'
+        '[[mapping]]\nfiles = "roster.csv"\nskip = true\n'
+    )
+    proc = _cli("audit", str(dump), "--config", str(case), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr

@@ -85,8 +85,9 @@ def _mapping_error(dump: Path, bad: list[tuple[Staged, Mapping]]) -> MappingErro
         "start time are needed)",
         where=str(dump),
         problems=problems,
-        fix="write these lines into a mapping file, fill in the column names, and run again "
-        "with --mapping FILE (or put them in the case file):\n\n" + "\n\n".join(snippets),
+        fix="write these lines into a TOML file, fill in the column names (or skip the table), "
+        "and run again with --config FILE ('privguard audit') or --mapping FILE ('privguard "
+        "ingest'):\n\n" + "\n\n".join(snippets),
     )
 
 
