@@ -210,3 +210,17 @@ def test_the_fix_an_unmappable_audit_suggests_works(tmp_path: Path) -> None:
     )
     proc = _cli("audit", str(dump), "--config", str(case), "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_audit_names_a_folder_given_as_a_file_and_every_missing_input(tmp_path: Path) -> None:
+    dump = _dump(tmp_path)
+    folder = tmp_path / "directory"
+    folder.mkdir()
+    proc = _cli(
+        "audit", str(dump), "--directory", str(folder), "--registry", str(tmp_path / "none.csv"),
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert f"the directory file {folder} is a folder: give the file inside it" in proc.stderr
+    assert f"the registry file {tmp_path / 'none.csv'} does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -43,10 +43,13 @@ def _check_inputs(
     problems = []
     if not dump.is_dir():
         problems.append(f"the dump folder {dump} does not exist or is not a folder")
-    for kind, paths in (("directory", directories), ("registry", registries)):
-        problems += [f"the {kind} file {p} does not exist" for p in paths if not Path(p).is_file()]
-    if labels is not None and not labels.is_file():
-        problems.append(f"the labels file {labels} does not exist")
+    named = [("directory", p) for p in directories] + [("registry", p) for p in registries]
+    named += [("labels", labels)] if labels is not None else []
+    for kind, path in named:
+        if Path(path).is_dir():
+            problems.append(f"the {kind} file {path} is a folder: give the file inside it")
+        elif not Path(path).is_file():
+            problems.append(f"the {kind} file {path} does not exist")
     if problems:
         raise InputError(
             "some inputs cannot be found",
