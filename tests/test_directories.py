@@ -164,9 +164,13 @@ def test_a_shared_number_is_one_number_downstream(tmp_path: Path) -> None:
     listed = attorney_numbers(pop)["directory"][:3]
     shared = listed[0]
     rows = [f"Ann Able,{shared}", f"Bob Baker,{shared}", f"Ann Able,{shared}"]
-    rows += [f"Cy {i},{n}" for i, n in enumerate(listed[1:])]
+    rows += [f"Cy {i},{n}" for i, n in enumerate(listed[1:])] + ["Dee Blank,"]
     (tmp_path / "bar.csv").write_text("Name,Phone\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    identify(out, directories=[tmp_path / "bar.csv"])
+    result = identify(out, directories=[tmp_path / "bar.csv"])
+    assert result.directory_entries == len(rows) - 1
+    assert [(s.place, s.reason) for s in result.lists_set_aside] == [
+        (f"bar.csv row {len(rows) + 1}", "no number written")
+    ]
     con = duckdb.connect()
     numbers = con.execute(
         f"SELECT number, attorney_name, evidence FROM '{AuditPaths(out).numbers}' "

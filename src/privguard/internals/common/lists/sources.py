@@ -22,6 +22,19 @@ import pyarrow as pa
 from privguard.errors import InputError
 from privguard.internals.common.lists import columns as C
 from privguard.internals.common.lists.numbers import RowNumbers, SetAside, row_numbers, summary
+
+__all__ = [
+    "DIRECTORY_SCHEMA",
+    "LABELS_SCHEMA",
+    "REGISTRY_SCHEMA",
+    "ListRead",
+    "SetAside",
+    "load_directory",
+    "load_labels",
+    "load_registry",
+    "read_directory",
+    "read_registry",
+]
 from privguard.internals.common.lists.tables import Sheet, read_sheets
 from privguard.internals.common.phones import split_numbers, to_e164
 
