@@ -8,10 +8,12 @@ value at a time, and is also used for the few numbers in directories.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+from phonenumbers.geodata.locale import LOCALE_DATA
 
 # A number a spreadsheet stored as a float ("5125550101.0").
 _FLOAT_TAIL = re.compile(r"^(\d{7,15})\.0+$")
@@ -36,6 +38,7 @@ REASONS: dict[str, str] = {
     "unknown country code": "unknown country code",
     "not a phone number": "not a phone number",
     "not a valid number": "no such number",
+    "country not recognized": "country not recognized",
 }
 _PARSE_REASONS = {
     phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
@@ -112,3 +115,77 @@ def split_numbers(cell: str | None) -> list[str]:
         r"\s*(?:[;/|\n]|,(?!\s*(?:ext|x)\b)|\bor\b)\s*", str(cell), flags=re.IGNORECASE
     )
     return [p for p in (s.strip() for s in parts) if any(ch.isdigit() for ch in p)]
+
+
+# Names people write for a country that libphonenumber's own names (every language it
+# ships) do not cover: ISO alpha-3 codes and everyday names.
+_COUNTRY_ALIASES = {
+    "usa": "US",
+    "us": "US",
+    "u s": "US",
+    "u s a": "US",
+    "united states of america": "US",
+    "america": "US",
+    "uk": "GB",
+    "u k": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "gbr": "GB",
+    "can": "CA",
+    "mex": "MX",
+    "fra": "FR",
+    "deu": "DE",
+    "jpn": "JP",
+    "chn": "CN",
+    "hkg": "HK",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "russia": "RU",
+    "holland": "NL",
+    "the netherlands": "NL",
+}
+
+
+def _country_key(text: str) -> str:
+    """Lowercase, accents and punctuation dropped: ``"Côte-d'Ivoire "`` -> ``"cote d ivoire"``."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", " ", plain.lower()).strip()
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every country name libphonenumber knows, in every language, to its region code."""
+    names: dict[str, str] = {}
+    for region, by_lang in LOCALE_DATA.items():
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            continue
+        for lang in sorted(by_lang, key=lambda x: x != "aa"):  # English ("aa") first
+            name = by_lang[lang]
+            if name.startswith("*"):
+                name = by_lang.get(name[1:], "")
+            if name and not name.startswith("*"):
+                names.setdefault(_country_key(name), region)
+        names.setdefault(region.lower(), region)
+    names.update(_COUNTRY_ALIASES)
+    return names
+
+
+@lru_cache(maxsize=4096)
+def country_region(text: str | None) -> str | None:
+    """The region code (``GB``) for a country as a directory writes it, or None if unknown.
+
+    Reads English and other names libphonenumber ships ("UNITED KINGDOM", "Royaume-Uni"),
+    ISO codes ("GB", "GBR", "UK") and calling codes ("44", "+44"). A blank cell or a name
+    not recognized gives None: the caller decides what an unknown country means.
+    """
+    if text is None or not str(text).strip():
+        return None
+    key = _country_key(str(text))
+    if key.isdigit():
+        region = phonenumbers.region_code_for_country_code(int(key))
+        return None if region == phonenumbers.UNKNOWN_REGION else region
+    return _country_names().get(key)

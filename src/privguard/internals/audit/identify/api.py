@@ -27,9 +27,10 @@ from privguard.internals.common.lists.sources import (
     DIRECTORY_SCHEMA,
     LABELS_SCHEMA,
     REGISTRY_SCHEMA,
-    load_directory,
+    SetAside,
     load_labels,
-    load_registry,
+    read_directory,
+    read_registry,
 )
 from privguard.internals.common.progress import NullProgress, Progress
 
@@ -48,6 +49,8 @@ class IdentifyResult:
     directory_entries: int = 0
     registry_intervals: int = 0
     labels: int = 0
+    # Directory and registry rows with no valid number, each with its place and reason.
+    lists_set_aside: tuple[SetAside, ...] = ()
 
     @property
     def candidates(self) -> int:
@@ -115,12 +118,11 @@ def identify(
     own = executor is None
     ex = executor or connect()
     try:
-        directory = _concat(
-            [load_directory(Path(p), cfg.directory_columns) for p in directories], DIRECTORY_SCHEMA
-        )
-        registry = _concat(
-            [load_registry(Path(p), cfg.registry_columns) for p in registries], REGISTRY_SCHEMA
-        )
+        reads = [read_directory(Path(p), cfg.directory_columns) for p in directories]
+        directory = _concat([r.table for r in reads], DIRECTORY_SCHEMA)
+        registry_reads = [read_registry(Path(p), cfg.registry_columns) for p in registries]
+        registry = _concat([r.table for r in registry_reads], REGISTRY_SCHEMA)
+        set_aside = tuple(s for r in reads + registry_reads for s in r.rows_set_aside)
         label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
         prog.advance("identify")
         ex.execute(f"CREATE OR REPLACE TEMP VIEW id_calls AS SELECT * FROM {parquet_source(calls)}")
@@ -183,6 +185,7 @@ def identify(
         directory_entries=directory.num_rows,
         registry_intervals=registry.num_rows,
         labels=label_table.num_rows,
+        lists_set_aside=set_aside,
     )
 
 

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from privguard.errors import Problems
 
-DIRECTORY_FIELDS = ("phone", "name", "bar_number", "office")
-REGISTRY_FIELDS = ("number", "added", "removed", "facility", "name")
+DIRECTORY_FIELDS = ("phone", "name", "bar_number", "office", "country")
+REGISTRY_FIELDS = ("number", "added", "removed", "facility", "name", "country")
 _KEYS = (
     "candidate_threshold",
     "min_calls",

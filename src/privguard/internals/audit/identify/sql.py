@@ -239,24 +239,37 @@ def pattern_text() -> str:
     )
 
 
+def holders(table: str, name: str) -> str:
+    """``table`` with ``first_listing``: True on the first row naming each (number, holder)."""
+    return (
+        f"(SELECT *, row_number() OVER (PARTITION BY number, {name} "
+        f"ORDER BY source_file, source_row) = 1 AS first_listing FROM {table})"
+    )
+
+
+def _all_holders(name: str) -> str:
+    """Every distinct holder of a number in file order: a shared number keeps all its names."""
+    return f"string_agg({name}, '; ' ORDER BY source_file, source_row) FILTER (WHERE first_listing)"
+
+
 def directory_evidence() -> str:
     """One evidence line per number from every directory row that lists it."""
-    return """
-SELECT number, first(attorney_name ORDER BY source_file, source_row) AS attorney_name,
+    return f"""
+SELECT number, {_all_holders("attorney_name")} AS attorney_name,
        string_agg(source_file, '; ' ORDER BY source_file, source_row) AS files,
        string_agg('in directory ' || source_place || ': ' || coalesce(attorney_name, '(no name)')
                   || coalesce(' (bar #' || bar_number || ')', ''),
                   '; ' ORDER BY source_file, source_row) AS evidence
-FROM id_directory GROUP BY number"""
+FROM {holders("id_directory", "attorney_name")} GROUP BY number"""
 
 
 def registry_evidence() -> str:
     """One evidence line per number from every registry interval that lists it."""
-    return """
+    return f"""
 SELECT number, min(registered_from) AS registered_from,
        CASE WHEN bool_or(registered_until IS NULL) THEN NULL
             ELSE max(registered_until) END AS registered_until,
-       first(registrant ORDER BY source_file, source_row) AS registrant,
+       {_all_holders("registrant")} AS registrant,
        string_agg(source_file, '; ' ORDER BY source_file, source_row) AS files,
        string_agg('registered ' || coalesce(strftime(registered_from, '%Y-%m-%d'),
                                             '(date added not given)')
@@ -264,7 +277,7 @@ SELECT number, min(registered_from) AS registered_from,
                   || coalesce(', removed ' || strftime(registered_until, '%Y-%m-%d'), '')
                   || coalesce(', facility ' || facility, ', all facilities'),
                   '; ' ORDER BY source_file, source_row) AS evidence
-FROM id_registry GROUP BY number"""
+FROM {holders("id_registry", "registrant")} GROUP BY number"""
 
 
 def label_decisions() -> str:

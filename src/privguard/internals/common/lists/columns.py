@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 
 from privguard.errors import InputError
+from privguard.internals.common.lists.numbers import row_numbers
 from privguard.internals.common.lists.tables import Cell, Sheet, column
-from privguard.internals.common.phones import split_numbers, to_e164
 
 _WORD = re.compile(r"[^a-z0-9]+")
 
@@ -68,7 +68,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "first_name": ("first", "first name", "given name", "firstname"),
     "last_name": ("last", "last name", "surname", "family name", "lastname"),
-    "bar_number": ("bar", "bar number", "bar no", "bar id", "bar num", "member id", "license"),
+    "bar_number": (
+        "bar",
+        "bar number",
+        "bar no",
+        "bar id",
+        "bar num",
+        "member id",
+        "license",
+        "registration number",
+        "attorney registration number",
+    ),
     "added": (
         "added",
         "date added",
@@ -104,6 +114,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "inactive date",
     ),
     "facility": ("facility", "site", "jail", "location", "facility code", "site id", "institution"),
+    # The country a row's numbers are dialed in; never "county", a different column.
+    "country": (
+        "country",
+        "countries",
+        "country code",
+        "country name",
+        "country region",
+        "country iso",
+        "iso country",
+        "iso country code",
+        "nation",
+        "phone country",
+        "phone country code",
+        "dialing country",
+    ),
 }
 SYNONYMS["number"] = SYNONYMS["phone"]
 
@@ -135,18 +160,26 @@ def by_name(sheet: Sheet, names: Iterable[str], field: str, setting: str) -> lis
     return found
 
 
-def phone_share(sheet: Sheet, index: int, sample: int = 200) -> float:
-    """Share of filled cells in a column that hold at least one valid phone number."""
-    filled = [c for c in column(sheet, index) if isinstance(c, str)][:sample]
+def phone_share(sheet: Sheet, index: int, country: int | None = None, sample: int = 200) -> float:
+    """Share of filled cells in a column holding a valid number (read in the row's country)."""
+    filled = [
+        (row[index], row[country] if country is not None else None)
+        for _, row in sheet.rows
+        if isinstance(row[index], str)
+    ][:sample]
     if not filled:
         return 0.0
-    good = sum(1 for c in filled if any(to_e164(p).e164 for p in split_numbers(c)))
+    good = sum(1 for c, where in filled if row_numbers([c], where).numbers)
     return good / len(filled)
 
 
-def sniff_phones(sheet: Sheet) -> list[int]:
+def sniff_phones(sheet: Sheet, country: int | None = None) -> list[int]:
     """Columns where most filled cells hold a phone number."""
-    return [i for i in range(len(sheet.header)) if phone_share(sheet, i) >= 0.6]
+    return [
+        i
+        for i in range(len(sheet.header))
+        if i != country and phone_share(sheet, i, country) >= 0.6
+    ]
 
 
 def sniff_text(sheet: Sheet, exclude: set[int]) -> int | None:
