@@ -185,3 +185,16 @@ def test_a_shared_number_is_one_number_downstream(tmp_path: Path) -> None:
     calls = [r for r in pop.rows if r["dialed_number"] in listed]
     assert calls and summary["privileged_calls"] == len(calls)
     assert summary["attorney_numbers"] == len(listed)
+
+
+def test_the_registry_column_fix_the_error_suggests_is_honoured(tmp_path: Path) -> None:
+    """A registry whose phone column has no usual header: the error's fix works as written."""
+    path = tmp_path / "dnr.csv"
+    path.write_text("Tel Nbr,Since,Note\nabc,2013-01-01,x\n")
+    with pytest.raises(InputError) as err:
+        read_registry(path)
+    assert err.value.fix is not None and "registry_columns = { number = [" in err.value.fix
+    path.write_text("Tel Nbr,Since\n(512) 555-0100,2013-01-01\n(512) 555-0111,2013-02-01\n")
+    got = read_registry(path, {"number": ("Tel Nbr",)})
+    numbers = set(got.table.column("number").to_pylist())
+    assert numbers == {"+15125550100", "+15125550111"}

@@ -179,8 +179,10 @@ def _text(row: list[C.Cell], idx: list[int]) -> str | None:
 def _phone_columns(
     sheet: Sheet, override: Mapping[str, tuple[str, ...]], setting: str, country: list[int]
 ) -> list[int]:
-    found = _pick(sheet, "phone", override, setting)
-    if "phone" not in override:
+    # The case file names the column "phone" in directory_columns, "number" in registry_columns.
+    field = "number" if setting == "registry_columns" else "phone"
+    found = _pick(sheet, field, override, setting)
+    if field not in override:
         # A header such as "Number" may be a bar number: keep only columns that hold phones
         # (read in the row's country); when none does, the header's column, whose rows are
         # then set aside each with its reason.
@@ -197,7 +199,7 @@ def _phone_columns(
             + ")",
             where=sheet.place(sheet.header_row),
             fix=f"name the phone column(s) in the case file: [identify] {setting} = "
-            '{ phone = ["Office Phone", "Cell"] }',
+            f'{{ {field} = ["Office Phone", "Cell"] }}',
         )
     return found
 
