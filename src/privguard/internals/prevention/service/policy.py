@@ -49,6 +49,10 @@ def requires(*roles: str) -> Any:
         token = credentials.credentials if credentials else None
         sink = access_log(request)
         principal = authenticate(session, token, ip=ip, sink=sink)
+        # End the read so the request holds no pooled connection while its endpoint runs:
+        # POST /v1/decisions awaits the decision log's commit, and requests holding every
+        # connection starve the log's writer of one (a deadlock until the pool's timeout).
+        session.commit()
         if principal.role not in allowed:
             audit_event(
                 "denied",
