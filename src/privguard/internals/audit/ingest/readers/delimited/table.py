@@ -35,6 +35,7 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     looks_like_header,
     sniff,
 )
+from privguard.internals.audit.ingest.readers.delimited.prepare import mixed_breaks, rewrite
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
@@ -170,10 +171,38 @@ def _cut_last_line(path: Path) -> str:
     return fragment.decode("utf-8", "replace")
 
 
-def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+def _plain_text(
+    src: SourceFile, scratch: Path, scan: str
+) -> tuple[SourceFile, str, bytes, list[str]]:
+    """``src`` as DuckDB can read it: (file, encoding, head, warnings).
+
+    Text DuckDB cannot read as it is (Windows-1252 or latin-1, UTF-16, breaks of more than
+    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`).
+    """
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
+    mixed = encoding == "utf-8" and not src.gzip and mixed_breaks(src.path)
+    if encoding == "utf-8" and not mixed:
+        return src, encoding, head, []
+    dest = scratch / f"{scan}.utf8.csv"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    c1, changed = rewrite(src.path, src.gzip, encoding, dest, breaks=True)
+    with open(dest, "rb") as fh:
+        head = fh.read(_HEAD)
+    warnings = (
+        ["line breaks of more than one kind (CRLF, LF, CR): read as one"]
+        if mixed and changed
+        else []
+    )
+    if encoding != "utf-8":
+        shown = "windows-1252" if c1 else encoding.removesuffix("-le").removesuffix("-be")
+        warnings.append(f"read as {shown}")
+    return replace(src, path=dest, gzip=False), "utf-8", head, warnings
+
+
+def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    src, encoding, head, warnings = _plain_text(src, scratch, scan)
     text = _decode(head, encoding)
     delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
     fmt = "tsv" if delim == "\t" else "csv"
@@ -192,7 +221,6 @@ def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> S
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
     staged, sample = defer_delimited(ex, d)
-    warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
     return Staged(
         src.name,
         table,
