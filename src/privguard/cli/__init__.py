@@ -15,7 +15,7 @@ import sys
 import click
 
 from privguard import __version__
-from privguard.errors import PrivguardError
+from privguard.errors import InputError, PrivguardError
 
 # (module, command attribute): each lives in its own file so commands stay small.
 _COMMANDS = [
@@ -59,8 +59,34 @@ def cli(verbose: int) -> None:
     )
 
 
+def _unexpected(exc: BaseException) -> PrivguardError:
+    """What a person reads for an error no library code translated (never a traceback)."""
+    if isinstance(exc, OSError):
+        return InputError(
+            f"the operating system refused: {exc.strerror or exc}",
+            where=str(exc.filename or "a file or folder given to privguard"),
+            fix="check that the path exists, is of the right kind (a folder for --out) and "
+            "that you may read or write it, then run again",
+        )
+    if isinstance(exc, RecursionError):
+        return InputError(
+            "the input is nested too deeply to read (archives inside archives, or nested "
+            "values, hundreds of levels down)",
+            fix="unpack the outer layers by hand and give privguard the inner files",
+        )
+    return PrivguardError(
+        f"privguard failed unexpectedly ({type(exc).__name__}: {exc})",
+        fix="run again with -vv to see where, and report this as a bug with that output",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn privguard errors into exit codes and plain messages."""
+    """Entry point: run the CLI and turn privguard errors into exit codes and plain messages.
+
+    An error no library code translated still reaches the person as a message with a fix
+    and an exit code (2 for a path the system refused or too deep a nesting, 1 otherwise);
+    its traceback is logged at debug level (``-vv``), never printed by default.
+    """
     try:
         cli.main(args=argv, prog_name="privguard", standalone_mode=False)
     except PrivguardError as exc:
@@ -74,3 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except (Exception, RecursionError) as exc:
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        err = _unexpected(exc)
+        click.echo(f"Error: {err.render()}", err=True)
+        sys.exit(err.exit_code)

@@ -138,12 +138,17 @@ def ingest(
             fix="give the folder that holds the leaked or produced tables",
         )
     progress = progress or NullProgress()
-    scratch = work / "tmp" / "ingest"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    out_dir = work / "ingested"
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    scratch, out_dir = work / "tmp" / "ingest", work / "ingested"
+    for folder in (scratch, out_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(
+                f"the work folder cannot be made: {exc.strerror or exc}",
+                where=str(folder),
+                fix="give an output folder you may write, whose parents are folders",
+            ) from exc
     ex = executor
     if ex is None:
         ex = connect()
@@ -345,7 +350,16 @@ def _run(
     progress: Progress,
 ) -> IngestResult:
     """discover -> probe -> stage -> map -> write -> report entries."""
-    files, skipped, found_notes = discover(dump, scratch / "extract")
+    try:
+        files, skipped, found_notes = discover(dump, scratch / "extract")
+    except RecursionError as exc:
+        # Archives inside archives, hundreds deep: no table is that far down on purpose.
+        raise InputError(
+            "archives are nested too deeply to open (an archive inside an archive, "
+            "hundreds of times)",
+            where=str(dump),
+            fix="unpack the outer archives by hand and give privguard the inner files",
+        ) from exc
     skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
