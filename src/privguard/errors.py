@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Not an error: the audit ran to the end and wrote every output, but some input file(s)
+# could not be read, so whatever calls they hold are in no figure (the report says which).
+EXIT_INCOMPLETE = 6
+
 
 class PrivguardError(Exception):
     """Base class of every error privguard raises on purpose.

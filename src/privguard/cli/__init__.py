@@ -3,7 +3,8 @@
 Each command parses its arguments, calls one library function and formats the
 result. Errors are translated here, and only here, into exit codes:
 1 general, 2 bad input or settings, 3 integrity failure, 4 engine failure,
-5 access refused (vault).
+5 access refused (vault), 6 audit incomplete: it ran to the end, but some input file(s)
+could not be read (``privguard audit`` and ``privguard ingest`` name them).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def cli(verbose: int) -> None:
     """Detect, prove and prevent the recording of privileged attorney-client calls.
 
     Example: privguard synth demo --calls 20000 --seed 1 && privguard audit demo/dump --out out
+
+    \b
+    Exit codes: 0 done; 1 general failure; 2 bad input or settings; 3 integrity failure;
+    4 engine failure; 5 access refused; 6 audit INCOMPLETE: every output was written, but
+    some input file(s) could not be read (named at the end and in the report).
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     its traceback is logged at debug level (``-vv``), never printed by default.
     """
     try:
-        cli.main(args=argv, prog_name="privguard", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="privguard", standalone_mode=False)
     except PrivguardError as exc:
         click.echo(f"Error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
@@ -105,3 +111,6 @@ def main(argv: list[str] | None = None) -> None:
         err = _unexpected(exc)
         click.echo(f"Error: {err.render()}", err=True)
         sys.exit(err.exit_code)
+    # Without standalone mode click returns a command's Exit code (6: incomplete) instead.
+    if isinstance(code, int) and code:
+        sys.exit(code)

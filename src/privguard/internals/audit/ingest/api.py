@@ -28,6 +28,8 @@ from privguard.internals.audit.ingest.readers.sqltables import read_sql_dump
 from privguard.internals.audit.ingest.readers.xlsx import read_xlsx
 from privguard.internals.audit.ingest.report import (
     IngestResult,
+    dump_size,
+    skipped_entry,
     table_entry,
     totals,
     write_rejects_csv,
@@ -282,7 +284,7 @@ def _stage_all(
     heads: list[list[Staged]],
     scratch: Path,
     progress: Progress,
-) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, str]]]:
+) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, Any]]]:
     """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
     progress.start("reading tables", total=sum(f.size for f in files))
     results, owners = workers.spread(
@@ -296,13 +298,15 @@ def _stage_all(
     staged: list[Staged] = []
     owner: list[int] = []
     warnings: list[dict[str, str]] = []
-    unreadable: list[dict[str, str]] = []
+    unreadable: list[dict[str, Any]] = []
     for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
         staged += tables
         owner += [k] * len(tables)
         warnings += [{"file": src.name, "warning": w} for w in notes]
         if failure is not None:
-            unreadable.append({"file": src.name, "reason": failure})
+            # The file's name in the dump, not where it was read from (a scratch copy).
+            failure = failure.replace(str(src.path), src.name)
+            unreadable.append(skipped_entry(src.name, failure, src.size))
     return staged, owner, warnings, unreadable
 
 
@@ -360,7 +364,9 @@ def _run(
             where=str(dump),
             fix="unpack the outer archives by hand and give privguard the inner files",
         ) from exc
-    skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
+    skipped_files = [
+        skipped_entry(s.name, s.reason, dump_size(dump, s.name), (dump,)) for s in skipped
+    ]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
     try:
@@ -390,7 +396,12 @@ def _run(
     ]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
-        str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings
+        str(dump),
+        work,
+        entries,
+        totals(entries, len(files), skipped_files),
+        skipped_files,
+        warnings,
     )
     write_report(result)
     log.info("ingest: %s", result.totals)
