@@ -113,6 +113,10 @@ def finish_delimited(
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
         out = Rejects.write(d.rejects, rows)
     out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
+    if d.long:
+        # Lines too long for the reader, taken out before it parsed (long_lines.py).
+        why = "record too long for the reader (its raw text ends with its size)"
+        out = out.after_bad(d.long, d.rejects.with_suffix(".long.parquet"), why)
     if d.tail:
         # The record a truncated gzip file cut off: after every other record.
         cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
