@@ -110,3 +110,14 @@ def test_csv_spectrum_newlines(tmp_path: Path, name: str) -> None:
     expected = json.loads((SPECTRUM.parent / "json" / f"{name}.json").read_text())
     table = _count_only(tmp_path, SPECTRUM / f"{name}.csv")
     assert (table["rows_read"], table["rows_rejected"]) == (len(expected), 0)
+
+
+def test_mixed_breaks_with_a_stray_quote_are_still_read(tmp_path: Path) -> None:
+    """A quote inside an unquoted value fools the quote-aware rewrite: every break is made
+    LF then, and the table says so, rather than the whole file being skipped."""
+    lines = [HEADER, _row(0, 'A"B'), _row(1), _row(2), _row(3)]
+    breaks = ["\n", "\r\n", "\n", "\r\n", "\n"]
+    data = "".join(line + brk for line, brk in zip(lines, breaks, strict=True))
+    table, rows = _read(tmp_path, "calls.csv", data.encode())
+    assert rows == [(1, 'A"B'), (2, NAMES[1]), (3, NAMES[2]), (4, NAMES[3])]
+    assert any("quoting is broken" in w for w in table["warnings"])

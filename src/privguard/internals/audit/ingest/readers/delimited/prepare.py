@@ -108,7 +108,11 @@ def rewrite(
                 text, inside = _outside_quotes(text, quote, inside)
                 changed = changed or text != was
             out.write(text.encode("utf-8", errors))
-        tail = (dec.decode(b"", final=True) if dec is not None else "") + held
+        try:
+            tail = dec.decode(b"", final=True) if dec is not None else ""
+        except UnicodeDecodeError:
+            tail = "\ufffd"  # half a UTF-16 character cut by the end of the file
+        tail += held
         if breaks:
             was = tail
             tail, inside = _outside_quotes(tail, quote, inside)

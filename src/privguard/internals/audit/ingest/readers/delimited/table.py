@@ -146,7 +146,14 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
     """Stage one CSV/TSV file (one table named after the file stem)."""
     try:
         return _read_csv_file(ex, src, scratch, scan)
-    except (OSError, EOFError, EngineError):
+    except EngineError as exc:
+        if _BROKEN_BREAKS in exc.message:
+            # Breaks of several kinds the quote-aware rewrite left (its quotes are not
+            # DuckDB's: a quote inside an unquoted value): every break made LF, and said.
+            return _read_csv_file(ex, src, scratch, f"{scan}b", every_break=True)
+        if not src.gzip:
+            raise
+    except (OSError, EOFError):
         if not src.gzip:
             raise
     # A truncated or damaged gzip file: read what it holds, the cut record is rejected.
@@ -175,23 +182,28 @@ def _cut_last_line(path: Path) -> str:
     return fragment.decode("utf-8", "replace")
 
 
+_BROKEN_BREAKS = "state machine reached an invalid state"
+
+
 def _plain_text(
-    src: SourceFile, scratch: Path, scan: str
+    src: SourceFile, scratch: Path, scan: str, every_break: bool = False
 ) -> tuple[SourceFile, str, bytes, list[str]]:
     """``src`` as DuckDB can read it: (file, encoding, head, warnings).
 
     Text DuckDB cannot read as it is (Windows-1252 or latin-1, UTF-16, breaks of more than
-    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`).
+    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`); with
+    ``every_break`` breaks inside quoted values are made LF too.
     """
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
-    mixed = encoding == "utf-8" and not src.gzip and mixed_breaks(src.path)
+    mixed = every_break or (encoding == "utf-8" and not src.gzip and mixed_breaks(src.path))
     if encoding == "utf-8" and not mixed:
         return src, encoding, head, []
     dest = scratch / f"{scan}.utf8.csv"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    c1, changed = rewrite(src.path, src.gzip, encoding, dest, breaks=True)
+    quote = "" if every_break else '"'
+    c1, changed = rewrite(src.path, src.gzip, encoding, dest, breaks=True, quote=quote)
     with open(dest, "rb") as fh:
         head = fh.read(_HEAD)
     warnings = (
@@ -199,14 +211,18 @@ def _plain_text(
         if mixed and changed
         else []
     )
+    if every_break:
+        warnings.append("its quoting is broken: breaks inside quoted values were made LF too")
     if encoding != "utf-8":
         shown = "windows-1252" if c1 else encoding.removesuffix("-le").removesuffix("-be")
         warnings.append(f"read as {shown}")
     return replace(src, path=dest, gzip=False), "utf-8", head, warnings
 
 
-def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
-    src, encoding, head, warnings = _plain_text(src, scratch, scan)
+def _read_csv_file(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str, every_break: bool = False
+) -> Staged:
+    src, encoding, head, warnings = _plain_text(src, scratch, scan, every_break)
     text = _decode(head, encoding)
     delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
     fmt = "tsv" if delim == "\t" else "csv"
