@@ -66,6 +66,18 @@ def test_utf16_with_or_without_a_bom(tmp_path: Path, codec: str) -> None:
     assert table["rows_rejected"] == 0
 
 
+@pytest.fixture(params=["when DuckDB refuses", "checked first"])
+def large(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways mixed breaks are found: a small file when DuckDB refuses its first rows,
+    a large one (here: any) by a count of its breaks before DuckDB reads it."""
+    if request.param == "checked first":
+        monkeypatch.setattr(
+            "privguard.internals.audit.ingest.readers.delimited.table.CHECK_BREAKS_BYTES", 0
+        )
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("large")
 def test_mixed_crlf_and_lf(tmp_path: Path) -> None:
     crlf = "\r\n".join([HEADER, *(_row(i) for i in range(3))]) + "\r\n"
     lf = "\n".join(_row(i) for i in range(3, 6)) + "\n"
@@ -74,6 +86,7 @@ def test_mixed_crlf_and_lf(tmp_path: Path) -> None:
     assert any("line breaks of more than one kind" in w for w in table["warnings"])
 
 
+@pytest.mark.usefixtures("large")
 def test_mixed_breaks_keep_a_break_inside_a_quoted_value(tmp_path: Path) -> None:
     lines = [HEADER, _row(0), _row(1, '"TWO\r\nLINES"'), _row(2)]
     data = "\r\n".join(lines) + "\r\n" + _row(3) + "\n"
@@ -112,6 +125,7 @@ def test_csv_spectrum_newlines(tmp_path: Path, name: str) -> None:
     assert (table["rows_read"], table["rows_rejected"]) == (len(expected), 0)
 
 
+@pytest.mark.usefixtures("large")
 def test_mixed_breaks_with_a_stray_quote_are_still_read(tmp_path: Path) -> None:
     """A quote inside an unquoted value fools the quote-aware rewrite: every break is made
     LF then, and the table says so, rather than the whole file being skipped."""

@@ -148,9 +148,7 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
         return _read_csv_file(ex, src, scratch, scan)
     except EngineError as exc:
         if _BROKEN_BREAKS in exc.message:
-            # Breaks of several kinds the quote-aware rewrite left (its quotes are not
-            # DuckDB's: a quote inside an unquoted value): every break made LF, and said.
-            return _read_csv_file(ex, src, scratch, f"{scan}b", every_break=True)
+            return _read_broken_breaks(ex, src, scratch, scan)
         if not src.gzip:
             raise
     except (OSError, EOFError):
@@ -165,6 +163,18 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
     if staged.deferred is not None:
         staged.deferred.tail = fragment
     return staged
+
+
+def _read_broken_breaks(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    """A file whose line breaks DuckDB refused: rewritten with one kind of break between
+    records; if DuckDB still refuses (a quote inside an unquoted value fooled the rewrite
+    about what is quoted), with every break made LF, and said."""
+    try:
+        return _read_csv_file(ex, src, scratch, f"{scan}q", breaks="between")
+    except EngineError as exc:
+        if _BROKEN_BREAKS not in exc.message:
+            raise
+    return _read_csv_file(ex, src, scratch, f"{scan}b", breaks="every")
 
 
 def _cut_last_line(path: Path) -> str:
@@ -183,21 +193,29 @@ def _cut_last_line(path: Path) -> str:
 
 
 _BROKEN_BREAKS = "state machine reached an invalid state"
+# A file this large is checked for breaks of several kinds before DuckDB reads it: its
+# parse would fail only when the whole table is written. A smaller one fails at its first
+# rows (DuckDB parses a whole read buffer), and is rewritten then (_read_broken_breaks).
+CHECK_BREAKS_BYTES = 24 << 20
 
 
 def _plain_text(
-    src: SourceFile, scratch: Path, scan: str, every_break: bool = False
+    src: SourceFile, scratch: Path, scan: str, breaks: str = ""
 ) -> tuple[SourceFile, str, bytes, list[str]]:
     """``src`` as DuckDB can read it: (file, encoding, head, warnings).
 
     Text DuckDB cannot read as it is (Windows-1252 or latin-1, UTF-16, breaks of more than
-    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`); with
-    ``every_break`` breaks inside quoted values are made LF too.
+    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`). ``breaks``:
+    "between" (breaks between records made LF) or "every" (inside quoted values too).
     """
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
-    mixed = every_break or (encoding == "utf-8" and not src.gzip and mixed_breaks(src.path))
+    large = not src.gzip and src.path.stat().st_size >= CHECK_BREAKS_BYTES
+    if not breaks and encoding == "utf-8" and large and mixed_breaks(src.path):
+        breaks = "between"
+    mixed = bool(breaks)
+    every_break = breaks == "every"
     if encoding == "utf-8" and not mixed:
         return src, encoding, head, []
     dest = scratch / f"{scan}.utf8.csv"
@@ -220,9 +238,9 @@ def _plain_text(
 
 
 def _read_csv_file(
-    ex: Executor, src: SourceFile, scratch: Path, scan: str, every_break: bool = False
+    ex: Executor, src: SourceFile, scratch: Path, scan: str, breaks: str = ""
 ) -> Staged:
-    src, encoding, head, warnings = _plain_text(src, scratch, scan, every_break)
+    src, encoding, head, warnings = _plain_text(src, scratch, scan, breaks)
     text = _decode(head, encoding)
     delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
     fmt = "tsv" if delim == "\t" else "csv"
