@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from fuzz_helpers import accounting
 from privguard.internals.audit.ingest.api import ingest
 
 SHARED = Path(__file__).parents[2] / "shared"
@@ -66,13 +67,13 @@ def test_utf16_with_or_without_a_bom(tmp_path: Path, codec: str) -> None:
     assert table["rows_rejected"] == 0
 
 
-@pytest.fixture(params=["when DuckDB refuses", "checked first"])
+@pytest.fixture(params=["checked first", "when DuckDB refuses"])
 def large(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways mixed breaks are found: a small file when DuckDB refuses its first rows,
-    a large one (here: any) by a count of its breaks before DuckDB reads it."""
-    if request.param == "checked first":
+    """Both ways mixed breaks are found: by a count of the breaks before DuckDB reads the
+    file, and (the count turned off) when DuckDB refuses it."""
+    if request.param == "when DuckDB refuses":
         monkeypatch.setattr(
-            "privguard.internals.audit.ingest.readers.delimited.table.CHECK_BREAKS_BYTES", 0
+            "privguard.internals.audit.ingest.readers.delimited.table.CHECK_BREAKS", False
         )
     return str(request.param)
 
@@ -135,3 +136,19 @@ def test_mixed_breaks_with_a_stray_quote_are_still_read(tmp_path: Path) -> None:
     table, rows = _read(tmp_path, "calls.csv", data.encode())
     assert rows == [(1, 'A"B'), (2, NAMES[1]), (3, NAMES[2]), (4, NAMES[3])]
     assert any("quoting is broken" in w for w in table["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("bom", "breaks"),
+    [("", ["\r"] * 5), ("\ufeff", ["\n", "\n", "\r\n", "\n", "\n"])],
+    ids=["bare CR", "a CRLF among LF lines, with a BOM"],
+)
+def test_rejects_keep_their_place(tmp_path: Path, bom: str, breaks: list[str]) -> None:
+    """Found by the fuzz: the line scan counts LF only, and DuckDB counts a CRLF among LF
+    lines as two lines; both misplaced the rejected records."""
+    lines = [HEADER, _row(0), "A12;A12", _row(2), "x" * 40, _row(4)]
+    data = bom + lines[0] + "".join(b + line for b, line in zip(breaks, lines[1:], strict=True))
+    table, rows = _read(tmp_path, "calls.csv", (data + breaks[-1]).encode())
+    assert (table["rows_read"], table["rows_rejected"]) == (5, 2)
+    assert [r[0] for r in rows] == [1, 3, 5]
+    assert accounting(tmp_path / "work") == ("", "")
