@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help venv demo test test-fast lint format typecheck services bench golden clean
+.PHONY: help venv demo test test-fast lint format typecheck services bench golden fuzz clean
 
 help:
 	@echo "make demo       set up and run an audit on the embedded synthetic sample"
 	@echo "make test       set up, start the real servers the tests need, lint and run every test"
 	@echo "make test-fast  the fast tests only (no servers, no large dumps)"
 	@echo "make bench      the benchmarks (slow, on purpose): see docs/benchmarks.md"
+	@echo "make fuzz       the readers' fuzz test for FUZZ_MINUTES (10) minutes"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,12 @@ test-fast: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
+
+FUZZ_MINUTES ?= 10
+
+# The long run of tests/test_fuzz_readers.py: prints runs, tracebacks and mismatches (both 0).
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_readers.py --minutes $(FUZZ_MINUTES)
 
 # Outputs are meant to change: regenerate the golden digests and review the JSON's diff.
 golden: $(STAMP)

@@ -29,3 +29,18 @@ def test_other_failures_are_still_reported_as_bugs() -> None:
     finally:
         ex.close()
     assert "report this as a bug" in (info.value.fix or "")
+
+
+def test_an_error_raised_while_rows_are_fetched_is_translated() -> None:
+    """DuckDB streams a result: a failure late in it surfaces in fetchall(), not in execute()."""
+    ex = connect(EngineOptions(threads=1))
+    late = (
+        "SELECT i, CASE WHEN i > 9000000 THEN CAST('x' || i AS INTEGER) ELSE i END "
+        "FROM range(10000000) t(i)"
+    )
+    try:
+        with pytest.raises(EngineError) as info:
+            ex.fetchall(late)
+    finally:
+        ex.close()
+    assert "Conversion Error" in info.value.message

@@ -23,6 +23,11 @@ def _printable(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+# Not an error: the audit ran to the end and wrote every output, but some input file(s)
+# could not be read, so whatever calls they hold are in no figure (the report says which).
+EXIT_INCOMPLETE = 6
+
+
 class PrivguardError(Exception):
     """Base class of every error privguard raises on purpose.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from privguard.cli._progress import RichProgress
+from privguard.errors import EXIT_INCOMPLETE
 
 _PATH = click.Path(path_type=Path)
 
@@ -50,6 +51,8 @@ def audit(
 
     Prints the headline, the path of the report and the public key that signed the
     manifest (give it to whoever must check the outputs: privguard verify --key).
+    When some input file could not be read, every output is still written, the files
+    are named at the end and in the report, and the exit code is 6 (audit incomplete).
     --out must be new, empty, or an earlier audit's folder (only its files are replaced).
 
     \b
@@ -78,6 +81,19 @@ def audit(
     if result.foreign:
         click.echo(f"Left alone, not sealed: {len(result.foreign)} file(s) you put in the folder")
     click.echo(f"Manifest signed (Ed25519). Public key: {result.public_key}")
+    unread = s.get("unread_files") or []
+    if unread:
+        # Last, where a person looks: the figures above leave these files out.
+        click.echo(
+            f"INCOMPLETE: {len(unread)} file(s), {s.get('bytes_unread', 0):,} bytes, could not "
+            "be read; whatever calls they hold are in no figure above (exit code "
+            f"{EXIT_INCOMPLETE}):",
+            err=True,
+        )
+        for f in unread:
+            size = f"{f['bytes']:,} bytes" if isinstance(f.get("bytes"), int) else "size unknown"
+            click.echo(f"  not read: {f['file']} ({size}): {f['reason']}", err=True)
+        raise click.exceptions.Exit(EXIT_INCOMPLETE)
 
 
 def _headline(s: dict) -> str:

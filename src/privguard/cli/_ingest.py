@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from privguard.cli._progress import RichProgress
+from privguard.errors import EXIT_INCOMPLETE
 
 
 @click.command(name="ingest")
@@ -43,6 +45,8 @@ def ingest(dump: Path, work: Path, mapping_file: Path | None, config: Path | Non
 
     Archives are opened within the case file's [ingest] limits (extracted size, compression
     ratio, nesting depth; docs/case-file.md); a symbolic link leading out of DUMP is refused.
+
+    Files that could not be read are named at the end and the exit code is 6 (incomplete).
 
     Example: privguard ingest demo/leak/dump --out demo/work
     """
@@ -86,7 +90,14 @@ def ingest(dump: Path, work: Path, mapping_file: Path | None, config: Path | Non
         f"{result.ingested_dir}; {t['rows_rejected']:,} rejected rows in {result.rejects_path}; "
         f"report: {result.report_path}"
     )
-    for s in result.skipped_files:
-        console.print(f"[yellow]not read:[/] {s['file']}: {s['reason']}")
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w['file']}: {w['warning']}")
+        console.print(f"[yellow]warning:[/] {escape(w['file'])}: {escape(w['warning'])}")
+    for s in result.skipped_files:
+        size = f"{s['bytes']:,} bytes" if isinstance(s.get("bytes"), int) else "size unknown"
+        console.print(f"[yellow]not read:[/] {escape(s['file'])} ({size}): {escape(s['reason'])}")
+    if result.incomplete:
+        console.print(
+            f"[red]INCOMPLETE:[/] {t['files_unread']} file(s), {t['bytes_unread']:,} bytes, "
+            f"could not be read (exit code {EXIT_INCOMPLETE})"
+        )
+        raise click.exceptions.Exit(EXIT_INCOMPLETE)

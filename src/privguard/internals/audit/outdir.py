@@ -52,7 +52,14 @@ def prepare_out(out: Path, *, labels: Path | None = None, overwrite: bool = Fals
             where=str(out),
             fix="give --out a folder name (new or empty), not a file",
         )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"the output folder cannot be made: {exc.strerror or exc}",
+            where=str(out),
+            fix="give --out a folder you may write, whose parents are folders (not files)",
+        ) from exc
     present = {f for f in _files(out) if not is_litter(f)}
     try:
         previous = previous_outputs(out)

@@ -93,6 +93,9 @@ CALL_COLUMNS: tuple[str, ...] = (
 SUMMARY_INT_KEYS: tuple[str, ...] = (
     "rows_read",
     "rows_rejected",
+    # files that may hold calls but could not be read (the audit is incomplete); the summary
+    # also gives bytes_unread and unread_files (file, bytes, reason)
+    "files_unread",
     "calls",
     "calls_to_invalid_numbers",  # calls whose number failed validation (no dialed_number)
     "unique_numbers",

@@ -48,15 +48,15 @@ class DuckDBExecutor:
             raise _engine_error(exc, self.options) from exc
         log.debug("%.3fs %s", time.perf_counter() - started, " ".join(sql.split())[:200])
 
-    def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
-        with self._timed(sql):
-            return self.con.execute(sql, params or [])
-
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
-        self._run(sql, params)
+        with self._timed(sql):
+            self.con.execute(sql, params or [])
 
     def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self._run(sql, params).fetchall()
+        # The rows are produced while fetched: a parse error can surface here, not in
+        # execute(), and must be translated like any other.
+        with self._timed(sql):
+            return self.con.execute(sql, params or []).fetchall()
 
     def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         # A relation, not a DB-API cursor: the cursor path copies the rows once more.
@@ -78,7 +78,8 @@ class DuckDBExecutor:
     def copy_to_parquet(self, sql: str, path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         copy = f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
-        row = self._run(copy, None).fetchone()
+        with self._timed(copy):
+            row = self.con.execute(copy).fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:

@@ -40,20 +40,30 @@ class Summary:
         return self.values[key]
 
 
-def ingest_totals(report: Path) -> tuple[int, int]:
-    """Rows read and rows rejected, summed over the tables of ``ingest_report.json``."""
+def ingest_totals(report: Path) -> dict[str, Any]:
+    """Rows read and rejected (summed over the tables of ``ingest_report.json``), and the
+    files that could not be read: ``files_unread``, ``bytes_unread``, ``unread_files``."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
         tables = data.get("tables", [])
-        read = sum(int(t.get("rows_read", 0)) for t in tables)
-        rejected = sum(int(t.get("rows_rejected", 0)) for t in tables)
-    except (ValueError, AttributeError, TypeError) as exc:
+        unread = [
+            {"file": str(f["file"]), "bytes": f.get("bytes"), "reason": str(f["reason"])}
+            for f in data.get("skipped_files", [])
+            if f.get("unread", True)
+        ]
+        return {
+            "rows_read": sum(int(t.get("rows_read", 0)) for t in tables),
+            "rows_rejected": sum(int(t.get("rows_rejected", 0)) for t in tables),
+            "files_unread": len(unread),
+            "bytes_unread": sum(int(f["bytes"] or 0) for f in unread),
+            "unread_files": unread,
+        }
+    except (ValueError, AttributeError, TypeError, KeyError) as exc:
         raise InputError(
             f"the ingest report cannot be read: {exc}",
             where=str(report),
             fix="run 'privguard audit' again; the report is written by the ingest stage",
         ) from None
-    return read, rejected
 
 
 def _n(value: int) -> str:
@@ -122,7 +132,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     paths = AuditPaths(out)
     calls, numbers = paths.require("calls"), paths.require("numbers")
     registry = paths.require("registry")
-    rows_read, rows_rejected = ingest_totals(paths.require("ingest_report"))
+    read = ingest_totals(paths.require("ingest_report"))
     own = executor is None
     ex = executor or connect()
     try:
@@ -157,7 +167,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     finally:
         if own:
             ex.close()
-    values: dict[str, Any] = {"rows_read": rows_read, "rows_rejected": rows_rejected}
+    values: dict[str, Any] = dict(read)
     for key, value in row.items():
         if key in ("first_call", "last_call"):
             values[key] = value.isoformat() if value is not None else None

@@ -29,6 +29,8 @@ from privguard.internals.audit.ingest.readers.sqltables import read_sql_dump
 from privguard.internals.audit.ingest.readers.xlsx import read_xlsx
 from privguard.internals.audit.ingest.report import (
     IngestResult,
+    dump_size,
+    skipped_entry,
     table_entry,
     totals,
     write_rejects_csv,
@@ -143,12 +145,17 @@ def ingest(
             fix="give the folder that holds the leaked or produced tables",
         )
     progress = progress or NullProgress()
-    scratch = work / "tmp" / "ingest"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    out_dir = work / "ingested"
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    scratch, out_dir = work / "tmp" / "ingest", work / "ingested"
+    for folder in (scratch, out_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(
+                f"the work folder cannot be made: {exc.strerror or exc}",
+                where=str(folder),
+                fix="give an output folder you may write, whose parents are folders",
+            ) from exc
     ex = executor
     if ex is None:
         ex = connect()
@@ -282,7 +289,7 @@ def _stage_all(
     heads: list[list[Staged]],
     scratch: Path,
     progress: Progress,
-) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, str]]]:
+) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, Any]]]:
     """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
     progress.start("reading tables", total=sum(f.size for f in files))
     results, owners = workers.spread(
@@ -296,13 +303,15 @@ def _stage_all(
     staged: list[Staged] = []
     owner: list[int] = []
     warnings: list[dict[str, str]] = []
-    unreadable: list[dict[str, str]] = []
+    unreadable: list[dict[str, Any]] = []
     for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
         staged += tables
         owner += [k] * len(tables)
         warnings += [{"file": src.name, "warning": w} for w in notes]
         if failure is not None:
-            unreadable.append({"file": src.name, "reason": failure})
+            # The file's name in the dump, not where it was read from (a scratch copy).
+            failure = failure.replace(str(src.path), src.name)
+            unreadable.append(skipped_entry(src.name, failure, src.size))
     return staged, owner, warnings, unreadable
 
 
@@ -351,8 +360,19 @@ def _run(
     limits: Limits,
 ) -> IngestResult:
     """discover -> probe -> stage -> map -> write -> report entries."""
-    files, skipped, found_notes = discover(dump, scratch / "extract", limits)
-    skipped_files = [{"file": s.name, "reason": s.reason} for s in skipped]
+    try:
+        files, skipped, found_notes = discover(dump, scratch / "extract", limits)
+    except RecursionError as exc:
+        # The [ingest] depth limit refuses deep nesting first; this is the last net.
+        raise InputError(
+            "archives are nested too deeply to open (an archive inside an archive, "
+            "hundreds of times)",
+            where=str(dump),
+            fix="unpack the outer archives by hand and give privguard the inner files",
+        ) from exc
+    skipped_files = [
+        skipped_entry(s.name, s.reason, dump_size(dump, s.name), (dump,)) for s in skipped
+    ]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
     workers = Workers(ex.options, scratch)
     try:
@@ -382,7 +402,12 @@ def _run(
     ]
     write_rejects_csv(ex, rejects, work / "rejects.csv")
     result = IngestResult(
-        str(dump), work, entries, totals(entries, len(files)), skipped_files, warnings
+        str(dump),
+        work,
+        entries,
+        totals(entries, len(files), skipped_files),
+        skipped_files,
+        warnings,
     )
     write_report(result)
     log.info("ingest: %s", result.totals)

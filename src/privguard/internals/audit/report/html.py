@@ -105,6 +105,7 @@ def key_figures(m: ReportModel) -> str:
         _card("calls", "Calls examined (attempts)", s.get("calls"), _sub("completed_calls", s, "completed") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
         _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
+        _card("files_unread", "Files that could not be read", s.get("files_unread"), _sub("bytes_unread", s, "bytes; their calls are in no figure") if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
     ]  # fmt: skip
     return f'<dl class="cards">{"".join(cards)}</dl>'
 
@@ -131,7 +132,8 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     calls_out = pick(d, "calls_out", "calls", default=calls)
     dupes = rows_in - calls_out if isinstance(rows_in, int) and isinstance(calls_out, int) else None
     body = [
-        ("Rows read from the source tables", read, "every record in every table given to the audit"),
+        ("Files that could not be read", s.get("files_unread"), "their rows are in no count below (see the list of files not read)"),
+        ("Rows read from the source tables", read, "every record in every table that could be read"),
         ("Rows set aside (unreadable)", rejected, "listed with the reason in restricted/work/rejects.csv"),
         ("Rows kept", accepted, ""),
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
@@ -159,6 +161,14 @@ def reduction(m: ReportModel) -> str:
     n = m.summary.get("calls_to_invalid_numbers")
     explained = f" {escape(texts.INVALID_NUMBERS_EXPLAINED)}" if n else ""
     return table + f'<p id="invalid-numbers">{escape(sentence)}{explained}</p>'
+
+
+def unread(m: ReportModel) -> str:
+    """The files that could not be read, named with their size and the reason."""
+    rows = texts.unread_rows(m.summary)
+    if not rows:
+        return ""
+    return _table("Files not read", ["File", "Size", "Reason"], rows, tid="unread-files")
 
 
 FACILITIES_CHARTED = 20
@@ -378,8 +388,7 @@ def render_html(m: ReportModel) -> str:
     sections = [
         ("summary", "Summary", f"<p>{escape(texts.INTRO)}</p>" + key_figures(m) + privacy
          + f'<p class="note">{escape(texts.RESTRICTED_NOTE)}</p>' + warn),
-        ("data", "The data", "<p>The audit read every table given to it, set aside rows it "
-         "could not read, and merged copies of the same call.</p>" + reduction(m)),
+        ("data", "The data", f"<p>{escape(texts.data_intro(s))}</p>" + unread(m) + reduction(m)),
         ("when-where", "When and where", chart_section(m)),
         ("numbers", "Attorney numbers", top_numbers(m)),
         ("review", "Numbers awaiting review", candidates(m)),

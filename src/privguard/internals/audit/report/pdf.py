@@ -24,6 +24,7 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
         ("People in custody (inmate accounts)", s.get("inmates")),
         ("Phone numbers called", s.get("unique_numbers")),
         ("Calls to numbers that are not valid phone numbers (counted as calls only)", s.get("calls_to_invalid_numbers")),
+        ("Files that could not be read (their calls are in no figure)", s.get("files_unread")),
     ]  # fmt: skip
 
 
@@ -57,6 +58,9 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     for w in m.warnings:
         doc.para(f"Warning: {w}", 9)
     doc.h2("The data")
+    doc.para(texts.data_intro(s), 9)
+    if unread := texts.unread_rows(s):
+        doc.grid("Files not read", ["File", "Size", "Reason"], unread, [60, 24, 90], size=8)
     doc.grid(
         "Table 1. How the records were reduced to distinct calls",
         ["Step", "Count", "What it means"],

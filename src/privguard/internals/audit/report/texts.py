@@ -155,3 +155,37 @@ INVALID_NUMBERS_EXPLAINED = (
     "all, are kept and counted once each, like every call, whichever way each record "
     "wrote the number."
 )
+
+
+def data_intro(summary: dict[str, Any]) -> str:
+    """The first sentence of "The data": whether every file given to the audit was read."""
+    n = summary.get("files_unread")
+    if not isinstance(n, int) or n == 0:
+        return (
+            "The audit read every table given to it, set aside rows it could not read, and "
+            "merged copies of the same call."
+        )
+    size = summary.get("bytes_unread")
+    bytes_ = f" ({size:,} bytes)" if isinstance(size, int) and size else ""
+    return (
+        f"The audit is INCOMPLETE: {n:,} file{'s' if n != 1 else ''}{bytes_} given to it could "
+        "not be read, and whatever calls they hold are in no figure of this report (they are "
+        "listed below with the reason). It read every other table, set aside rows it could "
+        "not read, and merged copies of the same call."
+    )
+
+
+def unread_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(file, size, reason) of every file that could not be read."""
+    rows = summary.get("unread_files")
+    if not isinstance(rows, list):
+        return []
+    return [
+        (
+            str(r.get("file", "")),
+            f"{r['bytes']:,} bytes" if isinstance(r.get("bytes"), int) else "size unknown",
+            str(r.get("reason", "")),
+        )
+        for r in rows
+        if isinstance(r, dict)
+    ]

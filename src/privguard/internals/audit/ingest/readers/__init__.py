@@ -31,6 +31,8 @@ class Deferred:
     # Unparseable INSERT statements of a dump: (records written before it, raw text).
     bad: list[tuple[int, str]] = field(default_factory=list)
     tail: str = ""  # a record cut off by a truncated gzip file (rejected after the rest)
+    # Lines too long for the reader, taken out before it parsed: (records before, raw text).
+    long: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass

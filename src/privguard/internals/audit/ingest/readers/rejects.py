@@ -63,10 +63,16 @@ class Rejects:
         """``rows`` and ``other``'s records, sorted by record (``rows`` first on a tie)."""
         return Rejects._store(path, _union([_table(rows), other.table()]))
 
-    def after_bad(self, bad: Sequence[tuple[int, str]], path: Path) -> Rejects:
-        """Add a dump's unparseable INSERT statements as records, renumbering the others.
+    def after_bad(
+        self,
+        bad: Sequence[tuple[int, str]],
+        path: Path,
+        reason: str = "INSERT statement with an unterminated string",
+    ) -> Rejects:
+        """Add records the parser never saw (a dump's unparseable INSERT statements, lines
+        too long for the reader) as rejects, renumbering the others.
 
-        ``bad`` holds (records written before the statement, its raw text), in order.
+        ``bad`` holds (records written before the record, its raw text), in order.
         """
         if not bad:
             return self
@@ -78,8 +84,7 @@ class Rejects:
         merged = pa.table(
             {
                 "rec": pa.array(shifted + bad_recs, pa.int64()),
-                "reason": table.column("reason").to_pylist()
-                + ["INSERT statement with an unterminated string"] * len(bad_recs),
+                "reason": table.column("reason").to_pylist() + [reason] * len(bad_recs),
                 "raw": table.column("raw").to_pylist() + [raw for _, raw in bad],
             },
             schema=SCHEMA,

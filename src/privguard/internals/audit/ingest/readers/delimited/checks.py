@@ -75,6 +75,21 @@ class Lines:
     # bytes of the text as UTF-8 (as DuckDB counts them: a latin-1 accent takes two).
     newlines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
     blank_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+    size: int = 0  # the text's length in UTF-8 bytes
+
+    def longer_than(self, limit: int) -> np.ndarray:
+        """Indexes of the lines longer than ``limit`` bytes (their break not counted)."""
+        if self.size <= limit:
+            return np.zeros(0, np.int64)
+        ends = np.append(self.newlines, self.size)
+        starts = np.concatenate([[0], self.newlines + 1])
+        return np.flatnonzero(ends - starts > limit)
+
+    def span(self, line: int) -> tuple[int, int]:
+        """Where line ``line`` starts and where its break (or the text) ends, in bytes."""
+        start = 0 if line == 0 else int(self.newlines[line - 1]) + 1
+        end = int(self.newlines[line]) + 1 if line < len(self.newlines) else self.size
+        return start, end
 
     def before(self, positions: list[int]) -> tuple[list[int], list[int]]:
         """Blank lines, and line breaks, before each of DuckDB's byte positions."""
@@ -138,6 +153,7 @@ def scan_lines(d: Deferred) -> Lines | None:
         not quoted and not bom,
         np.concatenate(newlines) if newlines else np.zeros(0, np.int64),
         np.concatenate(blank_ends) if blank_ends else np.zeros(0, np.int64),
+        start,
     )
 
 

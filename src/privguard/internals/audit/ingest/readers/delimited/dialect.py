@@ -44,6 +44,8 @@ def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
     """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if (no_bom := _utf16_without_bom(head)) is not None:
+        return no_bom
     good, bad = _utf8_votes(head, True)
     if not compressed:
         size = path.stat().st_size
@@ -56,9 +58,22 @@ def detect_encoding(path: Path, compressed: bool, head: bytes) -> str:
     return "latin-1" if bad > good else "utf-8"
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when most of the head's even or odd bytes are NUL (ASCII as UTF-16)."""
+    pairs = head[: len(head) // 2 * 2]
+    if len(pairs) < 4 or b"\x00" not in pairs:
+        return None
+    half = len(pairs) // 2
+    if pairs[1::2].count(0) > 0.6 * half and pairs[0::2].count(0) < 0.1 * half:
+        return "utf-16-le"
+    if pairs[0::2].count(0) > 0.6 * half and pairs[1::2].count(0) < 0.1 * half:
+        return "utf-16-be"
+    return None
+
+
 def _decode(head: bytes, encoding: str) -> str:
-    if encoding == "utf-16":
-        return head.decode("utf-16", "replace")
+    if encoding.startswith("utf-16"):
+        return head.decode(encoding, "replace")
     if encoding == "latin-1":
         return head.decode("latin-1")
     return codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, final=False)
@@ -80,7 +95,9 @@ def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
         rows = [
             r
             for r in csv.reader(
-                io.StringIO(text),
+                # newline="": a CR (bare, or inside a quoted value) is a break or a character
+                # as the csv module decides, never an error.
+                io.StringIO(text, newline=""),
                 delimiter=delim,
                 quotechar='"',
                 escapechar="\\" if escape == "\\" else None,

@@ -35,6 +35,7 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     looks_like_header,
     sniff,
 )
+from privguard.internals.audit.ingest.readers.delimited.prepare import mixed_breaks, rewrite
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,10 @@ def finish_delimited(
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
         out = Rejects.write(d.rejects, rows)
     out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
+    if d.long:
+        # Lines too long for the reader, taken out before it parsed (long_lines.py).
+        why = "record too long for the reader (its raw text ends with its size)"
+        out = out.after_bad(d.long, d.rejects.with_suffix(".long.parquet"), why)
     if d.tail:
         # The record a truncated gzip file cut off: after every other record.
         cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
@@ -141,7 +146,12 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
     """Stage one CSV/TSV file (one table named after the file stem)."""
     try:
         return _read_csv_file(ex, src, scratch, scan)
-    except (OSError, EOFError, EngineError):
+    except EngineError as exc:
+        if _BROKEN_BREAKS in exc.message:
+            return _read_broken_breaks(ex, src, scratch, scan)
+        if not src.gzip:
+            raise
+    except (OSError, EOFError):
         if not src.gzip:
             raise
     # A truncated or damaged gzip file: read what it holds, the cut record is rejected.
@@ -153,6 +163,18 @@ def read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> St
     if staged.deferred is not None:
         staged.deferred.tail = fragment
     return staged
+
+
+def _read_broken_breaks(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+    """A file whose line breaks DuckDB refused: rewritten with one kind of break between
+    records; if DuckDB still refuses (a quote inside an unquoted value fooled the rewrite
+    about what is quoted), with every break made LF, and said."""
+    try:
+        return _read_csv_file(ex, src, scratch, f"{scan}q", breaks="between")
+    except EngineError as exc:
+        if _BROKEN_BREAKS not in exc.message:
+            raise
+    return _read_csv_file(ex, src, scratch, f"{scan}b", breaks="every")
 
 
 def _cut_last_line(path: Path) -> str:
@@ -170,10 +192,60 @@ def _cut_last_line(path: Path) -> str:
     return fragment.decode("utf-8", "replace")
 
 
-def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
+_BROKEN_BREAKS = "state machine reached an invalid state"
+# Plain UTF-8 text is checked for breaks of several kinds before DuckDB reads it (a count of
+# bytes, about 1 GB/s): DuckDB may read a CRLF among LF lines without a word and number the
+# lines after it wrong, or refuse the file only when the whole table is written. Whatever
+# it still refuses is rewritten then (_read_broken_breaks). Tests turn the check off.
+CHECK_BREAKS = True
+
+
+def _plain_text(
+    src: SourceFile, scratch: Path, scan: str, breaks: str = ""
+) -> tuple[SourceFile, str, bytes, list[str]]:
+    """``src`` as DuckDB can read it: (file, encoding, head, warnings).
+
+    Text DuckDB cannot read as it is (Windows-1252 or latin-1, UTF-16, breaks of more than
+    one kind) is rewritten once to a UTF-8 scratch copy (see :mod:`.prepare`). ``breaks``:
+    "between" (breaks between records made LF) or "every" (inside quoted values too).
+    """
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
+    check = CHECK_BREAKS and not src.gzip
+    if not breaks and encoding == "utf-8" and check and mixed_breaks(src.path):
+        breaks = "between"
+    if not breaks and encoding == "utf-8" and b"\r" in head and b"\n" not in head:
+        # Bare CR (old Mac exports): DuckDB reads it, but the line scan that places rejected
+        # records counts LF only, so every reject would be put on the first line.
+        breaks = "between"
+    mixed = bool(breaks)
+    every_break = breaks == "every"
+    if encoding == "utf-8" and not mixed:
+        return src, encoding, head, []
+    dest = scratch / f"{scan}.utf8.csv"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    quote = "" if every_break else '"'
+    c1, changed = rewrite(src.path, src.gzip, encoding, dest, breaks=True, quote=quote)
+    with open(dest, "rb") as fh:
+        head = fh.read(_HEAD)
+    warnings = (
+        ["line breaks of more than one kind (CRLF, LF, CR): read as one"]
+        if mixed and changed
+        else []
+    )
+    if every_break:
+        warnings.append("its quoting is broken: breaks inside quoted values were made LF too")
+    if encoding != "utf-8":
+        shown = "windows-1252" if c1 else encoding.removesuffix("-le").removesuffix("-be")
+        warnings.append(f"read as {shown}")
+    return replace(src, path=dest, gzip=False), "utf-8", head, warnings
+
+
+def _read_csv_file(
+    ex: Executor, src: SourceFile, scratch: Path, scan: str, breaks: str = ""
+) -> Staged:
+    src, encoding, head, warnings = _plain_text(src, scratch, scan, breaks)
     text = _decode(head, encoding)
     delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
     fmt = "tsv" if delim == "\t" else "csv"
@@ -192,7 +264,6 @@ def _read_csv_file(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> S
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
     staged, sample = defer_delimited(ex, d)
-    warnings = [] if encoding == "utf-8" else [f"read as {encoding}"]
     return Staged(
         src.name,
         table,
