@@ -198,6 +198,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
     summary = {
         "rows_read": rows_in + rejected,
         "rows_rejected": rejected,
+        "rows_set_aside": 0,
         "calls": len(calls),
         "calls_to_invalid_numbers": sum(1 for c in calls if c["dialed_number"] is None),
         "invalid_number_reasons": {

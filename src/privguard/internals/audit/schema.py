@@ -93,6 +93,7 @@ CALL_COLUMNS: tuple[str, ...] = (
 SUMMARY_INT_KEYS: tuple[str, ...] = (
     "rows_read",
     "rows_rejected",
+    "rows_set_aside",  # read, but neither a usable number nor a start time: not calls
     "calls",
     "calls_to_invalid_numbers",  # calls whose number failed validation (no dialed_number)
     "unique_numbers",

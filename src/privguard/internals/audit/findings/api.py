@@ -56,6 +56,19 @@ def ingest_totals(report: Path) -> tuple[int, int]:
     return read, rejected
 
 
+def set_aside_total(report: Path) -> int:
+    """Rows normalize set aside as not calls (``normalize_report.json``; 0 when older)."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        return int(data.get("totals", {}).get("rows_set_aside", 0))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"the normalize report cannot be read: {exc}",
+            where=str(report),
+            fix="run 'privguard audit' again; the report is written by the normalize stage",
+        ) from None
+
+
 def _n(value: int) -> str:
     return f"{value:,}"
 
@@ -123,6 +136,8 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     calls, numbers = paths.require("calls"), paths.require("numbers")
     registry = paths.require("registry")
     rows_read, rows_rejected = ingest_totals(paths.require("ingest_report"))
+    norm_report = paths.normalize_report
+    set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
     own = executor is None
     ex = executor or connect()
     try:
@@ -157,7 +172,11 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     finally:
         if own:
             ex.close()
-    values: dict[str, Any] = {"rows_read": rows_read, "rows_rejected": rows_rejected}
+    values: dict[str, Any] = {
+        "rows_read": rows_read,
+        "rows_rejected": rows_rejected,
+        "rows_set_aside": set_aside,
+    }
     for key, value in row.items():
         if key in ("first_call", "last_call"):
             values[key] = value.isoformat() if value is not None else None

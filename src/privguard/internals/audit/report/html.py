@@ -126,13 +126,21 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     """Rows read -> rejected -> duplicates -> calls, in plain words."""
     s, d = m.summary, m.dedupe
     read, rejected, calls = s.get("rows_read"), s.get("rows_rejected"), s.get("calls")
-    accepted = read - rejected if isinstance(read, int) and isinstance(rejected, int) else None
+    junk = s.get("rows_set_aside", 0)
+    accepted = (
+        read - rejected - junk
+        if isinstance(read, int) and isinstance(rejected, int) and isinstance(junk, int)
+        else None
+    )
     rows_in = pick(d, "rows_in", "rows", default=accepted)
     calls_out = pick(d, "calls_out", "calls", default=calls)
     dupes = rows_in - calls_out if isinstance(rows_in, int) and isinstance(calls_out, int) else None
+    # rows read = set aside (unreadable) + set aside (not calls) + duplicates + calls
     body = [
         ("Rows read from the source tables", read, "every record in every table given to the audit"),
         ("Rows set aside (unreadable)", rejected, "listed with the reason in restricted/work/rejects.csv"),
+        ("Rows set aside (not calls)", junk, "neither a usable dialed number nor a readable start time; "
+         "listed with the reason in restricted/work/set_aside.csv"),
         ("Rows kept", accepted, ""),
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
         ("Distinct calls", calls, "the basis of every count in this report"),
