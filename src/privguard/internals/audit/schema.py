@@ -61,7 +61,8 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "start_utc",  # TIMESTAMP (UTC, naive)
     "duration_s",  # INTEGER seconds
     "duration_rounded",  # BOOLEAN: the source gave billed (rounded-up) minutes
-    "completed",  # BOOLEAN
+    "completed",  # BOOLEAN, NULL when unknown
+    "completed_from",  # "status", or what it was inferred from (COMPLETION_SOURCES); NULL unknown
     "recorded",  # BOOLEAN, NULL when unknown
     "recording_ref",
     "source_call_id",
@@ -79,6 +80,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "duration_s",
     "duration_rounded",
     "completed",
+    "completed_from",  # "status" when any copy states it, else what it was inferred from
     "recorded",  # true if any copy says so
     "recording_ref",
     "merge_rule",  # which rule merged the cluster ("single" for one copy)

@@ -73,6 +73,27 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def completion_words(v: dict[str, Any], prefix: str = "privileged_calls") -> str:
+    """How many calls completed, saying what was inferred and what is unknown: never a false 0.
+
+    ``prefix`` picks the summary's keys: ``privileged_calls`` or ``calls``."""
+    total = int(v.get(prefix, 0))
+    done = int(v.get("completed_" + prefix, 0))
+    inferred = int(v.get(f"{prefix}_completion_inferred", 0))
+    unknown = int(v.get(f"{prefix}_completion_unknown", 0))
+    if total and unknown == total:
+        return "completion unknown: no record states it or shows a duration or recording"
+    text = f"{_n(done)} completed"
+    if inferred:
+        text += (
+            f"; completion of {_n(inferred)} inferred from their duration, billed minutes or "
+            "recording, as no record states it"
+        )
+    if unknown:
+        text += f"; unknown for {_n(unknown)}"
+    return text
+
+
 def headline(v: dict[str, Any]) -> str:
     """The sentence a journalist would write, from the summary figures."""
     first = (v.get("first_call") or "?")[:10]
@@ -80,7 +101,7 @@ def headline(v: dict[str, Any]) -> str:
     text = (
         f"{_n(v['calls'])} calls from {_n(v['inmates'])} inmates to {_n(v['unique_numbers'])} "
         f"numbers between {first} and {last}: {_n(v['privileged_calls'])} calls "
-        f"({_n(v['completed_privileged_calls'])} completed) went to {_n(v['attorney_numbers'])} "
+        f"({completion_words(v)}) went to {_n(v['attorney_numbers'])} "
         f"attorney numbers, and {_n(v['privileged_calls_recorded'])} of them were recorded"
     )
     if v["registry_violations"]:

@@ -101,9 +101,12 @@ SET_ASIDE_ORDER = 'file, "table", row'
 
 
 def final_sql(stage: str) -> str:
-    """Every staged row with its UTC start, the table zones (``_pg_table_zones``) applied."""
+    """Every staged row with its UTC start (the table zones of ``_pg_table_zones`` applied)
+    and its completion, stated or inferred (:func:`nsql.completion`)."""
+    value, how = nsql.completion("s.completed")
     return (
-        f"SELECT s.*, {utc_expr()} AS start_utc "
+        f"SELECT s.* REPLACE ({value} AS completed), {how} AS completed_from, "
+        f"{utc_expr()} AS start_utc "
         f"FROM {stage} s LEFT JOIN _pg_table_zones z USING (table_id)"
     )
 
