@@ -18,6 +18,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.findings import sql as S
+from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from privguard.internals.audit.sql import parquet_source
@@ -115,6 +116,12 @@ def headline(v: dict[str, Any]) -> str:
             f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
             "no record says whether they were recorded."
         )
+    missing = v.get("candidate_features_missing") or []
+    if missing:
+        text += (
+            " No call in the dump has a completed duration, so numbers were judged as "
+            f"attorneys' without the {' and '.join(missing)} of their calls."
+        )
     if v["candidate_numbers"]:
         text += (
             f" A further {_n(v['candidate_numbers'])} numbers look like attorneys' from their "
@@ -189,6 +196,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
         classes = dict(ex.fetchall(S.classes_query()))
         reasons = ex.fetchall(S.invalid_reasons_query())
+        gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
         ex.execute("DROP TABLE IF EXISTS f_priv")
     finally:
         if own:
@@ -206,6 +214,8 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     values["numbers_by_class"] = {str(k): int(v) for k, v in classes.items()}
     # Counted as calls only: an invalid number has no dialed_number, so no class, no attorney.
     values["invalid_number_reasons"] = {str(k): int(v) for k, v in reasons}
+    # The candidate score's sub-scores the dump had no evidence for (identify left them out).
+    values["candidate_features_missing"] = [n for n, g in zip(NEEDS, gone, strict=True) if g]
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
     path = paths.summary

@@ -55,7 +55,9 @@ _SPELLINGS = {
     ),
     "recording_ref": (
         "recording recordingurl recordingref recordingpath recordingfile audio audiofile "
-        "recordinglink downloadlink url audiourl recordingid"
+        "recordinglink downloadlink url audiourl recordingid reclink recurl recpath recfile "
+        "recordingname mediaid medialink mediapath mediaurl mediafile audiopath audioid "
+        "wavfile callaudio"
     ),
     "source_call_id": (
         "callid id recid callsequence sequence seq callseq recordid callseqno sequencenumber "
