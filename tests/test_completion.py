@@ -39,13 +39,14 @@ def _completion(work: Path) -> dict[tuple[int, int], tuple[bool | None, str | No
 def test_completion_is_inferred_only_from_evidence_that_shows_it(tmp_path: Path) -> None:
     no_status = [
         _call(0, duration="300", recorded=None),  # past the ring-out: connected
-        _call(1, duration=str(RING_S - 1)),  # could be ringing: unknown
+        _call(1, duration=str(RING_S)),  # could be ringing: unknown
         _call(2, duration="0"),  # zero: not connected
         _call(3, duration=None, recording_ref="media/3.wav"),  # a recording exists
         _call(4, duration=None, recorded="Y"),  # flagged recorded
         _call(5, duration=None),  # nothing at all: unknown
     ]
-    billed = [_call(6, duration="2"), _call(7, duration="0")]  # billed minutes
+    # Billed minutes: one minute may be a ring-out billed, two are not.
+    billed = [_call(6, duration="2"), _call(7, duration="0"), _call(10, duration="1")]
     stated = [_call(8, duration="400", status="refused"), _call(9, duration="0", status="C")]
     write_ingested(
         tmp_path,
@@ -65,6 +66,7 @@ def test_completion_is_inferred_only_from_evidence_that_shows_it(tmp_path: Path)
     assert got[(0, 6)] == (None, None)
     assert got[(1, 1)] == (True, "billed minutes")
     assert got[(1, 2)] == (False, "duration")
+    assert got[(1, 3)] == (None, None)
     # A stated status wins over every inference, either way.
     assert got[(2, 1)] == (False, "status")
     assert got[(2, 2)] == (True, "status")

@@ -106,3 +106,55 @@ def test_a_recording_column_under_a_vendor_header_is_the_recording_reference(hea
     sample = [["5125553000", "2013-01-07 15:00:00", f"R-{i:05d}"] for i in range(20)]
     m = map_table(["dialed_number", "start", header], sample, None)
     assert m.fields.get("recording_ref") == (2,)
+
+
+def test_a_start_with_an_hours_only_offset_is_found_by_its_values() -> None:
+    from privguard.internals.audit.ingest.mapping import kind
+
+    # PostgreSQL writes timestamptz as "2011-12-01 17:10:57+00".
+    assert kind([f"2011-12-{d:02d} 17:10:57+00" for d in range(1, 20)]) == "datetime"
+    assert kind([f"2011-12-{d:02d} 17:10:57-0500" for d in range(1, 20)]) == "datetime"
+
+
+def test_unseen_headers_are_read_from_their_values() -> None:
+    from privguard.internals.audit.ingest.mapping import map_table
+
+    cols = ["ph", "dt", "rec", "t", "seq"]
+    sample = [
+        [f"512555{3000 + i:04d}", f"2013-01-{1 + i % 28:02d} 10:{i % 60:02d}:00", str(i % 2),
+         f"{i % 17}:{(7 * i) % 60:02d}", str(700000000 + 7919 * i)]
+        for i in range(40)
+    ]  # fmt: skip
+    m = map_table(cols, sample, None)
+    assert m.fields["recorded"] == (2,) and m.fields["duration"] == (3,)
+    roles = m.roles(cols)
+    assert roles["duration"]["column"] == "t" and roles["duration"]["confidence"] == "medium"
+    assert "m:ss" in roles["duration"]["evidence"]
+    assert "yes/no flag" in roles["recorded"]["evidence"]
+    # Two flag columns: which one is "recorded" is not unambiguous, so neither is taken.
+    two = map_table([*cols, "x"], [[*r, str(1 - int(r[2]))] for r in sample], None)
+    assert "recorded" not in two.fields
+    # A billing-named duration in whole minutes is found by its values too.
+    billed = map_table(["ph", "dt", "bill_amt_units"], [r[:2] + [str(i % 30)] for i, r in
+                                                        enumerate(sample)], None)  # fmt: skip
+    assert billed.fields["duration"] == (2,)
+
+
+def test_tables_with_the_same_meaningless_header_are_each_read_from_their_values(
+    tmp_path: Path,
+) -> None:
+    """Two exports under col1..colN headers with the columns in a different order."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    rows = [(f"512555{3000 + i:04d}", f"2013-01-{1 + i % 28:02d} 10:{i % 60:02d}:00")
+            for i in range(30)]  # fmt: skip
+    (dump / "a.csv").write_text("col1,col2\n" + "".join(f"{p},{t}\n" for p, t in rows))
+    (dump / "b.csv").write_text("col1,col2\n" + "".join(f"{t},{p}\n" for p, t in rows))
+    from privguard.internals.audit.ingest.api import ingest
+
+    ingest(dump, tmp_path / "work")
+    report = json.loads((tmp_path / "work" / "ingest_report.json").read_text())
+    got = {t["file"]: t["mapping"] for t in report["tables"]}
+    assert got["a.csv"] == {"dialed_number": "col1", "start": "col2"}
+    assert got["b.csv"] == {"dialed_number": "col2", "start": "col1"}
+    assert report["tables"][0]["roles"]["start"]["how"] == "content"

@@ -261,7 +261,9 @@ def completed(col: str = "status") -> str:
 
 
 # A jail phone rings out within about a minute, and a call refused at the prompt can last as
-# long: a shorter exact duration without a status proves nothing either way.
+# long: a shorter duration without a status proves nothing either way. Billed minutes are
+# rounded up, and some billing exports bill an attempt's ring time as one minute: only more
+# than RING_S seconds, exact or billed, shows the call connected.
 RING_S = 60
 # What a completion was inferred from, strongest first; "status" when a source states it.
 COMPLETION_SOURCES: tuple[str, ...] = ("status", "recording", "billed minutes", "duration")
@@ -271,16 +273,15 @@ def completion(stated: str = "completed") -> tuple[str, str]:
     """(``completed``, ``completed_from``) of a staged row: stated, else inferred, else NULL.
 
     Where no status decides, a recording (a flag or a reference) means the call connected;
-    so do billed minutes (attempts are not billed) and an exact duration past the ring-out
-    (:data:`RING_S`); a duration of zero means it did not. Anything else stays unknown."""
+    so does a duration past the ring-out (:data:`RING_S`), exact or in billed minutes; a
+    duration of zero means it did not. Anything else stays unknown."""
     rec = "(coalesce(recorded, false) OR recording_ref IS NOT NULL)"
-    billed = "(duration_rounded AND duration_s > 0)"
     rules = (
         (f"{stated} IS NOT NULL", stated, "status"),
         (rec, "true", "recording"),
-        (billed, "true", "billed minutes"),
         ("duration_s = 0", "false", "duration"),
-        (f"duration_s >= {RING_S}", "true", "duration"),
+        (f"duration_rounded AND duration_s > {RING_S}", "true", "billed minutes"),
+        (f"duration_s > {RING_S}", "true", "duration"),
     )
     value = " ".join(f"WHEN {w} THEN {v}" for w, v, _ in rules)
     how = " ".join(f"WHEN {w} THEN {quote_literal(h)}" for w, _, h in rules)
