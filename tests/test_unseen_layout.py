@@ -158,3 +158,18 @@ def test_tables_with_the_same_meaningless_header_are_each_read_from_their_values
     assert got["a.csv"] == {"dialed_number": "col1", "start": "col2"}
     assert got["b.csv"] == {"dialed_number": "col2", "start": "col1"}
     assert report["tables"][0]["roles"]["start"]["how"] == "content"
+
+
+def test_the_mapping_file_still_overrides_what_the_values_suggest() -> None:
+    from privguard.internals.audit.ingest.mapping import map_table
+    from privguard.internals.audit.ingest.settings import MappingRule
+
+    cols = ["ph", "dt", "a", "b"]
+    sample = [[f"512555{3000 + i:04d}", f"2013-01-{1 + i % 28:02d} 10:00:00", str(i % 2),
+               f"{i % 9}:{i % 60:02d}"] for i in range(30)]  # fmt: skip
+    rule = MappingRule(files="*.csv", columns=(("duration", ("a",)), ("status", ("b",))))
+    m = map_table(cols, sample, rule)
+    assert m.fields["duration"] == (2,) and m.how["duration"] == "mapping"
+    assert m.fields["status"] == (3,)
+    assert "recorded" not in m.fields  # its only flag column was given to duration
+    assert m.roles(cols)["duration"]["confidence"] == "given"
