@@ -12,7 +12,7 @@ from privguard.internals.audit.findings.api import headline
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.normalize.sql import RING_S
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.report.html import completed_cell
+from privguard.internals.audit.report.completion import completed_cell
 from test_dedupe import _row, _write
 from test_normalize_helpers import write_ingested
 

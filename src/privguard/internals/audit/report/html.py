@@ -10,6 +10,7 @@ from typing import Any
 from privguard import __version__
 
 from . import charts, texts
+from .completion import completed_cell, completion_sub
 from .model import ReportModel, clock_groups, pick, uncertain_clocks, utc_offsets
 
 
@@ -63,11 +64,6 @@ def _card(key: str, label: str, value: Any, sub: str = "", cls: str = "") -> str
     )
 
 
-def _sub(key: str, s: dict[str, Any], what: str) -> str:
-    v = s.get(key)
-    return f'of which <b data-summary="{key}">{v:,}</b> {what}' if isinstance(v, int) else ""
-
-
 def _tag(cls: str) -> tuple[str]:
     return (f'<span class="tag {escape(cls)}">{escape(texts.CLASS_LABELS.get(cls, cls))}</span>',)
 
@@ -87,50 +83,17 @@ def _invalid_sub(s: dict[str, Any]) -> str:
     )
 
 
-def completion_known(s: dict[str, Any], prefix: str) -> bool:
-    """False when no call of ``prefix`` (``calls``, ``privileged_calls``) has a known completion."""
-    total, unknown = s.get(prefix), s.get(f"{prefix}_completion_unknown")
-    return not (isinstance(total, int) and total > 0 and unknown == total)
-
-
-def _completion_sub(s: dict[str, Any], prefix: str) -> str:
-    """ "of which N completed" with what was inferred and unknown, or "completion unknown"."""
-    if not completion_known(s, prefix):
-        return "completion unknown: no record states it or shows a duration or a recording"
-    text = _sub(f"completed_{prefix}", s, "completed")
-    inferred = s.get(f"{prefix}_completion_inferred")
-    unknown = s.get(f"{prefix}_completion_unknown")
-    if text and isinstance(inferred, int) and inferred:
-        text += (
-            f' (<b data-summary="{prefix}_completion_inferred">{inferred:,}</b> inferred from '
-            "duration, billed minutes or a recording: no record states it)"
-        )
-    if text and isinstance(unknown, int) and unknown:
-        text += f'; unknown for <b data-summary="{prefix}_completion_unknown">{unknown:,}</b>'
-    return text
-
-
-def completed_cell(r: dict[str, Any]) -> str:
-    """A table's "Completed" cell: the count, or "unknown", with what was inferred."""
-    calls, done = r.get("calls", 0), r.get("completed", 0)
-    unknown, inferred = r.get("completion_unknown", 0), r.get("completion_inferred", 0)
-    if calls and unknown == calls:
-        return "unknown"
-    notes = [f"{n:,} {what}" for n, what in ((inferred, "inferred"), (unknown, "unknown")) if n]
-    return f"{done:,}" + (f" ({'; '.join(notes)})" if notes else "")
-
-
 def key_figures(m: ReportModel) -> str:
     """The headline cards: every number comes straight from summary.json."""
     s = m.summary
-    sub_completed = _completion_sub(s, "privileged_calls") or "completed calls: not available"
+    sub_completed = completion_sub(s, "privileged_calls") or "completed calls: not available"
     cards = [
         _card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), "calls marked as recorded, attempts included", "alert"),
         _card("registry_violations", "Registry violations", s.get("registry_violations"), "recorded although the number was registered as do-not-record", "alert"),
         _card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
         _card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
         _card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
-        _card("calls", "Calls examined (attempts)", s.get("calls"), _completion_sub(s, "calls") or "after merging duplicate copies"),
+        _card("calls", "Calls examined (attempts)", s.get("calls"), completion_sub(s, "calls") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
         _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
     ]  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import charts, texts
-from .html import completed_cell, completion_known, reduction_rows, rule_rows
+from .completion import completed_cell, completion_known
+from .html import reduction_rows, rule_rows
 from .model import ReportModel, clock_groups, uncertain_clocks
 from .pdfbase import Doc
 
