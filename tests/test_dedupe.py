@@ -32,6 +32,7 @@ def _row(table: int, row: int, acct: str, num: str, start: dt.datetime, dur: int
         "number_status": "valid", "number_key": num, "extension": None, "start_utc": start,
         "duration_s": dur,
         "duration_rounded": rounded, "completed": kw.get("completed", True),
+        "completed_from": kw.get("completed_from", "status"),
         "recorded": kw.get("recorded"), "recording_ref": kw.get("ref"), "source_call_id": None,
     }  # fmt: skip
 

@@ -133,7 +133,7 @@ def write_calls(pop: Population, out: Path) -> Path:
         f"COPY (SELECT call_id::BIGINT AS call_id, facility, inmate_account, inmate_name::VARCHAR "
         f"AS inmate_name, dialed_number, 'valid' AS number_status, "
         f"start_utc::TIMESTAMP AS start_utc, "
-        f"duration_s::INTEGER AS duration_s, duration_rounded, completed, recorded, "
+        f"duration_s::INTEGER AS duration_s, duration_rounded, completed, 'status' AS completed_from, recorded, "
         f"recording_ref::VARCHAR AS recording_ref, merge_rule, n_sources::INTEGER AS n_sources, "
         f"sources FROM t) TO '{path}' (FORMAT parquet)"
     )

@@ -112,6 +112,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                 "duration_s": rng.randrange(30, 900) if completed else 0,
                 "duration_rounded": False,
                 "completed": completed,
+                "completed_from": "status",
                 "recorded": ref is not None,
                 "recording_ref": ref,
                 "merge_rule": "single" if len(sources) == 1 else "same_call_id",
@@ -127,7 +128,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
             ("call_id", pa.int64()), ("facility", pa.string()), ("inmate_account", pa.string()),
             ("inmate_name", pa.string()), ("dialed_number", pa.string()),
             ("number_status", pa.string()), ("start_utc", pa.timestamp("us")), ("duration_s", pa.int32()),
-            ("duration_rounded", pa.bool_()), ("completed", pa.bool_()), ("recorded", pa.bool_()),
+            ("duration_rounded", pa.bool_()), ("completed", pa.bool_()), ("completed_from", pa.string()), ("recorded", pa.bool_()),
             ("recording_ref", pa.string()), ("merge_rule", pa.string()), ("n_sources", pa.int32()),
             ("sources", src_type),
         ]
@@ -200,6 +201,7 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         "rows_rejected": rejected,
         "files_unread": 0,
         "bytes_unread": 0,
+        "rows_set_aside": 0,
         "calls": len(calls),
         "calls_to_invalid_numbers": sum(1 for c in calls if c["dialed_number"] is None),
         "invalid_number_reasons": {

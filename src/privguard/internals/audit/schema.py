@@ -61,7 +61,8 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "start_utc",  # TIMESTAMP (UTC, naive)
     "duration_s",  # INTEGER seconds
     "duration_rounded",  # BOOLEAN: the source gave billed (rounded-up) minutes
-    "completed",  # BOOLEAN
+    "completed",  # BOOLEAN, NULL when unknown
+    "completed_from",  # "status", or what it was inferred from (COMPLETION_SOURCES); NULL unknown
     "recorded",  # BOOLEAN, NULL when unknown
     "recording_ref",
     "source_call_id",
@@ -79,6 +80,7 @@ CALL_COLUMNS: tuple[str, ...] = (
     "duration_s",
     "duration_rounded",
     "completed",
+    "completed_from",  # "status" when any copy states it, else what it was inferred from
     "recorded",  # true if any copy says so
     "recording_ref",
     "merge_rule",  # which rule merged the cluster ("single" for one copy)
@@ -96,6 +98,7 @@ SUMMARY_INT_KEYS: tuple[str, ...] = (
     # files that may hold calls but could not be read (the audit is incomplete); the summary
     # also gives bytes_unread and unread_files (file, bytes, reason)
     "files_unread",
+    "rows_set_aside",  # read, but neither a usable number nor a start time: not calls
     "calls",
     "calls_to_invalid_numbers",  # calls whose number failed validation (no dialed_number)
     "unique_numbers",

@@ -41,6 +41,7 @@ FILES: dict[str, str] = {
     "rejects": f"{RESTRICTED}/work/rejects.csv",
     "normalize_report": f"{RESTRICTED}/work/normalize_report.json",
     "normalized": f"{RESTRICTED}/work/normalized.parquet",
+    "set_aside": f"{RESTRICTED}/work/set_aside.csv",
     "flags": f"{RESTRICTED}/work/privileged_flags.parquet",
     "scratch": f"{RESTRICTED}/work/tmp",
 }

@@ -32,7 +32,8 @@ SELECT call_id::BIGINT AS call_id, facility::VARCHAR AS facility,
        number::VARCHAR AS dialed_number,
        CASE WHEN number IS NULL THEN 'invalid: empty' ELSE 'valid' END AS number_status,
        start_utc::TIMESTAMP AS start_utc,
-       duration_s::INTEGER AS duration_s, false AS duration_rounded, completed, recorded,
+       duration_s::INTEGER AS duration_s, false AS duration_rounded, completed,
+       'status' AS completed_from, recorded,
        NULL::VARCHAR AS recording_ref, 'single' AS merge_rule, 1 AS n_sources,
        [{{'file': 'truth/calls.parquet', 'table': 'calls', 'row': call_id::BIGINT}}] AS sources
 FROM {parquet_source(truth_calls)} ORDER BY call_id"""

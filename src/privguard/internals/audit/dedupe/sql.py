@@ -225,7 +225,12 @@ def calls_sql(grouped: str) -> str:
                         max(duration_s)) AS duration_s,
                coalesce(bool_and(duration_rounded) FILTER (duration_s IS NOT NULL), false)
                    AS duration_rounded,
-               bool_or(completed) AS completed,
+               -- a stated status outranks completion inferred from a copy's other fields
+               coalesce(bool_or(completed) FILTER (completed_from = 'status'),
+                        bool_or(completed)) AS completed,
+               coalesce(max(completed_from) FILTER (completed_from = 'status'),
+                        min(completed_from) FILTER (completed),
+                        min(completed_from)) AS completed_from,
                CASE WHEN count(recording_ref) > 0 THEN true ELSE bool_or(recorded) END
                    AS recorded,
                min(recording_ref) AS recording_ref,

@@ -18,6 +18,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.findings import sql as S
+from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
 from privguard.internals.audit.sql import parquet_source
@@ -66,8 +67,42 @@ def ingest_totals(report: Path) -> dict[str, Any]:
         ) from None
 
 
+def set_aside_total(report: Path) -> int:
+    """Rows normalize set aside as not calls (``normalize_report.json``; 0 when older)."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        return int(data.get("totals", {}).get("rows_set_aside", 0))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"the normalize report cannot be read: {exc}",
+            where=str(report),
+            fix="run 'privguard audit' again; the report is written by the normalize stage",
+        ) from None
+
+
 def _n(value: int) -> str:
     return f"{value:,}"
+
+
+def completion_words(v: dict[str, Any], prefix: str = "privileged_calls") -> str:
+    """How many calls completed, saying what was inferred and what is unknown: never a false 0.
+
+    ``prefix`` picks the summary's keys: ``privileged_calls`` or ``calls``."""
+    total = int(v.get(prefix, 0))
+    done = int(v.get("completed_" + prefix, 0))
+    inferred = int(v.get(f"{prefix}_completion_inferred", 0))
+    unknown = int(v.get(f"{prefix}_completion_unknown", 0))
+    if total and unknown == total:
+        return "completion unknown: no record states it or shows a duration or recording"
+    text = f"{_n(done)} completed"
+    if inferred:
+        text += (
+            f"; completion of {_n(inferred)} inferred from their duration, billed minutes or "
+            "recording, as no record states it"
+        )
+    if unknown:
+        text += f"; unknown for {_n(unknown)}"
+    return text
 
 
 def headline(v: dict[str, Any]) -> str:
@@ -77,7 +112,7 @@ def headline(v: dict[str, Any]) -> str:
     text = (
         f"{_n(v['calls'])} calls from {_n(v['inmates'])} inmates to {_n(v['unique_numbers'])} "
         f"numbers between {first} and {last}: {_n(v['privileged_calls'])} calls "
-        f"({_n(v['completed_privileged_calls'])} completed) went to {_n(v['attorney_numbers'])} "
+        f"({completion_words(v)}) went to {_n(v['attorney_numbers'])} "
         f"attorney numbers, and {_n(v['privileged_calls_recorded'])} of them were recorded"
     )
     if v["registry_violations"]:
@@ -90,6 +125,12 @@ def headline(v: dict[str, Any]) -> str:
         text += (
             f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
             "no record says whether they were recorded."
+        )
+    missing = v.get("candidate_features_missing") or []
+    if missing:
+        text += (
+            " No call in the dump has a completed duration, so numbers were judged as "
+            f"attorneys' without the {' and '.join(missing)} of their calls."
         )
     if v["candidate_numbers"]:
         text += (
@@ -133,6 +174,8 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     calls, numbers = paths.require("calls"), paths.require("numbers")
     registry = paths.require("registry")
     read = ingest_totals(paths.require("ingest_report"))
+    norm_report = paths.normalize_report
+    set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
     own = executor is None
     ex = executor or connect()
     try:
@@ -163,11 +206,12 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
         classes = dict(ex.fetchall(S.classes_query()))
         reasons = ex.fetchall(S.invalid_reasons_query())
+        gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
         ex.execute("DROP TABLE IF EXISTS f_priv")
     finally:
         if own:
             ex.close()
-    values: dict[str, Any] = dict(read)
+    values: dict[str, Any] = dict(read) | {"rows_set_aside": set_aside}
     for key, value in row.items():
         if key in ("first_call", "last_call"):
             values[key] = value.isoformat() if value is not None else None
@@ -176,6 +220,8 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     values["numbers_by_class"] = {str(k): int(v) for k, v in classes.items()}
     # Counted as calls only: an invalid number has no dialed_number, so no class, no attorney.
     values["invalid_number_reasons"] = {str(k): int(v) for k, v in reasons}
+    # The candidate score's sub-scores the dump had no evidence for (identify left them out).
+    values["candidate_features_missing"] = [n for n, g in zip(NEEDS, gone, strict=True) if g]
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
     path = paths.summary

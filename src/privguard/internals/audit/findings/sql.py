@@ -34,7 +34,8 @@ CREATE OR REPLACE TEMP TABLE f_priv AS
 WITH p AS (
     SELECT c.call_id, c.start_utc, c.facility, c.inmate_account, c.inmate_name,
            c.dialed_number AS number, n.classification, n.attorney_name, n.evidence,
-           c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
+           c.duration_s, c.completed, c.completed_from, c.recorded, c.recording_ref,
+           c.sources,
            CAST(CASE WHEN k.zone IS NOT NULL THEN timezone(k.zone, c.start_utc AT TIME ZONE 'UTC')
                      ELSE c.start_utc + to_hours(coalesce(k.offset_h, 0)) END AS DATE) AS local_day
     FROM f_calls c JOIN f_numbers n ON c.dialed_number = n.number
@@ -69,7 +70,7 @@ def privileged_csv_query() -> str:
     return f"""
 SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
        inmate_account, inmate_name, number, classification, attorney_name, evidence,
-       duration_s, completed, recorded, registered_at_call, registry_violation, registry_entry,
+       duration_s, completed, completed_from, recorded, registered_at_call, registry_violation, registry_entry,
        recording_ref,
        array_to_string(list_transform(sources, lambda s: s.file || ':' || s."table" || ':'
                                       || s."row"::VARCHAR), '; ') AS sources
@@ -85,6 +86,9 @@ def _counts() -> str:
     return (
         "count(*) AS privileged_calls, "
         "count(*) FILTER (WHERE completed) AS completed_privileged_calls, "
+        # Completion no record states: inferred from duration or recording, or unknown.
+        "count(*) FILTER (WHERE completed_from <> 'status') AS privileged_calls_completion_inferred, "
+        "count(*) FILTER (WHERE completed IS NULL) AS privileged_calls_completion_unknown, "
         "count(*) FILTER (WHERE recorded) AS privileged_calls_recorded, "
         "count(*) FILTER (WHERE recorded AND completed) AS completed_privileged_calls_recorded, "
         # No copy of these says whether they were recorded: an upper bound, reported apart.
@@ -134,6 +138,8 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "calls",
     "calls_to_invalid_numbers",
     "completed_calls",
+    "calls_completion_inferred",
+    "calls_completion_unknown",
     "unique_numbers",
     "inmates",
     "first_call",
@@ -142,6 +148,8 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "candidate_numbers",
     "privileged_calls",
     "completed_privileged_calls",
+    "privileged_calls_completion_inferred",
+    "privileged_calls_completion_unknown",
     "privileged_calls_recorded",
     "completed_privileged_calls_recorded",
     "privileged_calls_recording_unknown",
@@ -159,6 +167,8 @@ WITH c AS (
     SELECT count(*) AS calls, count(*) FILTER (WHERE dialed_number IS NULL)
                AS calls_to_invalid_numbers,
            count(*) FILTER (WHERE completed) AS completed_calls,
+           count(*) FILTER (WHERE completed_from <> 'status') AS calls_completion_inferred,
+           count(*) FILTER (WHERE completed IS NULL) AS calls_completion_unknown,
            count(DISTINCT dialed_number) AS unique_numbers,
            count(DISTINCT (facility, inmate_account))
                FILTER (WHERE inmate_account IS NOT NULL) AS inmates,

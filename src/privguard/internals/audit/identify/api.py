@@ -51,6 +51,7 @@ class IdentifyResult:
     labels: int = 0
     # Directory and registry rows with no valid number, each with its place and reason.
     lists_set_aside: tuple[SetAside, ...] = ()
+    features_missing: list[str] = field(default_factory=list)  # sub-scores left out
 
     @property
     def candidates(self) -> int:
@@ -66,6 +67,18 @@ def _settings(settings: Any) -> Settings:
         return Settings()
     inner = getattr(settings, "identify", settings)
     return inner if isinstance(inner, Settings) else Settings()
+
+
+def _missing_features(ex: Executor) -> tuple[str, ...]:
+    """Sub-scores no number of the dump has evidence for (logged: the score goes without)."""
+    row = ex.fetchall(S.missing_features_sql("id_features"))[0]
+    missing = tuple(name for name, gone in zip(S.NEEDS, row, strict=True) if gone)
+    if missing:
+        log.warning(
+            "no call in the dump has a completed duration: candidate numbers are scored without %s",
+            " and ".join(missing),
+        )
+    return missing
 
 
 def identify(
@@ -153,9 +166,12 @@ def identify(
         ex.execute(S.create_durations())
         ex.execute(S.create_features())
         prog.advance("identify")
+        missing = _missing_features(ex)
         numbers_path = paths.numbers
         ex.copy_to_parquet(
-            S.numbers_table(S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates),
+            S.numbers_table(
+                S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates, missing
+            ),
             numbers_path,
         )
         registry_path = paths.registry
@@ -186,6 +202,7 @@ def identify(
         registry_intervals=registry.num_rows,
         labels=label_table.num_rows,
         lists_set_aside=set_aside,
+        features_missing=list(missing),
     )
 
 

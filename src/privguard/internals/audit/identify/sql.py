@@ -12,7 +12,7 @@ Relations the statements expect (created by :mod:`privguard.internals.audit.iden
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from privguard.internals.audit.sql import quote_literal
 
@@ -177,6 +177,18 @@ SELECT h.number, h.calls, d.call_hours, d.completed_calls, coalesce(o.inmates, 0
 FROM hours h JOIN id_durations d USING (number) LEFT JOIN overlap o USING (number)"""
 
 
+# Sub-scores that need a feature some dumps lack entirely, with the feature column: a dump
+# where no number has it (no durations, or no call known to be completed) is scored on the
+# other sub-scores, and the evidence says so, rather than every number scoring ~0 (issue 11).
+NEEDS: dict[str, str] = {"duration": "median_duration_s", "brevity": "short_share"}
+
+
+def missing_features_sql(features: str) -> str:
+    """One row: for each sub-score of :data:`NEEDS`, whether no number of ``features`` has it."""
+    cols = ", ".join(f"count(*) > 0 AND count({c}) = 0 AS {name}" for name, c in NEEDS.items())
+    return f"SELECT {cols} FROM {features}"
+
+
 def _clamp(expr: str) -> str:
     return f"least(1.0, greatest(0.0, {expr}))"
 
@@ -224,8 +236,13 @@ def _pct(expr: str) -> str:
     return f"CAST(round(100 * coalesce({expr}, 0)) AS INTEGER)::VARCHAR || '%'"
 
 
-def pattern_text() -> str:
-    """The features as a sentence a person can read."""
+def pattern_text(missing: tuple[str, ...] = ()) -> str:
+    """The features as a sentence a person can read, naming the sub-scores left out."""
+    note = (
+        f" || {quote_literal('; scored without ' + ' and '.join(missing) + ': no call in the dump has a completed duration')}"
+        if missing
+        else ""
+    )
     return (
         "'call pattern score ' || printf('%.2f', score) || ': ' || calls::VARCHAR || ' calls, '"
         " || inmates::VARCHAR || ' inmates (' || printf('%.1f', effective_callers)"
@@ -236,6 +253,7 @@ def pattern_text() -> str:
         f" || {_pct('short_share')} || ' under 2 min, top caller '"
         f" || {_pct('top_inmate_share')} || ' of calls, '"
         f" || {_pct('attorney_caller_share')} || ' of callers also call known attorney numbers'"
+        f"{note}"
     )
 
 
@@ -289,8 +307,18 @@ SELECT number, last(decision ORDER BY source_file, source_row) AS decision,
 FROM id_labels GROUP BY number"""
 
 
-def numbers_table(weights: Weights, threshold: float, min_calls: int, min_inmates: int) -> str:
-    """``OUT/numbers.parquet``: every called number classified, with its evidence."""
+def numbers_table(
+    weights: Weights,
+    threshold: float,
+    min_calls: int,
+    min_inmates: int,
+    missing: tuple[str, ...] = (),
+) -> str:
+    """``OUT/numbers.parquet``: every called number classified, with its evidence.
+
+    ``missing`` names the sub-scores the dump gives no evidence for; their weight is
+    dropped, so the score is the weighted mean of the others."""
+    weights = replace(weights, **{name: 0.0 for name in missing})
     eligible = (
         f"((calls >= {int(min_calls)} AND inmates >= {int(min_inmates)}) OR "
         f"(call_hours >= {SOLO_MIN_CALLS} AND {wilson_low('business_share', 'call_hours')} >= "
@@ -310,7 +338,7 @@ SELECT f.number,
        WHEN d.number IS NOT NULL THEN d.evidence
        WHEN l.decision = 'confirm' THEN 'confirmed by review' || coalesce(': ' || l.note, '')
        WHEN l.decision = 'reject' THEN 'rejected by review' || coalesce(': ' || l.note, '')
-       WHEN {eligible} THEN {pattern_text()}
+       WHEN {eligible} THEN {pattern_text(missing)}
            || CASE WHEN f.score >= {float(threshold)!r} THEN '' ELSE ', below the threshold '
                    || printf('%.2f', {float(threshold)!r}) END
        ELSE 'not in any directory or registry; too few calls to judge ('

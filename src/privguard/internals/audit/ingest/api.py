@@ -207,10 +207,15 @@ def _stage_file(
 Decisions = dict[tuple[Any, ...], Mapping]
 
 
+# Headers that name nothing: "column3" (our own), "col3", "field_3", "F3", "V3", "var3".
+_GENERIC = re.compile(r"(?:column|col|field|var|[cfv])[ _]?\d+", re.I)
+
+
 def _map_all(
     staged: list[Staged], settings: Settings, known: Decisions
 ) -> tuple[list[Mapping], Decisions]:
-    """Map every table (pure); tables of one layout share one decision.
+    """Map every table (pure); tables of one layout share one decision, unless the header
+    is meaningless (``col1..colN``: one table's values say nothing about another's).
 
     ``known`` holds earlier decisions by (columns, first rows, rule): a table the probe saw
     as it is staged is not mapped again. Returns the maps and every decision made.
@@ -221,7 +226,7 @@ def _map_all(
     for s in staged:
         rule = settings.rule_for(s.file, s.table)
         key = (tuple(s.columns), id(rule))
-        generic = all(re.fullmatch(r"column\d+", c) for c in s.columns)
+        generic = all(_GENERIC.fullmatch(c.strip()) for c in s.columns)
         if key in layouts and not generic and s.sample:
             m = layouts[key]
         else:
@@ -243,6 +248,7 @@ def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
     """Fill a table's report entry with its mapping."""
     entry["mapping"] = m.named(s.columns)
     entry["how"] = m.how
+    entry["roles"] = m.roles(s.columns)
     entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
     used = {j for idx in m.fields.values() for j in idx}
     entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from privguard.internals.audit.ingest.settings import MappingRule
 
@@ -55,13 +56,17 @@ _SPELLINGS = {
     ),
     "recording_ref": (
         "recording recordingurl recordingref recordingpath recordingfile audio audiofile "
-        "recordinglink downloadlink url audiourl recordingid"
+        "recordinglink downloadlink url audiourl recordingid reclink recurl recpath recfile "
+        "recordingname mediaid medialink mediapath mediaurl mediafile audiopath audioid "
+        "wavfile callaudio"
     ),
     "source_call_id": (
         "callid id recid callsequence sequence seq callseq recordid callseqno sequencenumber "
         "callnumber callrecordid seqno"
     ),
 }
+# A person's word is certain; a header is strong evidence; values alone are good evidence.
+_CONFIDENCE = {"mapping": "given", "header": "high", "content": "medium"}
 _SYN: dict[str, tuple[str, ...]] = {k: tuple(v.split()) for k, v in _SPELLINGS.items()}
 _DATE_SYN = ("date", "calldate", "startdate", "datestart", "dateofcall")
 _TIME_SYN = ("time", "calltime", "starttime", "timestart", "timeofcall")
@@ -73,7 +78,9 @@ _ZONE_WORDS = re.compile(r"(utc|gmt|zulu|local)$")
 _PHONE = re.compile(r"^\+?(?:1[ \t.\-]?)?\(?\d{3}\)?[ \t.\-]?\d{3}[ \t.\-]?\d{4}$", re.M)
 _DATE = r"(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}|\d{8})"
 _TIME = r"(?:\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?[ \t]*(?:[AaPp][Mm])?)"
-_DATETIME = re.compile(rf"^{_DATE}[ T]{_TIME}[ \t]*(?:Z|[+-]\d{{2}}:?\d{{2}}|[A-Z]{{2,5}})?$", re.M)
+_DATETIME = re.compile(
+    rf"^{_DATE}[ T]{_TIME}[ \t]*(?:Z|[+-]\d{{2}}(?::?\d{{2}})?|[A-Z]{{2,5}})?$", re.M
+)
 _DATE_ONLY = re.compile(rf"^{_DATE}$", re.M)
 _TIME_ONLY = re.compile(rf"^{_TIME}$", re.M)
 _HMS = re.compile(r"^\d{1,3}:\d{2}:\d{2}$", re.M)
@@ -106,6 +113,35 @@ def _share(text: str, n: int, pattern: re.Pattern[str]) -> float:
     return len(pattern.findall(text)) / n
 
 
+_FLAG_WORDS = frozenset(["1", "0", "1.0", "0.0", "y", "n", "yes", "no", "true", "false", "t", "f"])
+_MSS = re.compile(r"^\d{1,3}:\d{2}$", re.M)
+_INT = re.compile(r"^\d{1,5}(?:\.0)?$", re.M)
+# A call lasts at most a few hours: a column of small whole numbers may be its duration.
+_MAX_DURATION = 4 * 3600
+
+
+def flag_like(values: Sequence[str]) -> bool:
+    """True when the sampled values are a yes/no flag (1/0, Y/N, true/false, yes/no)."""
+    vals = {v.strip().lower() for v in values if v is not None and v.strip()}
+    return 1 <= len(vals) <= 2 and vals <= _FLAG_WORDS
+
+
+def duration_like(values: Sequence[str]) -> str | None:
+    """``mss``/``hms`` for clock-style durations, ``count`` for small whole numbers, else None."""
+    vals = [v.strip() for v in values if v is not None and v.strip() and "\n" not in v]
+    if not vals:
+        return None
+    text = "\n".join(vals)
+    for name, pattern in (("mss", _MSS), ("hms", _HMS)):
+        if _share(text, len(vals), pattern) >= 0.95:
+            return name
+    if _share(text, len(vals), _INT) >= 0.95:
+        nums = [float(v) for v in vals if _INT.match(v)]
+        if max(nums) <= _MAX_DURATION and len(set(nums)) > 2:
+            return "count"
+    return None
+
+
 def kind(values: Sequence[str]) -> str:
     """What a column's sampled values look like: phone, datetime, date, time, hms, url, other."""
     vals = [v.strip() for v in values if v is not None and v.strip() and "\n" not in v]
@@ -131,6 +167,7 @@ class Mapping:
 
     fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
     how: dict[str, str] = field(default_factory=dict)  # field -> mapping | header | content
+    evidence: dict[str, str] = field(default_factory=dict)  # field -> why, when from values
     tz_hint: str | None = None
     duration_unit: str | None = None
     skip: bool = False
@@ -139,6 +176,24 @@ class Mapping:
     @property
     def ok(self) -> bool:
         return self.skip or (not self.problems and all(f in self.fields for f in REQUIRED))
+
+    def roles(self, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each field's column(s), how it was chosen, a confidence and the evidence."""
+        named = self.named(columns)
+        out: dict[str, dict[str, Any]] = {}
+        for canon, how in self.how.items():
+            out[canon] = {
+                "column": named.get(canon),
+                "how": how,
+                "confidence": _CONFIDENCE.get(how, "medium"),
+                "evidence": self.evidence.get(canon)
+                or {
+                    "mapping": "named in the mapping file",
+                    "header": "the header names it",
+                    "content": "the sampled values have its shape",
+                }.get(how, how),
+            }
+        return out
 
     def named(self, columns: Sequence[str]) -> dict[str, str | list[str]]:
         """The mapping with source column names, as written to the report."""
@@ -227,11 +282,51 @@ def map_table(
             t_cols = [nxt] if nxt < len(kinds) and kinds[nxt] == "hms" and nxt not in used else []
         if d_cols and t_cols:
             take("start", (d_cols[0], t_cols[0]), "content")
+    _by_values(columns, sample, kinds, m, used)
     _hints(columns, kinds, m)
     for f in REQUIRED:
         if f not in m.fields:
             m.problems.append(f"no column for {f} ({_MEANING[f]})")
     return m
+
+
+def _by_values(
+    columns: Sequence[str],
+    sample: Sequence[Sequence[str | None]],
+    kinds: Sequence[str],
+    m: Mapping,
+    used: set[int],
+) -> None:
+    """Fields no header named, from unambiguous values: one flag column is the recorded
+    flag, one duration-like column the duration (issue 11: ``rec`` = 1/0, ``dur`` = m:ss)."""
+    free = [i for i in range(len(columns)) if i not in used]
+    values = {i: [str(r[i]) for r in sample if r[i] is not None] for i in free}
+    if "recorded" not in m.fields:
+        flags = [i for i in free if flag_like(values[i])]
+        if len(flags) == 1:
+            _take_value(m, used, "recorded", flags[0], "every sampled value is a yes/no flag")
+    if "duration" not in m.fields and "start" in m.fields:
+        durs = {i: duration_like(values[i]) for i in free if i not in used}
+        clock = [i for i, d in durs.items() if d in ("mss", "hms")]
+        counts = [i for i, d in durs.items() if d == "count"]
+        pick = clock if len(clock) == 1 else counts if not clock and len(counts) == 1 else []
+        if pick:
+            d = durs[pick[0]]
+            why = (
+                f"the sampled values read as {'m:ss' if d == 'mss' else 'h:mm:ss'} durations"
+                if d in ("mss", "hms")
+                else f"the sampled values are whole numbers up to {_MAX_DURATION:,}"
+            )
+            _take_value(m, used, "duration", pick[0], why)
+            if d == "mss":
+                m.duration_unit = m.duration_unit or "hms"
+
+
+def _take_value(m: Mapping, used: set[int], canon: str, i: int, why: str) -> None:
+    m.fields[canon] = (i,)
+    m.how[canon] = "content"
+    m.evidence[canon] = why
+    used.add(i)
 
 
 def _letters(sample: Sequence[Sequence[str | None]], i: int) -> bool:

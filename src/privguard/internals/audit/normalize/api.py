@@ -17,12 +17,20 @@ import pyarrow as pa
 
 from privguard.errors import InputError
 from privguard.internals.audit import schema
+from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.normalize import clocks, facilities, zones
 from privguard.internals.audit.normalize import sql as nsql
 from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
 from privguard.internals.audit.normalize.settings import Settings
-from privguard.internals.audit.normalize.stage import stage_sql, table_report_sql
+from privguard.internals.audit.normalize.stage import (
+    SET_ASIDE_ORDER,
+    final_sql,
+    kept_sql,
+    set_aside_sql,
+    stage_sql,
+    table_report_sql,
+)
 from privguard.internals.audit.sql import parquet_source, quote_literal
 from privguard.internals.common import phones
 from privguard.internals.common.progress import NullProgress, Progress
@@ -31,6 +39,7 @@ log = logging.getLogger(__name__)
 
 REPORT = "normalize_report.json"
 OUTPUT = "normalized.parquet"
+SET_ASIDE = "set_aside.csv"
 
 
 @dataclass
@@ -124,18 +133,14 @@ def normalize(
         progress.advance("normalize")
         zones.register_table_zones(ex, guesses)
         out = work / OUTPUT
-        cols = ", ".join(schema.NORMALIZED_COLUMNS)
-        ex.copy_to_parquet(
-            f"SELECT {cols} FROM (SELECT s.*, coalesce(s.utc_fixed, "
-            f"{nsql.to_utc('s.local_ts', 'coalesce(s.row_zone, z.zone)')}) AS start_utc "
-            f"FROM {stage} s LEFT JOIN _pg_table_zones z USING (table_id)) ORDER BY row_key",
-            out,
-        )
+        ex.execute(f"CREATE OR REPLACE TEMP VIEW _pg_final AS {final_sql(stage)}")
+        ex.copy_to_parquet(kept_sql("_pg_final", ", ".join(schema.NORMALIZED_COLUMNS)), out)
+        write_safe_csv(ex, set_aside_sql("_pg_final"), work / SET_ASIDE, order_by=SET_ASIDE_ORDER)
         report = _report(ex, stage, tables, formats, guesses, n_fallback, ingest_report)
         report["facilities"] = fac
         progress.advance("normalize")
     finally:
-        for name in ("_pg_stage", "_pg_ing"):
+        for name in ("_pg_final", "_pg_stage", "_pg_ing"):
             ex.execute(f"DROP VIEW IF EXISTS {name}")
         ex.execute("DROP TABLE IF EXISTS _pg_numbers")
         if own:
@@ -286,8 +291,14 @@ def _report(
             "duration_unit": entry["duration_unit"],
             "duration_unit_from": entry["duration_unit_from"],
             "duration_missing": s[4] if s else 0,
+            "rows_set_aside": int(s[5] or 0) if s else 0,
             "warnings": list(entry["warnings"]) + ([g.warning] if g and g.warning else []),
         }
+        if item["rows_set_aside"]:
+            item["warnings"].append(
+                f"{item['rows_set_aside']} row(s) had neither a usable dialed number nor a "
+                f"readable start time; they were set aside as not calls (see {SET_ASIDE})"
+            )
         if item["start_unparsed"]:
             item["warnings"].append(
                 f"{item['start_unparsed']} start time(s) could not be read; they have no UTC start"
@@ -296,11 +307,13 @@ def _report(
         warnings += [f"{where}: {w}" for w in item["warnings"]]
         out.append(item)
     total = sum(t["rows"] for t in out)
+    set_aside = sum(t["rows_set_aside"] for t in out)
     return {
         "dump": ingest_report.get("dump"),
         "tables": out,
         "totals": {
-            "rows": total,
+            "rows": total - set_aside,
+            "rows_set_aside": set_aside,
             "tables": len(out),
             "start_unparsed": sum(t["start_unparsed"] for t in out),
             "numbers_invalid": sum(t["numbers_invalid"] for t in out),

@@ -260,6 +260,34 @@ def completed(col: str = "status") -> str:
     )
 
 
+# A jail phone rings out within about a minute, and a call refused at the prompt can last as
+# long: a shorter duration without a status proves nothing either way. Billed minutes are
+# rounded up, and some billing exports bill an attempt's ring time as one minute: only more
+# than RING_S seconds, exact or billed, shows the call connected.
+RING_S = 60
+# What a completion was inferred from, strongest first; "status" when a source states it.
+COMPLETION_SOURCES: tuple[str, ...] = ("status", "recording", "billed minutes", "duration")
+
+
+def completion(stated: str = "completed") -> tuple[str, str]:
+    """(``completed``, ``completed_from``) of a staged row: stated, else inferred, else NULL.
+
+    Where no status decides, a recording (a flag or a reference) means the call connected;
+    so does a duration past the ring-out (:data:`RING_S`), exact or in billed minutes; a
+    duration of zero means it did not. Anything else stays unknown."""
+    rec = "(coalesce(recorded, false) OR recording_ref IS NOT NULL)"
+    rules = (
+        (f"{stated} IS NOT NULL", stated, "status"),
+        (rec, "true", "recording"),
+        ("duration_s = 0", "false", "duration"),
+        (f"duration_rounded AND duration_s > {RING_S}", "true", "billed minutes"),
+        (f"duration_s > {RING_S}", "true", "duration"),
+    )
+    value = " ".join(f"WHEN {w} THEN {v}" for w, v, _ in rules)
+    how = " ".join(f"WHEN {w} THEN {quote_literal(h)}" for w, _, h in rules)
+    return f"CASE {value} END", f"CASE {how} END"
+
+
 def recorded(col: str = "recorded", ref: str = "recording_ref") -> str:
     """Recorded flag text to BOOLEAN (NULL when unknown); a recording reference means recorded."""
     s = f"lower(trim({col}))"

@@ -79,7 +79,8 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
            st.completed,
            {nsql.recorded("i.recorded", "i.recording_ref")} AS recorded,
            nullif(trim(i.recording_ref), '') AS recording_ref,
-           nullif(trim(i.source_call_id), '') AS source_call_id
+           nullif(trim(i.source_call_id), '') AS source_call_id,
+           i.start AS start_raw, i.duration AS duration_raw
     FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off
           FROM (SELECT *, {local} AS local_ts, {nsql.epoch_utc("i.start")} AS epoch_utc,
                        {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
@@ -91,6 +92,37 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
     LEFT JOIN _pg_numbers n ON n.raw IS NOT DISTINCT FROM i.dialed_number
     LEFT JOIN _pg_zones z ON z.zone_raw = i.start_zone
     LEFT JOIN {_hints_values(tables)} h ON h.table_id = i.table_id"""
+
+
+# Neither a number to match on nor a time to place it: such a row cannot be a call (issue 11).
+JUNK = "(number_key IS NULL AND local_ts IS NULL AND utc_fixed IS NULL)"
+SET_ASIDE_REASON = "no usable dialed number and no readable start time: not a call"
+SET_ASIDE_ORDER = 'file, "table", row'
+
+
+def final_sql(stage: str) -> str:
+    """Every staged row with its UTC start (the table zones of ``_pg_table_zones`` applied)
+    and its completion, stated or inferred (:func:`nsql.completion`)."""
+    value, how = nsql.completion("s.completed")
+    return (
+        f"SELECT s.* REPLACE ({value} AS completed), {how} AS completed_from, "
+        f"{utc_expr()} AS start_utc "
+        f"FROM {stage} s LEFT JOIN _pg_table_zones z USING (table_id)"
+    )
+
+
+def kept_sql(final: str, columns: str) -> str:
+    """The rows that may be calls, in row order: what ``normalized.parquet`` holds."""
+    return f"SELECT {columns} FROM {final} WHERE NOT {JUNK} ORDER BY row_key"
+
+
+def set_aside_sql(final: str) -> str:
+    """The rows that cannot be calls, with provenance, the reason and their raw values."""
+    return f"""
+    SELECT src_file AS file, src_table AS "table", src_row AS row,
+           {quote_literal(SET_ASIDE_REASON)} AS reason,
+           number_raw AS dialed_number, start_raw AS start, duration_raw AS duration
+    FROM {final} WHERE {JUNK}"""
 
 
 def utc_expr(alias: str = "s", table_zone: str = "z.zone") -> str:
@@ -118,13 +150,15 @@ def unresolved_tables_sql(stage: str) -> str:
 
 
 def table_report_sql(stage: str) -> str:
-    """Per table: rows per zone method, unreadable starts, invalid numbers, missing durations."""
+    """Per table: rows per zone method, unreadable starts, invalid numbers, missing durations,
+    rows set aside."""
     return f"""
     SELECT table_id, list(struct_pack(m := m, n := n) ORDER BY m), sum(unparsed),
-           sum(invalid), sum(dmissing)
+           sum(invalid), sum(dmissing), sum(junk)
     FROM (SELECT table_id, coalesce(row_zone_method, 'inferred') AS m, count(*) AS n,
-                 count(*) FILTER (local_ts IS NULL AND utc_fixed IS NULL) AS unparsed,
+                 count(*) FILTER (local_ts IS NULL AND utc_fixed IS NULL AND NOT {JUNK}) AS unparsed,
                  count(*) FILTER (number_status <> 'valid') AS invalid,
-                 count(*) FILTER (duration_s IS NULL) AS dmissing
+                 count(*) FILTER (duration_s IS NULL) AS dmissing,
+                 count(*) FILTER ({JUNK}) AS junk
           FROM {stage} GROUP BY table_id, m)
     GROUP BY table_id ORDER BY table_id"""

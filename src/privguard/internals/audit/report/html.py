@@ -10,6 +10,7 @@ from typing import Any
 from privguard import __version__
 
 from . import charts, texts
+from .completion import completed_cell, completion_sub
 from .model import ReportModel, clock_groups, pick, uncertain_clocks, utc_offsets
 
 
@@ -63,11 +64,6 @@ def _card(key: str, label: str, value: Any, sub: str = "", cls: str = "") -> str
     )
 
 
-def _sub(key: str, s: dict[str, Any], what: str) -> str:
-    v = s.get(key)
-    return f'of which <b data-summary="{key}">{v:,}</b> {what}' if isinstance(v, int) else ""
-
-
 def _tag(cls: str) -> tuple[str]:
     return (f'<span class="tag {escape(cls)}">{escape(texts.CLASS_LABELS.get(cls, cls))}</span>',)
 
@@ -90,19 +86,14 @@ def _invalid_sub(s: dict[str, Any]) -> str:
 def key_figures(m: ReportModel) -> str:
     """The headline cards: every number comes straight from summary.json."""
     s = m.summary
-    completed = s.get("completed_privileged_calls")
-    sub_completed = (
-        f'of which <b data-summary="completed_privileged_calls">{completed:,}</b> completed'
-        if isinstance(completed, int)
-        else "completed calls: not available"
-    )
+    sub_completed = completion_sub(s, "privileged_calls") or "completed calls: not available"
     cards = [
         _card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), "calls marked as recorded, attempts included", "alert"),
         _card("registry_violations", "Registry violations", s.get("registry_violations"), "recorded although the number was registered as do-not-record", "alert"),
         _card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
         _card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
         _card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
-        _card("calls", "Calls examined (attempts)", s.get("calls"), _sub("completed_calls", s, "completed") or "after merging duplicate copies"),
+        _card("calls", "Calls examined (attempts)", s.get("calls"), completion_sub(s, "calls") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
         _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
         _card("files_unread", "Files that could not be read", s.get("files_unread"), _sub("bytes_unread", s, "bytes; their calls are in no figure") if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
@@ -127,14 +118,22 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
     """Rows read -> rejected -> duplicates -> calls, in plain words."""
     s, d = m.summary, m.dedupe
     read, rejected, calls = s.get("rows_read"), s.get("rows_rejected"), s.get("calls")
-    accepted = read - rejected if isinstance(read, int) and isinstance(rejected, int) else None
+    junk = s.get("rows_set_aside", 0)
+    accepted = (
+        read - rejected - junk
+        if isinstance(read, int) and isinstance(rejected, int) and isinstance(junk, int)
+        else None
+    )
     rows_in = pick(d, "rows_in", "rows", default=accepted)
     calls_out = pick(d, "calls_out", "calls", default=calls)
     dupes = rows_in - calls_out if isinstance(rows_in, int) and isinstance(calls_out, int) else None
+    # rows read = set aside (unreadable) + set aside (not calls) + duplicates + calls
     body = [
         ("Files that could not be read", s.get("files_unread"), "their rows are in no count below (see the list of files not read)"),
         ("Rows read from the source tables", read, "every record in every table that could be read"),
         ("Rows set aside (unreadable)", rejected, "listed with the reason in restricted/work/rejects.csv"),
+        ("Rows set aside (not calls)", junk, "neither a usable dialed number nor a readable start time; "
+         "listed with the reason in restricted/work/set_aside.csv"),
         ("Rows kept", accepted, ""),
         ("Duplicate copies merged", dupes, "the same call found in several tables"),
         ("Distinct calls", calls, "the basis of every count in this report"),
@@ -215,13 +214,13 @@ def chart_section(m: ReportModel) -> str:
     month_tbl = _table(
         "Table 2. Calls to attorney numbers per month (UTC)",
         ["Month", "Attempts", "Completed", "Recorded", "Registry violations"],
-        [(r["month"], r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_month],
+        [(r["month"], r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_month],
         numeric=[1, 2, 3, 4],
     )  # fmt: skip
     fac_tbl = _table(
         "Table 3. Calls to attorney numbers per facility",
         ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Registry violations"],
-        [(r["facility"], r["zone"] or "unknown", r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_facility],
+        [(r["facility"], r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_facility],
         numeric=[2, 3, 4, 5],
     )  # fmt: skip
     return (

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import charts, texts
+from .completion import completed_cell, completion_known
 from .html import reduction_rows, rule_rows
 from .model import ReportModel, clock_groups, uncertain_clocks
 from .pdfbase import Doc
+
+
+def _completed(s: dict[str, object], prefix: str) -> object:
+    """The completed count, or "unknown" when no call's completion is known (never a false 0)."""
+    return s.get(f"completed_{prefix}") if completion_known(s, prefix) else "unknown"
 
 
 def _cards(m: ReportModel) -> list[tuple[str, object]]:
@@ -16,11 +22,11 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
         ("Recorded calls to attorney numbers (attempts included)", s.get("privileged_calls_recorded")),
         ("Registry violations (recorded although registered do-not-record)", s.get("registry_violations")),
         ("Calls to attorney numbers: attempts", s.get("privileged_calls")),
-        ("Calls to attorney numbers: completed", s.get("completed_privileged_calls")),
+        ("Calls to attorney numbers: completed", _completed(s, "privileged_calls")),
         ("Attorney numbers called", s.get("attorney_numbers")),
         ("Numbers awaiting review (not counted above)", s.get("candidate_numbers")),
         ("Calls examined (after merging duplicates), attempts", s.get("calls")),
-        ("Calls examined: completed", s.get("completed_calls")),
+        ("Calls examined: completed", _completed(s, "calls")),
         ("People in custody (inmate accounts)", s.get("inmates")),
         ("Phone numbers called", s.get("unique_numbers")),
         ("Calls to numbers that are not valid phone numbers (counted as calls only)", s.get("calls_to_invalid_numbers")),
@@ -46,7 +52,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.grid(
         "Key figures (from summary.json)",
         ["Figure", "Count"],
-        [(a, b if isinstance(b, int) else "not available") for a, b in _cards(m)],
+        [(a, b if isinstance(b, int | str) else "not available") for a, b in _cards(m)],
         [130, 44],
         numeric=[1],
         size=9.5,
@@ -87,7 +93,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.grid(
         "Table 2. Calls to attorney numbers per facility",
         ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Violations"],
-        [(r["facility"], r["zone"] or "unknown", r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_facility],
+        [(r["facility"], r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_facility],
         [40, 40, 23, 23, 23, 25],
         numeric=[2, 3, 4, 5],
     )  # fmt: skip
@@ -103,7 +109,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.grid(
         "Table 3. Calls to attorney numbers per month (UTC)",
         ["Month", "Attempts", "Completed", "Recorded", "Violations"],
-        [(r["month"], r["calls"], r["completed"], r["recorded"], r["violations"]) for r in m.by_month],
+        [(r["month"], r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_month],
         [34, 35, 35, 35, 35],
         numeric=[1, 2, 3, 4],
     )  # fmt: skip

@@ -58,8 +58,8 @@ def privileged_sql() -> str:
 CREATE OR REPLACE TEMP TABLE pg_privileged AS
 SELECT c.call_id, c.dialed_number AS number, n.attorney_name, n.classification,
        c.facility, c.inmate_name, CAST(c.inmate_account AS VARCHAR) AS inmate_account,
-       c.start_utc, c.duration_s, c.completed, c.recorded, c.recording_ref, c.sources,
-       coalesce(f.registered_at_call, false) AS registered_then
+       c.start_utc, c.duration_s, c.completed, c.completed_from, c.recorded, c.recording_ref,
+       c.sources, coalesce(f.registered_at_call, false) AS registered_then
 FROM pg_calls c JOIN pg_numbers n ON n.number = c.dialed_number
 LEFT JOIN pg_flags f ON f.call_id = c.call_id
 WHERE n.classification IN ({_ATTORNEY})
@@ -102,7 +102,9 @@ def counts_cols(prefix: str = "") -> str:
     return (
         f"count(*) AS calls, count(*) FILTER (WHERE {p}completed) AS completed, "
         f"count(*) FILTER (WHERE {p}recorded) AS recorded, "
-        f"count(*) FILTER (WHERE {p}recorded AND {p}registered_then) AS violations"
+        f"count(*) FILTER (WHERE {p}recorded AND {p}registered_then) AS violations, "
+        f"count(*) FILTER (WHERE {p}completed IS NULL) AS completion_unknown, "
+        f"count(*) FILTER (WHERE {p}completed_from <> 'status') AS completion_inferred"
     )
 
 
@@ -138,6 +140,8 @@ SELECT n.number, n.attorney_name, n.classification, n.evidence,
        CAST(n.registered_until AS DATE) AS registered_until,
        coalesce(a.calls, 0) AS calls, coalesce(a.completed, 0) AS completed,
        coalesce(a.recorded, 0) AS recorded, coalesce(a.violations, 0) AS violations,
+       coalesce(a.completion_unknown, 0) AS completion_unknown,
+       coalesce(a.completion_inferred, 0) AS completion_inferred,
        coalesce(a.inmates, 0) AS inmates
 FROM pg_numbers n LEFT JOIN (
   SELECT number, {counts_cols()},

@@ -37,6 +37,15 @@ _COUNTS = (
     Column("recorded", "INTEGER", "of which marked as recorded"),
     Column("violations", "INTEGER", "recorded while the number was registered do-not-record"),
 )
+# Beside the counts of attorney numbers, facilities and months (report.sql.counts_cols).
+_COMPLETION = (
+    Column("completion_unknown", "INTEGER", "calls no record says were completed or not"),
+    Column(
+        "completion_inferred",
+        "INTEGER",
+        "calls whose completion was inferred (duration, billed minutes, recording), not stated",
+    ),
+)
 
 
 def export_tables(pseudonymize: bool) -> list[ExportTable]:
@@ -56,6 +65,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("registered_from", "TEXT", "date added to the do-not-record registry"),
                 Column("registered_until", "TEXT", "date removed from the registry, if ever"),
                 *_COUNTS,
+                *_COMPLETION,
                 Column("inmates", "INTEGER", "distinct inmates who called it"),
             ),
             ("number",), sort_desc="recorded",
@@ -65,7 +75,8 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             "Calls to attorney numbers per facility, with the facility's local clock when known.",
             sql.by_facility_sql(),
             (Column("facility", "TEXT", "facility code"),
-             Column("zone", "TEXT", "the facility's local time zone, if known"), *_COUNTS),
+             Column("zone", "TEXT", "the facility's local time zone, if known"), *_COUNTS,
+             *_COMPLETION),
             ("facility",), sort_desc="recorded",
         ),
         ExportTable(
@@ -97,7 +108,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             "by_month", "Per month",
             "Calls to attorney numbers per calendar month (UTC).",
             sql.by_month_sql(),
-            (Column("month", "TEXT", "YYYY-MM"), *_COUNTS),
+            (Column("month", "TEXT", "YYYY-MM"), *_COUNTS, *_COMPLETION),
             ("month",),
         ),
         ExportTable(
