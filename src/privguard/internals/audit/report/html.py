@@ -83,6 +83,13 @@ def _invalid_sub(s: dict[str, Any]) -> str:
     )
 
 
+def _unread_sub(s: dict[str, Any]) -> str:
+    """Under the unread-files card: their size, and that their calls are in no figure."""
+    size = s.get("bytes_unread")
+    shown = f'<b data-summary="bytes_unread">{size:,}</b> bytes' if isinstance(size, int) else ""
+    return f"{shown}; their calls are in no figure" if shown else "their calls are in no figure"
+
+
 def key_figures(m: ReportModel) -> str:
     """The headline cards: every number comes straight from summary.json."""
     s = m.summary
@@ -96,7 +103,7 @@ def key_figures(m: ReportModel) -> str:
         _card("calls", "Calls examined (attempts)", s.get("calls"), completion_sub(s, "calls") or "after merging duplicate copies"),
         _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
         _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
-        _card("files_unread", "Files that could not be read", s.get("files_unread"), _sub("bytes_unread", s, "bytes; their calls are in no figure") if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
+        _card("files_unread", "Files that could not be read", s.get("files_unread"), _unread_sub(s) if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
     ]  # fmt: skip
     return f'<dl class="cards">{"".join(cards)}</dl>'
 
