@@ -31,7 +31,8 @@ $(BENCH_STAMP): $(STAMP)
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/privguard synth $(DEMO)/leak --calls 20000 --seed 7
+	# The sample is made once; a re-run audits it again (privguard never overwrites it).
+	test -d $(DEMO)/leak || $(BIN)/privguard synth $(DEMO)/leak --calls 20000 --seed 7
 	$(BIN)/privguard audit $(DEMO)/leak/dump \
 	    --directory $(DEMO)/leak/directory/bar_directory.csv \
 	    --directory $(DEMO)/leak/directory/public_defenders.xlsx \
