@@ -224,3 +224,11 @@ def test_audit_names_a_folder_given_as_a_file_and_every_missing_input(tmp_path: 
     assert f"the directory file {folder} is a folder: give the file inside it" in proc.stderr
     assert f"the registry file {tmp_path / 'none.csv'} does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_empty_dump_folder_is_named_not_sent_back_to_ingest(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = _cli("audit", str(tmp_path / "empty"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert "no table of calls was read from the dump" in proc.stderr
+    assert "run 'privguard ingest'" not in proc.stderr

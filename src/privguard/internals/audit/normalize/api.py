@@ -56,6 +56,16 @@ class NormalizeResult:
 def _inputs(work: Path) -> tuple[list[Path], dict[str, Any]]:
     report_path = work / "ingest_report.json"
     files = sorted((work / "ingested").glob("*.parquet"))
+    if report_path.is_file() and not files:
+        # Ingest ran and read nothing: sending the user back to it would be no help.
+        raise InputError(
+            "no table of calls was read from the dump (the folder is empty, or none of its "
+            "files is a table privguard reads)",
+            where=str(report_path),
+            fix="give the folder that holds the leaked or produced tables (CSV, TSV, JSON "
+            "lines, Parquet, XLSX, SQLite, SQL dumps, or archives of them); the files that "
+            "were skipped are listed under skipped_files in this report",
+        )
     if not report_path.is_file() or not files:
         raise InputError(
             "no ingested tables found",
