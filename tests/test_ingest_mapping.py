@@ -232,3 +232,13 @@ def test_an_empty_dump_folder_is_named_not_sent_back_to_ingest(tmp_path: Path) -
     assert proc.returncode == 2, proc.stderr
     assert "no table of calls was read from the dump" in proc.stderr
     assert "run 'privguard ingest'" not in proc.stderr
+
+
+def test_an_audit_without_lists_says_it_can_only_find_candidates(tmp_path: Path) -> None:
+    dump = _dump(tmp_path)
+    (dump / "roster.csv").unlink()
+    (dump / "rates.csv").unlink()
+    proc = _cli("audit", str(dump), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "No bar directory (--directory) or do-not-record list (--registry)" in proc.stderr
+    assert "only candidates from calling patterns" in proc.stderr

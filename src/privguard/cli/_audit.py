@@ -81,6 +81,14 @@ def audit(
     if result.foreign:
         click.echo(f"Left alone, not sealed: {len(result.foreign)} file(s) you put in the folder")
     click.echo(f"Manifest signed (Ed25519). Public key: {result.public_key}")
+    if not directories and not registries:
+        # Without a list, no number can be an attorney's: say so, never a bare "0".
+        click.echo(
+            "No bar directory (--directory) or do-not-record list (--registry) was given: no "
+            "number could be identified as an attorney's, so every attorney figure above is 0 "
+            "and only candidates from calling patterns were found. Run again with them.",
+            err=True,
+        )
     unread = s.get("unread_files") or []
     if unread:
         # Last, where a person looks: the figures above leave these files out.
