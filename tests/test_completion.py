@@ -119,3 +119,21 @@ def test_monthly_cells_say_unknown_or_inferred() -> None:
     )
     assert cell == "5 (6 inferred; 2 unknown)"
     assert completed_cell({"calls": 9, "completed": 0, "completion_unknown": 0}) == "0"
+
+
+def test_a_violation_resting_on_an_undated_list_entry_says_so() -> None:
+    """A registry without dates: the headline qualifies 'on the list at the time' (issue 13)."""
+    import duckdb
+
+    from privguard.internals.audit.findings.sql import undated_registry_query
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE VIEW f_registry AS SELECT * FROM (VALUES ('+15125550100', NULL::DATE), "
+        "('+15125550111', DATE '2013-01-01')) t(number, registered_from)"
+    )
+    assert con.execute(undated_registry_query()).fetchone() == (1,)
+    dated = headline(_summary(registry_violations=3))
+    assert "at the time." in dated and "no date added" not in dated
+    undated = headline(_summary(registry_violations=3, registry_entries_undated=1))
+    assert "the list gives no date added for 1 of its entries" in undated

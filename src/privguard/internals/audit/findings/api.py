@@ -120,6 +120,12 @@ def headline(v: dict[str, Any]) -> str:
             f", {_n(v['registry_violations'])} of those although the number was on the "
             "do-not-record list at the time"
         )
+        if v.get("registry_entries_undated"):
+            text += (
+                f" (the list gives no date added for {_n(v['registry_entries_undated'])} of its "
+                "entries; those are taken as listed from the start, so their violations are "
+                "only as sure as that)"
+            )
     text += "."
     if v.get("privileged_calls_recording_unknown"):
         text += (
@@ -207,6 +213,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         classes = dict(ex.fetchall(S.classes_query()))
         reasons = ex.fetchall(S.invalid_reasons_query())
         gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
+        undated = ex.fetchall(S.undated_registry_query())[0][0]
         ex.execute("DROP TABLE IF EXISTS f_priv")
     finally:
         if own:
@@ -222,6 +229,8 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     values["invalid_number_reasons"] = {str(k): int(v) for k, v in reasons}
     # The candidate score's sub-scores the dump had no evidence for (identify left them out).
     values["candidate_features_missing"] = [n for n, g in zip(NEEDS, gone, strict=True) if g]
+    # Entries of the do-not-record list with no date added count as listed from the start.
+    values["registry_entries_undated"] = int(undated or 0)
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
     path = paths.summary

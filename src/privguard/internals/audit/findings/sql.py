@@ -77,6 +77,11 @@ SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
 FROM f_priv ORDER BY {PRIVILEGED_ORDER}"""
 
 
+def undated_registry_query() -> str:
+    """Registry entries with no date added (counted as listed from the start)."""
+    return "SELECT count(*) FROM f_registry WHERE registered_from IS NULL"
+
+
 def registry_flags_query() -> str:
     """Each privileged call's registry status, for the report to reuse rather than redo."""
     return "SELECT call_id, registered_at_call, registry_violation FROM f_priv ORDER BY call_id"
