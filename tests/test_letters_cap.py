@@ -60,7 +60,7 @@ def test_letter_over_the_cap_lists_the_first_calls_and_says_how_many_more(
     assert "from3facilities(TX01,TX02,TX03)" in squeezed
     assert "17differentpeopleincustody" in squeezed
     assert f"{sum(1 for c in calls if c['completed']):,}ofthemwerecompleted" in squeezed
-    assert f"{sum(1 for c in calls if c['registered_then']):,}weremadewhile" in squeezed
+    assert f"{sum(1 for c in calls if c['registered_then']):,}ofthemweremadewhile" in squeezed
     assert f"Thefirst{LIST_CAP:,}of{total:,}" in squeezed
     assert f"and{total - LIST_CAP:,}more;thecompletelistofall{total:,}calls" in squeezed
     assert "busy-defender-office.csv" in text
