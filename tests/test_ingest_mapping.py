@@ -242,3 +242,16 @@ def test_an_audit_without_lists_says_it_can_only_find_candidates(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert "No bar directory (--directory) or do-not-record list (--registry)" in proc.stderr
     assert "only candidates from calling patterns" in proc.stderr
+
+
+def test_warnings_read_as_sentences_not_logger_names(tmp_path: Path) -> None:
+    dump = _dump(tmp_path)
+    (dump / "roster.csv").unlink()
+    (dump / "rates.csv").unlink()
+    proc = _cli("audit", str(dump), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("Warning: ")]
+    assert warnings, proc.stderr
+    assert "privguard.internals" not in proc.stderr and "WARNING" not in proc.stderr
+    verbose = _cli("-v", "audit", str(dump), "--out", str(tmp_path / "out2"))
+    assert "Warning (privguard.internals." in verbose.stderr  # -v names the module

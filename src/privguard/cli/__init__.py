@@ -16,7 +16,7 @@ import sys
 import click
 
 from privguard import __version__
-from privguard.errors import InputError, PrivguardError
+from privguard.errors import InputError, PrivguardError, _printable
 
 # (module, command attribute): each lives in its own file so commands stay small.
 _COMMANDS = [
@@ -60,9 +60,25 @@ def cli(verbose: int) -> None:
     some input file(s) could not be read (named at the end and in the report).
     """
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(
-        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Plain(with_names=verbose > 0))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
+
+
+class _Plain(logging.Formatter):
+    """Log lines as a person reads them ("Warning: ..."), the module named only with -v;
+    control characters from the input are shown escaped, as in error messages."""
+
+    def __init__(self, with_names: bool) -> None:
+        super().__init__()
+        self.with_names = with_names
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = _printable(record.getMessage())
+        if record.exc_info and self.with_names:
+            text += "\n" + self.formatException(record.exc_info)
+        label = record.levelname.capitalize()
+        return f"{label} ({record.name}): {text}" if self.with_names else f"{label}: {text}"
 
 
 def _unexpected(exc: BaseException) -> PrivguardError:
