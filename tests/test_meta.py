@@ -110,3 +110,13 @@ def test_control_characters_from_input_are_shown_escaped() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text and "\r" not in text
     assert "\\x1b]0;owned\\x07" in text and "a\\x0db.csv row 3" in text
     assert str(err) == text  # what the CLI prints
+
+
+def test_progress_bars_name_their_units() -> None:
+    from privguard.cli._progress import RichProgress
+
+    bars = RichProgress()
+    for task, total in (("reading tables", 10), ("writing tables", 2), ("normalize", 5)):
+        bars.start(task, total=total)
+    units = {t.description: t.fields["unit"] for t in bars._bar.tasks}
+    assert units == {"reading tables": "bytes", "writing tables": "tables", "normalize": "steps"}

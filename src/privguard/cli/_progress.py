@@ -5,6 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+# What each task counts, so a bar reads "12,345/40,000 calls", not a bare ratio.
+UNITS = {
+    "reading tables": "bytes",
+    "writing tables": "tables",
+    "Generating calls": "calls",
+    "Assembling archives, databases and dumps": "files",
+}
+
 
 class RichProgress:
     """Renders library progress as rich progress bars on stderr."""
@@ -13,7 +21,7 @@ class RichProgress:
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit]}"),
             TimeElapsedColumn(),
             transient=False,
             console=Console(stderr=True),
@@ -28,7 +36,8 @@ class RichProgress:
         self._bar.stop()
 
     def start(self, task: str, total: float | None = None) -> None:
-        self._tasks[task] = self._bar.add_task(task, total=total)
+        unit = UNITS.get(task, "steps")
+        self._tasks[task] = self._bar.add_task(task, total=total, unit=unit)
 
     def advance(self, task: str, amount: float = 1) -> None:
         if task in self._tasks:
