@@ -362,3 +362,15 @@ def test_copy_lines_splits_sheets_exactly_at_any_block_size(chunk: int) -> None:
     assert got == [b"".join(lines[:10]), b"".join(lines[10:20]), b"".join(lines[20:])]
     with pytest.raises(AssertionError):
         copy_lines(src, io.BytesIO(), 1, chunk=chunk)
+
+
+def test_privileged_calls_carry_a_violation_column(exports: Path) -> None:
+    """recorded although registered that day, as the summary counts registry violations."""
+    con = sqlite3.connect(exports / "findings.db")
+    rows = con.execute(
+        "SELECT recorded, registered_then, registry_violation FROM privileged_calls"
+    ).fetchall()
+    con.close()
+    assert rows and all(v == int(bool(r and t)) for r, t, v in rows)
+    summary = json.loads((exports.parent / "summary.json").read_text())
+    assert sum(v for _, _, v in rows) == summary["registry_violations"]

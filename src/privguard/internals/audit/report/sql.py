@@ -189,6 +189,7 @@ SELECT p.call_id, p.number, p.attorney_name, p.classification, p.facility,
        strftime(timezone(z.zone, p.start_utc AT TIME ZONE 'UTC'), '%Y-%m-%d %H:%M:%S')
          AS start_local,
        z.zone AS local_zone, p.duration_s, p.completed, p.recorded, p.registered_then,
+       coalesce(p.recorded AND p.registered_then, false) AS registry_violation,
        p.recording_ref,
        array_to_string(list_transform(p.sources,
          lambda s: s.file || ':' || s."table" || ':' || CAST(s."row" AS VARCHAR)), '; ') AS sources

@@ -98,6 +98,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("completed", "INTEGER", "1 if the call was connected"),
                 Column("recorded", "INTEGER", "1 if the records mark the call as recorded"),
                 Column("registered_then", "INTEGER", "1 if the number was registered that day"),
+                Column("registry_violation", "INTEGER", "1 if recorded although registered that day"),
                 Column("recording_ref", "TEXT", "the recording's reference in the records"),
                 Column("sources", "TEXT", "source rows as file:table:row, separated by ;"),
             ),
