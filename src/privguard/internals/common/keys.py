@@ -34,6 +34,24 @@ def key_path(out: Path, key_file: Path | None = None) -> Path:
     return Path(key_file) if key_file else Path(out).resolve().parent / "case.key"
 
 
+def _inside(path: Path, out: Path) -> bool:
+    """Whether ``path`` is the output folder or inside it (a key there would be shared)."""
+    out_dir, resolved = Path(out).resolve(), path.resolve()
+    return resolved == out_dir or out_dir in resolved.parents
+
+
+def _create_secret(path: Path, nbytes: int) -> bool:
+    """Write ``nbytes`` random bytes as hex to a new 0600 file; False if it already exists."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two runs racing must not overwrite each other's key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(nbytes) + "\n")
+    return True
+
+
 def load_key(out: Path, key_file: Path | None = None) -> bytes:
     """Read the case key, creating it with :mod:`secrets` on first use.
 
@@ -41,20 +59,13 @@ def load_key(out: Path, key_file: Path | None = None) -> bytes:
     then travel with the shareable outputs) or when the key file is unreadable.
     """
     path = key_path(out, key_file)
-    out_dir = Path(out).resolve()
-    resolved = path.resolve()
-    if resolved == out_dir or out_dir in resolved.parents:
+    if _inside(path, out):
         raise InputError(
             "the pseudonymization key would be stored inside the output folder",
             where=str(path),
             fix="set [privacy] key_file to a path outside the output folder",
         )
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two runs racing must not overwrite each other's key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(KEY_BYTES) + "\n")
+    if _create_secret(path, KEY_BYTES):
         log.warning("created a new case key at %s: keep it with the case, never share it", path)
     try:
         key = bytes.fromhex(path.read_text(encoding="ascii").strip())
@@ -107,18 +118,13 @@ def load_signing_key(out: Path, key_file: Path | None = None) -> Ed25519PrivateK
     :class:`InputError` when the file is inside ``out`` or unreadable.
     """
     path = signing_key_path(out, key_file)
-    out_dir = Path(out).resolve()
-    if path.resolve() == out_dir or out_dir in path.resolve().parents:
+    if _inside(path, out):
         raise InputError(
             "the signing key would be stored inside the output folder",
             where=str(path),
             fix="keep the signing key outside the output folder (default: beside it)",
         )
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+    if _create_secret(path, 32):
         log.warning("created a new case signing key at %s: keep it with the case", path)
     try:
         seed = bytes.fromhex(path.read_text(encoding="ascii").strip())
