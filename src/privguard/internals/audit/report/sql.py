@@ -11,8 +11,7 @@ from pathlib import Path
 
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
-from privguard.internals.audit.sql import (  # noqa: F401  (copy_csv_sql: used via this module)
-    copy_csv_sql,
+from privguard.internals.audit.sql import (
     csv_safe_sql,
     parquet_source,
     quote_ident,
