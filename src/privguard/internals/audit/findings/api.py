@@ -16,7 +16,7 @@ from typing import Any
 
 from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.findings import sql as S
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
@@ -182,9 +182,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     read = ingest_totals(paths.require("ingest_report"))
     norm_report = paths.normalize_report
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
-    own = executor is None
-    ex = executor or connect()
-    try:
+    with session(executor) as ex:
         for name, path in (("f_calls", calls), ("f_numbers", numbers), ("f_registry", registry)):
             ex.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
@@ -215,9 +213,6 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
         undated = ex.fetchall(S.undated_registry_query())[0][0]
         ex.execute("DROP TABLE IF EXISTS f_priv")
-    finally:
-        if own:
-            ex.close()
     values: dict[str, Any] = dict(read) | {"rows_set_aside": set_aside}
     for key, value in row.items():
         if key in ("first_call", "last_call"):
