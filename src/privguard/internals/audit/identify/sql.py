@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_literal
 
 # Business hours: Monday to Friday, 08:00 to 17:59 local time.
 BUSINESS = "(isodow(lt) <= 5 AND hour(lt) BETWEEN 8 AND 17)"
@@ -375,6 +375,6 @@ SELECT number, classification, score, calls, inmates, facilities,
        round(effective_callers, 1) AS effective_callers,
        round(attorney_caller_share, 3) AS attorney_caller_share, evidence,
        coalesce(review_decision, '') AS decision, coalesce(review_note, '') AS note
-FROM read_parquet({quote_literal(numbers_path)})
+FROM {parquet_source(numbers_path)}
 WHERE classification = 'candidate' OR review_decision IS NOT NULL
 ORDER BY {REVIEW_ORDER}"""
