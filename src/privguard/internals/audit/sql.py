@@ -53,6 +53,21 @@ def copy_parquet_sql(
     return f"COPY ({query}) TO {quote_literal(str(path))} ({options})"
 
 
+def view_sql(name: str, source: str) -> str:
+    """A temporary view ``name`` over the table expression ``source`` (nothing is copied)."""
+    return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {source}"
+
+
+def count_sql(source: str) -> str:
+    """One row: how many rows the table expression ``source`` holds."""
+    return f"SELECT count(*) FROM {source}"
+
+
+def drop_table_sql(name: str) -> str:
+    """Drop the table ``name`` if it exists."""
+    return f"DROP TABLE IF EXISTS {name}"
+
+
 def is_plain_ident(name: str) -> bool:
     """True when ``name`` needs no quoting."""
     return bool(_PLAIN.match(name))

@@ -16,7 +16,7 @@ from typing import Any
 from privguard.errors import InputError
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import count_sql, parquet_source
 from privguard.internals.truth import sql as S
 
 
@@ -68,7 +68,7 @@ def evaluate(audit_out: Path, truth: Path, *, executor: Executor | None = None) 
             ex.execute(S.create_joined_sql(calls, rows))
             tp, pp, tpairs, n, missing, corrupt, true_calls = ex.fetchall(S.scores_sql(S.JOINED))[0]
             unknown = ex.fetchall(S.unknown_rows_sql(calls, rows))[0][0]
-            calls_out = ex.fetchall(S.count_sql(calls))[0][0]
+            calls_out = ex.fetchall(count_sql(calls))[0][0]
             over = ex.fetchall(S.worst_sql(S.JOINED, "pred", "truth"))
             split = ex.fetchall(S.worst_sql(S.JOINED, "truth", "pred"))
         finally:

@@ -17,7 +17,7 @@ from typing import Any
 from privguard.errors import InputError
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import count_sql, parquet_source
 from privguard.internals.truth import sql as S
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def score_against_truth(
     summary = json.loads(AuditPaths(out).summary.read_text(encoding="utf-8"))
     numbers, truth = AuditPaths(out).numbers, parquet_source(truth_numbers)
     with session(executor) as ex:
-        calls = int(ex.fetchall(S.count_sql(parquet_source(truth_calls)))[0][0])
+        calls = int(ex.fetchall(count_sql(parquet_source(truth_calls)))[0][0])
         m = ex.fetchall(S.metrics_sql(numbers, truth_numbers, use_lists))[0]
         false = dict(ex.fetchall(S.false_candidates_sql(numbers, truth_numbers)))
         cols = {r[0] for r in ex.fetchall(S.columns_sql(truth))}
@@ -134,7 +134,7 @@ def evaluate_truth(
     with session(executor) as ex:
         paths.work.mkdir(parents=True, exist_ok=True)
         ex.copy_to_parquet(S.truth_calls_sql(truth_calls), paths.calls)
-        calls = int(ex.fetchall(S.count_sql(parquet_source(truth_calls)))[0][0])
+        calls = int(ex.fetchall(count_sql(parquet_source(truth_calls)))[0][0])
         paths.ingest_report.write_text(
             json.dumps({"dump": "truth", "tables": [{"rows_read": calls, "rows_rejected": 0}]})
         )

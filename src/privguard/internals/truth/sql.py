@@ -15,11 +15,6 @@ ATTORNEY_KINDS = ("attorney", "public_defender")
 JOINED = "_pg_eval"  # the temp table of truth rows joined with their predicted call
 
 
-def count_sql(source: str) -> str:
-    """One row: the number of rows of the table expression ``source``."""
-    return f"SELECT count(*) FROM {source}"
-
-
 def columns_sql(source: str) -> str:
     """The column names (first field of each row) of the table expression ``source``."""
     return f"DESCRIBE SELECT * FROM {source}"

@@ -21,7 +21,7 @@ from privguard.internals.audit.findings import sql as S
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
 
 log = logging.getLogger(__name__)
 
@@ -184,19 +184,9 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
     with session(executor) as ex:
         for name, path in (("f_calls", calls), ("f_numbers", numbers), ("f_registry", registry)):
-            ex.execute(
-                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
-            )
+            ex.execute(view_sql(name, parquet_source(path)))
         clocks = paths.clocks
-        ex.execute(
-            "CREATE OR REPLACE TEMP VIEW f_clocks AS "
-            + (
-                f"SELECT facility, zone, offset_h FROM {parquet_source(clocks)}"
-                if clocks.is_file()
-                else "SELECT NULL::VARCHAR AS facility, NULL::VARCHAR AS zone, 0 AS offset_h "
-                "WHERE false"
-            )
-        )
+        ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
         ex.execute(S.create_privileged())
         write_safe_csv(
             ex, S.privileged_csv_query(), paths.privileged_calls, order_by=S.PRIVILEGED_ORDER
@@ -212,7 +202,7 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         reasons = ex.fetchall(S.invalid_reasons_query())
         gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
         undated = ex.fetchall(S.undated_registry_query())[0][0]
-        ex.execute("DROP TABLE IF EXISTS f_priv")
+        ex.execute(drop_table_sql("f_priv"))
     values: dict[str, Any] = dict(read) | {"rows_set_aside": set_aside}
     for key, value in row.items():
         if key in ("first_call", "last_call"):

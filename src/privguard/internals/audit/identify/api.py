@@ -22,7 +22,7 @@ from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
 from privguard.internals.audit.identify.settings import Settings
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
 from privguard.internals.common.lists.sources import (
     DIRECTORY_SCHEMA,
     LABELS_SCHEMA,
@@ -137,9 +137,7 @@ def identify(
             set_aside = tuple(s for r in reads + registry_reads for s in r.rows_set_aside)
             label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
             prog.advance("identify")
-            ex.execute(
-                f"CREATE OR REPLACE TEMP VIEW id_calls AS SELECT * FROM {parquet_source(calls)}"
-            )
+            ex.execute(view_sql("id_calls", parquet_source(calls)))
             ex.register_arrow("id_directory", directory)
             ex.register_arrow("id_registry", registry)
             ex.register_arrow("id_labels", label_table)
@@ -151,7 +149,7 @@ def identify(
                 )
             }
             ex.register_arrow("id_fac_zone", zones)
-            ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", paths.clocks)
+            ex.copy_to_parquet(S.clocks_sql(), paths.clocks)
             _warn_unknown_facilities(ex)
             conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
             if conflicts:
@@ -181,14 +179,9 @@ def identify(
             write_safe_csv(
                 ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER
             )
-            counts = dict(
-                ex.fetchall(
-                    f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"
-                )
-            )
-            ex.execute("DROP TABLE IF EXISTS id_pairs")
-            ex.execute("DROP TABLE IF EXISTS id_features")
-            ex.execute("DROP TABLE IF EXISTS id_durations")
+            counts = dict(ex.fetchall(S.classification_counts_sql(numbers_path)))
+            for table in ("id_pairs", "id_features", "id_durations"):
+                ex.execute(drop_table_sql(table))
             prog.advance("identify")
         finally:
             prog.finish("identify")
@@ -209,10 +202,7 @@ def identify(
 
 def _warn_unknown_facilities(ex: Executor) -> None:
     """A facility-specific registry entry for a facility absent from the calls never applies."""
-    rows = ex.fetchall(
-        "SELECT DISTINCT facility FROM id_registry WHERE facility IS NOT NULL AND facility NOT IN "
-        "(SELECT DISTINCT upper(trim(facility)) FROM id_calls WHERE facility IS NOT NULL)"
-    )
+    rows = ex.fetchall(S.unknown_facilities_sql())
     if rows:
         log.warning(
             "registry entries name facilities that made no call in the dump: %s",

@@ -16,6 +16,7 @@ from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.sql import count_sql
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,6 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
     dest.parent.mkdir(parents=True, exist_ok=True)
     with session(executor) as ex:
         write_safe_csv(ex, S.review_sheet(str(numbers)), dest, order_by=S.REVIEW_ORDER)
-        rows = ex.fetchall(f"SELECT count(*) FROM ({S.review_sheet(str(numbers))})")[0][0]
+        rows = ex.fetchall(count_sql(f"({S.review_sheet(str(numbers))})"))[0][0]
     log.info("review sheet: %d number(s) written to %s", rows, dest)
     return dest

@@ -368,11 +368,6 @@ def column_names(source: str) -> str:
     return f"DESCRIBE SELECT * FROM {source}"
 
 
-def count_rows(source: str) -> str:
-    """One row: how many rows a table expression holds."""
-    return f"SELECT count(*) FROM {source}"
-
-
 def parquet_staging(path: Path, columns: Sequence[str]) -> str:
     """A Parquet source file as a staging table expression: each of its ``columns`` cast to
     VARCHAR under its staged name, and ``file_row_number`` (no copy: the file is read once,

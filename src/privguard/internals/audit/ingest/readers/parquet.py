@@ -8,7 +8,7 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import count_sql, parquet_source
 
 
 def read_parquet(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Staged:
@@ -19,5 +19,5 @@ def read_parquet(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> Sta
     if not raw:
         return Staged(src.name, stem(src.name), "parquet", src.sha256, [], None, 0)
     staging = sql.parquet_staging(src.path, raw)
-    accepted = ex.fetchall(sql.count_rows(source))[0][0]
+    accepted = ex.fetchall(count_sql(source))[0][0]
     return Staged(src.name, stem(src.name), "parquet", src.sha256, names, staging, int(accepted))
