@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -16,6 +17,33 @@ from privguard.internals.prevention.db import make_engine, upgrade
 PG_ADMIN_URL = os.environ.get(
     "PRIVGUARD_TEST_PG", "postgresql+psycopg://privguard:privguard@127.0.0.1:5432/postgres"
 )
+
+
+# The one synthetic leak the audit tests share (as splink shares one session dataset): made
+# once per session. Read it, never write into it: copy it first (shutil.copytree) to alter
+# a file. Tests that need other sizes or settings (golden, dedupe end to end) make their own.
+SYNTHETIC_LEAK = {"calls": 4000, "seed": 11}
+
+
+def _tree_state(root: Path) -> list[tuple[str, int, int]]:
+    return sorted(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    )
+
+
+@pytest.fixture(scope="session")
+def synthetic_leak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A small synthetic leak (``dump/``, ``directory/``, ``registry/``, ``truth/``), shared
+    by every test of the session; fails at the end of the session if a test changed it."""
+    from privguard.internals.synth.api import synth
+
+    root = tmp_path_factory.mktemp("synthetic_leak")
+    synth(root, **SYNTHETIC_LEAK)
+    before = _tree_state(root)
+    yield root
+    assert _tree_state(root) == before, "a test wrote into the shared synthetic leak"
 
 
 @pytest.fixture

@@ -16,10 +16,8 @@ from privguard.internals.audit.schema import CALL_COLUMNS, SUMMARY_INT_KEYS
 
 
 @pytest.fixture(scope="module")
-def leak(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("leak")
-    privguard.synth(out, calls=4000, seed=11)
-    return out
+def leak(synthetic_leak: Path) -> Path:
+    return synthetic_leak
 
 
 def _audit(leak: Path, out: Path) -> privguard.AuditResult:

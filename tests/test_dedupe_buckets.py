@@ -12,17 +12,15 @@ from privguard.internals.audit.engines import connect
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.paths import AuditPaths
 
-synth_api = pytest.importorskip("privguard.internals.synth.api")
 ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def work(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path:
     base = tmp_path_factory.mktemp("buckets")
-    synth_api.synth(base / "leak", calls=3000, seed=5)
     ex = connect()
     try:
-        ingest_api.ingest(base / "leak" / "dump", base / "work", executor=ex)
+        ingest_api.ingest(synthetic_leak / "dump", base / "work", executor=ex)
         normalize(base / "work", executor=ex)
     finally:
         ex.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import privguard
 from privguard.internals.audit.sql import DANGEROUS
 
 EVIL = ('=HYPERLINK("http://x")', "@SUM(A1)")
@@ -25,9 +25,11 @@ def _poison(path: Path, column: str) -> None:
         writer.writerows(rows)
 
 
-def test_hostile_attorney_names_are_neutralized_in_every_csv(tmp_path: Path) -> None:
+def test_hostile_attorney_names_are_neutralized_in_every_csv(
+    tmp_path: Path, synthetic_leak: Path
+) -> None:
     leak = tmp_path / "leak"
-    privguard.synth(leak, calls=2000, seed=3)
+    shutil.copytree(synthetic_leak, leak)  # the lists are poisoned below
     bar = leak / "directory" / "bar_directory.csv"
     dnr = leak / "registry" / "do_not_record.csv"
     _poison(bar, "name")

@@ -16,11 +16,11 @@ from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from test_report_html import _check_figures, parse
 
 
-def _audit(root: Path, calls: int = 2500, seed: int = 11) -> Path:
+def _audit(root: Path, leak: Path | None = None, calls: int = 2500, seed: int = 11) -> Path:
     from privguard.internals.audit.pipeline import audit
     from privguard.internals.synth.api import synth
 
-    syn = root / "syn"
+    syn = leak or root / "syn"
     if not syn.exists():
         synth(syn, calls=calls, seed=seed)
     audit(
@@ -33,8 +33,8 @@ def _audit(root: Path, calls: int = 2500, seed: int = 11) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_out(tmp_path_factory) -> Path:
-    return _audit(tmp_path_factory.mktemp("pipeline"))
+def real_out(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path:
+    return _audit(tmp_path_factory.mktemp("pipeline"), synthetic_leak)
 
 
 def test_real_run_verifies(real_out: Path) -> None:

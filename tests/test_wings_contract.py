@@ -27,9 +27,8 @@ REGISTRAR = ADMIN.__class__("registrar:reg", "registrar", "", "audit findings", 
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    leak = tmp_path_factory.mktemp("leak")
-    privguard.synth(leak, calls=3000, seed=5)
+def audited(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path:
+    leak = synthetic_leak
     out = tmp_path_factory.mktemp("case") / "out"
     privguard.audit(
         leak / "dump",

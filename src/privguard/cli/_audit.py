@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -104,7 +105,7 @@ def audit(
         raise click.exceptions.Exit(EXIT_INCOMPLETE)
 
 
-def _headline(s: dict) -> str:
+def _headline(s: dict[str, Any]) -> str:
     return (
         f"{s['calls']:,} calls to {s['unique_numbers']:,} numbers by {s['inmates']:,} people, "
         f"{s['first_call']} to {s['last_call']}: {s['privileged_calls_recorded']:,} recorded calls "

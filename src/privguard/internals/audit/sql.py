@@ -24,12 +24,48 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parquet_source(paths: Path | str | Iterable[Path | str]) -> str:
-    """A ``read_parquet`` table expression over one path, a glob, or a list of paths."""
+def parquet_source(
+    paths: Path | str | Iterable[Path | str],
+    *,
+    row_numbers: bool = False,
+    union_by_name: bool = False,
+) -> str:
+    """The one way SQL reads Parquet: a ``read_parquet`` table expression over one path, a
+    glob, or a list of paths; ``row_numbers`` adds ``file_row_number`` (0-based position),
+    ``union_by_name`` lines files up by column name. Its writing twin is
+    :func:`copy_parquet_sql`."""
+    options = ", file_row_number=true" if row_numbers else ""
+    options += ", union_by_name = true" if union_by_name else ""
     if isinstance(paths, (str, Path)):
-        return f"read_parquet({quote_literal(str(paths))})"
+        return f"read_parquet({quote_literal(str(paths))}{options})"
     items = ", ".join(quote_literal(str(p)) for p in paths)
-    return f"read_parquet([{items}])"
+    return f"read_parquet([{items}]{options})"
+
+
+def copy_parquet_sql(
+    query: str, path: Path, *, codec: str = "zstd", row_group_rows: int | None = None
+) -> str:
+    """The one way SQL writes Parquet: ``COPY`` of ``query`` to one file, order kept.
+    ``row_group_rows`` makes small row groups (a filter on a sorted column then reads few)."""
+    options = f"FORMAT parquet, COMPRESSION {codec}"
+    if row_group_rows:
+        options += f", ROW_GROUP_SIZE {int(row_group_rows)}"
+    return f"COPY ({query}) TO {quote_literal(str(path))} ({options})"
+
+
+def view_sql(name: str, source: str) -> str:
+    """A temporary view ``name`` over the table expression ``source`` (nothing is copied)."""
+    return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {source}"
+
+
+def count_sql(source: str) -> str:
+    """One row: how many rows the table expression ``source`` holds."""
+    return f"SELECT count(*) FROM {source}"
+
+
+def drop_table_sql(name: str) -> str:
+    """Drop the table ``name`` if it exists."""
+    return f"DROP TABLE IF EXISTS {name}"
 
 
 def is_plain_ident(name: str) -> bool:

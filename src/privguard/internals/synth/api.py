@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from privguard import __version__
 from privguard.errors import InputError
+from privguard.internals.common.parquet import parquet_writer, write_parquet
 from privguard.internals.common.progress import NullProgress, Progress
 from privguard.internals.synth import calls as calls_mod
 from privguard.internals.synth import directory, population
@@ -183,7 +183,7 @@ def synth(
     kinds = pa.array(KINDS)
     n_calls_per_number = np.zeros(len(pop.num_digits), dtype=np.int64)
     recorded = 0
-    calls_writer = pq.ParquetWriter(tdir / "calls.parquet", CALLS_SCHEMA, **PARQUET_OPTS)
+    calls_writer = parquet_writer(tdir / "calls.parquet", CALLS_SCHEMA, **PARQUET_OPTS)
     progress.start("Generating calls", total=calls)
     next_id = 1
     windows = _windows(calls)
@@ -310,4 +310,4 @@ def _write_numbers(path: Path, pop: population.Population, e164: pa.Array, n: np
             "n_calls": pa.array(n, pa.int64()),
         }
     )
-    pq.write_table(table, path, **PARQUET_OPTS)
+    write_parquet(table, path, **PARQUET_OPTS)

@@ -26,7 +26,8 @@ def _profile(hours: dict[tuple[int, int], float]) -> np.ndarray:
     p = np.full(24, 0.0)
     for (a, b), w in hours.items():
         p[a:b] = w
-    return p / p.sum()
+    shares: np.ndarray = p / p.sum()
+    return shares
 
 
 # Local hour-of-day profiles (weekday, weekend) and the weight of weekend days per kind.

@@ -58,7 +58,8 @@ def offset_table(zone: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _hours(utc_s: np.ndarray) -> np.ndarray:
-    return np.clip((utc_s - TABLE_START) // 3600, 0, TABLE_HOURS - 1)
+    hours: np.ndarray = np.clip((utc_s - TABLE_START) // 3600, 0, TABLE_HOURS - 1)
+    return hours
 
 
 def utc_offsets(utc_s: np.ndarray, zone_idx: np.ndarray) -> np.ndarray:
@@ -91,7 +92,8 @@ def local_to_utc(local_s: np.ndarray, zone_idx: np.ndarray) -> np.ndarray:
         # Standard offset = the smaller offset of the zone (winter).
         std[zone_idx == z] = int(offset_table(zone)[0].min())
     guess = local_s - std
-    return local_s - utc_offsets(guess - 3600, zone_idx)
+    utc: np.ndarray = local_s - utc_offsets(guess - 3600, zone_idx)
+    return utc
 
 
 def epoch_day(d: dt.date) -> int:

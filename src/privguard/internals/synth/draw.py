@@ -25,7 +25,8 @@ def numbers(rng: np.random.Generator, area: np.ndarray) -> np.ndarray:
     """Random valid NANP numbers with the given area codes (no N11, 555 or special exchanges)."""
     ex = rng.choice(EXCHANGES, size=len(area))
     line = rng.integers(0, 10_000, size=len(area))
-    return area.astype(np.int64) * 10_000_000 + ex * 10_000 + line
+    out: np.ndarray = area.astype(np.int64) * 10_000_000 + ex * 10_000 + line
+    return out
 
 
 def area_for_states(rng: np.random.Generator, states: np.ndarray) -> np.ndarray:
@@ -46,7 +47,8 @@ def ramp(cnt: np.ndarray) -> np.ndarray:
     """0..c-1 for each count c, concatenated."""
     total = int(cnt.sum())
     starts = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    return np.arange(total) - starts
+    out: np.ndarray = np.arange(total) - starts
+    return out
 
 
 def firm(rng: np.random.Generator, name: str) -> str:

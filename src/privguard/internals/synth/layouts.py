@@ -213,7 +213,7 @@ def months_per_table(rng: np.random.Generator, rows_per_month: float, target_row
 def target_rows(calls: int) -> float:
     """Desired rows per table: 200-400 tables at 1 M calls, ~60 at 20 k."""
     tables = 40.0 * (max(calls, 1000) / 20_000) ** 0.45
-    return 2.0 * calls / min(max(tables, 20.0), 1000.0)
+    return 2.0 * calls / min(max(float(tables), 20.0), 1000.0)
 
 
 def plan_systems(

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
+from privguard.internals.common.parquet import parquet_writer
 from privguard.internals.synth import lines as L
 from privguard.internals.synth.layouts import Layout
 
@@ -34,7 +35,7 @@ class RowTruth:
     """Collects (file, table, row, call_id, corrupt) for every record written."""
 
     def __init__(self, path: Path) -> None:
-        self._writer = pq.ParquetWriter(path, TRUTH_SCHEMA, **PARQUET_OPTS)
+        self._writer = parquet_writer(path, TRUTH_SCHEMA, **PARQUET_OPTS)
         self._parts: list[pa.RecordBatch] = []
         self._pending = 0
         self.rows = 0
@@ -169,7 +170,7 @@ class ParquetSink(Sink):
     def append(self, cols: list[pa.Array], call_id: np.ndarray, corrupt: np.ndarray) -> None:
         t = pa.table(cols, names=[c.header for c in self.layout.columns])
         if self._w is None:
-            self._w = pq.ParquetWriter(self.path, t.schema, **PARQUET_OPTS)
+            self._w = parquet_writer(self.path, t.schema, **PARQUET_OPTS)
         self._w.write_table(t)
         self._truth(call_id, np.zeros(len(call_id), bool))
 

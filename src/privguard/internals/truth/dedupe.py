@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import InputError
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
-
-WORST = 10
+from privguard.internals.audit.sql import count_sql, parquet_source
+from privguard.internals.truth import sql as S
 
 
 @dataclass
@@ -44,55 +43,6 @@ class Evaluation:
         return asdict(self)
 
 
-def _joined_sql(calls: str, rows: str) -> str:
-    """Truth rows (good ones, and corrupt ones a call kept) with the call that lists them."""
-    return f"""
-    SELECT t.call_id AS truth, p.pred, t.corrupt, t.file, t."table", t."row"
-    FROM (SELECT file, "table", CAST("row" AS BIGINT) AS "row", call_id, corrupt FROM {rows}) t
-    LEFT JOIN (SELECT call_id AS pred, s.file, s."table", s."row"
-               FROM (SELECT call_id, unnest(sources) AS s FROM {calls})) p
-      ON p.file = t.file AND p."table" = t."table" AND p."row" = t."row"
-    WHERE NOT coalesce(t.corrupt, false) OR p.pred IS NOT NULL"""
-
-
-def _pairs(n: str) -> str:
-    return f"sum(CAST({n} AS HUGEINT) * ({n} - 1) // 2)"
-
-
-def scores_sql(joined: str) -> str:
-    """One row: TP pairs, predicted pairs, true pairs, rows, missing, corrupt kept, calls."""
-    return f"""
-    SELECT
-      (SELECT coalesce({_pairs("n")}, 0) FROM (SELECT count(*) AS n FROM {joined}
-          WHERE pred IS NOT NULL GROUP BY pred, truth)),
-      (SELECT coalesce({_pairs("n")}, 0) FROM (SELECT count(*) AS n FROM {joined}
-          WHERE pred IS NOT NULL GROUP BY pred)),
-      (SELECT coalesce({_pairs("n")}, 0) FROM (SELECT count(*) AS n FROM {joined} GROUP BY truth)),
-      (SELECT count(*) FROM {joined}),
-      (SELECT count(*) FROM {joined} WHERE pred IS NULL),
-      (SELECT count(*) FROM {joined} WHERE corrupt AND pred IS NOT NULL),
-      (SELECT count(DISTINCT truth) FROM {joined})"""
-
-
-def unknown_rows_sql(calls: str, rows: str) -> str:
-    """Rows listed by calls that the truth does not hold (provenance mismatch)."""
-    return f"""
-    SELECT count(*) FROM (SELECT unnest(sources) AS s FROM {calls}) p
-    ANTI JOIN {rows} t ON t.file = p.s.file AND t."table" = p.s."table"
-                      AND CAST(t."row" AS BIGINT) = p.s."row" """
-
-
-def worst_sql(joined: str, group: str, other: str, limit: int = WORST) -> str:
-    """Groups of ``group`` spanning the most distinct ``other`` (over-merged or split)."""
-    return f"""
-    SELECT {group}, count(*) AS n_rows, count(DISTINCT {other}) + count(*) FILTER ({other} IS NULL) AS n_other,
-           list(struct_pack(file := file, "table" := "table", "row" := "row")
-                ORDER BY file, "table", "row")[1:5] AS examples
-    FROM {joined} WHERE {group} IS NOT NULL GROUP BY {group}
-    HAVING n_other > 1
-    ORDER BY n_other DESC, n_rows DESC, {group} LIMIT {int(limit)}"""
-
-
 def evaluate(audit_out: Path, truth: Path, *, executor: Executor | None = None) -> Evaluation:
     """Score ``audit_out/calls.parquet`` against ``truth/rows.parquet`` of a synthetic leak.
 
@@ -112,20 +62,17 @@ def evaluate(audit_out: Path, truth: Path, *, executor: Executor | None = None) 
     ):
         if not path.is_file():
             raise InputError(f"{path.name} is missing", where=str(path), fix=fix)
-    own = executor is None
-    ex = executor or connect()
-    try:
-        calls, rows = parquet_source(calls_path), parquet_source(rows_path)
-        ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_eval AS {_joined_sql(calls, rows)}")
-        tp, pp, tpairs, n, missing, corrupt, true_calls = ex.fetchall(scores_sql("_pg_eval"))[0]
-        unknown = ex.fetchall(unknown_rows_sql(calls, rows))[0][0]
-        calls_out = ex.fetchall(f"SELECT count(*) FROM {calls}")[0][0]
-        over = ex.fetchall(worst_sql("_pg_eval", "pred", "truth"))
-        split = ex.fetchall(worst_sql("_pg_eval", "truth", "pred"))
-    finally:
-        ex.execute("DROP TABLE IF EXISTS _pg_eval")
-        if own:
-            ex.close()
+    calls, rows = parquet_source(calls_path), parquet_source(rows_path)
+    with session(executor) as ex:
+        try:
+            ex.execute(S.create_joined_sql(calls, rows))
+            tp, pp, tpairs, n, missing, corrupt, true_calls = ex.fetchall(S.scores_sql(S.JOINED))[0]
+            unknown = ex.fetchall(S.unknown_rows_sql(calls, rows))[0][0]
+            calls_out = ex.fetchall(count_sql(calls))[0][0]
+            over = ex.fetchall(S.worst_sql(S.JOINED, "pred", "truth"))
+            split = ex.fetchall(S.worst_sql(S.JOINED, "truth", "pred"))
+        finally:
+            ex.execute(S.drop_joined_sql())
     precision = float(tp) / float(pp) if pp else 1.0
     recall = float(tp) / float(tpairs) if tpairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

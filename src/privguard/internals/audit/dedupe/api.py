@@ -20,7 +20,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.dedupe import skew
 from privguard.internals.audit.dedupe import sql as dsql
 from privguard.internals.audit.dedupe.settings import Settings
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.progress import NullProgress, Progress
@@ -156,35 +156,34 @@ def dedupe(
             where=str(src_path),
             fix="run 'privguard audit' (or normalize) before dedupe",
         )
-    own = executor is None
-    ex = executor or connect()
     paths = AuditPaths(out)
     paths.restricted.mkdir(parents=True, exist_ok=True)
     calls_path = paths.calls
     tmp = work / "_dedupe_tmp"
-    try:
-        progress.start("dedupe", total=3)
-        source = parquet_source(src_path)
-        rows_in, tables = ex.fetchall(f"SELECT count(*), count(DISTINCT table_id) FROM {source}")[0]
-        modulus = skew.sample_modulus(int(rows_in), int(tables))
-        skews = _skews(ex, source, tmp, cfg, modulus)
-        progress.advance("dedupe")
-        skew_table = "_pg_skews" if cfg.skew_correction else None
-        buckets = bucket_count(int(rows_in))
-        assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
-        sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
-        ex.copy_to_parquet(sql, calls_path)
-        progress.advance("dedupe")
-        rules = {
-            r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
-            for r in ex.fetchall(dsql.report_sql(parquet_source(calls_path)))
-        }
-        progress.advance("dedupe")
-    finally:
-        if own:
-            ex.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        progress.finish("dedupe")
+    with session(executor) as ex:
+        try:
+            progress.start("dedupe", total=3)
+            source = parquet_source(src_path)
+            rows_in, tables = ex.fetchall(
+                f"SELECT count(*), count(DISTINCT table_id) FROM {source}"
+            )[0]
+            modulus = skew.sample_modulus(int(rows_in), int(tables))
+            skews = _skews(ex, source, tmp, cfg, modulus)
+            progress.advance("dedupe")
+            skew_table = "_pg_skews" if cfg.skew_correction else None
+            buckets = bucket_count(int(rows_in))
+            assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
+            sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
+            ex.copy_to_parquet(sql, calls_path)
+            progress.advance("dedupe")
+            rules = {
+                r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
+                for r in ex.fetchall(dsql.report_sql(parquet_source(calls_path)))
+            }
+            progress.advance("dedupe")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            progress.finish("dedupe")
     calls_out = sum(v["clusters"] for v in rules.values())
     report: dict[str, Any] = {
         "rows_in": int(rows_in),

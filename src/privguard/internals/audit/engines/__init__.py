@@ -7,6 +7,9 @@ hand it to an :class:`Executor`. DuckDB is the default; another engine
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from privguard.internals.audit.engines.base import EngineOptions, Executor
 
 
@@ -17,4 +20,18 @@ def connect(options: EngineOptions | None = None) -> Executor:
     return DuckDBExecutor(options or EngineOptions())
 
 
-__all__ = ["EngineOptions", "Executor", "connect"]
+@contextmanager
+def session(executor: Executor | None = None) -> Iterator[Executor]:
+    """Every stage's one opening: the caller's ``executor``, left open for the caller, or a
+    new default one, closed when the block ends (also on an error)."""
+    if executor is not None:
+        yield executor
+        return
+    own = connect()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+__all__ = ["EngineOptions", "Executor", "connect", "session"]

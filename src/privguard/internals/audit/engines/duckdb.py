@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import EngineOptions
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import copy_parquet_sql, quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class DuckDBExecutor:
 
     def copy_to_parquet(self, sql: str, path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
-        copy = f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+        copy = copy_parquet_sql(sql, path)
         with self._timed(copy):
             row = self.con.execute(copy).fetchone()
         return int(row[0]) if row else 0

@@ -16,12 +16,12 @@ from typing import Any
 
 from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.findings import sql as S
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
 
 log = logging.getLogger(__name__)
 
@@ -177,48 +177,46 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
         >>> findings(Path("out")).headline  # doctest: +SKIP
     """
     paths = AuditPaths(out)
-    calls, numbers = paths.require("calls"), paths.require("numbers")
-    registry = paths.require("registry")
+    for name in ("calls", "numbers", "registry"):
+        paths.require(name)  # each missing one is named before any work starts
     read = ingest_totals(paths.require("ingest_report"))
     norm_report = paths.normalize_report
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
-    own = executor is None
-    ex = executor or connect()
-    try:
-        for name, path in (("f_calls", calls), ("f_numbers", numbers), ("f_registry", registry)):
-            ex.execute(
-                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {parquet_source(path)}"
-            )
-        clocks = paths.clocks
-        ex.execute(
-            "CREATE OR REPLACE TEMP VIEW f_clocks AS "
-            + (
-                f"SELECT facility, zone, offset_h FROM {parquet_source(clocks)}"
-                if clocks.is_file()
-                else "SELECT NULL::VARCHAR AS facility, NULL::VARCHAR AS zone, 0 AS offset_h "
-                "WHERE false"
-            )
-        )
-        ex.execute(S.create_privileged())
-        write_safe_csv(
-            ex, S.privileged_csv_query(), paths.privileged_calls, order_by=S.PRIVILEGED_ORDER
-        )
-        # The report counts from these flags: one definition of "registered at the call".
-        ex.copy_to_parquet(S.registry_flags_query(), paths.flags)
-        paths.findings.mkdir(parents=True, exist_ok=True)
-        for kind in S.BREAKDOWNS:
-            path = paths.findings / f"by_{kind}.csv"
-            write_safe_csv(ex, S.breakdown(kind), path, order_by=S.BREAKDOWN_ORDER[kind])
-        row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
-        classes = dict(ex.fetchall(S.classes_query()))
-        reasons = ex.fetchall(S.invalid_reasons_query())
-        gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
-        undated = ex.fetchall(S.undated_registry_query())[0][0]
-        ex.execute("DROP TABLE IF EXISTS f_priv")
-    finally:
-        if own:
-            ex.close()
-    values: dict[str, Any] = dict(read) | {"rows_set_aside": set_aside}
+    with session(executor) as ex:
+        values = dict(read) | {"rows_set_aside": set_aside} | _write_findings(ex, paths)
+    assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
+    values["headline"] = headline(values)
+    path = paths.summary
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("findings: %s", values["headline"])
+    return Summary(path=path, values=values)
+
+
+def _write_findings(ex: Executor, paths: AuditPaths) -> dict[str, Any]:
+    """Write the privileged calls, the flags and the breakdowns; the summary's figures."""
+    for name, path in (("f_calls", paths.calls), ("f_numbers", paths.numbers),
+                       ("f_registry", paths.registry)):  # fmt: skip
+        ex.execute(view_sql(name, parquet_source(path)))
+    clocks = paths.clocks
+    ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
+    ex.execute(S.create_privileged())
+    write_safe_csv(
+        ex, S.privileged_csv_query(), paths.privileged_calls, order_by=S.PRIVILEGED_ORDER
+    )
+    # The report counts from these flags: one definition of "registered at the call".
+    ex.copy_to_parquet(S.registry_flags_query(), paths.flags)
+    paths.findings.mkdir(parents=True, exist_ok=True)
+    for kind in S.BREAKDOWNS:
+        path = paths.findings / f"by_{kind}.csv"
+        write_safe_csv(ex, S.breakdown(kind), path, order_by=S.BREAKDOWN_ORDER[kind])
+    row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
+    classes = dict(ex.fetchall(S.classes_query()))
+    reasons = ex.fetchall(S.invalid_reasons_query())
+    gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
+    undated = ex.fetchall(S.undated_registry_query())[0][0]
+    ex.execute(drop_table_sql("f_priv"))
+    values: dict[str, Any] = {}
     for key, value in row.items():
         if key in ("first_call", "last_call"):
             values[key] = value.isoformat() if value is not None else None
@@ -231,10 +229,4 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     values["candidate_features_missing"] = [n for n, g in zip(NEEDS, gone, strict=True) if g]
     # Entries of the do-not-record list with no date added count as listed from the start.
     values["registry_entries_undated"] = int(undated or 0)
-    assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
-    values["headline"] = headline(values)
-    path = paths.summary
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    log.info("findings: %s", values["headline"])
-    return Summary(path=path, values=values)
+    return values

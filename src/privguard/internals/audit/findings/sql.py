@@ -11,8 +11,10 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_literal
 
 _CLASSES = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
@@ -206,3 +208,13 @@ FROM f_calls WHERE dialed_number IS NULL GROUP BY 1 ORDER BY 2 DESC, 1"""
 def classes_query() -> str:
     """Called numbers per class."""
     return "SELECT classification, count(*) FROM f_numbers GROUP BY 1 ORDER BY 1"
+
+
+def clocks_view_sql(clocks: Path | None) -> str:
+    """Temp view ``f_clocks`` (facility, zone, offset_h) over identify's ``clocks`` file, or
+    empty when identify wrote none."""
+    return "CREATE OR REPLACE TEMP VIEW f_clocks AS " + (
+        f"SELECT facility, zone, offset_h FROM {parquet_source(clocks)}"
+        if clocks is not None
+        else "SELECT NULL::VARCHAR AS facility, NULL::VARCHAR AS zone, 0 AS offset_h WHERE false"
+    )

@@ -17,12 +17,12 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.internals.audit.csvout import write_safe_csv
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
 from privguard.internals.audit.identify.settings import Settings
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
 from privguard.internals.common.lists.sources import (
     DIRECTORY_SCHEMA,
     LABELS_SCHEMA,
@@ -128,69 +128,63 @@ def identify(
     cfg = _settings(settings)
     prog = progress or NullProgress()
     prog.start("identify", total=4)
-    own = executor is None
-    ex = executor or connect()
-    try:
-        reads = [read_directory(Path(p), cfg.directory_columns) for p in directories]
-        directory = _concat([r.table for r in reads], DIRECTORY_SCHEMA)
-        registry_reads = [read_registry(Path(p), cfg.registry_columns) for p in registries]
-        registry = _concat([r.table for r in registry_reads], REGISTRY_SCHEMA)
-        set_aside = tuple(s for r in reads + registry_reads for s in r.rows_set_aside)
-        label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
-        prog.advance("identify")
-        ex.execute(f"CREATE OR REPLACE TEMP VIEW id_calls AS SELECT * FROM {parquet_source(calls)}")
-        ex.register_arrow("id_directory", directory)
-        ex.register_arrow("id_registry", registry)
-        ex.register_arrow("id_labels", label_table)
-        zones = facility_clocks(ex, cfg)
-        clocks = {
-            str(f): str(d)
-            for f, d in zip(
-                *zones.select(["facility", "description"]).to_pydict().values(), strict=True
+    with session(executor) as ex:
+        try:
+            reads = [read_directory(Path(p), cfg.directory_columns) for p in directories]
+            directory = _concat([r.table for r in reads], DIRECTORY_SCHEMA)
+            registry_reads = [read_registry(Path(p), cfg.registry_columns) for p in registries]
+            registry = _concat([r.table for r in registry_reads], REGISTRY_SCHEMA)
+            set_aside = tuple(s for r in reads + registry_reads for s in r.rows_set_aside)
+            label_table = load_labels(Path(labels)) if labels else LABELS_SCHEMA.empty_table()
+            prog.advance("identify")
+            ex.execute(view_sql("id_calls", parquet_source(calls)))
+            ex.register_arrow("id_directory", directory)
+            ex.register_arrow("id_registry", registry)
+            ex.register_arrow("id_labels", label_table)
+            zones = facility_clocks(ex, cfg)
+            clocks = {
+                str(f): str(d)
+                for f, d in zip(
+                    *zones.select(["facility", "description"]).to_pydict().values(), strict=True
+                )
+            }
+            ex.register_arrow("id_fac_zone", zones)
+            ex.copy_to_parquet(S.clocks_sql(), paths.clocks)
+            _warn_unknown_facilities(ex)
+            conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
+            if conflicts:
+                # A list entry is documentary evidence; a review rejects only pattern candidates.
+                log.warning(
+                    "review rejected %d number(s) that a directory or registry lists; the list "
+                    "wins: %s",
+                    len(conflicts),
+                    ", ".join(conflicts[:10]),
+                )
+            ex.execute(S.create_pairs())
+            prog.advance("identify")
+            ex.execute(S.create_durations())
+            ex.execute(S.create_features())
+            prog.advance("identify")
+            missing = _missing_features(ex)
+            numbers_path = paths.numbers
+            ex.copy_to_parquet(
+                S.numbers_table(
+                    S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates, missing
+                ),
+                numbers_path,
             )
-        }
-        ex.register_arrow("id_fac_zone", zones)
-        ex.copy_to_parquet("SELECT * FROM id_fac_zone ORDER BY facility", paths.clocks)
-        _warn_unknown_facilities(ex)
-        conflicts = [r[0] for r in ex.fetchall(S.label_conflicts())]
-        if conflicts:
-            # A list entry is documentary evidence; a review rejects only pattern candidates.
-            log.warning(
-                "review rejected %d number(s) that a directory or registry lists; the list "
-                "wins: %s",
-                len(conflicts),
-                ", ".join(conflicts[:10]),
+            registry_path = paths.registry
+            ex.copy_to_parquet(S.registry_table(), registry_path)
+            review_path = paths.review
+            write_safe_csv(
+                ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER
             )
-        ex.execute(S.create_pairs())
-        prog.advance("identify")
-        ex.execute(S.create_durations())
-        ex.execute(S.create_features())
-        prog.advance("identify")
-        missing = _missing_features(ex)
-        numbers_path = paths.numbers
-        ex.copy_to_parquet(
-            S.numbers_table(
-                S.Weights(), cfg.candidate_threshold, cfg.min_calls, cfg.min_inmates, missing
-            ),
-            numbers_path,
-        )
-        registry_path = paths.registry
-        ex.copy_to_parquet(S.registry_table(), registry_path)
-        review_path = paths.review
-        write_safe_csv(ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER)
-        counts = dict(
-            ex.fetchall(
-                f"SELECT classification, count(*) FROM {parquet_source(numbers_path)} GROUP BY 1"
-            )
-        )
-        ex.execute("DROP TABLE IF EXISTS id_pairs")
-        ex.execute("DROP TABLE IF EXISTS id_features")
-        ex.execute("DROP TABLE IF EXISTS id_durations")
-        prog.advance("identify")
-    finally:
-        prog.finish("identify")
-        if own:
-            ex.close()
+            counts = dict(ex.fetchall(S.classification_counts_sql(numbers_path)))
+            for table in ("id_pairs", "id_features", "id_durations"):
+                ex.execute(drop_table_sql(table))
+            prog.advance("identify")
+        finally:
+            prog.finish("identify")
     log.info("identify: %s", counts)
     return IdentifyResult(
         numbers_path=numbers_path,
@@ -208,10 +202,7 @@ def identify(
 
 def _warn_unknown_facilities(ex: Executor) -> None:
     """A facility-specific registry entry for a facility absent from the calls never applies."""
-    rows = ex.fetchall(
-        "SELECT DISTINCT facility FROM id_registry WHERE facility IS NOT NULL AND facility NOT IN "
-        "(SELECT DISTINCT upper(trim(facility)) FROM id_calls WHERE facility IS NOT NULL)"
-    )
+    rows = ex.fetchall(S.unknown_facilities_sql())
     if rows:
         log.warning(
             "registry entries name facilities that made no call in the dump: %s",

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.sql import count_sql
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,8 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
             fix="give a file name such as review.csv",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    own = executor is None
-    ex = executor or connect()
-    try:
+    with session(executor) as ex:
         write_safe_csv(ex, S.review_sheet(str(numbers)), dest, order_by=S.REVIEW_ORDER)
-        rows = ex.fetchall(f"SELECT count(*) FROM ({S.review_sheet(str(numbers))})")[0][0]
-    finally:
-        if own:
-            ex.close()
+        rows = ex.fetchall(count_sql(f"({S.review_sheet(str(numbers))})"))[0][0]
     log.info("review sheet: %d number(s) written to %s", rows, dest)
     return dest

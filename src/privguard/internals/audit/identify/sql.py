@@ -13,8 +13,9 @@ Relations the statements expect (created by :mod:`privguard.internals.audit.iden
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_literal
 
 # Business hours: Monday to Friday, 08:00 to 17:59 local time.
 BUSINESS = "(isodow(lt) <= 5 AND hour(lt) BETWEEN 8 AND 17)"
@@ -375,6 +376,24 @@ SELECT number, classification, score, calls, inmates, facilities,
        round(effective_callers, 1) AS effective_callers,
        round(attorney_caller_share, 3) AS attorney_caller_share, evidence,
        coalesce(review_decision, '') AS decision, coalesce(review_note, '') AS note
-FROM read_parquet({quote_literal(numbers_path)})
+FROM {parquet_source(numbers_path)}
 WHERE classification = 'candidate' OR review_decision IS NOT NULL
 ORDER BY {REVIEW_ORDER}"""
+
+
+def clocks_sql() -> str:
+    """Each facility's clock as identify inferred it (temp ``id_fac_zone``), by facility."""
+    return "SELECT * FROM id_fac_zone ORDER BY facility"
+
+
+def classification_counts_sql(numbers: Path) -> str:
+    """(classification, numbers) of a written ``numbers.parquet``."""
+    return f"SELECT classification, count(*) FROM {parquet_source(numbers)} GROUP BY 1"
+
+
+def unknown_facilities_sql() -> str:
+    """Facilities of facility-specific registry entries that no call names."""
+    return (
+        "SELECT DISTINCT facility FROM id_registry WHERE facility IS NOT NULL AND facility NOT IN "
+        "(SELECT DISTINCT upper(trim(facility)) FROM id_calls WHERE facility IS NOT NULL)"
+    )

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from privguard.internals.audit.engines import Executor
+from privguard.internals.common.parquet import parquet_writer
 
 BATCH_ROWS = 1 << 17  # about one Parquet row group, as the engine writes them
 _QUEUED = 4  # batches parsed ahead of the writer: bounds the memory held
@@ -91,7 +92,7 @@ def _writer(out: Path, schema: pa.Schema, column: str, codec: str) -> pq.Parquet
     coded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
     # Min/max of free text filter nothing downstream and cost 0.15 s; numbers keep theirs.
     stats = [f.name for f in schema if not (pa.types.is_string(f.type) or f.name in coded)]
-    return pq.ParquetWriter(
+    return parquet_writer(
         out,
         schema,
         compression=codec,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.readers import Staged
-from privguard.internals.audit.sql import quote_literal
 
 TOTAL_KEYS = ("rows_read", "rows_accepted", "rows_rejected")
 
@@ -128,19 +128,10 @@ def totals(
 
 def write_rejects_csv(ex: Executor, parts: list[tuple[Staged, Path]], out: Path) -> None:
     """``file,table,row,reason,raw`` for every rejected record, by table then row."""
-    selects = [
-        f'SELECT {quote_literal(s.file)} AS file, {quote_literal(s.table)} AS "table", '
-        f'rec AS "row", reason, raw, {k} AS k FROM read_parquet({quote_literal(str(p))})'
-        for k, (s, p) in enumerate(parts)
-    ]
-    if not selects:
+    if not parts:
         out.write_text("file,table,row,reason,raw\n", encoding="utf-8")
         return
-    union = " UNION ALL ".join(selects)
-    ex.execute(
-        f'COPY (SELECT file, "table", "row", reason, raw FROM ({union}) ORDER BY k, "row") '
-        f"TO {quote_literal(str(out))} (FORMAT csv, HEADER true)"
-    )
+    ex.execute(sql.rejects_csv([(s.file, s.table, p) for s, p in parts], out))
 
 
 def write_report(result: IngestResult) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privguard.internals.audit.schema import CANONICAL_FIELDS
-from privguard.internals.audit.sql import quote_ident, quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_ident, quote_literal
 
 STAGE_CODEC = "snappy"  # scratch files: fast to write, read once
 REC = "__rec"  # optional staging column: the record index, when the reader knows it
@@ -79,11 +79,6 @@ def count_records(path: Path, n_columns: int, d: CsvDialect, rejects: str | None
     """
     touch = ", ".join(f"count({quote_ident(staged_name(i))})" for i in range(n_columns))
     return f"SELECT count(*), {touch} FROM {read_csv(path, n_columns, d, rejects)}"
-
-
-def copy_to(select: str, path: Path, codec: str = STAGE_CODEC) -> str:
-    """COPY a query to one Parquet file (order preserved)."""
-    return f"COPY ({select}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION {codec})"
 
 
 def csv_rejects(rejects: str) -> str:
@@ -269,14 +264,6 @@ def final_select(p: FinalPlan) -> str:
     return f"SELECT {', '.join(out)} FROM {p.staging}"
 
 
-def staging_source(path: Path, with_position: bool = True) -> str:
-    """A staging Parquet file as a table expression; ``file_row_number`` is the position."""
-    lit = quote_literal(str(path))
-    if with_position:
-        return f"read_parquet({lit}, file_row_number=true)"
-    return f"read_parquet({lit})"
-
-
 def create_temp(name: str, select: str) -> str:
     """Stage a query as a temporary table; its ``rowid`` follows the query's row order."""
     return f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS {select}"
@@ -286,7 +273,7 @@ def rows_at(path: Path, positions: Sequence[int]) -> str:
     """``src_row`` of a written table's rows at these 0-based positions, in order."""
     at = ", ".join(str(int(p)) for p in positions)
     return (
-        f"SELECT src_row FROM {staging_source(path)} "
+        f"SELECT src_row FROM {parquet_source(path, row_numbers=True)} "
         f"WHERE file_row_number IN ({at}) ORDER BY file_row_number"
     )
 
@@ -296,7 +283,7 @@ def rows_except(path: Path, positions: Sequence[int], columns: Sequence[str]) ->
     at = ", ".join(str(int(p)) for p in positions)
     cols = ", ".join(quote_ident(c) for c in columns)
     return (
-        f"SELECT {cols} FROM {staging_source(path)} "
+        f"SELECT {cols} FROM {parquet_source(path, row_numbers=True)} "
         f"WHERE file_row_number NOT IN ({at}) ORDER BY file_row_number"
     )
 
@@ -374,3 +361,34 @@ def table_rows(name: str) -> str:
 def select_all(source: str) -> str:
     """Every row of a table expression."""
     return f"SELECT * FROM {source}"
+
+
+def column_names(source: str) -> str:
+    """The column names of a table expression, in order (first field of each row)."""
+    return f"DESCRIBE SELECT * FROM {source}"
+
+
+def parquet_staging(path: Path, columns: Sequence[str]) -> str:
+    """A Parquet source file as a staging table expression: each of its ``columns`` cast to
+    VARCHAR under its staged name, and ``file_row_number`` (no copy: the file is read once,
+    when the ingested table is written)."""
+    cols = ", ".join(
+        f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(staged_name(i))}"
+        for i, c in enumerate(columns)
+    )
+    return f"(SELECT {cols}, file_row_number FROM {parquet_source(path, row_numbers=True)})"
+
+
+def rejects_csv(parts: Sequence[tuple[str, str, Path]], out: Path) -> str:
+    """``COPY`` of every rejected record (``file``, ``table``, ``row``, ``reason``, ``raw``)
+    of ``parts`` (file, table, its rejects Parquet) to the CSV ``out``, by part then row."""
+    selects = [
+        f'SELECT {quote_literal(file)} AS file, {quote_literal(table)} AS "table", '
+        f'rec AS "row", reason, raw, {k} AS k FROM {parquet_source(p)}'
+        for k, (file, table, p) in enumerate(parts)
+    ]
+    union = " UNION ALL ".join(selects)
+    return (
+        f'COPY (SELECT file, "table", "row", reason, raw FROM ({union}) ORDER BY k, "row") '
+        f"TO {quote_literal(str(out))} (FORMAT csv, HEADER true)"
+    )

@@ -29,6 +29,7 @@ from privguard.internals.audit.ingest.readers.delimited.checks import (
 from privguard.internals.audit.ingest.readers.delimited.long_lines import without_long_lines
 from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.schema import INGESTED_COLUMNS
+from privguard.internals.audit.sql import copy_parquet_sql, parquet_source
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def _reject_stray(ex: Executor, stray: Stray, out: Path) -> list[int]:
     """Drop accepted records with a stray field from the written table; their indexes."""
     found = ex.fetchall(sql.rows_at(out, stray.positions))
     tmp = out.with_suffix(".stray.parquet")
-    ex.execute(sql.copy_to(sql.rows_except(out, stray.positions, INGESTED_COLUMNS), tmp, "zstd"))
+    ex.execute(copy_parquet_sql(sql.rows_except(out, stray.positions, INGESTED_COLUMNS), tmp))
     os.replace(tmp, out)
     return [int(r[0]) for r in found]
 
@@ -216,12 +217,12 @@ def _plan(s: Staged, m: Mapping, i: int, source: str, row_expr: str) -> sql.Fina
 
 def _copy(ex: Executor, query: sql.FinalPlan | str, out: Path) -> int:
     select = sql.final_select(query) if isinstance(query, sql.FinalPlan) else query
-    return int(ex.fetchall(sql.copy_to(select, out, "zstd"))[0][0])
+    return int(ex.fetchall(copy_parquet_sql(select, out))[0][0])
 
 
 def _renumber(ex: Executor, out: Path, rejects: Rejects) -> None:
     """Rewrite ``src_row`` of a written table now that its rejected records are known."""
-    staging = f"(SELECT *, src_row - 1 AS file_row_number FROM {sql.staging_source(out, False)})"
+    staging = f"(SELECT *, src_row - 1 AS file_row_number FROM {parquet_source(out)})"
     source, row_expr, resort = _row_expr(staging, False, rejects)
     cols = ", ".join(c for c in INGESTED_COLUMNS if c != "src_row")
     select = f"SELECT {cols}, CAST({row_expr} AS BIGINT) AS src_row FROM {source}" + (
@@ -229,7 +230,7 @@ def _renumber(ex: Executor, out: Path, rejects: Rejects) -> None:
     )
     tmp = out.with_suffix(".renumber.parquet")
     cols_out = ", ".join(INGESTED_COLUMNS)
-    ex.execute(sql.copy_to(f"SELECT {cols_out} FROM ({select})", tmp, "zstd"))
+    ex.execute(copy_parquet_sql(f"SELECT {cols_out} FROM ({select})", tmp))
     os.replace(tmp, out)
 
 

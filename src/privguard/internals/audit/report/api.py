@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privguard.internals.audit.engines import connect
+from privguard.internals.audit.engines import session
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.paths import AuditPaths, readme_text
 from privguard.internals.common.keys import load_signing_key
@@ -104,78 +104,74 @@ def report(
     paths = AuditPaths(out)
     cfg = _privacy_settings(settings)
     progress = progress or NullProgress()
-    own = executor is None
-    ex = executor or connect()
-    try:
-        progress.start("report", total=5)
-        key_file = None
-        if cfg.pseudonymize:
-            key_file = privacy.key_path(out, cfg.key_file)
-            privacy.install(ex, privacy.load_key(out, cfg.key_file))
-        prepare(ex, out)
-        # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
-        # no longer found) and be sealed into the new manifest.
-        # Only files an earlier run sealed are removed: a person's notes stay.
-        for rel in previous_outputs(out) or []:
-            if rel.startswith((paths.rel("letters") + "/", paths.rel("exports") + "/")):
-                (out / rel).unlink(missing_ok=True)
-        paths.manifest.unlink(missing_ok=True)
-        signing_key = load_signing_key(out)
-        model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
-        progress.advance("report")
-        html_path = paths.report_html
-        html_path.write_text(render_html(model), encoding="utf-8")
-        pdf_path = paths.report_pdf
-        render_pdf(model, pdf_path)
-        progress.advance("report")
-        ex.execute(
-            f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
-            f"{sql.privileged_export_sql(cfg.pseudonymize)}"
-        )
-        # Letters render in worker processes while this one writes the exports: both are
-        # CPU-bound Python, so this is what puts a second core to work.
-        scratch = paths.scratch / "report-letters"
+    with session(executor) as ex:
         try:
-            job = start_letters(
-                ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
+            progress.start("report", total=5)
+            key_file = None
+            if cfg.pseudonymize:
+                key_file = privacy.key_path(out, cfg.key_file)
+                privacy.install(ex, privacy.load_key(out, cfg.key_file))
+            prepare(ex, out)
+            # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
+            # no longer found) and be sealed into the new manifest.
+            # Only files an earlier run sealed are removed: a person's notes stay.
+            for rel in previous_outputs(out) or []:
+                if rel.startswith((paths.rel("letters") + "/", paths.rel("exports") + "/")):
+                    (out / rel).unlink(missing_ok=True)
+            paths.manifest.unlink(missing_ok=True)
+            signing_key = load_signing_key(out)
+            model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
+            progress.advance("report")
+            html_path = paths.report_html
+            html_path.write_text(render_html(model), encoding="utf-8")
+            pdf_path = paths.report_pdf
+            render_pdf(model, pdf_path)
+            progress.advance("report")
+            ex.execute(
+                f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
+                f"{sql.privileged_export_sql(cfg.pseudonymize)}"
             )
+            # Letters render in worker processes while this one writes the exports: both are
+            # CPU-bound Python, so this is what puts a second core to work.
+            scratch = paths.scratch / "report-letters"
             try:
-                exports = write_exports(
-                    ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                job = start_letters(
+                    ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
                 )
+                try:
+                    exports = write_exports(
+                        ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of
+                    )
+                finally:
+                    letters = job.wait()
             finally:
-                letters = job.wait()
+                shutil.rmtree(scratch, ignore_errors=True)
+            progress.advance("report")
+            progress.advance("report")
+            paths.readme.write_text(readme_text(cfg.pseudonymize), encoding="utf-8")
+            manifest = write_manifest(
+                out,
+                inputs=list(inputs),
+                parameters=parameters,
+                labels=labels,
+                privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
+                foreign=foreign,
+            )
+            public_key = seal.sign(manifest, signing_key, paths.signature)
+            progress.advance("report")
+            progress.finish("report")
+            log.info("report written: %s, %d letters", html_path, len(letters))
+            return ReportResult(
+                html=html_path,
+                pdf=pdf_path,
+                letters=letters,
+                exports=exports,
+                manifest=manifest,
+                pseudonymized=cfg.pseudonymize,
+                key_file=key_file,
+                public_key=public_key,
+                figures=dict(model.totals),
+                warnings=list(model.warnings),
+            )
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        progress.advance("report")
-        progress.advance("report")
-        paths.readme.write_text(readme_text(cfg.pseudonymize), encoding="utf-8")
-        manifest = write_manifest(
-            out,
-            inputs=list(inputs),
-            parameters=parameters,
-            labels=labels,
-            privacy={"pseudonymized": cfg.pseudonymize, "method": "HMAC-SHA256, 48-bit prefix"},
-            foreign=foreign,
-        )
-        public_key = seal.sign(manifest, signing_key, paths.signature)
-        progress.advance("report")
-        progress.finish("report")
-        log.info("report written: %s, %d letters", html_path, len(letters))
-        return ReportResult(
-            html=html_path,
-            pdf=pdf_path,
-            letters=letters,
-            exports=exports,
-            manifest=manifest,
-            pseudonymized=cfg.pseudonymize,
-            key_file=key_file,
-            public_key=public_key,
-            figures=dict(model.totals),
-            warnings=list(model.warnings),
-        )
-    finally:
-        if own:
-            ex.close()
-        else:
-            privacy.uninstall(ex)
+            privacy.uninstall(ex)  # the caller's connection keeps no key

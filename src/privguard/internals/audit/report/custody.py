@@ -231,7 +231,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 def _input_path(entry: dict[str, Any], base: Path, moved: Path | None) -> Path:
     """Where an input is now: at its recorded place, or under ``moved`` (``--inputs``)."""
     if moved is None:
-        return base / entry["path"]
+        return base / str(entry["path"])
     root, member = str(entry.get("root", "")), str(entry.get("member", ""))
     # The recorded path's tails, longest first: "leak/directory/bar.csv" is found under
     # a copy of leak/ as directory/bar.csv, or beside the dump as bar.csv.

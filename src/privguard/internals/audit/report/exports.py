@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.sql import neutralize, quote_ident
+from privguard.internals.audit.sql import copy_csv_sql, csv_safe_sql, neutralize, quote_ident
 
-from . import sql
 from .tables import ExportTable, export_tables
 from .xlsx import XlsxBook
 
@@ -149,8 +148,8 @@ def write_exports(
             by_engine = t.engine_csv_order is not None
             if t.engine_csv_order is not None:  # DuckDB writes it on every core
                 cols = [(c.name, c.kind) for c in t.columns]
-                safe = sql.csv_safe_sql(t.query, cols, order_by=t.engine_csv_order)
-                ex.execute(sql.copy_csv_sql(safe, folder / f"{t.name}.csv"))
+                safe = csv_safe_sql(t.query, cols, order_by=t.engine_csv_order)
+                ex.execute(copy_csv_sql(safe, folder / f"{t.name}.csv"))
             result = ex.fetch_arrow(t.query)  # aggregates and privileged calls only
             if result.column_names != names:
                 raise AssertionError(f"{t.name}: columns {result.column_names} != {names}")

@@ -216,7 +216,8 @@ def as_of(summary: dict[str, Any]) -> dt.datetime:
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:
     """A small Arrow result as a list of dicts."""
-    return table.to_pylist()
+    found: list[dict[str, Any]] = table.to_pylist()
+    return found
 
 
 def prepare(ex: Executor, out: Path) -> None:

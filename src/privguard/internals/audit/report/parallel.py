@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.sql import copy_csv_sql
 
 from . import sql
 from .letters import LIST_CAP, Recipient, Summary, recipient_name, render_letter, stems
@@ -185,8 +186,8 @@ def start_letters(
     # Written here while the workers render: DuckDB reads only the row groups of one
     # recipient per COPY (the file is sorted by recipient).
     for name in ordered:
-        ex.execute(sql.copy_csv_sql(sql.letter_csv_sql(path, name),
-                                    folder / f"{stem_of[name]}.csv"))  # fmt: skip
+        ex.execute(copy_csv_sql(sql.letter_csv_sql(path, name),
+                                folder / f"{stem_of[name]}.csv"))  # fmt: skip
     log.info("letters: %d recipients on %d worker processes", len(counts), len(groups))
     return LetterJob(paths, procs)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
-from privguard.internals.audit.sql import (  # noqa: F401  (copy_csv_sql: used via this module)
-    copy_csv_sql,
+from privguard.internals.audit.sql import (
+    copy_parquet_sql,
     csv_safe_sql,
     parquet_source,
     quote_ident,
@@ -230,10 +230,7 @@ def copy_letter_calls_sql(query: str, path: Path, row_group_rows: int = 8192) ->
     """``COPY`` of the sorted letter calls to Parquet in small row groups, so each
     recipient's CSV ``COPY`` (a filter on the sorted ``recipient``) reads only the few row
     groups holding that recipient, not ~120 k rows of provenance text each time."""
-    return (
-        f"COPY ({query}) TO {quote_literal(str(path))} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(row_group_rows)})"
-    )
+    return copy_parquet_sql(query, path, row_group_rows=row_group_rows)
 
 
 def letter_listed_sql(calls: Path, cap: int) -> str:

@@ -35,7 +35,7 @@ __all__ = [
     "read_directory",
     "read_registry",
 ]
-from privguard.internals.common.lists.tables import Sheet, read_sheets
+from privguard.internals.common.lists.tables import Cell, Sheet, read_sheets
 from privguard.internals.common.phones import split_numbers, to_e164
 
 log = logging.getLogger(__name__)
@@ -147,13 +147,13 @@ class _Tally:
         )
 
 
-def _numbers(cell: C.Cell) -> list[str]:
+def _numbers(cell: Cell) -> list[str]:
     if not isinstance(cell, str):
         return []
     return [n for n in (to_e164(p).e164 for p in split_numbers(cell)) if n]
 
 
-def _country(row: list[C.Cell], idx: list[int]) -> C.Cell:
+def _country(row: list[Cell], idx: list[int]) -> Cell:
     """The row's country cell (first country column), or None when the file has none."""
     return row[idx[0]] if idx else None
 
@@ -171,7 +171,7 @@ def _pick(
     return found
 
 
-def _text(row: list[C.Cell], idx: list[int]) -> str | None:
+def _text(row: list[Cell], idx: list[int]) -> str | None:
     parts = [str(row[i]).strip() for i in idx if row[i] is not None and str(row[i]).strip()]
     return " ".join(parts) or None
 
@@ -342,7 +342,7 @@ def read_registry(path: Path, columns: Mapping[str, tuple[str, ...]] | None = No
 
 
 def _date(
-    sheet: Sheet, rownum: int, row: list[C.Cell], idx: int | None, dayfirst: bool, what: str
+    sheet: Sheet, rownum: int, row: list[Cell], idx: int | None, dayfirst: bool, what: str
 ) -> dt.date | None:
     if idx is None or row[idx] is None:
         return None

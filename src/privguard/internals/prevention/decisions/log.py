@@ -225,9 +225,9 @@ class DecisionLog:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is committed or spilled."""
-        barrier = _Item({}, None, threading.Event(), barrier=True)
-        self._queue.put(barrier, timeout=timeout)
-        return barrier.done.wait(timeout)  # type: ignore[union-attr]
+        done = threading.Event()
+        self._queue.put(_Item({}, None, done, barrier=True), timeout=timeout)
+        return done.wait(timeout)
 
     def _run(self) -> None:
         stop = False

@@ -105,8 +105,7 @@ def _parquet(ex: Executor, src: SourceFile) -> Staged:
 
     s = read_parquet(ex, src, Path(), "")
     if s.staging is not None:
-        cols = ", ".join(sql.staged_name(i) for i in range(len(s.columns)))
-        s.sample = ex.fetchall(f"SELECT {cols} FROM {s.staging} LIMIT {SAMPLE}")
+        s.sample = ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE))
     return s
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from privguard.internals.common.parquet import write_parquet
+
 SCHEMA = pa.schema([("rec", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
 
 Row = tuple[int, str, str]  # record index, reason, raw text
@@ -39,7 +41,7 @@ class Rejects:
     def _store(path: Path, table: pa.Table) -> Rejects:
         if table.num_rows == 0:
             return Rejects()
-        pq.write_table(table, path)
+        write_parquet(table, path)
         return Rejects(path, table.num_rows)
 
     def table(self) -> pa.Table:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from privguard.errors import InputError
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.rejects import Rejects
+from privguard.internals.audit.sql import parquet_source
+from privguard.internals.common.parquet import parquet_writer
 
 _BATCH = 50_000
 
@@ -55,7 +56,7 @@ def _stage_table(
     )
     select = ", ".join(f"CAST({_ident(c)} AS TEXT)" for c in cols)
     query = f"SELECT {select} FROM {_ident(name)}"
-    writer = pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
+    writer = parquet_writer(staging, schema, compression=sql.STAGE_CODEC)
     rec = accepted = 0
     rej: list[tuple[int, str, str]] = []
     con.text_factory = str
@@ -125,7 +126,7 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                     "sqlite",
                     src.sha256,
                     unique_names(cols),
-                    sql.staging_source(staging, False),
+                    parquet_source(staging),
                     accepted,
                     rej,
                     True,

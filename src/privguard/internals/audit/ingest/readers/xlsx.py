@@ -26,6 +26,8 @@ from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.xlsx_errors import error_cells, warning
+from privguard.internals.audit.sql import parquet_source
+from privguard.internals.common.parquet import parquet_writer
 
 _BATCH = 50_000
 
@@ -108,7 +110,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
             batch[n].append(rec)
             if len(batch[n]) >= _BATCH:
                 assert schema is not None
-                writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
+                writer = writer or parquet_writer(staging, schema, compression=sql.STAGE_CODEC)
                 _write(writer, schema, batch)
                 batch = [[] for _ in schema]
         flagged = [warning(*errors[sheet_name])] if sheet_name in errors else []
@@ -117,7 +119,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 Staged(src.name, sheet_name, "xlsx", src.sha256, [], None, 0, warnings=flagged)
             )
             continue
-        writer = writer or pq.ParquetWriter(staging, schema, compression=sql.STAGE_CODEC)
+        writer = writer or parquet_writer(staging, schema, compression=sql.STAGE_CODEC)
         _write(writer, schema, batch)
         writer.close()
         notes = flagged
@@ -133,7 +135,7 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 "xlsx",
                 src.sha256,
                 header,
-                sql.staging_source(staging, False),
+                parquet_source(staging),
                 rec,
                 has_rec=True,
                 warnings=notes,

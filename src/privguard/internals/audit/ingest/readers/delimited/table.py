@@ -53,8 +53,7 @@ def defer_delimited(ex: Executor, d: Deferred) -> tuple[str, list[tuple[Any, ...
     peek = sql.staged_rows(
         sql.read_csv(d.path, d.n_columns, d.dialect, f"{d.scan}_s"), d.n_columns, d.unescape
     )
-    cols = ", ".join(sql.staged_name(i) for i in range(d.n_columns))
-    sample = ex.fetchall(f"SELECT {cols} FROM {peek} LIMIT 200")
+    sample = ex.fetchall(sql.sample(peek, d.n_columns, 200))
     for stmt in sql.drop_rejects(f"{d.scan}_s"):
         ex.execute(stmt)
     return staged, sample
