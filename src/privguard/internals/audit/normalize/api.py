@@ -21,7 +21,7 @@ from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.normalize import clocks, facilities, zones
 from privguard.internals.audit.normalize import sql as nsql
-from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
+from privguard.internals.audit.normalize.phones_sql import number_key, numbers_sql
 from privguard.internals.audit.normalize.settings import Settings
 from privguard.internals.audit.normalize.stage import (
     SET_ASIDE_ORDER,
@@ -172,11 +172,7 @@ def _numbers(ex: Executor, cfg: Settings) -> int:
     ``number_key`` is the valid number's E.164, else :func:`phones_sql.number_key` of the
     raw text: the same for every way one number is written, so copies of a call to a
     number that fails validation still match (issue #21)."""
-    ex.execute(
-        f"CREATE OR REPLACE TEMP TABLE _pg_numbers AS "
-        f"SELECT *, coalesce(e164, {number_key('raw')}) AS number_key "
-        f"FROM ({distinct_numbers_sql('_pg_ing')})"
-    )
+    ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_numbers AS {numbers_sql('_pg_ing')}")
     undecided = [r[0] for r in ex.fetchall("SELECT raw FROM _pg_numbers WHERE status IS NULL")]
     parsed = [phones.to_e164(raw, cfg.default_region) for raw in undecided]
     ex.register_arrow(
