@@ -65,17 +65,23 @@ def _when(text: str, test: str, then: str) -> str:
 
 def clean_start(col: str = "start") -> str:
     """Start text upper-cased, spaces collapsed, "a.m." spelled AM, an ISO offset removed."""
-    text = _when(
-        f"upper(trim({col}))", f"contains(x, '  ') OR {_WS}", r"regexp_replace(x, '\s+', ' ', 'g')"
-    )
+    return clean_upper_start(f"upper(trim({col}))")
+
+
+def clean_upper_start(upper: str) -> str:
+    """:func:`clean_start` of a start text already upper-cased and trimmed (``upper``)."""
+    text = _when(upper, f"contains(x, '  ') OR {_WS}", r"regexp_replace(x, '\s+', ' ', 'g')")
     ampm = r"regexp_replace(regexp_replace(x, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM')"
     text = _when(text, "contains(x, '.M')", ampm)
     return f"regexp_replace({text}, '{_OFFSET_RE}', '\\1')"
 
 
-def offset_text(col: str = "start") -> str:
-    """The offset written at the end of the start text ("-05:00", "Z"), or ''."""
-    return f"regexp_extract(upper(trim({col})), '{_OFFSET_RE}', 2)"
+def offset_text(col: str = "start", *, upper: bool = False) -> str:
+    """The offset written at the end of the start text ("-05:00", "Z"), or ''.
+
+    ``upper``: ``col`` is already upper-cased and trimmed."""
+    text = col if upper else f"upper(trim({col}))"
+    return f"regexp_extract({text}, '{_OFFSET_RE}', 2)"
 
 
 def offset_minutes(off: str) -> str:
@@ -145,9 +151,12 @@ def format_scores_sql(samples: str, formats: Sequence[str]) -> str:
     GROUP BY table_id, shape ORDER BY table_id, shape"""
 
 
-def local_ts(formats: Sequence[str], col: str = "start") -> str:
-    """The naive wall-clock time parsed with the table's formats (first that parses wins)."""
-    c = clean_start(col)
+def local_ts(formats: Sequence[str], col: str = "start", *, cleaned: bool = False) -> str:
+    """The naive wall-clock time parsed with the table's formats (first that parses wins).
+
+    ``cleaned``: ``col`` already holds :func:`clean_start` of the start text, computed
+    once; otherwise the cleaning is written out at each use."""
+    c = col if cleaned else clean_start(col)
     parts = []
     if formats:
         fmts = ", ".join(quote_literal(f) for f in formats)
