@@ -203,3 +203,14 @@ def nested_numbers_sql(source: str, column: str = "dialed_number") -> str:
            fast_status AS status, fast_extension AS extension
     FROM (SELECT raw, {fast_path_select("raw")}
           FROM (SELECT DISTINCT {column} AS raw FROM {source})))"""
+
+
+def fallback_update_sql(numbers: str, fallback: str) -> str:
+    """Write libphonenumber's verdicts (``fallback``: raw, e164, status, extension) into
+    the undecided rows of ``numbers``, and key them as :func:`numbers_sql` keys the rest."""
+    return (
+        f"UPDATE {numbers} SET e164 = f.e164, status = f.status, "
+        f"extension = coalesce({numbers}.extension, f.extension), "
+        f"number_key = coalesce(f.e164, {number_key('f.raw')}) "
+        f"FROM {fallback} f WHERE {numbers}.raw = f.raw"
+    )
