@@ -11,6 +11,11 @@ For each size (in source rows; synth writes about two rows per call) it:
 5. at the Splink sizes, runs Splink on privguard's normalized rows and scores both
    methods' deduplication against the truth (``bench/baseline_splink.py``).
 
+``--shape high-cardinality`` measures the other shape of dump instead (issue #20): a
+plain CSV dump where every call is stored twice in two layouts and nearly every call
+goes to a number of its own (``bench/two_layouts.py --calls-per-number 0.05``, with a
+bar list naming 0.5 % of the numbers). Its folders and results are ``<size>-hc``.
+
 Results go to ``bench/results/<size>.json``; ``bench/report.py`` turns them into the
 tables and the plot in docs/benchmarks.md.
 
@@ -93,9 +98,16 @@ class SizeRun:
     """One size: its folders, its results file, and the steps run on it."""
 
     def __init__(
-        self, rows: float, data: Path, results: Path, seed: int, timeout_s: float | None = None
+        self,
+        rows: float,
+        data: Path,
+        results: Path,
+        seed: int,
+        timeout_s: float | None = None,
+        shape: str = "realistic",
     ) -> None:
-        self.rows, self.label, self.seed = rows, label(rows), seed
+        self.rows, self.seed, self.shape = rows, seed, shape
+        self.label = label(rows) + ("-hc" if shape == "high-cardinality" else "")
         self.timeout_s = timeout_s
         # synth writes 2.02-2.09 rows per call by default (copies across exports, plus
         # exact duplicates); the leak had 144 M rows for about 70 M calls.
@@ -107,7 +119,10 @@ class SizeRun:
         self.results: dict[str, Any] = {}
         if self.results_path.exists():
             self.results = json.loads(self.results_path.read_text())
+        if shape == "high-cardinality":
+            self.calls = max(100, round(rows / 2))  # every call stored twice
         self.results |= {"size": self.label, "rows_target": rows, "calls": self.calls}
+        self.results["shape"] = shape
 
     def save(self) -> None:
         self.results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,8 +153,19 @@ class SizeRun:
         return entry
 
     # --- steps -------------------------------------------------------------------------
+    @property
+    def generated(self) -> Path:
+        """The file a finished generation leaves."""
+        return self.leak / ("truth.json" if self.shape == "high-cardinality" else "synth.json")
+
     def generate(self, skip: bool) -> None:
-        if (self.leak / "synth.json").exists() or skip:
+        if self.generated.exists() or skip:
+            return
+        if self.shape == "high-cardinality":
+            cmd = [PY, str(HERE / "two_layouts.py"), "--out", str(self.leak)]
+            cmd += ["--calls", str(self.calls), "--seed", str(self.seed)]
+            cmd += ["--calls-per-number", "0.05"]
+            self.record("generate", run_measured(cmd, log_path=self.logs / "generate.log"))
             return
         cmd = [str(BIN / "privguard"), "synth", str(self.leak)]
         cmd += ["--calls", str(self.calls), "--seed", str(self.seed)]
@@ -260,24 +286,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-generate", action="store_true", help="use the dumps already there")
     parser.add_argument("--only", choices=STAGES, help="run one step only")
     parser.add_argument(
+        "--steps", default=",".join(STAGES), help="steps to run, comma-separated (default all)"
+    )
+    parser.add_argument(
         "--timeout-min", type=float, default=0, help="stop a step after this long (0 = never)"
+    )
+    parser.add_argument(
+        "--shape",
+        choices=("realistic", "high-cardinality"),
+        default="realistic",
+        help="realistic: privguard synth; high-cardinality: nearly every call to its own number",
     )
     parser.add_argument("--pandas-cap-gb", type=float, default=16.0, help="pandas memory cap (GB)")
     args = parser.parse_args(argv)
     splink_sizes = parse_sizes(args.splink_sizes)
     sizes = sorted(set(parse_sizes(args.sizes)) | set(splink_sizes))
-    if args.only and args.only != "splink":
+    want = {args.only} if args.only else {s for s in args.steps.split(",") if s in STAGES}
+    if "splink" not in want:
         sizes = parse_sizes(args.sizes)
     elif args.only == "splink":
         sizes = splink_sizes
-    want = {args.only} if args.only else set(STAGES)
     info = machine()
     for rows in sizes:
-        run = SizeRun(rows, args.data, args.results, args.seed, args.timeout_min * 60 or None)
+        timeout = args.timeout_min * 60 or None
+        run = SizeRun(rows, args.data, args.results, args.seed, timeout, args.shape)
         run.results["machine"] = info
         if "generate" in want:
             run.generate(args.skip_generate)
-        if not (run.leak / "synth.json").exists():
+        if not run.generated.exists():
             print(f"[{run.label}] no dump at {run.leak}; generate it first", file=sys.stderr)
             continue
         run.dump_info()

@@ -5,6 +5,8 @@ Run on purpose, not part of the tests:
     .venv/bin/python bench/two_layouts.py --calls 1000000 --out build/two_layouts
     .venv/bin/privguard audit build/two_layouts/dump --out build/two_layouts/audit
     .venv/bin/python bench/two_layouts.py --check build/two_layouts
+    # the high-cardinality shape: nearly every call to a number of its own
+    .venv/bin/python bench/two_layouts.py --calls 500000 --calls-per-number 0.05 --out build/hc
 
 Writes ``OUT/dump/billing.csv`` (numbers as ``(AAA) BBB-CCCC``) and
 ``OUT/dump/recordings.csv`` (other column names, rows shuffled, numbers as
@@ -49,10 +51,16 @@ def _nxx(rng: np.random.Generator, n: int) -> np.ndarray:
     return codes
 
 
-def generate(calls: int, seed: int = 21, invalid_share: float = 0.02) -> dict[str, object]:
-    """Columns of the true calls (numpy arrays) and the truth counts."""
+def generate(
+    calls: int, seed: int = 21, invalid_share: float = 0.02, calls_per_number: float = 5.0
+) -> dict[str, object]:
+    """Columns of the true calls (numpy arrays) and the truth counts.
+
+    ``calls_per_number`` sets the shape: 5 (the default) is a realistic dump; 0.05 draws
+    from 20 times more numbers than calls, so nearly every call goes to a number of its
+    own (the high-cardinality shape of issue #20)."""
     rng = np.random.default_rng(seed)
-    n_numbers = max(1, calls // 5)
+    n_numbers = max(1, int(calls / calls_per_number))
     area, exch = _nxx(rng, n_numbers), _nxx(rng, n_numbers)
     line = rng.integers(0, 10000, n_numbers)
     # Spoil about invalid_share of the numbers, one reason each.
@@ -98,9 +106,11 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return np.char.zfill(values.astype(str), width)
 
 
-def write(out: Path, calls: int, seed: int = 21) -> dict[str, object]:
+def write(
+    out: Path, calls: int, seed: int = 21, calls_per_number: float = 5.0
+) -> dict[str, object]:
     """Write the two CSV layouts and truth.json under ``out``; returns the truth."""
-    g = generate(calls, seed)
+    g = generate(calls, seed, calls_per_number=calls_per_number)
     c, truth = g["cols"], g["truth"]
     assert isinstance(c, dict) and isinstance(truth, dict)
     a, e, ln = _digits(c["area"], 3), _digits(c["exch"], 3), _digits(c["line"], 4)
@@ -135,8 +145,30 @@ def write(out: Path, calls: int, seed: int = 21) -> dict[str, object]:
         }
     )
     pcsv.write_csv(recordings, out / "dump" / "recordings.csv")
+    _write_directory(out / "directory" / "bar_directory.csv", a, e, ln, seed)
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     return truth
+
+
+def _write_directory(
+    path: Path, a: np.ndarray, e: np.ndarray, ln: np.ndarray, seed: int, share: float = 0.005
+) -> None:
+    """A bar list naming about ``share`` of the dialed numbers, so identify has work to do."""
+    numbers = np.unique(np.char.add(np.char.add(a, e), ln))
+    rng = np.random.default_rng(seed + 2)
+    picked = numbers[rng.random(len(numbers)) < share]
+    picked = picked if len(picked) else numbers[:1]
+    n = len(picked)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "name": np.char.add("Attorney ", np.arange(1, n + 1).astype(str)),
+            "bar_number": np.char.add("TX", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+            "firm": np.full(n, "Solo"),
+            "phones": [f"({x[:3]}) {x[3:6]}-{x[6:]}" for x in picked.tolist()],
+        }
+    )
+    pcsv.write_csv(table, path)
 
 
 def check(root: Path, audit: Path | None = None) -> dict[str, object]:
@@ -153,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--calls", type=int, default=1_000_000, help="true calls (each stored twice)")
     p.add_argument("--seed", type=int, default=21)
+    p.add_argument(
+        "--calls-per-number",
+        type=float,
+        default=5.0,
+        help="calls per distinct number (0.05: nearly every call to its own number)",
+    )
     p.add_argument("--out", type=Path, help="folder to write dump/ and truth.json into")
     p.add_argument("--check", type=Path, help="a folder written by --out, audited into audit/")
     args = p.parse_args(argv)
@@ -162,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(v["exact"] for v in result.values()) else 1
     if not args.out:
         p.error("give --out to write a dump or --check to check an audit")
-    print(json.dumps(write(args.out, args.calls, args.seed), indent=2))
+    print(json.dumps(write(args.out, args.calls, args.seed, args.calls_per_number), indent=2))
     return 0
 
 

@@ -21,7 +21,7 @@ from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.normalize import clocks, facilities, zones
 from privguard.internals.audit.normalize import sql as nsql
-from privguard.internals.audit.normalize.phones_sql import distinct_numbers_sql, number_key
+from privguard.internals.audit.normalize.phones_sql import fallback_update_sql, numbers_sql
 from privguard.internals.audit.normalize.settings import Settings
 from privguard.internals.audit.normalize.stage import (
     SET_ASIDE_ORDER,
@@ -31,7 +31,7 @@ from privguard.internals.audit.normalize.stage import (
     stage_sql,
     table_report_sql,
 )
-from privguard.internals.audit.sql import parquet_source, quote_literal
+from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common import phones
 from privguard.internals.common.progress import NullProgress, Progress
 
@@ -117,18 +117,12 @@ def normalize(
     stage_path = work / "_normalize_stage.parquet"
     try:
         progress.start("normalize", total=5)
-        paths = ", ".join(quote_literal(str(f)) for f in files)
-        ex.execute(
-            "CREATE OR REPLACE TEMP VIEW _pg_ing AS SELECT * FROM "
-            f"read_parquet([{paths}], union_by_name = true)"
-        )
+        ex.execute(nsql.ingested_view_sql("_pg_ing", [str(f) for f in files]))
         n_fallback = _numbers(ex, cfg)
         progress.advance("normalize")
         tables = _table_hints(ex, ingest_report)
         formats = clocks.choose_formats(ex, "_pg_ing", {t: e["rows"] for t, e in tables.items()})
-        raw_zones = ex.fetchall(
-            "SELECT DISTINCT start_zone FROM _pg_ing WHERE start_zone IS NOT NULL"
-        )
+        raw_zones = ex.fetchall(nsql.start_zones_sql("_pg_ing"))
         ex.register_arrow("_pg_zones", clocks.zone_table([z[0] for z in raw_zones]))
         progress.advance("normalize")
         ex.copy_to_parquet(stage_sql("_pg_ing", tables, formats), stage_path)
@@ -172,12 +166,8 @@ def _numbers(ex: Executor, cfg: Settings) -> int:
     ``number_key`` is the valid number's E.164, else :func:`phones_sql.number_key` of the
     raw text: the same for every way one number is written, so copies of a call to a
     number that fails validation still match (issue #21)."""
-    ex.execute(
-        f"CREATE OR REPLACE TEMP TABLE _pg_numbers AS "
-        f"SELECT *, coalesce(e164, {number_key('raw')}) AS number_key "
-        f"FROM ({distinct_numbers_sql('_pg_ing')})"
-    )
-    undecided = [r[0] for r in ex.fetchall("SELECT raw FROM _pg_numbers WHERE status IS NULL")]
+    ex.execute(f"CREATE OR REPLACE TEMP TABLE _pg_numbers AS {numbers_sql('_pg_ing')}")
+    undecided = [r[0] for r in ex.fetchall(nsql.undecided_numbers_sql("_pg_numbers"))]
     parsed = [phones.to_e164(raw, cfg.default_region) for raw in undecided]
     ex.register_arrow(
         "_pg_fallback",
@@ -190,22 +180,14 @@ def _numbers(ex: Executor, cfg: Settings) -> int:
             }
         ),
     )
-    ex.execute(
-        "UPDATE _pg_numbers SET e164 = f.e164, status = f.status, "
-        "extension = coalesce(_pg_numbers.extension, f.extension), "
-        f"number_key = coalesce(f.e164, {number_key('f.raw')}) "
-        "FROM _pg_fallback f WHERE _pg_numbers.raw = f.raw"
-    )
+    ex.execute(fallback_update_sql("_pg_numbers", "_pg_fallback"))
     log.info("phone numbers: %d distinct values needed libphonenumber", len(undecided))
     return len(undecided)
 
 
 def _table_hints(ex: Executor, ingest_report: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """Per table: its zone hint (resolved), duration unit and where each came from."""
-    rows = ex.fetchall(
-        "SELECT table_id, any_value(tz_hint), any_value(duration_unit), count(*) "
-        "FROM _pg_ing GROUP BY table_id ORDER BY table_id"
-    )
+    rows = ex.fetchall(nsql.table_hints_sql("_pg_ing"))
     guesses = {r[0]: r[1:] for r in ex.fetchall(nsql.duration_unit_guess_sql("_pg_ing"))}
     meta = {t.get("table_id"): t for t in ingest_report.get("tables", [])}
     tables: dict[int, dict[str, Any]] = {}

@@ -65,17 +65,23 @@ def _when(text: str, test: str, then: str) -> str:
 
 def clean_start(col: str = "start") -> str:
     """Start text upper-cased, spaces collapsed, "a.m." spelled AM, an ISO offset removed."""
-    text = _when(
-        f"upper(trim({col}))", f"contains(x, '  ') OR {_WS}", r"regexp_replace(x, '\s+', ' ', 'g')"
-    )
+    return clean_upper_start(f"upper(trim({col}))")
+
+
+def clean_upper_start(upper: str) -> str:
+    """:func:`clean_start` of a start text already upper-cased and trimmed (``upper``)."""
+    text = _when(upper, f"contains(x, '  ') OR {_WS}", r"regexp_replace(x, '\s+', ' ', 'g')")
     ampm = r"regexp_replace(regexp_replace(x, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM')"
     text = _when(text, "contains(x, '.M')", ampm)
     return f"regexp_replace({text}, '{_OFFSET_RE}', '\\1')"
 
 
-def offset_text(col: str = "start") -> str:
-    """The offset written at the end of the start text ("-05:00", "Z"), or ''."""
-    return f"regexp_extract(upper(trim({col})), '{_OFFSET_RE}', 2)"
+def offset_text(col: str = "start", *, upper: bool = False) -> str:
+    """The offset written at the end of the start text ("-05:00", "Z"), or ''.
+
+    ``upper``: ``col`` is already upper-cased and trimmed."""
+    text = col if upper else f"upper(trim({col}))"
+    return f"regexp_extract({text}, '{_OFFSET_RE}', 2)"
 
 
 def offset_minutes(off: str) -> str:
@@ -145,9 +151,12 @@ def format_scores_sql(samples: str, formats: Sequence[str]) -> str:
     GROUP BY table_id, shape ORDER BY table_id, shape"""
 
 
-def local_ts(formats: Sequence[str], col: str = "start") -> str:
-    """The naive wall-clock time parsed with the table's formats (first that parses wins)."""
-    c = clean_start(col)
+def local_ts(formats: Sequence[str], col: str = "start", *, cleaned: bool = False) -> str:
+    """The naive wall-clock time parsed with the table's formats (first that parses wins).
+
+    ``cleaned``: ``col`` already holds :func:`clean_start` of the start text, computed
+    once; otherwise the cleaning is written out at each use."""
+    c = col if cleaned else clean_start(col)
     parts = []
     if formats:
         fmts = ", ".join(quote_literal(f) for f in formats)
@@ -298,3 +307,57 @@ def recorded(col: str = "recorded", ref: str = "recording_ref") -> str:
     )
     # A recording reference is proof a recording exists, whatever the flag says.
     return f"CASE WHEN nullif(trim({ref}), '') IS NOT NULL THEN true ELSE {flag} END"
+
+
+# --- the stage's own small queries (run by api.py and zones.py) ------------------------------
+def ingested_view_sql(view: str, files: Sequence[str]) -> str:
+    """A view over every ingested Parquet file, columns matched by name."""
+    paths = ", ".join(quote_literal(f) for f in files)
+    return (
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM "
+        f"read_parquet([{paths}], union_by_name = true)"
+    )
+
+
+def table_hints_sql(source: str) -> str:
+    """Per table: its zone hint, its duration unit hint and its rows."""
+    return (
+        "SELECT table_id, any_value(tz_hint), any_value(duration_unit), count(*) "
+        f"FROM {source} GROUP BY table_id ORDER BY table_id"
+    )
+
+
+def start_zones_sql(source: str) -> str:
+    """Every distinct zone text of a per-row zone column."""
+    return f"SELECT DISTINCT start_zone FROM {source} WHERE start_zone IS NOT NULL"
+
+
+def undecided_numbers_sql(numbers: str) -> str:
+    """The distinct raw numbers the fast path left undecided (libphonenumber decides them)."""
+    return f"SELECT raw FROM {numbers} WHERE status IS NULL"
+
+
+def facility_of_sql(stage: str, ids: Sequence[int]) -> str:
+    """The (most common) facility of each listed table."""
+    listed = ", ".join(str(int(t)) for t in ids)
+    return (
+        f"SELECT table_id, mode(facility) FROM {stage} WHERE table_id IN ({listed}) "
+        "GROUP BY table_id ORDER BY table_id"
+    )
+
+
+def facility_zone_votes_sql(stage: str) -> str:
+    """Rows per (facility, named local zone): what each facility's clock is called."""
+    return (
+        f"SELECT facility, row_zone, count(*) FROM {stage} WHERE row_zone IS NOT NULL "
+        "AND row_zone <> 'UTC' GROUP BY ALL"
+    )
+
+
+def facility_fallback_zone_sql(stage: str, table_id: int) -> str:
+    """The two zones most used by rows of the facilities of one table."""
+    return (
+        f"SELECT row_zone, count(*) AS n FROM {stage} WHERE row_zone IS NOT NULL AND facility IN "
+        f"(SELECT DISTINCT facility FROM {stage} WHERE table_id = {int(table_id)}) "
+        "GROUP BY row_zone ORDER BY n DESC, row_zone LIMIT 2"
+    )

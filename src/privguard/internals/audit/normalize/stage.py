@@ -34,16 +34,18 @@ def _local_ts_case(formats: dict[int, list[str]]) -> str:
     for t, f in formats.items():
         groups.setdefault(tuple(f), []).append(int(t))
     whens = [
-        f"WHEN i.table_id IN ({', '.join(map(str, sorted(ids)))}) THEN {nsql.local_ts(list(f), 'i.start')}"
+        f"WHEN i.table_id IN ({', '.join(map(str, sorted(ids)))}) "
+        f"THEN {nsql.local_ts(list(f), 'i.pg_clean', cleaned=True)}"
         for f, ids in sorted(groups.items(), key=lambda kv: min(kv[1]))
     ]
-    return f"CASE {' '.join(whens)} ELSE {nsql.local_ts([], 'i.start')} END"
+    return f"CASE {' '.join(whens)} ELSE {nsql.local_ts([], 'i.pg_clean', cleaned=True)} END"
 
 
 def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int, list[str]]) -> str:
     """Every ingested row normalized, except the zone of tables still to be inferred."""
     local = _local_ts_case(formats)
-    # Computed once per row in the inner selects; the outer one reads them several times.
+    # Computed once per row in layers (the upper-cased start, then its cleaned text and
+    # offset, then the parsed time); the outer select reads them several times.
     str_off = "i.str_off"
     offset = f"coalesce({str_off}, z.zone_offset, h.hint_offset)"
     epoch = "i.epoch_utc"
@@ -81,9 +83,11 @@ def stage_sql(source: str, tables: dict[int, dict[str, Any]], formats: dict[int,
            nullif(trim(i.recording_ref), '') AS recording_ref,
            nullif(trim(i.source_call_id), '') AS source_call_id,
            i.start AS start_raw, i.duration AS duration_raw
-    FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off
-          FROM (SELECT *, {local} AS local_ts, {nsql.epoch_utc("i.start")} AS epoch_utc,
-                       {nsql.offset_text("i.start")} AS off_txt FROM {source} i) i) i
+    FROM (SELECT *, {nsql.offset_minutes("i.off_txt")} AS str_off, {local} AS local_ts
+          FROM (SELECT *, {nsql.epoch_utc("i.start")} AS epoch_utc,
+                       {nsql.clean_upper_start("i.pg_upper")} AS pg_clean,
+                       {nsql.offset_text("i.pg_upper", upper=True)} AS off_txt
+                FROM (SELECT *, upper(trim(i.start)) AS pg_upper FROM {source} i) i) i) i
     LEFT JOIN {accounts} a
       ON a.f_raw IS NOT DISTINCT FROM i.facility AND a.a_raw IS NOT DISTINCT FROM i.inmate_account
     LEFT JOIN (SELECT status AS st_raw, {nsql.completed("status")} AS completed

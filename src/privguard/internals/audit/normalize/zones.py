@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.normalize import clocks
+from privguard.internals.audit.normalize import sql as nsql
 from privguard.internals.audit.normalize.settings import Settings
 from privguard.internals.audit.normalize.stage import known_utc_sql, unresolved_tables_sql
 
@@ -114,13 +115,7 @@ def _facility_of(ex: Executor, stage: str, ids: list[int]) -> dict[int, Any]:
     """The (most common) facility of each table."""
     if not ids:
         return {}
-    listed = ", ".join(str(int(t)) for t in ids)
-    return dict(
-        ex.fetchall(
-            f"SELECT table_id, mode(facility) FROM {stage} WHERE table_id IN ({listed}) "
-            "GROUP BY table_id ORDER BY table_id"
-        )
-    )
+    return dict(ex.fetchall(nsql.facility_of_sql(stage, ids)))
 
 
 def _facility_zones(
@@ -128,10 +123,7 @@ def _facility_zones(
 ) -> dict[Any, str]:
     """Per facility, the local zone its tables name (row zones and decisive inferences)."""
     votes: dict[Any, dict[str, int]] = {}
-    for fac, zone, n in ex.fetchall(
-        f"SELECT facility, row_zone, count(*) FROM {stage} WHERE row_zone IS NOT NULL "
-        "AND row_zone <> 'UTC' GROUP BY ALL"
-    ):
+    for fac, zone, n in ex.fetchall(nsql.facility_zone_votes_sql(stage)):
         votes.setdefault(fac, {})[zone] = votes.get(fac, {}).get(zone, 0) + n
     decisive = [
         g for g in guesses.values()
@@ -199,11 +191,7 @@ def _pivots(
 
 def _fallback(ex: Executor, stage: str, table_id: int) -> clocks.ZoneGuess:
     """No overlapping calls: use the zone other tables of the same facility use, else UTC."""
-    rows = ex.fetchall(
-        f"SELECT row_zone, count(*) AS n FROM {stage} WHERE row_zone IS NOT NULL AND facility IN "
-        f"(SELECT DISTINCT facility FROM {stage} WHERE table_id = {int(table_id)}) "
-        "GROUP BY row_zone ORDER BY n DESC, row_zone LIMIT 2"
-    )
+    rows = ex.fetchall(nsql.facility_fallback_zone_sql(stage, table_id))
     if rows:
         zone = rows[0][0]
         return clocks.ZoneGuess(

@@ -122,23 +122,24 @@ def report(
             signing_key = load_signing_key(out)
             model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
             progress.advance("report")
-            html_path = paths.report_html
-            html_path.write_text(render_html(model), encoding="utf-8")
-            pdf_path = paths.report_pdf
-            render_pdf(model, pdf_path)
-            progress.advance("report")
             ex.execute(
                 f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
                 f"{sql.privileged_export_sql(cfg.pseudonymize)}"
             )
-            # Letters render in worker processes while this one writes the exports: both are
-            # CPU-bound Python, so this is what puts a second core to work.
+            # Letters render in worker processes while this one writes the report and the
+            # exports: all are CPU-bound Python, so this is what puts a second core to work.
+            # The workers start first: they had been waiting for the report's HTML and PDF,
+            # and this process then waited for them (issue #20).
             scratch = paths.scratch / "report-letters"
+            html_path, pdf_path = paths.report_html, paths.report_pdf
             try:
                 job = start_letters(
                     ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
                 )
                 try:
+                    html_path.write_text(render_html(model), encoding="utf-8")
+                    render_pdf(model, pdf_path)
+                    progress.advance("report")
                     exports = write_exports(
                         ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of
                     )

@@ -19,6 +19,7 @@ import fnmatch
 import json
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -144,8 +145,20 @@ def previous_outputs(out: Path) -> list[str] | None:
         ) from None
 
 
-def _entry(path: Path, name: str, **extra: str) -> dict[str, Any]:
-    return {"path": name, "sha256": sha256_file(path), "bytes": path.stat().st_size, **extra}
+def _entry(
+    path: Path, name: str, digests: dict[Path, str] | None = None, **extra: str
+) -> dict[str, Any]:
+    digest = digests[path] if digests is not None else sha256_file(path)
+    return {"path": name, "sha256": digest, "bytes": path.stat().st_size, **extra}
+
+
+def _digests(paths: list[Path]) -> dict[Path, str]:
+    """SHA-256 of every file, on every core: hashlib lets go of the GIL while it hashes,
+    and at the leak's scale the inputs and outputs are tens of GB (one core took minutes)."""
+    unique = sorted(set(paths), key=lambda p: p.stat().st_size, reverse=True)
+    workers = max(1, min(len(unique), os.cpu_count() or 1, 8))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(unique, pool.map(sha256_file, unique), strict=True))
 
 
 def write_manifest(
@@ -165,22 +178,27 @@ def write_manifest(
     out = Path(out)
     base = out.resolve().parent
     folders = sorted({Path(p).resolve() for p in inputs if Path(p).is_dir()})
+    sealed_inputs = input_files(inputs)
+    outputs = [
+        f for f in output_files(out) if f.relative_to(out).as_posix() not in (foreign or set())
+    ]
+    digests = _digests(
+        [*([Path(labels)] if labels else []), *(f for f, _, _ in sealed_inputs), *outputs]
+    )
     manifest = {
         "format": FORMAT,
         "software": software_versions(),
         "parameters": parameters,
         "privacy": privacy,
-        "labels": _entry(Path(labels), _stored_path(Path(labels), base)) if labels else None,
+        "labels": (
+            _entry(Path(labels), _stored_path(Path(labels), base), digests) if labels else None
+        ),
         "input_folders": [{"path": _stored_path(f, base), "root": f.name} for f in folders],
         "inputs": [
-            _entry(f, _stored_path(f, base), root=root, member=member)
-            for f, root, member in input_files(inputs)
+            _entry(f, _stored_path(f, base), digests, root=root, member=member)
+            for f, root, member in sealed_inputs
         ],
-        "outputs": [
-            _entry(f, f.relative_to(out).as_posix())
-            for f in output_files(out)
-            if f.relative_to(out).as_posix() not in (foreign or set())
-        ],
+        "outputs": [_entry(f, f.relative_to(out).as_posix(), digests) for f in outputs],
         "foreign": sorted(foreign or ()),
         "unsealed": [*UNSEALED_FILES, *UNSEALED_DIRS],
     }
