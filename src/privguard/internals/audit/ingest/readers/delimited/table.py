@@ -35,6 +35,7 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     looks_like_header,
     sniff,
 )
+from privguard.internals.audit.ingest.readers.delimited.placing import quoted_blanks_before
 from privguard.internals.audit.ingest.readers.delimited.prepare import mixed_breaks, rewrite
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
@@ -95,21 +96,33 @@ def finish_delimited(
     out = Rejects()
     if rej:
         positions = [int(r[1] or 0) for r in rej]
-        if lines is None:
-            blanks, breaks = lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
-            one_line = one_line_records(d)
-        else:
-            blanks, breaks = lines.before(positions)
-            one_line = lines.one_line_records
+        # DuckDB's raw line may start with the line break before it: not part of the record.
+        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
+        one_line = one_line_records(d) if lines is None else lines.one_line_records
         if one_line:
             # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
             # one synth file), its byte positions do not: count the lines up to them.
+            if lines is None:
+                blanks, breaks = lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
+            else:
+                blanks, breaks = lines.before(positions)
             numbers = np.asarray(breaks, dtype=np.int64) + 1
         else:
+            # Records may span lines: DuckDB's line counts each once, and the blank lines
+            # before it are counted outside quoted values only (see placing.py).
             numbers = np.asarray([r[0] for r in rej], dtype=np.int64)
+            blanks = quoted_blanks_before(
+                d.path,
+                d.dialect.gzip,
+                d.dialect.encoding,
+                (d.dialect.delim, d.dialect.quote, d.dialect.escape),
+                [
+                    (p, "" if r[3] is None else str(r[3]))
+                    for p, r in zip(positions, rej, strict=True)
+                ],
+                d.rejects.with_suffix(".placing.txt"),
+            )
         recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
-        # DuckDB's raw line may start with the line break before it: not part of the record.
-        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
         out = Rejects.write(d.rejects, rows)
     out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))

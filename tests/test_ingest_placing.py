@@ -1,0 +1,52 @@
+"""Where rejected records and notes before the header are placed (issue 12, items 1 and 3).
+
+Every record of a table takes one index: accepted rows and rejected records together are
+exactly 1..rows_read, in the order of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from privguard.internals.audit.ingest.api import ingest
+
+
+def _ingest(tmp_path: Path, name: str, data: bytes) -> tuple[dict, list[int], list[dict]]:
+    """(the table's report, accepted rows' src_row, rejects.csv rows) of one file."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / name).write_bytes(data)
+    ingest(dump, tmp_path / "work")
+    (table,) = json.loads((tmp_path / "work" / "ingest_report.json").read_text())["tables"]
+    files = [str(f) for f in (tmp_path / "work" / "ingested").glob("*.parquet")]
+    rows = duckdb.sql(f"SELECT src_row FROM read_parquet({files}) ORDER BY 1").fetchall()
+    with open(tmp_path / "work" / "rejects.csv", newline="", encoding="utf-8") as fh:
+        rejects = list(csv.DictReader(fh))
+    return table, [r[0] for r in rows], rejects
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_a_blank_line_inside_a_quoted_value_is_not_a_blank_line(
+    tmp_path: Path, ending: bytes
+) -> None:
+    """A break after a break inside quotes was counted as a blank line: the rejected record
+    after it took the index of the accepted record before it."""
+    lines = [
+        b"dialed_number,start",
+        b'"3125550001' + ending + ending + b'x",2024-01-01 10:00:00',
+        b"3125550002",  # one field of two: rejected
+        b"3125550003,2024-01-03 10:00:00",
+        b"",  # a real blank line: not a record
+        b'3125550004,"2024-01-04',
+        b'10:00:00",extra',  # a quoted break, then one field too many: rejected
+        b"3125550005,2024-01-05 10:00:00",
+    ]
+    table, rows, rejects = _ingest(tmp_path, "calls.csv", ending.join(lines) + ending)
+    assert (table["rows_read"], table["rows_accepted"], table["rows_rejected"]) == (5, 3, 2)
+    assert [int(r["row"]) for r in rejects] == [2, 4]
+    assert rows == [1, 3, 5]
