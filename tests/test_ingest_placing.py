@@ -50,3 +50,21 @@ def test_a_blank_line_inside_a_quoted_value_is_not_a_blank_line(
     assert (table["rows_read"], table["rows_accepted"], table["rows_rejected"]) == (5, 3, 2)
     assert [int(r["row"]) for r in rejects] == [2, 4]
     assert rows == [1, 3, 5]
+
+
+def test_a_record_duckdb_lists_twice_is_one_record() -> None:
+    """Fuzzed files: DuckDB listed one record (one byte position, one raw text) under two
+    line numbers, with two faults; later line numbers were one too high."""
+    from privguard.internals.audit.ingest.readers.delimited.table import _once
+
+    rej = [
+        (3, 40, "TOO MANY COLUMNS", "a,b,c"),
+        (4, 40, "UNQUOTED VALUE", "a,b,c"),
+        (6, 70, "MISSING COLUMNS", "x"),
+        (7, 80, "MISSING COLUMNS", "x"),  # the same text elsewhere: another record
+    ]
+    assert _once(rej) == [
+        (3, 40, "TOO MANY COLUMNS", "a,b,c"),
+        (5, 70, "MISSING COLUMNS", "x"),
+        (6, 80, "MISSING COLUMNS", "x"),
+    ]

@@ -31,6 +31,9 @@ RAW_LIMIT = 10_000  # DuckDB keeps this many characters of a rejected record's t
 
 def _pattern(delim: str, quote: str, escape: str) -> re.Pattern[bytes]:
     """Quoted values (at a field's start) and blank lines' breaks, in one scan."""
+    blank = rb"(?P<blank>\n(?=\r?\n))"
+    if not quote:  # nothing is quoted (a dump's COPY text)
+        return re.compile(blank)
     d, q = re.escape(delim.encode("utf-8")), re.escape(quote.encode("utf-8"))
     if escape and escape != quote:
         e = re.escape(escape.encode("utf-8"))
@@ -38,7 +41,7 @@ def _pattern(delim: str, quote: str, escape: str) -> re.Pattern[bytes]:
     else:
         body = rb"(?:[^" + q + rb"]|" + q + q + rb")*"
     start = rb"(?:(?<=[" + d + rb"\n])|\A|(?<=\A\xef\xbb\xbf))"
-    return re.compile(start + q + body + q + rb"|(?P<blank>\n(?=\r?\n))", re.DOTALL)
+    return re.compile(start + q + body + q + rb"|" + blank, re.DOTALL)
 
 
 def _extent(pos: int, raw: str) -> tuple[int, int]:

@@ -90,7 +90,7 @@ def finish_delimited(
     one line); without it (compressed text, no scan) the file is read to know.
     """
     scan = f"{d.scan}_w"
-    rej = ex.fetchall(sql.csv_rejects(scan))
+    rej = _once(ex.fetchall(sql.csv_rejects(scan)))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)
     out = Rejects()
@@ -134,6 +134,23 @@ def finish_delimited(
         # The record a truncated gzip file cut off: after every other record.
         cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
         out = out.plus([cut], d.rejects.with_suffix(".cut.parquet"))
+    return out
+
+
+def _once(rej: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """DuckDB's rejects (line, pos, reason, raw), each record once.
+
+    A record with two faults (too many columns, then an unterminated quote) was listed
+    twice under two line numbers, at one byte position and with one raw text: it counted
+    as two records, and every later line number was one too high.
+    """
+    out: list[tuple[Any, ...]] = []
+    twice = 0
+    for line, pos, reason, raw in rej:
+        if out and (pos, raw) == (out[-1][1], out[-1][3]):
+            twice += 1
+            continue
+        out.append((line - twice, pos, reason, raw))
     return out
 
 
