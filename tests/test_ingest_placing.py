@@ -68,3 +68,47 @@ def test_a_record_duckdb_lists_twice_is_one_record() -> None:
         (5, 70, "MISSING COLUMNS", "x"),
         (6, 80, "MISSING COLUMNS", "x"),
     ]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_notes_before_the_header_are_set_aside_as_records(tmp_path: Path, ending: bytes) -> None:
+    """duckdb-csv ``auto/multiple_skip_row.csv`` and ``17738_rn.csv`` without the corpus: the
+    first note was taken as the header (one column), so every line was a record of it."""
+    lines = [
+        b"Call detail export",
+        b"facility: north, range 2024",
+        b"",
+        b"dialed_number,start,duration",
+        b"3125550001,2024-01-01 10:00:00,60",
+        b"3125550002",  # one field of three: rejected
+        b"3125550003,2024-01-03 10:00:00,61",
+    ]
+    table, rows, rejects = _ingest(tmp_path, "calls.csv", ending.join(lines) + ending)
+    assert table["mapping"]["dialed_number"] == "dialed_number"
+    assert (table["rows_read"], table["rows_accepted"], table["rows_rejected"]) == (5, 2, 3)
+    assert [(int(r["row"]), r["raw"]) for r in rejects] == [
+        (1, "Call detail export"),
+        (2, "facility: north, range 2024"),
+        (4, "3125550002"),
+    ]
+    assert rejects[0]["reason"].startswith("a line of free text before the table")
+    assert rows == [3, 5]
+    assert "2 line(s) of free text before the table set aside" in table["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("row", "header"),
+    [
+        (["dialed_number", "start"], True),
+        (["number", "text", "date"], True),
+        (["10", "hello", "20"], False),  # duckdb-csv test/mixed_line_endings.csv
+        (["John", "Doe", "Riverside", " 08075"], False),  # 17738_rn.csv's first record
+        (["F1", "+1 212 555 0100", "2024-01-01 10:00:00"], False),
+        (["1", "2"], False),
+        (["", ""], False),
+    ],
+)
+def test_a_first_row_with_a_value_in_it_is_a_record(row: list[str], header: bool) -> None:
+    from privguard.internals.audit.ingest.readers.delimited.dialect import looks_like_header
+
+    assert looks_like_header(row) is header

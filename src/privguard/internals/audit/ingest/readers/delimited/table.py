@@ -33,10 +33,15 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     _open,
     detect_encoding,
     looks_like_header,
+    notes_before_table,
     sniff,
 )
 from privguard.internals.audit.ingest.readers.delimited.placing import quoted_blanks_before
-from privguard.internals.audit.ingest.readers.delimited.prepare import mixed_breaks, rewrite
+from privguard.internals.audit.ingest.readers.delimited.prepare import (
+    drop_lines,
+    mixed_breaks,
+    rewrite,
+)
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
@@ -130,11 +135,19 @@ def finish_delimited(
         # Lines too long for the reader, taken out before it parsed (long_lines.py).
         why = "record too long for the reader (its raw text ends with its size)"
         out = out.after_bad(d.long, d.rejects.with_suffix(".long.parquet"), why)
+    if d.notes:
+        # Free text before the table (the scratch copy parsed starts after it): records
+        # 1..n, set aside, and every parsed record after them.
+        notes = [(0, note) for note in d.notes]
+        out = out.after_bad(notes, d.rejects.with_suffix(".notes.parquet"), NOTE)
     if d.tail:
         # The record a truncated gzip file cut off: after every other record.
         cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
         out = out.plus([cut], d.rejects.with_suffix(".cut.parquet"))
     return out
+
+
+NOTE = "a line of free text before the table (a title or a note), not a record of it"
 
 
 def _once(rej: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -282,6 +295,15 @@ def _read_csv_file(
     table = stem(src.name)
     if not rows:
         return Staged(src.name, table, fmt, src.sha256, [], None, 0, warnings=["empty file"])
+    notes = notes_before_table(text, delim, rows)
+    if notes:
+        # Parsed from a copy without them; they are rejected as notes (records 1..n).
+        dest = scratch / f"{scan}.table.csv"
+        drop_lines(src.path, src.gzip, len(notes), dest)
+        src = replace(src, path=dest, gzip=False)
+        notes = [n for n in notes if n]
+        rows = rows[len(notes) :]
+        warnings.append(f"{len(notes)} line(s) of free text before the table set aside")
     header = looks_like_header(rows[0])
     names = unique_names(rows[0] if header else [f"column{i + 1}" for i in range(len(rows[0]))])
     dialect = sql.CsvDialect(
@@ -293,6 +315,7 @@ def _read_csv_file(
         buffer_size=READ_BUFFER,
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
+    d.notes = notes
     staged, sample = defer_delimited(ex, d)
     return Staged(
         src.name,
