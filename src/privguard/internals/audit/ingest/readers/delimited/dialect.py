@@ -136,8 +136,9 @@ MAX_NOTES = 20  # lines before the table that may be notes
 
 def notes_before_table(text: str, delim: str, rows: list[list[str]]) -> list[str]:
     """The lines of free text before the table (an export's title, a note): each is one
-    line without quotes and with fewer fields than the table's rows, and the two rows that
-    follow them have the table's width. Blank lines among them are kept (as "").
+    line without quotes and with fewer fields than the table's rows, the two rows that
+    follow them have the table's width, and either each is one field or a header follows
+    them. Blank lines among them are kept (as "").
 
     ``text`` is the head of the file, ``rows`` its rows as :func:`sniff` parsed them.
     """
@@ -145,6 +146,8 @@ def notes_before_table(text: str, delim: str, rows: list[list[str]]) -> list[str
     if len(counts) < 3:
         return []
     width = max(set(counts), key=counts.count)
+    if all(r[-1] == "" for r in rows[:50] if len(r) == width):
+        width -= 1  # every line ends in a delimiter, the header too or not: the file's habit
     if width < 2 or counts[0] >= width:
         return []
     lines = text.split("\n")[: MAX_NOTES + 2]
@@ -164,5 +167,10 @@ def notes_before_table(text: str, delim: str, rows: list[list[str]]) -> list[str
     kept = [n for n in notes if n]
     follow = counts[len(kept) : len(kept) + 2]
     if not kept or len(notes) > MAX_NOTES or follow != [width, width]:
+        return []
+    # A narrow first line before records without a header is the header of a ragged
+    # table ("Phone,Start" over "1,2,3"), unless every such line is one field of text.
+    single = all(len(next(csv.reader([n], delimiter=delim))) == 1 for n in kept)
+    if not single and not looks_like_header(rows[len(kept)]):
         return []
     return notes
