@@ -112,3 +112,18 @@ def test_a_first_row_with_a_value_in_it_is_a_record(row: list[str], header: bool
     from privguard.internals.audit.ingest.readers.delimited.dialect import looks_like_header
 
     assert looks_like_header(row) is header
+
+
+def test_rejects_placed_inconsistently_are_put_in_order_and_said() -> None:
+    """Broken quoting (fuzzed UTF-16 files): DuckDB's line numbers gave two rejects one
+    index, or one past the table's end; they keep their order at the nearest free index."""
+    import numpy as np
+
+    from privguard.internals.audit.ingest.readers.delimited.table import _in_order
+
+    fixed, moved = _in_order(np.asarray([1, 3, 3, 9]), 8)
+    assert (fixed.tolist(), moved) == ([1, 3, 4, 8], True)
+    fixed, moved = _in_order(np.asarray([2, 4, 5]), 6)
+    assert (fixed.tolist(), moved) == ([2, 4, 5], False)
+    fixed, moved = _in_order(np.asarray([0, 0, 7, 7]), 7)
+    assert (fixed.tolist(), moved) == ([1, 2, 6, 7], True)

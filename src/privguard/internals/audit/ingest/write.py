@@ -27,6 +27,7 @@ from privguard.internals.audit.ingest.readers.delimited.checks import (
     second_look,
 )
 from privguard.internals.audit.ingest.readers.delimited.long_lines import without_long_lines
+from privguard.internals.audit.ingest.readers.delimited.table import APPROXIMATE
 from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.schema import INGESTED_COLUMNS
 
@@ -120,11 +121,12 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
             accepted = _parse(ex, s, m, i, out, d)
             rejects = _collect(ex, d, accepted, out, lines)
     done = f"ingested/{i}.parquet"
+    placed = (APPROXIMATE,) if d.approximate else ()
     if lines is not None and not lines.ends_in_delimiter:
-        return Written(accepted, rejects, output=done)  # no record can carry a stray field
+        return Written(accepted, rejects, placed, done)  # no record can carry a stray field
     look = second_look(ex, d)
     stray, warning = find_stray(ex, d, look, accepted)
-    warnings = (warning,) if warning else ()
+    warnings = placed + ((warning,) if warning else ())
     if stray:
         moved = _reject_stray(ex, stray, out)
         extra = [(rec, stray.reason, raw) for rec, raw in zip(moved, stray.raws, strict=True)]

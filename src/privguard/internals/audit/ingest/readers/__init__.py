@@ -35,6 +35,7 @@ class Deferred:
     long: list[tuple[int, str]] = field(default_factory=list)
     # Lines of free text before the table (title, notes), taken out before it parsed.
     notes: list[str] = field(default_factory=list)
+    approximate: bool = False  # rejected records' indexes were put in order (table.py)
 
 
 @dataclass

@@ -128,6 +128,7 @@ def finish_delimited(
                 d.rejects.with_suffix(".placing.txt"),
             )
         recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
+        recs, d.approximate = _in_order(recs, accepted + len(rej))
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
         out = Rejects.write(d.rejects, rows)
     out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
@@ -148,6 +149,31 @@ def finish_delimited(
 
 
 NOTE = "a line of free text before the table (a title or a note), not a record of it"
+
+
+APPROXIMATE = (
+    "its quoting is broken, and the engine placed some rejected records inconsistently: "
+    "their row numbers (and the rows' after them) may be off by a few; every record is "
+    "still counted once"
+)
+
+
+def _in_order(recs: np.ndarray, total: int) -> tuple[np.ndarray, bool]:
+    """Rejected records' indexes made strictly increasing within 1..total; whether any moved.
+
+    DuckDB numbers the rejects of broken quoting inconsistently (an unterminated quote
+    that swallows lines): two records could take one index, or one past the table's end.
+    They keep their order and take the nearest free index; the table says so.
+    """
+    m = len(recs)
+    fixed = np.asarray(recs, dtype=np.int64).copy()
+    for j in range(m):
+        low = fixed[j - 1] + 1 if j else 1
+        fixed[j] = max(fixed[j], low)
+    for j in range(m - 1, -1, -1):
+        high = fixed[j + 1] - 1 if j < m - 1 else total
+        fixed[j] = min(fixed[j], high)
+    return fixed, bool((fixed != recs).any())
 
 
 def _once(rej: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
