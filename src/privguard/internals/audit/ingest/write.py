@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from privguard.errors import EngineError
+from privguard.errors import EngineError, InputError
 from privguard.internals.audit.engines import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.mapping import Mapping
@@ -45,6 +45,7 @@ class Written:
     rejects: Rejects
     warnings: tuple[str, ...] = ()  # found while writing (stray fields)
     output: str = ""  # relative path of the ingested table; "" when not written
+    failure: str = ""  # why the table could not be read after all (it is then unread)
 
     @property
     def rows_read(self) -> int:
@@ -60,16 +61,23 @@ def write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: 
     the engine's parse needs a second look (see :mod:`readers.delimited.checks`).
     """
     i, s, m = job
+    out = out_dir / f"{i}.parquet"
     try:
         if m is None:
             if s.deferred is not None:
                 return Written(*count_checked(ex, s.deferred))
             return Written(s.accepted, s.rejects)
-        out = out_dir / f"{i}.parquet"
         if s.deferred is None:
             _write_staged(ex, s, m, i, out, s.accepted, s.rejects)
             return Written(s.accepted, s.rejects, output=f"ingested/{i}.parquet")
         return _write_delimited(ex, s, m, i, out)
+    except (EngineError, InputError) as exc:
+        # A fault past what staging read (DuckDB parses a delimited file in full only
+        # now, 32 MB at a time): the table is counted as unread, the audit goes on and
+        # says it is incomplete. Nothing half-written is kept.
+        log.warning("%s (table %r): %s", s.file, s.table, exc.message)
+        out.unlink(missing_ok=True)
+        return Written(0, Rejects(), failure=exc.message)
     finally:
         _free(ex, s)
 
