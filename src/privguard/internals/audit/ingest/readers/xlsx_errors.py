@@ -8,7 +8,7 @@ so the table's report can say how many there are and where the first is.
 ODS is worse: calamine reads an error cell as its cached value (``#DIV/0!`` as the number
 0). :func:`ods_error_cells` finds them in ``content.xml`` (``calcext:value-type="error"``)
 so the reader blanks them and says so, as for XLSX. XLS (BIFF) error cells are not looked
-for: python-calamine reads them as empty, without a warning.
+for yet (no XLS file with one was at hand to see what python-calamine gives for it).
 """
 
 from __future__ import annotations
