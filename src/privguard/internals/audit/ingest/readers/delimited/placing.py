@@ -37,9 +37,9 @@ def _pattern(delim: str, quote: str, escape: str) -> re.Pattern[bytes]:
     d, q = re.escape(delim.encode("utf-8")), re.escape(quote.encode("utf-8"))
     if escape and escape != quote:
         e = re.escape(escape.encode("utf-8"))
-        body = rb"(?:[^" + q + e + rb"]|" + e + rb".)*"
+        body = rb"(?:[^" + q + e + rb"]++|" + e + rb".)*+"
     else:
-        body = rb"(?:[^" + q + rb"]|" + q + q + rb")*"
+        body = rb"(?:[^" + q + rb"]++|" + q + q + rb")*+"
     start = rb"(?:(?<=[" + d + rb"\n])|\A|(?<=\A\xef\xbb\xbf))"
     return re.compile(start + q + body + q + rb"|" + blank, re.DOTALL)
 
@@ -115,4 +115,25 @@ def quoted_blanks_before(
     out = [0] * len(rejects)
     for k, n in zip(order, counts, strict=True):
         out[k] = n
+    return out
+
+
+def quoted_breaks(path: Path, dialect: tuple[str, str, str], upto: int) -> list[int]:
+    """Where the line breaks inside quoted values are, up to byte ``upto`` of a plain UTF-8
+    file: the breaks that do not end a record (for ``long_lines.py``)."""
+    pattern = _pattern(*dialect)
+    out: list[int] = []
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        if not size:
+            return out
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            for m in pattern.finditer(buf, 0, min(upto, size)):
+                if m.lastgroup != "blank" and b"\n" in m.group():
+                    base = m.start()
+                    text = m.group()
+                    at = text.find(b"\n")
+                    while at >= 0:
+                        out.append(base + at)
+                        at = text.find(b"\n", at + 1)
     return out
