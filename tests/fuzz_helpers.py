@@ -6,8 +6,9 @@ ingest ends either normally or with a :class:`~privguard.errors.PrivguardError` 
 another exception), and every table's accounting holds: rows read = accepted + rejected,
 as many rows written as accepted and as many in rejects.csv as rejected. Whether the
 ``src_row`` values and the rejected rows are exactly 1..rows_read is reported apart
-(``position``): DuckDB numbers the rejects of an unterminated quote that swallows lines
-inconsistently (several records under one line number), a fault older than this test.
+(``position``). Where DuckDB numbers the rejects of broken quoting inconsistently, the
+reader puts them in order and the table says its positions are approximate: such tables
+are counted apart too (``approximate``), never hidden.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class Outcome:
     traceback: str = ""  # set when anything else was raised
     mismatch: str = ""  # set when the accounting does not hold
     position: str = ""  # set when rows are not numbered exactly 1..rows_read
+    approximate: str = ""  # set when a table says its rejects' positions are approximate
 
 
 def run_case(case: Case, tmp: Path) -> Outcome:
@@ -116,9 +118,15 @@ def run_case(case: Case, tmp: Path) -> Outcome:
     return Outcome("", "", *accounting(work))
 
 
-def accounting(work: Path) -> tuple[str, str]:
-    """(what does not add up, what is not numbered 1..rows_read): "" when all is well."""
+def accounting(work: Path) -> tuple[str, str, str]:
+    """(what does not add up, what is not numbered 1..rows_read, which table's positions
+    are approximate): "" when all is well."""
     report = json.loads((work / "ingest_report.json").read_text())
+    approx = ", ".join(
+        f"{t['file']}/{t['table']}"
+        for t in report["tables"]
+        if any("placed some rejected records inconsistently" in w for w in t["warnings"])
+    )
     with open(work / "rejects.csv", newline="", encoding="utf-8") as fh:
         csv.field_size_limit(1 << 30)
         rejects = list(csv.DictReader(fh))
@@ -132,14 +140,22 @@ def accounting(work: Path) -> tuple[str, str]:
     for t in report["tables"]:
         key = (t["file"], t["table"])
         if t["rows_read"] != t["rows_accepted"] + t["rows_rejected"]:
-            return f"{key}: read {t['rows_read']} != accepted + rejected", position
+            return f"{key}: read {t['rows_read']} != accepted + rejected", position, approx
         bad = sorted(int(r["row"]) for r in rejects if (r["file"], r["table"]) == key)
         if len(bad) != t["rows_rejected"]:
-            return f"{key}: {len(bad)} rows in rejects.csv, {t['rows_rejected']} counted", position
+            return (
+                f"{key}: {len(bad)} rows in rejects.csv, {t['rows_rejected']} counted",
+                position,
+                approx,
+            )
         if t.get("output"):
             got = sorted(r[2] for r in rows if (r[0], r[1]) == key)
             if len(got) != t["rows_accepted"]:
-                return f"{key}: {len(got)} rows written, {t['rows_accepted']} counted", position
+                return (
+                    f"{key}: {len(got)} rows written, {t['rows_accepted']} counted",
+                    position,
+                    approx,
+                )
             if sorted(got + bad) != list(range(1, t["rows_read"] + 1)):
                 position = f"{key}: src_row and rejected rows are not 1..{t['rows_read']}"
-    return "", position
+    return "", position, approx

@@ -36,8 +36,6 @@ CORPUS = Path(__file__).parents[2] / "shared" / "corpus"
 if not CORPUS.is_dir():  # in a worktree (wt/<name>) the shared folder is one level higher
     CORPUS = Path(__file__).parents[3] / "shared" / "corpus"
 FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file())
-READERS = "issue 12 item 1: CRLF with quotes places two rejects on one row number"
-PREAMBLE = "notes before the header: delimited header detection"
 
 
 @dataclass
@@ -347,19 +345,9 @@ def assert_error_cells(out: Outcome) -> None:
     )
 
 
-XFAIL = {
-    # Its mixed line endings are read now (issue 12 item 1); what remains is the header: the
-    # file has none, and its first line of values (10,hello,20) is taken as one.
-    "duckdb-csv/test/mixed_line_endings.csv": "a first line of values taken as the header",
-    # CRLF with quotes: DuckDB's line numbers of rejects count lines differently; two
-    # rejected records get the number 6 (the LF copy of the file is placed exactly).
-    "duckdb-csv/17738_rn.csv": READERS,
-    # Header detection after free-text lines is the delimited dialect's (dialect.py, being
-    # changed on the readers branch): left there rather than edited twice. Nothing is lost
-    # meanwhile: every line is a record of one column.
-    "duckdb-csv/auto/multiple_skip_row.csv": PREAMBLE,
-    "duckdb-csv/auto/skip_row.csv": PREAMBLE,
-}
+# Files that still fail, each with why (none now: the last four passed with issue 12's
+# reject placing and notes before the header).
+XFAIL: dict[str, str] = {}
 
 
 def _param(rel: str) -> Any:

@@ -41,6 +41,7 @@ def test_random_csv_bytes_never_crash_and_always_reconcile() -> None:
             outcome = run_case(case, Path(tmp))
         assert not outcome.traceback, f"{case!r}\n{outcome.traceback}"
         assert not outcome.mismatch, f"{case!r}\n{outcome.mismatch}"
+        assert not outcome.position, f"{case!r}\n{outcome.position}"
 
     try:
         check()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from privguard.errors import EXIT_INCOMPLETE
 from privguard.internals.audit.ingest.api import ingest
@@ -86,3 +87,32 @@ def test_an_incomplete_audit_says_so_everywhere(tmp_path: Path) -> None:
     assert "The audit read every table given to it" not in html
     assert "INCOMPLETE" in html and "broken.sqlite" in html and "more.parquet" in html
     assert 'data-summary="files_unread">2<' in html
+
+
+def test_a_table_failing_late_is_unread_and_the_audit_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault DuckDB meets only when it parses the whole file (past its first 32 MB read
+    buffer; here a small buffer and the breaks check off) stopped the audit (exit 4): the
+    table is now unread, named with its size and reason, and the other tables are read."""
+    table_mod = "privguard.internals.audit.ingest.readers.delimited.table"
+    monkeypatch.setattr(f"{table_mod}.CHECK_BREAKS", False)
+    monkeypatch.setattr(f"{table_mod}.READ_BUFFER", 1 << 16)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    rows = [f"3125550{i:03d},2024-01-01 10:00:00" for i in range(5000)]
+    text = "dialed_number,start\n" + "\n".join(rows[:4000]) + "\n" + "\r\n".join(rows[4000:])
+    (dump / "late.csv").write_text(text + "\r\n")
+    (dump / "ok.csv").write_text("dialed_number,start\n3125550001,2024-01-01 10:00:00\n")
+    result = ingest(dump, tmp_path / "work")
+    status = {t["file"]: (t["status"], t["rows_read"], t.get("output")) for t in result.tables}
+    assert status == {
+        "late.csv": ("unread", 0, None),
+        "ok.csv": ("ingested", 1, "ingested/1.parquet"),
+    }
+    (unread,) = result.unread
+    assert unread["file"] == "late.csv" and unread["bytes"] == (dump / "late.csv").stat().st_size
+    assert unread["reason"].startswith("table 'late' cannot be read:")
+    assert str(dump) not in unread["reason"]
+    assert result.totals["files_unread"] == 1 and result.totals["rows_read"] == 1
+    assert sorted(p.name for p in (tmp_path / "work" / "ingested").iterdir()) == ["1.parquet"]

@@ -348,6 +348,8 @@ def _entry(i: int, s: Staged, m: Mapping, w: Written) -> dict[str, Any]:
     # Delimited text is counted as it is written: the counts are final only now.
     entry.update(rows_read=w.rows_read, rows_accepted=w.accepted, rows_rejected=w.rejects.count)
     entry["warnings"] = [*s.warnings, *w.warnings]  # writing may add some (stray fields)
+    if w.failure:
+        entry["status"] = "unread"  # listed with the unread files, with its reason
     if entry["status"] == "ingested" and w.accepted == 0:
         entry["status"] = "empty"  # no readable record (its rejects are in rejects.csv)
     if w.output:
@@ -401,6 +403,11 @@ def _run(
     entries = [
         _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
     ]
+    sizes = {f.name: f.size for f in files}
+    for s, w in zip(staged, outputs, strict=True):
+        if w.failure:
+            why = f"table {s.table!r} cannot be read: {w.failure}"
+            skipped_files.append(skipped_entry(s.file, why, sizes.get(s.file), (dump, scratch)))
     rejects = [
         (s, w.rejects.path)
         for s, w in zip(staged, outputs, strict=True)

@@ -2,7 +2,7 @@
 
 Each file found becomes a :class:`SourceFile`: its name relative to the dump root (archive
 members as ``archive.zip/inner/member.csv``), the path to read it from (zip members and
-gzip-compressed non-CSV files are extracted to a scratch folder first), its format and the
+gzip files are extracted to a scratch folder first, within the archive limits), its format and the
 SHA-256 of the bytes that ``name`` designates (the member for zip archives, the ``.gz`` file
 as it sits in the dump for gzip files).
 """
@@ -214,16 +214,23 @@ class _Walker:
             return
         # Hashed later, by the worker that reads the file, while the engine parses it.
         digest = sha or ""
-        if compressed and fmt not in ("csv", "tsv"):
-            # DuckDB reads gzip CSV itself; other readers need the plain bytes.
+        if compressed:
+            # Decompressed within the archive limits, also for the CSV DuckDB could read
+            # itself (a .csv.gz bomb was read without them); the plain text is then read
+            # like any other (line scan, long records, rejects placed by byte position).
             plain = self.scratch_path(inner or name)
             complete = gunzip(path, plain, self.budget, name)
-            hash_path = path
-            path, compressed = plain, False
-            if not complete:
-                self.warnings.append(
-                    (name, "the gzip file is truncated or damaged; read as far as it goes")
-                )
+            if not complete and fmt in ("csv", "tsv"):
+                # The CSV reader reads a damaged gzip file itself as far as it goes and
+                # rejects the record it cut (its bytes were just counted).
+                plain.unlink()
+            else:
+                hash_path = path
+                path, compressed = plain, False
+                if not complete:
+                    self.warnings.append(
+                        (name, "the gzip file is truncated or damaged; read as far as it goes")
+                    )
         self.found.append(
             SourceFile(name, path, fmt, digest, path.stat().st_size, compressed, hash_path)
         )

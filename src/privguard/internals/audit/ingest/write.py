@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from privguard.errors import EngineError
+from privguard.errors import EngineError, InputError
 from privguard.internals.audit.engines import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.mapping import Mapping
@@ -27,6 +27,7 @@ from privguard.internals.audit.ingest.readers.delimited.checks import (
     second_look,
 )
 from privguard.internals.audit.ingest.readers.delimited.long_lines import without_long_lines
+from privguard.internals.audit.ingest.readers.delimited.table import APPROXIMATE
 from privguard.internals.audit.ingest.readers.rejects import Rejects, steps
 from privguard.internals.audit.schema import INGESTED_COLUMNS
 from privguard.internals.audit.sql import copy_parquet_sql, parquet_source
@@ -45,6 +46,7 @@ class Written:
     rejects: Rejects
     warnings: tuple[str, ...] = ()  # found while writing (stray fields)
     output: str = ""  # relative path of the ingested table; "" when not written
+    failure: str = ""  # why the table could not be read after all (it is then unread)
 
     @property
     def rows_read(self) -> int:
@@ -60,16 +62,23 @@ def write_table(ex: Executor, job: tuple[int, Staged, Mapping | None], out_dir: 
     the engine's parse needs a second look (see :mod:`readers.delimited.checks`).
     """
     i, s, m = job
+    out = out_dir / f"{i}.parquet"
     try:
         if m is None:
             if s.deferred is not None:
                 return Written(*count_checked(ex, s.deferred))
             return Written(s.accepted, s.rejects)
-        out = out_dir / f"{i}.parquet"
         if s.deferred is None:
             _write_staged(ex, s, m, i, out, s.accepted, s.rejects)
             return Written(s.accepted, s.rejects, output=f"ingested/{i}.parquet")
         return _write_delimited(ex, s, m, i, out)
+    except (EngineError, InputError) as exc:
+        # A fault past what staging read (DuckDB parses a delimited file in full only
+        # now, 32 MB at a time): the table is counted as unread, the audit goes on and
+        # says it is incomplete. Nothing half-written is kept.
+        log.warning("%s (table %r): %s", s.file, s.table, exc.message)
+        out.unlink(missing_ok=True)
+        return Written(0, Rejects(), failure=exc.message)
     finally:
         _free(ex, s)
 
@@ -121,11 +130,12 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
             accepted = _parse(ex, s, m, i, out, d)
             rejects = _collect(ex, d, accepted, out, lines)
     done = f"ingested/{i}.parquet"
+    placed = (APPROXIMATE,) if d.approximate else ()
     if lines is not None and not lines.ends_in_delimiter:
-        return Written(accepted, rejects, output=done)  # no record can carry a stray field
+        return Written(accepted, rejects, placed, done)  # no record can carry a stray field
     look = second_look(ex, d)
     stray, warning = find_stray(ex, d, look, accepted)
-    warnings = (warning,) if warning else ()
+    warnings = placed + ((warning,) if warning else ())
     if stray:
         moved = _reject_stray(ex, stray, out)
         extra = [(rec, stray.reason, raw) for rec, raw in zip(moved, stray.raws, strict=True)]
@@ -144,7 +154,8 @@ def _maybe_cut_short(
     of the records decides. Files smaller than a read buffer are not spared: a 13 MB synth
     TSV lost 38,452 of 96,998 accepted records on two threads.
     """
-    parsed = accepted + rejects.count - len(d.bad) - len(d.long) - (1 if d.tail else 0)
+    parsed = accepted + rejects.count - len(d.bad) - len(d.long) - len(d.notes)
+    parsed -= 1 if d.tail else 0
     if lines is not None and lines.breaks == parsed + int(d.dialect.header):
         return False
     whole = int(ex.fetchall(sql.count_records(d.path, d.n_columns, d.dialect))[0][0])

@@ -33,6 +33,9 @@ class Deferred:
     tail: str = ""  # a record cut off by a truncated gzip file (rejected after the rest)
     # Lines too long for the reader, taken out before it parsed: (records before, raw text).
     long: list[tuple[int, str]] = field(default_factory=list)
+    # Lines of free text before the table (title, notes), taken out before it parsed.
+    notes: list[str] = field(default_factory=list)
+    approximate: bool = False  # rejected records' indexes were put in order (table.py)
 
 
 @dataclass

@@ -25,7 +25,12 @@ from privguard.errors import InputError
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile
 from privguard.internals.audit.ingest.readers import Staged, unique_names
-from privguard.internals.audit.ingest.readers.xlsx_errors import error_cells, warning
+from privguard.internals.audit.ingest.readers.xlsx_errors import (
+    a1,
+    error_cells,
+    ods_error_cells,
+    warning,
+)
 from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.parquet import parquet_writer
 
@@ -79,9 +84,19 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
             f"the spreadsheet cannot be opened: {exc}", where=src.name, fix="check the file"
         ) from None
     out: list[Staged] = []
-    errors = error_cells(src.path) if src.path.suffix.lower() in (".xlsx", ".xlsm") else {}
+    suffix = src.path.suffix.lower()
+    errors = error_cells(src.path) if suffix in (".xlsx", ".xlsm") else {}
+    # ODS error cells are read as their cached value (#DIV/0! as 0.0): blanked here.
+    ods = ods_error_cells(src.path) if suffix == ".ods" else {}
     for k, sheet_name in enumerate(book.sheet_names):
-        rows = book.get_sheet_by_name(sheet_name).iter_rows()
+        sheet = book.get_sheet_by_name(sheet_name)
+        rows = sheet.iter_rows()
+        wrong = ods.get(sheet_name, set())
+        if wrong:
+            first = min(wrong)
+            errors[sheet_name] = (len(wrong), a1(*first))
+            # iter_rows gives rows from the sheet's first and columns from its range's first.
+            left = (sheet.start or (0, 0))[1]
         header: list[str] | None = None
         writer: pq.ParquetWriter | None = None
         schema: pa.Schema | None = None
@@ -90,6 +105,9 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
         blank: list[int] = []  # spreadsheet rows (1-based) of blank rows after the header
         staging = scratch / f"{scan}_s{k}.parquet"
         for line, row in enumerate(rows, 1):
+            if wrong:
+                at = line - 1
+                row = ["" if (at, left + i) in wrong else v for i, v in enumerate(row)]
             cells = [cell_text(v) for v in row]
             if not any(c is not None for c in cells):
                 if header is not None:

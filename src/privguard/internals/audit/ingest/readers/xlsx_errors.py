@@ -4,6 +4,11 @@ An error cell is not data, but reading it as an empty cell is a silent change of
 evidence: a row of error cells even vanished as a blank row (calamine's ``errors.xlsx``).
 :func:`error_cells` finds them in each sheet's XML (``<c ... t="e">``), streamed in pieces,
 so the table's report can say how many there are and where the first is.
+
+ODS is worse: calamine reads an error cell as its cached value (``#DIV/0!`` as the number
+0). :func:`ods_error_cells` finds them in ``content.xml`` (``calcext:value-type="error"``)
+so the reader blanks them and says so, as for XLSX. XLS (BIFF) error cells are not looked
+for yet (no XLS file with one was at hand to see what python-calamine gives for it).
 """
 
 from __future__ import annotations
@@ -93,3 +98,71 @@ def warning(count: int, first: str | None) -> str:
         f"{count} cell(s) hold a spreadsheet error (#DIV/0!, #N/A, #REF!...), first at "
         f"{first}: read as empty, never as data (a row of errors only is skipped as blank)"
     )
+
+
+# ODS (content.xml): a sheet, a row, a cell (repeats count several), and an error cell.
+_ODS_TAG = re.compile(
+    rb"<table:table(\s[^>]*|)>|<table:table-row\b([^>]*?)(/?)>|"
+    rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>",
+    re.S,
+)
+_ODS_NAME = re.compile(rb'\btable:name="([^"]*)"')
+_ODS_ROWS = re.compile(rb'\btable:number-rows-repeated="(\d+)"')
+_ODS_COLS = re.compile(rb'\btable:number-columns-repeated="(\d+)"')
+_ODS_ERROR = re.compile(rb'\bcalcext:value-type="error"')
+_ODS_MAX = 1 << 16  # error cells kept per sheet (a repeated error row could claim millions)
+
+
+def ods_error_cells(path: Path) -> dict[str, set[tuple[int, int]]]:
+    """Per sheet name: the (row, column) of each error cell, 0-based, of an ODS workbook.
+
+    calamine reads an ODS error cell as its cached value (``#DIV/0!`` became ``0.0``) or as
+    an empty string, never as an error: LibreOffice marks it ``calcext:value-type="error"``.
+    {} for anything this cannot read. ``content.xml`` is scanned in pieces, never parsed.
+    """
+    out: dict[str, set[tuple[int, int]]] = {}
+    try:
+        with zipfile.ZipFile(path) as book, book.open("content.xml") as fh:
+            sheet: set[tuple[int, int]] | None = None
+            row, next_row, col, carry = 0, 0, 0, b""
+            while True:
+                piece = fh.read(_PIECE)
+                data = carry + piece
+                # As in _scan: a tag starting before the last _OVERLAP bytes is whole.
+                bound = len(data) - _OVERLAP if piece else len(data)
+                for m in _ODS_TAG.finditer(data):
+                    if m.start() >= bound:
+                        break
+                    if m.group(1) is not None:  # a sheet
+                        name = _ODS_NAME.search(m.group(1))
+                        key = name.group(1).decode("utf-8", "replace") if name else ""
+                        sheet = out.setdefault(key, set())
+                        row, next_row, col = 0, 0, 0
+                    elif m.group(2) is not None:  # a row (repeated: its cells noted once)
+                        repeat = _ODS_ROWS.search(m.group(2))
+                        row, col = next_row, 0
+                        next_row = row + (int(repeat.group(1)) if repeat else 1)
+                    else:  # a cell
+                        repeat = _ODS_COLS.search(m.group(4))
+                        n = int(repeat.group(1)) if repeat else 1
+                        if sheet is not None and _ODS_ERROR.search(m.group(4)):
+                            for c in range(col, col + min(n, _ODS_MAX - len(sheet))):
+                                sheet.add((row, c))
+                        col += n
+                if not piece:
+                    break
+                carry = data[max(bound, 0) :]
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        log.debug("%s: ODS error cells not looked for (%s)", path, exc)
+        return {}
+    return {name: cells for name, cells in out.items() if cells}
+
+
+def a1(row: int, col: int) -> str:
+    """A 0-based cell position as a reference (``A1``)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"

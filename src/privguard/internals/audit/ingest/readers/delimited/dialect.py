@@ -9,6 +9,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 from pathlib import Path
 
 _HEAD = 256 * 1024
@@ -81,7 +82,7 @@ def _decode(head: bytes, encoding: str) -> str:
 
 def _complete_lines(text: str, limit: int = 200) -> str:
     lines = text.splitlines(keepends=True)
-    if len(lines) > 1:
+    if len(lines) > 1 and not lines[-1].endswith(("\n", "\r")):
         lines = lines[:-1]  # the last line may be cut by the head boundary
     return "".join(lines[:limit])
 
@@ -119,6 +120,57 @@ def sniff(text: str, fallback: str = ",") -> tuple[str, str, list[list[str]]]:
     return best[1], escape, best[2]
 
 
+# A cell of a record, not of a header: a number, a date, a time or a phone number.
+_VALUE = re.compile(r"[+-]?[\d(][\d\s().,/:+-]*")
+
+
 def looks_like_header(row: list[str]) -> bool:
-    """A first row with any letter in it is a header; all-numeric first rows are data."""
-    return any(ch.isalpha() for cell in row for ch in cell)
+    """A first row with a letter in it and no cell that is a value (a number, a date, a
+    phone number) is a header; other first rows are records (``10,hello,20``)."""
+    has_letter = any(ch.isalpha() for cell in row for ch in cell)
+    return has_letter and not any(_VALUE.fullmatch(cell.strip()) for cell in row)
+
+
+MAX_NOTES = 20  # lines before the table that may be notes
+
+
+def notes_before_table(text: str, delim: str, rows: list[list[str]]) -> list[str]:
+    """The lines of free text before the table (an export's title, a note): each is one
+    line without quotes and with fewer fields than the table's rows, the two rows that
+    follow them have the table's width, and either each is one field or a header follows
+    them. Blank lines among them are kept (as "").
+
+    ``text`` is the head of the file, ``rows`` its rows as :func:`sniff` parsed them.
+    """
+    counts = [len(r) for r in rows[:50]]
+    if len(counts) < 3:
+        return []
+    width = max(set(counts), key=counts.count)
+    if all(r[-1] == "" for r in rows[:50] if len(r) == width):
+        width -= 1  # every line ends in a delimiter, the header too or not: the file's habit
+    if width < 2 or counts[0] >= width:
+        return []
+    lines = text.split("\n")[: MAX_NOTES + 2]
+    notes: list[str] = []
+    for line in lines:
+        line = line.rstrip("\r")
+        if not line.strip():
+            notes.append("")
+            continue
+        if '"' in line:
+            return []
+        if len(next(csv.reader([line], delimiter=delim))) >= width:
+            break
+        notes.append(line)
+    else:
+        return []
+    kept = [n for n in notes if n]
+    follow = counts[len(kept) : len(kept) + 2]
+    if not kept or len(notes) > MAX_NOTES or follow != [width, width]:
+        return []
+    # A narrow first line before records without a header is the header of a ragged
+    # table ("Phone,Start" over "1,2,3"), unless every such line is one field of text.
+    single = all(len(next(csv.reader([n], delimiter=delim))) == 1 for n in kept)
+    if not single and not looks_like_header(rows[len(kept)]):
+        return []
+    return notes

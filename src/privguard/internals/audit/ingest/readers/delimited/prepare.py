@@ -119,3 +119,15 @@ def rewrite(
             changed = changed or tail != was
         out.write(tail.encode("utf-8", errors))
     return c1, changed
+
+
+def drop_lines(path: Path, compressed: bool, n: int, dest: Path) -> None:
+    """Write ``path`` without its first ``n`` lines to ``dest`` (uncompressed): the notes
+    before a table, which are not records of it (they are rejected as notes)."""
+    opener = gzip.open if compressed else open
+    with opener(path, "rb") as fh, open(dest, "wb") as out:
+        assert isinstance(fh, io.IOBase)
+        for _ in range(n):
+            fh.readline()
+        while data := fh.read(_CHUNK):
+            out.write(data)

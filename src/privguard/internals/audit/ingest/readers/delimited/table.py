@@ -33,9 +33,15 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     _open,
     detect_encoding,
     looks_like_header,
+    notes_before_table,
     sniff,
 )
-from privguard.internals.audit.ingest.readers.delimited.prepare import mixed_breaks, rewrite
+from privguard.internals.audit.ingest.readers.delimited.placing import quoted_blanks_before
+from privguard.internals.audit.ingest.readers.delimited.prepare import (
+    drop_lines,
+    mixed_breaks,
+    rewrite,
+)
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
@@ -88,27 +94,40 @@ def finish_delimited(
     one line); without it (compressed text, no scan) the file is read to know.
     """
     scan = f"{d.scan}_w"
-    rej = ex.fetchall(sql.csv_rejects(scan))
+    rej = _once(ex.fetchall(sql.csv_rejects(scan)))
     for stmt in sql.drop_rejects(scan):
         ex.execute(stmt)
     out = Rejects()
     if rej:
         positions = [int(r[1] or 0) for r in rej]
-        if lines is None:
-            blanks, breaks = lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
-            one_line = one_line_records(d)
-        else:
-            blanks, breaks = lines.before(positions)
-            one_line = lines.one_line_records
+        # DuckDB's raw line may start with the line break before it: not part of the record.
+        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
+        one_line = one_line_records(d) if lines is None else lines.one_line_records
         if one_line:
             # DuckDB's line numbers drift past the pieces it reads in parallel (86 of 208 in
             # one synth file), its byte positions do not: count the lines up to them.
+            if lines is None:
+                blanks, breaks = lines_before(d.path, d.dialect.gzip, d.dialect.encoding, positions)
+            else:
+                blanks, breaks = lines.before(positions)
             numbers = np.asarray(breaks, dtype=np.int64) + 1
         else:
+            # Records may span lines: DuckDB's line counts each once, and the blank lines
+            # before it are counted outside quoted values only (see placing.py).
             numbers = np.asarray([r[0] for r in rej], dtype=np.int64)
+            blanks = quoted_blanks_before(
+                d.path,
+                d.dialect.gzip,
+                d.dialect.encoding,
+                (d.dialect.delim, d.dialect.quote, d.dialect.escape),
+                [
+                    (p, "" if r[3] is None else str(r[3]))
+                    for p, r in zip(positions, rej, strict=True)
+                ],
+                d.rejects.with_suffix(".placing.txt"),
+            )
         recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
-        # DuckDB's raw line may start with the line break before it: not part of the record.
-        raws = ["" if r[3] is None else str(r[3]).lstrip("\r\n") for r in rej]
+        recs, d.approximate = _in_order(recs, accepted + len(rej))
         rows = [(int(n), str(r[2]), raw) for n, r, raw in zip(recs, rej, raws, strict=True)]
         out = Rejects.write(d.rejects, rows)
     out = out.after_bad(d.bad, d.rejects.with_suffix(".bad.parquet"))
@@ -116,10 +135,60 @@ def finish_delimited(
         # Lines too long for the reader, taken out before it parsed (long_lines.py).
         why = "record too long for the reader (its raw text ends with its size)"
         out = out.after_bad(d.long, d.rejects.with_suffix(".long.parquet"), why)
+    if d.notes:
+        # Free text before the table (the scratch copy parsed starts after it): records
+        # 1..n, set aside, and every parsed record after them.
+        notes = [(0, note) for note in d.notes]
+        out = out.after_bad(notes, d.rejects.with_suffix(".notes.parquet"), NOTE)
     if d.tail:
         # The record a truncated gzip file cut off: after every other record.
         cut = (accepted + out.count + 1, "cut off by the end of a truncated gzip file", d.tail)
         out = out.plus([cut], d.rejects.with_suffix(".cut.parquet"))
+    return out
+
+
+NOTE = "a line of free text before the table (a title or a note), not a record of it"
+
+
+APPROXIMATE = (
+    "its quoting is broken, and the engine placed some rejected records inconsistently: "
+    "their row numbers (and the rows' after them) may be off by a few; every record is "
+    "still counted once"
+)
+
+
+def _in_order(recs: np.ndarray, total: int) -> tuple[np.ndarray, bool]:
+    """Rejected records' indexes made strictly increasing within 1..total; whether any moved.
+
+    DuckDB numbers the rejects of broken quoting inconsistently (an unterminated quote
+    that swallows lines): two records could take one index, or one past the table's end.
+    They keep their order and take the nearest free index; the table says so.
+    """
+    m = len(recs)
+    fixed = np.asarray(recs, dtype=np.int64).copy()
+    for j in range(m):
+        low = fixed[j - 1] + 1 if j else 1
+        fixed[j] = max(fixed[j], low)
+    for j in range(m - 1, -1, -1):
+        high = fixed[j + 1] - 1 if j < m - 1 else total
+        fixed[j] = min(fixed[j], high)
+    return fixed, bool((fixed != recs).any())
+
+
+def _once(rej: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """DuckDB's rejects (line, pos, reason, raw), each record once.
+
+    A record with two faults (too many columns, then an unterminated quote) was listed
+    twice under two line numbers, at one byte position and with one raw text: it counted
+    as two records, and every later line number was one too high.
+    """
+    out: list[tuple[Any, ...]] = []
+    twice = 0
+    for line, pos, reason, raw in rej:
+        if out and (pos, raw) == (out[-1][1], out[-1][3]):
+            twice += 1
+            continue
+        out.append((line - twice, pos, reason, raw))
     return out
 
 
@@ -251,6 +320,15 @@ def _read_csv_file(
     table = stem(src.name)
     if not rows:
         return Staged(src.name, table, fmt, src.sha256, [], None, 0, warnings=["empty file"])
+    notes = notes_before_table(text, delim, rows)
+    if notes:
+        # Parsed from a copy without them; they are rejected as notes (records 1..n).
+        dest = scratch / f"{scan}.table.csv"
+        drop_lines(src.path, src.gzip, len(notes), dest)
+        src = replace(src, path=dest, gzip=False)
+        notes = [n for n in notes if n]
+        rows = rows[len(notes) :]
+        warnings.append(f"{len(notes)} line(s) of free text before the table set aside")
     header = looks_like_header(rows[0])
     names = unique_names(rows[0] if header else [f"column{i + 1}" for i in range(len(rows[0]))])
     dialect = sql.CsvDialect(
@@ -262,6 +340,7 @@ def _read_csv_file(
         buffer_size=READ_BUFFER,
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
+    d.notes = notes
     staged, sample = defer_delimited(ex, d)
     return Staged(
         src.name,
