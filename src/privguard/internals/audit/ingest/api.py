@@ -14,6 +14,7 @@ from privguard.errors import EngineError, InputError, MappingError
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, discover
+from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.audit.ingest.parallel import Workers
@@ -248,7 +249,7 @@ def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
     """Fill a table's report entry with its mapping."""
     entry["mapping"] = m.named(s.columns)
     entry["how"] = m.how
-    entry["roles"] = m.roles(s.columns)
+    entry.update(describe(s.columns, s.sample, m))
     entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
     used = {j for idx in m.fields.values() for j in idx}
     entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]
