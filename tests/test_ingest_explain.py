@@ -24,7 +24,7 @@ def _rows(n: int = 30) -> list[list[str]]:
             f"512555{3000 + i:04d}",
             f"2013-01-{1 + i % 28:02d} 10:{i % 60:02d}:00",
             f"{i % 17}:{(7 * i) % 60:02d}",
-            f"A{100 + i % 7}",
+            f"POD-{'ABC'[i % 3]}-{i % 4:02d}",
             f"{(i % 9) + 0.25:.2f}",
         ]
         for i in range(n)
@@ -35,7 +35,7 @@ def _rows(n: int = 30) -> list[list[str]]:
 def dump(tmp_path: Path) -> Path:
     d = tmp_path / "dump"
     d.mkdir()
-    head = "ph,when,t,acct_code,charge\n"
+    head = "ph,when,t,station,charge\n"
     (d / "calls.csv").write_text(head + "".join(",".join(r) + "\n" for r in _rows()))
     # A second layout with no duration, no flag and no status: each gap is named.
     (d / "bare.csv").write_text(
@@ -56,10 +56,10 @@ def test_the_ingest_report_explains_every_column_and_every_gap(dump: Path, tmp_p
         "evidence": "the sampled values read as m:ss durations",
     }
     guesses = {u["column"]: u for u in calls["unmapped_columns"]}
-    assert set(guesses) == {"acct_code", "charge"}
+    assert set(guesses) == {"station", "charge"}
     assert guesses["charge"]["looks_like"] == "money amounts"
-    assert guesses["acct_code"]["looks_like"] == "a code with 7 distinct values"
-    assert "30 sampled values" in guesses["acct_code"]["evidence"]
+    assert guesses["station"]["looks_like"] == "a code with 12 distinct values"
+    assert "30 sampled values" in guesses["station"]["evidence"]
     assert [m["field"] for m in calls["missing"]] == ["recorded", "status"]
     bare = [m["field"] for m in t["bare.csv"]["missing"]]
     assert bare == ["duration", "recorded", "status"]

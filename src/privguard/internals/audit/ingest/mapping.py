@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from privguard.internals.audit.ingest.keyvalues import key_columns
 from privguard.internals.audit.ingest.settings import MappingRule
 
 REQUIRED = ("dialed_number", "start")
@@ -283,6 +284,8 @@ def map_table(
         if d_cols and t_cols:
             take("start", (d_cols[0], t_cols[0]), "content")
     _by_values(columns, sample, kinds, m, used)
+    for canon, i, why in key_columns(columns, sample, m.fields, used, kinds):
+        _take_value(m, used, canon, i, why)
     _hints(columns, kinds, m)
     for f in REQUIRED:
         if f not in m.fields:
