@@ -248,8 +248,15 @@ def map_table(
             used.update(idx)
 
     keys = [norm(c) for c in columns]
-    dates = [i for i, k in enumerate(keys) if _without_zone(k) in _DATE_SYN]
-    times = [i for i, k in enumerate(keys) if _without_zone(k) in _TIME_SYN]
+    # "CallStart_date" + "CallStart_time" too: any header ending in date with one in time.
+    dates = [
+        i
+        for i, k in enumerate(keys)
+        if _without_zone(k) in _DATE_SYN
+        or (_without_zone(k).endswith("date") and kinds[i] == "date")
+    ]
+    times = [i for i, k in enumerate(keys) if _without_zone(k) in _TIME_SYN
+             or (_without_zone(k).endswith("time") and kinds[i] in ("time", "hms"))]  # fmt: skip
     # A date column and a time-of-day column are the start split in two.
     for d in dates:
         for t in times:
@@ -257,7 +264,7 @@ def map_table(
                 take("start", (d, t), "header")
     for i, col in enumerate(columns):
         canon = header_field(col)
-        if canon == "start" and kinds[i] in ("date", "time"):
+        if canon == "start" and kinds[i] in ("date", "time", "hms"):
             continue  # half of a split start; paired above or by content below
         if canon == "dialed_number" and kinds[i] not in ("phone", "other"):
             continue
