@@ -153,3 +153,25 @@ def test_show_mapping_bad_input_exit_codes_and_messages(dump: Path, tmp_path: Pa
     (dump / "notes.csv").write_text("a,b\nhello,world\n")
     run = _cli("ingest", str(dump), "--show-mapping")
     assert run.returncode == 2 and "1 table(s) cannot be mapped" in run.stdout
+
+
+def test_the_report_warns_that_recorded_figures_are_a_floor() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from privguard.internals.audit.report.reading import gap_warnings
+
+    tables = [
+        {"file": "a.csv", "status": "ingested", "rows_accepted": 10,
+         "missing": [{"field": "recorded"}]},
+        {"file": "b.csv", "status": "ingested", "rows_accepted": 5, "missing": []},
+    ]  # fmt: skip
+    m = SimpleNamespace(
+        summary={"privileged_calls_recording_unknown": 28}, ingest={"tables": tables}
+    )
+    got = gap_warnings(cast(Any, m))
+    assert got[0].startswith("For 28 calls to attorney numbers no record says whether")
+    assert "a floor" in got[0]
+    assert got[1].startswith("1 of 2 tables (10 rows) have no recorded flag")
+    m.summary = {"privileged_calls_recording_unknown": 0}
+    assert len(gap_warnings(cast(Any, m))) == 1

@@ -98,9 +98,17 @@ def layouts(ingest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def gap_warnings(m: ReportModel) -> list[str]:
-    """One sentence per missing field, naming how many tables lack it and the consequence."""
+    """One sentence per missing field, naming how many tables lack it and the consequence;
+    and how many calls to attorney numbers no record says were or were not recorded."""
     tables = _tables(m.ingest)
     out = []
+    unknown = m.summary.get("privileged_calls_recording_unknown")
+    if isinstance(unknown, int) and unknown > 0:
+        out.append(
+            f"For {unknown:,} calls to attorney numbers no record says whether they were "
+            "recorded (they appear only in tables without a recorded flag or a recording "
+            "reference). They are not counted as recorded: the recorded figures are a floor."
+        )
     for f, words in MISSING.items():
         lacking = [t for t in tables if any(x.get("field") == f for x in t.get("missing") or [])]
         if lacking:
