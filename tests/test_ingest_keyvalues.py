@@ -57,3 +57,18 @@ def test_a_named_facility_is_never_replaced_by_values() -> None:
     cols = ["call_no", "SITE", *COLS[2:]]
     m = map_table(cols, _rows(), None)
     assert m.named(cols)["facility"] == "SITE" and m.how["facility"] == "header"
+
+
+def test_a_split_start_is_found_after_an_eight_digit_account() -> None:
+    """col3 holds zero-padded accounts (03998190), not yyyymmdd dates: the start is the
+    date in col6 with the time of day right after it."""
+    cols = [f"col{i}" for i in range(1, 10)]
+    rows = [
+        [str(124_732_008 + 7919 * i), "Men's Central Jail", f"0{3_998_190 + i % 7}",
+         f"1213346{9874 + i}", "x", "2011-12-31", f"08:{i % 60:02d}:16", "PST", "00:03:00"]
+        for i in range(40)
+    ]  # fmt: skip
+    m = map_table(cols, rows, None)
+    assert m.named(cols)["start"] == ["col6", "col7"]
+    assert m.named(cols)["inmate_account"] == "col3"
+    assert m.named(cols)["duration"] == "col9"
