@@ -173,3 +173,18 @@ def test_the_mapping_file_still_overrides_what_the_values_suggest() -> None:
     assert m.fields["status"] == (3,)
     assert "recorded" not in m.fields  # its only flag column was given to duration
     assert m.roles(cols)["duration"]["confidence"] == "given"
+
+
+def test_the_report_says_how_each_table_was_read_and_what_a_gap_costs(audited: Path) -> None:
+    html = AuditPaths(audited).report_html.read_text()
+    assert 'id="reading"' in html and "Appendix: How each table was read" in html
+    appendix = html[html.index('id="reading"') :]
+    assert "phone_log.csv" in appendix and "recordings.csv" in appendix
+    assert "read from the column&#x27;s values" in appendix or "the column&#x27;s name" in appendix
+    # phone_log.csv has no duration, no flag and no status; recordings.csv a media path.
+    summary = html[: html.index('id="reading"')]
+    assert "1 of 2 tables" in summary and "no recorded flag and no recording reference" in summary
+    assert "2 of 2 tables" in summary and "no call durations" in summary
+    assert "undercounted" in appendix
+    for number in ATTORNEYS:  # shapes and names only: no value of the dump is quoted
+        assert number not in appendix and number[2:] not in appendix

@@ -37,9 +37,16 @@ from privguard.cli._progress import RichProgress
     help="Only these table formats, comma separated, e.g. csv,parquet "
     "(csv, tsv, jsonl, parquet, xlsx, sqlite, mysql_dump, pg_dump). Default: all.",
 )
+@click.option(
+    "--layouts",
+    default="standard",
+    show_default=True,
+    help="Exporter family naming the columns: standard, terse, abbreviated, spanish, "
+    "generic (col1..colN), split (date and time apart), sparse (fields missing).",
+)
 def synth(
     out: Path, calls: int, seed: int, copies: float, corrupt_rate: float, no_zone_share: float,
-    formats: str,
+    formats: str, layouts: str,
 ) -> None:  # fmt: skip
     """Write a realistic synthetic leak of jail call records to OUT, with ground truth.
 
@@ -63,6 +70,7 @@ def synth(
             corrupt_rate=corrupt_rate,
             no_zone_share=no_zone_share,
             formats=fmts,
+            layouts=layouts,
         )
     mb = r.bytes_written / 1e6
     Console().print(

@@ -18,6 +18,7 @@ from privguard.internals.common.parquet import parquet_writer, write_parquet
 from privguard.internals.common.progress import NullProgress, Progress
 from privguard.internals.synth import calls as calls_mod
 from privguard.internals.synth import directory, population
+from privguard.internals.synth.families import FAMILIES, restyle
 from privguard.internals.synth.layouts import FORMATS, plan_systems
 from privguard.internals.synth.population import KINDS, P0, P1
 from privguard.internals.synth.render import Formatter
@@ -127,6 +128,7 @@ def synth(
     no_zone_share: float = 0.4,
     formats: tuple[str, ...] | list[str] | None = None,
     override_rate: float = 0.02,
+    layouts: str = "standard",
 ) -> SynthResult:
     """Write a synthetic leak of jail phone call records to ``out``, with ground truth.
 
@@ -146,7 +148,10 @@ def synth(
     made unreadable (wrong field count, broken JSON, truncated last lines); ``no_zone_share``
     share of local-clock tables that give no zone at all; ``formats`` restricts the table
     formats (e.g. ``("csv", "parquet")`` for throughput runs); ``override_rate`` share of
-    calls to registered numbers recorded anyway by an administrator override.
+    calls to registered numbers recorded anyway by an administrator override; ``layouts`` the
+    exporter family that names the columns (:data:`~.families.FAMILIES`: ``terse``,
+    ``abbreviated``, ``spanish``, ``generic`` col1..colN, ``split`` date and time, ``sparse``
+    fields missing; ``standard``, the default, is the generator's own vocabulary).
 
     Raises :class:`~privguard.errors.InputError` for bad options or a non-empty ``out``.
 
@@ -159,6 +164,11 @@ def synth(
     out = Path(out)
     fmts = tuple(formats) if formats else FORMATS
     _check(out, calls, copies, corrupt_rate, no_zone_share, fmts)
+    if layouts not in FAMILIES:
+        raise InputError(
+            f"unknown layout family {layouts!r}",
+            fix=f"choose one of {', '.join(FAMILIES)}",
+        )
     progress = progress or NullProgress()
     t0 = time.perf_counter()
     dump, tdir, tmp = out / "dump", out / "truth", out / ".synth_tmp"
@@ -173,6 +183,10 @@ def synth(
         fmts,
         no_zone_share,
     )
+    if layouts != "standard":  # its own stream: the calls and tables stay those of the seed
+        family_rng = np.random.default_rng([seed, 7])
+        for system in systems:
+            system.layout = restyle(family_rng, system.layout, layouts)
     log.info("synth: %d facilities, %d inmates, %d numbers, %d systems",
              len(pop.facilities), len(pop.inmate_fac), len(pop.num_digits), len(systems))  # fmt: skip
     truth = RowTruth(tdir / "rows.parquet")
@@ -262,6 +276,7 @@ def synth(
             "calls": calls, "seed": seed, "copies": copies, "corrupt_rate": corrupt_rate,
             "no_zone_share": no_zone_share, "formats": list(fmts), "override_rate": override_rate,
             "period": [directory.day_text(P0), directory.day_text(P1 - 1)],
+            **({"layouts": layouts} if layouts != "standard" else {}),
         },
         "counts": counts,
         "registry_ignored": ign.code,
@@ -274,7 +289,8 @@ def synth(
             {"file": t.file, "table": t.table, "format": t.format, "zone": t.zone,
              "duration_unit": t.duration_unit, "zone_stated": t.zone_stated,
              "facility": t.facility, "system": t.system, "compression": t.compression,
-             "encoding": t.encoding, "reexport_of": t.reexport_of, "rows": t.rows}
+             "encoding": t.encoding, "reexport_of": t.reexport_of, "rows": t.rows,
+             **({"columns": dict(t.columns)} if layouts != "standard" else {})}
             for t in tables
         ],
     }  # fmt: skip

@@ -52,6 +52,7 @@ class TableInfo:
     encoding: str
     reexport_of: str | None = None
     rows: int = 0
+    columns: tuple[tuple[str, str], ...] = ()  # (header, what it holds): the roles' truth
 
 
 def expected_copies(lam: float, s: int) -> float:
@@ -230,6 +231,7 @@ class Router:
             facility=fac.code, system=s.name,
             zone_stated=lay.clock == "utc" or lay.zone_given in ("iso", "column"),
             compression=lay.compression, encoding=lay.encoding,
+            columns=tuple((c.header, c.field) for c in lay.columns),
         )  # fmt: skip
         sink: Sink
         if lay.fmt in TEXT_FORMATS:

@@ -14,6 +14,7 @@ from privguard.errors import EngineError, InputError, MappingError
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, discover
+from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping, fix_snippet, map_table
 from privguard.internals.audit.ingest.parallel import Workers
@@ -223,20 +224,35 @@ def _map_all(
     layouts: dict[tuple[Any, ...], Mapping] = {}
     decided = dict(known)
     maps: list[Mapping] = []
-    for s in staged:
-        rule = settings.rule_for(s.file, s.table)
+    rules = [settings.rule_for(s.file, s.table) for s in staged]
+    pooled = _pooled(staged, rules)
+    for s, rule in zip(staged, rules, strict=True):
         key = (tuple(s.columns), id(rule))
         generic = all(_GENERIC.fullmatch(c.strip()) for c in s.columns)
         if key in layouts and not generic and s.sample:
             m = layouts[key]
         else:
-            seen = (tuple(s.columns), tuple(map(tuple, s.sample)), id(rule))
-            m = decided.get(seen) or map_table(s.columns, s.sample, rule)
+            sample = s.sample if generic or not s.sample else pooled[key]
+            seen = (tuple(s.columns), tuple(map(tuple, sample)), id(rule))
+            m = decided.get(seen) or map_table(s.columns, sample, rule)
             decided[seen] = m
             if s.sample:
                 layouts[key] = m
         maps.append(m)
     return maps, decided
+
+
+POOLED_ROWS = 1000  # sampled rows of one layout that its one decision reads
+
+
+def _pooled(staged: list[Staged], rules: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
+    """The samples of every table of one layout, joined: a layout's first table may hold a
+    handful of rows, too few to tell an account from a call number by its values."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for s, rule in zip(staged, rules, strict=True):
+        rows = out.setdefault((tuple(s.columns), id(rule)), [])
+        rows += s.sample[: max(0, POOLED_ROWS - len(rows))]
+    return out
 
 
 def _unmappable(staged: list[Staged], maps: list[Mapping]) -> list[tuple[Staged, Mapping]]:
@@ -248,7 +264,7 @@ def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
     """Fill a table's report entry with its mapping."""
     entry["mapping"] = m.named(s.columns)
     entry["how"] = m.how
-    entry["roles"] = m.roles(s.columns)
+    entry.update(describe(s.columns, s.sample, m))
     entry["hints"] = {"tz_hint": m.tz_hint, "duration_unit": m.duration_unit}
     used = {j for idx in m.fields.values() for j in idx}
     entry["unmapped"] = [c for j, c in enumerate(s.columns) if j not in used]

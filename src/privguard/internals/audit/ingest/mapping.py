@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from privguard.internals.audit.ingest.keyvalues import key_columns
 from privguard.internals.audit.ingest.settings import MappingRule
 
 REQUIRED = ("dialed_number", "start")
@@ -76,7 +77,9 @@ _ZONE_WORDS = re.compile(r"(utc|gmt|zulu|local)$")
 # Patterns run over sampled values joined by newlines (re.M), so one scan tests a column.
 # A North American number of 10-11 digits in any of its usual spellings.
 _PHONE = re.compile(r"^\+?(?:1[ \t.\-]?)?\(?\d{3}\)?[ \t.\-]?\d{3}[ \t.\-]?\d{4}$", re.M)
-_DATE = r"(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}|\d{8})"
+# Eight bare digits are a date only as yyyymmdd: "03998190" is an account, not a date.
+_YMD = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_DATE = rf"(?:\d{{4}}[-/]\d{{1,2}}[-/]\d{{1,2}}|\d{{1,2}}[-/]\d{{1,2}}[-/]\d{{2,4}}|{_YMD})"
 _TIME = r"(?:\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?[ \t]*(?:[AaPp][Mm])?)"
 _DATETIME = re.compile(
     rf"^{_DATE}[ T]{_TIME}[ \t]*(?:Z|[+-]\d{{2}}(?::?\d{{2}})?|[A-Z]{{2,5}})?$", re.M
@@ -247,8 +250,15 @@ def map_table(
             used.update(idx)
 
     keys = [norm(c) for c in columns]
-    dates = [i for i, k in enumerate(keys) if _without_zone(k) in _DATE_SYN]
-    times = [i for i, k in enumerate(keys) if _without_zone(k) in _TIME_SYN]
+    # "CallStart_date" + "CallStart_time" too: any header ending in date with one in time.
+    dates = [
+        i
+        for i, k in enumerate(keys)
+        if _without_zone(k) in _DATE_SYN
+        or (_without_zone(k).endswith("date") and kinds[i] == "date")
+    ]
+    times = [i for i, k in enumerate(keys) if _without_zone(k) in _TIME_SYN
+             or (_without_zone(k).endswith("time") and kinds[i] in ("time", "hms"))]  # fmt: skip
     # A date column and a time-of-day column are the start split in two.
     for d in dates:
         for t in times:
@@ -256,7 +266,7 @@ def map_table(
                 take("start", (d, t), "header")
     for i, col in enumerate(columns):
         canon = header_field(col)
-        if canon == "start" and kinds[i] in ("date", "time"):
+        if canon == "start" and kinds[i] in ("date", "time", "hms"):
             continue  # half of a split start; paired above or by content below
         if canon == "dialed_number" and kinds[i] not in ("phone", "other"):
             continue
@@ -278,11 +288,17 @@ def map_table(
         t_cols = [i for i, k in enumerate(kinds) if k == "time" and i not in used]
         if d_cols and not t_cols:
             # HH:MM:SS right after a date is its time of day, not a duration.
-            nxt = d_cols[0] + 1
-            t_cols = [nxt] if nxt < len(kinds) and kinds[nxt] == "hms" and nxt not in used else []
+            pairs = [
+                (d, d + 1)
+                for d in d_cols
+                if d + 1 < len(kinds) and kinds[d + 1] == "hms" and d + 1 not in used
+            ]
+            d_cols, t_cols = ([pairs[0][0]], [pairs[0][1]]) if pairs else ([], [])  # fmt: skip
         if d_cols and t_cols:
             take("start", (d_cols[0], t_cols[0]), "content")
     _by_values(columns, sample, kinds, m, used)
+    for canon, i, why in key_columns(columns, sample, m.fields, used, kinds):
+        _take_value(m, used, canon, i, why)
     _hints(columns, kinds, m)
     for f in REQUIRED:
         if f not in m.fields:

@@ -9,7 +9,7 @@ from typing import Any
 
 from privguard import __version__
 
-from . import charts, texts
+from . import charts, reading, texts
 from .completion import completed_cell, completion_sub
 from .model import ReportModel, clock_groups, pick, uncertain_clocks, utc_offsets
 
@@ -386,7 +386,8 @@ def render_html(m: ReportModel) -> str:
         f"{_n(s.get('attorney_numbers'))} attorney numbers"
     )
     span = f"{str(s.get('first_call', '?'))[:10]} to {str(s.get('last_call', '?'))[:10]}"
-    warn = "".join(f'<p class="note warn">{escape(w)}</p>' for w in m.warnings)
+    warnings = [*m.warnings, *reading.gap_warnings(m)]
+    warn = "".join(f'<p class="note warn">{escape(w)}</p>' for w in warnings)
     privacy = f'<p class="note">{escape(texts.PRIVACY_NOTE)}</p>' if m.pseudonymized else (
         '<p class="note warn">Privacy protection is OFF: names and numbers appear in full. '
         "Do not share this report outside the case team.</p>"
@@ -400,6 +401,7 @@ def render_html(m: ReportModel) -> str:
         ("review", "Numbers awaiting review", candidates(m)),
         ("method", "How these numbers were found", method(m)),
         ("custody", "Checking this report", f"<p>{escape(texts.CUSTODY)}</p>"),
+        ("reading", reading.TITLE, reading.appendix_html(m)),
     ]  # fmt: skip
     toc = "".join(f'<li><a href="#{sid}">{escape(t)}</a></li>' for sid, t, _ in sections)
     body = "".join(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import charts, texts
+from . import charts, reading, texts
 from .completion import completed_cell, completion_known
 from .html import reduction_rows, rule_rows
 from .model import ReportModel, clock_groups, uncertain_clocks
@@ -61,7 +61,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
              "Privacy protection is OFF: names and numbers appear in full. Do not share this "
              "report outside the case team.", 9, muted=True)  # fmt: skip
     doc.para(texts.RESTRICTED_NOTE, 9, muted=True)
-    for w in m.warnings:
+    for w in [*m.warnings, *reading.gap_warnings(m)]:
         doc.para(f"Warning: {w}", 9)
     doc.h2("The data")
     doc.para(texts.data_intro(s), 9)
@@ -171,4 +171,5 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.bullets(texts.CAVEATS)
     doc.h2("Checking this report")
     doc.para(texts.CUSTODY)
+    reading.appendix_pdf(doc, m)
     doc.save(path)

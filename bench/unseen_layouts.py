@@ -1,0 +1,228 @@
+"""Audit synthetic leaks written by exporter families privguard has not met, against truth.
+
+Run on purpose, not part of the tests (issue 11):
+
+    PYTHONPATH=$PWD/src .venv/bin/python bench/unseen_layouts.py --calls 100000 \\
+        --seeds 3,9 --families terse,generic,sparse --root build/unseen
+
+For each family and seed: ``privguard synth --layouts FAMILY`` (kept when already there),
+50 junk rows added as ``dump/junk.csv`` (no number, ``not-a-date``, ``abc``), a full
+``privguard audit`` with the leak's bar directory, public-defender list and registry, then
+the audit against the truth: calls, privileged calls recorded, registry violations and
+completed privileged calls (audit - truth), candidate precision and recall, junk rows
+counted as calls, and the share of tables whose phone, start, duration and recorded
+columns (and facility and account columns) were given the right role. One JSON line per
+run goes to ``ROOT/results.jsonl``; a Markdown table is printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+import privguard
+from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.truth.identify import (
+    ATTORNEY_KINDS,
+    _facility_zones,
+    _truth_counts_sql,
+    score_against_truth,
+)
+
+JUNK_ROWS = 50
+# Field kinds of synth's columns -> the canonical field that must receive them.
+CORE = {"number": "dialed_number", "start": "start", "duration": "duration",
+        "recorded": "recorded"}  # fmt: skip
+KEYS = {"facility": "facility", "account": "inmate_account"}
+
+
+def _junk(dump: Path) -> None:
+    lines = ["dialed_number,start,duration"]
+    lines += [f",not-a-date,abc{i}" for i in range(JUNK_ROWS)]
+    (dump / "junk.csv").write_text("\n".join(lines) + "\n")
+
+
+def _right(
+    t: dict[str, Any], cols: dict[str, str], want_of: dict[str, str], misses: list[str]
+) -> bool:
+    """True when every column holding one of ``want_of``'s kinds got that role."""
+    got: dict[str, set[str]] = {}
+    for field, r in (t.get("roles") or {}).items():
+        for c in r["column"] if isinstance(r["column"], list) else [r["column"]]:
+            got.setdefault(c.lower(), set()).add(field)
+    ok = True
+    for header, what in cols.items():
+        kind = what.partition(":")[0]
+        want = "start" if kind in ("date", "time") else want_of.get(kind)
+        if want and want not in got.get(header.lower(), set()):
+            ok = False
+            misses.append(f"{t['file']}: {header} ({what}) not {want}")
+    return ok
+
+
+def _roles(leak: Path, work: Path) -> dict[str, Any]:
+    """Share of tables whose columns got their true roles (core fields; facility/account)."""
+    meta = json.loads((leak / "synth.json").read_text())
+    truth = {t["file"] + "\0" + t["table"]: t.get("columns") or {} for t in meta["tables"]}
+    report = json.loads((work / "ingest_report.json").read_text())
+    core_ok = keys_ok = n = 0
+    misses: list[str] = []
+    for t in report["tables"]:
+        cols = truth.get(t["file"] + "\0" + t["table"])
+        if not cols or t["status"] != "ingested":
+            continue
+        n += 1
+        core_ok += _right(t, cols, CORE, misses)
+        keys_ok += _right(t, cols, KEYS, misses)
+    return {"tables": n, "core_recovered": core_ok, "keys_recovered": keys_ok,
+            "misses": misses[:20]}  # fmt: skip
+
+
+def _truth_completed(leak: Path) -> int:
+    kinds = ", ".join(f"'{k}'" for k in ATTORNEY_KINDS)
+    return int(
+        duckdb.sql(
+            f"SELECT count(*) FILTER (WHERE c.completed) FROM '{leak}/truth/calls.parquet' c "
+            f"JOIN '{leak}/truth/numbers.parquet' n USING (number) WHERE n.kind IN ({kinds}) "
+            "AND (coalesce(n.in_directory, false) OR coalesce(n.in_registry, false))"
+        ).fetchall()[0][0]
+    )
+
+
+def _evident_truth(leak: Path, work: Path, base: Path) -> tuple[int, int]:
+    """(recorded privileged, registry violations) of the truth, counting a call recorded
+    only when some readable row of it sits in a table with a recorded flag or a recording
+    reference: what the dump can show. The rest the audit reports as recording unknown."""
+    meta = json.loads((leak / "synth.json").read_text())
+    report = json.loads((work / "ingest_report.json").read_text())
+    mapped = {(t["file"], t["table"]): t.get("mapping") or {} for t in report["tables"]}
+    evident = []
+    for t in meta["tables"]:
+        kinds = {v.partition(":")[0] for v in (t.get("columns") or {}).values()}
+        if not kinds:  # the standard family lists no columns: its headers are read right
+            has = {"recorded", "recording_ref"} & set(mapped.get((t["file"], t["table"]), {}))
+            kinds = {"recorded"} if has else set()
+        if kinds & {"recorded", "ref"}:
+            evident.append((t["file"], t["table"]))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev (file VARCHAR, tbl VARCHAR)")
+    con.executemany("INSERT INTO ev VALUES (?, ?)", evident)
+    tmp = base / "evident_calls.parquet"
+    con.execute(
+        f"COPY (SELECT c.* REPLACE (c.recorded AND c.call_id IN (SELECT r.call_id FROM "
+        f"'{leak}/truth/rows.parquet' r JOIN ev ON ev.file = r.file AND ev.tbl = r.\"table\" "
+        f"WHERE NOT r.corrupt) AS recorded) FROM '{leak}/truth/calls.parquet' c) "
+        f"TO '{tmp}' (FORMAT parquet)"
+    )
+    sql = _truth_counts_sql(tmp, leak / "truth/numbers.parquet", _facility_zones(leak),
+                            "registry_facility")  # fmt: skip
+    row = con.execute(sql).fetchall()[0]
+    return int(row[1]), int(row[2])
+
+
+def _junk_calls(out: Path) -> int:
+    calls = AuditPaths(out).calls
+    return int(
+        duckdb.sql(
+            f"SELECT count(*) FROM '{calls}' WHERE len(list_filter(sources, "
+            "lambda s: s.file = 'junk.csv')) > 0"
+        ).fetchall()[0][0]
+    )
+
+
+def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
+    """One family and seed: synth, junk, audit, measure."""
+    base = root / f"{family}_{calls}_{seed}"
+    leak, out = base / "leak", base / "audit"
+    if not (leak / "synth.json").exists():
+        shutil.rmtree(leak, ignore_errors=True)
+        privguard.synth(leak, calls=calls, seed=seed, layouts=family)
+        _junk(leak / "dump")
+    shutil.rmtree(out, ignore_errors=True)
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    privguard.audit(
+        leak / "dump",
+        out,
+        directories=[leak / "directory/bar_directory.csv",
+                     leak / "directory/public_defenders.xlsx"],
+        registries=[leak / "registry/do_not_record.csv"],
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    ev = score_against_truth(out, leak)
+    s = json.loads(AuditPaths(out).summary.read_text())
+    true_calls = int(
+        duckdb.sql(f"SELECT count(*) FROM '{leak}/truth/calls.parquet'").fetchall()[0][0]
+    )
+    roles = _roles(leak, AuditPaths(out).work)
+    rec_ev, viol_ev = _evident_truth(leak, AuditPaths(out).work, base)
+    row = {
+        "family": family, "seed": seed, "calls_param": calls, "wall_s": round(wall, 1),
+        "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1),
+        "calls": [s["calls"], true_calls],
+        "privileged_calls_recorded": list(ev.privileged_calls_recorded),
+        "registry_violations": list(ev.registry_violations),
+        "recorded_vs_evident": [ev.privileged_calls_recorded[0], rec_ev],
+        "violations_vs_evident": [ev.registry_violations[0], viol_ev],
+        "recording_unknown": s.get("privileged_calls_recording_unknown"),
+        "completed_privileged": [s.get("completed_privileged_calls"), _truth_completed(leak)],
+        "precision": round(ev.precision, 3), "recall": round(ev.recall, 3),
+        "junk_calls": _junk_calls(out), "roles": roles,
+    }  # fmt: skip
+    with open(root / "results.jsonl", "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    return row
+
+
+def _err(pair: list[Any]) -> str:
+    got, true = pair
+    if not isinstance(got, int) or not true:
+        return "–"
+    return f"{100 * (got - true) / true:+.2f} %"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of docs/benchmarks.md."""
+    out = ["| family | seed | calls | completed privileged | recorded privileged (vs evident) "
+           "| violations (vs evident) | candidates P / R | junk as calls | core roles "
+           "| facility+account |",
+           "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        ro = r["roles"]
+        out.append(
+            f"| {r['family']} | {r['seed']} | {_err(r['calls'])} | {_err(r['completed_privileged'])} "
+            f"| {_err(r['privileged_calls_recorded'])} ({_err(r['recorded_vs_evident'])}) "
+            f"| {_err(r['registry_violations'])} ({_err(r['violations_vs_evident'])}) "
+            f"| {r['precision']} / {r['recall']} | {r['junk_calls']} of {JUNK_ROWS} "
+            f"| {ro['core_recovered']}/{ro['tables']} | {ro['keys_recovered']}/{ro['tables']} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--calls", type=int, default=20_000)
+    p.add_argument("--seeds", default="3")
+    p.add_argument("--families", default="terse,abbreviated,spanish,generic,split,sparse")
+    p.add_argument("--root", type=Path, default=Path("build/unseen"))
+    a = p.parse_args(argv)
+    a.root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for family in a.families.split(","):
+        for seed in (int(s) for s in a.seeds.split(",")):
+            rows.append(run(a.root, family, seed, a.calls))
+            print(json.dumps(rows[-1]), flush=True)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
