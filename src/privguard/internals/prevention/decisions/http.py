@@ -15,7 +15,7 @@ has been committed before the response is sent.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -32,8 +32,10 @@ from privguard.internals.prevention.decisions.snapshot import (
 )
 from privguard.internals.prevention.decisions.state import Checkpoint
 from privguard.internals.prevention.ledger import Ledger, Signer
+from privguard.internals.prevention.service.auth import Principal
 from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
+from privguard.internals.prevention.service.token_cache import TokenCache
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 DECISIONS_ORIGIN = "privguard/decisions"  # the key that signs the decisions log's heads
@@ -136,7 +138,8 @@ def decision_log(app: Any) -> DecisionLog:
         return found
 
 
-def _checker(app: Any) -> Checker:
+def checker(app: Any) -> Checker:
+    """The app's checker (one refusing everything with NOTHING_LOADED if none installed)."""
     found: Checker | None = getattr(app.state, "decision_checker", None)
     if found is None:
         with _LOCK:
@@ -146,17 +149,42 @@ def _checker(app: Any) -> Checker:
     return found
 
 
+GATE_ROLES = ("facility_system",)  # who may ask for decisions (both paths)
+Gate = Annotated[Principal, requires(*GATE_ROLES)]
+
+
+def token_cache(app: Any) -> TokenCache:
+    """The app's cache of verified gate tokens (made on first use)."""
+    found: TokenCache | None = getattr(app.state, "token_cache", None)
+    if found is None:
+        with _LOCK:
+            found = getattr(app.state, "token_cache", None)
+            if found is None:
+                found = app.state.token_cache = TokenCache()
+    return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.post(
     "/decisions",
     operation_id="decide",
-    dependencies=[requires("facility_system")],
     response_model=DecisionAnswer,
     responses=AUTH_RESPONSES,
 )
-async def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
+async def post_decision(body: DecisionRequest, request: Request, caller: Gate) -> dict[str, Any]:
     """Whether this call may be recorded. ``record`` is true only when every check passed
     and the decision is durable; there is no override."""
-    decision = await _checker(request.app).decide_async(
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:  # verified just now: the fast path may answer it for a while
+        token_cache(request.app).put(token, caller)
+    decision = await checker(request.app).decide_async(
         body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
     )
     return decision.to_dict()

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
+from privguard.internals.prevention.decisions import fastpath as decisions_fastpath
 from privguard.internals.prevention.decisions import http as decisions_http
 from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.registry import api as registry_api
@@ -85,6 +86,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(decisions_http.router)
     app.include_router(routes_vault.router)
     plain = portal.install(app)  # the server-rendered pages (issue 17)
+    # Outermost: an ordinary decision request is answered before routing (fastpath.py).
+    app.add_middleware(decisions_fastpath.DecisionFastPath)
     docs = [*plain, *(p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p)]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.
