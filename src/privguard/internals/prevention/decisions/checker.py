@@ -109,6 +109,11 @@ class Checker:
         return self._held[0]
 
     @property
+    def interval_s(self) -> float:
+        """How often the background refresh reads the source."""
+        return self._interval
+
+    @property
     def fault(self) -> str | None:
         """The reason every decision is refused for now, if a delivery was refused."""
         return self._held[1]
