@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             cpu = cpu_seconds(proc.pid) - cpu0
             got |= {"server_cpu_pct": round(100 * cpu / args.wrk_seconds, 1),
+                    "server_cpu_ms_per_decision": round(1000 * cpu / max(1, got.get("requests", 0)), 3),
                     "loadavg_before": before, "loadavg_after": loadavg()}  # fmt: skip
             print(json.dumps({"wrk": got}), flush=True)
             out["wrk"] = got
@@ -158,7 +159,9 @@ def one_run(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, st
     cpu = cpu_seconds(proc.pid) - cpu0
     summary = {"rate": rate, "seconds": seconds, "connections": args.conns}
     summary |= summarize(result["rows"], result["errors"], result["elapsed"])
+    per = 1000 * cpu / max(1, summary["answers"])  # the server's CPU per decision, in ms
     summary |= {"server_cpu_pct": round(100 * cpu / result["elapsed"], 1),
+                "server_cpu_ms_per_decision": round(per, 3),
                 "loadavg_before": before, "loadavg_after": loadavg()}  # fmt: skip
     if faults:
         summary["faults"] = result["faults"]
