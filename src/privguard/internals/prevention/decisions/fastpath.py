@@ -29,7 +29,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from privguard.errors import PrivguardError
 from privguard.internals.prevention.decisions import http
 from privguard.internals.prevention.service.auth import Principal, authenticate
 
@@ -99,13 +98,14 @@ def _replay(received: list[Message], receive: Receive) -> Receive:
 
 
 def _lookup(app: Any, token: str) -> Principal | None:
-    # A token not cached: checked in the database like the full route does. A failure is
-    # not audited here: the request goes on to the route, which audits and refuses it.
-    with app.state.sessions() as session:
-        try:
+    # A token not cached: checked in the database like the full route does. A refusal is
+    # not audited here, nor a database fault answered: the request goes on to the route,
+    # which audits and refuses it, or answers the fault in the one error shape.
+    try:
+        with app.state.sessions() as session:
             return authenticate(session, token)
-        except PrivguardError:
-            return None
+    except Exception:
+        return None
 
 
 async def _answer(scope: dict[str, Any], body: bytes) -> bytes | None:
