@@ -7,9 +7,11 @@ when installed, to leave the cores to the server. Half the calls dial a register
 number, half an unregistered one; ``record=true`` for a registered number must never
 happen.
 
-:func:`wrk_capacity` runs Debian's ``wrk`` (closed loop: each connection sends its next
-request when the answer came) with a Lua script that POSTs the same mix: the most
-decisions per second the server answers, and wrk's latency percentiles at that load.
+:func:`wrk_run` runs Debian's ``wrk`` (closed loop: each connection sends its next
+request when the answer came, after a pause that paces it to the rate asked) with a Lua
+script that POSTs the same mix and counts ``record=true`` answers for registered numbers
+(dialed from facility ``R``; the answer names its facility). It is the generator that
+costs the server's cores least; its latency is from the send, not from a due time.
 """
 
 from __future__ import annotations
@@ -156,6 +158,8 @@ def summarize(rows: list[Any], errors: dict[str, int], elapsed: float) -> dict[s
 _LUA = """
 local i = 0
 local numbers = %(numbers)d
+local pace = %(pace_ms)f
+local threads = {}
 local function registered(k)
   return string.format("+1%%d%%03d%%04d", 512 + math.floor(k / 800000),
     200 + math.floor(k / 10000) %% 80, k %% 10000)
@@ -164,33 +168,61 @@ local function other(k)
   return string.format("+1737%%03d%%04d", 200 + math.floor(k / 10000) %% 80, k %% 10000)
 end
 local headers = {["Authorization"] = "Bearer %(token)s", ["Content-Type"] = "application/json"}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  bad, trues, answers, first_id = 0, 0, 0, 0
+end
+-- Registered numbers are dialed from facility R, the others from facility U: the answer
+-- names its facility, so a record=true for a registered number is counted without
+-- matching answers to requests.
 request = function()
   i = i + 1
   local k = math.floor(i / 2)
-  local dialed = (i %% 2 == 0) and registered(k %% numbers) or other(k)
-  local body = '{"facility":"%(facility)s","inmate_account":"A' .. (i %% 500) ..
-    '","dialed_number":"' .. dialed .. '"}'
+  local reg = (i %% 2 == 0)
+  local dialed = reg and registered(k %% numbers) or other(k)
+  local body = '{"facility":"' .. (reg and "R" or "U") .. '","inmate_account":"A' ..
+    (i %% 500) .. '","dialed_number":"' .. dialed .. '"}'
   return wrk.format("POST", "/v1/decisions", headers, body)
+end
+response = function(status, headers, body)
+  answers = answers + 1
+  if string.find(body, '"record":true', 1, true) then
+    trues = trues + 1
+    if string.find(body, '"facility":"R"', 1, true) then bad = bad + 1 end
+  end
+end
+if pace > 0 then
+  delay = function() return pace end
 end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local b, t, a = 0, 0, 0
+  for _, th in ipairs(threads) do
+    b, t, a = b + th:get("bad"), t + th:get("trues"), a + th:get("answers")
+  end
   io.write(string.format(
     "WRK {\\"requests\\":%%d,\\"seconds\\":%%f,\\"p50_ms\\":%%f,\\"p99_ms\\":%%f," ..
-    "\\"p99_9_ms\\":%%f,\\"max_ms\\":%%f,\\"non_2xx\\":%%d,\\"socket_errors\\":%%d}\\n",
+    "\\"p99_9_ms\\":%%f,\\"max_ms\\":%%f,\\"non_2xx\\":%%d,\\"socket_errors\\":%%d," ..
+    "\\"answers\\":%%d,\\"record_true\\":%%d,\\"record_true_registered\\":%%d}\\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
     latency:percentile(99) / 1e3, latency:percentile(99.9) / 1e3, latency.max / 1e3,
-    e.status, e.connect + e.read + e.write + e.timeout))
+    e.status, e.connect + e.read + e.write + e.timeout, a, t, b))
 end
 """
 
 
-def wrk_capacity(port: int, token: str, numbers: int, seconds: float, conns: int,
-                 threads: int = 1) -> dict[str, Any]:  # fmt: skip
-    """Closed-loop wrk against POST /v1/decisions (see the module doc)."""
+def wrk_run(port: int, token: str, numbers: int, seconds: float, conns: int,
+            rate: float = 0, threads: int = 1) -> dict[str, Any]:  # fmt: skip
+    """wrk against POST /v1/decisions (see the module doc): as fast as it answers
+    (``rate`` 0), or each connection pacing its requests to make ``rate`` per second in all
+    (wrk's ``delay()``: still closed loop, so a stalled server is not offered more)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         return {"skipped": "wrk is not installed (Debian: apt-get install wrk)"}
-    script = _LUA % {"numbers": numbers, "token": token, "facility": FACILITY}
+    pace_ms = 1000.0 * conns / rate if rate else 0.0
+    script = _LUA % {"numbers": numbers, "token": token, "pace_ms": pace_ms}
     with tempfile.TemporaryDirectory() as tmp:
         lua = Path(tmp) / "decide.lua"
         lua.write_text(script, encoding="utf-8")
@@ -202,5 +234,5 @@ def wrk_capacity(port: int, token: str, numbers: int, seconds: float, conns: int
         return {"failed": (done.stdout + done.stderr)[-500:]}
     out: dict[str, Any] = json.loads(found.group(1))
     out["per_s"] = round(out["requests"] / out["seconds"], 1)
-    out |= {"connections": conns, "threads": threads}
+    out |= {"offered_per_s": rate or None, "connections": conns, "threads": threads}
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from _decisions_faults import by_phase, fault_plan, serve_child
-from _decisions_load import drive, number, run_loop, summarize, wrk_capacity
+from _decisions_load import drive, number, run_loop, summarize, wrk_run
 
 
 def loadavg() -> str:
@@ -123,10 +123,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ready = run_loop(drive(port, tokens["facility_system"], 50, 2, args.numbers, 4))
         assert ready["rows"] and ready["rows"][-1][5] != "NOTHING_LOADED", ready["rows"][-1:]
         for rate in [float(r) for r in args.rates.split(",") if r]:
-            out["runs"].append(one_run(args, proc, port, tokens, rate, args.seconds, None))
+            if args.generator == "wrk":
+                out["runs"].append(wrk_one(args, proc, port, tokens, rate, args.seconds))
+            else:
+                out["runs"].append(one_run(args, proc, port, tokens, rate, args.seconds, None))
         if args.wrk_seconds:
             before, cpu0 = loadavg(), cpu_seconds(proc.pid)
-            got = wrk_capacity(
+            got = wrk_run(
                 port, tokens["facility_system"], args.numbers, args.wrk_seconds, args.wrk_conns
             )
             cpu = cpu_seconds(proc.pid) - cpu0
@@ -170,6 +173,21 @@ def one_run(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, st
     return summary
 
 
+def wrk_one(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, str], rate: float,
+            seconds: float) -> dict[str, Any]:  # fmt: skip
+    """One paced wrk run at ``rate`` (see _decisions_load.wrk_run)."""
+    before, cpu0 = loadavg(), cpu_seconds(proc.pid)
+    got = wrk_run(port, tokens["facility_system"], args.numbers, seconds, args.conns, rate)
+    cpu = cpu_seconds(proc.pid) - cpu0
+    answers = max(1, got.get("requests", 0))
+    got |= {"rate": rate, "generator": "wrk (paced, closed loop)",
+            "server_cpu_pct": round(100 * cpu / seconds, 1),
+            "server_cpu_ms_per_decision": round(1000 * cpu / answers, 3),
+            "loadavg_before": before, "loadavg_after": loadavg()}  # fmt: skip
+    print(json.dumps(got), flush=True)
+    return got
+
+
 def logged(url: str | None, data: Path) -> tuple[int, list[str]]:
     from sqlalchemy import create_engine, text
 
@@ -195,6 +213,8 @@ def main() -> None:
     p.add_argument("--fault-seconds", type=float, default=60.0)
     p.add_argument("--skip-faults", action="store_true")
     p.add_argument("--conns", type=int, default=64, help="keep-alive connections of the generator")
+    p.add_argument("--generator", choices=("python", "wrk"), default="python",
+                   help="the rate runs' generator: open-loop Python, or wrk paced")  # fmt: skip
     p.add_argument("--wrk-seconds", type=float, default=0, help="a wrk capacity run (0: none)")
     p.add_argument("--wrk-conns", type=int, default=32, help="wrk's connections")
     p.add_argument("--url", default=None, help="a fresh PostgreSQL database instead of SQLite")
