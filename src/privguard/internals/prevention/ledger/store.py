@@ -62,6 +62,9 @@ from privguard.internals.prevention.ledger.tables import (
 )
 
 log = logging.getLogger(__name__)
+# session.info key: the logs appended to in the session since this was last cleared, for
+# listeners that react to a commit (the service refreshes its gate after a registry one).
+CHANGED_LOGS = "privguard_ledger_changed"
 _STREAM = {"yield_per": 2000}
 # Built once: statements with literal values cost more to compile than to run.
 _INSERT_ENTRY = insert(entries)
@@ -196,6 +199,7 @@ class Ledger:
             )
             out.append(Appended(index, leaf, entry))
         session.execute(_INSERT_ENTRY, rows)
+        session.info.setdefault(CHANGED_LOGS, set()).add(self.log)  # see CHANGED_LOGS
         for tile in range(first // TILE, (first + len(items)) // TILE):
             self._cache_tile(session, tile)  # each 256-leaf run completed by these entries
         return out
