@@ -21,7 +21,8 @@ from privguard.internals.prevention.decisions import (
     RegistryEntry,
     build_state,
 )
-from privguard.internals.prevention.decisions.log import DecisionLog, candidates, counts
+from privguard.internals.prevention.decisions.counts import candidates, counts
+from privguard.internals.prevention.decisions.log import DecisionLog
 from privguard.internals.prevention.decisions.models import DecisionRow
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

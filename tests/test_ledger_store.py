@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from privguard.errors import InputError
 from privguard.internals.prevention.db import sessions, transaction
@@ -16,7 +16,8 @@ from privguard.internals.prevention.ledger import (
     merkle,
     verify_checkpoint,
 )
-from privguard.internals.prevention.ledger.entry import entry_leaf
+from privguard.internals.prevention.ledger.entry import NewEntry, entry_leaf
+from privguard.internals.prevention.ledger.tables import nodes
 
 NUMBER = "+15125550100"
 
@@ -198,3 +199,35 @@ def test_concurrent_appends_get_distinct_indexes(db: Engine) -> None:
         assert ledger.size(s) == 60
         ledger.checkpoint(s)
         assert ledger.verify(s, ledger.signer.verifier()).ok  # type: ignore[union-attr]
+
+
+def test_append_many_is_append_one_by_one_in_fewer_statements(db: Engine) -> None:
+    # A batch that starts mid-tile and completes two 256-leaf runs: the same entries,
+    # indexes, cached tiles and roots as appending them one by one.
+    one, many = _ledger("one"), _ledger("many")
+    _fill(db, one, 200)
+    _fill(db, many, 200)
+    items = [
+        NewEntry("gate", "decision.no_record", "REGISTERED_NUMBER", {"i": i}) for i in range(400)
+    ]
+    with transaction(sessions(db)) as s:
+        done = many.append_many(s, items)
+        for it in items:
+            one.append(s, actor=it.actor, action=it.action, reason=it.reason, payload=it.payload)
+        assert many.append_many(s, []) == []
+    assert [a.index for a in done] == list(range(200, 600))
+    with transaction(sessions(db)) as s:
+        assert many.size(s) == one.size(s) == 600
+        assert [e.payload for e in many.entries(s)] == [e.payload for e in one.entries(s)]
+        leaves = [e.leaf_hash for e in many.entries(s)]
+        assert many.root(s) == merkle.root(leaves)
+        assert many.verify(s, many.signer.verifier()).ok  # type: ignore[union-attr]
+        cached = s.execute(select(nodes.c.idx, nodes.c.hash).where(nodes.c.log == "many"))
+        assert {i: bytes(h) for i, h in cached} == {
+            0: merkle.root(leaves[:256]),
+            1: merkle.root(leaves[256:512]),
+        }
+    with pytest.raises(InputError), transaction(sessions(db)) as s:
+        many.append_many(s, [NewEntry("gate", "", "why", {})])  # no action: nothing claimed
+    with transaction(sessions(db)) as s:
+        assert many.size(s) == 600

@@ -5,7 +5,9 @@
 * :mod:`.decide` the one pure decision function and its reason codes;
 * :mod:`.snapshot` the verifier a checker is configured with (the registry's reader);
 * :mod:`.checker` the embeddable checker (background refresh, deadline, fail closed);
-* :mod:`.log` the decision log that never drops (group commit, spill file, counts).
+* :mod:`.log` the decision log that never drops (group commit, spill file);
+* :mod:`.counts` what it holds, counted for reports; the registrar's candidates;
+* :mod:`.http` ``POST /v1/decisions`` and :mod:`.fastpath` its hot path.
 """
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ def canonical(raw: object) -> str | None:
     if s[0] == "+" and s[1:].isdigit():  # already E.164: the common case, fastest path
         digits, plus = s[1:], True
     else:
-        s = _EXT.sub("", s).translate(_SEPARATORS)
+        bare = s.translate(_SEPARATORS)
+        # Only digits left (and a leading +): no extension to cut, so no regex needed.
+        s = bare if bare.lstrip("+").isdigit() else _EXT.sub("", s).translate(_SEPARATORS)
         plus = s.startswith("+")
         digits = s[1:] if plus else s
         if not digits.isdigit():

@@ -84,6 +84,7 @@ class Checker:
         )
         self._digest = b""
         self._load_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,6 +108,11 @@ class Checker:
     def state(self) -> RegistryState | None:
         """The verified state decisions are made against (None before the first load)."""
         return self._held[0]
+
+    @property
+    def interval_s(self) -> float:
+        """How often the background refresh reads the source."""
+        return self._interval
 
     @property
     def fault(self) -> str | None:
@@ -146,18 +152,21 @@ class Checker:
         """Read the source once; load it if its bytes changed. True if a new state loaded."""
         if self._source is None:
             return False
-        try:
-            data = self._source()
-        except Exception as exc:  # the source is outside our control; the state stays
-            log.warning("registry snapshot source unavailable: %s", exc)
-            return False
-        if hashlib.sha256(data).digest() == self._digest and self._held[1] is None:
-            return False
-        try:
-            self.load(data)
-        except SnapshotRejected:
-            return False
-        return True
+        # One refresh at a time: the background poll and a notified refresh (the service
+        # after a registry change) must not load an older read over a newer one.
+        with self._refresh_lock:
+            try:
+                data = self._source()
+            except Exception as exc:  # the source is outside our control; the state stays
+                log.warning("registry snapshot source unavailable: %s", exc)
+                return False
+            if hashlib.sha256(data).digest() == self._digest and self._held[1] is None:
+                return False
+            try:
+                self.load(data)
+            except SnapshotRejected:
+                return False
+            return True
 
     def start(self) -> Checker:
         """Refresh now, then every ``interval_s`` in a daemon thread."""

@@ -4,9 +4,9 @@ The route is included by the service's ``create_app``; only the ``facility_syste
 may call it. It answers with the checker installed on the app (:func:`install`); until
 one is installed every answer is ``record=false`` with ``NOTHING_LOADED``. The service's
 lifespan installs one with :func:`start_registry_checker`: its source is the service's own
-registry (:class:`~.live.RegistrySource`), polled every ``REFRESH_S`` seconds, verified
-with the registry's public key, so a registry change reaches decisions within about a
-second (``bench/decisions_http.py`` measures it). Every answer is
+registry (:class:`~.live.RegistrySource`), polled every ``REFRESH_S`` seconds and refreshed at
+once after this service commits a registry change (before that request's response), and
+verified with the registry's public key. Every answer is
 logged through the app's :class:`~.log.DecisionLog` (built on first use from the app's
 database and a service HMAC key ``<data_dir>/keys/decisions.hmac``), so a ``record=true``
 has been committed before the response is sent.
@@ -15,10 +15,12 @@ has been committed before the response is sent.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from privguard.internals.common.keys import load_key
 from privguard.internals.prevention.decisions.checker import Checker
@@ -32,8 +34,11 @@ from privguard.internals.prevention.decisions.snapshot import (
 )
 from privguard.internals.prevention.decisions.state import Checkpoint
 from privguard.internals.prevention.ledger import Ledger, Signer
+from privguard.internals.prevention.ledger.store import CHANGED_LOGS
+from privguard.internals.prevention.service.auth import Principal
 from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
+from privguard.internals.prevention.service.token_cache import TokenCache
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 DECISIONS_ORIGIN = "privguard/decisions"  # the key that signs the decisions log's heads
@@ -101,7 +106,26 @@ def start_registry_checker(app: Any, *, interval_s: float = REFRESH_S, **kw: Any
     checker = install(app, verifier, source=source, interval_s=interval_s, **kw)
     box.append(checker)
     app.state.decision_source = source
+    _refresh_after_registry_commits(app, registry.ledger.log, checker)
     return checker.start()
+
+
+def _refresh_after_registry_commits(app: Any, registry_log: str, checker: Checker) -> None:
+    """A registry change committed by this service reaches its decisions before the
+    response that made it is sent: the committing thread refreshes the checker (the poll
+    still covers changes made by other processes, within ``interval_s``)."""
+
+    def after_commit(session: Session) -> None:
+        changed = session.info.pop(CHANGED_LOGS, None)
+        # Only while it is the app's checker (a test may install another one).
+        if changed and registry_log in changed and app.state.decision_checker is checker:
+            checker.refresh()
+
+    def after_rollback(session: Session) -> None:
+        session.info.pop(CHANGED_LOGS, None)
+
+    event.listen(app.state.sessions, "after_commit", after_commit)
+    event.listen(app.state.sessions, "after_rollback", after_rollback)
 
 
 def shutdown(app: Any) -> None:
@@ -136,7 +160,8 @@ def decision_log(app: Any) -> DecisionLog:
         return found
 
 
-def _checker(app: Any) -> Checker:
+def checker(app: Any) -> Checker:
+    """The app's checker (one refusing everything with NOTHING_LOADED if none installed)."""
     found: Checker | None = getattr(app.state, "decision_checker", None)
     if found is None:
         with _LOCK:
@@ -146,17 +171,42 @@ def _checker(app: Any) -> Checker:
     return found
 
 
+GATE_ROLES = ("facility_system",)  # who may ask for decisions (both paths)
+Gate = Annotated[Principal, requires(*GATE_ROLES)]
+
+
+def token_cache(app: Any) -> TokenCache:
+    """The app's cache of verified gate tokens (made on first use)."""
+    found: TokenCache | None = getattr(app.state, "token_cache", None)
+    if found is None:
+        with _LOCK:
+            found = getattr(app.state, "token_cache", None)
+            if found is None:
+                found = app.state.token_cache = TokenCache()
+    return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 @router.post(
     "/decisions",
     operation_id="decide",
-    dependencies=[requires("facility_system")],
     response_model=DecisionAnswer,
     responses=AUTH_RESPONSES,
 )
-async def post_decision(body: DecisionRequest, request: Request) -> dict[str, Any]:
+async def post_decision(body: DecisionRequest, request: Request, caller: Gate) -> dict[str, Any]:
     """Whether this call may be recorded. ``record`` is true only when every check passed
     and the decision is durable; there is no override."""
-    decision = await _checker(request.app).decide_async(
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:  # verified just now: the fast path may answer it for a while
+        token_cache(request.app).put(token, caller)
+    decision = await checker(request.app).decide_async(
         body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
     )
     return decision.to_dict()

@@ -28,18 +28,19 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.internals.common.keys import hmac_hex
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.decisions.decide import Decision, Reason, new_decision_id
 from privguard.internals.prevention.decisions.models import Candidate, DecisionRow
+from privguard.internals.prevention.ledger.entry import NewEntry
 
 log = logging.getLogger(__name__)
 LEDGER_LOG = "decisions"
@@ -48,16 +49,7 @@ LEDGER_LOG = "decisions"
 class LedgerLike(Protocol):
     """What the log needs of the ledger (``ledger.Ledger(log="decisions", signer=...)``)."""
 
-    def append(
-        self,
-        session: Session,
-        *,
-        actor: str,
-        action: str,
-        reason: str,
-        payload: dict[str, Any],
-        at: dt.datetime | None = None,
-    ) -> Any: ...
+    def append_many(self, session: Session, items: Sequence[NewEntry]) -> list[Any]: ...
 
 
 class _Done(Protocol):
@@ -122,23 +114,18 @@ class DecisionLog:
         deadline: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> Decision:
-        """Log ``decision``; for ``record=True`` wait until it is durable, else refuse."""
-        item = self._item(decision)
-        if not decision.record:
-            self._enqueue_async(item)
-            return decision
-        item.done = done = threading.Event()
-        remaining = None if deadline is None else max(0.0, deadline - monotonic())
-        try:
-            self._queue.put(item, timeout=remaining)
-        except queue.Full:
-            return self._supersede(decision, Reason.TIMEOUT)
-        remaining = None if deadline is None else max(0.0, deadline - monotonic())
-        if not done.wait(remaining):
-            return self._supersede(decision, Reason.TIMEOUT)
-        if not item.ok:
-            return self._supersede(decision, Reason.NOT_DURABLE)
-        return decision
+        """Log ``decision``; for ``record=True`` wait until it is durable, else refuse.
+
+        ``deadline`` is a ``monotonic()`` time; past it a ``record=True`` not yet durable
+        is answered ``record=False`` (``TIMEOUT``). Blocks the calling thread while it
+        waits: an embedding platform's call-setup thread. On an event loop, use
+        :meth:`submit_async` (the same steps, awaited).
+        """
+        done = threading.Event()
+        item = self._queue_record(decision, done)
+        if item is None:
+            return self._answer_now(decision)
+        return self._outcome(decision, item, done.wait(_left(deadline, monotonic)))
 
     async def submit_async(
         self,
@@ -152,21 +139,39 @@ class DecisionLog:
         is not capped by a thread pool (with blocking waits, 40 threads waiting ~50 ms each
         held the service near 200 decisions/s at a few percent of a core).
         """
+        loop = asyncio.get_running_loop()
+        durable: asyncio.Future[None] = loop.create_future()
+        item = self._queue_record(decision, _Wakeup(loop, durable))
+        if item is None:
+            return self._answer_now(decision)
+        try:
+            await asyncio.wait_for(durable, _left(deadline, monotonic))
+        except TimeoutError:
+            return self._outcome(decision, item, False)
+        return self._outcome(decision, item, True)
+
+    def _queue_record(self, decision: Decision, done: _Done) -> _Item | None:
+        # The steps both submits share. A record=False is queued without a waiter (None
+        # returned: answer at once); a record=True with ``done``, which the writer sets
+        # once its batch committed or failed. The queue is never waited on: full, it is a
+        # refusal (a record=False goes to the spill file instead).
         item = self._item(decision)
         if not decision.record:
             self._enqueue_async(item)
-            return decision
-        loop = asyncio.get_running_loop()
-        durable: asyncio.Future[None] = loop.create_future()
-        item.done = _Wakeup(loop, durable)
+            return None
+        item.done = done
         try:
-            self._queue.put_nowait(item)  # never block the loop: a full queue is a refusal
+            self._queue.put_nowait(item)
         except queue.Full:
-            return self._supersede(decision, Reason.TIMEOUT)
-        remaining = None if deadline is None else max(0.0, deadline - monotonic())
-        try:
-            await asyncio.wait_for(durable, remaining)
-        except TimeoutError:
+            return None
+        return item
+
+    def _answer_now(self, decision: Decision) -> Decision:
+        # A record=False (logged asynchronously) or a record=True the queue had no room for.
+        return self._supersede(decision, Reason.TIMEOUT) if decision.record else decision
+
+    def _outcome(self, decision: Decision, item: _Item, settled: bool) -> Decision:
+        if not settled:
             return self._supersede(decision, Reason.TIMEOUT)
         if not item.ok:
             return self._supersede(decision, Reason.NOT_DURABLE)
@@ -280,23 +285,33 @@ class DecisionLog:
         return True
 
     def _insert(self, session: Session, batch: list[_Item]) -> None:
-        for it in batch:
-            row = dict(it.row)
-            at = dt.datetime.fromisoformat(row["at"])
-            index = None
-            if self._ledger is not None:
-                appended = self._ledger.append(
-                    session,
-                    actor=self._actor,
-                    action="decision.record" if row["record"] else "decision.no_record",
-                    reason=row["reason"],
-                    payload=row,
-                    at=at,
-                )
-                index = getattr(appended, "index", None)
-            session.add(DecisionRow(**(row | {"at": at, "ledger_index": index})))
+        # One index claim, one multi-row insert per table: the batch costs a few
+        # statements whatever its size (row by row, the ORM spent ~1 ms per decision).
+        if not batch:
+            return
+        rows = [it.row | {"at": dt.datetime.fromisoformat(it.row["at"])} for it in batch]
+        indexes: list[int | None] = [None] * len(rows)
+        if self._ledger is not None:
+            appended = self._ledger.append_many(
+                session,
+                [
+                    NewEntry(
+                        self._actor,
+                        "decision.record" if it.row["record"] else "decision.no_record",
+                        it.row["reason"],
+                        it.row,
+                        row["at"],
+                    )
+                    for it, row in zip(batch, rows, strict=True)
+                ],
+            )
+            indexes = [a.index for a in appended]
+        for row, index in zip(rows, indexes, strict=True):
+            row["ledger_index"] = index
+        session.execute(insert(DecisionRow), rows)
+        for it, row in zip(batch, rows, strict=True):
             if it.number is not None:
-                _queue_candidate(session, it.number, row["facility"], at, row["decision_id"])
+                _queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
         session.flush()
 
     # -- the spill file ---------------------------------------------------------------------
@@ -344,6 +359,10 @@ class DecisionLog:
             log.warning("replayed %d spilled decisions from %s", len(items), pending)
 
 
+def _left(deadline: float | None, monotonic: Callable[[], float]) -> float | None:
+    return None if deadline is None else max(0.0, deadline - monotonic())
+
+
 def _lines(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -374,44 +393,3 @@ def _queue_candidate(
     found.facilities = ",".join(sorted(set(found.facilities.split(",")) | {facility}))
     evidence = json.loads(found.evidence)
     found.evidence = json.dumps((evidence + [decision_id])[-100:])  # the latest 100
-
-
-def counts(
-    session: Session,
-    *,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    facility: str | None = None,
-) -> list[dict[str, Any]]:
-    """Decisions counted by facility, outcome and reason in [since, until): for reports."""
-    q = select(DecisionRow.facility, DecisionRow.record, DecisionRow.reason, func.count())
-    if since is not None:
-        q = q.where(DecisionRow.at >= since)
-    if until is not None:
-        q = q.where(DecisionRow.at < until)
-    if facility is not None:
-        q = q.where(DecisionRow.facility == facility)
-    q = q.group_by(DecisionRow.facility, DecisionRow.record, DecisionRow.reason).order_by(
-        DecisionRow.facility, DecisionRow.record, DecisionRow.reason
-    )
-    return [
-        {"facility": f, "record": bool(r), "reason": why, "decisions": int(n)}
-        for f, r, why, n in session.execute(q)
-    ]
-
-
-def candidates(session: Session) -> list[dict[str, Any]]:
-    """The registrar's queue: numbers declared private while not registered, newest first."""
-    rows = session.scalars(select(Candidate).order_by(Candidate.last_at.desc()))
-    return [
-        {
-            "number": c.number,
-            "declarations": c.declarations,
-            "facilities": c.facilities,
-            "first_at": c.first_at,
-            "last_at": c.last_at,
-            "evidence": json.loads(c.evidence),
-            "state": c.state,
-        }
-        for c in rows
-    ]

@@ -14,7 +14,7 @@ Modules: :mod:`.merkle` (tree math), :mod:`.note` (signed notes, checkpoints, ke
 
 from privguard.internals.prevention.ledger import merkle, note
 from privguard.internals.prevention.ledger.check import VerifyReport
-from privguard.internals.prevention.ledger.entry import LedgerEntry
+from privguard.internals.prevention.ledger.entry import LedgerEntry, NewEntry
 from privguard.internals.prevention.ledger.errors import LedgerError
 from privguard.internals.prevention.ledger.merkle import (
     leaf_hash,
@@ -46,6 +46,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "LedgerError",
+    "NewEntry",
     "ReceiptCheck",
     "SignedCheckpoint",
     "Signer",

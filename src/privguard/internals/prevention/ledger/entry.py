@@ -53,6 +53,17 @@ class LedgerEntry:
         )
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append (:meth:`.store.Ledger.append_many`): who, what, why, payload, when."""
+
+    actor: str
+    action: str
+    reason: str
+    payload: dict[str, Any]
+    at: datetime | None = None  # UTC (naive is taken as UTC); None: the time of the append
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces; refuses NaN and non-JSON values."""
     return json.dumps(

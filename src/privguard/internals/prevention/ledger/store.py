@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from privguard.internals.prevention.ledger.check import VerifyReport, verify_log
 from privguard.internals.prevention.ledger.entry import (
     SALT_SIZE,
     LedgerEntry,
+    NewEntry,
     canonical_entry,
     check_fields,
     entry_leaf,
@@ -61,13 +62,16 @@ from privguard.internals.prevention.ledger.tables import (
 )
 
 log = logging.getLogger(__name__)
+# session.info key: the logs appended to in the session since this was last cleared, for
+# listeners that react to a commit (the service refreshes its gate after a registry one).
+CHANGED_LOGS = "privguard_ledger_changed"
 _STREAM = {"yield_per": 2000}
 # Built once: statements with literal values cost more to compile than to run.
 _INSERT_ENTRY = insert(entries)
 _BUMP = (
     update(heads)
     .where(heads.c.log == bindparam("head_log"))
-    .values(size=heads.c.size + 1)
+    .values(size=heads.c.size + bindparam("head_n", type_=BigInteger))
     .returning(heads.c.size)
 )
 
@@ -154,40 +158,62 @@ class Ledger:
         ``at`` is a UTC time (a naive one is taken as UTC; default now). The index is the
         log's next one, assigned under the log's lock, so it is final once committed.
         """
-        payload = {} if payload is None else payload
-        payload_json = check_fields(actor, action, reason, payload)
-        when = format_time(at or now())
-        index = self._claim_index(session)
-        salt = os.urandom(SALT_SIZE)
-        data = canonical_entry(self.log, index, when, actor, action, reason, payload)
-        leaf = entry_leaf(salt, data)
-        row = {
-            "log": self.log,
-            "idx": index,
-            "at": when,
-            "actor": actor,
-            "action": action,
-            "reason": reason,
-            "payload": payload_json,
-            "salt": salt,
-            "leaf_hash": leaf,
-        }
-        session.execute(_INSERT_ENTRY, row)
-        if (index + 1) % TILE == 0:
-            self._cache_tile(session, index // TILE)
-        entry = LedgerEntry(
-            self.log, index, parse_time(when), actor, action, reason, dict(payload), salt, leaf
-        )
-        return Appended(index, leaf, entry)
+        new = NewEntry(actor, action, reason, {} if payload is None else payload, at)
+        return self.append_many(session, [new])[0]
 
-    def _claim_index(self, session: Session) -> int:
-        size = session.execute(_BUMP, {"head_log": self.log}).scalar_one_or_none()
+    def append_many(self, session: Session, items: Sequence[NewEntry]) -> list[Appended]:
+        """Append ``items`` in order, in the caller's transaction, as :meth:`append` would
+        one by one, but with one index claim and one multi-row insert: a group commit's n
+        entries cost a few statements, not 2n (the decision log's writer appends this way).
+        """
+        checked = [check_fields(it.actor, it.action, it.reason, it.payload) for it in items]
+        if not items:
+            return []
+        first = self._claim_indexes(session, len(items))
+        rows, out = [], []
+        for offset, (it, payload_json) in enumerate(zip(items, checked, strict=True)):
+            index = first + offset
+            at = it.at or now()
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            when = format_time(at)
+            salt = os.urandom(SALT_SIZE)
+            data = canonical_entry(
+                self.log, index, when, it.actor, it.action, it.reason, it.payload
+            )
+            leaf = entry_leaf(salt, data)
+            rows.append(
+                {
+                    "log": self.log,
+                    "idx": index,
+                    "at": when,
+                    "actor": it.actor,
+                    "action": it.action,
+                    "reason": it.reason,
+                    "payload": payload_json,
+                    "salt": salt,
+                    "leaf_hash": leaf,
+                }
+            )
+            entry = LedgerEntry(
+                self.log, index, at, it.actor, it.action, it.reason, dict(it.payload), salt, leaf
+            )
+            out.append(Appended(index, leaf, entry))
+        session.execute(_INSERT_ENTRY, rows)
+        session.info.setdefault(CHANGED_LOGS, set()).add(self.log)  # see CHANGED_LOGS
+        for tile in range(first // TILE, (first + len(items)) // TILE):
+            self._cache_tile(session, tile)  # each 256-leaf run completed by these entries
+        return out
+
+    def _claim_indexes(self, session: Session, n: int) -> int:
+        # The first of n consecutive indexes, claimed under the log's lock.
+        params = {"head_log": self.log, "head_n": n}
+        size = session.execute(_BUMP, params).scalar_one_or_none()
         if size is None:  # the log's first entry: create its head row, once, race-free
             dialect = session.get_bind().dialect.name
             ins = postgresql.insert(heads) if dialect == "postgresql" else sqlite.insert(heads)
             session.execute(ins.values(log=self.log, size=0).on_conflict_do_nothing())
-            size = session.execute(_BUMP, {"head_log": self.log}).scalar_one()
-        return int(size) - 1
+            size = session.execute(_BUMP, params).scalar_one()
+        return int(size) - n
 
     def _cache_tile(self, session: Session, tile: int) -> None:
         digest = merkle.root(self._leaves(session, tile * TILE, (tile + 1) * TILE))

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
+from privguard.internals.prevention.decisions import fastpath as decisions_fastpath
 from privguard.internals.prevention.decisions import http as decisions_http
 from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.registry import api as registry_api
@@ -85,6 +86,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(decisions_http.router)
     app.include_router(routes_vault.router)
     plain = portal.install(app)  # the server-rendered pages (issue 17)
+    # Outermost: an ordinary decision request is answered before routing (fastpath.py).
+    app.add_middleware(decisions_fastpath.DecisionFastPath)
     docs = [*plain, *(p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p)]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.
@@ -92,11 +95,26 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     return app
 
 
+class QuietDecisions(logging.Filter):
+    """Drops uvicorn's access-log line of each answered ``POST /v1/decisions``.
+
+    A jail's switch asks at every call setup: a line per decision would be thousands a
+    second that say less than the decision log, where every decision is kept (in the
+    ledger). Refused requests (401, 403, 422...) and every other route keep their line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # client, method, path, version, status
+            return not (args[1] == "POST" and args[2] == "/v1/decisions" and args[4] == 200)
+        return True
+
+
 def serve(settings: ServiceSettings) -> None:
     """Run the service with uvicorn on ``settings.host``:``settings.port`` until stopped.
 
     The database is reached and migrated first, so a wrong URL or a stopped server is a
-    :class:`DatabaseError` with its fix, not a failed startup inside uvicorn.
+    :class:`DatabaseError` with its fix, not a failed startup inside uvicorn. uvicorn uses
+    uvloop and httptools (dependencies) where they are installed.
     """
     import uvicorn
 
@@ -105,4 +123,5 @@ def serve(settings: ServiceSettings) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
+    logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

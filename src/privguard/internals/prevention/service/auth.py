@@ -37,6 +37,7 @@ SESSION_HOURS = 12
 # last_used_at is written at most this often per token, so reads do not all become writes.
 LAST_USED_EVERY = timedelta(seconds=60)
 _hasher = PasswordHasher()
+_REVOKED = [0]  # revocations made in this process (see revocations())
 
 
 ACCESS_LOG = "access"
@@ -92,6 +93,7 @@ class Principal:
     role: str
     attorney_id: int | None
     token_id: int
+    expires_at: datetime | None = None  # the token's expiry (aware UTC), None: never
 
     @property
     def actor(self) -> str:
@@ -196,8 +198,17 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def revocations() -> int:
+    """How many revocations this process has made: token caches forget all when it changes."""
+    return _REVOKED[0]
+
+
 def revoke_token(session: Session, token_id: int) -> Token:
-    """Mark a token revoked (idempotent: a second revoke keeps the first time)."""
+    """Mark a token revoked (idempotent: a second revoke keeps the first time).
+
+    This process's token caches (:mod:`.token_cache`) forget every token at once; another
+    process's within their time to live."""
+    _REVOKED[0] += 1
     record = session.get(Token, token_id)
     if record is None:
         raise NotFound(f"there is no token {token_id}", where=f"token {token_id}")
@@ -275,7 +286,7 @@ def authenticate(
     if last is None or current - last >= LAST_USED_EVERY:
         record.last_used_at = current
         session.commit()
-    return Principal(user.id, user.username, user.role, user.attorney_id, record.id)
+    return Principal(user.id, user.username, user.role, user.attorney_id, record.id, expires)
 
 
 def bootstrap_admin(settings: Any, username: str) -> IssuedToken:

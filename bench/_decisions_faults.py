@@ -1,0 +1,143 @@
+"""The faults of bench/decisions_http.py, injected during one load run.
+
+The database taken away from writers (SQLite: another process holds its write lock;
+PostgreSQL: the decisions table locked), a corrupted snapshot delivered to the checker (a
+signal to the server swaps its snapshot source for one that alters the text), and a
+registry update arriving (an attorney's request approved over HTTP; the bench measures
+how long until decisions refuse to record that number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from _decisions_load import FACILITY, Conn, summarize
+
+NEW_NUMBER = "+15125550100"  # registered during the fault run
+
+
+def serve_child(data: str, url: str, port: int) -> None:
+    """`privguard serve`'s own code path; SIGUSR1/SIGUSR2 start/stop a corrupted delivery."""
+    from privguard.internals.prevention.service import app as service_app
+    from privguard.internals.prevention.settings import ServiceSettings
+
+    apps: list[Any] = []
+    made = service_app.create_app
+
+    def create(settings: Any) -> Any:
+        apps.append(made(settings))
+        return apps[-1]
+
+    saved: list[Any] = []
+
+    def corrupt(signum: int, frame: Any) -> None:
+        checker = apps[0].state.decision_checker
+        good = checker._source  # the bench reaches in: no fault hook in library code
+        saved.append(good)
+        checker._source = lambda: good().replace(b"\ncount ", b"\ncount 9", 1)
+
+    def restore(signum: int, frame: Any) -> None:
+        if saved:
+            apps[0].state.decision_checker._source = saved.pop()
+
+    signal.signal(signal.SIGUSR1, corrupt)
+    signal.signal(signal.SIGUSR2, restore)
+    service_app.create_app = create  # type: ignore[assignment]
+    settings = ServiceSettings(data_dir=Path(data), database_url=url or None, port=port)
+    service_app.serve(settings)
+
+
+def hold_db_lock(url: str | None, data: str, seconds: float) -> str:
+    """Take the database away from writers for ``seconds`` (see the module doc)."""
+    if url and url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(text("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE"))
+            time.sleep(seconds)
+            tx.rollback()
+        engine.dispose()
+        return "decisions table locked (ACCESS EXCLUSIVE)"
+    import sqlite3
+
+    conn = sqlite3.connect(str(Path(data) / "privguard.db"), timeout=30, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    time.sleep(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()
+    return "SQLite write lock held by another process"
+
+
+def fault_plan(proc: Any, port: int, tokens: dict[str, str], url: str | None, data: str,
+               seconds: float) -> Any:  # fmt: skip
+    async def until(moment: float) -> None:
+        await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+
+    async def faults(t0: float) -> dict[str, Any]:
+        report: dict[str, Any] = {}
+        span = 0.15 * seconds
+        await until(t0 + 0.15 * seconds)
+        a = time.perf_counter()
+        how = await asyncio.to_thread(hold_db_lock, url, data, span)
+        report["db_down"] = {"from_s": a - t0, "to_s": time.perf_counter() - t0, "how": how}
+        await until(t0 + 0.45 * seconds)
+        a = time.perf_counter()
+        os.kill(proc.pid, signal.SIGUSR1)
+        await asyncio.sleep(span)
+        os.kill(proc.pid, signal.SIGUSR2)
+        report["corrupted"] = {"from_s": a - t0, "to_s": time.perf_counter() - t0}
+        await until(t0 + 0.75 * seconds)
+        report["registry_update"] = await registry_update(port, tokens)
+        return report
+
+    return faults
+
+
+async def registry_update(port: int, tokens: dict[str, str]) -> dict[str, Any]:
+    """Approve a new number over HTTP; probe until decisions refuse to record it."""
+    conn, probe = Conn(port, tokens["attorney"]), Conn(port, tokens["facility_system"])
+    status, req = await conn.post("/v1/registry/requests", {"numbers": [NEW_NUMBER]})
+    assert status == 201, req
+    sent = time.perf_counter()
+    path = f"/v1/registry/requests/{req['id']}/approve"
+    status, out = await conn.post(path, {"reason": "bench"}, token=tokens["registrar"])
+    assert status == 200, out
+    answered = time.perf_counter()
+    body = {"facility": FACILITY, "inmate_account": "P1", "dialed_number": NEW_NUMBER}
+    true_after, probes, seen = 0, 0, None
+    while time.perf_counter() < answered + 30:
+        status, ans = await probe.post("/v1/decisions", body)
+        probes += 1
+        if status == 200 and ans["reason"] == "REGISTERED_NUMBER":
+            seen = time.perf_counter()
+            break
+        true_after += status == 200 and ans["record"] is True
+        await asyncio.sleep(0.005)
+    return {
+        "approve_ms": round((answered - sent) * 1000, 1),
+        # the approval committed after `sent`: this bounds the delay from above
+        "visible_within_ms": None if seen is None else round((seen - sent) * 1000, 1),
+        "visible_after_approval_answered_ms": None
+        if seen is None
+        else round((seen - answered) * 1000, 1),
+        "probes": probes,
+        "record_true_after_approval_answered": true_after,
+    }
+
+
+def by_phase(result: dict[str, Any]) -> dict[str, Any]:
+    windows = {k: v for k, v in (result["faults"] or {}).items() if "from_s" in v}
+    groups: dict[str, list[Any]] = {}
+    for row in result["rows"]:
+        at = row[0] - result["t0"]
+        name = next((k for k, w in windows.items() if w["from_s"] <= at < w["to_s"]), "normal")
+        groups.setdefault(name, []).append(row)
+    return {
+        k: summarize(v, {}, result["elapsed"]) | {"achieved_per_s": None} for k, v in groups.items()
+    }
