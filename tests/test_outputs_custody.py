@@ -214,7 +214,8 @@ def test_letter_worker_dies_with_its_parent(tmp_path: Path) -> None:
     parent = (
         "import subprocess, sys, os, time\n"
         "code = ('import time, os; from privguard.internals.audit.report.parallel import "
-        "die_with_parent; die_with_parent(%d); time.sleep(60)' % os.getpid())\n"
+        "die_with_parent; die_with_parent(%d); print(\\'armed\\', flush=True); time.sleep(60)'"
+        " % os.getpid())\n"
         "child = subprocess.Popen([sys.executable, '-c', code])\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(60)\n"
@@ -223,11 +224,13 @@ def test_letter_worker_dies_with_its_parent(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     child = int(proc.stdout.readline())
-    time.sleep(1.5)  # the child is importing, then sleeping
+    # The child says when its parent-death signal is armed (it shares this pipe), so a
+    # slow import on a loaded machine cannot make the test kill the parent too early.
+    assert proc.stdout.readline().strip() == b"armed"
     os.kill(child, 0)  # alive while the parent lives
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # generous: it returns as soon as the child is gone
     while time.monotonic() < deadline:
         try:
             os.kill(child, 0)
