@@ -155,6 +155,7 @@ def audit(
                 parameters=_parameters(dump, directories, registries, labels, config),
                 labels=labels,
                 settings=settings.privacy,
+                case=settings.case,
                 executor=executor,
                 progress=progress,
                 foreign=prepared.foreign,

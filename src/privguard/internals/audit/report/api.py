@@ -15,6 +15,7 @@ from privguard.internals.common.keys import load_signing_key
 from privguard.internals.common.progress import NullProgress, Progress
 
 from . import privacy, seal, sql
+from .case import Case
 from .custody import previous_outputs, write_manifest
 from .exports import write_exports
 from .html import render_html
@@ -60,6 +61,7 @@ def report(
     executor: Executor | None = None,
     progress: Progress | None = None,
     foreign: set[str] | None = None,
+    case: Case | None = None,
 ) -> ReportResult:
     """Write the shareable outputs of an audit and seal the folder with a manifest.
 
@@ -103,6 +105,8 @@ def report(
     out = Path(out)
     paths = AuditPaths(out)
     cfg = _privacy_settings(settings)
+    if case is None and isinstance(getattr(settings, "case", None), Case):
+        case = settings.case
     progress = progress or NullProgress()
     own = executor is None
     ex = executor or connect()
@@ -137,8 +141,9 @@ def report(
         scratch = paths.scratch / "report-letters"
         try:
             job = start_letters(
-                ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
-            )
+                ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize,
+                case=case,
+            )  # fmt: skip
             try:
                 exports = write_exports(
                     ex, paths.exports, pseudonymize=cfg.pseudonymize, as_of=model.as_of

@@ -68,7 +68,10 @@ def _fresh_copy(template: TTFFont, *, index: int) -> TTFFont:
 class Doc(FPDF):
     """An A4 document with a Unicode font when available and a page-numbered footer."""
 
-    def __init__(self, title: str, as_of: dt.datetime) -> None:
+    def __init__(
+        self, title: str, as_of: dt.datetime, *, author: str | None = None,
+        subject: str | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(format="A4")
         self.doc_title = title
         self.unicode = (DEJAVU / "DejaVuSans.ttf").exists() and (
@@ -83,7 +86,9 @@ class Doc(FPDF):
         # Fixed metadata: the same inputs must give byte-identical files.
         self.set_creation_date(as_of)
         self.set_title(title)
-        self.set_author("privguard")
+        self.set_author(author or "privguard")
+        if subject:
+            self.set_subject(subject)
         self.set_creator(f"privguard {__version__}")
         self.set_producer(f"privguard {__version__} (fpdf2)")
         self.set_margins(18, 18, 18)
