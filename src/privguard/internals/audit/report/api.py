@@ -11,7 +11,7 @@ from typing import Any
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.paths import AuditPaths, readme_text
-from privguard.internals.common.keys import load_signing_key
+from privguard.internals.common.keys import load_signing_key, public_key_hex
 from privguard.internals.common.progress import NullProgress, Progress
 
 from . import privacy, seal, sql
@@ -125,7 +125,10 @@ def report(
                 (out / rel).unlink(missing_ok=True)
         paths.manifest.unlink(missing_ok=True)
         signing_key = load_signing_key(out)
-        model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
+        model = build_model(
+            ex, out, pseudonymize=cfg.pseudonymize, case=case,
+            public_key=public_key_hex(signing_key),
+        )  # fmt: skip
         progress.advance("report")
         html_path = paths.report_html
         html_path.write_text(render_html(model), encoding="utf-8")

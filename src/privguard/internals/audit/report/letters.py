@@ -338,7 +338,7 @@ def render_letter(
              "yes" if c["registered_then"] else "no")
             for c in listed
         ],
-        [24, 24, 24, 22, 24, 17, 22, 17],
+        [24, 25, 24, 22, 24, 17, 21, 17],
         size=7,
     )  # fmt: skip
     if more > 0:

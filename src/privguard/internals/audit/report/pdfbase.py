@@ -135,7 +135,7 @@ class Doc(FPDF):
     def h1(self, text: str) -> None:
         self.set_font(self.fam, "B", 18)
         self.set_text_color(*INK)
-        self.multi_cell(0, 9, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 9, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
         self.ln(2)
 
     def h2(self, text: str, need: float = 50) -> None:
@@ -162,6 +162,44 @@ class Doc(FPDF):
                             new_x="LMARGIN", new_y="NEXT", align="L")  # fmt: skip
             self.ln(0.8)
 
+    def fit_widths(
+        self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
+        size: float, pad: float,
+    ) -> list[float]:  # fmt: skip
+        """Column widths in which no word is wider than its column, so fpdf2 never breaks
+        one mid-word ("Confidenc/e"): a column too narrow for its longest word (split at
+        spaces, slashes and underscores) takes room from columns with some to spare."""
+
+        def needs(split: str) -> list[float]:
+            out = []
+            for i in range(len(widths)):
+                longest = 0.0
+                for style, cells in (("B", [headers[i]]), ("", [r[i] for r in rows])):
+                    self.set_font(self.fam, style, size)
+                    for cell in cells:
+                        for word in re.split(split, cell):
+                            longest = max(longest, self.width(word))
+                out.append(longest + 2 * pad + 0.6)
+            return out
+
+        def fit(need: list[float]) -> tuple[list[float], bool]:
+            out = [max(w, n) for w, n in zip(widths, need, strict=True)]
+            excess = sum(out) - sum(widths)
+            slack = [max(0.0, o - n) for o, n in zip(out, need, strict=True)]
+            if excess <= 0:
+                return out, True
+            take = min(1.0, excess / sum(slack)) if sum(slack) else 0.0
+            fits = excess <= sum(slack)
+            return [o - sl * take for o, sl in zip(out, slack, strict=True)], fits
+
+        # Whole words first ("America/Los_Angeles" on one line); only when the page is too
+        # narrow for that, words may break after a slash or an underscore.
+        out, ok = fit(needs(r"[ \u200b]+"))
+        if not ok:
+            out, _ = fit(needs(r"[ \u200b]+|(?<=[/_])"))
+        self.set_font(self.fam, "", size)
+        return out
+
     def grid(
         self,
         caption: str,
@@ -171,32 +209,44 @@ class Doc(FPDF):
         *,
         numeric: Sequence[int] = (),
         size: float = 8.5,
+        head: bool = True,
     ) -> None:
-        """A captioned table; the header row repeats on each page."""
+        """A captioned table; the header row repeats on each page (``head=False``: no
+        header row, e.g. the cover's label/value lines)."""
         if self.get_y() > self.h - 45:  # keep a caption with its table
             self.add_page()
-        self.set_font(self.fam, "B", 9.5)
-        self.set_text_color(*INK)
-        self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.fam, "", size)
+        if caption:
+            self.set_font(self.fam, "B", 9.5)
+            self.set_text_color(*INK)
+            self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
+        cells = [
+            [self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v) for v in r]
+            for r in rows or [["None."] + [""] * (len(headers) - 1)]
+        ]
+        heads = [self.t(h) for h in headers]
+        pad = 1.2
+        fitted = self.fit_widths(heads if head else [""] * len(heads), cells, widths, size, pad)
+        # A word still wider than its column (the page is full) may break after a slash
+        # or an underscore (zero-width space), never inside a word.
+        for r in cells:
+            for i, v in enumerate(r):
+                if any(self.width(w) > fitted[i] - 2 * pad for w in v.split()):
+                    r[i] = re.sub(r"(?<=[/_])(?=\S)", "\u200b", v)
         align = tuple("RIGHT" if i in numeric else "LEFT" for i in range(len(headers)))
         with self.table(
-            col_widths=tuple(widths),
+            col_widths=tuple(fitted),
             text_align=align,
             headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL),
             line_height=size * 0.55,
-            padding=1.2,
+            padding=pad,
             borders_layout="HORIZONTAL_LINES",
-            repeat_headings=1,
+            repeat_headings=1 if head else 0,
+            first_row_as_headings=head,
         ) as table:
-            table.row([self.t(h) for h in headers])
-            for r in rows or [["None."] + [""] * (len(headers) - 1)]:
-                table.row(
-                    [
-                        self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
-                        for v in r
-                    ]
-                )
+            if head:
+                table.row(heads)
+            for r in cells:
+                table.row(r)
         self.ln(3)
 
     def _plain_ttf(self, text: str) -> bool:

@@ -116,6 +116,14 @@ LETTER_PRECEDENTS = (
     "bars anyone who listened from the case."
 )
 
+RULE_LABELS = {
+    "single": "Found in one table",
+    "exact": "Exact copies",
+    "near_time": "Start times slightly apart",
+    "billed_minutes": "Billing copy (whole minutes)",
+    "same_call_id": "Same call identifier",
+}
+
 RULES_EXPLAINED = {
     "single": "Calls found in one table only: nothing to merge.",
     "exact": "Copies that agree exactly on facility, inmate, number, start time and duration.",
