@@ -40,9 +40,14 @@ def test_every_case_problem_is_reported_at_once() -> None:
             }
         )  # fmt: skip
     text = "\n".join(err.value.problems)
-    for want in ("[case] name must be text", "[case] date '3 Dec' is not a date",
-                 "[case] unknown key 'colour'", "[case] analyst holds control characters",
-                 "[case.sender] unknown key 'fax'", "[case] facilities must be a table"):
+    for want in (
+        "[case] name must be text",
+        "[case] date '3 Dec' is not a date",
+        "[case] unknown key 'colour'",
+        "[case] analyst holds control characters",
+        "[case.sender] unknown key 'fax'",
+        "[case] facilities must be a table",
+    ):
         assert want in text, want  # fmt: skip
     assert len(err.value.problems) == 6
 
