@@ -197,3 +197,13 @@ def test_letter_without_a_case_file_says_it_is_a_draft_and_names_an_unnamed_hold
     assert "To: Attorney or office at +17023653370" in flat
     assert "DRAFT: the case file gives no date, sender, contact (email or phone)" in flat
     assert "Holder of" not in flat
+
+
+def test_an_example_call_without_a_local_clock_is_cited_in_utc() -> None:
+    from privguard.internals.audit.report.letters import example_calls
+
+    call = _call(0) | {"local_zone": None, "registered_then": False, "recording_ref": None}
+    assert example_calls([call], CASE) == [
+        "the call of 2013-01-01 00:00 UTC from Travis County Jail (TX01) to +15125550199, "
+        "1 min 00 s, marked as recorded"
+    ]

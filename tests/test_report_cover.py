@@ -85,3 +85,22 @@ def test_a_narrow_column_widens_rather_than_break_a_word(tmp_path: Path) -> None
     lines = _pdf_text(tmp_path / "t.pdf").splitlines()
     assert "File (table) Clock used Evidence Confidence" in lines
     assert "a America/Los_Angeles e 97%" in lines
+
+
+def test_pdfs_embed_the_packaged_font_and_keep_accents(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import font_source_sans_pro
+
+    from privguard.internals.audit.report.pdfbase import Doc, font_files
+
+    files = font_files()
+    assert files is not None
+    assert all(f.is_relative_to(Path(font_source_sans_pro.__file__).parent) for f in files)
+    doc = Doc("t", dt.datetime(2013, 1, 1, tzinfo=dt.UTC))
+    doc.add_page()
+    doc.para("Joaquín Núñez, Zoë Adler – Ørsted")
+    doc.save(tmp_path / "t.pdf")
+    raw = (tmp_path / "t.pdf").read_bytes()
+    assert b"SourceSansPro" in raw and b"DejaVu" not in raw and b"Helvetica" not in raw
+    assert "Joaquín Núñez, Zoë Adler – Ørsted" in _pdf_text(tmp_path / "t.pdf")

@@ -217,9 +217,11 @@ def example_calls(calls: list[dict[str, Any]], case: Case) -> list[str]:
     for c in picked:
         ref = f", recording reference {c['recording_ref']}" if c["recording_ref"] else ""
         dnr = ", while your number was on the do-not-record list" if c["registered_then"] else ""
+        utc = f"{(c['start_utc'] or '')[:16]} UTC"
+        local = local_time(c["start_utc"], c["local_zone"])
+        when = utc if local == "not known" else f"{local} ({utc})"
         out.append(
-            f"the call of {local_time(c['start_utc'], c['local_zone'])} "
-            f"({(c['start_utc'] or '')[:16]} UTC) from {case.facility(c['facility'])} to "
+            f"the call of {when} from {case.facility(c['facility'])} to "
             f"{c['number']}, {duration(c['duration_s'])}, marked as recorded{ref}{dnr}"
         )
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -18,8 +19,23 @@ from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 from privguard import __version__
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-FAMILY = "dejavu"
+FAMILY = "sans"
+log = logging.getLogger(__name__)
+
+
+def font_files() -> tuple[Path, Path] | None:
+    """The regular and bold TrueType files the PDFs embed: Source Sans Pro (SIL OFL 1.1)
+    from the ``font-source-sans-pro`` package, a dependency, so every machine embeds the
+    very same font (no system font path, no accents lost to Helvetica). None if missing."""
+    try:
+        import font_source_sans_pro
+    except ImportError:
+        return None
+    folder = Path(font_source_sans_pro.font_directory)
+    regular, bold = folder / "SourceSansPro-Regular.ttf", folder / "SourceSansPro-Bold.ttf"
+    return (regular, bold) if regular.is_file() and bold.is_file() else None
+
+
 INK = (31, 35, 40)
 MUTED = (87, 96, 106)
 HEAD_FILL = (232, 238, 244)
@@ -74,14 +90,17 @@ class Doc(FPDF):
     ) -> None:  # fmt: skip
         super().__init__(format="A4")
         self.doc_title = title
-        self.unicode = (DEJAVU / "DejaVuSans.ttf").exists() and (
-            DEJAVU / "DejaVuSans-Bold.ttf"
-        ).exists()
-        if self.unicode:
-            self._add_cached_font("", DEJAVU / "DejaVuSans.ttf")
-            self._add_cached_font("B", DEJAVU / "DejaVuSans-Bold.ttf")
+        fonts = font_files()
+        self.unicode = fonts is not None
+        if fonts is not None:
+            self._add_cached_font("", fonts[0])
+            self._add_cached_font("B", fonts[1])
             self.fam = FAMILY
         else:
+            log.warning(
+                "the font package font-source-sans-pro is not installed: PDFs fall back to "
+                "Helvetica and lose accents; reinstall privguard to get it"
+            )
             self.fam = "helvetica"
         # Fixed metadata: the same inputs must give byte-identical files.
         self.set_creation_date(as_of)
@@ -96,7 +115,7 @@ class Doc(FPDF):
         self.alias_nb_pages()
 
     def _add_cached_font(self, style: str, path: Path) -> None:
-        """``add_font`` with the font parsed once per process: parsing DejaVu took most of a
+        """``add_font`` with the font parsed once per process: parsing the font took most of a
         short letter's time. Each document gets its own copy of the per-document state."""
         key = (str(path), style)
         template = _FONTS.get(key)
