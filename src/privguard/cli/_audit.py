@@ -40,6 +40,12 @@ _PATH = click.Path(path_type=Path)
     is_flag=True,
     help="Write into a non-empty folder that holds no audit (only privguard's files are replaced).",
 )
+@click.option(
+    "--open",
+    "open_report",
+    is_flag=True,
+    help="Open the report in the web browser when the audit is done.",
+)
 def audit(
     dump: Path,
     out: Path,
@@ -48,6 +54,7 @@ def audit(
     labels: Path | None,
     config: Path | None,
     overwrite: bool,
+    open_report: bool,
 ) -> None:
     """Audit DUMP (a folder of call-record tables in any format) and write the evidence to --out.
 
@@ -75,6 +82,10 @@ def audit(
         )
     for line in summary_lines(result, lists_given=bool(directories or registries)):
         click.echo(line)
+    # click.launch uses the desktop's opener; on a server it fails, and the summary above
+    # still names the file.
+    if open_report and click.launch(str(result.report_html)) != 0:
+        click.echo(f"Could not open a browser: open {result.report_html} yourself.", err=True)
     s = result.summary
     if not directories and not registries:
         # Without a list, no number can be an attorney's: say so, never a bare "0".
