@@ -65,7 +65,8 @@ def test_an_empty_dump_and_a_full_foreign_out_folder_are_named(tmp_path: Path) -
     with pytest.raises(InputError) as err:
         check_inputs(tmp_path / "dump", tmp_path / "out")
     assert err.value.problems == [
-        f"the dump folder {tmp_path / 'dump'} is empty: copy the call records into it",
+        f"the dump folder {tmp_path / 'dump'} is empty, so no table of calls was read from the "
+        "dump: copy the call records into it",
         f"the output folder {tmp_path / 'out'} is not empty and holds no privguard audit (1 "
         "file(s) in it): give --out a new or empty folder, or pass --overwrite to write "
         "privguard's files into it (no other file is deleted)",

@@ -63,7 +63,10 @@ def check_inputs(
     elif not dump.is_dir():
         problems.append(f"the dump folder {dump} is a file: give the folder that holds it")
     elif not any(dump.iterdir()):
-        problems.append(f"the dump folder {dump} is empty: copy the call records into it")
+        problems.append(
+            f"the dump folder {dump} is empty, so no table of calls was read from the dump: "
+            "copy the call records into it"
+        )
     ident = settings.identify
     columns = {
         "directory": getattr(ident, "directory_columns", None),
