@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -85,8 +86,34 @@ def test_cli_audit_prints_headline_and_report(leak: Path, tmp_path: Path) -> Non
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert f"Report: {AuditPaths(out).report_html}" in proc.stdout
-    assert (AuditPaths(out).report_html).is_file()
+    paths = AuditPaths(out)
+    summary = json.loads(paths.summary.read_text())
+    lines = proc.stdout.splitlines()
+    # The end-of-run summary: headline first, then every output and what to open first.
+    assert lines[0] == summary["headline"]
+    assert (
+        f"Open first:  {paths.report_html}  (the same report for print: {paths.report_pdf})"
+        in lines
+    )
+    letters = sorted(paths.letters.glob("*.pdf"))
+    assert (
+        letters
+        and f"Letters:     {len(letters):,} letters to attorneys and offices in {paths.letters}/ (each with a CSV of all its calls)"
+        in lines
+    )
+    assert f"Exports:     {paths.exports}/ (CSV, XLSX, Parquet, findings.db)" in lines
+    rejected, junk = summary["rows_rejected"], summary["rows_set_aside"]
+    assert any(
+        ln.startswith(f"Set aside:   {rejected:,} unreadable row") and f"{junk:,} row" in ln
+        for ln in lines
+    )
+    assert "Not read:    none; every file given was read" in lines
+    sha = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    assert f"Manifest:    {out / 'manifest.json'}, SHA-256 {sha}" in lines
+    pub = json.loads((out / "manifest.sig").read_text())["public_key"]
+    assert any(ln.startswith(f"Signed:      Ed25519. Public key: {pub}") for ln in lines)
+    keys = f"Keys:        case key (pseudonyms) {tmp_path / 'case.key'}; signing key {tmp_path / 'case-signing.key'}: keep them with the case, never share them"
+    assert keys in lines  # fmt: skip
 
 
 def test_cli_audit_missing_inputs_exit_2(tmp_path: Path) -> None:

@@ -26,11 +26,13 @@ from compare_outputs import compare, digests  # noqa: E402
 GOLDEN = Path(__file__).parent / "golden" / "audit_small.json"
 PARAMS = {"calls": 3000, "seed": 7}
 KEY = "5eed" * 16  # a fixed case key: pseudonyms are part of the outputs
+SIGNING_KEY = "5167" * 16  # a fixed signing key: the report's cover names its public half
 
 
 def _audit(work: Path) -> dict[str, str]:
     privguard.synth(work / "leak", **PARAMS)
     (work / "case.key").write_text(KEY + "\n", encoding="ascii")
+    (work / "case-signing.key").write_text(SIGNING_KEY + "\n", encoding="ascii")
     privguard.audit(
         Path("leak/dump"),
         Path("out"),

@@ -128,7 +128,7 @@ def test_local_time_and_duration_helpers() -> None:
 def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: Path) -> None:
     """The report renders letters in worker processes; rendering the same calls in this
     process with write_letters must give the same file names and bytes."""
-    from privguard.internals.audit.report.letters import write_letters
+    from privguard.internals.audit.report.letters import link_text, write_letters
     from privguard.internals.audit.report.model import as_of
     from privguard.internals.audit.report.sql import LETTER_COLUMNS
 
@@ -136,9 +136,15 @@ def test_worker_letters_equal_serial_letters(audit: dict[str, Path], tmp_path: P
     calls = pq.read_table(AuditPaths(out).exports / "privileged_calls.parquet")
     calls = calls.filter(pc.field("recorded")).select(list(LETTER_COLUMNS)).sort_by("call_id")
     summary = json.loads((AuditPaths(out).summary).read_text())
+    numbers = pq.read_table(AuditPaths(out).numbers).to_pylist()
+    links = {
+        n["number"]: link_text(n["classification"], n["evidence"], n["evidence_file"])
+        for n in numbers
+    }
     serial = write_letters(
-        calls.to_pylist(), tmp_path / "serial", as_of=as_of(summary), pseudonymized=True
-    )
+        calls.to_pylist(), tmp_path / "serial", as_of=as_of(summary), pseudonymized=True,
+        links=links,
+    )  # fmt: skip
     parallel = sorted((AuditPaths(out).letters).glob("*.pdf"))
     assert len(parallel) >= 2
     assert [p.name for p in serial] == [p.name for p in parallel]

@@ -15,9 +15,11 @@ import pytest
 
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.report.case import Case, Sender
 from privguard.internals.audit.report.letters import (
     LIST_CAP,
     Recipient,
+    link_text,
     render_letter,
     write_letters,
 )
@@ -28,6 +30,13 @@ from privguard.internals.audit.sql import parquet_source
 from test_report_fixture import run_report
 
 AS_OF = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
+CASE = Case(
+    name="State v. Doe", reference="PD-2026-0142", analyst="Dana Analyst",
+    date=dt.date(2026, 12, 3),
+    sender=Sender(name="Dana Analyst", organisation="Travis County Public Defender",
+                  address="509 W 11th St\nAustin, TX 78701", email="audit@example.org"),
+    facilities={"FAC_A": "North Unit Jail", "TX01": "Travis County Jail"},
+)  # fmt: skip
 
 
 def _text(path: Path) -> str:
@@ -88,9 +97,12 @@ def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_c
     ex = connect()
     try:
         ex.execute(f"CREATE TEMP TABLE pg_export_calls AS SELECT * FROM {parquet_source(exported)}")
+        numbers = AuditPaths(out).numbers
+        ex.execute(f"CREATE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(numbers)}")
         job = start_letters(
-            ex, tmp_path / "workers", tmp_path / "scratch", as_of=when, pseudonymized=True, cap=2
-        )
+            ex, tmp_path / "workers", tmp_path / "scratch", as_of=when, pseudonymized=True, cap=2,
+            case=CASE,
+        )  # fmt: skip
         parallel = job.wait()
     finally:
         ex.close()
@@ -101,6 +113,11 @@ def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_c
         as_of=when,
         pseudonymized=True,
         cap=2,
+        case=CASE,
+        links={
+            n["number"]: link_text(n["classification"], n["evidence"], n["evidence_file"])
+            for n in pq.read_table(numbers).to_pylist()
+        },
     )
     assert [p.name for p in serial] == [p.name for p in parallel]
     for a, b in zip(serial, parallel, strict=True):
@@ -112,9 +129,13 @@ def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_c
             got = list(csv.DictReader(fh))
         ids = {int(r["call_id"]) for r in got}
         mine = [r for r in rows if r["call_id"] in ids]
-        names = {r["attorney_name"] or f"Holder of {r['number']}" for r in mine}
+        names = {r["attorney_name"] or f"Attorney or office at {r['number']}" for r in mine}
         assert len(mine) == len(got) and len(names) == 1
-        recount = [r for r in rows if (r["attorney_name"] or f"Holder of {r['number']}") in names]
+        recount = [
+            r
+            for r in rows
+            if (r["attorney_name"] or f"Attorney or office at {r['number']}") in names
+        ]
         assert len(recount) == len(got)
         text = "".join(_text(pdf).split())
         if len(got) > 2:
@@ -123,3 +144,66 @@ def test_worker_letters_over_a_small_cap_equal_serial_ones_and_csvs_hold_every_c
             order = sorted(recount, key=lambda r: (r["start_utc"], r["call_id"]))
             assert [int(r["call_id"]) for r in got] == [r["call_id"] for r in order]
     assert over >= 2
+
+
+def test_letter_carries_the_case_files_sender_date_reference_links_and_examples(
+    tmp_path: Path,
+) -> None:
+    calls = [_call(i) for i in range(6)]
+    link = "in directory bar_directory.csv row 22: Busy Defender Office (bar #123)"
+    rec = Recipient("Busy Defender Office", ["+15125550199"], calls,
+                    links=[("+15125550199", link)])  # fmt: skip
+    path = tmp_path / "busy.pdf"
+    render_letter(rec, path, as_of=AS_OF, pseudonymized=True, case=CASE)
+    text = _text(path)
+    flat = " ".join(text.split())
+    assert "DRAFT" not in text
+    for want in (
+        "Date: 3 December 2026",
+        "Our reference: PD-2026-0142",
+        "Case: State v. Doe",
+        "Travis County Public Defender",
+        "Austin, TX 78701",
+        "audit@example.org",
+        "Sincerely,",
+        "Travis County Jail (TX01)",
+        link,
+        "Travis County Public Defender (contact: audit@example.org) holds the key",
+    ):
+        assert want in flat, want  # fmt: skip
+    # A specific call to cite: the earliest, and the earliest made while registered.
+    assert (
+        "For example: the call of 2012-12-31 18:00 CST (2013-01-01 00:00 UTC) from "
+        "Travis County Jail (TX01) to +15125550199, 1 min 00 s, marked as recorded, recording "
+        "reference REF-00000, while your number was on the do-not-record list." in flat
+    )
+    assert "Austin Lawyers Guild" in flat and "LD 1603" in flat
+    meta = pdfium.PdfDocument(str(path)).get_metadata_dict()
+    assert meta["CreationDate"].startswith("D:20261203"), meta
+    assert meta["Author"] == "Travis County Public Defender"
+    assert meta["Subject"] == "PD-2026-0142"
+
+
+def test_letter_without_a_case_file_says_it_is_a_draft_and_names_an_unnamed_holder(
+    tmp_path: Path,
+) -> None:
+    from privguard.internals.audit.report.letters import recipient_name
+
+    name = recipient_name(None, "+17023653370")
+    rec = Recipient(name, ["+17023653370"], [_call(1) | {"number": "+17023653370"}])
+    path = tmp_path / "x.pdf"
+    render_letter(rec, path, as_of=AS_OF, pseudonymized=True)
+    flat = " ".join(_text(path).split())
+    assert "To: Attorney or office at +17023653370" in flat
+    assert "DRAFT: the case file gives no date, sender, contact (email or phone)" in flat
+    assert "Holder of" not in flat
+
+
+def test_an_example_call_without_a_local_clock_is_cited_in_utc() -> None:
+    from privguard.internals.audit.report.letters import example_calls
+
+    call = _call(0) | {"local_zone": None, "registered_then": False, "recording_ref": None}
+    assert example_calls([call], CASE) == [
+        "the call of 2013-01-01 00:00 UTC from Travis County Jail (TX01) to +15125550199, "
+        "1 min 00 s, marked as recorded"
+    ]

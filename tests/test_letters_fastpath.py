@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from privguard.internals.audit.report.pdfbase import DEJAVU, FAMILY, HEAD_FILL, INK, Doc
+from privguard.internals.audit.report.pdfbase import FAMILY, HEAD_FILL, INK, Doc, font_files
 
 AS_OF = dt.datetime(2024, 5, 1, 12, 0)
 TEXTS = [
@@ -21,8 +21,8 @@ TEXTS = [
     "page {nb} of", "\u0301combining", "tab\there",
 ]  # fmt: skip
 
-needs_dejavu = pytest.mark.skipif(
-    not (DEJAVU / "DejaVuSans.ttf").exists(), reason="DejaVu fonts not installed"
+needs_font = pytest.mark.skipif(
+    font_files() is None, reason="the font package font-source-sans-pro is not installed"
 )
 
 
@@ -53,14 +53,14 @@ def _draw(doc: Doc) -> bytes:
     return bytes(doc.output())
 
 
-@needs_dejavu
+@needs_font
 def test_fast_cells_and_cached_fonts_write_the_same_pdf_as_fpdf2() -> None:
     expected = _draw(PlainDoc("t", AS_OF))
     assert _draw(Doc("t", AS_OF)) == expected
     assert _draw(Doc("t", AS_OF)) == expected  # a second document from the same cache
 
 
-@needs_dejavu
+@needs_font
 @pytest.mark.parametrize("size", [7, 9.5, 18])
 def test_width_equals_get_string_width(size: float) -> None:
     doc = Doc("t", AS_OF)

@@ -61,7 +61,7 @@ def test_real_run_exports_agree_with_findings(real_out: Path) -> None:
 def test_real_run_one_letter_per_attorney(real_out: Path) -> None:
     numbers = pq.read_table(AuditPaths(real_out).numbers).to_pylist()
     names = {
-        n["number"]: n["attorney_name"] or f"Holder of {n['number']}"
+        n["number"]: n["attorney_name"] or f"Attorney or office at {n['number']}"
         for n in numbers
         if n["classification"] in ATTORNEY_CLASSES
     }

@@ -45,7 +45,8 @@ def test_round_trip_confirm_and_reject(tmp_path: Path) -> None:
     )
     # The reviewer confirms the first candidate and rejects the second.
     rows[0]["decision"], rows[0]["note"] = "confirm", "called the office"
-    rows[1]["decision"] = "Reject"
+    rows[0]["attorney_name"] = "Law Office of Joaquín Núñez"
+    rows[1]["decision"], rows[1]["attorney_name"] = "Reject", "Not Anyone"
     with sheet.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -62,6 +63,18 @@ def test_round_trip_confirm_and_reject(tmp_path: Path) -> None:
     with again.open() as fh:
         decided = {r["number"]: r["decision"] for r in csv.DictReader(fh) if r["decision"]}
     assert decided == {rows[0]["number"]: "confirm", rows[1]["number"]: "reject"}
+    # The name given to a confirmed number is the attorney's name from then on (its letter
+    # is addressed to it), and the next sheet carries it; a rejected number gets none.
+    con = duckdb.connect()
+    names = dict(con.execute(
+        f"SELECT number, attorney_name FROM '{AuditPaths(out).numbers}'"
+    ).fetchall())  # fmt: skip
+    con.close()
+    assert names[rows[0]["number"].lstrip("'")] == "Law Office of Joaquín Núñez"
+    assert names[rows[1]["number"].lstrip("'")] is None
+    with again.open() as fh:
+        carried = {r["number"]: r["attorney_name"] for r in csv.DictReader(fh) if r["decision"]}
+    assert carried == {rows[0]["number"]: "Law Office of Joaquín Núñez", rows[1]["number"]: ""}
 
 
 def test_unknown_decision_names_the_row(tmp_path: Path) -> None:

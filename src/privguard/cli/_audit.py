@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ _PATH = click.Path(path_type=Path)
     is_flag=True,
     help="Write into a non-empty folder that holds no audit (only privguard's files are replaced).",
 )
+@click.option(
+    "--open",
+    "open_report",
+    is_flag=True,
+    help="Open the report in the web browser when the audit is done.",
+)
 def audit(
     dump: Path,
     out: Path,
@@ -47,6 +54,7 @@ def audit(
     labels: Path | None,
     config: Path | None,
     overwrite: bool,
+    open_report: bool,
 ) -> None:
     """Audit DUMP (a folder of call-record tables in any format) and write the evidence to --out.
 
@@ -72,16 +80,13 @@ def audit(
             progress=progress,
             overwrite=overwrite,
         )
+    for line in summary_lines(result, lists_given=bool(directories or registries)):
+        click.echo(line)
+    # click.launch uses the desktop's opener; on a server it fails, and the summary above
+    # still names the file.
+    if open_report and click.launch(str(result.report_html)) != 0:
+        click.echo(f"Could not open a browser: open {result.report_html} yourself.", err=True)
     s = result.summary
-    click.echo(s.get("headline") or _headline(s))
-    click.echo(f"Report: {result.report_html}")
-    click.echo(
-        f"Shareable: {result.out / 'shareable'}   Restricted (keep in the case team): "
-        f"{result.out / 'restricted'}"
-    )
-    if result.foreign:
-        click.echo(f"Left alone, not sealed: {len(result.foreign)} file(s) you put in the folder")
-    click.echo(f"Manifest signed (Ed25519). Public key: {result.public_key}")
     if not directories and not registries:
         # Without a list, no number can be an attorney's: say so, never a bare "0".
         click.echo(
@@ -103,6 +108,62 @@ def audit(
             size = f"{f['bytes']:,} bytes" if isinstance(f.get("bytes"), int) else "size unknown"
             click.echo(f"  not read: {f['file']} ({size}): {f['reason']}", err=True)
         raise click.exceptions.Exit(EXIT_INCOMPLETE)
+
+
+def summary_lines(result: Any, *, lists_given: bool = True) -> list[str]:
+    """The end-of-run summary: the headline, then each output and what to open first, the
+    rows set aside, the files not read, the manifest's fingerprint and where the keys are."""
+    s = result.summary
+    out = result.out
+    letters = len(result.letters)
+    rejected, junk = s.get("rows_rejected") or 0, s.get("rows_set_aside") or 0
+    unread = s.get("unread_files") or []
+    lines = [
+        s.get("headline") or _headline(s),
+        "",
+        f"Open first:  {result.report_html}  (the same report for print: "
+        f"{result.report_pdf or result.report_html.with_suffix('.pdf')})",
+    ]
+    if letters:
+        lines.append(
+            f"Letters:     {letters:,} letter{'s' if letters != 1 else ''} to attorneys and "
+            f"offices in {result.letters[0].parent}{os.sep} (each with a CSV of all its calls)"
+        )
+    else:
+        why = "" if lists_given else " (no attorney number could be identified without a list)"
+        lines.append(f"Letters:     none: no recorded call to an attorney number{why}")
+    if result.exports:
+        lines.append(f"Exports:     {result.exports}{os.sep} (CSV, XLSX, Parquet, findings.db)")
+    lines.append(f"Share:       {out / 'shareable'}   Keep in the case team: {out / 'restricted'}")
+    lines.append(
+        f"Set aside:   {rejected:,} unreadable row{'s' if rejected != 1 else ''} "
+        f"(restricted/work/rejects.csv), {junk:,} row{'s' if junk != 1 else ''} that "
+        f"{'are' if junk != 1 else 'is'} not a call (restricted/work/set_aside.csv)"
+    )
+    lines.append(
+        f"Not read:    {len(unread):,} file{'s' if len(unread) != 1 else ''} (listed below)"
+        if unread
+        else "Not read:    none; every file given was read"
+    )
+    if result.foreign:
+        lines.append(
+            f"Left alone:  {len(result.foreign)} file(s) you put in the folder, not sealed"
+        )
+    manifest = result.manifest or out / "manifest.json"
+    fingerprint = f", SHA-256 {result.manifest_sha256}" if result.manifest_sha256 else ""
+    lines.append(f"Manifest:    {manifest}{fingerprint}")
+    lines.append(
+        f"Signed:      Ed25519. Public key: {result.public_key} (give it to whoever checks "
+        "the outputs: privguard verify --key)"
+    )
+    keys = []
+    if result.key_file:
+        keys.append(f"case key (pseudonyms) {result.key_file}")
+    if result.signing_key_file:
+        keys.append(f"signing key {result.signing_key_file}")
+    if keys:
+        lines.append(f"Keys:        {'; '.join(keys)}: keep them with the case, never share them")
+    return lines
 
 
 def _headline(s: dict[str, Any]) -> str:

@@ -37,6 +37,33 @@ def _files(out: Path) -> set[str]:
     return {f.relative_to(out).as_posix() for f in out.rglob("*") if f.is_file()}
 
 
+def out_problem(out: Path, *, overwrite: bool = False) -> str | None:
+    """What :func:`prepare_out` would refuse about ``out``, as one sentence with its fix,
+    or None; changes nothing (the audit checks every input before it runs)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"the output folder {out} is an existing file: give --out a folder name"
+    if not out.exists():
+        parent = out.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"the output folder {out} cannot be made: {parent} is a file, not a folder"
+        return None
+    present = {f for f in _files(out) if not is_litter(f)}
+    try:
+        previous = previous_outputs(out)
+    except InputError as err:
+        return None if overwrite else f"the output folder {out}: {err.message}; fix: {err.fix}"
+    if previous is None and present and not overwrite:
+        return (
+            f"the output folder {out} is not empty and holds no privguard audit "
+            f"({len(present)} file(s) in it): give --out a new or empty folder, or pass "
+            "--overwrite to write privguard's files into it (no other file is deleted)"
+        )
+    return None
+
+
 def prepare_out(out: Path, *, labels: Path | None = None, overwrite: bool = False) -> PreparedOut:
     """Check and clear ``out`` for a new audit (rules in the module docstring).
 

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from privguard.errors import InputError
 from privguard.internals.audit.engines import EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
 from privguard.internals.audit.outdir import prepare_out
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.settings import CaseSettings, load_settings
+from privguard.internals.audit.preflight import check_inputs
+from privguard.internals.audit.settings import CaseSettings
+from privguard.internals.common.custody import sha256_file
+from privguard.internals.common.keys import signing_key_path
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -35,27 +37,13 @@ class AuditResult:
     public_key: str = ""
     foreign: list[str] = field(default_factory=list)
     timings: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _check_inputs(
-    dump: Path, directories: Sequence[Path], registries: Sequence[Path], labels: Path | None
-) -> None:
-    problems = []
-    if not dump.is_dir():
-        problems.append(f"the dump folder {dump} does not exist or is not a folder")
-    named = [("directory", p) for p in directories] + [("registry", p) for p in registries]
-    named += [("labels", labels)] if labels is not None else []
-    for kind, path in named:
-        if Path(path).is_dir():
-            problems.append(f"the {kind} file {path} is a folder: give the file inside it")
-        elif not Path(path).is_file():
-            problems.append(f"the {kind} file {path} does not exist")
-    if problems:
-        raise InputError(
-            "some inputs cannot be found",
-            problems=problems,
-            fix="check the paths; the dump is a folder, the others are files",
-        )
+    report_pdf: Path | None = None
+    letters: list[Path] = field(default_factory=list)
+    exports: Path | None = None
+    manifest: Path | None = None
+    manifest_sha256: str = ""
+    key_file: Path | None = None  # the case key (pseudonyms); None when privacy is off
+    signing_key_file: Path | None = None
 
 
 def audit(
@@ -105,8 +93,11 @@ def audit(
     dump, out = Path(dump).resolve(), Path(out)
     directories = [Path(p) for p in directories]
     registries = [Path(p) for p in registries]
-    settings = settings or load_settings(config)
-    _check_inputs(dump, directories, registries, labels)
+    # Every input is checked, and every problem reported, before anything is written.
+    settings = check_inputs(
+        dump, out, directories=directories, registries=registries, labels=labels,
+        config=config, settings=settings, overwrite=overwrite,
+    )  # fmt: skip
     progress = progress or NullProgress()
     paths = AuditPaths(out)
     work = paths.work
@@ -155,6 +146,7 @@ def audit(
                 parameters=_parameters(dump, directories, registries, labels, config),
                 labels=labels,
                 settings=settings.privacy,
+                case=settings.case,
                 executor=executor,
                 progress=progress,
                 foreign=prepared.foreign,
@@ -171,6 +163,13 @@ def audit(
         public_key=result.public_key,
         foreign=sorted(prepared.foreign),
         timings=timings.to_list(),
+        report_pdf=result.pdf,
+        letters=list(result.letters),
+        exports=paths.exports,
+        manifest=result.manifest,
+        manifest_sha256=sha256_file(result.manifest),
+        key_file=result.key_file,
+        signing_key_file=signing_key_path(out),
     )
 
 

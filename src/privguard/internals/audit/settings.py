@@ -27,6 +27,9 @@ Layout of a case file::
 
     [privacy]
     pseudonymize = true
+
+    [case]                           # report: case name, reference, analyst, date, sender
+    name = "State v. Doe"
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from privguard.errors import Problems
 from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.common.tomlfile import read_toml
 
-KNOWN_SECTIONS = ("engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy")
+KNOWN_SECTIONS = (
+    "engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy", "case",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class CaseSettings:
     dedupe: Any = None
     identify: Any = None
     privacy: Any = None
+    case: Any = None
     source: str | None = None
 
 
@@ -88,6 +94,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
     from privguard.internals.audit.ingest import limits as ingest_limits
     from privguard.internals.audit.ingest import settings as ingest_settings
     from privguard.internals.audit.normalize import settings as normalize_settings
+    from privguard.internals.audit.report import case as case_settings
     from privguard.internals.audit.report import settings as privacy_settings
 
     problems = Problems()
@@ -101,6 +108,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
         dedupe=dedupe_settings.parse(data.get("dedupe"), problems),
         identify=identify_settings.parse(data.get("identify"), problems),
         privacy=privacy_settings.parse(data.get("privacy"), problems),
+        case=case_settings.parse(data.get("case"), problems),
         source=source,
     )
     problems.raise_if_any(

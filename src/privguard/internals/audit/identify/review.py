@@ -1,7 +1,8 @@
 """The review sheet: candidate numbers for a person to confirm or reject.
 
 ``privguard review OUT [--to FILE]`` writes the sheet; the person fills its ``decision``
-column with ``confirm`` or ``reject`` (and a ``note`` if they like) and passes it back as
+column with ``confirm`` or ``reject`` (with the ``attorney_name`` of a confirmed number,
+and a ``note`` if they like) and passes it back as
 ``--labels`` on the next audit. Numbers already reviewed appear with their decision filled
 in, so the same sheet can be kept and extended from run to run.
 """
@@ -27,7 +28,8 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
     Columns: ``number``, ``classification``, ``score``, the call-pattern features
     (``calls``, ``inmates``, ``facilities``, ``business_share``, ``night_share``,
     ``median_minutes``, ``short_share``, ``top_caller_share``, ``attorney_caller_share``),
-    ``evidence`` (the features as a sentence), then ``decision`` and ``note`` to fill in.
+    ``evidence`` (the features as a sentence), then ``decision``, ``attorney_name`` (who a
+    confirmed number belongs to: its letter is addressed to them) and ``note`` to fill in.
     Rows are the candidates, best score first, and every number already reviewed.
 
     Args:

@@ -304,6 +304,7 @@ def label_decisions() -> str:
     return """
 SELECT number, last(decision ORDER BY source_file, source_row) AS decision,
        last(note ORDER BY source_file, source_row) AS note,
+       last(attorney_name ORDER BY source_file, source_row) AS attorney_name,
        last(source_file ORDER BY source_file, source_row) AS files
 FROM id_labels GROUP BY number"""
 
@@ -345,7 +346,8 @@ SELECT f.number,
        ELSE 'not in any directory or registry; too few calls to judge ('
            || calls::VARCHAR || ' calls, ' || inmates::VARCHAR || ' inmates)' END AS evidence,
   r.registered_from, r.registered_until,
-  coalesce(d.attorney_name, r.registrant) AS attorney_name,
+  coalesce(d.attorney_name, r.registrant,
+           CASE WHEN l.decision = 'confirm' THEN l.attorney_name END) AS attorney_name,
   CASE WHEN r.number IS NOT NULL OR d.number IS NOT NULL
        THEN concat_ws('; ', r.files, d.files) ELSE l.files END AS evidence_file,
   f.score, {", ".join("f." + c for c in FEATURE_COLUMNS)},
@@ -375,7 +377,10 @@ SELECT number, classification, score, calls, inmates, facilities,
        round(top_inmate_share, 3) AS top_caller_share,
        round(effective_callers, 1) AS effective_callers,
        round(attorney_caller_share, 3) AS attorney_caller_share, evidence,
-       coalesce(review_decision, '') AS decision, coalesce(review_note, '') AS note
+       coalesce(review_decision, '') AS decision,
+       CASE WHEN review_decision IS NOT NULL THEN coalesce(attorney_name, '') ELSE '' END
+         AS attorney_name,
+       coalesce(review_note, '') AS note
 FROM {parquet_source(numbers_path)}
 WHERE classification = 'candidate' OR review_decision IS NOT NULL
 ORDER BY {REVIEW_ORDER}"""

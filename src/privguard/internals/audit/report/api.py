@@ -11,10 +11,11 @@ from typing import Any
 from privguard.internals.audit.engines import session
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.paths import AuditPaths, readme_text
-from privguard.internals.common.keys import load_signing_key
+from privguard.internals.common.keys import load_signing_key, public_key_hex
 from privguard.internals.common.progress import NullProgress, Progress
 
 from . import privacy, seal, sql
+from .case import Case
 from .custody import previous_outputs, write_manifest
 from .exports import write_exports
 from .html import render_html
@@ -60,6 +61,7 @@ def report(
     executor: Executor | None = None,
     progress: Progress | None = None,
     foreign: set[str] | None = None,
+    case: Case | None = None,
 ) -> ReportResult:
     """Write the shareable outputs of an audit and seal the folder with a manifest.
 
@@ -103,6 +105,8 @@ def report(
     out = Path(out)
     paths = AuditPaths(out)
     cfg = _privacy_settings(settings)
+    if case is None and isinstance(getattr(settings, "case", None), Case):
+        case = settings.case
     progress = progress or NullProgress()
     with session(executor) as ex:
         try:
@@ -120,7 +124,10 @@ def report(
                     (out / rel).unlink(missing_ok=True)
             paths.manifest.unlink(missing_ok=True)
             signing_key = load_signing_key(out)
-            model = build_model(ex, out, pseudonymize=cfg.pseudonymize)
+            model = build_model(
+                ex, out, pseudonymize=cfg.pseudonymize, case=case,
+                public_key=public_key_hex(signing_key),
+            )  # fmt: skip
             progress.advance("report")
             ex.execute(
                 f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "
@@ -134,8 +141,9 @@ def report(
             html_path, pdf_path = paths.report_html, paths.report_pdf
             try:
                 job = start_letters(
-                    ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize
-                )
+                    ex, paths.letters, scratch, as_of=model.as_of, pseudonymized=cfg.pseudonymize,
+                    case=case,
+                )  # fmt: skip
                 try:
                     html_path.write_text(render_html(model), encoding="utf-8")
                     render_pdf(model, pdf_path)

@@ -2,74 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
 from importlib import resources
 from typing import Any
 
-from privguard import __version__
-
-from . import charts, reading, texts
+from . import charts, layout, reading, texts
 from .completion import completed_cell, completion_sub
-from .model import ReportModel, clock_groups, pick, uncertain_clocks, utc_offsets
-
-
-def _n(value: Any) -> str:
-    return (
-        f"{value:,}" if isinstance(value, int) else ("–" if value is None else escape(str(value)))
-    )
-
-
-def _table(
-    caption: str,
-    headers: Sequence[str],
-    body: Sequence[Sequence[Any]],
-    *,
-    numeric: Sequence[int] = (),
-    total: Sequence[Any] | None = None,
-    tid: str = "",
-) -> str:
-    """An HTML table with a caption; cells are escaped unless already markup (tuple)."""
-    head = "".join(
-        f'<th scope="col"{" class=num" if i in numeric else ""}>{escape(h)}</th>'
-        for i, h in enumerate(headers)
-    )
-
-    def cell(i: int, v: Any) -> str:
-        cls = ' class="num"' if i in numeric else ""
-        html = v[0] if isinstance(v, tuple) else _n(v)
-        return f"<td{cls}>{html}</td>"
-
-    rows = ["<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in body]
-    if total is not None:
-        rows.append(
-            '<tr class="total">' + "".join(cell(i, v) for i, v in enumerate(total)) + "</tr>"
-        )
-    if not body:
-        rows.append(f'<tr><td colspan="{len(headers)}" class="muted">None.</td></tr>')
-    ident = f' id="{tid}"' if tid else ""
-    return (
-        f'<div class="scroll"><table{ident}><caption>{escape(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def _card(key: str, label: str, value: Any, sub: str = "", cls: str = "") -> str:
-    shown = f"{value:,}" if isinstance(value, int) else "not available"
-    return (
-        f'<div class="card {cls}"><dt>{escape(label)}</dt>'
-        f'<dd data-summary="{key}">{shown}</dd>'
-        + (f'<p class="sub">{sub}</p>' if sub else "")
-        + "</div>"
-    )
-
-
-def _tag(cls: str) -> tuple[str]:
-    return (f'<span class="tag {escape(cls)}">{escape(texts.CLASS_LABELS.get(cls, cls))}</span>',)
-
-
-def _mono(text: Any) -> tuple[str]:
-    return (f'<span class="mono">{_n(text)}</span>',)
+from .html_method import appendix, method
+from .htmlparts import card, mono, n, table, tag
+from .model import ReportModel, pick
 
 
 def _invalid_sub(s: dict[str, Any]) -> str:
@@ -79,7 +20,7 @@ def _invalid_sub(s: dict[str, Any]) -> str:
         return ""
     return (
         f'<b data-summary="calls_to_invalid_numbers">{v:,}</b> more calls went to numbers '
-        "that are not valid phone numbers (see Table 1)"
+        f"that are not valid phone numbers (see Table {layout.TABLES['reduction']})"
     )
 
 
@@ -95,30 +36,17 @@ def key_figures(m: ReportModel) -> str:
     s = m.summary
     sub_completed = completion_sub(s, "privileged_calls") or "completed calls: not available"
     cards = [
-        _card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), "calls marked as recorded, attempts included", "alert"),
-        _card("registry_violations", "Registry violations", s.get("registry_violations"), "recorded although the number was registered as do-not-record", "alert"),
-        _card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
-        _card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
-        _card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
-        _card("calls", "Calls examined (attempts)", s.get("calls"), completion_sub(s, "calls") or "after merging duplicate copies"),
-        _card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
-        _card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
-        _card("files_unread", "Files that could not be read", s.get("files_unread"), _unread_sub(s) if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
+        card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), "calls marked as recorded, attempts included", "alert"),
+        card("registry_violations", "Registry violations", s.get("registry_violations"), "recorded although the number was registered as do-not-record", "alert"),
+        card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
+        card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
+        card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),
+        card("calls", "Calls examined (attempts)", s.get("calls"), completion_sub(s, "calls") or "after merging duplicate copies"),
+        card("inmates", "People in custody", s.get("inmates"), "distinct inmate accounts"),
+        card("unique_numbers", "Phone numbers called", s.get("unique_numbers"), _invalid_sub(s)),
+        card("files_unread", "Files that could not be read", s.get("files_unread"), _unread_sub(s) if s.get("files_unread") else "every file given was read", "alert" if s.get("files_unread") else ""),
     ]  # fmt: skip
     return f'<dl class="cards">{"".join(cards)}</dl>'
-
-
-def rule_rows(m: ReportModel) -> list[tuple[Any, ...]]:
-    """Rows of the dedupe-rules table, shared by the HTML and the PDF."""
-    return [
-        (
-            r["rule"],
-            r["description"] or texts.RULES_EXPLAINED.get(r["rule"], ""),
-            r["clusters"],
-            r["rows"],
-        )
-        for r in m.dedupe_rules
-    ]
 
 
 def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
@@ -154,8 +82,8 @@ def reduction_rows(m: ReportModel) -> list[tuple[str, int | None, str]]:
 
 def reduction(m: ReportModel) -> str:
     """The reduction table, then what became of calls to numbers that are not numbers."""
-    table = _table(
-        "Table 1. How the records were reduced to distinct calls",
+    steps = table(
+        layout.table("reduction"),
         ["Step", "Count", "What it means"],
         reduction_rows(m),
         numeric=[1],
@@ -163,10 +91,10 @@ def reduction(m: ReportModel) -> str:
     )
     sentence = texts.invalid_numbers(m.summary)
     if sentence is None:
-        return table
-    n = m.summary.get("calls_to_invalid_numbers")
-    explained = f" {escape(texts.INVALID_NUMBERS_EXPLAINED)}" if n else ""
-    return table + f'<p id="invalid-numbers">{escape(sentence)}{explained}</p>'
+        return steps
+    invalid = m.summary.get("calls_to_invalid_numbers")
+    explained = f" {escape(texts.INVALID_NUMBERS_EXPLAINED)}" if invalid else ""
+    return steps + f'<p id="invalid-numbers">{escape(sentence)}{explained}</p>'
 
 
 def unread(m: ReportModel) -> str:
@@ -174,11 +102,10 @@ def unread(m: ReportModel) -> str:
     rows = texts.unread_rows(m.summary)
     if not rows:
         return ""
-    return _table("Files not read", ["File", "Size", "Reason"], rows, tid="unread-files")
+    return table("Files not read", ["File", "Size", "Reason"], rows, tid="unread-files")
 
 
 FACILITIES_CHARTED = 20
-CLOCKS_LISTED = 60
 
 
 def chart_section(m: ReportModel) -> str:
@@ -205,7 +132,7 @@ def chart_section(m: ReportModel) -> str:
     )  # fmt: skip
     more = len(m.by_facility) - len(top)
     fac_note = (
-        f" The {len(top)} facilities with the most; all {len(m.by_facility):,} are in Table 3."
+        f" The {len(top)} facilities with the most; all {len(m.by_facility):,} are in Table {layout.TABLES['facility']}."
         if more > 0
         else ""
     )
@@ -218,32 +145,32 @@ def chart_section(m: ReportModel) -> str:
         [charts.Series("Registry violations", [r["violations"] for r in m.by_month], charts.BLUE)],
         height=240,
     )
-    month_tbl = _table(
-        "Table 2. Calls to attorney numbers per month (UTC)",
+    month_tbl = table(
+        layout.table("month"),
         ["Month", "Attempts", "Completed", "Recorded", "Registry violations"],
         [(r["month"], r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_month],
         numeric=[1, 2, 3, 4],
     )  # fmt: skip
-    fac_tbl = _table(
-        "Table 3. Calls to attorney numbers per facility",
+    fac_tbl = table(
+        layout.table("facility"),
         ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Registry violations"],
-        [(r["facility"], r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_facility],
+        [(m.case.facility(r["facility"]) if r["facility"] != "(unknown)" else r["facility"],
+          r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"])
+         for r in m.by_facility],
         numeric=[2, 3, 4, 5],
     )  # fmt: skip
     return (
-        f"<figure>{monthly}<figcaption>Figure 1. Calls to attorney numbers each month; the "
-        f"orange-red part was recorded.</figcaption></figure>"
-        f"{month_tbl}<figure>{by_fac}<figcaption>Figure 2. Recorded calls to attorney numbers "
-        f"and registry violations at each facility.{fac_note}</figcaption></figure>{fac_tbl}"
-        f"<figure>{viol}<figcaption>Figure 3. Registry violations over time: recorded calls to "
-        f"numbers that were on the do-not-record list that day.</figcaption></figure>"
+        f"<figure>{monthly}<figcaption>{escape(layout.figure('month'))}</figcaption></figure>"
+        f"{month_tbl}<figure>{by_fac}<figcaption>{escape(layout.figure('facility', fac_note))}"
+        f"</figcaption></figure>{fac_tbl}"
+        f"<figure>{viol}<figcaption>{escape(layout.figure('violations'))}</figcaption></figure>"
     )
 
 
 def top_numbers(m: ReportModel, limit: int = 25) -> str:
     """The attorney numbers with the most recorded calls, with their evidence."""
     body = [
-        (_mono(r["number"]), r["attorney_name"] or "(name unknown)", _tag(r["classification"]),
+        (mono(r["number"]), r["attorney_name"] or "(name unknown)", tag(r["classification"]),
          r["evidence"], r["calls"], r["completed"], r["recorded"], r["violations"])
         for r in m.attorney_numbers[:limit]
     ]  # fmt: skip
@@ -254,8 +181,11 @@ def top_numbers(m: ReportModel, limit: int = 25) -> str:
         else ""
     )
     return (
-        _table(
-            f"Table 4. Attorney numbers with the most recorded calls (top {min(limit, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})",
+        table(
+            layout.table(
+                "numbers",
+                f" (top {min(limit, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})",
+            ),
             [
                 "Number",
                 "Attorney or office",
@@ -277,7 +207,7 @@ def top_numbers(m: ReportModel, limit: int = 25) -> str:
 def candidates(m: ReportModel, limit: int = 25) -> str:
     """Candidate numbers awaiting review (pseudonymized when privacy is on)."""
     body = [
-        (_mono(r["number"]), f"{r['score']:.2f}" if r["score"] is not None else None,
+        (mono(r["number"]), f"{r['score']:.2f}" if r["score"] is not None else None,
          r["evidence"], r["calls"], r["recorded"], r["inmates"])
         for r in m.candidates[:limit]
     ]  # fmt: skip
@@ -293,84 +223,13 @@ def candidates(m: ReportModel, limit: int = 25) -> str:
             "people who are not attorneys; the review sheet held by the case team has them in "
             "full.</p>"
         )
-    return intro + _table(
-        f"Table 5. Numbers awaiting review, highest score first ({len(m.candidates):,} in all)",
+    return intro + table(
+        layout.table("candidates", f" ({len(m.candidates):,} in all)"),
         ["Number", "Score", "Why it was flagged", "Calls", "Recorded", "Inmates calling"],
         body,
         numeric=[1, 3, 4, 5],
         tid="candidates",
     )
-
-
-def _tolerance(m: ReportModel) -> str:
-    tol = m.dedupe.get("tolerances")
-    if not isinstance(tol, dict) or not isinstance(tol.get("time_tolerance_s"), int):
-        return " (within a small tolerance)"
-    text = f" (start times within {tol['time_tolerance_s']} seconds"
-    if isinstance(tol.get("duration_tolerance_s"), int):
-        text += f", durations within {tol['duration_tolerance_s']} seconds"
-    return text + ")"
-
-
-def method(m: ReportModel) -> str:
-    """Evidence classes, clock offsets per table, dedupe rules, caveats."""
-    counts = {r["classification"]: r["numbers"] for r in m.classes}
-    classes = _table(
-        "Table 6. How each called number was classified",
-        ["Class", "What it means", "Numbers"],
-        [(_tag(c), texts.CLASS_EXPLAINED[c], counts.get(c, 0)) for c in texts.CLASS_LABELS],
-        numeric=[2],
-    )
-    given = _table(
-        "Table 7. The clocks of the source tables",
-        ["Clock (time zone)", "Offset from UTC", "How it was found", "Tables", "Rows"],
-        [(g["zone"], utc_offsets(g["zone"]) if "/" in g["zone"] else "",
-          texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
-         for g in clock_groups(m.clocks)],
-        numeric=[3, 4],
-    )  # fmt: skip
-    uncertain = uncertain_clocks(m.clocks)
-    inferred = _table(
-        "Table 8. Tables whose clock was inferred, with the evidence",
-        ["File (table)", "Clock used", "Offset from UTC", "Evidence", "Confidence", "Warnings"],
-        [(f"{r['file']} ({r['table']})", r["zone"] or "unknown", utc_offsets(r["zone"]), r["evidence"],
-          f"{r['confidence']:.0%}" if isinstance(r["confidence"], float) else r["confidence"],
-          "; ".join(r["warnings"]) or "none") for r in uncertain[:CLOCKS_LISTED]],
-        tid="clocks",
-    )  # fmt: skip
-    more = len(uncertain) - CLOCKS_LISTED
-    clocks = (
-        given
-        + inferred
-        + (
-            f"<p class=muted>{more:,} more tables with an inferred clock are listed in "
-            "restricted/work/normalize_report.json.</p>"
-            if more > 0
-            else ""
-        )
-    )
-    rules = _table(
-        "Table 9. Duplicate copies merged, by rule",
-        ["Rule", "Description", "Calls (clusters)", "Rows"],
-        rule_rows(m),
-        numeric=[2, 3],
-    )
-    missing = (
-        ""
-        if m.clocks
-        else '<p class="note">The clock report (restricted/work/normalize_report.json) was not available.</p>'
-    )
-    caveats = "".join(f"<li>{escape(c)}</li>" for c in texts.CAVEATS)
-    return (
-        "<h3>Evidence for each number</h3>" + classes
-        + "<h3>Clocks</h3><p>Call records from different systems keep time differently: billing "
-        "systems often in UTC, recording systems in the facility's local time. Every time was "
-        "converted to UTC before comparing tables.</p>" + missing + clocks
-        + "<h3>Duplicates</h3><p>Exports overlap, so the same call often appears in several "
-        "tables. Copies are merged when they agree on the facility, the inmate, the number "
-        f"and the time{_tolerance(m)}; each rule below is one way of agreeing.</p>"
-        + rules + f"<h3>Caveats</h3><ul class=caveats>{caveats}</ul>"
-    )  # fmt: skip
 
 
 def render_html(m: ReportModel) -> str:
@@ -382,10 +241,12 @@ def render_html(m: ReportModel) -> str:
     )
     s = m.summary
     headline = s.get("headline") or (
-        f"{_n(s.get('privileged_calls_recorded'))} recorded calls to "
-        f"{_n(s.get('attorney_numbers'))} attorney numbers"
+        f"{n(s.get('privileged_calls_recorded'))} recorded calls to "
+        f"{n(s.get('attorney_numbers'))} attorney numbers"
     )
-    span = f"{str(s.get('first_call', '?'))[:10]} to {str(s.get('last_call', '?'))[:10]}"
+    cover = "".join(
+        f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in layout.cover(m)
+    )
     warnings = [*m.warnings, *reading.gap_warnings(m)]
     warn = "".join(f'<p class="note warn">{escape(w)}</p>' for w in warnings)
     privacy = f'<p class="note">{escape(texts.PRIVACY_NOTE)}</p>' if m.pseudonymized else (
@@ -401,6 +262,7 @@ def render_html(m: ReportModel) -> str:
         ("review", "Numbers awaiting review", candidates(m)),
         ("method", "How these numbers were found", method(m)),
         ("custody", "Checking this report", f"<p>{escape(texts.CUSTODY)}</p>"),
+        ("appendix", layout.APPENDIX, appendix(m)),
         ("reading", reading.TITLE, reading.appendix_html(m)),
     ]  # fmt: skip
     toc = "".join(f'<li><a href="#{sid}">{escape(t)}</a></li>' for sid, t, _ in sections)
@@ -412,12 +274,12 @@ def render_html(m: ReportModel) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Audit of recorded attorney-client calls</title>"
+        f"<title>{escape(layout.title(m))}</title>"
         f"<style>{css}</style></head><body>"
         '<header class="masthead"><div class="wrap"><p class="kicker">privguard audit report</p>'
         "<h1>Recorded attorney-client calls</h1>"
         f'<p class="lede" data-summary-text="headline">{escape(str(headline))}</p>'
-        f'<p class="meta">Calls from {escape(span)} (UTC) · privguard {escape(__version__)}</p>'
+        f'<dl class="cover">{cover}</dl>'
         f'</div></header><nav class="toc" aria-label="Contents"><div class="wrap"><ol>{toc}</ol>'
         f"</div></nav><main>{body}</main>"
         '<footer><div class="wrap">Produced by privguard. This report contains no scripts and '

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import texts
+from .case import Case
 from .pdfbase import Doc
 
 # A letter lists at most this many calls (earliest first); the rest are in <stem>.csv beside
@@ -42,6 +43,8 @@ class Recipient:
     numbers: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     summary: Summary | None = None
+    # (number, how the audit linked it to this recipient), one per number.
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def summarize(rec: Recipient, pseudonymized: bool) -> Summary:
@@ -62,8 +65,20 @@ def summarize(rec: Recipient, pseudonymized: bool) -> Summary:
 
 
 def recipient_name(attorney_name: str | None, number: str) -> str:
-    """Who a call's letter goes to: the attorney or office, or the number's holder."""
-    return (attorney_name or "").strip() or f"Holder of {number}"
+    """Who a call's letter goes to: the attorney or office, or, when no list or review
+    gave a name, the attorney or office using the number."""
+    return (attorney_name or "").strip() or f"Attorney or office at {number}"
+
+
+def link_text(classification: str | None, evidence: str | None, files: str | None) -> str:
+    """How the audit linked a number to its attorney, in words, from ``numbers.parquet``."""
+    how = (evidence or "").strip()
+    if classification == "confirmed":
+        sheet = f" (review sheet {files})" if files else ""
+        return f"a person on the case team reviewed the calls and confirmed it{sheet}: {how}"
+    if len(how) > 400:
+        how = how[:400].rsplit(";", 1)[0] + "; and more (see exports/attorney_numbers.csv)"
+    return how or "listed as an attorney number (see exports/attorney_numbers.csv)"
 
 
 def group_calls(calls: Iterable[dict[str, Any]]) -> list[Recipient]:
@@ -183,17 +198,84 @@ def outcome_sentences(calls: int, completed: int, violations: int) -> str:
     )
 
 
+def long_date(day: dt.date) -> str:
+    """A date as a letter writes it: 3 December 2026."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def example_calls(calls: list[dict[str, Any]], case: Case) -> list[str]:
+    """One or two of the listed calls, described so an attorney can cite them in a request:
+    the earliest, and the earliest made while the number was on the do-not-record list."""
+    picked: list[dict[str, Any]] = []
+    dated = [c for c in calls if c["start_utc"]]
+    if dated:
+        picked.append(dated[0])
+        barred = next((c for c in dated if c["registered_then"]), None)
+        if barred is not None and barred is not dated[0]:
+            picked.append(barred)
+    out = []
+    for c in picked:
+        ref = f", recording reference {c['recording_ref']}" if c["recording_ref"] else ""
+        dnr = ", while your number was on the do-not-record list" if c["registered_then"] else ""
+        utc = f"{(c['start_utc'] or '')[:16]} UTC"
+        local = local_time(c["start_utc"], c["local_zone"])
+        when = utc if local == "not known" else f"{local} ({utc})"
+        out.append(
+            f"the call of {when} from {case.facility(c['facility'])} to "
+            f"{c['number']}, {duration(c['duration_s'])}, marked as recorded{ref}{dnr}"
+        )
+    return out
+
+
+def _letter_head(doc: Doc, case: Case) -> None:
+    """Sender, date and reference; a draft notice when the case file leaves them out."""
+    if not case.complete:
+        doc.para(
+            "DRAFT: the case file gives no "
+            + ", ".join(
+                w
+                for w, ok in (
+                    ("date", case.date),
+                    ("sender", case.sender.who()),
+                    ("contact (email or phone)", case.sender.contact()),
+                )
+                if not ok
+            )  # fmt: skip
+            + " for this letter. Add them under [case] in the case file (docs/case-file.md) "
+            "and run the audit again before sending it.",
+            9,
+        )
+    if lines := case.sender.lines():
+        doc.para("\n".join(lines), 9.5)
+    if case.date:
+        doc.para(f"Date: {long_date(case.date)}", 9.5)
+    refs = [f"Our reference: {case.reference}"] if case.reference else []
+    refs += [f"Case: {case.name}"] if case.name else []
+    if refs:
+        doc.para("\n".join(refs), 9.5)
+
+
 def render_letter(
-    rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP
-) -> None:
-    """Write one recipient's letter: what was found about all its calls, then the first
-    ``cap`` calls; the complete list is ``<path stem>.csv`` beside it (written by
-    ``parallel.start_letters``)."""
+    rec: Recipient, path: Path, *, as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP,
+    case: Case | None = None,
+) -> None:  # fmt: skip
+    """Write one recipient's letter: who sends it and when (``case``, from the case file),
+    what was found about all its calls, how each number was linked to the recipient
+    (``rec.links``), what the recipient can ask for next, then the first ``cap`` calls;
+    the complete list is ``<path stem>.csv`` beside it (written by
+    ``parallel.start_letters``). Dated by the case file, else by the data (``as_of``),
+    never by the clock, so reruns give the same bytes."""
+    case = case or Case()
     s = rec.summary or summarize(rec, pseudonymized)
     numbers = s.numbers
     csv_name = path.with_suffix(".csv").name
-    doc = Doc(f"Notice of recorded attorney-client calls: {rec.name}", as_of)
+    when_made = dt.datetime.combine(case.date, dt.time(12), tzinfo=dt.UTC) if case.date else as_of
+    doc = Doc(
+        f"Notice of recorded attorney-client calls: {rec.name}", when_made,
+        author=case.sender.who(), subject=case.reference or case.name,
+    )  # fmt: skip
     doc.add_page()
+    _letter_head(doc, case)
     doc.para("NOTICE OF RECORDED ATTORNEY-CLIENT CALLS", 9, muted=True)
     doc.h1(f"To: {rec.name}")
     plural = "s" if len(numbers) > 1 else ""
@@ -202,23 +284,39 @@ def render_letter(
     doc.para(texts.LETTER_MEANING)
     n = s.calls
     when = when_sentence(s.first_day, s.last_day)
+    places = ", ".join(case.facility(f) for f in s.facilities)
     doc.para(
         f"The records show {_plural(n, 'recorded call', 'recorded calls')} to your "
         f"number{plural} {when}, from {_plural(len(s.facilities), 'facility', 'facilities')} "
-        f"({', '.join(s.facilities)}), made by "
+        f"({places}), made by "
         f"{_plural(s.inmates, 'person', 'different people')} in custody. "
         + outcome_sentences(n, s.completed, s.violations),
         10.5,
     )
+    holder = case.sender.who() or "The team that ran this audit"
+    contact = f" (contact: {case.sender.contact()})" if case.sender.contact() else ""
     if pseudonymized:
         doc.para(
-            "The people in custody are identified by pseudonyms to protect their privacy. The "
-            "team that ran this audit holds the key and can tell you who each one is.",
+            "The people in custody are identified by pseudonyms to protect their privacy. "
+            f"{holder}{contact} holds the key and can tell you who each one is.",
             9,
             muted=True,
         )
+    doc.h2(f"How the number{plural} {'were' if plural else 'was'} linked to you")
+    if rec.links:
+        doc.bullets([f"{num}: {how}" for num, how in rec.links], 9.5)
+    else:
+        doc.para("See exports/attorney_numbers.csv, column 'evidence', for each number.", 9.5)
     doc.h2("What you can do")
+    examples = example_calls(rec.calls[:cap], case)
+    if examples:
+        doc.para(
+            "Name specific calls in any request, so the facility cannot answer in general "
+            "terms. For example: " + "; and ".join(examples) + ".",
+            10,
+        )
     doc.bullets(texts.LETTER_OPTIONS)
+    doc.para(texts.LETTER_PRECEDENTS, 8.5, muted=True)
     doc.h2("The recorded calls", need=70)
     listed = rec.calls[:cap]
     more = n - len(listed)
@@ -236,12 +334,13 @@ def render_letter(
         f"{caption}; local time is the facility's clock where known",
         ["Local time", "UTC", "Facility", "Number called", "Inmate account" if pseudonymized else "Inmate", "Duration", "Recording reference", "Registered then"],
         [
-            (local_time(c["start_utc"], c["local_zone"]), (c["start_utc"] or "")[:16], c["facility"],
-             c["number"], inmate(c, pseudonymized), duration(c["duration_s"]),
-             c["recording_ref"] or "", "yes" if c["registered_then"] else "no")
+            (local_time(c["start_utc"], c["local_zone"]), (c["start_utc"] or "")[:16],
+             case.facility(c["facility"]), c["number"], inmate(c, pseudonymized),
+             duration(c["duration_s"]), c["recording_ref"] or "",
+             "yes" if c["registered_then"] else "no")
             for c in listed
         ],
-        [25, 25, 13, 22, 27, 17, 27, 18],
+        [24, 25, 24, 22, 24, 17, 21, 17],
         size=7,
     )  # fmt: skip
     if more > 0:
@@ -253,14 +352,19 @@ def render_letter(
     else:
         doc.para(f"The same list is in {csv_name} beside this letter, for a spreadsheet.", 9)
     doc.para(
-        f"Each call comes from the phone records named in {csv_name} and in the audit's "
-        "exports (exports/privileged_calls.csv), column 'sources'. In the CSV file, text a "
+        f"Where each call comes from: its call_id in {csv_name} is its row in the audit's "
+        "exports/privileged_calls.csv, and the 'sources' column of both names the file, "
+        "table and row of the phone records it was read from. In the CSV file, text a "
         "spreadsheet could run as a formula starts with an apostrophe ('). The audit's "
         "manifest.json lets anyone check, with 'privguard verify', that the records, this "
         "letter and its list were not changed after the audit ran.",
         8.5,
         muted=True,
     )
+    if case.sender.who():
+        doc.ln(4)
+        doc.para("\n".join(["Sincerely,", *[v for v in (case.sender.name,
+                 case.sender.organisation) if v]]), 10)  # fmt: skip
     doc.save(path)
 
 
@@ -271,15 +375,19 @@ def write_letters(
     as_of: dt.datetime,
     pseudonymized: bool,
     cap: int = LIST_CAP,
+    case: Case | None = None,
+    links: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write one letter per recipient into ``folder`` in this process; returns the files,
     in order. The reference for ``parallel.start_letters`` (same bytes), which the report
-    uses: it also writes each letter's ``<stem>.csv``, which this does not."""
+    uses: it also writes each letter's ``<stem>.csv``, which this does not. ``links``:
+    number -> how it was linked to its attorney (:func:`link_text`)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     recipients = group_calls(calls)
     for rec, stem in zip(recipients, stems([r.name for r in recipients]), strict=True):
         path = folder / f"{stem}.pdf"
-        render_letter(rec, path, as_of=as_of, pseudonymized=pseudonymized, cap=cap)
+        rec.links = [(num, (links or {})[num]) for num in rec.numbers if num in (links or {})]
+        render_letter(rec, path, as_of=as_of, pseudonymized=pseudonymized, cap=cap, case=case)
         paths.append(path)
     return paths

@@ -22,6 +22,7 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.paths import AuditPaths
 
 from . import sql
+from .case import Case
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class ReportModel:
     pseudonymized: bool
     as_of: dt.datetime
     warnings: list[str] = field(default_factory=list)
+    case: Case = field(default_factory=Case)
+    public_key: str = ""  # the case signing key's public half (hex), sealing the outputs
 
 
 def read_json(path: Path, *, required: bool = False) -> dict[str, Any]:
@@ -236,7 +239,9 @@ def prepare(ex: Executor, out: Path) -> None:
     ex.execute(sql.facility_zone_sql(clocks if has_zone else None))
 
 
-def build_model(ex: Executor, out: Path, *, pseudonymize: bool) -> ReportModel:
+def build_model(
+    ex: Executor, out: Path, *, pseudonymize: bool, case: Case | None = None, public_key: str = ""
+) -> ReportModel:
     """Read the stage reports and compute the report's tables (after :func:`prepare`)."""
     paths = AuditPaths(out)
     summary = read_json(paths.summary, required=True)
@@ -258,6 +263,8 @@ def build_model(ex: Executor, out: Path, *, pseudonymize: bool) -> ReportModel:
         ingest=ingest,
         pseudonymized=pseudonymize,
         as_of=as_of(summary),
+        case=case or Case(),
+        public_key=public_key,
     )
     for key, mine in (
         ("privileged_calls", "calls"),

@@ -39,7 +39,8 @@ from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.sql import copy_csv_sql
 
 from . import sql
-from .letters import LIST_CAP, Recipient, Summary, recipient_name, render_letter, stems
+from .case import Case
+from .letters import LIST_CAP, Recipient, Summary, link_text, recipient_name, render_letter, stems
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,23 @@ LETTER_COST_ROWS = 400
 
 
 def render_jobs(
-    path: Path, jobs: list[tuple[str, str, dict[str, Any]]], folder: Path, *,
-    as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP,
+    path: Path, jobs: list[tuple[str, str, dict[str, Any], list[list[str]]]], folder: Path, *,
+    as_of: dt.datetime, pseudonymized: bool, cap: int = LIST_CAP, case: Case | None = None,
 ) -> None:  # fmt: skip
     """Write the letters of the given recipients (name, file stem, summary as a dict of
-    :class:`letters.Summary` fields) from the listed calls in ``path``."""
-    names = [name for name, _, _ in jobs]
+    :class:`letters.Summary` fields, [number, how it was linked] pairs) from the listed
+    calls in ``path``."""
+    names = [job[0] for job in jobs]
     table = pq.read_table(path, filters=[("recipient", "in", names)])
-    for name, stem, summary in jobs:
+    for name, stem, summary, links in jobs:
         mine = table.filter(pc.equal(table.column("recipient"), name)).slice(0, cap)
         calls = mine.drop_columns(["recipient"]).to_pylist()
         s = Summary(**summary)
-        rec = Recipient(name, list(s.numbers), calls, s)
+        rec = Recipient(name, list(s.numbers), calls, s, [(a, b) for a, b in links])
         render_letter(
-            rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized, cap=cap
-        )
+            rec, folder / f"{stem}.pdf", as_of=as_of, pseudonymized=pseudonymized, cap=cap,
+            case=case,
+        )  # fmt: skip
 
 
 def split(counts: dict[str, int], n: int) -> list[list[str]]:
@@ -126,6 +129,7 @@ def start_letters(
     pseudonymized: bool,
     max_workers: int | None = None,
     cap: int = LIST_CAP,
+    case: Case | None = None,
 ) -> LetterJob:
     """Start writing one letter per recipient into ``folder`` in worker processes.
 
@@ -168,12 +172,16 @@ def start_letters(
         }
         for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
     }  # fmt: skip
+    links = {n: link_text(c, e, f) for n, c, e, f in ex.fetchall(sql.letter_links_sql())}
     groups = split(counts, max_workers or workers())
     procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     for group in groups:
         spec = {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
                 "pseudonymized": pseudonymized, "cap": cap, "parent": os.getpid(),
-                "jobs": [[n, stem_of[n], summaries[n]] for n in group]}  # fmt: skip
+                "case": (case or Case()).to_dict(),
+                "jobs": [[n, stem_of[n], summaries[n],
+                          [[k, links[k]] for k in summaries[n]["numbers"] if k in links]]
+                         for n in group]}  # fmt: skip
         err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LetterJob.wait
         proc = subprocess.Popen(
             [sys.executable, "-m", "privguard.internals.audit.report.parallel"],
@@ -223,11 +231,12 @@ def _main() -> None:
         die_with_parent(int(spec["parent"]))
     render_jobs(
         Path(spec["path"]),
-        [(n, s, summary) for n, s, summary in spec["jobs"]],
+        [(n, s, summary, links) for n, s, summary, links in spec["jobs"]],
         Path(spec["folder"]),
         as_of=dt.datetime.fromisoformat(spec["as_of"]),
         pseudonymized=bool(spec["pseudonymized"]),
         cap=int(spec["cap"]),
+        case=Case.from_dict(spec.get("case") or {}),
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import charts, reading, texts
+from . import charts, layout, reading, texts
 from .completion import completed_cell, completion_known
-from .html import reduction_rows, rule_rows
+from .html import FACILITIES_CHARTED, reduction_rows
+from .html_method import rule_rows
 from .model import ReportModel, clock_groups, uncertain_clocks
 from .pdfbase import Doc
 
@@ -35,18 +36,19 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
 
 
 def render_pdf(m: ReportModel, path: Path) -> None:
-    """Write the report PDF to ``path`` (fixed creation date: byte-identical reruns)."""
-    doc = Doc("Audit of recorded attorney-client calls", m.as_of)
+    """Write the report PDF to ``path``: the HTML report's content, tables and figures
+    numbered alike (``layout``), dated by the case file or the data, never the clock, so
+    reruns are byte-identical."""
+    doc = Doc(
+        layout.title(m), layout.made_on(m), author=m.case.analyst or m.case.sender.who(),
+        subject=m.case.reference or m.case.name,
+    )  # fmt: skip
     doc.add_page()
     s = m.summary
     doc.para("PRIVGUARD AUDIT REPORT", 9, muted=True)
     doc.h1("Recorded attorney-client calls")
     doc.para(str(s.get("headline") or ""), 12)
-    doc.para(
-        f"Calls from {str(s.get('first_call', '?'))[:10]} to {str(s.get('last_call', '?'))[:10]} (UTC).",
-        9,
-        muted=True,
-    )
+    doc.grid("", ["", ""], layout.cover(m), [30, 144], size=8.5, head=False)
     doc.h2("Summary")
     doc.para(texts.INTRO)
     doc.grid(
@@ -68,7 +70,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     if unread := texts.unread_rows(s):
         doc.grid("Files not read", ["File", "Size", "Reason"], unread, [60, 24, 90], size=8)
     doc.grid(
-        "Table 1. How the records were reduced to distinct calls",
+        layout.table("reduction"),
         ["Step", "Count", "What it means"],
         [(a, b if isinstance(b, int) else "–", c) for a, b, c in reduction_rows(m)],
         [60, 28, 86],
@@ -89,11 +91,35 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         ),
         174,
     )  # fmt: skip
-    doc.para("Figure 1. Calls to attorney numbers each month; the orange-red part was recorded.", 8.5, muted=True)  # fmt: skip
+    doc.para(layout.figure("month"), 8.5, muted=True)
     doc.grid(
-        "Table 2. Calls to attorney numbers per facility",
-        ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Violations"],
-        [(r["facility"], r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_facility],
+        layout.table("month"),
+        ["Month", "Attempts", "Completed", "Recorded", "Registry violations"],
+        [(r["month"], r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_month],
+        [34, 35, 35, 35, 35],
+        numeric=[1, 2, 3, 4],
+    )  # fmt: skip
+    top = m.by_facility[:FACILITIES_CHARTED]
+    doc.svg(
+        charts.bar_chart(
+            "p2", "Recorded calls per facility", "", [r["facility"] for r in top],
+            [charts.Series("Recorded", [r["recorded"] for r in top], charts.VERMILLION),
+             charts.Series("Registry violations", [r["violations"] for r in top], charts.BLUE)],
+        ),
+        174,
+    )  # fmt: skip
+    more = len(m.by_facility) - len(top)
+    note = (
+        f" The {len(top)} facilities with the most; all {len(m.by_facility):,} are in "
+        f"Table {layout.TABLES['facility']}." if more > 0 else ""
+    )  # fmt: skip
+    doc.para(layout.figure("facility", note), 8.5, muted=True)
+    doc.grid(
+        layout.table("facility"),
+        ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Registry violations"],
+        [(m.case.facility(r["facility"]) if r["facility"] != "(unknown)" else r["facility"],
+          r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"])
+         for r in m.by_facility],
         [40, 40, 23, 23, 23, 25],
         numeric=[2, 3, 4, 5],
     )  # fmt: skip
@@ -105,17 +131,10 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         ),
         174,
     )  # fmt: skip
-    doc.para("Figure 2. Registry violations over time.", 8.5, muted=True)
-    doc.grid(
-        "Table 3. Calls to attorney numbers per month (UTC)",
-        ["Month", "Attempts", "Completed", "Recorded", "Violations"],
-        [(r["month"], r["calls"], completed_cell(r), r["recorded"], r["violations"]) for r in m.by_month],
-        [34, 35, 35, 35, 35],
-        numeric=[1, 2, 3, 4],
-    )  # fmt: skip
+    doc.para(layout.figure("violations"), 8.5, muted=True)
     doc.h2("Attorney numbers")
     doc.grid(
-        f"Table 4. Attorney numbers with the most recorded calls (top {min(25, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})",
+        layout.table("numbers", f" (top {min(25, len(m.attorney_numbers))} of {len(m.attorney_numbers):,})"),
         ["Number", "Attorney or office", "Evidence", "Attempts", "Recorded", "Violations"],
         [(r["number"], r["attorney_name"] or "(name unknown)",
           f"{texts.CLASS_LABELS.get(r['classification'], r['classification'])}: {r['evidence'] or ''}",
@@ -128,7 +147,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
              "directory or registry lists them. They are not counted above until someone on "
              "the case team confirms them (privguard review).")  # fmt: skip
     doc.grid(
-        f"Table 5. Numbers awaiting review ({len(m.candidates):,} in all)",
+        layout.table("candidates", f" ({len(m.candidates):,} in all)"),
         ["Number", "Score", "Why it was flagged", "Calls", "Recorded"],
         [(r["number"], f"{r['score']:.2f}" if r["score"] is not None else "–", r["evidence"], r["calls"], r["recorded"]) for r in m.candidates[:25]],
         [34, 14, 82, 20, 24],
@@ -137,14 +156,30 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     doc.h2("How these numbers were found")
     counts = {r["classification"]: r["numbers"] for r in m.classes}
     doc.grid(
-        "Table 6. How each called number was classified",
+        layout.table("classes"),
         ["Class", "What it means", "Numbers"],
         [(texts.CLASS_LABELS[c], texts.CLASS_EXPLAINED[c], counts.get(c, 0)) for c in texts.CLASS_LABELS],
         [36, 118, 20],
         numeric=[2],
     )  # fmt: skip
+    doc.para("Every time in this report is in UTC; how each table's clock was found, and how "
+             "copies of the same call were merged, is in Appendix A.", 9)  # fmt: skip
+    doc.h2("Caveats")
+    doc.bullets(texts.CAVEATS)
+    doc.h2("Checking this report")
+    doc.para(texts.CUSTODY)
+    _appendix(doc, m)
+    reading.appendix_pdf(doc, m)
+    doc.save(path)
+
+
+def _appendix(doc: Doc, m: ReportModel) -> None:
+    """Appendix A on a page of its own: clocks and duplicate copies."""
+    doc.add_page()
+    doc.h1(layout.APPENDIX)
+    doc.para(layout.APPENDIX_INTRO, 9.5)
     doc.grid(
-        "Table 7. The clocks of the source tables",
+        layout.table("clocks"),
         ["Clock (time zone)", "How it was found", "Tables", "Rows"],
         [(g["zone"], texts.ZONE_METHODS.get(g["method"], g["method"]), g["tables"], g["rows"])
          for g in clock_groups(m.clocks)],
@@ -152,7 +187,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         numeric=[2, 3],
     )  # fmt: skip
     doc.grid(
-        "Table 8. Tables whose clock was inferred, with the evidence",
+        layout.table("inferred"),
         ["File (table)", "Clock used", "Evidence", "Confidence"],
         [(f"{r['file']} ({r['table']})", r["zone"] or "unknown",
           "; ".join([str(r["evidence"] or "")] + r["warnings"]),
@@ -161,15 +196,9 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         [48, 30, 76, 20],
     )  # fmt: skip
     doc.grid(
-        "Table 9. Duplicate copies merged, by rule",
+        layout.table("rules"),
         ["Rule", "Description", "Calls (clusters)", "Rows"],
         rule_rows(m),
         [40, 84, 26, 24],
         numeric=[2, 3],
     )
-    doc.h2("Caveats")
-    doc.bullets(texts.CAVEATS)
-    doc.h2("Checking this report")
-    doc.para(texts.CUSTODY)
-    reading.appendix_pdf(doc, m)
-    doc.save(path)

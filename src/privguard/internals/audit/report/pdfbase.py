@@ -2,88 +2,57 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import io
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import CharVPos, TextMode
-from fpdf.fonts import FontFace, SubsetMap, TTFFont
+from fpdf.fonts import FontFace, TTFFont
 
 from privguard import __version__
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-FAMILY = "dejavu"
+from .fonts import FAMILY, FONT_CACHE, font_files, fresh_copy
+
+log = logging.getLogger(__name__)
+
 INK = (31, 35, 40)
 MUTED = (87, 96, 106)
 HEAD_FILL = (232, 238, 244)
 
 
-_FONTS: dict[tuple[str, str], TTFFont] = {}
-# Layout tables fpdf2's subsetter drops from every embedded font (fpdf/output.py,
-# _add_fonts). fontTools still reads and decompiles GSUB/GPOS before dropping them (~25 ms
-# a letter for DejaVu), so each document's font copy drops them up front; fpdf2 then also
-# drops ``kern`` because the font has GPOS, so that goes too. The fast-path tests compare
-# the result with plain fpdf2's bytes.
-_DROPPED = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC",
-            "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR")  # fmt: skip
-
-
-def _fresh_copy(template: TTFFont, *, index: int) -> TTFFont:
-    """A font as ``add_font`` would make it, sharing the parsed read-only tables. fpdf2
-    subsets ``ttfont`` in place when a document is written and fills ``desc``, so each
-    document gets a fresh lazily-read ``ttfont`` and its own descriptor and subset map."""
-    font = TTFFont.__new__(TTFFont)
-    for name in TTFFont.__slots__:
-        if hasattr(template, name):  # a few slots are declared but never set
-            setattr(font, name, getattr(template, name))
-    font.i = index
-    font.ttfont = ttLib.TTFont(
-        template.ttffile,
-        recalcTimestamp=False,
-        fontNumber=template.collection_font_number,
-        lazy=True,
-    )
-    if not template.color_font:  # kern goes only when GPOS is there (fontTools' rule)
-        drop = [*_DROPPED, "kern"] if "GPOS" in font.ttfont else list(_DROPPED)
-        for tag in drop:
-            if tag in font.ttfont:
-                del font.ttfont[tag]
-    font.desc = copy.copy(template.desc)
-    font.cw = copy.copy(template.cw)  # a defaultdict: reading a missing key inserts it
-    font.glyph_ids = dict(template.glyph_ids)
-    font.missing_glyphs = []
-    font.biggest_size_pt = 0
-    font._hbfont = None
-    font.subset = SubsetMap(font)
-    return font
-
-
 class Doc(FPDF):
     """An A4 document with a Unicode font when available and a page-numbered footer."""
 
-    def __init__(self, title: str, as_of: dt.datetime) -> None:
+    def __init__(
+        self, title: str, as_of: dt.datetime, *, author: str | None = None,
+        subject: str | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(format="A4")
         self.doc_title = title
-        self.unicode = (DEJAVU / "DejaVuSans.ttf").exists() and (
-            DEJAVU / "DejaVuSans-Bold.ttf"
-        ).exists()
-        if self.unicode:
-            self._add_cached_font("", DEJAVU / "DejaVuSans.ttf")
-            self._add_cached_font("B", DEJAVU / "DejaVuSans-Bold.ttf")
+        fonts = font_files()
+        self.unicode = fonts is not None
+        if fonts is not None:
+            self._add_cached_font("", fonts[0])
+            self._add_cached_font("B", fonts[1])
             self.fam = FAMILY
         else:
+            log.warning(
+                "the font package font-source-sans-pro is not installed: PDFs fall back to "
+                "Helvetica and lose accents; reinstall privguard to get it"
+            )
             self.fam = "helvetica"
         # Fixed metadata: the same inputs must give byte-identical files.
         self.set_creation_date(as_of)
         self.set_title(title)
-        self.set_author("privguard")
+        self.set_author(author or "privguard")
+        if subject:
+            self.set_subject(subject)
         self.set_creator(f"privguard {__version__}")
         self.set_producer(f"privguard {__version__} (fpdf2)")
         self.set_margins(18, 18, 18)
@@ -91,20 +60,20 @@ class Doc(FPDF):
         self.alias_nb_pages()
 
     def _add_cached_font(self, style: str, path: Path) -> None:
-        """``add_font`` with the font parsed once per process: parsing DejaVu took most of a
+        """``add_font`` with the font parsed once per process: parsing the font took most of a
         short letter's time. Each document gets its own copy of the per-document state."""
         key = (str(path), style)
-        template = _FONTS.get(key)
+        template = FONT_CACHE.get(key)
         if template is None:
             scratch = FPDF()  # a throwaway owner, so no document ever writes the template
             scratch.add_font(FAMILY, style, str(path))
             parsed = scratch.fonts[f"{FAMILY}{style}"]
             assert isinstance(parsed, TTFFont)
-            _FONTS[key] = template = parsed
+            FONT_CACHE[key] = template = parsed
         if template.color_font is not None or template.is_compressed:
             self.add_font(FAMILY, style, str(path))  # state we do not know how to copy
             return
-        self.fonts[template.fontkey] = _fresh_copy(template, index=len(self.fonts) + 1)
+        self.fonts[template.fontkey] = fresh_copy(template, index=len(self.fonts) + 1)
 
     def t(self, text: Any) -> str:
         """Text safe for the current font: core fonts only know Latin-1, so transliterate."""
@@ -130,7 +99,7 @@ class Doc(FPDF):
     def h1(self, text: str) -> None:
         self.set_font(self.fam, "B", 18)
         self.set_text_color(*INK)
-        self.multi_cell(0, 9, self.t(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 9, self.t(text), new_x="LMARGIN", new_y="NEXT", align="L")
         self.ln(2)
 
     def h2(self, text: str, need: float = 50) -> None:
@@ -157,6 +126,44 @@ class Doc(FPDF):
                             new_x="LMARGIN", new_y="NEXT", align="L")  # fmt: skip
             self.ln(0.8)
 
+    def fit_widths(
+        self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
+        size: float, pad: float,
+    ) -> list[float]:  # fmt: skip
+        """Column widths in which no word is wider than its column, so fpdf2 never breaks
+        one mid-word ("Confidenc/e"): a column too narrow for its longest word (split at
+        spaces, slashes and underscores) takes room from columns with some to spare."""
+
+        def needs(split: str) -> list[float]:
+            out = []
+            for i in range(len(widths)):
+                longest = 0.0
+                for style, cells in (("B", [headers[i]]), ("", [r[i] for r in rows])):
+                    self.set_font(self.fam, style, size)
+                    for cell in cells:
+                        for word in re.split(split, cell):
+                            longest = max(longest, self.width(word))
+                out.append(longest + 2 * pad + 0.6)
+            return out
+
+        def fit(need: list[float]) -> tuple[list[float], bool]:
+            out = [max(w, n) for w, n in zip(widths, need, strict=True)]
+            excess = sum(out) - sum(widths)
+            slack = [max(0.0, o - n) for o, n in zip(out, need, strict=True)]
+            if excess <= 0:
+                return out, True
+            take = min(1.0, excess / sum(slack)) if sum(slack) else 0.0
+            fits = excess <= sum(slack)
+            return [o - sl * take for o, sl in zip(out, slack, strict=True)], fits
+
+        # Whole words first ("America/Los_Angeles" on one line); only when the page is too
+        # narrow for that, words may break after a slash or an underscore.
+        out, ok = fit(needs(r"[ \u200b]+"))
+        if not ok:
+            out, _ = fit(needs(r"[ \u200b]+|(?<=[/_])"))
+        self.set_font(self.fam, "", size)
+        return out
+
     def grid(
         self,
         caption: str,
@@ -166,32 +173,44 @@ class Doc(FPDF):
         *,
         numeric: Sequence[int] = (),
         size: float = 8.5,
+        head: bool = True,
     ) -> None:
-        """A captioned table; the header row repeats on each page."""
+        """A captioned table; the header row repeats on each page (``head=False``: no
+        header row, e.g. the cover's label/value lines)."""
         if self.get_y() > self.h - 45:  # keep a caption with its table
             self.add_page()
-        self.set_font(self.fam, "B", 9.5)
-        self.set_text_color(*INK)
-        self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.fam, "", size)
+        if caption:
+            self.set_font(self.fam, "B", 9.5)
+            self.set_text_color(*INK)
+            self.multi_cell(0, 5, self.t(caption), new_x="LMARGIN", new_y="NEXT")
+        cells = [
+            [self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v) for v in r]
+            for r in rows or [["None."] + [""] * (len(headers) - 1)]
+        ]
+        heads = [self.t(h) for h in headers]
+        pad = 1.2
+        fitted = self.fit_widths(heads if head else [""] * len(heads), cells, widths, size, pad)
+        # A word still wider than its column (the page is full) may break after a slash
+        # or an underscore (zero-width space), never inside a word.
+        for r in cells:
+            for i, v in enumerate(r):
+                if any(self.width(w) > fitted[i] - 2 * pad for w in v.split()):
+                    r[i] = re.sub(r"(?<=[/_])(?=\S)", "\u200b", v)
         align = tuple("RIGHT" if i in numeric else "LEFT" for i in range(len(headers)))
         with self.table(
-            col_widths=tuple(widths),
+            col_widths=tuple(fitted),
             text_align=align,
             headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL),
             line_height=size * 0.55,
-            padding=1.2,
+            padding=pad,
             borders_layout="HORIZONTAL_LINES",
-            repeat_headings=1,
+            repeat_headings=1 if head else 0,
+            first_row_as_headings=head,
         ) as table:
-            table.row([self.t(h) for h in headers])
-            for r in rows or [["None."] + [""] * (len(headers) - 1)]:
-                table.row(
-                    [
-                        self.t(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
-                        for v in r
-                    ]
-                )
+            if head:
+                table.row(heads)
+            for r in cells:
+                table.row(r)
         self.ln(3)
 
     def _plain_ttf(self, text: str) -> bool:

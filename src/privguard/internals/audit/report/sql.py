@@ -212,6 +212,15 @@ def letter_pairs_sql() -> str:
     )
 
 
+def letter_links_sql() -> str:
+    """How each number with recorded privileged calls was linked to its attorney."""
+    return (
+        "SELECT number, classification, evidence, CAST(evidence_file AS VARCHAR) "
+        "FROM pg_numbers WHERE number IN (SELECT number FROM pg_export_calls WHERE recorded) "
+        "ORDER BY number"
+    )
+
+
 def letter_calls_by_recipient_sql(recipients: str) -> str:
     """The recorded calls with their recipient (from the view ``recipients``:
     attorney_name, number, recipient), in letter order: by recipient, then by UTC

@@ -100,6 +100,30 @@ LETTER_OPTIONS = [
     "have not been changed (privguard verify).",
 ]
 
+# Where the requests above come from: remedies that courts, settlements and public bodies
+# actually ordered or recommended (summarized in our words; the report's closing note cites them).
+LETTER_PRECEDENTS = (
+    "These requests follow what others in your position obtained. In Travis County, Texas, "
+    "the 2016 settlement with the Austin Lawyers Guild lets attorneys put their numbers on "
+    "the do-not-record list online, and requires prosecutors who come across a recorded "
+    "attorney-client call to stop listening and tell the attorney. In the District of "
+    "Kansas (Leavenworth, 2016-2019), recorded attorney-client calls led to a court-ordered "
+    "investigation, contempt findings, vacated sentences and settlements. In Davidson "
+    "County, Tennessee (2011), recordings handed to prosecutors on CDs were ordered back. "
+    "A Santa Clara County civil grand jury (2006-2007) reviewed the jail's handling of "
+    "privileged calls under California Penal Code section 636, which makes recording them a "
+    "felony. Maine's LD 1603 (2023) makes intercepted attorney-client calls inadmissible and "
+    "bars anyone who listened from the case."
+)
+
+RULE_LABELS = {
+    "single": "Found in one table",
+    "exact": "Exact copies",
+    "near_time": "Start times slightly apart",
+    "billed_minutes": "Billing copy (whole minutes)",
+    "same_call_id": "Same call identifier",
+}
+
 RULES_EXPLAINED = {
     "single": "Calls found in one table only: nothing to merge.",
     "exact": "Copies that agree exactly on facility, inmate, number, start time and duration.",

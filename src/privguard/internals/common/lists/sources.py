@@ -67,6 +67,7 @@ LABELS_SCHEMA = pa.schema(
         ("number", pa.string()),
         ("decision", pa.string()),
         ("note", pa.string()),
+        ("attorney_name", pa.string()),
         ("source_file", pa.string()),
         ("source_row", pa.int64()),
     ]
@@ -357,12 +358,16 @@ def _date(
 
 
 def load_labels(path: Path) -> pa.Table:
-    """A filled review sheet: ``number`` and ``decision`` (confirm/reject) columns."""
+    """A filled review sheet: ``number`` and ``decision`` (confirm/reject) columns, and
+    optionally ``note`` and ``attorney_name`` (who a confirmed number belongs to)."""
     rows: list[dict[str, object]] = []
     for sheet in read_sheets(path):
         num = C.by_header(sheet, "number")
         dec = [i for i, h in enumerate(sheet.header) if C.norm_header(h) in ("decision", "label")]
         note = [i for i, h in enumerate(sheet.header) if C.norm_header(h) in ("note", "notes")]
+        # Who the confirmed number belongs to: the letter is addressed to them by name.
+        named = [i for i, h in enumerate(sheet.header)
+                 if C.norm_header(h) in ("attorney name", "attorney", "attorney or office")]  # fmt: skip
         if not num or not dec:
             raise InputError(
                 "a review sheet needs a 'number' and a 'decision' column",
@@ -391,6 +396,7 @@ def load_labels(path: Path) -> pa.Table:
                     "number": numbers[0],
                     "decision": "confirm" if value in _CONFIRM else "reject",
                     "note": _text(row, note[:1]),
+                    "attorney_name": _text(row, named[:1]),
                     "source_file": path.name,
                     "source_row": rownum,
                 }
