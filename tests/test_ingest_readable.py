@@ -151,4 +151,4 @@ def test_rejects_keep_their_place(tmp_path: Path, bom: str, breaks: list[str]) -
     table, rows = _read(tmp_path, "calls.csv", (data + breaks[-1]).encode())
     assert (table["rows_read"], table["rows_rejected"]) == (5, 2)
     assert [r[0] for r in rows] == [1, 3, 5]
-    assert accounting(tmp_path / "work") == ("", "")
+    assert accounting(tmp_path / "work") == ("", "", "")
