@@ -48,6 +48,7 @@ class DecisionRequest(BaseModel):
     inmate_account: str = Field(default="", max_length=100)
     dialed_number: str = Field(max_length=64)
     private_call_declared: bool | None = None
+    call_id: str = Field(default="", max_length=200)  # the SIP Call-ID, kept with the decision
 
 
 class DecisionAnswer(BaseModel):
@@ -59,6 +60,7 @@ class DecisionAnswer(BaseModel):
     facility: str
     at: str
     private_call_declared: bool
+    call_id: str = ""
     entry: dict[str, Any] | None
     checkpoint: dict[str, Any] | None
 
@@ -157,6 +159,10 @@ async def post_decision(body: DecisionRequest, request: Request) -> dict[str, An
     """Whether this call may be recorded. ``record`` is true only when every check passed
     and the decision is durable; there is no override."""
     decision = await _checker(request.app).decide_async(
-        body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
+        body.facility,
+        body.inmate_account,
+        body.dialed_number,
+        body.private_call_declared,
+        call_id=body.call_id,
     )
     return decision.to_dict()
