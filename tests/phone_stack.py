@@ -41,18 +41,20 @@ def missing_binaries() -> list[str]:
     return [b for b in BINARIES if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
 
 
-def free_port(kind: int = socket.SOCK_DGRAM, both: bool = True) -> int:
-    """A port free on 127.0.0.1 for UDP (and TCP too when ``both``)."""
+def free_port(kind: int = socket.SOCK_DGRAM, both: bool = True, pair: bool = False) -> int:
+    """A port free on 127.0.0.1 for ``kind`` (UDP and TCP when ``both``; and the next
+    port too when ``pair``)."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port: int = s.getsockname()[1]
         if not both:
             return port
-        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
         try:
-            with socket.socket(socket.AF_INET, other) as s:
-                s.bind(("127.0.0.1", port))
+            for p in (port, port + 1) if pair else (port,):
+                for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, k) as s:
+                        s.bind(("127.0.0.1", p))
             return port
         except OSError:
             continue
@@ -257,8 +259,31 @@ class Phone:
         self.ears = self.home / "heard"
         self.ears.mkdir(parents=True)
         tone(self.home / "tone.wav", freq)
-        self.sip = free_port()
-        self.ctrl = free_port(socket.SOCK_STREAM, both=False)
+        # One line per number it answers (baresip 1.0 has no catch-all account).
+        (self.home / "accounts").write_text(
+            "".join(
+                f"<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n"
+                for user in users
+            )
+        )
+        for attempt in range(3):  # a port taken between our probe and baresip's bind: again
+            self.sip = free_port(pair=True)  # baresip also binds SIP/TLS on the next port
+            self.ctrl = free_port(socket.SOCK_STREAM, both=False)
+            self._configure(name)
+            self.proc = start(name, ["baresip", "-f", str(self.home)], root)
+            try:
+                wait_for(lambda: tcp_open(self.ctrl), f"{name}'s control port", self.proc)
+                break
+            except AssertionError:
+                if attempt == 2 or "Address already in use" not in self.proc.text():
+                    raise
+                self.proc.stop()
+        self.events: queue.Queue[dict[str, object]] = queue.Queue()
+        self.sock = socket.create_connection(("127.0.0.1", self.ctrl), timeout=5)
+        self.sock.settimeout(None)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _configure(self, name: str) -> None:
         low, high = port_block(100)
         (self.home / "config").write_text(
             "\n".join([
@@ -272,19 +297,6 @@ class Phone:
                 f"ctrl_tcp_listen 127.0.0.1:{self.ctrl}", f"snd_path {self.ears}", "",
             ])
         )  # fmt: skip
-        # One line per number it answers (baresip 1.0 has no catch-all account).
-        (self.home / "accounts").write_text(
-            "".join(
-                f"<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n"
-                for user in users
-            )
-        )
-        self.proc = start(name, ["baresip", "-f", str(self.home)], root)
-        wait_for(lambda: tcp_open(self.ctrl), f"{name}'s control port", self.proc)
-        self.events: queue.Queue[dict[str, object]] = queue.Queue()
-        self.sock = socket.create_connection(("127.0.0.1", self.ctrl), timeout=5)
-        self.sock.settimeout(None)
-        threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         buf = b""

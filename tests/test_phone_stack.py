@@ -60,7 +60,7 @@ LAWYER = "+15125550100"  # registered before the stack starts
 FAMILY = "+15125550199"  # never registered: recorded
 LATE = "+15125550142"  # registered while the stack runs
 OTHER = "+15125550177"  # for the fail-closed calls
-TALK_S = 2.5  # seconds of conversation per call
+TALK_S = 1.5  # seconds of conversation per call
 GOOD = 15.0  # Hz: how close a dominant frequency must be to its tone
 
 
