@@ -45,7 +45,9 @@ from phone_stack import (
     wait_for,
 )
 from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.ledger import Signer
 from privguard.internals.prevention.registry import workflow as W
+from privguard.internals.prevention.registry.api import ORIGIN as REGISTRY_ORIGIN
 from privguard.internals.prevention.registry.api import Registry
 from privguard.internals.prevention.registry.api import snapshot as cut_snapshot
 from privguard.internals.prevention.service.auth import create_user, issue_token
@@ -110,21 +112,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = ServiceSettings(
         data_dir=data, database_url=f"sqlite:///{data}/privguard.db", decision_timeout_ms=5000
     )
-    registry = Registry.open(settings)
-    with transaction(registry.factory) as s:
-        attorney = W.add_attorney(s, registry.ledger, "Jane Doe", actor="registrar:test")
-        token = issue_token(s, create_user(s, "kamailio", "facility_system"), "kamailio").token
+    # The registry's signing key first: the fallback is started with its public half.
+    vkey = str(Signer.load_or_create(settings.key_file, name=REGISTRY_ORIGIN).verifier())
+    snap = root / "main.snapshot"  # cut below; the fallback fails closed until it appears
     STARTED.clear()
     phones: list[Phone] = []
+    registry: Registry | None = None
     try:
-        with transaction(registry.factory) as s:
-            req = W.submit(s, registry.ledger, attorney, [LAWYER], actor="attorney:test")
-            W.approve(s, registry.ledger, req.id, actor="registrar:test", reason="called")
-        # The fallback's snapshot, cut now and binding from today (it holds LAWYER only).
-        snap = root / "main.snapshot"
-        cut_snapshot(registry, FACILITY, snap, effective=dt.date.today(), valid_days=2)
-        vkey = str(registry.signer.verifier())
-
+        # The slow starters first (the service imports for seconds); the rest meanwhile.
         port = _free_http_port()
         service = start(
             "service",
@@ -144,6 +139,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         phones.append(inmate)
         gateway = Phone(root, "gateway", [LAWYER, FAMILY, LATE, OTHER], TONE_B)
         phones.append(gateway)
+        wait_for(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200,
+            "the decision service",
+            service,
+            timeout=90,
+        )
+        registry = Registry.open(settings)  # migrated by the service already
+        with transaction(registry.factory) as s:
+            attorney = W.add_attorney(s, registry.ledger, "Jane Doe", actor="registrar:test")
+            token = issue_token(s, create_user(s, "kamailio", "facility_system"), "gate").token
+            req = W.submit(s, registry.ledger, attorney, [LAWYER], actor="attorney:test")
+            W.approve(s, registry.ledger, req.id, actor="registrar:test", reason="called")
+        # The fallback's snapshot, binding from today: it holds LAWYER only.
+        cut_snapshot(registry, FACILITY, snap, effective=dt.date.today(), valid_days=2)
         urls = {
             "decision": f"http://127.0.0.1:{port}/v1/decisions",
             "fallback": f"http://127.0.0.1:{local_port}/v1/decisions",
@@ -154,12 +163,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 root, f"kamailio-{mode}", token=token, gateway=gateway.sip, rtpengine=ng,
                 mode=mode, **urls,
             )  # fmt: skip
-        wait_for(
-            lambda: httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200,
-            "the decision service",
-            service,
-            timeout=90,
-        )
         wait_for(
             lambda: httpx.get(f"http://127.0.0.1:{local_port}/v1/health", timeout=1).json()[
                 "loaded"
@@ -178,7 +181,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         started = list(STARTED)
         for proc in reversed(started):
             proc.stop()
-        registry.factory.kw["bind"].dispose()
+        if registry is not None:
+            registry.factory.kw["bind"].dispose()
         left = [(p.name, pid) for p in started for pid in p.pids if alive(pid)]
         assert not left, f"processes still running after the test: {left}"
 
