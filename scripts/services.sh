@@ -64,3 +64,6 @@ if [ ! -f "$root/node_modules/axe-core/axe.min.js" ]; then
   (cd "$root" && npm install --no-save --no-audit --no-fund --silent)
 fi
 echo "services.sh: axe-core $(node -p "require('$root/node_modules/axe-core/package.json').version" 2>/dev/null || echo missing)"
+
+# The phone stack (Kamailio, rtpengine, baresip) for tests/test_phone_stack.py.
+bash "$root/scripts/phone.sh"

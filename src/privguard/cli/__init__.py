@@ -29,6 +29,7 @@ _COMMANDS = [
     ("privguard.cli._registry", "registry"),
     ("privguard.cli._replay", "replay"),
     ("privguard.cli._vault", "vault"),
+    ("privguard.cli._decisions", "decisions"),
     ("privguard.cli._serve", "serve"),
     ("privguard.cli._compliance", "compliance"),
 ]

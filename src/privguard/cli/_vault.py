@@ -339,4 +339,4 @@ def anomalies(
 
 
 # The key, certificate, log and escrow commands (kept apart so each file stays small).
-from privguard.cli import _vault_admin  # noqa: E402, F401
+from privguard.cli import _vault_admin, _vault_spool  # noqa: E402, F401

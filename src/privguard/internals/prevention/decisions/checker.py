@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from privguard.internals.prevention.decisions.decide import Decision, Reason, decide, refusal
@@ -198,16 +199,20 @@ class Checker:
         *,
         at: dt.datetime | None = None,
         timeout_s: float | None = None,
+        call_id: str = "",
     ) -> Decision:
         """Decide one call (see :func:`.decide.decide`), failing closed on every fault.
 
         ``at`` is the call's time (default now); the snapshot's expiry is judged against
         both ``at`` and the checker's clock, so a caller cannot revive an expired state by
-        giving an old time.
+        giving an old time. ``call_id`` (the platform's call reference, e.g. the SIP
+        Call-ID) is kept with the decision, so a recording can be traced to it.
         """
         decision, deadline = self._unlogged(
             facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
         )
+        if call_id:
+            decision = replace(decision, call_id=call_id)
         if self._log is not None:
             decision = self._log.submit(decision, deadline, self._monotonic)
         return decision
@@ -221,11 +226,14 @@ class Checker:
         *,
         at: dt.datetime | None = None,
         timeout_s: float | None = None,
+        call_id: str = "",
     ) -> Decision:
         """:meth:`decide` on an event loop: the same answer; the log's commit is awaited."""
         decision, deadline = self._unlogged(
             facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
         )
+        if call_id:
+            decision = replace(decision, call_id=call_id)
         if self._log is not None:
             decision = await self._log.submit_async(decision, deadline, self._monotonic)
         return decision

@@ -107,6 +107,7 @@ class Decision:
     checkpoint: Checkpoint | None = None  # the tree head of the state used, if any
     private_call_declared: bool = False
     inmate_account: str = ""
+    call_id: str = ""  # the platform's call reference (SIP Call-ID), when it gave one
 
     def to_dict(self) -> dict[str, object]:
         """The answer as JSON (also the HTTP response body); the number is not included."""
@@ -117,6 +118,7 @@ class Decision:
             "facility": self.facility,
             "at": self.at.isoformat(),
             "private_call_declared": self.private_call_declared,
+            "call_id": self.call_id,
             "entry": self.entry.to_dict() if self.entry is not None else None,
             "checkpoint": self.checkpoint.to_dict() if self.checkpoint is not None else None,
         }

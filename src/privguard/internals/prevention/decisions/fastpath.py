@@ -134,5 +134,6 @@ async def _answer(scope: dict[str, Any], body: bytes) -> bytes | None:
         request.inmate_account,
         request.dialed_number,
         request.private_call_declared,
+        call_id=request.call_id,
     )
     return json.dumps(decision.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()

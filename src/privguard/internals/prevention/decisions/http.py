@@ -53,6 +53,7 @@ class DecisionRequest(BaseModel):
     inmate_account: str = Field(default="", max_length=100)
     dialed_number: str = Field(max_length=64)
     private_call_declared: bool | None = None
+    call_id: str = Field(default="", max_length=200)  # the SIP Call-ID, kept with the decision
 
 
 class DecisionAnswer(BaseModel):
@@ -64,6 +65,7 @@ class DecisionAnswer(BaseModel):
     facility: str
     at: str
     private_call_declared: bool
+    call_id: str = ""
     entry: dict[str, Any] | None
     checkpoint: dict[str, Any] | None
 
@@ -207,6 +209,10 @@ async def post_decision(body: DecisionRequest, request: Request, caller: Gate) -
     if token is not None:  # verified just now: the fast path may answer it for a while
         token_cache(request.app).put(token, caller)
     decision = await checker(request.app).decide_async(
-        body.facility, body.inmate_account, body.dialed_number, body.private_call_declared
+        body.facility,
+        body.inmate_account,
+        body.dialed_number,
+        body.private_call_declared,
+        call_id=body.call_id,
     )
     return decision.to_dict()

@@ -208,6 +208,7 @@ class DecisionLog:
             "checkpoint_size": d.checkpoint.size if d.checkpoint is not None else None,
             "checkpoint_root": d.checkpoint.root if d.checkpoint is not None else "",
             "supersedes": supersedes,
+            "call_id": d.call_id,
         }
         private = d.reason == Reason.PRIVATE_CALL_DECLARED and d.number is not None
         return _Item(row, d.number if private else None)

@@ -36,6 +36,7 @@ class DecisionRow(Base):
     checkpoint_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     checkpoint_root: Mapped[str] = mapped_column(String(64), default="")
     supersedes: Mapped[str] = mapped_column(String(40), default="")
+    call_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
     ledger_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (Index("ix_decisions_at", "at"), Index("ix_decisions_facility", "facility"))
 

@@ -50,6 +50,7 @@ class DecisionRef:
     at: dt.datetime
     facility: str
     number_hmac: str
+    call_id: str = ""  # the call the decision was asked for, when the platform named it
 
 
 class DecisionLookup(Protocol):
@@ -76,7 +77,7 @@ class DecisionTable:
         if row is None or not row.record:
             return None
         at = row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC)
-        return DecisionRef(row.decision_id, at, row.facility, row.number_hmac)
+        return DecisionRef(row.decision_id, at, row.facility, row.number_hmac, row.call_id)
 
     def number_matches(self, ref: DecisionRef, number: str) -> bool:
         """Checked only when the key is known and the decision carried a number."""

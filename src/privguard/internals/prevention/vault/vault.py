@@ -222,12 +222,13 @@ class Vault:
         duration_s: int = 0,
         recording_ref: str = "",
         media_type: str = "application/octet-stream",
+        call_id: str = "",
     ) -> Stored:
         """Encrypt and keep a recording made under ``decision_id``.
 
         Refused (and logged as an ``alarm``) unless ``decision_id`` is a durable
-        ``record: true`` of the decision log, for this facility and number, not used by
-        another recording. A number privileged by now is stored straight into quarantine.
+        ``record: true`` of the decision log, for this facility and number (and, when both
+        name one, this ``call_id``), not used by another recording. A number privileged by now is stored straight into quarantine.
         """
         obj = f"decision:{decision_id}"
         self.admit(ctx, "store", obj, needs_case=False)
@@ -246,6 +247,8 @@ class Vault:
             self.refuse(ctx, "store", obj, "the decision was for another facility", outcome="alarm")
         if not self.decisions.number_matches(ref, number):
             self.refuse(ctx, "store", obj, "the decision was for another number", outcome="alarm")
+        if call_id and getattr(ref, "call_id", "") and ref.call_id != call_id:
+            self.refuse(ctx, "store", obj, "the decision was for another call", outcome="alarm")
         rid = "rec_" + secrets.token_hex(12)
         aad = B.context(rid, decision_id)
         key, blob = B.encrypt(data, aad)
