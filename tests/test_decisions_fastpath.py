@@ -81,6 +81,13 @@ def test_both_paths_give_the_same_answers(
             ("(512) 555-0100", {}, (False, Reason.REGISTERED_NUMBER)),
             (FAMILY, {"private_call_declared": True}, (False, Reason.PRIVATE_CALL_DECLARED)),
             ("not a number", {}, (False, Reason.UNPARSEABLE_NUMBER)),
+            # The SIP Call-ID the proxy sends must survive either path: the vault matches
+            # a recording to its decision by it.
+            (
+                FAMILY,
+                {"call_id": "a84b4c76e66710@pc33"},
+                (True, Reason.NOT_REGISTERED_RECORDING_ALLOWED),
+            ),
         ]
         for number, extra, expected in cases:
             fast = _call(client, token, number, **extra)
@@ -89,6 +96,7 @@ def test_both_paths_give_the_same_answers(
             assert fast.headers["content-type"] == full.headers["content-type"]
             answer = _same(fast.json(), full.json())
             assert (answer["record"], answer["reason"]) == expected
+            assert answer.get("call_id", "") == extra.get("call_id", "")
         assert answered == [True] * len(cases)  # the padded bodies never reached it
         # What the fast path does not take, the route refuses in the one error shape.
         for body, status in (({"facility": "MAIN"}, 422), ({"dialed_number": 5}, 422)):
