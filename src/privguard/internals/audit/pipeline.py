@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from privguard.errors import InputError
-from privguard.internals.audit.engines import EngineOptions, connect
+from privguard.internals.audit.engines import ENGINES, EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
 from privguard.internals.audit.outdir import prepare_out
 from privguard.internals.audit.paths import AuditPaths
@@ -120,6 +120,8 @@ def audit(
     registries = [Path(p) for p in registries]
     settings = settings or load_settings(config)
     _check_inputs(dump, directories, registries, labels)
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
     progress = progress or NullProgress()
     paths = AuditPaths(out)
     work = paths.work
@@ -133,7 +135,13 @@ def audit(
     )
     executor = connect(options)
     # The Spark stages' executor; with DuckDB, the same one runs every stage.
-    heavy = executor if engine == "duckdb" else connect(options, engine=engine, spark=spark)
+    heavy = executor
+    if engine == "spark":
+        try:  # the case file's [spark] table, with the caller's master and conf on top
+            heavy = connect(options, engine="spark", spark=settings.spark.merged(spark))
+        except BaseException:
+            executor.close()
+            raise
     timings = Timings()
     try:
         with timings.stage("ingest") as info:

@@ -27,6 +27,10 @@ Layout of a case file::
 
     [privacy]
     pseudonymize = true
+
+    [spark]                          # only read with --engine spark (docs/spark.md)
+    master = "spark://head:7077"
+    conf = { "spark.executor.memory" = "8g" }
 """
 
 from __future__ import annotations
@@ -39,7 +43,16 @@ from privguard.errors import Problems
 from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.common.tomlfile import read_toml
 
-KNOWN_SECTIONS = ("engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy")
+KNOWN_SECTIONS = (
+    "engine",
+    "ingest",
+    "mapping",
+    "normalize",
+    "dedupe",
+    "identify",
+    "privacy",
+    "spark",
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class CaseSettings:
     dedupe: Any = None
     identify: Any = None
     privacy: Any = None
+    spark: Any = None  # engines.spark.SparkOptions
     source: str | None = None
 
 
@@ -84,6 +98,7 @@ def _parse_engine(section: Any, problems: Problems) -> EngineOptions:
 def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSettings:
     """Validate a case dictionary. Raises :class:`SettingsError` listing every problem."""
     from privguard.internals.audit.dedupe import settings as dedupe_settings
+    from privguard.internals.audit.engines.spark import parse_spark
     from privguard.internals.audit.identify import settings as identify_settings
     from privguard.internals.audit.ingest import limits as ingest_limits
     from privguard.internals.audit.ingest import settings as ingest_settings
@@ -101,6 +116,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
         dedupe=dedupe_settings.parse(data.get("dedupe"), problems),
         identify=identify_settings.parse(data.get("identify"), problems),
         privacy=privacy_settings.parse(data.get("privacy"), problems),
+        spark=parse_spark(data.get("spark"), problems),
         source=source,
     )
     problems.raise_if_any(

@@ -49,8 +49,14 @@ DEFAULT_CONF: dict[str, str] = {
 class SparkOptions:
     """Where Spark runs and how: the master URL and ``spark.*`` settings passed through."""
 
-    master: str | None = None  # None: the session spark-submit made, else local[2]
+    master: str | None = None  # None: spark-submit's --master, else local[2]
     conf: Mapping[str, str] = field(default_factory=dict)
+
+    def merged(self, over: SparkOptions | None) -> SparkOptions:
+        """These options with ``over``'s master and conf keys taking precedence."""
+        if over is None:
+            return self
+        return SparkOptions(over.master or self.master, {**self.conf, **over.conf})
 
 
 def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> SparkOptions:
@@ -70,7 +76,7 @@ def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> Spa
     if not isinstance(conf, dict):
         problems.add(f'{where} conf must be a table such as {{ "spark.executor.memory" = "8g" }}')
         conf = {}
-    return SparkOptions(master=master, conf=check_conf(conf, problems, where))
+    return SparkOptions(master=master, conf=check_conf(conf, problems, f"{where} conf"))
 
 
 def check_conf(conf: Mapping[str, Any], problems: Problems, where: str) -> dict[str, str]:
@@ -78,14 +84,14 @@ def check_conf(conf: Mapping[str, Any], problems: Problems, where: str) -> dict[
     out: dict[str, str] = {}
     for key, value in conf.items():
         if not str(key).startswith("spark."):
-            problems.add(f"{where} conf key {key!r} is not a Spark setting (spark.*)")
+            problems.add(f"{where} key {key!r} is not a Spark setting (spark.*)")
         elif key in FIXED_CONF:
             problems.add(
-                f"{where} conf key {key!r} is fixed to {FIXED_CONF[key]!r}: results "
+                f"{where} key {key!r} is fixed to {FIXED_CONF[key]!r}: results "
                 "equal to DuckDB's depend on it"
             )
         elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            problems.add(f"{where} conf {key!r} must be text or a number")
+            problems.add(f"{where} {key!r} must be text or a number")
         else:
             out[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
     return out
@@ -108,6 +114,28 @@ def parse_conf_args(items: list[str]) -> dict[str, str]:
     return conf
 
 
+# The file spark-submit runs: privguard's command line, with the engine set to Spark.
+ENTRY = Path(__file__).resolve().parents[3] / "cli" / "spark_entry.py"
+
+
+def submit_command(
+    args: list[str],
+    *,
+    master: str = "local[2]",
+    conf: Mapping[str, str] | None = None,
+    spark_submit: str = "spark-submit",
+) -> list[str]:
+    """The ``spark-submit`` command that runs ``privguard audit ARGS --engine spark``.
+
+    ``args`` are the audit's arguments (dump, --out, --directory ...); ``conf`` the
+    ``spark.*`` settings, passed as ``--conf`` to spark-submit, which applies them to
+    the session before privguard starts."""
+    cmd = [spark_submit, "--master", master, "--name", "privguard audit"]
+    for key, value in (conf or {}).items():
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, str(ENTRY), "audit", *args, "--engine", "spark"]
+
+
 def _session(options: SparkOptions) -> Any:
     try:
         from pyspark.sql import SparkSession
@@ -118,15 +146,22 @@ def _session(options: SparkOptions) -> Any:
         ) from exc
     # Python workers (the printf function) must run this interpreter, which has privguard.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    active = SparkSession.getActiveSession()
-    if active is not None and options.master is None:
-        session = active  # under spark-submit: the cluster's session and its conf
-    else:
-        builder = SparkSession.builder.appName("privguard audit")
-        builder = builder.master(options.master or "local[2]")
-        for key, value in {**DEFAULT_CONF, **options.conf}.items():
+    from pyspark import SparkConf
+
+    # Under spark-submit, its --master and --conf are already in the JVM's properties:
+    # they win over privguard's defaults; a master given to privguard wins over both.
+    given = SparkConf()
+    builder = SparkSession.builder.appName("privguard audit")
+    if options.master:
+        builder = builder.master(options.master)
+    elif not given.contains("spark.master"):
+        builder = builder.master("local[2]")
+    for key, value in DEFAULT_CONF.items():
+        if not given.contains(key):
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+    for key, value in options.conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     for key, value in FIXED_CONF.items():
         session.conf.set(key, value)
     session.sparkContext.setLogLevel("ERROR")
