@@ -8,6 +8,7 @@ fails silently (a regex back-reference, a weekday number), so only a real engine
 from __future__ import annotations
 
 import filecmp
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import privguard
-from privguard.errors import SettingsError
+from privguard.errors import EngineError, SettingsError
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.dialect import to_spark
 from privguard.internals.audit.engines.spark import (
@@ -47,10 +48,23 @@ def test_backreference_becomes_java_syntax() -> None:
     assert "'$1'" in sql and "\\1" not in sql
 
 
+def test_first_match_only_replace_is_refused() -> None:
+    # sqlglot renders DuckDB's first-match replace as Spark's replace-all, silently.
+    with pytest.raises(EngineError):
+        to_spark(r"SELECT regexp_replace(x, 'A\.M\.?', 'AM') FROM t")
+    assert "REGEXP_REPLACE" in to_spark("SELECT regexp_replace(x, '^0+', '') FROM t").sql
+    assert "REGEXP_REPLACE" in to_spark("SELECT regexp_replace(x, '[^0-9]', '', 'g') FROM t").sql
+
+
 def test_isodow_is_weekday_plus_one() -> None:
     # sqlglot's own rendering (dayofweek % 7 + 1) makes Sunday 2: the layer must replace it.
     sql = to_spark("SELECT isodow(lt) FROM t").sql
     assert "WEEKDAY(lt) + 1" in sql and "DAYOFWEEK" not in sql.upper()
+
+
+def test_epoch_keeps_fractions_of_a_second() -> None:
+    sql = to_spark("SELECT epoch(start_utc) FROM t").sql
+    assert "UNIX_MICROS" in sql and "UNIX_TIMESTAMP" not in sql
 
 
 def test_read_parquet_is_lifted_to_a_view() -> None:
@@ -100,9 +114,13 @@ def test_submit_command_shape() -> None:
 
 
 # --- a real local Spark ---------------------------------------------------------------------
+# make test installs pyspark (the bench extra); without it these are skipped, and say so.
+_NO_PYSPARK = importlib.util.find_spec("pyspark") is None
 spark = pytest.mark.spark
 slow = pytest.mark.slow
-pytest.importorskip("pyspark", reason="the Spark engine needs pyspark (make test installs it)")
+needs_pyspark = pytest.mark.skipif(
+    _NO_PYSPARK, reason="pyspark is not installed: pip install -e '.[spark]'"
+)
 
 
 def _kw(leak: Path) -> dict:
@@ -147,6 +165,7 @@ def _plain(schema: pa.Schema) -> pa.Schema:
 
 @spark
 @slow
+@needs_pyspark
 @pytest.mark.parametrize("name", OUTPUT_TABLES)
 def test_tables_equal_row_for_row(audits: dict[str, Path], name: str) -> None:
     a = pq.read_table(audits["duckdb"] / "restricted" / name)
@@ -160,6 +179,7 @@ def test_tables_equal_row_for_row(audits: dict[str, Path], name: str) -> None:
 
 @spark
 @slow
+@needs_pyspark
 def test_summary_and_findings_equal(audits: dict[str, Path]) -> None:
     a, b = audits["duckdb"], audits["spark"]
     sa = json.loads((a / "shareable" / "summary.json").read_text())
@@ -174,12 +194,13 @@ def test_summary_and_findings_equal(audits: dict[str, Path]) -> None:
 
 @spark
 @slow
+@needs_pyspark
 def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
     """The two traps, checked on engine output: a back-reference and ISO weekdays."""
     sql = (
         r"SELECT regexp_replace('2125550100.0', '^([0-9]{7,15})\.0+$', '\1') AS a, "
-        r"regexp_replace('a$b', '(a)\$', '\1-') AS b, "
-        "list(isodow(d) ORDER BY d) AS w FROM (SELECT DATE '2024-12-01' + i AS d "
+        r"regexp_replace('a$b', '(a)\$', '\1-', 'g') AS b, "
+        "list(isodow(d) ORDER BY d) AS w FROM (SELECT DATE '2024-12-01' + CAST(i AS INTEGER) AS d "
         "FROM range(7) t(i))"
     )
     duck, sp = connect(), connect(engine="spark", spark=SparkOptions("local[2]", CONF))
@@ -197,6 +218,7 @@ def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
 
 @spark
 @slow
+@needs_pyspark
 @pytest.mark.xfail(
     strict=True,
     reason="normalize's SQL has no Spark rendering yet (list lambdas, try_strptime over a "
@@ -219,6 +241,7 @@ def test_normalize_on_spark_equals_duckdb(audits: dict[str, Path], tmp_path: Pat
 
 @spark
 @slow
+@needs_pyspark
 def test_spark_submit_runs_the_audit(audits: dict[str, Path], tmp_path: Path) -> None:
     leak, out = audits["leak"], tmp_path / "submitted"
     kw = _kw(leak)

@@ -21,11 +21,16 @@ tests/test_spark.py), because a translator fails silently:
   distinct tuples and to pick hashed samples, so the numbers differ but not the counts;
   a hashed *sample* (dedupe's skew pass past 1 M rows) picks other keys on Spark.
 * ``last(x ORDER BY a, b)`` is ``max_by(x, struct(a, b))``.
+* ``epoch(ts)`` keeps its fraction of a second (sqlglot's ``unix_timestamp`` drops it):
+  ``unix_micros(ts) / 1e6``, as DuckDB computes it.
 * ``read_parquet(...)`` is lifted out: the executor reads those files as DataFrames and
   the statement names them (:class:`Rendered`).
 
 Regex back-references (DuckDB ``\\1``, Spark ``$1``) are rewritten by
-:func:`_backrefs` in every ``regexp_replace`` replacement.
+:func:`_backrefs` in every ``regexp_replace`` replacement. DuckDB's ``regexp_replace``
+without the ``'g'`` option replaces the first match only; sqlglot renders it as Spark's,
+which replaces every match: unless the pattern is anchored at the start (one match at
+most), such a statement is refused rather than silently changed.
 """
 
 from __future__ import annotations
@@ -91,9 +96,26 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             this="MAX_BY",
             expressions=[node.this.this, exp.Anonymous(this="STRUCT", expressions=keys)],
         )
+    if isinstance(node, exp.TimeToUnix):
+        micros = exp.Anonymous(
+            this="UNIX_MICROS",
+            expressions=[exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMP"))],
+        )
+        return exp.Div(
+            this=micros, expression=exp.Cast(this=exp.Literal.number(1000000), to=_double())
+        )
     if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
         return exp.Cast(this=node, to=_double())
     if isinstance(node, exp.RegexpReplace):
+        mods, pattern = node.args.get("modifiers"), node.expression
+        first_only = not (isinstance(mods, exp.Literal) and "g" in mods.this)
+        anchored = isinstance(pattern, exp.Literal) and pattern.this.startswith("^")
+        if first_only and not anchored:
+            raise EngineError(
+                f"regexp_replace without 'g' replaces only the first match on DuckDB, every "
+                f"match on Spark; no Spark rendering for pattern {pattern.sql('duckdb')}",
+                fix="report this as a bug with the log",
+            )
         repl = node.args.get("replacement")
         if isinstance(repl, exp.Literal) and repl.is_string:
             node.set("replacement", _lit(_backrefs(repl.this)))
