@@ -46,6 +46,21 @@ _PATH = click.Path(path_type=Path)
     is_flag=True,
     help="Open the report in the web browser when the audit is done.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Run dedupe, identify and findings on Apache Spark (docs/spark.md).",
+)
+@click.option("--spark-master", help="Spark master URL (default: spark-submit's, else local[2]).")
+@click.option(
+    "--spark-conf",
+    "spark_conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A spark.* setting for --engine spark; repeatable (also [spark] conf in the case file).",
+)
 def audit(
     dump: Path,
     out: Path,
@@ -55,6 +70,9 @@ def audit(
     config: Path | None,
     overwrite: bool,
     open_report: bool,
+    engine: str,
+    spark_master: str | None,
+    spark_conf: tuple[str, ...],
 ) -> None:
     """Audit DUMP (a folder of call-record tables in any format) and write the evidence to --out.
 
@@ -64,10 +82,18 @@ def audit(
     are named at the end and in the report, and the exit code is 6 (audit incomplete).
     --out must be new, empty, or an earlier audit's folder (only its files are replaced).
 
+    --engine spark runs the heavy stages on Apache Spark with the same results
+    (pip install 'privguard[spark]'; a cluster: see docs/spark.md).
+
     \b
     Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
     """
+    from privguard.internals.audit.engines.spark import SparkOptions, parse_conf_args
     from privguard.internals.audit.pipeline import audit as run_audit
+
+    if (spark_master or spark_conf) and engine != "spark":
+        raise click.UsageError("--spark-master and --spark-conf need --engine spark")
+    spark = SparkOptions(spark_master, parse_conf_args(list(spark_conf)))
 
     with RichProgress() as progress:
         result = run_audit(
@@ -79,6 +105,8 @@ def audit(
             config=config,
             progress=progress,
             overwrite=overwrite,
+            engine=engine,
+            spark=spark,
         )
     for line in summary_lines(result, lists_given=bool(directories or registries)):
         click.echo(line)

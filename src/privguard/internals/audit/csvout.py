@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.sql import copy_csv_sql, csv_safe_sql, describe_sql
+from privguard.internals.audit.sql import csv_safe_sql
 
 
 def write_safe_csv(ex: Executor, query: str, path: Path, *, order_by: str) -> None:
@@ -14,5 +14,5 @@ def write_safe_csv(ex: Executor, query: str, path: Path, *, order_by: str) -> No
     The column types come from the engine (``DESCRIBE``), so a new text column of a
     query is made safe without anyone listing it. ``order_by`` repeats the query's order
     on its output column names."""
-    columns = [(str(n), str(t)) for n, t in ex.fetchall(describe_sql(query))]
-    ex.execute(copy_csv_sql(csv_safe_sql(query, columns, order_by=order_by), path))
+    columns = [(str(n), str(t)) for n, t in ex.columns(query)]
+    ex.copy_to_csv(csv_safe_sql(query, columns, order_by=order_by), path)

@@ -8,9 +8,10 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from privguard.internals.audit.engines import EngineOptions, connect
+from privguard.errors import InputError
+from privguard.internals.audit.engines import ENGINES, EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
 from privguard.internals.audit.outdir import prepare_out
 from privguard.internals.audit.paths import AuditPaths
@@ -20,7 +21,14 @@ from privguard.internals.common.custody import sha256_file
 from privguard.internals.common.keys import signing_key_path
 from privguard.internals.common.progress import NullProgress, Progress
 
+if TYPE_CHECKING:
+    from privguard.internals.audit.engines.spark import SparkOptions
+
 log = logging.getLogger(__name__)
+
+# With engine="spark", these stages run on Spark; ingest and normalize run on DuckDB
+# (they write Parquet the Spark stages read) and report renders the outputs with DuckDB.
+SPARK_STAGES = ("dedupe", "identify", "findings")
 
 # DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
 # (peak RSS goal: 8 GB). The engine spills to OUT/restricted/work/tmp beyond this.
@@ -57,6 +65,8 @@ def audit(
     settings: CaseSettings | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
+    engine: str = "duckdb",
+    spark: SparkOptions | None = None,
 ) -> AuditResult:
     """Audit a dump of call records end to end and write the evidence to ``out``.
 
@@ -81,6 +91,10 @@ def audit(
     and output. Per-stage wall time, CPU time and peak RSS go to
     ``out/timings.json``, which the manifest leaves out because timings differ
     between identical runs.
+
+    ``engine="spark"`` runs the stages of :data:`SPARK_STAGES` on Apache Spark
+    (``spark``: the master URL and ``spark.*`` settings; a session spark-submit made is
+    used as it is); their outputs equal DuckDB's row for row (tests/test_spark.py).
     """
     from privguard.internals.audit.dedupe.api import dedupe
     from privguard.internals.audit.findings.api import findings
@@ -98,19 +112,28 @@ def audit(
         dump, out, directories=directories, registries=registries, labels=labels,
         config=config, settings=settings, overwrite=overwrite,
     )  # fmt: skip
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
     progress = progress or NullProgress()
     paths = AuditPaths(out)
     work = paths.work
     prepared = prepare_out(out, labels=labels, overwrite=overwrite)
     labels = prepared.labels
-    engine = settings.engine
-    executor = connect(
-        EngineOptions(
-            memory_limit=engine.memory_limit or DEFAULT_MEMORY_LIMIT,
-            threads=engine.threads,
-            temp_directory=engine.temp_directory or paths.scratch,
-        )
+    limits = settings.engine
+    options = EngineOptions(
+        memory_limit=limits.memory_limit or DEFAULT_MEMORY_LIMIT,
+        threads=limits.threads,
+        temp_directory=limits.temp_directory or paths.scratch,
     )
+    executor = connect(options)
+    # The Spark stages' executor; with DuckDB, the same one runs every stage.
+    heavy = executor
+    if engine == "spark":
+        try:  # the case file's [spark] table, with the caller's master and conf on top
+            heavy = connect(options, engine="spark", spark=settings.spark.merged(spark))
+        except BaseException:
+            executor.close()
+            raise
     timings = Timings()
     try:
         with timings.stage("ingest") as info:
@@ -126,7 +149,7 @@ def audit(
         with timings.stage("normalize"):
             normalize(work, settings=settings.normalize, executor=executor, progress=progress)
         with timings.stage("dedupe"):
-            dedupe(work, out, settings=settings.dedupe, executor=executor, progress=progress)
+            dedupe(work, out, settings=settings.dedupe, executor=heavy, progress=progress)
         with timings.stage("identify"):
             identify(
                 out,
@@ -134,11 +157,11 @@ def audit(
                 registries=registries,
                 labels=labels,
                 settings=settings.identify,
-                executor=executor,
+                executor=heavy,
                 progress=progress,
             )
         with timings.stage("findings"):
-            findings(out, executor=executor)
+            findings(out, executor=heavy)
         with timings.stage("report"):
             result = report(
                 out,
@@ -152,6 +175,8 @@ def audit(
                 foreign=prepared.foreign,
             )
     finally:
+        if heavy is not executor:
+            heavy.close()
         executor.close()
         shutil.rmtree(paths.scratch, ignore_errors=True)
     paths.timings.write_text(json.dumps(timings.to_list(), indent=2) + "\n")

@@ -30,6 +30,9 @@ Layout of a case file::
 
     [case]                           # report: case name, reference, analyst, date, sender
     name = "State v. Doe"
+    [spark]                          # only read with --engine spark (docs/spark.md)
+    master = "spark://head:7077"
+    conf = { "spark.executor.memory" = "8g" }
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from privguard.internals.common.tomlfile import read_toml
 
 KNOWN_SECTIONS = (
     "engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy", "case",
+    "spark",
 )  # fmt: skip
 
 
@@ -59,6 +63,7 @@ class CaseSettings:
     identify: Any = None
     privacy: Any = None
     case: Any = None
+    spark: Any = None  # engines.spark.SparkOptions
     source: str | None = None
 
 
@@ -90,6 +95,7 @@ def _parse_engine(section: Any, problems: Problems) -> EngineOptions:
 def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSettings:
     """Validate a case dictionary. Raises :class:`SettingsError` listing every problem."""
     from privguard.internals.audit.dedupe import settings as dedupe_settings
+    from privguard.internals.audit.engines.spark import parse_spark
     from privguard.internals.audit.identify import settings as identify_settings
     from privguard.internals.audit.ingest import limits as ingest_limits
     from privguard.internals.audit.ingest import settings as ingest_settings
@@ -109,6 +115,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
         identify=identify_settings.parse(data.get("identify"), problems),
         privacy=privacy_settings.parse(data.get("privacy"), problems),
         case=case_settings.parse(data.get("case"), problems),
+        spark=parse_spark(data.get("spark"), problems),
         source=source,
     )
     problems.raise_if_any(

@@ -1,20 +1,35 @@
 """Engine-specific code lives here and only here.
 
 Stages build SQL with pure functions (see :mod:`privguard.internals.audit.sql`) and
-hand it to an :class:`Executor`. DuckDB is the default; another engine
-(Spark) plugs in by implementing the same small protocol.
+hand it to an :class:`Executor`. DuckDB is the default; Spark (:mod:`.spark`) plugs in
+by implementing the same small protocol, its dialect differences in :mod:`.dialect`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from privguard.internals.audit.engines.base import EngineOptions, Executor
 
+if TYPE_CHECKING:
+    from privguard.internals.audit.engines.spark import SparkOptions
 
-def connect(options: EngineOptions | None = None) -> Executor:
-    """Return the default executor (embedded DuckDB)."""
+ENGINES = ("duckdb", "spark")
+
+
+def connect(
+    options: EngineOptions | None = None,
+    *,
+    engine: str = "duckdb",
+    spark: SparkOptions | None = None,
+) -> Executor:
+    """Return an executor: embedded DuckDB (default) or a Spark session (``engine="spark"``)."""
+    if engine == "spark":
+        from privguard.internals.audit.engines.spark import SparkExecutor
+
+        return SparkExecutor(options or EngineOptions(), spark)
     from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 
     return DuckDBExecutor(options or EngineOptions())
@@ -34,4 +49,4 @@ def session(executor: Executor | None = None) -> Iterator[Executor]:
         own.close()
 
 
-__all__ = ["EngineOptions", "Executor", "connect", "session"]
+__all__ = ["ENGINES", "EngineOptions", "Executor", "connect", "session"]

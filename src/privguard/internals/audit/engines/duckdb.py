@@ -14,7 +14,12 @@ import pyarrow as pa
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import EngineOptions
-from privguard.internals.audit.sql import copy_parquet_sql, quote_literal
+from privguard.internals.audit.sql import (
+    copy_csv_sql,
+    copy_parquet_sql,
+    describe_sql,
+    quote_literal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,12 @@ class DuckDBExecutor:
         with self._timed(copy):
             row = self.con.execute(copy).fetchone()
         return int(row[0]) if row else 0
+
+    def columns(self, sql: str) -> list[tuple[str, str]]:
+        return [(str(n), str(t)) for n, t in self.fetchall(describe_sql(sql))]
+
+    def copy_to_csv(self, sql: str, path: Path) -> None:
+        self.execute(copy_csv_sql(sql, path))
 
     def close(self) -> None:
         self.con.close()

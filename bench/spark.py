@@ -1,0 +1,113 @@
+"""Spark local[2] against DuckDB: the same audit, wall, CPU and peak memory of each.
+
+For each leak it runs ``privguard audit`` twice, ``--engine duckdb`` and ``--engine spark``
+(``--spark-master local[2]``), each measured from outside over the whole process tree
+(the JVM included: ``_measure.run_measured`` sums the RSS of every descendant and reads
+the CPU the kernel charged to them), reads each run's per-stage ``timings.json``, and
+checks that calls.parquet, numbers.parquet and summary.json are equal between engines.
+
+Results go to ``bench/results/spark_<label>.json``.
+
+Example: .venv/bin/python bench/spark.py --leak /work/bench-data/1M/leak --out /tmp/spark-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from _measure import run_measured
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def _plain(t: pa.Table) -> pa.Table:
+    """The table without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
+
+    def f(x: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(x):
+            return pa.list_(f(x.value_type))
+        if pa.types.is_struct(x):
+            return pa.struct([pa.field(y.name, f(y.type)) for y in x])
+        return x
+
+    return t.cast(pa.schema([pa.field(y.name, f(y.type)) for y in t.schema]))
+
+
+def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
+    """Whether each compared output is the same in two audit folders."""
+    out: dict[str, bool] = {}
+    for name in ("calls", "numbers"):
+        ta = pq.read_table(a / "restricted" / f"{name}.parquet")
+        tb = pq.read_table(b / "restricted" / f"{name}.parquet")
+        out[f"{name}.parquet"] = _plain(ta).equals(_plain(tb))
+    rel = "shareable/summary.json"
+    out["summary.json"] = filecmp.cmp(a / rel, b / rel, shallow=False)
+    return out
+
+
+def audit_command(leak: Path, out: Path, engine: str) -> list[str]:
+    d = leak / "directory"
+    cmd = [str(BIN / "privguard"), "audit", str(leak / "dump"), "--out", str(out)]
+    cmd += ["--directory", str(d / "bar_directory.csv")]
+    cmd += ["--directory", str(d / "public_defenders.xlsx")]
+    cmd += ["--registry", str(leak / "registry" / "do_not_record.csv"), "--engine", engine]
+    if engine == "spark":
+        cmd += ["--spark-master", "local[2]"]
+    return cmd
+
+
+def run(leak: Path, out: Path, label: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"leak": str(leak), "label": label, "runs": {}}
+    for engine in ("duckdb", "spark"):
+        target = out / engine
+        cmd = audit_command(leak, target, engine)
+        # This checkout's privguard, not whichever the venv's entry point would import.
+        env = {"PYTHONPATH": str(HERE.parent / "src"), "PYSPARK_PYTHON": sys.executable}
+        m = run_measured(cmd, log_path=out / f"{engine}.log", timeout_s=4 * 3600, env=env)
+        entry = m.to_dict()
+        timings = target / "timings.json"
+        if timings.is_file():
+            entry["stages"] = {
+                s["stage"]: {k: s.get(k) for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+                for s in json.loads(timings.read_text())
+            }
+        result["runs"][engine] = entry
+        print(f"{label} {engine}: rc={m.returncode} wall {m.wall_s:.0f}s cpu {m.cpu_s:.0f}s "
+              f"peak {m.peak_rss_mb:.0f} MB (tree) load {m.load_avg_1m}", flush=True)  # fmt: skip
+    if all(r["returncode"] == 0 for r in result["runs"].values()):
+        result["equal"] = equal_outputs(out / "duckdb", out / "spark")
+        print(f"{label} equal: {result['equal']}", flush=True)
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--leak", type=Path, required=True, help="a synth leak folder")
+    p.add_argument("--out", type=Path, required=True, help="scratch folder for both audits")
+    p.add_argument("--label", default=None, help="name of the result file (default: folder)")
+    args = p.parse_args()
+    label = args.label or args.leak.parent.name
+    # Spark's Python workers put their working folder first on sys.path: bench/ holds a
+    # profile.py that shadows the standard library's, so the runs start from the root.
+    os.chdir(HERE.parent)
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = run(args.leak, args.out, label)
+    result["cores"] = os.cpu_count()
+    dest = HERE / "results" / f"spark_{label}.json"
+    dest.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {dest}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""Apache Spark behind the :class:`Executor` protocol, for audits bigger than one machine.
+
+Stages hand it DuckDB-dialect SQL; :mod:`.dialect` renders each statement for Spark.
+Temp tables are materialized to Parquet in the scratch folder (as DuckDB's spill out
+of core), temp views stay plans, and every output is written as ONE Parquet file in
+the query's order, so downstream readers see the same file shape as with DuckDB.
+pyspark is an optional dependency (``pip install 'privguard[spark]'``).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from privguard.errors import EngineError, Problems
+from privguard.internals.audit.engines.base import EngineOptions
+from privguard.internals.audit.engines.dialect import PRINTF_UDF, Rendered, to_spark
+
+log = logging.getLogger(__name__)
+
+# Spark settings privguard needs for results equal to DuckDB's; a user's conf cannot change them.
+FIXED_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    "spark.sql.ansi.enabled": "true",
+}
+DEFAULT_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+}
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """Where Spark runs and how: the master URL and ``spark.*`` settings passed through."""
+
+    master: str | None = None  # None: spark-submit's --master, else local[2]
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+    def merged(self, over: SparkOptions | None) -> SparkOptions:
+        """These options with ``over``'s master and conf keys taking precedence."""
+        if over is None:
+            return self
+        return SparkOptions(over.master or self.master, {**self.conf, **over.conf})
+
+
+def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> SparkOptions:
+    """Validate a ``[spark]`` table (``master``, ``conf = { "spark.x" = "..." }``)."""
+    if section is None:
+        return SparkOptions()
+    if not isinstance(section, dict):
+        problems.add(f"{where} must be a table")
+        return SparkOptions()
+    for key in sorted(set(section) - {"master", "conf"}):
+        problems.add(f"{where} unknown key {key!r}; known keys: master, conf")
+    master = section.get("master")
+    if master is not None and (not isinstance(master, str) or not master.strip()):
+        problems.add(f'{where} master must be text such as "local[2]" or "spark://host:7077"')
+        master = None
+    conf = section.get("conf") or {}
+    if not isinstance(conf, dict):
+        problems.add(f'{where} conf must be a table such as {{ "spark.executor.memory" = "8g" }}')
+        conf = {}
+    return SparkOptions(master=master, conf=check_conf(conf, problems, f"{where} conf"))
+
+
+def check_conf(conf: Mapping[str, Any], problems: Problems, where: str) -> dict[str, str]:
+    """``spark.*`` keys with text or number values; a key privguard fixes is refused."""
+    out: dict[str, str] = {}
+    for key, value in conf.items():
+        if not str(key).startswith("spark."):
+            problems.add(f"{where} key {key!r} is not a Spark setting (spark.*)")
+        elif key in FIXED_CONF:
+            problems.add(
+                f"{where} key {key!r} is fixed to {FIXED_CONF[key]!r}: results "
+                "equal to DuckDB's depend on it"
+            )
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            problems.add(f"{where} {key!r} must be text or a number")
+        else:
+            out[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def parse_conf_args(items: list[str]) -> dict[str, str]:
+    """``--spark-conf key=value`` arguments, validated; raises SettingsError listing all."""
+    problems = Problems()
+    raw: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            problems.add(f"--spark-conf {item!r} is not key=value (spark.executor.memory=8g)")
+            continue
+        raw[key.strip()] = value.strip()
+    conf = check_conf(raw, problems, "--spark-conf")
+    problems.raise_if_any(
+        "some --spark-conf values are wrong", fix="give each as spark.key=value, as spark-submit"
+    )
+    return conf
+
+
+# The file spark-submit runs: privguard's command line, with the engine set to Spark.
+ENTRY = Path(__file__).resolve().parents[3] / "cli" / "spark_entry.py"
+
+
+def submit_command(
+    args: list[str],
+    *,
+    master: str = "local[2]",
+    conf: Mapping[str, str] | None = None,
+    spark_submit: str = "spark-submit",
+) -> list[str]:
+    """The ``spark-submit`` command that runs ``privguard audit ARGS --engine spark``.
+
+    ``args`` are the audit's arguments (dump, --out, --directory ...); ``conf`` the
+    ``spark.*`` settings, passed as ``--conf`` to spark-submit, which applies them to
+    the session before privguard starts."""
+    cmd = [spark_submit, "--master", master, "--name", "privguard audit"]
+    for key, value in (conf or {}).items():
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, str(ENTRY), "audit", *args, "--engine", "spark"]
+
+
+def _session(options: SparkOptions) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineError(
+            "the Spark engine needs pyspark, which is not installed",
+            fix="pip install 'privguard[spark]' (pyspark 3.5 or later and Java 17)",
+        ) from exc
+    # Python workers (the printf function) must run this interpreter, which has privguard.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark import SparkConf
+
+    # Under spark-submit, its --master and --conf are already in the JVM's properties:
+    # they win over privguard's defaults; a master given to privguard wins over both.
+    given = SparkConf()
+    builder = SparkSession.builder.appName("privguard audit")
+    if options.master:
+        builder = builder.master(options.master)
+    elif not given.contains("spark.master"):
+        builder = builder.master("local[2]")
+    for key, value in DEFAULT_CONF.items():
+        if not given.contains(key):
+            builder = builder.config(key, value)
+    for key, value in options.conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    for key, value in FIXED_CONF.items():
+        session.conf.set(key, value)
+    session.sparkContext.setLogLevel("ERROR")
+    from pyspark.sql.types import StringType
+
+    session.udf.register(PRINTF_UDF, _printf, StringType())
+    return session
+
+
+def _printf(fmt: str | None, *values: float | None) -> str | None:
+    """C's printf (DuckDB's): exact binary value, ties to even; NULL in, NULL out."""
+    if fmt is None or any(v is None for v in values):
+        return None
+    return fmt % values
+
+
+class SparkExecutor:
+    """Executes the stages' SQL on a Spark session, logging each statement's time."""
+
+    def __init__(self, options: EngineOptions, spark: SparkOptions | None = None) -> None:
+        self.options = options
+        self.spark_options = spark or SparkOptions()
+        self.session = _session(self.spark_options)
+        base = options.temp_directory
+        if base:
+            Path(base).mkdir(parents=True, exist_ok=True)
+        self._scratch = Path(tempfile.mkdtemp(prefix="privguard-spark-", dir=base))
+        self._views: set[str] = set()
+        self._n = 0
+
+    # --- statements ---------------------------------------------------------------------
+    def _render(self, sql: str) -> Rendered:
+        r = to_spark(sql)
+        for name, paths in r.parquet.items():
+            self.session.read.parquet(*paths).createOrReplaceTempView(name)
+        return r
+
+    def _df(self, sql: str) -> Any:
+        r = self._render(sql)
+        if r.kind != "query":
+            raise EngineError(f"expected a query, got {r.kind}", fix="report this as a bug")
+        return self._run(lambda: self.session.sql(r.sql), r.sql)
+
+    def _run(self, fn: Any, sql: str) -> Any:
+        started = time.perf_counter()
+        try:
+            result = fn()
+        except Exception as exc:  # py4j and pyspark raise many kinds; all are the engine's
+            if isinstance(exc, EngineError):
+                raise
+            log.debug("failed Spark SQL:\n%s", sql)
+            text = " ".join(str(exc).split())[:600] or type(exc).__name__
+            raise EngineError(
+                f"Spark failed: {text}",
+                fix="report this as a bug with the log (privguard -v)",
+            ) from exc
+        log.debug("%.3fs spark %s", time.perf_counter() - started, " ".join(sql.split())[:200])
+        return result
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        if params:
+            raise EngineError("the Spark engine takes no parameters", fix="report this as a bug")
+        r = self._render(sql)
+        if r.kind == "drop":
+            self.session.catalog.dropTempView(r.name)
+        elif r.kind == "create_view":
+            df = self._run(lambda: self.session.sql(r.sql), r.sql)
+            df.createOrReplaceTempView(r.name)
+        elif r.kind == "create_table":
+            # A temp table is computed once: written to scratch Parquet, read back.
+            self._n += 1
+            where = self._scratch / f"{r.name}_{self._n}"
+            df = self._run(lambda: self.session.sql(r.sql), r.sql)
+            self._run(lambda: df.write.mode("overwrite").parquet(str(where)), r.sql)
+            self.session.read.parquet(str(where)).createOrReplaceTempView(r.name)
+        else:
+            self._run(lambda: self.session.sql(r.sql).collect(), r.sql)
+
+    def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        if params:
+            raise EngineError("the Spark engine takes no parameters", fix="report this as a bug")
+        df = self._df(sql)
+        return [tuple(row) for row in self._run(df.collect, sql)]
+
+    def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        df = self._df(sql)
+        return self._run(df.toArrow, sql)
+
+    def stream_arrow(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        # Spark collects to the driver here: the report stage, which streams, runs on DuckDB.
+        yield from self.fetch_arrow(sql).to_batches(batch_rows)
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        # Through a Parquet file: Spark takes the Arrow types as they are, empty tables too.
+        self._n += 1
+        where = self._scratch / f"arrow_{name}_{self._n}.parquet"
+        pq.write_table(table, where)
+        self.session.read.parquet(str(where)).createOrReplaceTempView(name)
+
+    def copy_to_parquet(self, sql: str, path: Path) -> int:
+        """One Parquet file in the query's order (Spark writes a folder of parts: merged)."""
+        df = self._df(sql)
+        self._n += 1
+        parts = self._scratch / f"out_{self._n}"
+        # coalesce(1) keeps a sorted result's order (partitions are concatenated in order).
+        self._run(lambda: df.coalesce(1).write.mode("overwrite").parquet(str(parts)), sql)
+        files = sorted(parts.glob("part-*.parquet"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if len(files) == 1:
+            shutil.move(str(files[0]), path)
+        else:  # an empty result may leave no part: write its schema
+            pq.write_table(pq.read_schema(files[0]).empty_table() if files else pa.table({}), path)
+        shutil.rmtree(parts, ignore_errors=True)
+        return int(pq.ParquetFile(path).metadata.num_rows)
+
+    def columns(self, sql: str) -> list[tuple[str, str]]:
+        """(name, type) of a query's result; text columns are ``VARCHAR`` as DuckDB names them."""
+        df = self._df(sql)
+        return [
+            (f.name, "VARCHAR" if f.dataType.typeName() == "string" else f.dataType.simpleString())
+            for f in df.schema.fields
+        ]
+
+    def copy_to_csv(self, sql: str, path: Path) -> None:
+        """The query's rows as CSV the way DuckDB's COPY writes them (header, LF, minimal quotes)."""
+        df = self._df(sql)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(df.columns)
+            for row in self._run(df.toLocalIterator, sql):
+                writer.writerow([_csv_value(v) for v in row])
+
+    def close(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)
+        for name in self.session.catalog.listTables():
+            if name.isTemporary:
+                self.session.catalog.dropTempView(name.name)
+
+
+def _csv_value(value: Any) -> str:
+    """One value as DuckDB's CSV writer prints it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
