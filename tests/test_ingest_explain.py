@@ -175,3 +175,12 @@ def test_the_report_warns_that_recorded_figures_are_a_floor() -> None:
     assert got[1].startswith("1 of 2 tables (10 rows) have no recorded flag")
     m.summary = {"privileged_calls_recording_unknown": 0}
     assert len(gap_warnings(cast(Any, m))) == 1
+
+
+def test_a_stray_word_among_mss_values_is_not_parsed() -> None:
+    # The corpus's minimal_package.xlsx: a sheet whose time column holds its own header
+    # ('BKG_TM') among the values; the guess must not crash on it.
+    from privguard.internals.audit.ingest.explain import column_guess
+
+    assert column_guess("c", ["45:10"] * 30 + ["BKG_TM"])["could_be"] == "duration"
+    assert column_guess("c", ["12:40"] * 30 + ["BKG_TM"])["could_be"] is None

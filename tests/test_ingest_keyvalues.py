@@ -72,3 +72,11 @@ def test_a_split_start_is_found_after_an_eight_digit_account() -> None:
     assert m.named(cols)["start"] == ["col6", "col7"]
     assert m.named(cols)["inmate_account"] == "col3"
     assert m.named(cols)["duration"] == "col9"
+
+
+def test_one_value_in_a_row_or_two_is_no_facility() -> None:
+    # The corpus's skip_row.csv: one row whose free text ('TEST3') is no facility; a
+    # value "repeated down the sample" needs a sample.
+    m = map_table(COLS, _rows(3), None)
+    assert "facility" not in m.fields
+    assert map_table(COLS, _rows(12), None).named(COLS)["facility"] == "col2"

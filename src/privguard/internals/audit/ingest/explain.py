@@ -74,6 +74,9 @@ _KIND_WORDS = {
 }
 
 
+_MSS = re.compile(r"(\d{1,4}):[0-5]\d")
+
+
 def _values(sample: Sequence[Sequence[Any]], i: int) -> list[str]:
     return [
         str(r[i]).strip() for r in sample if i < len(r) and r[i] is not None and str(r[i]).strip()
@@ -99,7 +102,10 @@ def column_guess(header: str, values: Sequence[str]) -> dict[str, Any]:
     k = kind(vals)
     d = duration_like(vals)
     if k == "time" and d == "mss":  # 12:40 may be a time of day or 12 minutes 40 seconds
-        if max(int(v.split(":")[0]) for v in vals) > 23:
+        # kind() and duration_like() go by shares: a few values (a header row, a note)
+        # may not be m:ss at all, so only the ones that are count here.
+        minutes = [int(m.group(1)) for v in vals if (m := _MSS.fullmatch(v))]
+        if minutes and max(minutes) > 23:
             return _guess("m:ss durations", named or "duration", counts)
         return _guess("times of day or m:ss durations", named, counts)
     if k in _KIND_WORDS:
