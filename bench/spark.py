@@ -98,8 +98,8 @@ def main() -> None:
     p.add_argument("--label", default=None, help="name of the result file (default: folder)")
     args = p.parse_args()
     label = args.label or args.leak.parent.name
-    # Spark's Python workers put their working folder first on sys.path: bench/ holds a
-    # profile.py that shadows the standard library's, so the runs start from the root.
+    # Spark's Python workers put their working folder first on sys.path, so the runs start
+    # from the root (bench/ once held a profile.py that shadowed the standard library's).
     os.chdir(HERE.parent)
     args.out.mkdir(parents=True, exist_ok=True)
     result = run(args.leak, args.out, label)

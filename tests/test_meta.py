@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -129,3 +130,11 @@ def test_progress_bars_name_their_units() -> None:
         bars.start(task, total=total)
     units = {t.description: t.fields["unit"] for t in bars._bar.tasks}
     assert units == {"reading tables": "bytes", "writing tables": "tables", "normalize": "steps"}
+
+
+def test_no_bench_script_shadows_a_standard_module() -> None:
+    # Tests put bench/ on sys.path; a bench/profile.py once replaced the standard library's
+    # `profile`, and pyspark's `import cProfile` then failed in every Spark test.
+    bench = README.parent / "bench"
+    clash = sorted(p.stem for p in bench.glob("*.py") if p.stem in sys.stdlib_module_names)
+    assert clash == [], f"rename these bench scripts: {clash}"

@@ -5,7 +5,7 @@ under py-spy, then ranks the statements by time and groups them by the stage mod
 that issued them. Python-side time (libphonenumber on leftovers, PDF drawing, ...) shows
 in py-spy's output as frames outside ``duckdb``.
 
-Example: .venv/bin/python bench/profile.py /work/bench-data/1M --out /work/bench-data/1M/profile
+Example: .venv/bin/python bench/profile_hotspots.py /work/bench-data/1M --out /work/bench-data/1M/profile
 """
 
 from __future__ import annotations
