@@ -122,6 +122,7 @@ def finish_delimited(
                     for p, r in zip(positions, rej, strict=True)
                 ],
                 d.rejects.with_suffix(".placing.txt"),
+                None if lines is None else lines.blank_ends,
             )
         recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
         recs, d.approximate = _in_order(recs, accepted + len(rej))
