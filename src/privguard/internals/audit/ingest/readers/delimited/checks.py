@@ -1,8 +1,9 @@
 """Checks of a delimited file's parse, for three faults of DuckDB's ``read_csv``.
 
-One pass over a plain file's bytes (:func:`scan_lines`, made while the engine parses it, and
-the only read by Python besides the file's hash) decides which files need a second look,
-and places the rejected records:
+One pass over a plain file's bytes (:func:`scan_text`, made when the file is staged, where
+its kinds of line break decide whether it is rewritten, and kept for the writer; the only
+read by Python besides the file's hash) decides which files need a second look, and places
+the rejected records:
 
 * **Lost records.** The parse that stores rejects can stop for good after a record with
   too many fields at a boundary between the pieces it reads in parallel, silently dropping
@@ -280,7 +281,7 @@ def one_line_records(d: Deferred) -> bool:
     """Whether rejects can be placed by byte position: no quote character anywhere, so every
     record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips).
 
-    For compressed text only: the line scan (``stray.scan_lines``) finds it for plain files.
+    For compressed text only: the line scan (:func:`scan_lines`) finds it for plain files.
     """
     if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
         return False
