@@ -110,3 +110,42 @@ def test_the_scan_places_byte_positions_as_the_line_reading_does(
     width = len("".join(parts).encode("utf-8"))
     positions = list(range(width + 3))
     assert got.before(positions) == _lines_before(path, False, encoding, positions)
+
+
+def _mixed_reference(data: bytes) -> bool:
+    """Breaks of more than one kind, counted on the whole bytes at once."""
+    crlf, lf, cr = data.count(b"\r\n"), data.count(b"\n"), data.count(b"\r")
+    return (lf - crlf > 0 and crlf > 0) or (cr - crlf > 0 and lf > 0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_scan_finds_mixed_breaks_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    monkeypatch.setattr(stray, "_CHUNK", 5)  # a CRLF cut by a chunk's end counts once
+    rng = random.Random(seed)
+    kinds = rng.sample(["\r\n", "\n", "\r"], rng.choice([1, 2]))
+    parts = [rng.choice(["ab", ",", "q", *kinds]) for _ in range(40)]
+    data = "".join(parts).encode()
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path))
+    assert got is not None
+    assert got.mixed_breaks == _mixed_reference(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "mixed"),
+    [
+        (b"a,b\r\n1,2\r\n3,4\n", True),
+        (b"a,b\r\n1,2\r\n", False),
+        (b"a,b\r1,2\n", True),
+        (b"a,b\r1,2\r", False),
+        (b"a,b\n1,2", False),
+    ],
+)
+def test_scan_mixed_breaks_edges(tmp_path: Path, data: bytes, mixed: bool) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    got = scan_lines(_deferred(path))
+    assert got is not None and got.mixed_breaks is mixed

@@ -127,3 +127,29 @@ def test_rejects_placed_inconsistently_are_put_in_order_and_said() -> None:
     assert (fixed.tolist(), moved) == ([2, 4, 5], False)
     fixed, moved = _in_order(np.asarray([0, 0, 7, 7]), 7)
     assert (fixed.tolist(), moved) == ([1, 2, 6, 7], True)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_line_scan_spares_reading_stretches_without_a_blank_line(
+    tmp_path: Path, seed: int
+) -> None:
+    """Issue 22: with the scan's blank lines given, the placing reads only where one may be,
+    and counts exactly what a reading of the whole file counts."""
+    import random
+
+    from privguard.internals.audit.ingest.readers.delimited.checks import scan_text
+    from privguard.internals.audit.ingest.readers.delimited.placing import (
+        quoted_blanks_before,
+    )
+
+    rng = random.Random(seed)
+    pieces = ["ab", ",", '"', '""', "\n", "\r\n", "\n\n", "\n\r\n", "x", "1"]
+    weights = [6, 4, 2, 1, 4, 2, 1 if seed % 3 else 0, 1 if seed % 4 else 0, 6, 6]
+    data = "".join(rng.choices(pieces, weights, k=300)).encode()
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    starts = sorted(rng.sample(range(1, len(data)), 6))
+    rejects = [(p + 1, data[p : p + rng.randrange(1, 12)].decode()) for p in starts]
+    lines = scan_text(path, ",", '"', "utf-8")
+    args = (path, False, "utf-8", (",", '"', '"'), rejects, tmp_path / "scratch.txt")
+    assert quoted_blanks_before(*args, lines.blank_ends) == quoted_blanks_before(*args)

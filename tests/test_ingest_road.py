@@ -70,3 +70,52 @@ def test_each_csv_is_staged_once_and_each_table_mapped_once(
     # (the probe's decisions are the final ones).
     assert len(result.tables) == 5
     assert len(mapped) == len(set(mapped)) == 2
+
+
+def test_the_writer_reuses_the_line_scan_made_when_the_file_was_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: Python reads a CSV twice (its hash, and one scan for its breaks, lines
+    and quotes); the scan that checked its breaks at staging is not made again when written."""
+    from privguard.internals.audit.ingest import write
+    from privguard.internals.audit.ingest.readers.delimited import checks
+
+    dump = _dump(tmp_path, files=3)
+    scanned: list[str] = []
+    scan_text = checks.scan_text
+
+    def counting_scan(path, *args):  # type: ignore[no-untyped-def]
+        scanned.append(Path(path).name)
+        return scan_text(path, *args)
+
+    def no_scan(d):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{d.path} scanned again by the writer")
+
+    monkeypatch.setattr(table, "scan_text", counting_scan)
+    monkeypatch.setattr(write, "scan_lines", no_scan)
+    result = ingest(dump, tmp_path / "work")
+    assert result.totals["rows_rejected"] > 0
+    assert sorted(scanned) == sorted(f"calls_{k}.csv" for k in range(3))
+
+
+def test_line_scans_kept_on_disk_until_written_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's line positions wait on disk between staging and writing (so that
+    the scans of a whole dump are not held in memory at once): same outputs, files freed."""
+    dump = _dump(tmp_path, files=3)
+    ingest(dump, tmp_path / "memory")
+    monkeypatch.setattr(table, "SPILL_LINES", 1)
+    spilled: list[Path] = []
+    kept = table._kept
+
+    def watching(lines, scratch, scan):  # type: ignore[no-untyped-def]
+        out, paths = kept(lines, scratch, scan)
+        spilled.extend(paths)
+        return out, paths
+
+    monkeypatch.setattr(table, "_kept", watching)
+    ingest(dump, tmp_path / "disk")
+    assert len(spilled) == 6
+    assert not any(p.exists() for p in spilled)
+    assert _digests(tmp_path / "disk") == _digests(tmp_path / "memory")

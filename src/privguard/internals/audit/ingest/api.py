@@ -277,10 +277,10 @@ def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
 def _probe_all(
     workers: Workers, dump: Path, files: list[SourceFile], scratch: Path, settings: Settings
 ) -> tuple[list[list[Staged]], Decisions]:
-    """Map every table from the head of its file; raise MappingError before any full read.
+    """Map every table from the head of its file; raise MappingError before any full parse.
 
-    Delimited text is staged for good by its probe (only its head is read): it is returned
-    per file, with every mapping decision made.
+    Delimited text is staged for good by its probe (its head, and the one line scan that
+    the writer reuses): it is returned per file, with every mapping decision made.
     """
     probes = scratch / "probe"
     probes.mkdir(parents=True, exist_ok=True)

@@ -104,12 +104,17 @@ def _write_delimited(ex: Executor, s: Staged, m: Mapping, i: int, out: Path) -> 
     """Parse and write delimited text, check its count, and reject records with stray fields."""
     d = s.deferred
     assert d is not None
-    # The file's lines are scanned while the engine parses it (numpy releases the GIL); its
-    # rejects are collected after, as their placing depends on what the scan found.
-    with ThreadPoolExecutor(1, thread_name_prefix="scan-lines") as pool:
-        scanning = pool.submit(scan_lines, d)
+    # The file's lines were scanned when it was staged; if not, they are scanned while the
+    # engine parses it (numpy releases the GIL). Its rejects are collected after, as their
+    # placing depends on what the scan found.
+    if d.lines is not None:
+        lines: Lines | None = d.lines
         accepted = _parse(ex, s, m, i, out, d)
-        lines = scanning.result()
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="scan-lines") as pool:
+            scanning = pool.submit(scan_lines, d)
+            accepted = _parse(ex, s, m, i, out, d)
+            lines = scanning.result()
     if lines is not None and (short := without_long_lines(d, lines)) is not None:
         # A line too long for the reader may have vanished from that parse: parse again
         # without such lines, which are rejected at their own index.
@@ -185,7 +190,7 @@ def _collect(ex: Executor, d: Deferred, written: int, out: Path, lines: Lines | 
 
 def count_checked(ex: Executor, d: Deferred) -> tuple[int, Rejects]:
     """Count a delimited table that is not written, checked as written ones are."""
-    lines = scan_lines(d)
+    lines = d.lines if d.lines is not None else scan_lines(d)
     if lines is not None and (short := without_long_lines(d, lines)) is not None:
         d, lines = short, scan_lines(short)
     accepted, rejects = count_delimited(ex, d, lines)

@@ -18,10 +18,38 @@ from privguard.internals.audit.sql import (
     quote_ident,
     quote_literal,
 )
-
-from .privacy import pseudonym_sql
+from privguard.internals.common.keys import DIGITS, PREFIXES
 
 _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
+
+
+def key_table_sql() -> str:
+    """SQL creating the one-row table holding the pads (values bound as parameters)."""
+    return "CREATE OR REPLACE TEMP TABLE pg_key AS SELECT unhex(?) AS ipad, unhex(?) AS opad"
+
+
+def hmac_macro_sql() -> str:
+    """SQL defining ``pg_hmac(m)``: HMAC-SHA256 of text ``m`` with the key in ``pg_key``."""
+    return (
+        "CREATE OR REPLACE TEMP MACRO pg_hmac(m) AS sha256("
+        "(SELECT opad FROM pg_key) || unhex(sha256((SELECT ipad FROM pg_key) || encode(m))))"
+    )
+
+
+def pseudonym_sql(kind: str, expr: str) -> str:
+    """SQL expression: the pseudonym of ``expr`` (NULL stays NULL), as :func:`pseudonym`."""
+    prefix = quote_literal(f"{PREFIXES[kind]}-")
+    label = quote_literal(f"{kind}:")
+    value = f"CAST({expr} AS VARCHAR)"
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL "
+        f"ELSE {prefix} || substr(pg_hmac({label} || {value}), 1, {DIGITS}) END"
+    )
+
+
+def drop_key_sql() -> list[str]:
+    """SQL forgetting ``pg_hmac`` and its key (a shared engine outlives the report stage)."""
+    return ["DROP MACRO IF EXISTS pg_hmac", "DROP TABLE IF EXISTS pg_key"]
 
 
 def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:
@@ -202,6 +230,24 @@ LETTER_COLUMNS = (
     "call_id", "number", "attorney_name", "facility", "inmate_name", "inmate_account",
     "start_utc", "local_zone", "duration_s", "completed", "registered_then", "recording_ref",
 )  # fmt: skip
+
+
+def privileged_calls_export_sql() -> str:
+    """The ``privileged_calls`` export: every row of ``pg_export_calls`` by call."""
+    return "SELECT * FROM pg_export_calls ORDER BY call_id"
+
+
+def by_inmate_sql() -> str:
+    """The ``by_inmate`` export: calls to attorney numbers per facility and inmate."""
+    return (
+        "SELECT coalesce(facility, '(unknown)') AS facility, "
+        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
+        "min(inmate_name) AS inmate_name, count(*) AS calls, "
+        "count(*) FILTER (WHERE completed) AS completed, "
+        "count(*) FILTER (WHERE recorded) AS recorded, "
+        "count(*) FILTER (WHERE recorded AND registered_then) AS violations "
+        "FROM pg_export_calls GROUP BY 1, 2 ORDER BY recorded DESC, calls DESC, 1, 2"
+    )
 
 
 def letter_pairs_sql() -> str:

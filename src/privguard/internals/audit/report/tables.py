@@ -82,7 +82,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
         ExportTable(
             "privileged_calls", "Calls to attorney numbers",
             "One row per distinct call to an attorney number, with its provenance.",
-            "SELECT * FROM pg_export_calls ORDER BY call_id",
+            sql.privileged_calls_export_sql(),
             (
                 Column("call_id", "INTEGER", "call identifier (calls.parquet)"),
                 Column("number", "TEXT", "attorney number called", "attorney_numbers(number)"),
@@ -115,13 +115,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
         ExportTable(
             "by_inmate", "Per inmate",
             "Calls to attorney numbers per inmate" + hidden + ".",
-            "SELECT coalesce(facility, '(unknown)') AS facility, "
-            "coalesce(inmate_account, '(unknown)') AS inmate_account, "
-            "min(inmate_name) AS inmate_name, count(*) AS calls, "
-            "count(*) FILTER (WHERE completed) AS completed, "
-            "count(*) FILTER (WHERE recorded) AS recorded, "
-            "count(*) FILTER (WHERE recorded AND registered_then) AS violations "
-            "FROM pg_export_calls GROUP BY 1, 2 ORDER BY recorded DESC, calls DESC, 1, 2",
+            sql.by_inmate_sql(),
             (
                 Column("facility", "TEXT", "facility code", "facilities(facility)"),
                 Column("inmate_account", "TEXT", "inmate account" + hidden),

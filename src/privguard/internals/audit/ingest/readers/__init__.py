@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 from privguard.internals.audit.ingest.sql import CsvDialect
+
+if TYPE_CHECKING:
+    from privguard.internals.audit.ingest.readers.delimited.checks import Lines
 
 
 @dataclass
@@ -36,6 +39,9 @@ class Deferred:
     # Lines of free text before the table (title, notes), taken out before it parsed.
     notes: list[str] = field(default_factory=list)
     approximate: bool = False  # rejected records' indexes were put in order (table.py)
+    # The line scan of ``path`` made when it was staged (its breaks were checked then), so
+    # that the writer does not read the file again; None: scanned when written.
+    lines: Lines | None = None
 
 
 @dataclass

@@ -41,7 +41,7 @@ def probe(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> list[Stage
     """
     try:
         if src.format in ("csv", "tsv"):
-            return [read_csv_file(ex, src, scratch, scan)]  # already reads only the head
+            return [read_csv_file(ex, src, scratch, scan)]  # its head, and the one line scan
         if src.format in ("jsonl", "json"):
             return [_json(src)]
         if src.format == "parquet":

@@ -1,8 +1,9 @@
 """Checks of a delimited file's parse, for three faults of DuckDB's ``read_csv``.
 
-One pass over a plain file's bytes (:func:`scan_lines`, made while the engine parses it, and
-the only read by Python besides the file's hash) decides which files need a second look,
-and places the rejected records:
+One pass over a plain file's bytes (:func:`scan_text`, made when the file is staged, where
+its kinds of line break decide whether it is rewritten, and kept for the writer; the only
+read by Python besides the file's hash) decides which files need a second look, and places
+the rejected records:
 
 * **Lost records.** The parse that stores rejects can stop for good after a record with
   too many fields at a boundary between the pieces it reads in parallel, silently dropping
@@ -76,6 +77,10 @@ class Lines:
     newlines: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
     blank_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
     size: int = 0  # the text's length in UTF-8 bytes
+    # Records end in more than one way (CRLF and LF, or CR and LF): DuckDB may misread the
+    # file, which is then rewritten (prepare.py). A count of bytes: a CR or CRLF inside a
+    # quoted value counts too, which only costs a rewrite that changes nothing.
+    mixed_breaks: bool = False
 
     def longer_than(self, limit: int) -> np.ndarray:
         """Indexes of the lines longer than ``limit`` bytes (their break not counted)."""
@@ -101,21 +106,28 @@ class Lines:
 
 def scan_lines(d: Deferred) -> Lines | None:
     """Count the lines of ``d``, look for a delimiter ending one and for a quote character,
-    and note where the line breaks and blank lines are (to place rejected records).
+    note where the line breaks and blank lines are (to place rejected records), and whether
+    its breaks are of more than one kind.
 
     The file's one read by Python besides its hash. None if it is not plain bytes.
     """
     if d.dialect.gzip or d.dialect.encoding not in ("utf-8", "latin-1"):
         return None
-    delim = d.dialect.delim.encode(d.dialect.encoding)[0]
-    quote = d.dialect.quote.encode(d.dialect.encoding)[0] if d.dialect.quote else None
-    widen = d.dialect.encoding == "latin-1"  # bytes >= 0x80 take two bytes in UTF-8
+    return scan_text(d.path, d.dialect.delim, d.dialect.quote, d.dialect.encoding)
+
+
+def scan_text(path: Path, delim_char: str, quote_char: str, encoding: str) -> Lines:
+    """:func:`scan_lines` of a plain UTF-8 or latin-1 file, given its delimiter and quote."""
+    delim = delim_char.encode(encoding)[0]
+    quote = quote_char.encode(encoding)[0] if quote_char else None
+    widen = encoding == "latin-1"  # bytes >= 0x80 take two bytes in UTF-8
     breaks, found, quoted, bom = 0, False, quote is None, False
+    n_crlf = n_cr = 0  # for the kinds of line break (LF is ``breaks``)
     carry = np.zeros(0, np.uint8)
     start = 0  # UTF-8 offset of the chunk's first byte
     newlines: list[np.ndarray] = []
     blank_ends: list[np.ndarray] = []
-    with open(d.path, "rb") as fh:
+    with open(path, "rb") as fh:
         while data := fh.read(_CHUNK):
             if not len(carry):
                 bom = data.startswith(codecs.BOM_UTF8)
@@ -125,8 +137,10 @@ def scan_lines(d: Deferred) -> Lines | None:
             at = np.flatnonzero(a == 10)
             at = at[at >= len(carry)]
             breaks += len(at)
+            n_cr += data.count(b"\r")
             # A blank line ends at a break right after a break ("\n\n" or "\n\r\n").
             prev, prev2 = a[np.maximum(at - 1, 0)], a[np.maximum(at - 2, 0)]
+            n_crlf += int(np.count_nonzero((prev == 13) & (at >= 1)))
             blank = at[((prev == 10) & (at >= 1)) | ((prev == 13) & (prev2 == 10) & (at >= 2))]
             offsets = [at - len(carry), blank - len(carry)]
             if widen:
@@ -144,6 +158,8 @@ def scan_lines(d: Deferred) -> Lines | None:
                 crlf = hit[(before == 13) & (hit >= 2)]
                 found = bool((before == delim).any() or (a[crlf - 2] == delim).any())
             carry = a[-2:]
+    bare_lf, bare_cr = breaks - n_crlf, n_cr - n_crlf
+    mixed = (bare_lf > 0 and n_crlf > 0) or (bare_cr > 0 and breaks > 0)
     if len(carry) and carry[-1] != 10:
         breaks += 1
         found = found or bool(carry[-1] == delim)
@@ -154,6 +170,7 @@ def scan_lines(d: Deferred) -> Lines | None:
         np.concatenate(newlines) if newlines else np.zeros(0, np.int64),
         np.concatenate(blank_ends) if blank_ends else np.zeros(0, np.int64),
         start,
+        mixed,
     )
 
 
@@ -264,7 +281,7 @@ def one_line_records(d: Deferred) -> bool:
     """Whether rejects can be placed by byte position: no quote character anywhere, so every
     record is one line (UTF-8 or latin-1 without a byte-order mark, which DuckDB skips).
 
-    For compressed text only: the line scan (``stray.scan_lines``) finds it for plain files.
+    For compressed text only: the line scan (:func:`scan_lines`) finds it for plain files.
     """
     if d.dialect.encoding not in ("utf-8", "latin-1") or not d.dialect.quote:
         return False

@@ -92,4 +92,4 @@ def without_long_lines(d: Deferred, lines: Lines, limit: int = MAX_LINE) -> Defe
             found.append((rec, f"{raw} ... [{reason(length)}]"))
             pos = end
         _copy(src, out, pos, lines.size)
-    return replace(d, path=dest, long=found, scan=f"{d.scan}l")
+    return replace(d, path=dest, long=found, scan=f"{d.scan}l", lines=None)

@@ -12,7 +12,9 @@ start of a field (inside an unquoted value it is a character), and the value end
 next quote that is not escaped. That holds for accepted records, which are well-formed;
 a rejected record may not be (an unterminated quote), so its own text (DuckDB's raw line)
 is skipped, and the reading starts again after it, where DuckDB's parser starts again too.
-Only files with quotes and rejected records are read here, up to the last rejected record.
+Only files with quotes and rejected records are read here, up to the last rejected record,
+and only where the line scan (``checks.scan_text``) saw a blank line: a stretch without a
+break right after a break holds no blank line, quoted or not, and is not read at all.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import mmap
 import re
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from privguard.internals.audit.ingest.readers.delimited.dialect import _open
 
@@ -76,16 +80,21 @@ def quoted_blanks_before(
     dialect: tuple[str, str, str],
     rejects: Sequence[tuple[int, str]],
     scratch: Path,
+    blank_ends: np.ndarray | None = None,
 ) -> list[int]:
     """Blank lines outside quoted values before each rejected record.
 
     ``dialect`` is (delimiter, quote, escape); ``rejects`` holds (DuckDB's 1-based byte
     position, raw text); ``scratch`` is where compressed or re-encoded text is written.
+    ``blank_ends``, from the line scan, is where every blank line (quoted or not) ends, in
+    bytes of the text as UTF-8: stretches without one are not read.
     """
     if not rejects:
         return []
     order = sorted(range(len(rejects)), key=lambda k: rejects[k][0])
     spans = [_extent(*rejects[k]) for k in order]
+    if blank_ends is not None and not _any_blank(blank_ends, spans):
+        return [0] * len(rejects)  # no blank line before any of them: nothing to read
     last = max(s for s, _ in spans)
     plain = path
     if compressed or encoding != "utf-8":
@@ -101,7 +110,9 @@ def quoted_blanks_before(
             try:
                 gap = 0
                 for start, end in spans:
-                    for m in pattern.finditer(buf, gap, max(gap, min(start, size))):
+                    upto = max(gap, min(start, size))
+                    maybe = blank_ends is None or _blank_between(blank_ends, gap, upto)
+                    for m in pattern.finditer(buf, gap, upto) if maybe else ():
                         if m.lastgroup == "blank":
                             blanks += 1
                     counts.append(blanks)
@@ -116,6 +127,24 @@ def quoted_blanks_before(
     for k, n in zip(order, counts, strict=True):
         out[k] = n
     return out
+
+
+def _blank_between(blank_ends: np.ndarray, start: int, end: int) -> bool:
+    """Whether a blank line's break may fall in bytes ``start``..``end`` (the second break
+    of ``\n\n`` or ``\n\r\n`` ends it, at most two bytes past the first)."""
+    k = int(np.searchsorted(blank_ends, start, side="left"))
+    return k < len(blank_ends) and int(blank_ends[k]) < end + 2
+
+
+def _any_blank(blank_ends: np.ndarray, spans: list[tuple[int, int]]) -> bool:
+    """Whether any stretch the placing reads (from the last record's end to the next
+    record's start) may hold a blank line."""
+    gap = 0
+    for start, end in spans:
+        if _blank_between(blank_ends, gap, max(gap, start)):
+            return True
+        gap = max(gap, end)
+    return False
 
 
 def quoted_breaks(path: Path, dialect: tuple[str, str, str], upto: int) -> list[int]:

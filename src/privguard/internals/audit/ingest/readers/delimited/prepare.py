@@ -4,8 +4,8 @@ DuckDB's ``read_csv`` reads UTF-8, little-endian UTF-16 and strict latin-1 only,
 strict mode one kind of line break a file. Dumps hold more: Windows-1252 text (a curly
 apostrophe is byte 0x92, which strict latin-1 refuses, so the whole file failed),
 big-endian UTF-16, and files whose lines end in CRLF and LF by turns (concatenated
-exports). Such a file is rewritten to a scratch copy that DuckDB reads like any other: the
-characters are the same, and only the breaks *between* records change (a break inside a
+exports; the line scan, ``checks.scan_text``, finds them). Such a file is rewritten to a
+scratch copy that DuckDB reads like any other: the characters are the same, and only the breaks *between* records change (a break inside a
 quoted field is part of a value and is kept as it is).
 """
 
@@ -34,25 +34,6 @@ def _chunks(path: Path, compressed: bool) -> Iterator[bytes]:
         assert isinstance(fh, io.IOBase)
         while data := fh.read(_CHUNK):
             yield bytes(data)
-
-
-def mixed_breaks(path: Path, compressed: bool = False) -> bool:
-    """Whether records end in more than one way (CRLF and LF, or CR and LF) in ``path``.
-
-    A count of bytes only: a CR or CRLF inside quoted values also counts, which only costs
-    a rewrite that changes nothing.
-    """
-    lf = crlf = cr = 0
-    last = b""
-    for data in _chunks(path, compressed):
-        both = last + data
-        # A CRLF cut by the chunk boundary is counted once, in ``both``.
-        crlf += both.count(b"\r\n")
-        lf += data.count(b"\n")
-        cr += data.count(b"\r")
-        last = data[-1:]
-    bare_lf, bare_cr = lf - crlf, cr - crlf
-    return (bare_lf > 0 and crlf > 0) or (bare_cr > 0 and lf > 0)
 
 
 def _decoder(encoding: str) -> codecs.IncrementalDecoder | None:

@@ -26,6 +26,7 @@ from privguard.internals.audit.ingest.readers.delimited.checks import (
     Lines,
     lines_before,
     one_line_records,
+    scan_text,
 )
 from privguard.internals.audit.ingest.readers.delimited.dialect import (
     _HEAD,
@@ -37,11 +38,7 @@ from privguard.internals.audit.ingest.readers.delimited.dialect import (
     sniff,
 )
 from privguard.internals.audit.ingest.readers.delimited.placing import quoted_blanks_before
-from privguard.internals.audit.ingest.readers.delimited.prepare import (
-    drop_lines,
-    mixed_breaks,
-    rewrite,
-)
+from privguard.internals.audit.ingest.readers.delimited.prepare import drop_lines, rewrite
 from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
@@ -125,6 +122,7 @@ def finish_delimited(
                     for p, r in zip(positions, rej, strict=True)
                 ],
                 d.rejects.with_suffix(".placing.txt"),
+                None if lines is None else lines.blank_ends,
             )
         recs = numbers - (1 if d.dialect.header else 0) - np.asarray(blanks, dtype=np.int64)
         recs, d.approximate = _in_order(recs, accepted + len(rej))
@@ -261,10 +259,11 @@ def _cut_last_line(path: Path) -> str:
 
 
 _BROKEN_BREAKS = "state machine reached an invalid state"
-# Plain UTF-8 text is checked for breaks of several kinds before DuckDB reads it (a count of
-# bytes, about 1 GB/s): DuckDB may read a CRLF among LF lines without a word and number the
-# lines after it wrong, or refuse the file only when the whole table is written. Whatever
-# it still refuses is rewritten then (_read_broken_breaks). Tests turn the check off.
+# Plain UTF-8 text is checked for breaks of several kinds before DuckDB reads it (by the one
+# line scan, :func:`.checks.scan_text`, made here and kept for the writer): DuckDB may read
+# a CRLF among LF lines without a word and number the lines after it wrong, or refuse the
+# file only when the whole table is written. Whatever it still refuses is rewritten then
+# (_read_broken_breaks). Tests turn the check off (the writer then scans the file itself).
 CHECK_BREAKS = True
 
 
@@ -280,9 +279,6 @@ def _plain_text(
     with _open(src.path, src.gzip) as fh:
         head = fh.read(_HEAD)
     encoding = detect_encoding(src.path, src.gzip, head)
-    check = CHECK_BREAKS and not src.gzip
-    if not breaks and encoding == "utf-8" and check and mixed_breaks(src.path):
-        breaks = "between"
     if not breaks and encoding == "utf-8" and b"\r" in head and b"\n" not in head:
         # Bare CR (old Mac exports): DuckDB reads it, but the line scan that places rejected
         # records counts LF only, so every reject would be put on the first line.
@@ -313,6 +309,7 @@ def _plain_text(
 def _read_csv_file(
     ex: Executor, src: SourceFile, scratch: Path, scan: str, breaks: str = ""
 ) -> Staged:
+    original = src
     src, encoding, head, warnings = _plain_text(src, scratch, scan, breaks)
     text = _decode(head, encoding)
     delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
@@ -320,6 +317,13 @@ def _read_csv_file(
     table = stem(src.name)
     if not rows:
         return Staged(src.name, table, fmt, src.sha256, [], None, 0, warnings=["empty file"])
+    lines = None
+    if CHECK_BREAKS and src is original and not src.gzip and encoding == "utf-8":
+        # The one scan of the file's bytes: its kinds of line break decide now whether it is
+        # rewritten; its lines are kept for the writer (which then need not read it again).
+        lines = scan_text(src.path, delim, sql.CsvDialect.quote, encoding)
+        if lines.mixed_breaks and not breaks:
+            return _read_csv_file(ex, original, scratch, scan, breaks="between")
     notes = notes_before_table(text, delim, rows)
     if notes:
         # Parsed from a copy without them; they are rejected as notes (records 1..n).
@@ -341,6 +345,9 @@ def _read_csv_file(
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
     d.notes = notes
+    kept: list[Path] = []
+    if lines is not None and not notes:  # with notes, a copy without them is parsed
+        d.lines, kept = _kept(lines, scratch, scan)
     staged, sample = defer_delimited(ex, d)
     return Staged(
         src.name,
@@ -353,4 +360,24 @@ def _read_csv_file(
         warnings=warnings,
         sample=sample,
         deferred=d,
+        files=kept,
     )
+
+
+SPILL_LINES = 1 << 20  # a scan's line positions past this many wait on disk to be written
+
+
+def _kept(lines: Lines, scratch: Path, scan: str) -> tuple[Lines, list[Path]]:
+    """``lines`` as kept until its file is written: large position arrays are saved to
+    scratch files and read back lazily, so that the scans of every staged file are not all
+    held in memory at once. Returns the files to delete once it is written."""
+    if len(lines.newlines) < SPILL_LINES:
+        return lines, []
+    paths = [scratch / f"{scan}.newlines.npy", scratch / f"{scan}.blanks.npy"]
+    np.save(paths[0], lines.newlines)
+    np.save(paths[1], lines.blank_ends)
+    return replace(
+        lines,
+        newlines=np.load(paths[0], mmap_mode="r"),
+        blank_ends=np.load(paths[1], mmap_mode="r"),
+    ), paths
