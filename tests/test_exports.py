@@ -161,7 +161,8 @@ def test_engine_csv_matches_python_writer(exports: Path) -> None:
 def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_576) -> None:
     """The former writer (xlsxwriter, one Python call per cell), kept as the reference for
     cell values and types: E.164 text as text cells with the "@" style, other text
-    neutralized, bools as booleans, numbers as numbers, dates as ISO text."""
+    neutralized, bools as booleans, numbers as numbers, dates as date cells (ISO text
+    before 1900-03-01, where Excel's serials are wrong)."""
     import datetime as dt
 
     import xlsxwriter
@@ -171,6 +172,8 @@ def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "constant_memory": True})  # fmt: skip
     text = wb.add_format({"num_format": "@"})
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     for t in tables:
         data, part = rows[t.name], 1
         while True:
@@ -181,7 +184,14 @@ def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_
             chunk, data = data[: max_rows - 1], data[max_rows - 1 :]
             for r, row in enumerate(chunk, start=1):
                 for c, value in enumerate(row):
-                    value = _plain(value) if isinstance(value, (dt.date, dt.datetime)) else value
+                    if t.columns[c].xlsx_as == "timestamp" and value is not None:
+                        value = dt.datetime.fromisoformat(value)  # text elsewhere
+                    if isinstance(value, (dt.date, dt.datetime)):
+                        if value >= type(value)(1900, 3, 1):  # Excel's exact serials
+                            fmt = when if isinstance(value, dt.datetime) else day
+                            ws.write_datetime(r, c, value, fmt)
+                            continue
+                        value = _plain(value)
                     if value is None:
                         continue
                     if isinstance(value, bool):
@@ -266,7 +276,8 @@ def test_xlsx_hostile_text_equals_the_former_writer(tmp_path: Path) -> None:
         "num": [0.1 + 0.2, 1e-7, 12345678901234567.0, -0.0, 2.5, None] * (n // 6) + [1.0] * (n % 6),
         "big": [2**60, -1, 0, None] * (n // 4) + [7] * (n % 4),
         "flag": [True, False, None] * (n // 3) + [True] * (n % 3),
-        "day": [dt.date(2013, 1, 2), None] * (n // 2) + [dt.date(1999, 12, 31)] * (n % 2),
+        "day": [dt.date(2013, 1, 2), None, dt.date(1899, 5, 6)] * (n // 3)
+        + [dt.date(1999, 12, 31)] * (n % 3),
         "at": [dt.datetime(2013, 5, 6, 7, 8, 9), dt.datetime(2013, 5, 6, 7, 8, 9, 120)] * (n // 2)
         + [None] * (n % 2),
     })  # fmt: skip
@@ -374,3 +385,29 @@ def test_privileged_calls_carry_a_violation_column(exports: Path) -> None:
     assert rows and all(v == int(bool(r and t)) for r, t, v in rows)
     summary = json.loads((exports.parent / "summary.json").read_text())
     assert sum(v for _, _, v in rows) == summary["registry_violations"]
+
+
+def test_xlsx_dates_are_date_cells(exports: Path) -> None:
+    """Call times and registry dates are Excel dates with a date format, not text, so a
+    spreadsheet sorts, filters and computes with them; the CSV keeps the same text."""
+    import datetime as dt
+
+    book = openpyxl.load_workbook(exports / "findings.xlsx")
+    ws = book["privileged_calls"]
+    head = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[head.index("start_local")].value)
+    for name in ("start_utc", "start_local"):
+        cell = row[head.index(name)]
+        assert isinstance(cell.value, dt.datetime), (name, cell.value)
+        assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
+    call_id = row[head.index("call_id")].value
+    with open(exports / "privileged_calls.csv", newline="", encoding="utf-8") as fh:
+        want = next(r for r in csv.DictReader(fh) if r["call_id"] == str(call_id))
+    assert row[head.index("start_utc")].value == dt.datetime.fromisoformat(want["start_utc"])
+    ws = book["attorney_numbers"]
+    head = [c.value for c in ws[1]]
+    days = [r[head.index("registered_from")] for r in ws.iter_rows(min_row=2)]
+    days = [c for c in days if c.value is not None]
+    assert days and all(
+        isinstance(c.value, dt.datetime) and c.number_format == "yyyy-mm-dd" for c in days
+    )

@@ -14,6 +14,8 @@ class Column:
     kind: str  # SQLite type: TEXT, INTEGER, REAL
     description: str
     references: str | None = None  # "table(column)" for a foreign key
+    # "timestamp": text "YYYY-MM-DD HH:MM:SS" (CSV, SQLite) written as a date cell in XLSX
+    xlsx_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,8 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("facility", "TEXT", "facility the call was made from", "facilities(facility)"),
                 Column("inmate_name", "TEXT", "inmate name" + hidden),
                 Column("inmate_account", "TEXT", "inmate account" + hidden),
-                Column("start_utc", "TEXT", "start of the call, UTC"),
-                Column("start_local", "TEXT", "start of the call, facility local time"),
+                Column("start_utc", "TEXT", "start of the call, UTC", xlsx_as="timestamp"),
+                Column("start_local", "TEXT", "start of the call, facility local time", xlsx_as="timestamp"),
                 Column("local_zone", "TEXT", "the facility's time zone"),
                 Column("duration_s", "INTEGER", "duration in seconds"),
                 Column("completed", "INTEGER", "1 if the call was connected"),
