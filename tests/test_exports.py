@@ -238,6 +238,7 @@ def test_xlsx_cells_equal_the_former_writer(exports: Path, tmp_path: Path) -> No
     rows = {t.name: [tuple(r.values()) for r in pq.read_table(exports / f"{t.name}.parquet").to_pylist()] for t in tables}  # fmt: skip
     _reference_xlsx(tmp_path / "ref.xlsx", tables, rows)
     got, want = _cells(exports / "findings.xlsx"), _cells(tmp_path / "ref.xlsx")
+    assert got.pop("Columns")  # the column descriptions: test_xlsx_describes_every_column
     assert list(got) == [t.name for t in tables] == list(want)
     for name in want:
         assert got[name][0] == want[name][0], name
@@ -410,4 +411,23 @@ def test_xlsx_dates_are_date_cells(exports: Path) -> None:
     days = [c for c in days if c.value is not None]
     assert days and all(
         isinstance(c.value, dt.datetime) and c.number_format == "yyyy-mm-dd" for c in days
+    )
+
+
+def test_xlsx_describes_every_column(exports: Path) -> None:
+    """A last sheet "Columns" gives (sheet, column, meaning) for every column of every
+    table's sheet, in sheet order, with the same meanings as the Datasette metadata."""
+    from privguard.internals.audit.report.tables import export_tables
+
+    book = openpyxl.load_workbook(exports / "findings.xlsx")
+    assert book.sheetnames[-1] == "Columns"
+    rows = [tuple(c.value for c in r) for r in book["Columns"].iter_rows()]
+    assert rows[0] == ("sheet", "column", "meaning")
+    want = [(t.name, c.name, c.description) for t in export_tables(True) for c in t.columns]
+    assert rows[1:] == want
+    for name in {r[0] for r in want}:
+        assert [r[1] for r in want if r[0] == name] == [c.value for c in book[name][1]]
+    meta = json.loads((exports / "metadata.json").read_text())["databases"]["findings"]
+    assert meta["tables"]["privileged_calls"]["columns"]["start_utc"] == next(
+        r[2] for r in rows if r[:2] == ("privileged_calls", "start_utc")
     )

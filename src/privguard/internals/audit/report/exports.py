@@ -35,7 +35,8 @@ README = """privguard exports
 
 The same tables in four formats:
   *.csv          one file per table, UTF-8, comma separated
-  findings.xlsx  one sheet per table
+  findings.xlsx  one sheet per table, and a last sheet "Columns" saying what each
+                 column means (dates are Excel dates)
   *.parquet      one file per table, exact values and types (for analysts)
   findings.db    SQLite database; browse it with Datasette:
                  datasette findings.db --metadata metadata.json
@@ -173,6 +174,7 @@ def write_exports(
             if sheets > 1:
                 continued.append(f"{t.name} ({sheets} sheets)")
             ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
+        book.add_column_sheet(ex, tables)
         finish_sqlite(db)
         book.close()
     except BaseException:
