@@ -14,6 +14,7 @@ import pytest
 
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.exports import csv_cell, neutralize
+from privguard.internals.audit.report.tables import export_tables
 from test_report_fixture import run_report
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,7 +92,10 @@ def test_sqlite_is_browsable(exports: Path) -> None:
     con = sqlite3.connect(exports / "findings.db")
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"privileged_calls", "attorney_numbers", "facilities", "by_month"} <= tables
-    for t in tables:
+    exported = {t.name for t in export_tables(True)}
+    # The others are the full-text indexes (<table>_fts) and SQLite's tables behind them.
+    assert all(re.fullmatch(r"\w+_fts(_\w+)?", t) for t in tables - exported), tables
+    for t in tables & exported:
         pk = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")') if r[5]]
         assert pk, f"{t} has no primary key"
     fks = {(r[2], r[3]) for r in con.execute('PRAGMA foreign_key_list("privileged_calls")')}
@@ -107,8 +111,8 @@ def test_sqlite_is_browsable(exports: Path) -> None:
     assert recorded == summary["privileged_calls_recorded"]
     meta = json.loads((exports / "metadata.json").read_text())
     described = meta["databases"]["findings"]["tables"]
-    assert set(described) == tables
-    for t in tables:
+    assert set(described) == tables & exported == exported
+    for t in exported:
         cols = {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
         assert set(described[t]["columns"]) == cols
         assert described[t]["title"] and described[t]["description"]
@@ -431,3 +435,36 @@ def test_xlsx_describes_every_column(exports: Path) -> None:
     assert meta["tables"]["privileged_calls"]["columns"]["start_utc"] == next(
         r[2] for r in rows if r[:2] == ("privileged_calls", "start_utc")
     )
+
+
+def test_findings_db_has_full_text_search(exports: Path) -> None:
+    """findings.db carries FTS5 indexes over names, numbers and facilities, and the
+    Datasette metadata points each table to its index (so Datasette shows a search box)."""
+    con = sqlite3.connect(exports / "findings.db")
+    name, facility = con.execute(
+        "SELECT attorney_name, facility FROM privileged_calls WHERE attorney_name IS NOT NULL "
+        "ORDER BY call_id LIMIT 1"
+    ).fetchone()
+    word = max(re.findall(r"\w+", name), key=len)
+    found = con.execute(
+        "SELECT p.call_id FROM privileged_calls_fts f JOIN privileged_calls p "
+        "ON p.rowid = f.rowid WHERE privileged_calls_fts MATCH ? ORDER BY p.call_id",
+        [f'attorney_name:"{word}"'],
+    ).fetchall()
+    want = con.execute(
+        "SELECT call_id FROM privileged_calls WHERE attorney_name LIKE ? ORDER BY call_id",
+        [f"%{word}%"],
+    ).fetchall()
+    assert found and found == want
+    hits = con.execute(
+        "SELECT count(*) FROM facilities_fts WHERE facilities_fts MATCH ?", [f'"{facility}"']
+    ).fetchone()[0]
+    assert hits == 1
+    meta = json.loads((exports / "metadata.json").read_text())["databases"]["findings"]
+    for table in ("privileged_calls", "attorney_numbers", "facilities", "by_inmate"):
+        fts = meta["tables"][table]["fts_table"]
+        assert (
+            con.execute(f'SELECT count(*) FROM "{fts}"').fetchone()
+            == con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+        )
+    con.close()

@@ -31,6 +31,9 @@ class ExportTable:
     # For the big tables: the ORDER BY that keeps ``query``'s row order when DuckDB writes
     # the CSV itself (an ORDER BY inside a subquery is not kept). None: Python writes it.
     engine_csv_order: str | None = None
+    # Text columns indexed for full-text search in findings.db (an FTS5 table
+    # "<name>_fts" that Datasette finds and offers as a search box).
+    searchable: tuple[str, ...] = ()
 
 
 _COUNTS = (
@@ -71,6 +74,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("inmates", "INTEGER", "distinct inmates who called it"),
             ),
             ("number",), sort_desc="recorded",
+            searchable=("number", "attorney_name", "evidence", "evidence_file"),
         ),
         ExportTable(
             "facilities", "Facilities",
@@ -79,7 +83,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             (Column("facility", "TEXT", "facility code"),
              Column("zone", "TEXT", "the facility's local time zone, if known"), *_COUNTS,
              *_COMPLETION),
-            ("facility",), sort_desc="recorded",
+            ("facility",), sort_desc="recorded", searchable=("facility", "zone"),
         ),
         ExportTable(
             "privileged_calls", "Calls to attorney numbers",
@@ -106,6 +110,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             ),
             ("call_id",), indexes=("number", "facility", "start_utc", "inmate_account"),
             engine_csv_order="call_id",
+            searchable=("number", "attorney_name", "facility", "inmate_name", "inmate_account"),
         ),
         ExportTable(
             "by_month", "Per month",
@@ -131,6 +136,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 *_COUNTS,
             ),
             ("facility", "inmate_account"), sort_desc="recorded",
+            searchable=("facility", "inmate_account", "inmate_name"),
         ),
         ExportTable(
             "candidates", "Numbers awaiting review",
