@@ -14,6 +14,7 @@ import pytest
 
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.exports import csv_cell, neutralize
+from privguard.internals.audit.report.tables import export_tables
 from test_report_fixture import run_report
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,7 +92,10 @@ def test_sqlite_is_browsable(exports: Path) -> None:
     con = sqlite3.connect(exports / "findings.db")
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"privileged_calls", "attorney_numbers", "facilities", "by_month"} <= tables
-    for t in tables:
+    exported = {t.name for t in export_tables(True)}
+    # The others are the full-text indexes (<table>_fts) and SQLite's tables behind them.
+    assert all(re.fullmatch(r"\w+_fts(_\w+)?", t) for t in tables - exported), tables
+    for t in tables & exported:
         pk = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")') if r[5]]
         assert pk, f"{t} has no primary key"
     fks = {(r[2], r[3]) for r in con.execute('PRAGMA foreign_key_list("privileged_calls")')}
@@ -107,8 +111,8 @@ def test_sqlite_is_browsable(exports: Path) -> None:
     assert recorded == summary["privileged_calls_recorded"]
     meta = json.loads((exports / "metadata.json").read_text())
     described = meta["databases"]["findings"]["tables"]
-    assert set(described) == tables
-    for t in tables:
+    assert set(described) == tables & exported == exported
+    for t in exported:
         cols = {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
         assert set(described[t]["columns"]) == cols
         assert described[t]["title"] and described[t]["description"]
@@ -161,7 +165,8 @@ def test_engine_csv_matches_python_writer(exports: Path) -> None:
 def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_576) -> None:
     """The former writer (xlsxwriter, one Python call per cell), kept as the reference for
     cell values and types: E.164 text as text cells with the "@" style, other text
-    neutralized, bools as booleans, numbers as numbers, dates as ISO text."""
+    neutralized, bools as booleans, numbers as numbers, dates as date cells (ISO text
+    before 1900-03-01, where Excel's serials are wrong)."""
     import datetime as dt
 
     import xlsxwriter
@@ -171,6 +176,8 @@ def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "constant_memory": True})  # fmt: skip
     text = wb.add_format({"num_format": "@"})
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     for t in tables:
         data, part = rows[t.name], 1
         while True:
@@ -181,7 +188,14 @@ def _reference_xlsx(path: Path, tables: list, rows: dict, max_rows: int = 1_048_
             chunk, data = data[: max_rows - 1], data[max_rows - 1 :]
             for r, row in enumerate(chunk, start=1):
                 for c, value in enumerate(row):
-                    value = _plain(value) if isinstance(value, (dt.date, dt.datetime)) else value
+                    if t.columns[c].xlsx_as == "timestamp" and value is not None:
+                        value = dt.datetime.fromisoformat(value)  # text elsewhere
+                    if isinstance(value, (dt.date, dt.datetime)):
+                        if value >= type(value)(1900, 3, 1):  # Excel's exact serials
+                            fmt = when if isinstance(value, dt.datetime) else day
+                            ws.write_datetime(r, c, value, fmt)
+                            continue
+                        value = _plain(value)
                     if value is None:
                         continue
                     if isinstance(value, bool):
@@ -228,6 +242,7 @@ def test_xlsx_cells_equal_the_former_writer(exports: Path, tmp_path: Path) -> No
     rows = {t.name: [tuple(r.values()) for r in pq.read_table(exports / f"{t.name}.parquet").to_pylist()] for t in tables}  # fmt: skip
     _reference_xlsx(tmp_path / "ref.xlsx", tables, rows)
     got, want = _cells(exports / "findings.xlsx"), _cells(tmp_path / "ref.xlsx")
+    assert got.pop("Columns")  # the column descriptions: test_xlsx_describes_every_column
     assert list(got) == [t.name for t in tables] == list(want)
     for name in want:
         assert got[name][0] == want[name][0], name
@@ -266,7 +281,8 @@ def test_xlsx_hostile_text_equals_the_former_writer(tmp_path: Path) -> None:
         "num": [0.1 + 0.2, 1e-7, 12345678901234567.0, -0.0, 2.5, None] * (n // 6) + [1.0] * (n % 6),
         "big": [2**60, -1, 0, None] * (n // 4) + [7] * (n % 4),
         "flag": [True, False, None] * (n // 3) + [True] * (n % 3),
-        "day": [dt.date(2013, 1, 2), None] * (n // 2) + [dt.date(1999, 12, 31)] * (n % 2),
+        "day": [dt.date(2013, 1, 2), None, dt.date(1899, 5, 6)] * (n // 3)
+        + [dt.date(1999, 12, 31)] * (n % 3),
         "at": [dt.datetime(2013, 5, 6, 7, 8, 9), dt.datetime(2013, 5, 6, 7, 8, 9, 120)] * (n // 2)
         + [None] * (n % 2),
     })  # fmt: skip
@@ -374,3 +390,81 @@ def test_privileged_calls_carry_a_violation_column(exports: Path) -> None:
     assert rows and all(v == int(bool(r and t)) for r, t, v in rows)
     summary = json.loads((exports.parent / "summary.json").read_text())
     assert sum(v for _, _, v in rows) == summary["registry_violations"]
+
+
+def test_xlsx_dates_are_date_cells(exports: Path) -> None:
+    """Call times and registry dates are Excel dates with a date format, not text, so a
+    spreadsheet sorts, filters and computes with them; the CSV keeps the same text."""
+    import datetime as dt
+
+    book = openpyxl.load_workbook(exports / "findings.xlsx")
+    ws = book["privileged_calls"]
+    head = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[head.index("start_local")].value)
+    for name in ("start_utc", "start_local"):
+        cell = row[head.index(name)]
+        assert isinstance(cell.value, dt.datetime), (name, cell.value)
+        assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
+    call_id = row[head.index("call_id")].value
+    with open(exports / "privileged_calls.csv", newline="", encoding="utf-8") as fh:
+        want = next(r for r in csv.DictReader(fh) if r["call_id"] == str(call_id))
+    assert row[head.index("start_utc")].value == dt.datetime.fromisoformat(want["start_utc"])
+    ws = book["attorney_numbers"]
+    head = [c.value for c in ws[1]]
+    days = [r[head.index("registered_from")] for r in ws.iter_rows(min_row=2)]
+    days = [c for c in days if c.value is not None]
+    assert days and all(
+        isinstance(c.value, dt.datetime) and c.number_format == "yyyy-mm-dd" for c in days
+    )
+
+
+def test_xlsx_describes_every_column(exports: Path) -> None:
+    """A last sheet "Columns" gives (sheet, column, meaning) for every column of every
+    table's sheet, in sheet order, with the same meanings as the Datasette metadata."""
+    from privguard.internals.audit.report.tables import export_tables
+
+    book = openpyxl.load_workbook(exports / "findings.xlsx")
+    assert book.sheetnames[-1] == "Columns"
+    rows = [tuple(c.value for c in r) for r in book["Columns"].iter_rows()]
+    assert rows[0] == ("sheet", "column", "meaning")
+    want = [(t.name, c.name, c.description) for t in export_tables(True) for c in t.columns]
+    assert rows[1:] == want
+    for name in {r[0] for r in want}:
+        assert [r[1] for r in want if r[0] == name] == [c.value for c in book[name][1]]
+    meta = json.loads((exports / "metadata.json").read_text())["databases"]["findings"]
+    assert meta["tables"]["privileged_calls"]["columns"]["start_utc"] == next(
+        r[2] for r in rows if r[:2] == ("privileged_calls", "start_utc")
+    )
+
+
+def test_findings_db_has_full_text_search(exports: Path) -> None:
+    """findings.db carries FTS5 indexes over names, numbers and facilities, and the
+    Datasette metadata points each table to its index (so Datasette shows a search box)."""
+    con = sqlite3.connect(exports / "findings.db")
+    name, facility = con.execute(
+        "SELECT attorney_name, facility FROM privileged_calls WHERE attorney_name IS NOT NULL "
+        "ORDER BY call_id LIMIT 1"
+    ).fetchone()
+    word = max(re.findall(r"\w+", name), key=len)
+    found = con.execute(
+        "SELECT p.call_id FROM privileged_calls_fts f JOIN privileged_calls p "
+        "ON p.rowid = f.rowid WHERE privileged_calls_fts MATCH ? ORDER BY p.call_id",
+        [f'attorney_name:"{word}"'],
+    ).fetchall()
+    want = con.execute(
+        "SELECT call_id FROM privileged_calls WHERE attorney_name LIKE ? ORDER BY call_id",
+        [f"%{word}%"],
+    ).fetchall()
+    assert found and found == want
+    hits = con.execute(
+        "SELECT count(*) FROM facilities_fts WHERE facilities_fts MATCH ?", [f'"{facility}"']
+    ).fetchone()[0]
+    assert hits == 1
+    meta = json.loads((exports / "metadata.json").read_text())["databases"]["findings"]
+    for table in ("privileged_calls", "attorney_numbers", "facilities", "by_inmate"):
+        fts = meta["tables"][table]["fts_table"]
+        assert (
+            con.execute(f'SELECT count(*) FROM "{fts}"').fetchone()
+            == con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+        )
+    con.close()

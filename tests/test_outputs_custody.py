@@ -194,7 +194,11 @@ def test_review_loop_as_documented(case: Path, tmp_path: Path) -> None:
     with sheet.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows, "the synthetic leak has candidates to review"
-    rows[0]["decision"] = "confirm"
+    # The audit pseudonymizes: the sheet names each number as the report does.
+    assert all(r["Pseudonym in the report"].startswith("phone-") for r in rows)
+    report = AuditPaths(out).report_html.read_text(encoding="utf-8")
+    assert rows[0]["Pseudonym in the report"] in report
+    rows[0]["Decision"] = "confirm"
     with sheet.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -203,7 +207,7 @@ def test_review_loop_as_documented(case: Path, tmp_path: Path) -> None:
                  "--labels", str(sheet), "--out", str(out))  # fmt: skip
     assert again.returncode == 0, again.stderr
     numbers = pq.read_table(AuditPaths(out).numbers).to_pylist()
-    number = rows[0]["number"].lstrip("'")
+    number = rows[0]["Number"].lstrip("'")
     assert [n["classification"] for n in numbers if n["number"] == number] == ["confirmed"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["labels"]["path"].endswith("restricted/work/labels/review.csv")

@@ -15,7 +15,9 @@ from privguard.cli import cli
 from privguard.errors import InputError
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.identify.review import export_review
+from privguard.internals.audit.identify.sql import REVIEW_COLUMNS
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.common.keys import load_key, pseudonym
 from test_identify_helpers import build, write_calls
 
 
@@ -28,41 +30,45 @@ def _class_of(out: Path) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+def _read(sheet: Path) -> list[dict[str, str]]:
+    with sheet.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write(sheet: Path, rows: list[dict[str, str]]) -> None:
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_round_trip_confirm_and_reject(tmp_path: Path) -> None:
     pop = build(seed=11)
     out = tmp_path / "out"
     write_calls(pop, out)
     identify(out)
     sheet = export_review(out, tmp_path / "sheet.csv")
-    with sheet.open() as fh:
-        rows = list(csv.DictReader(fh))
-    assert rows and all(r["classification"] == "candidate" for r in rows)
-    assert [float(r["score"]) for r in rows] == sorted(
-        (float(r["score"]) for r in rows), reverse=True
+    rows = _read(sheet)
+    assert list(rows[0]) == list(REVIEW_COLUMNS)  # plain names, one per column
+    assert rows and all(r["Classification"] == "candidate" for r in rows)
+    assert [float(r["Score (0 to 1)"]) for r in rows] == sorted(
+        (float(r["Score (0 to 1)"]) for r in rows), reverse=True
     )
-    assert {"number", "score", "inmates", "business_share", "evidence", "decision", "note"} <= set(
-        rows[0]
-    )
+    assert not any(r["Pseudonym in the report"] for r in rows)  # no case key: none
     # The reviewer confirms the first candidate and rejects the second.
-    rows[0]["decision"], rows[0]["note"] = "confirm", "called the office"
-    rows[0]["attorney_name"] = "Law Office of Joaquín Núñez"
-    rows[1]["decision"], rows[1]["attorney_name"] = "Reject", "Not Anyone"
-    with sheet.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    rows[0]["Decision"], rows[0]["Note"] = "confirm", "called the office"
+    rows[0]["Attorney name"] = "Law Office of Joaquín Núñez"
+    rows[1]["Decision"], rows[1]["Attorney name"] = "Reject", "Not Anyone"
+    _write(sheet, rows)
     identify(out, labels=sheet)
     classes = _class_of(out)
-    assert classes[rows[0]["number"].lstrip("'")] == (
-        "confirmed",
-        "confirmed by review: called the office",
-    )
-    assert classes[rows[1]["number"].lstrip("'")] == ("other", "rejected by review")
+    first, second = rows[0]["Number"].lstrip("'"), rows[1]["Number"].lstrip("'")
+    assert classes[first] == ("confirmed", "confirmed by review: called the office")
+    assert classes[second] == ("other", "rejected by review")
     # The next sheet keeps the decisions made, so it can be extended run after run.
     again = export_review(out)
-    with again.open() as fh:
-        decided = {r["number"]: r["decision"] for r in csv.DictReader(fh) if r["decision"]}
-    assert decided == {rows[0]["number"]: "confirm", rows[1]["number"]: "reject"}
+    decided = {r["Number"]: r["Decision"] for r in _read(again) if r["Decision"]}
+    assert decided == {rows[0]["Number"]: "confirm", rows[1]["Number"]: "reject"}
     # The name given to a confirmed number is the attorney's name from then on (its letter
     # is addressed to it), and the next sheet carries it; a rejected number gets none.
     con = duckdb.connect()
@@ -70,11 +76,51 @@ def test_round_trip_confirm_and_reject(tmp_path: Path) -> None:
         f"SELECT number, attorney_name FROM '{AuditPaths(out).numbers}'"
     ).fetchall())  # fmt: skip
     con.close()
-    assert names[rows[0]["number"].lstrip("'")] == "Law Office of Joaquín Núñez"
-    assert names[rows[1]["number"].lstrip("'")] is None
-    with again.open() as fh:
-        carried = {r["number"]: r["attorney_name"] for r in csv.DictReader(fh) if r["decision"]}
-    assert carried == {rows[0]["number"]: "Law Office of Joaquín Núñez", rows[1]["number"]: ""}
+    assert names[first] == "Law Office of Joaquín Núñez"
+    assert names[second] is None
+    carried = {r["Number"]: r["Attorney name"] for r in _read(again) if r["Decision"]}
+    assert carried == {rows[0]["Number"]: "Law Office of Joaquín Núñez", rows[1]["Number"]: ""}
+
+
+def test_a_sheet_with_the_former_column_names_is_still_read(tmp_path: Path) -> None:
+    """Sheets written before the plain names (number, decision, attorney_name, note) are
+    still read back as decisions, with the attorney's name and the note."""
+    pop = build(seed=11)
+    out = tmp_path / "out"
+    write_calls(pop, out)
+    identify(out)
+    rows = _read(export_review(out, tmp_path / "new.csv"))
+    old = [
+        {"number": r["Number"], "classification": r["Classification"], "score": r["Score (0 to 1)"],
+         "decision": "", "attorney_name": "", "note": ""}
+        for r in rows
+    ]  # fmt: skip
+    old[0].update(decision="confirm", attorney_name="Ana Gómez, Esq.", note="her cell")
+    old[1].update(decision="reject")
+    _write(tmp_path / "old.csv", old)
+    identify(out, labels=tmp_path / "old.csv")
+    classes = _class_of(out)
+    assert classes[old[0]["number"].lstrip("'")] == ("confirmed", "confirmed by review: her cell")
+    assert classes[old[1]["number"].lstrip("'")] == ("other", "rejected by review")
+    again = {r["Number"]: r for r in _read(export_review(out))}
+    assert again[old[0]["number"]]["Attorney name"] == "Ana Gómez, Esq."
+
+
+def test_the_sheet_gives_the_reports_pseudonym(tmp_path: Path) -> None:
+    """With the case key (as the report pseudonymizes), each row names the number as the
+    report does, so the reviewer can match the sheet to the report; the key next to OUT
+    is found by default."""
+    pop = build(seed=11)
+    out = tmp_path / "out"
+    write_calls(pop, out)
+    identify(out)
+    key = load_key(out)  # OUT/../case.key, as the report creates it
+    for sheet in (export_review(out, tmp_path / "a.csv", key=key), export_review(out)):
+        rows = _read(sheet)
+        assert rows
+        for r in rows:
+            want = pseudonym(key, "number", r["Number"].lstrip("'"))
+            assert r["Pseudonym in the report"] == want
 
 
 def test_unknown_decision_names_the_row(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ import click
 def review(out: Path, dest: Path | None) -> None:
     """Write the numbers whose calls look like an attorney's, for you to confirm or reject.
 
-    Open the sheet in a spreadsheet program, write confirm or reject in the decision
-    column, save it as CSV and pass it to the next audit with --labels.
+    Open the sheet in a spreadsheet program, write confirm or reject in the Decision
+    column (and the attorney's name in Attorney name), save it as CSV and pass it to the next audit with --labels.
 
     Example: privguard review out --to to_review.csv
     """
@@ -30,5 +30,5 @@ def review(out: Path, dest: Path | None) -> None:
     with path.open(encoding="utf-8") as fh:
         rows = max(sum(1 for _ in fh) - 1, 0)
     click.echo(f"Wrote {rows:,} number(s) to review to {path}")
-    click.echo("Fill the 'decision' column with confirm or reject, then run the audit again")
+    click.echo("Fill the 'Decision' column with confirm or reject, then run the audit again")
     click.echo(f"with --labels {path} --out {out}")

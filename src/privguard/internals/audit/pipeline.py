@@ -18,7 +18,7 @@ from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.preflight import check_inputs
 from privguard.internals.audit.settings import CaseSettings
 from privguard.internals.common.custody import sha256_file
-from privguard.internals.common.keys import signing_key_path
+from privguard.internals.common.keys import load_key, signing_key_path
 from privguard.internals.common.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -151,6 +151,9 @@ def audit(
         with timings.stage("dedupe"):
             dedupe(work, out, settings=settings.dedupe, executor=heavy, progress=progress)
         with timings.stage("identify"):
+            # The review sheet gives the pseudonym the report will show (same key).
+            privacy = settings.privacy
+            review_key = load_key(out, privacy.key_file) if privacy.pseudonymize else None
             identify(
                 out,
                 directories=directories,
@@ -159,6 +162,7 @@ def audit(
                 settings=settings.identify,
                 executor=heavy,
                 progress=progress,
+                review_key=review_key,
             )
         with timings.stage("findings"):
             findings(out, executor=heavy)

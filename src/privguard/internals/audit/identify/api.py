@@ -16,10 +16,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
+from privguard.internals.audit.identify.review import write_review_sheet
 from privguard.internals.audit.identify.settings import Settings
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
@@ -90,6 +90,7 @@ def identify(
     settings: Any = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    review_key: bytes | None = None,
 ) -> IdentifyResult:
     """Classify every number in ``OUT/calls.parquet`` and write the identify outputs.
 
@@ -108,6 +109,8 @@ def identify(
         registries: CSV/XLSX do-not-record registries (number, date added, date removed,
             facility).
         labels: a review sheet filled by a person (``decision`` = confirm/reject).
+        review_key: the case key when the report pseudonymizes, so that the review sheet
+            shows each number's pseudonym as the report does (None: no pseudonyms).
         settings: the ``[identify]`` settings (or a whole ``CaseSettings``).
         executor: the engine to use; a new DuckDB one by default.
         progress: receives progress; none by default.
@@ -176,9 +179,7 @@ def identify(
             registry_path = paths.registry
             ex.copy_to_parquet(S.registry_table(), registry_path)
             review_path = paths.review
-            write_safe_csv(
-                ex, S.review_sheet(str(numbers_path)), review_path, order_by=S.REVIEW_ORDER
-            )
+            write_review_sheet(ex, numbers_path, review_path, review_key)
             counts = dict(ex.fetchall(S.classification_counts_sql(numbers_path)))
             for table in ("id_pairs", "id_features", "id_durations"):
                 ex.execute(drop_table_sql(table))

@@ -1,10 +1,13 @@
 """The review sheet: candidate numbers for a person to confirm or reject.
 
-``privguard review OUT [--to FILE]`` writes the sheet; the person fills its ``decision``
-column with ``confirm`` or ``reject`` (with the ``attorney_name`` of a confirmed number,
-and a ``note`` if they like) and passes it back as
+``privguard review OUT [--to FILE]`` writes the sheet; the person fills its ``Decision``
+column with ``confirm`` or ``reject`` (with the ``Attorney name`` of a confirmed number,
+and a ``Note`` if they like) and passes it back as
 ``--labels`` on the next audit. Numbers already reviewed appear with their decision filled
-in, so the same sheet can be kept and extended from run to run.
+in, so the same sheet can be kept and extended from run to run. Sheets written before the
+columns got plain names (``number``, ``decision``, ``attorney_name``, ``note``) are read
+back the same way. ``Pseudonym in the report`` is how the report names the number, so a
+reviewer can match the two.
 """
 
 from __future__ import annotations
@@ -17,24 +20,52 @@ from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.report import privacy
 from privguard.internals.audit.sql import count_sql
 
 log = logging.getLogger(__name__)
 
 
-def export_review(out: Path, dest: Path | None = None, *, executor: Executor | None = None) -> Path:
+def write_review_sheet(ex: Executor, numbers: Path, dest: Path, key: bytes | None) -> int:
+    """Write the review sheet of ``numbers`` (numbers.parquet) to ``dest``; its rows.
+
+    ``key``: the case key, when the report pseudonymizes: the sheet then gives each
+    number's pseudonym as the report shows it."""
+    pseudonym = "NULL"
+    if key is not None:
+        privacy.install(ex, key)
+        pseudonym = privacy.pseudonym_sql("number", "number")
+    try:
+        query = S.review_sheet(str(numbers), pseudonym)
+        write_safe_csv(ex, query, dest, order_by=S.REVIEW_ORDER)
+        return int(ex.fetchall(count_sql(f"({query})"))[0][0])
+    finally:
+        if key is not None:
+            privacy.uninstall(ex)
+
+
+def export_review(
+    out: Path,
+    dest: Path | None = None,
+    *,
+    key: bytes | None = None,
+    executor: Executor | None = None,
+) -> Path:
     """Write the review sheet (CSV) from ``OUT/numbers.parquet`` and return its path.
 
-    Columns: ``number``, ``classification``, ``score``, the call-pattern features
-    (``calls``, ``inmates``, ``facilities``, ``business_share``, ``night_share``,
-    ``median_minutes``, ``short_share``, ``top_caller_share``, ``attorney_caller_share``),
-    ``evidence`` (the features as a sentence), then ``decision``, ``attorney_name`` (who a
-    confirmed number belongs to: its letter is addressed to them) and ``note`` to fill in.
-    Rows are the candidates, best score first, and every number already reviewed.
+    Columns (``identify.sql.REVIEW_COLUMNS``): ``Number``, ``Pseudonym in the report``
+    (empty when the report shows numbers in clear or no case key is found), the
+    classification, the score, the call-pattern features in plain words, ``Why it was
+    flagged`` (the features as a sentence), then ``Decision``, ``Attorney name`` (who the
+    number belongs to where known; for a confirmed number, the letter is addressed to
+    them) and ``Note`` to fill in. Rows are the candidates, best score first, and every
+    number already reviewed.
 
     Args:
         out: the audit's output folder (holding ``numbers.parquet``).
         dest: where to write the sheet; ``OUT/restricted/review.csv`` by default.
+        key: the case key for the pseudonyms; by default the case key next to ``out``
+            (``OUT/../case.key``) if it exists, else no pseudonyms.
         executor: the engine to use; a new DuckDB one by default.
 
     Raises:
@@ -54,8 +85,9 @@ def export_review(out: Path, dest: Path | None = None, *, executor: Executor | N
             fix="give a file name such as review.csv",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if key is None and privacy.key_path(out).is_file():
+        key = privacy.load_key(out)
     with session(executor) as ex:
-        write_safe_csv(ex, S.review_sheet(str(numbers)), dest, order_by=S.REVIEW_ORDER)
-        rows = ex.fetchall(count_sql(f"({S.review_sheet(str(numbers))})"))[0][0]
+        rows = write_review_sheet(ex, numbers, dest, key)
     log.info("review sheet: %d number(s) written to %s", rows, dest)
     return dest

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from privguard.internals.audit.sql import parquet_source, quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_ident, quote_literal
 
 # Business hours: Monday to Friday, 08:00 to 17:59 local time.
 BUSINESS = "(isodow(lt) <= 5 AND hour(lt) BETWEEN 8 AND 17)"
@@ -365,25 +365,40 @@ def registry_table() -> str:
     )
 
 
-REVIEW_ORDER = "score DESC, number"
+# The review sheet's columns, named for a reviewer (not a programmer). The sheet is read
+# back by ``lists.load_labels`` through "Number", "Decision", "Attorney name" and "Note",
+# which also match the former names (number, decision, attorney_name, note).
+REVIEW_COLUMNS = (
+    "Number", "Pseudonym in the report", "Classification", "Score (0 to 1)", "Calls",
+    "Inmates who called", "Facilities", "Share in business hours", "Share at night",
+    "Median call minutes", "Share of short calls", "Share from the top caller",
+    "Effective callers", "Share of callers who also call attorneys", "Why it was flagged",
+    "Decision", "Attorney name", "Note",
+)  # fmt: skip
+REVIEW_ORDER = '"Score (0 to 1)" DESC, "Number"'
 
 
-def review_sheet(numbers_path: str) -> str:
-    """Rows of the review sheet: candidates and numbers already reviewed, best score first."""
+def review_sheet(numbers_path: str, pseudonym: str = "NULL") -> str:
+    """Rows of the review sheet: candidates and numbers already reviewed, best score first.
+
+    ``pseudonym``: SQL over ``number`` giving the pseudonym the report shows for it
+    (``NULL``: the report shows numbers in clear, or no case key is known)."""
+    values = (
+        "number", f"CAST({pseudonym} AS VARCHAR)", "classification", "score", "calls",
+        "inmates", "facilities", "round(business_share, 3)", "round(night_share, 3)",
+        "round(median_duration_s / 60.0, 1)", "round(short_share, 3)",
+        "round(top_inmate_share, 3)", "round(effective_callers, 1)",
+        "round(attorney_caller_share, 3)", "evidence", "coalesce(review_decision, '')",
+        "coalesce(attorney_name, '')", "coalesce(review_note, '')",
+    )  # fmt: skip
+    cols = ",\n       ".join(
+        f"{v} AS {quote_ident(n)}" for v, n in zip(values, REVIEW_COLUMNS, strict=True)
+    )
     return f"""
-SELECT number, classification, score, calls, inmates, facilities,
-       round(business_share, 3) AS business_share, round(night_share, 3) AS night_share,
-       round(median_duration_s / 60.0, 1) AS median_minutes, round(short_share, 3) AS short_share,
-       round(top_inmate_share, 3) AS top_caller_share,
-       round(effective_callers, 1) AS effective_callers,
-       round(attorney_caller_share, 3) AS attorney_caller_share, evidence,
-       coalesce(review_decision, '') AS decision,
-       CASE WHEN review_decision IS NOT NULL THEN coalesce(attorney_name, '') ELSE '' END
-         AS attorney_name,
-       coalesce(review_note, '') AS note
+SELECT {cols}
 FROM {parquet_source(numbers_path)}
 WHERE classification = 'candidate' OR review_decision IS NOT NULL
-ORDER BY {REVIEW_ORDER}"""
+ORDER BY score DESC, number"""
 
 
 def clocks_sql() -> str:

@@ -35,10 +35,13 @@ README = """privguard exports
 
 The same tables in four formats:
   *.csv          one file per table, UTF-8, comma separated
-  findings.xlsx  one sheet per table
+  findings.xlsx  one sheet per table, and a last sheet "Columns" saying what each
+                 column means (dates are Excel dates)
   *.parquet      one file per table, exact values and types (for analysts)
   findings.db    SQLite database; browse it with Datasette:
                  datasette findings.db --metadata metadata.json
+                 (full-text search: a search box on privileged_calls,
+                 attorney_numbers, facilities and by_inmate)
 
 Spreadsheet safety: text that begins with = + - @ (or a tab or carriage return) could
 run as a formula in a spreadsheet, so in the CSV and XLSX files such text is prefixed
@@ -88,6 +91,22 @@ def _ddl(t: ExportTable) -> list[str]:
     return stmts
 
 
+def fts_sql(t: ExportTable) -> list[str]:
+    """An external-content FTS5 table ``<table>_fts`` over ``t.searchable``, filled from
+    the table: Datasette finds it and offers a search box; in SQL,
+    ``SELECT * FROM privileged_calls WHERE rowid IN (SELECT rowid FROM
+    privileged_calls_fts WHERE privileged_calls_fts MATCH 'smith')``."""
+    if not t.searchable:
+        return []
+    fts, cols = f"{t.name}_fts", ", ".join(quote_ident(c) for c in t.searchable)
+    return [
+        f"CREATE VIRTUAL TABLE {quote_ident(fts)} USING fts5({cols}, "
+        f"content={quote_ident(t.name)}, content_rowid='rowid')",
+        f"INSERT INTO {quote_ident(fts)} (rowid, {cols}) "
+        f"SELECT rowid, {cols} FROM {quote_ident(t.name)} ORDER BY rowid",
+    ]
+
+
 def open_sqlite(path: Path) -> sqlite3.Connection:
     """A fresh SQLite database; tables go in one deterministic sequence of statements."""
     path.unlink(missing_ok=True)
@@ -120,6 +139,11 @@ def datasette_metadata(tables: list[ExportTable], pseudonymized: bool) -> dict[s
                         "description": t.description,
                         "columns": {c.name: c.description for c in t.columns},
                         **({"sort_desc": t.sort_desc} if t.sort_desc else {}),
+                        **(
+                            {"fts_table": f"{t.name}_fts", "fts_pk": "rowid"}
+                            if t.searchable
+                            else {}
+                        ),
                     }
                     for t in tables
                 }
@@ -170,9 +194,12 @@ def write_exports(
                     if out is not None:
                         out.writerows([csv_cell(v) for v in r] for r in rows)
                     db.executemany(insert, ([_plain(v) for v in r] for r in rows))
+            for stmt in fts_sql(t):
+                db.execute(stmt)
             if sheets > 1:
                 continued.append(f"{t.name} ({sheets} sheets)")
             ex.copy_to_parquet(t.query, folder / f"{t.name}.parquet")
+        book.add_column_sheet(ex, tables)
         finish_sqlite(db)
         book.close()
     except BaseException:

@@ -14,6 +14,8 @@ class Column:
     kind: str  # SQLite type: TEXT, INTEGER, REAL
     description: str
     references: str | None = None  # "table(column)" for a foreign key
+    # "timestamp": text "YYYY-MM-DD HH:MM:SS" (CSV, SQLite) written as a date cell in XLSX
+    xlsx_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class ExportTable:
     # For the big tables: the ORDER BY that keeps ``query``'s row order when DuckDB writes
     # the CSV itself (an ORDER BY inside a subquery is not kept). None: Python writes it.
     engine_csv_order: str | None = None
+    # Text columns indexed for full-text search in findings.db (an FTS5 table
+    # "<name>_fts" that Datasette finds and offers as a search box).
+    searchable: tuple[str, ...] = ()
 
 
 _COUNTS = (
@@ -69,6 +74,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("inmates", "INTEGER", "distinct inmates who called it"),
             ),
             ("number",), sort_desc="recorded",
+            searchable=("number", "attorney_name", "evidence", "evidence_file"),
         ),
         ExportTable(
             "facilities", "Facilities",
@@ -77,7 +83,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             (Column("facility", "TEXT", "facility code"),
              Column("zone", "TEXT", "the facility's local time zone, if known"), *_COUNTS,
              *_COMPLETION),
-            ("facility",), sort_desc="recorded",
+            ("facility",), sort_desc="recorded", searchable=("facility", "zone"),
         ),
         ExportTable(
             "privileged_calls", "Calls to attorney numbers",
@@ -91,8 +97,8 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("facility", "TEXT", "facility the call was made from", "facilities(facility)"),
                 Column("inmate_name", "TEXT", "inmate name" + hidden),
                 Column("inmate_account", "TEXT", "inmate account" + hidden),
-                Column("start_utc", "TEXT", "start of the call, UTC"),
-                Column("start_local", "TEXT", "start of the call, facility local time"),
+                Column("start_utc", "TEXT", "start of the call, UTC", xlsx_as="timestamp"),
+                Column("start_local", "TEXT", "start of the call, facility local time", xlsx_as="timestamp"),
                 Column("local_zone", "TEXT", "the facility's time zone"),
                 Column("duration_s", "INTEGER", "duration in seconds"),
                 Column("completed", "INTEGER", "1 if the call was connected"),
@@ -104,6 +110,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
             ),
             ("call_id",), indexes=("number", "facility", "start_utc", "inmate_account"),
             engine_csv_order="call_id",
+            searchable=("number", "attorney_name", "facility", "inmate_name", "inmate_account"),
         ),
         ExportTable(
             "by_month", "Per month",
@@ -123,6 +130,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 *_COUNTS,
             ),
             ("facility", "inmate_account"), sort_desc="recorded",
+            searchable=("facility", "inmate_account", "inmate_name"),
         ),
         ExportTable(
             "candidates", "Numbers awaiting review",

@@ -51,9 +51,39 @@ def _xlsx_as_text(value: str, kind: str) -> str:
     return f"CAST({value} AS VARCHAR)"
 
 
+# Excel's date serials: days since 1899-12-30, exact from 1900-03-01 (Excel's 1900 leap
+# bug makes earlier serials wrong) to 9999-12-31 (its last date). Outside that: ISO text.
+_EXCEL_EPOCH = "DATE '1899-12-30'"
+_EXCEL_FIRST = "DATE '1900-03-01'"
+DATE_STYLE = {"date": 3, "timestamp": 4}  # cellXfs index in xlsx._STYLES
+
+
+def _xlsx_in_range(value: str) -> str:
+    return f"coalesce({value} >= {_EXCEL_FIRST} AND year({value}) < 10000, false)"
+
+
+def _xlsx_serial(value: str, kind: str) -> str:
+    """A date or timestamp as Excel's serial number (NULL when Excel cannot hold it)."""
+    if kind == "date":
+        num = f"CAST(date_diff('day', {_EXCEL_EPOCH}, {value}) AS DOUBLE)"
+    else:  # days and the fraction of a day, from microseconds since 1970 (serial 25569)
+        num = f"(epoch_us({value}) / 86400000000.0 + 25569.0)"
+    return f"CASE WHEN {_xlsx_in_range(value)} THEN {num} END"
+
+
 def _xlsx_cell(i: int, ref: str, kind: str) -> list[str]:
     """Cell ``i`` of a row as parts of the row's one ``concat`` (which skips NULLs: every
     part is NULL when the value is, so a NULL is no cell); see ``xlsx_rows_sql``."""
+    if kind in DATE_STYLE:  # a date cell (number v + date style), else the text cell
+        von = f"CASE WHEN v{i} IS NOT NULL THEN"
+        return [
+            f"{von} '<c r=\"{ref}' END",
+            f"{von} rr END",
+            f'{von} \'" s="{DATE_STYLE[kind]}"><v>\' END',
+            f"{von} printf('%.16G', v{i}) END",
+            f"{von} '</v></c>' END",
+            *_xlsx_cell(i, ref, "text"),
+        ]
     val = "x" if kind not in ("bool", "number") else "v"
     on = f"CASE WHEN {val}{i} IS NOT NULL THEN"
     parts = [f"{on} '<c r=\"{ref}' END", f"{on} rr END"]
@@ -121,7 +151,9 @@ def xlsx_rows_sql(
     ``timestamp`` or ``other``. The cells follow the per-cell rules of the former Python
     writer (xlsxwriter): NULL is no cell; booleans are boolean cells; numbers are number
     cells written as ``%.16G``; E.164 text is a text cell with the text style (s=2),
-    unchanged; other text (dates as ISO text) gets a leading ``'`` when it starts with
+    unchanged; dates and timestamps are date cells (Excel's serial number with a
+    ``yyyy-mm-dd`` or ``yyyy-mm-dd hh:mm:ss`` format; ISO text before 1900-03-01, where
+    Excel's serials are wrong); other text gets a leading ``'`` when it starts with
     ``= + - @``, tab or carriage return, is cut at 32,767 characters and escaped (see
     ``xlsx_escape_sql``). No value can hold a raw newline, so the file is one row a line.
     """
@@ -132,6 +164,12 @@ def xlsx_rows_sql(
         q = quote_ident(name)
         if kind in ("bool", "number"):
             first.append(f"{q if kind == 'bool' else f'CAST({q} AS DOUBLE)'} AS v{i}")
+        elif kind in DATE_STYLE:  # Excel's serial; ISO text only outside Excel's dates
+            first.append(f"{_xlsx_serial(q, kind)} AS v{i}")
+            txt = f"CASE WHEN NOT {_xlsx_in_range(q)} THEN {_xlsx_as_text(q, kind)} END"
+            first.append(f"{txt} AS s{i}")
+            for layer, step in zip(layers, _xlsx_text_layers(i), strict=True):
+                layer.append(step)
         else:
             first.append(f"{_xlsx_as_text(q, kind)} AS s{i}")
             for layer, step in zip(layers, _xlsx_text_layers(i), strict=True):
