@@ -18,7 +18,7 @@ import pyarrow as pa
 from privguard.errors import InputError
 from privguard.internals.audit import schema
 from privguard.internals.audit.csvout import write_safe_csv
-from privguard.internals.audit.engines import Executor, connect
+from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.normalize import clocks, facilities, zones
 from privguard.internals.audit.normalize import sql as nsql
 from privguard.internals.audit.normalize.phones_sql import fallback_update_sql, numbers_sql
@@ -112,45 +112,46 @@ def normalize(
     cfg = settings or Settings()
     progress = progress or NullProgress()
     files, ingest_report = _inputs(work)
-    own = executor is None
-    ex = executor or connect()
     stage_path = work / "_normalize_stage.parquet"
-    try:
-        progress.start("normalize", total=5)
-        ex.execute(nsql.ingested_view_sql("_pg_ing", [str(f) for f in files]))
-        n_fallback = _numbers(ex, cfg)
-        progress.advance("normalize")
-        tables = _table_hints(ex, ingest_report)
-        formats = clocks.choose_formats(ex, "_pg_ing", {t: e["rows"] for t, e in tables.items()})
-        raw_zones = ex.fetchall(nsql.start_zones_sql("_pg_ing"))
-        ex.register_arrow("_pg_zones", clocks.zone_table([z[0] for z in raw_zones]))
-        progress.advance("normalize")
-        ex.copy_to_parquet(stage_sql("_pg_ing", tables, formats), stage_path)
-        progress.advance("normalize")
-        fac = facilities.resolve(ex, parquet_source(stage_path))
-        ex.execute(
-            "CREATE OR REPLACE TEMP VIEW _pg_stage AS "
-            + facilities.canonical_view_sql(parquet_source(stage_path))
-        )
-        stage = "_pg_stage"
-        guesses = zones.infer_zones(ex, stage, tables, cfg)
-        progress.advance("normalize")
-        zones.register_table_zones(ex, guesses)
-        out = work / OUTPUT
-        ex.execute(f"CREATE OR REPLACE TEMP VIEW _pg_final AS {final_sql(stage)}")
-        ex.copy_to_parquet(kept_sql("_pg_final", ", ".join(schema.NORMALIZED_COLUMNS)), out)
-        write_safe_csv(ex, set_aside_sql("_pg_final"), work / SET_ASIDE, order_by=SET_ASIDE_ORDER)
-        report = _report(ex, stage, tables, formats, guesses, n_fallback, ingest_report)
-        report["facilities"] = fac
-        progress.advance("normalize")
-    finally:
-        for name in ("_pg_final", "_pg_stage", "_pg_ing"):
-            ex.execute(f"DROP VIEW IF EXISTS {name}")
-        ex.execute("DROP TABLE IF EXISTS _pg_numbers")
-        if own:
-            ex.close()
-        stage_path.unlink(missing_ok=True)
-        progress.finish("normalize")
+    with session(executor) as ex:
+        try:
+            progress.start("normalize", total=5)
+            ex.execute(nsql.ingested_view_sql("_pg_ing", [str(f) for f in files]))
+            n_fallback = _numbers(ex, cfg)
+            progress.advance("normalize")
+            tables = _table_hints(ex, ingest_report)
+            formats = clocks.choose_formats(
+                ex, "_pg_ing", {t: e["rows"] for t, e in tables.items()}
+            )
+            raw_zones = ex.fetchall(nsql.start_zones_sql("_pg_ing"))
+            ex.register_arrow("_pg_zones", clocks.zone_table([z[0] for z in raw_zones]))
+            progress.advance("normalize")
+            ex.copy_to_parquet(stage_sql("_pg_ing", tables, formats), stage_path)
+            progress.advance("normalize")
+            fac = facilities.resolve(ex, parquet_source(stage_path))
+            ex.execute(
+                "CREATE OR REPLACE TEMP VIEW _pg_stage AS "
+                + facilities.canonical_view_sql(parquet_source(stage_path))
+            )
+            stage = "_pg_stage"
+            guesses = zones.infer_zones(ex, stage, tables, cfg)
+            progress.advance("normalize")
+            zones.register_table_zones(ex, guesses)
+            out = work / OUTPUT
+            ex.execute(f"CREATE OR REPLACE TEMP VIEW _pg_final AS {final_sql(stage)}")
+            ex.copy_to_parquet(kept_sql("_pg_final", ", ".join(schema.NORMALIZED_COLUMNS)), out)
+            write_safe_csv(
+                ex, set_aside_sql("_pg_final"), work / SET_ASIDE, order_by=SET_ASIDE_ORDER
+            )
+            report = _report(ex, stage, tables, formats, guesses, n_fallback, ingest_report)
+            report["facilities"] = fac
+            progress.advance("normalize")
+        finally:
+            for name in ("_pg_final", "_pg_stage", "_pg_ing"):
+                ex.execute(f"DROP VIEW IF EXISTS {name}")
+            ex.execute("DROP TABLE IF EXISTS _pg_numbers")
+            stage_path.unlink(missing_ok=True)
+            progress.finish("normalize")
     report_path = work / REPORT
     report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     for w in report["warnings"]:

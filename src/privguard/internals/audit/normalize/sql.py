@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_literal
 
 # --- clocks ---------------------------------------------------------------------------------
 # An ISO offset or "Z" after a time ("...12:30:00-05:00", "...12:30Z").
@@ -312,10 +312,9 @@ def recorded(col: str = "recorded", ref: str = "recording_ref") -> str:
 # --- the stage's own small queries (run by api.py and zones.py) ------------------------------
 def ingested_view_sql(view: str, files: Sequence[str]) -> str:
     """A view over every ingested Parquet file, columns matched by name."""
-    paths = ", ".join(quote_literal(f) for f in files)
     return (
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM "
-        f"read_parquet([{paths}], union_by_name = true)"
+        f"{parquet_source(list(files), union_by_name=True)}"
     )
 
 
