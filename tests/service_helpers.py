@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.decisions import (
+    Checkpoint,
+    RegistryEntry,
+    Verified,
+    build_state,
+)
 from privguard.internals.prevention.service import create_app
 from privguard.internals.prevention.service.auth import create_user, issue_token
 from privguard.internals.prevention.service.models import ROLES, User
@@ -49,3 +57,23 @@ def bearer(token: str) -> dict[str, str]:
 def users_of_every_role(client: TestClient) -> dict[str, int]:
     """One user per role: role -> user id."""
     return {role: add_user(client, role) for role in ROLES}
+
+
+# The decision tests' registry: one lawyer's number registered, a family number not.
+LAWYER, FAMILY = "+15125550100", "+15125550199"
+
+
+def lawyer_verifier(data: bytes, last: object | None, now: dt.datetime) -> Verified:
+    """A snapshot verifier that accepts anything and loads a registry of LAWYER alone."""
+    state = build_state(
+        [RegistryEntry(LAWYER, ref="registration 1")],
+        Checkpoint(7, "ef" * 32),
+        now + dt.timedelta(days=1),
+    )
+    return Verified(state, state.checkpoint)
+
+
+def post_decision(client: Any, token: str, number: Any, **kw: Any) -> Any:
+    """POST /v1/decisions for a call from account A1 at MAIN to ``number``."""
+    body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": number} | kw
+    return client.post("/v1/decisions", json=body, headers=bearer(token))

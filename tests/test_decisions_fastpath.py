@@ -20,11 +20,7 @@ from sqlalchemy import update
 
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.decisions import (
-    Checkpoint,
     Reason,
-    RegistryEntry,
-    Verified,
-    build_state,
     fastpath,
 )
 from privguard.internals.prevention.decisions.fastpath import MAX_BODY
@@ -32,24 +28,17 @@ from privguard.internals.prevention.decisions.http import install
 from privguard.internals.prevention.service.auth import Principal, revoke_token
 from privguard.internals.prevention.service.models import Token
 from privguard.internals.prevention.service.token_cache import TokenCache
-from service_helpers import add_user, bearer, service_client, token_for
+from service_helpers import (
+    FAMILY,
+    add_user,
+    bearer,
+    lawyer_verifier,
+    post_decision,
+    service_client,
+    token_for,
+)
 
-LAWYER, FAMILY = "+15125550100", "+15125550199"
 PAD = {"padding": "x" * (MAX_BODY + 1)}  # an ignored field: the full route answers
-
-
-def _verifier(data: bytes, last: object | None, now: dt.datetime) -> Verified:
-    state = build_state(
-        [RegistryEntry(LAWYER, ref="registration 1")],
-        Checkpoint(7, "ef" * 32),
-        now + dt.timedelta(days=1),
-    )
-    return Verified(state, state.checkpoint)
-
-
-def _call(client: Any, token: str, number: Any, **kw: Any) -> Any:
-    body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": number} | kw
-    return client.post("/v1/decisions", json=body, headers=bearer(token))
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +64,7 @@ def test_both_paths_give_the_same_answers(
     monkeypatch.setattr(fastpath, "_answer", spy)
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "facility_system"))
-        install(client.app, _verifier, timeout_s=30.0).load(b"snapshot")
+        install(client.app, lawyer_verifier, timeout_s=30.0).load(b"snapshot")
         cases: list[tuple[Any, dict[str, Any], tuple[bool, str]]] = [
             (FAMILY, {}, (True, Reason.NOT_REGISTERED_RECORDING_ALLOWED)),
             ("(512) 555-0100", {}, (False, Reason.REGISTERED_NUMBER)),
@@ -90,8 +79,8 @@ def test_both_paths_give_the_same_answers(
             ),
         ]
         for number, extra, expected in cases:
-            fast = _call(client, token, number, **extra)
-            full = _call(client, token, number, **extra, **PAD)
+            fast = post_decision(client, token, number, **extra)
+            full = post_decision(client, token, number, **extra, **PAD)
             assert fast.status_code == full.status_code == 200, (fast.text, full.text)
             assert fast.headers["content-type"] == full.headers["content-type"]
             answer = _same(fast.json(), full.json())
@@ -105,9 +94,9 @@ def test_both_paths_give_the_same_answers(
         r = client.post("/v1/decisions", content=b"{", headers=bearer(token) | _json())
         assert r.status_code in (400, 422) and r.json()["error"]
         other = token_for(client, add_user(client, "registrar"))
-        assert _call(client, other, FAMILY).status_code == 403  # even once it was verified
-        assert _call(client, other, FAMILY).status_code == 403
-        assert _call(client, "no such token", FAMILY).status_code == 401
+        assert post_decision(client, other, FAMILY).status_code == 403  # even once it was verified
+        assert post_decision(client, other, FAMILY).status_code == 403
+        assert post_decision(client, "no such token", FAMILY).status_code == 401
 
 
 def _json() -> dict[str, str]:
@@ -119,17 +108,17 @@ def test_a_revoked_token_is_refused(db_url: str, tmp_path: Path) -> None:
         app: Any = client.app
         gate = add_user(client, "facility_system")
         token = token_for(client, gate)
-        assert _call(client, token, FAMILY).status_code == 200  # cached now
+        assert post_decision(client, token, FAMILY).status_code == 200  # cached now
         # Revoked through the service: refused on the next request.
         assert client.delete("/v1/session", headers=bearer(token)).status_code in (200, 204)
-        assert _call(client, token, FAMILY).status_code == 401
+        assert post_decision(client, token, FAMILY).status_code == 401
         # Revoked behind the service's back (another process): within the cache's time.
         second = token_for(client, gate)
-        assert _call(client, second, FAMILY).status_code == 200
+        assert post_decision(client, second, FAMILY).status_code == 200
         with transaction(app.state.sessions) as s:
             s.execute(update(Token).values(revoked_at=dt.datetime.now(dt.UTC)))
         app.state.token_cache.clear()  # what TOKEN_CACHE_S seconds do (tested below)
-        assert _call(client, second, FAMILY).status_code == 401
+        assert post_decision(client, second, FAMILY).status_code == 401
 
 
 def _principal(role: str = "facility_system", expires: dt.datetime | None = None) -> Principal:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,51 +10,40 @@ from sqlalchemy import select
 
 from privguard.internals.prevention.db import POOL_OVERFLOW, transaction
 from privguard.internals.prevention.decisions import (
-    Checkpoint,
     Reason,
-    RegistryEntry,
-    Verified,
-    build_state,
 )
 from privguard.internals.prevention.decisions.client import ask
 from privguard.internals.prevention.decisions.http import install
 from privguard.internals.prevention.decisions.models import DecisionRow
 from privguard.internals.prevention.ledger.tables import entries as ledger_entries
-from service_helpers import add_user, bearer, service_client, token_for
-
-LAWYER, FAMILY = "+15125550100", "+15125550199"
-
-
-def _verifier(data: bytes, last: object | None, now: dt.datetime) -> Verified:
-    state = build_state(
-        [RegistryEntry(LAWYER, ref="registration 1")],
-        Checkpoint(7, "ef" * 32),
-        now + dt.timedelta(days=1),
-    )
-    return Verified(state, state.checkpoint)
-
-
-def _call(client: Any, token: str, number: str, **kw: Any) -> Any:
-    body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": number} | kw
-    return client.post("/v1/decisions", json=body, headers=bearer(token))
+from service_helpers import (
+    FAMILY,
+    LAWYER,
+    add_user,
+    bearer,
+    lawyer_verifier,
+    post_decision,
+    service_client,
+    token_for,
+)
 
 
 def test_the_service_decides_and_logs_before_answering(db_url: str, tmp_path: Path) -> None:
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "facility_system"))
-        first = _call(client, token, FAMILY)  # the service's own (empty) registry
+        first = post_decision(client, token, FAMILY)  # the service's own (empty) registry
         assert first.status_code == 200
         assert (first.json()["record"], first.json()["checkpoint"]["size"]) == (True, 0)
-        checker = install(client.app, _verifier, timeout_s=5.0)
-        nothing = _call(client, token, FAMILY).json()
+        checker = install(client.app, lawyer_verifier, timeout_s=5.0)
+        nothing = post_decision(client, token, FAMILY).json()
         assert (nothing["record"], nothing["reason"]) == (False, Reason.NOTHING_LOADED)
         checker.load(b"snapshot")
-        ok = _call(client, token, "(512) 555-0199").json()
+        ok = post_decision(client, token, "(512) 555-0199").json()
         assert (ok["record"], ok["checkpoint"]) == (True, {"size": 7, "root": "ef" * 32})
         with transaction(client.app.state.sessions) as s:  # type: ignore[attr-defined]
             ids = set(s.scalars(select(DecisionRow.decision_id).where(DecisionRow.record)))
         assert ok["decision_id"] in ids  # durable before the answer
-        no = _call(client, token, LAWYER, private_call_declared=True).json()
+        no = post_decision(client, token, LAWYER, private_call_declared=True).json()
         assert (no["record"], no["reason"], no["entry"]["ref"]) == (
             False,
             Reason.REGISTERED_NUMBER,
@@ -76,7 +64,7 @@ def test_the_service_decides_and_logs_before_answering(db_url: str, tmp_path: Pa
 def test_only_the_facility_system_role_may_ask(db_url: str, tmp_path: Path) -> None:
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "registrar"))
-        refused = _call(client, token, FAMILY)
+        refused = post_decision(client, token, FAMILY)
         assert refused.status_code == 403 and refused.json()["error"]
         assert client.post("/v1/decisions", json={}).status_code == 401
 
@@ -84,7 +72,7 @@ def test_only_the_facility_system_role_may_ask(db_url: str, tmp_path: Path) -> N
 def test_the_client_helper_answers_false_on_every_failure(db_url: str, tmp_path: Path) -> None:
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "facility_system"))
-        install(client.app, _verifier, timeout_s=5.0).load(b"snapshot")
+        install(client.app, lawyer_verifier, timeout_s=5.0).load(b"snapshot")
         client.headers.update(bearer(token))
         assert ask(client, "MAIN", "A1", FAMILY)["record"] is True
         assert ask(client, "MAIN", "A1", LAWYER)["record"] is False
@@ -119,7 +107,7 @@ def test_more_callers_than_pooled_connections_all_get_durable_answers(
 
     with service_client(db_url, tmp_path) as client:
         token = token_for(client, add_user(client, "facility_system"))
-        install(client.app, _verifier, timeout_s=60.0).load(b"snapshot")
+        install(client.app, lawyer_verifier, timeout_s=60.0).load(b"snapshot")
         callers = POOL_OVERFLOW + 30  # more than the pool holds (10 kept + the overflow)
 
         async def many() -> list[Any]:
