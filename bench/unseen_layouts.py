@@ -30,12 +30,8 @@ import duckdb
 
 import privguard
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.truth.identify import (
-    ATTORNEY_KINDS,
-    _facility_zones,
-    _truth_counts_sql,
-    score_against_truth,
-)
+from privguard.internals.truth.identify import _facility_zones, score_against_truth
+from privguard.internals.truth.sql import ATTORNEY_KINDS, truth_counts_sql
 
 JUNK_ROWS = 50
 # Field kinds of synth's columns -> the canonical field that must receive them.
@@ -122,7 +118,7 @@ def _evident_truth(leak: Path, work: Path, base: Path) -> tuple[int, int]:
         f"WHERE NOT r.corrupt) AS recorded) FROM '{leak}/truth/calls.parquet' c) "
         f"TO '{tmp}' (FORMAT parquet)"
     )
-    sql = _truth_counts_sql(tmp, leak / "truth/numbers.parquet", _facility_zones(leak),
+    sql = truth_counts_sql(tmp, leak / "truth/numbers.parquet", _facility_zones(leak),
                             "registry_facility")  # fmt: skip
     row = con.execute(sql).fetchall()[0]
     return int(row[1]), int(row[2])

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import re
 import sys
@@ -138,3 +139,18 @@ def test_no_bench_script_shadows_a_standard_module() -> None:
     bench = README.parent / "bench"
     clash = sorted(p.stem for p in bench.glob("*.py") if p.stem in sys.stdlib_module_names)
     assert clash == [], f"rename these bench scripts: {clash}"
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (README.parent / "bench").glob("*.py")), ids=str
+)
+def test_every_bench_script_imports(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bench scripts run on purpose, never in the tests, so a renamed helper once broke
+    # bench/unseen_layouts.py unseen; importing each (without running main) catches that.
+    bench = README.parent / "bench"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location(f"_bench_{script[:-3]}", bench / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look themselves up
+    spec.loader.exec_module(module)
