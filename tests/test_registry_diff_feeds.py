@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -85,3 +86,25 @@ def test_two_snapshots_compare(db: Engine, tmp_path: Path) -> None:
     assert [m.number for m in d.extra] == [number(3)]
     same = api.diff(None, str(tmp_path / "2.snapshot"), str(tmp_path / "2.snapshot"))
     assert same.same
+
+
+def test_a_number_two_attorneys_share_keeps_both_holders(db: Engine, tmp_path: Path) -> None:
+    # An office's main line listed under two attorneys: one registration (one number, one
+    # decision), but the second holder must not vanish from the registry's evidence.
+    reg = open_registry(db, tmp_path)
+    feed = write_feed(
+        tmp_path / "bar.csv", [number(1), number(2), number(1)], ["Ann Lee", "Bo Diaz", "Cy Park"]
+    )
+    got = api.feed(reg, feed, source="bar_feed")
+    assert (got.listed, got.added, got.shared) == (2, 2, 1)
+    with reg.transaction() as s:
+        row = s.scalars(select(PrivilegedNumber).where(PrivilegedNumber.number == number(1))).one()
+        evidence = json.loads(row.evidence)
+        lone = s.scalars(select(PrivilegedNumber).where(PrivilegedNumber.number == number(2))).one()
+        assert "holders" not in json.loads(lone.evidence)
+    assert [(h["name"], h["bar_number"]) for h in evidence["holders"]] == [
+        ("Ann Lee", "B000000"),
+        ("Cy Park", "B000002"),
+    ]
+    assert all(h["place"] for h in evidence["holders"])
+    assert api.verify(reg).ok

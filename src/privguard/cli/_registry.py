@@ -94,6 +94,11 @@ def import_feed(
         f"{r.unchanged:,} unchanged, {r.ended:,} ended, {r.held_elsewhere:,} already "
         f"protected by another registration; {r.ledger_entries:,} log entries"
     )
+    if r.shared:
+        click.echo(
+            f"{r.shared:,} number(s) are listed under several holders: each is registered "
+            "once, and every holder is kept in its evidence."
+        )
 
 
 @registry.command(name="snapshot")

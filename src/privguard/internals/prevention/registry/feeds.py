@@ -5,6 +5,8 @@ reader. Importing it makes the feed's active numbers equal the list: a number ne
 list is registered, one still listed is left alone (a re-import of the same list appends
 nothing to the ledger), and one that disappeared is *ended* with a reason naming the
 file, never dropped. A number already protected by another registration is left to it.
+A number several attorneys share (an office's main line) is one registration, owned by
+the first row listing it; every holder's name, bar number and row stay in its evidence.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class FeedResult:
     held_elsewhere: int  # listed, but already protected by another registration
     attorneys_added: int
     ledger_entries: int
+    shared: int = 0  # numbers listed by more than one holder
 
 
 def _attorney_key(name: str | None, bar: str | None, state: str) -> tuple[str, str, str]:
@@ -77,8 +80,10 @@ def import_feed(
     digest = sha256_file(path)
     table = load_directory(path)
     listed: dict[str, dict[str, object]] = {}
+    holders: dict[str, list[dict[str, object]]] = {}
     for r in table.to_pylist():
-        listed.setdefault(r["number"], r)  # the first row listing a number is its evidence
+        listed.setdefault(r["number"], r)  # the first row listing a number owns it
+        holders.setdefault(r["number"], []).append(r)
     state = bar_state.strip().upper()
     start = today(at)
     before = ledger.size(session)
@@ -140,16 +145,7 @@ def import_feed(
             effective_to=None,
             source=source,
             feed=feed,
-            evidence=canonical(
-                {
-                    "method": source,
-                    "file": path.name,
-                    "sha256": digest,
-                    "place": r["source_place"],
-                    "name": r["attorney_name"],
-                    "bar_number": r["bar_number"],
-                }
-            ),
+            evidence=canonical(_evidence(source, path.name, digest, r, holders[number])),
             request_id=None,
             status="active",
             ended_reason="",
@@ -190,15 +186,47 @@ def import_feed(
         )
         ended += 1
     entries = ledger.size(session) - before
+    shared = sum(1 for rows in holders.values() if len(rows) > 1)
     log.info(
-        "feed %s from %s: %d added, %d unchanged, %d ended, %d held elsewhere",
+        "feed %s from %s: %d added, %d unchanged, %d ended, %d held elsewhere, %d shared",
         feed,
         path.name,
         added,
         unchanged,
         ended,
         held,
+        shared,
     )
     return FeedResult(
-        feed, path.name, digest, len(listed), added, unchanged, ended, held, new_attorneys, entries
+        feed,
+        path.name,
+        digest,
+        len(listed),
+        added,
+        unchanged,
+        ended,
+        held,
+        new_attorneys,
+        entries,
+        shared,
     )
+
+
+def _evidence(
+    source: str, file: str, digest: str, r: dict[str, object], rows: list[dict[str, object]]
+) -> dict[str, object]:
+    """The registration's evidence; a shared number names every holder, in file order."""
+    out: dict[str, object] = {
+        "method": source,
+        "file": file,
+        "sha256": digest,
+        "place": r["source_place"],
+        "name": r["attorney_name"],
+        "bar_number": r["bar_number"],
+    }
+    if len(rows) > 1:  # only then, so a single holder's evidence (and ledger leaf) is unchanged
+        out["holders"] = [
+            {"name": h["attorney_name"], "bar_number": h["bar_number"], "place": h["source_place"]}
+            for h in rows
+        ]
+    return out
