@@ -17,10 +17,11 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.errors import InputError
-from privguard.internals.audit.dedupe import skew
+from privguard.internals.audit.dedupe import skew, writer
 from privguard.internals.audit.dedupe import sql as dsql
 from privguard.internals.audit.dedupe.settings import Settings
 from privguard.internals.audit.engines import Executor, session
+from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.progress import NullProgress, Progress
@@ -85,6 +86,21 @@ def _cluster_buckets(
         (tmp / f"islands_{b}.parquet").unlink(missing_ok=True)
         paths.append(tmp / f"assigned_{b}.parquet")
     return paths
+
+
+# Rows per batch streamed from the engine to calls.parquet's writer.
+_STREAM_ROWS = 65_536
+
+
+def write_calls(ex: Executor, sql: str, path: Path) -> int:
+    """Write the ordered query ``sql`` to ``path`` so its bytes depend on its rows alone.
+
+    On DuckDB the rows stream to :func:`writer.write_ordered`; Spark writes its own
+    Parquet (equal to DuckDB's row for row, never byte for byte)."""
+    if not isinstance(ex, DuckDBExecutor):
+        return ex.copy_to_parquet(sql, path)
+    schema = ex.fetch_arrow(f"SELECT * FROM ({sql}) LIMIT 0").schema
+    return writer.write_ordered(ex.stream_arrow(sql, _STREAM_ROWS), schema, path)
 
 
 def _skews(
@@ -174,7 +190,7 @@ def dedupe(
             buckets = bucket_count(int(rows_in))
             assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
             sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
-            ex.copy_to_parquet(sql, calls_path)
+            write_calls(ex, sql, calls_path)
             progress.advance("dedupe")
             rules = {
                 r[0]: {"clusters": int(r[1]), "rows": int(r[2])}
