@@ -16,6 +16,16 @@ plain CSV dump where every call is stored twice in two layouts and nearly every 
 goes to a number of its own (``bench/two_layouts.py --calls-per-number 0.05``, with a
 bar list naming 0.5 % of the numbers). Its folders and results are ``<size>-hc``.
 
+While the audit runs, the peak size of its spill folder (``OUT/restricted/work/tmp``,
+where DuckDB spills) and of its whole work folder (spill plus the stages' scratch files)
+are polled every 0.5 s. After the steps, a summary is printed and saved under
+``summary``: the stage table, the audit's wall, CPU, peak RSS and spill, the floor, the
+ratio, and whether audit and floor ran at one clean commit. The 10 M runs of issue #20,
+one command per shape (each generates its dump first if missing):
+
+    .venv/bin/python bench/run.py --sizes 1e7 --splink-sizes '' --steps generate,audit,floor --shape realistic
+    .venv/bin/python bench/run.py --sizes 1e7 --splink-sizes '' --steps generate,audit,floor --shape high-cardinality
+
 Results go to ``bench/results/<size>.json``; ``bench/report.py`` turns them into the
 tables and the plot in docs/benchmarks.md.
 
@@ -31,6 +41,7 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -92,6 +103,33 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+class PeakSize(threading.Thread):
+    """Peak total size of the files under each folder, polled every 0.5 s while running."""
+
+    def __init__(self, folders: dict[str, Path]) -> None:
+        super().__init__(daemon=True)
+        self.folders = folders
+        self.peaks = dict.fromkeys(folders, 0)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            for name, folder in self.folders.items():
+                try:
+                    size = dir_bytes(folder) if folder.exists() else 0
+                except OSError:  # a file removed while walking: try again next time
+                    continue
+                self.peaks[name] = max(self.peaks[name], size)
+
+    def __enter__(self) -> PeakSize:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join()
 
 
 class SizeRun:
@@ -195,7 +233,9 @@ class SizeRun:
         for r in self.registries():
             cmd += ["--registry", str(r)]
         log = self.logs / "audit.log"
-        m = run_measured(cmd, log_path=log, timeout_s=self.timeout_s)
+        paths = AuditPaths(self.audit_out)
+        with PeakSize({"spill": paths.scratch, "work": paths.work}) as disk:
+            m = run_measured(cmd, log_path=log, timeout_s=self.timeout_s)
         info = self.dump_info()
         rows = info.get("rows_read") or self.rows
         stages = []
@@ -207,7 +247,49 @@ class SizeRun:
             stages.append(s | rates | {"rows_s": round(rows / wall)})
         total = {"input_mb_s": round(info["bytes"] / 1e6 / m.wall_s, 2)}
         total["rows_s"] = round(rows / m.wall_s)
-        self.record("audit", m, stages=stages, total=total)
+        peaks = {f"peak_{k}_mb": round(v / 2**20, 1) for k, v in disk.peaks.items()}
+        self.record("audit", m, stages=stages, total=total, **peaks)
+
+    def summary(self) -> str:
+        """The stage table and the audit against the floor, as markdown; saved too."""
+        audit, floor = self.results.get("audit"), self.results.get("floor")
+        lines = [f"### {self.label} ({self.shape}), {self.results['machine']['date']}"]
+        if not audit:
+            return lines[0] + "\n\nno audit recorded"
+        lines += ["", "| stage | wall | CPU | peak RSS (process) |", "|---|---|---|---|"]
+        for st in audit.get("stages", []):
+            lines.append(
+                f"| {st['stage']} | {st['wall_s']:.1f} s | {st['cpu_s']:.1f} s "
+                f"| {st['peak_rss_mb']:.0f} MB |"
+            )
+        lines.append(
+            f"| **audit** | **{audit['wall_s']:.1f} s** | **{audit['cpu_s']:.1f} s** "
+            f"| **{audit['peak_rss_mb']:.0f} MB** (tree) |"
+        )
+        lines.append("")
+        lines.append(
+            f"spill peak {audit.get('peak_spill_mb', 0):.0f} MB, work folder peak "
+            f"{audit.get('peak_work_mb', 0):.0f} MB; others used "
+            f"{audit.get('machine_busy_other_pct', 0):.0f} % CPU during the audit"
+        )
+        if floor and floor.get("returncode") == 0:
+            lines.append(
+                f"floor {floor['wall_s']:.1f} s wall, {floor['cpu_s']:.1f} s CPU, "
+                f"{floor['peak_rss_mb']:.0f} MB; audit / floor: "
+                f"{audit['wall_s'] / floor['wall_s']:.2f}x wall, "
+                f"{audit['cpu_s'] / max(floor['cpu_s'], 1e-9):.2f}x CPU"
+            )
+            same = audit.get("commit") == floor.get("commit")
+            clean = not audit.get("dirty") and not floor.get("dirty")
+            lines.append(
+                f"commits: audit {audit.get('commit')}, floor {floor.get('commit')} "
+                f"({'one commit' if same else 'DIFFERENT commits'}, "
+                f"{'clean' if clean else 'uncommitted changes under src/'})"
+            )
+        text = "\n".join(lines)
+        self.results["summary"] = text
+        self.save()
+        return text
 
     def baseline(self, name: str, **caps: Any) -> dict[str, Any]:
         out = self.base / name
@@ -333,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             run.splink("daily")
             if rows <= 1e5:
                 run.splink("person")  # the blocking without the date: small samples only
+        if "audit" in want:
+            print(run.summary(), flush=True)
     return 0
 
 

@@ -105,11 +105,16 @@ def csv_safe_sql(query: str, columns: list[tuple[str, str]], *, order_by: str) -
     return f"SELECT {', '.join(cols)} FROM ({query}) ORDER BY {order_by}"
 
 
-def copy_csv_sql(query: str, path: Path) -> str:
-    """``COPY`` of ``query`` to a CSV file with a header row, comma separated, LF endings."""
+def copy_csv_sql(query: str, path: Path, *, partition_by: str | None = None) -> str:
+    """``COPY`` of ``query`` to a CSV file with a header row, comma separated, LF endings.
+    ``partition_by``: a column of ``query``; then ``path`` is a folder of one sub-folder
+    ``<column>=<value>`` per value, and the column is not written."""
+    part = (
+        f", PARTITION_BY ({quote_ident(partition_by)}), OVERWRITE_OR_IGNORE" if partition_by else ""
+    )
     return (
         f"COPY ({query}) TO {quote_literal(str(path))} "
-        "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT '')"
+        f"(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\n', COMMENT ''{part})"
     )
 
 

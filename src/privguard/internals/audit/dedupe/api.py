@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.errors import InputError
-from privguard.internals.audit.dedupe import skew
+from privguard.internals.audit.dedupe import skew, writer
 from privguard.internals.audit.dedupe import sql as dsql
 from privguard.internals.audit.dedupe.settings import Settings
 from privguard.internals.audit.engines import Executor, session
+from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.sql import parquet_source
+from privguard.internals.audit.sql import parquet_source, quote_literal
 from privguard.internals.common.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,60 @@ def _cluster_buckets(
         (tmp / f"islands_{b}.parquet").unlink(missing_ok=True)
         paths.append(tmp / f"assigned_{b}.parquet")
     return paths
+
+
+# Rows per batch streamed from the engine to calls.parquet's writer.
+_STREAM_ROWS = 65_536
+
+
+def write_calls(ex: Executor, sql: str, path: Path) -> int:
+    """Write the ordered query ``sql`` to ``path`` so its bytes depend on its rows alone.
+
+    On DuckDB the rows stream to :func:`writer.write_ordered`; Spark writes its own
+    Parquet (equal to DuckDB's row for row, never byte for byte)."""
+    if not isinstance(ex, DuckDBExecutor):
+        return ex.copy_to_parquet(sql, path)
+    schema = ex.fetch_arrow(f"SELECT * FROM ({sql}) LIMIT 0").schema
+    return writer.write_ordered(ex.stream_arrow(sql, _STREAM_ROWS), schema, path)
+
+
+def _calls_buckets(ex: Executor, source: str, tmp: Path, assigned: list[Path], path: Path) -> int:
+    """The calls of a big input without one big statement: nothing spills.
+
+    One pass writes the normalized rows split by key bucket (a call's rows share its
+    key, so share a bucket); each bucket's calls are then grouped alone, with that
+    bucket's assignments, and written sorted. Last, the calls are read back in ranges
+    of ``call_id`` cut at quantiles (each range reads few row groups of each sorted
+    bucket, and sorts in memory) and streamed to :func:`write_calls` in order: the same
+    rows in the same order as the single statement, so the same bytes."""
+    buckets = len(assigned)
+    split = tmp / "rows"
+    ex.execute(
+        f"COPY ({dsql.split_by_bucket_sql(source, buckets)}) TO {quote_literal(str(split))} "
+        "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (kb), OVERWRITE_OR_IGNORE)"
+    )
+    parts = []
+    for b, assigned_b in enumerate(assigned):
+        rows_b = sorted((split / f"kb={b}").glob("*.parquet"))
+        part = tmp / f"calls_{b}.parquet"
+        if rows_b:
+            log.info("dedupe: calls of bucket %d of %d", b + 1, buckets)
+            grouped = dsql.grouped_sql(parquet_source(rows_b), parquet_source(assigned_b))
+            ex.copy_to_parquet(dsql.calls_sql(grouped), part)
+            parts.append(part)
+        shutil.rmtree(split / f"kb={b}", ignore_errors=True)
+    calls = parquet_source(parts)
+    cuts = [int(c) for c in ex.fetchall(dsql.call_bounds_sql(calls, buckets))[0][0]]
+    bounds = sorted(set(cuts))
+    edges = list(zip([None, *bounds], [*bounds, None], strict=True))
+    schema = ex.fetch_arrow(f"SELECT * FROM {calls} LIMIT 0").schema
+
+    def ranges() -> Iterator[pa.RecordBatch]:
+        for i, (lo, hi) in enumerate(edges):
+            log.info("dedupe: writing call range %d of %d", i + 1, len(edges))
+            yield from ex.stream_arrow(dsql.call_range_sql(calls, lo, hi), _STREAM_ROWS)
+
+    return writer.write_ordered(ranges(), schema, path)
 
 
 def _skews(
@@ -173,8 +229,11 @@ def dedupe(
             skew_table = "_pg_skews" if cfg.skew_correction else None
             buckets = bucket_count(int(rows_in))
             assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
-            sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
-            ex.copy_to_parquet(sql, calls_path)
+            if len(assigned) > 1 and isinstance(ex, DuckDBExecutor):
+                _calls_buckets(ex, source, tmp, assigned, calls_path)
+            else:
+                sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))
+                write_calls(ex, sql, calls_path)
             progress.advance("dedupe")
             rules = {
                 r[0]: {"clusters": int(r[1]), "rows": int(r[2])}

@@ -67,6 +67,33 @@ def bucket_sql(source: str, buckets: int, bucket: int) -> str:
     return f"(SELECT s.* FROM {source} s WHERE {key} % {int(buckets)} = {int(bucket)})"
 
 
+def bucket_of_sql(buckets: int) -> str:
+    """The key bucket of a normalized row ``s`` (:func:`bucket_sql`'s, as a column)."""
+    return f"hash(coalesce(s.facility, ''), {_k_num('s')}, 'bucket') % {int(buckets)}"
+
+
+def split_by_bucket_sql(source: str, buckets: int) -> str:
+    """Every normalized row with ``kb``, its key bucket: one pass writes the buckets."""
+    return f"SELECT s.*, {bucket_of_sql(buckets)} AS kb FROM {source} s"
+
+
+def call_bounds_sql(calls: str, parts: int) -> str:
+    """``parts - 1`` call ids that cut ``calls`` into ranges of about equal size."""
+    cuts = ", ".join(f"{i / parts!r}" for i in range(1, parts))
+    return f"SELECT quantile_disc(call_id, [{cuts}]) FROM {calls}"
+
+
+def call_range_sql(calls: str, lo: int | None, hi: int | None) -> str:
+    """The finished calls with ``lo <= call_id < hi`` (``None``: unbounded), in order."""
+    where = []
+    if lo is not None:
+        where.append(f"call_id >= {int(lo)}")
+    if hi is not None:
+        where.append(f"call_id < {int(hi)}")
+    cond = f"WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT * FROM {calls} {cond} ORDER BY call_id"
+
+
 def keyed_sql(source: str, skews: str | None = None) -> str:
     """Each normalized row with its identity key (the number by normalize's ``number_key``).
 

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.sql import copy_csv_sql
 
 from . import sql
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 RECIPIENTS_VIEW = "pg_letter_recipient"
+PARTS_VIEW = "pg_letter_part"
 # A letter costs about as much as this many call rows before its first row (fonts,
 # subsetting, the first page), so a worker with many short letters is not under-counted.
 LETTER_COST_ROWS = 400
@@ -191,13 +194,48 @@ def start_letters(
         proc.stdin.write(json.dumps(spec).encode("utf-8"))
         proc.stdin.close()
         procs.append((proc, err))
-    # Written here while the workers render: DuckDB reads only the row groups of one
-    # recipient per COPY (the file is sorted by recipient).
-    for name in ordered:
-        ex.execute(copy_csv_sql(sql.letter_csv_sql(path, name),
-                                folder / f"{stem_of[name]}.csv"))  # fmt: skip
+    # Written here while the workers render.
+    write_csvs(ex, path, [(name, folder / f"{stem_of[name]}.csv") for name in ordered], scratch)
     log.info("letters: %d recipients on %d worker processes", len(counts), len(groups))
     return LetterJob(paths, procs)
+
+
+def write_csvs(ex: Executor, calls: Path, files: list[tuple[str, Path]], scratch: Path) -> None:
+    """Each recipient's complete list to its CSV file: ``files`` is (recipient, file).
+
+    One ``COPY ... PARTITION_BY`` writes them all (one statement per recipient cost ~60 ms
+    each: 1,357 statements for 1,297 letters at 1 M rows). It runs on one thread, since a
+    partitioned write on several threads interleaves a recipient's row chunks out of order,
+    so each file holds exactly the bytes its own ``COPY`` wrote (the golden and
+    tests/test_letter_csvs.py compare them). A recipient whose file did not come out as one
+    file (no rows, or the engine split it) gets its own ``COPY``, as before."""
+    done: set[int] = set()
+    if isinstance(ex, DuckDBExecutor) and files:
+        parts = pa.table(
+            {
+                "recipient": pa.array([r for r, _ in files], pa.string()),
+                "part": pa.array(range(len(files)), pa.int32()),
+            }
+        )
+        ex.register_arrow(PARTS_VIEW, parts)
+        out = scratch / "letter_csvs"
+        scratch.mkdir(parents=True, exist_ok=True)
+        threads = ex.fetchall("SELECT current_setting('threads')")[0][0]
+        ex.execute("SET threads = 1")
+        try:
+            query = sql.letter_csvs_sql(calls, PARTS_VIEW)
+            ex.execute(copy_csv_sql(query, out, partition_by="pg_part"))
+        finally:
+            ex.execute(f"SET threads = {int(threads)}")
+        for i, (_, target) in enumerate(files):
+            written = list((out / f"pg_part={i}").glob("*")) if out.exists() else []
+            if len(written) == 1:
+                os.replace(written[0], target)
+                done.add(i)
+        shutil.rmtree(out, ignore_errors=True)
+    for i, (name, target) in enumerate(files):
+        if i not in done:
+            ex.execute(copy_csv_sql(sql.letter_csv_sql(calls, name), target))
 
 
 def die_with_parent(parent: int) -> None:

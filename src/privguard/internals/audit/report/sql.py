@@ -327,6 +327,19 @@ LETTER_CSV_COLUMNS: list[tuple[str, str]] = [
 ]  # fmt: skip
 
 
+def letter_csvs_sql(calls: Path, parts: str) -> str:
+    """Every recipient's :func:`letter_csv_sql` rows in one query, each with ``pg_part``,
+    its recipient's number in ``parts`` (recipient, part), in part then letter order:
+    one ``COPY ... PARTITION_BY (pg_part)`` writes all the files."""
+    names = ", ".join(f"c.{quote_ident(n)}" for n, _ in LETTER_CSV_COLUMNS)
+    query = (
+        f"SELECT p.part AS pg_part, {names} FROM {parquet_source(calls)} c "
+        f"JOIN {parts} p ON p.recipient = c.recipient"
+    )
+    columns = [("pg_part", "INTEGER"), *LETTER_CSV_COLUMNS]
+    return csv_safe_sql(query, columns, order_by="pg_part, start_utc NULLS FIRST, call_id")
+
+
 def letter_csv_sql(calls: Path, recipient: str) -> str:
     """One recipient's complete call list for its ``<stem>.csv``, spreadsheet-safe, in letter
     order (``sources`` as text: file:table:row; ...)."""
