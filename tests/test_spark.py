@@ -296,6 +296,34 @@ def test_duckdb_functions_on_real_spark() -> None:
 @spark
 @slow
 @needs_pyspark
+def test_dedupe_skew_sample_is_the_same_keys(tmp_path: Path) -> None:
+    """Dedupe's skew pass past ~1 M rows keeps 1 key in N by a hash: the same keys on Spark."""
+    from privguard.internals.audit.dedupe.sql import sample_sql
+    from privguard.internals.audit.sql import parquet_source
+
+    n = 3000
+    pq.write_table(
+        pa.table({
+            "facility": [None if i % 11 == 0 else f"F{i % 7}" for i in range(n)],
+            "number_key": [None if i % 13 == 0 else f"+1212555{i:04d}" for i in range(n)],
+            "row": list(range(n)),
+        }),
+        tmp_path / "keys.parquet",
+    )  # fmt: skip
+    sql = f"SELECT row FROM {sample_sql(parquet_source(tmp_path / 'keys.parquet'), 8)} ORDER BY row"
+    duck, sp = connect(), connect(engine="spark", spark=SparkOptions("local[2]", CONF))
+    try:
+        expected, got = duck.fetchall(sql), sp.fetchall(sql)
+    finally:
+        duck.close()
+        sp.close()
+    assert 0 < len(expected) < n // 4  # a sample, not everything or nothing
+    assert got == expected
+
+
+@spark
+@slow
+@needs_pyspark
 def test_spark_submit_runs_the_audit(audits: dict[str, Path], tmp_path: Path) -> None:
     leak, out = audits["leak"], tmp_path / "submitted"
     kw = _kw(leak)
