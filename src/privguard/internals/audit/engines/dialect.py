@@ -17,9 +17,19 @@ tests/test_spark.py), because a translator fails silently:
   the executor, formats it.
 * A decimal literal (``1.0``) is a DOUBLE: Spark keeps ``avg(CASE .. THEN 1.0 ..)`` a
   DECIMAL(6, 5), where DuckDB's average of a decimal is a DOUBLE.
-* ``hash(...)`` (DuckDB's 64-bit hash) becomes ``xxhash64(...)``: used only to count
-  distinct tuples and to pick hashed samples, so the numbers differ but not the counts;
-  a hashed *sample* (dedupe's skew pass past 1 M rows) picks other keys on Spark.
+* ``hash(...)`` becomes ``PG_HASH(...)``, DuckDB's own hash run as an Arrow UDF
+  (:mod:`.spark_udfs`): hashed samples (normalize's, dedupe's skew pass past 1 M rows)
+  pick the same rows on both engines. Inside ``count(DISTINCT ..)`` it is Spark's
+  ``xxhash64``: only the count matters there.
+* ``try_strptime(x, formats)`` and ``timezone('UTC', timezone(zone, local))`` run as
+  DuckDB's own (``PG_STRPTIME``, ``PG_TO_UTC``): Java's parser and zone rules differ.
+* ``list(x ORDER BY k)`` sorts ``struct(k, x)`` (sqlglot drops the order silently);
+  ``list_distinct`` drops NULLs, as DuckDB's; ``regexp_full_match`` ends at ``\\z``
+  (Java's ``$`` also matches before a final line break); ``quantile_cont`` is
+  ``percentile``; ``make_timestamp``, ``to_minutes``, ``to_microseconds`` spelled out.
+* ``UPDATE t SET .. FROM f WHERE ..`` is ``t`` rebuilt (a temp table) from ``t LEFT
+  JOIN f``, and ``t.* REPLACE (..)`` lists t's columns: both look the columns up
+  through the executor (``columns``).
 * ``last(x ORDER BY a, b)`` is ``max_by(x, struct(a, b))``.
 * ``epoch(ts)`` keeps its fraction of a second (sqlglot's ``unix_timestamp`` drops it):
   ``unix_micros(ts) / 1e6``, as DuckDB computes it.
@@ -30,7 +40,8 @@ Regex back-references (DuckDB ``\\1``, Spark ``$1``) are rewritten by
 :func:`_backrefs` in every ``regexp_replace`` replacement. DuckDB's ``regexp_replace``
 without the ``'g'`` option replaces the first match only; sqlglot renders it as Spark's,
 which replaces every match: unless the pattern is anchored at the start (one match at
-most), such a statement is refused rather than silently changed.
+most), it becomes ``^(.*?)(?:P)`` replaced by ``$1`` and the replacement, its groups
+shifted by one (:func:`_regexp_replace`).
 """
 
 from __future__ import annotations
