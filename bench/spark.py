@@ -8,7 +8,11 @@ checks that calls.parquet, numbers.parquet and summary.json are equal between en
 
 Results go to ``bench/results/spark_<label>.json``.
 
-Example: .venv/bin/python bench/spark.py --leak /work/bench-data/1M/leak --out /tmp/spark-bench
+One command per scale: ``--rows`` finds the leak bench/run.py generates for that many
+source rows (``--data``/<label>/leak, e.g. /work/bench-data/14.4M/leak) and generates it
+first when it is not there (``privguard synth``, seed 2015, as bench/run.py).
+
+Example: .venv/bin/python bench/spark.py --rows 1e6 --out /tmp/spark-bench-1M
 """
 
 from __future__ import annotations
@@ -91,13 +95,32 @@ def run(leak: Path, out: Path, label: str) -> dict[str, Any]:
     return result
 
 
+def leak_for(rows: float, data: Path, seed: int, out: Path) -> tuple[Path, str]:
+    """bench/run.py's leak for ``rows`` source rows (generated when missing) and its label."""
+    from run import Run
+
+    # Its record of the generation goes to the scratch folder, not bench/results.
+    bench = Run(rows, data, out / "generate", seed)
+    bench.generate(skip=False)
+    return bench.leak, bench.label
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--leak", type=Path, required=True, help="a synth leak folder")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--leak", type=Path, help="a synth leak folder")
+    where.add_argument("--rows", type=float, help="source rows: 1e6 or 14.4e6 (bench/run.py's)")
+    p.add_argument("--data", type=Path, default=Path("/work/bench-data"), help="with --rows")
+    p.add_argument("--seed", type=int, default=2015, help="with --rows, when generating")
     p.add_argument("--out", type=Path, required=True, help="scratch folder for both audits")
     p.add_argument("--label", default=None, help="name of the result file (default: folder)")
     args = p.parse_args()
-    label = args.label or args.leak.parent.name
+    args.out = args.out.resolve()  # the runs start from the repository root
+    if args.rows:
+        args.leak, label = leak_for(args.rows, args.data, args.seed, args.out)
+        label = args.label or label
+    else:
+        label = args.label or args.leak.parent.name
     # Spark's Python workers put their working folder first on sys.path, so the runs start
     # from the root (bench/ once held a profile.py that shadowed the standard library's).
     os.chdir(HERE.parent)

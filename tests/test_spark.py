@@ -48,12 +48,46 @@ def test_backreference_becomes_java_syntax() -> None:
     assert "'$1'" in sql and "\\1" not in sql
 
 
-def test_first_match_only_replace_is_refused() -> None:
-    # sqlglot renders DuckDB's first-match replace as Spark's replace-all, silently.
+def test_first_match_only_replace_keeps_one_match() -> None:
+    # sqlglot renders DuckDB's first-match replace as Spark's replace-all, silently: the
+    # layer anchors it behind a lazy prefix, and the groups move up by one.
+    sql = to_spark(r"SELECT regexp_replace(x, '(A)\.M\.?', '\1M') FROM t").sql
+    assert r"(?s)^(.*?)(?:(A)\\.M\\.?)" in sql and "'$1$2M'" in sql
+    assert "(?s)" not in to_spark("SELECT regexp_replace(x, '^0+', '') FROM t").sql
+    assert "(?s)" not in to_spark("SELECT regexp_replace(x, '[^0-9]', '', 'g') FROM t").sql
+
+
+def test_hash_is_duckdbs_where_a_sample_depends_on_it() -> None:
+    # A hashed sample must pick the same rows on both engines: DuckDB's own hash (a UDF).
+    sql = to_spark("SELECT * FROM t WHERE hash(coalesce(f, ''), k) % 4 = 0").sql
+    assert "PG_HASH(COALESCE(f, ''), k) % 4" in sql
+    # Counting distinct tuples needs no particular hash: Spark's own, in the JVM.
+    assert (
+        "COUNT(DISTINCT XXHASH64(a, b))" in to_spark("SELECT count(DISTINCT hash(a, b)) FROM t").sql
+    )
+
+
+def test_update_and_star_replace_are_spelled_out() -> None:
+    cols = {"n": ["raw", "e164", "ext"], "s": ["a", "b", "c"]}
+
+    def columns(name: str, paths: list[str] | None) -> list[str]:
+        return cols[name]
+
+    r = to_spark("UPDATE n SET e164 = f.e164, ext = coalesce(n.ext, f.ext) FROM f "
+                 "WHERE n.raw = f.raw", columns)  # fmt: skip
+    assert (r.kind, r.name) == ("create_table", "n")
+    assert "LEFT JOIN (SELECT *, TRUE AS __pg_hit FROM f) AS f ON n.raw = f.raw" in r.sql
+    assert "CASE WHEN f.__pg_hit THEN COALESCE(n.ext, f.ext) ELSE n.ext END AS ext" in r.sql
+    r = to_spark("SELECT x.* REPLACE (upper(x.b) AS b), 1 AS d FROM s x", columns)
+    assert r.sql == "SELECT x.a, UPPER(x.b) AS b, x.c, 1 AS d FROM s AS x"
     with pytest.raises(EngineError):
-        to_spark(r"SELECT regexp_replace(x, 'A\.M\.?', 'AM') FROM t")
-    assert "REGEXP_REPLACE" in to_spark("SELECT regexp_replace(x, '^0+', '') FROM t").sql
-    assert "REGEXP_REPLACE" in to_spark("SELECT regexp_replace(x, '[^0-9]', '', 'g') FROM t").sql
+        to_spark("SELECT x.* REPLACE (1 AS b) FROM s x")  # no way to list the columns
+
+
+def test_ordered_list_sorts_on_spark() -> None:
+    # collect_list has no order: sqlglot drops list()'s ORDER BY silently.
+    sql = to_spark("SELECT list(struct_pack(m := m, n := n) ORDER BY m) FROM t").sql
+    assert "ARRAY_SORT(COLLECT_LIST(STRUCT(m AS k0, STRUCT(m AS m, n AS n) AS v)))" in sql
 
 
 def test_isodow_is_weekday_plus_one() -> None:
@@ -200,6 +234,8 @@ def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
     sql = (
         r"SELECT regexp_replace('2125550100.0', '^([0-9]{7,15})\.0+$', '\1') AS a, "
         r"regexp_replace('a$b', '(a)\$', '\1-', 'g') AS b, "
+        r"regexp_replace('P.M. A.M. AM', 'A\.M\.?', 'AM') AS c, "
+        r"regexp_replace('2125550100 X 12 X 3', '\s*(X)\s*([0-9]{1,6})', '<\2>') AS e, "
         "list(isodow(d) ORDER BY d) AS w FROM (SELECT DATE '2024-12-01' + CAST(i AS INTEGER) AS d "
         "FROM range(7) t(i))"
     )
@@ -212,31 +248,77 @@ def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
     finally:
         duck.close()
         sp.close()
-    assert expected == [("2125550100", "a-b", [7, 1, 2, 3, 4, 5, 6])]
+    assert expected == [
+        ("2125550100", "a-b", "P.M. AM AM", "2125550100<12> X 3", [7, 1, 2, 3, 4, 5, 6])
+    ]
     assert [tuple(list(v) if isinstance(v, list) else v for v in r) for r in got] == expected
 
 
 @spark
 @slow
 @needs_pyspark
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize's SQL has no Spark rendering yet (list lambdas, try_strptime over a "
-    "list of formats, UPDATE ... FROM, SELECT * REPLACE); with --engine spark it runs on DuckDB",
-)
-def test_normalize_on_spark_equals_duckdb(audits: dict[str, Path], tmp_path: Path) -> None:
-    from privguard.internals.audit.ingest.api import ingest
-    from privguard.internals.audit.normalize.api import normalize
+def test_normalize_on_spark_equals_duckdb(audits: dict[str, Path]) -> None:
+    """The audit's normalize ran on Spark (--engine spark): its outputs equal DuckDB's."""
+    a, b = (audits[e] / "restricted" / "work" for e in ("duckdb", "spark"))
+    ta, tb = pq.read_table(a / "normalized.parquet"), pq.read_table(b / "normalized.parquet")
+    assert _plain(ta.schema) == _plain(tb.schema) and ta.num_rows == tb.num_rows > 0
+    for col in ta.column_names:
+        assert ta[col].to_pylist() == tb[col].to_pylist(), col
+    assert filecmp.cmp(a / "set_aside.csv", b / "set_aside.csv", shallow=False)
+    ra = json.loads((a / "normalize_report.json").read_text())
+    assert ra["totals"]["tables_zone_inferred"] > 0  # inference ran, not only given zones
+    assert ra == json.loads((b / "normalize_report.json").read_text())
 
-    work = tmp_path / "work"
-    ingest(audits["leak"] / "dump", work)
-    ex = connect(engine="spark", spark=SparkOptions("local[2]", CONF))
+
+@spark
+@slow
+@needs_pyspark
+def test_duckdb_functions_on_real_spark() -> None:
+    """Hash samples, time formats and zone rules (twice-occurring and skipped wall-clock
+    times) give DuckDB's values on Spark, through the dialect layer's rendering."""
+    values = ("VALUES ('11/03/2024 01:30 AM', 'America/Chicago', 1), "
+              "('03/10/2024 02:30 AM', 'America/New_York', 2), ('31-DEC-24 23:59', 'UTC', 3), "
+              "('1/2/24 3:04 PM', 'America/Anchorage', 4), ('nonsense', NULL, 5)")  # fmt: skip
+    sql = f"""SELECT k, hash(s, k) % 1000 AS h, hash(s) % 7 = 0 AS pick,
+           try_strptime(s, ['%m/%d/%Y %I:%M %p', '%d-%b-%y %H:%M', '%m/%d/%y %I:%M %p']) AS t,
+           timezone('UTC', timezone(z, try_strptime(s, '%m/%d/%Y %I:%M %p'))) AS u
+        FROM ({values}) v(s, z, k) ORDER BY k"""
+    duck, sp = connect(), connect(engine="spark", spark=SparkOptions("local[2]", CONF))
     try:
-        normalize(work, executor=ex)
+        expected, got = duck.fetchall(sql), sp.fetchall(sql)
     finally:
-        ex.close()
-    a = pq.read_table(audits["duckdb"] / "restricted" / "work" / "normalized.parquet")
-    assert a.equals(pq.read_table(work / "normalized.parquet"))
+        duck.close()
+        sp.close()
+    assert expected[0][4] is not None and expected[2][3] is not None  # not vacuous
+    assert [tuple(int(v) if k == 1 else v for k, v in enumerate(r)) for r in got] == expected
+
+
+@spark
+@slow
+@needs_pyspark
+def test_dedupe_skew_sample_is_the_same_keys(tmp_path: Path) -> None:
+    """Dedupe's skew pass past ~1 M rows keeps 1 key in N by a hash: the same keys on Spark."""
+    from privguard.internals.audit.dedupe.sql import sample_sql
+    from privguard.internals.audit.sql import parquet_source
+
+    n = 3000
+    pq.write_table(
+        pa.table({
+            "facility": [None if i % 11 == 0 else f"F{i % 7}" for i in range(n)],
+            "number_key": [None if i % 13 == 0 else f"+1212555{i:04d}" for i in range(n)],
+            "row": list(range(n)),
+        }),
+        tmp_path / "keys.parquet",
+    )  # fmt: skip
+    sql = f"SELECT row FROM {sample_sql(parquet_source(tmp_path / 'keys.parquet'), 8)} ORDER BY row"
+    duck, sp = connect(), connect(engine="spark", spark=SparkOptions("local[2]", CONF))
+    try:
+        expected, got = duck.fetchall(sql), sp.fetchall(sql)
+    finally:
+        duck.close()
+        sp.close()
+    assert 0 < len(expected) < n // 4  # a sample, not everything or nothing
+    assert got == expected
 
 
 @spark

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# With engine="spark", these stages run on Spark; ingest and normalize run on DuckDB
-# (they write Parquet the Spark stages read) and report renders the outputs with DuckDB.
-SPARK_STAGES = ("dedupe", "identify", "findings")
+# With engine="spark", these stages run on Spark; ingest runs on DuckDB (it writes the
+# Parquet the Spark stages read) and report renders the outputs with DuckDB.
+SPARK_STAGES = ("normalize", "dedupe", "identify", "findings")
 
 # DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
 # (peak RSS goal: 8 GB). The engine spills to OUT/restricted/work/tmp beyond this.
@@ -147,7 +147,7 @@ def audit(
             )
             info["rows"] = ingested.totals.get("rows_read")
         with timings.stage("normalize"):
-            normalize(work, settings=settings.normalize, executor=executor, progress=progress)
+            normalize(work, settings=settings.normalize, executor=heavy, progress=progress)
         with timings.stage("dedupe"):
             dedupe(work, out, settings=settings.dedupe, executor=heavy, progress=progress)
         with timings.stage("identify"):

@@ -17,9 +17,19 @@ tests/test_spark.py), because a translator fails silently:
   the executor, formats it.
 * A decimal literal (``1.0``) is a DOUBLE: Spark keeps ``avg(CASE .. THEN 1.0 ..)`` a
   DECIMAL(6, 5), where DuckDB's average of a decimal is a DOUBLE.
-* ``hash(...)`` (DuckDB's 64-bit hash) becomes ``xxhash64(...)``: used only to count
-  distinct tuples and to pick hashed samples, so the numbers differ but not the counts;
-  a hashed *sample* (dedupe's skew pass past 1 M rows) picks other keys on Spark.
+* ``hash(...)`` becomes ``PG_HASH(...)``, DuckDB's own hash run as an Arrow UDF
+  (:mod:`.spark_udfs`): hashed samples (normalize's, dedupe's skew pass past 1 M rows)
+  pick the same rows on both engines. Inside ``count(DISTINCT ..)`` it is Spark's
+  ``xxhash64``: only the count matters there.
+* ``try_strptime(x, formats)`` and ``timezone('UTC', timezone(zone, local))`` run as
+  DuckDB's own (``PG_STRPTIME``, ``PG_TO_UTC``): Java's parser and zone rules differ.
+* ``list(x ORDER BY k)`` sorts ``struct(k, x)`` (sqlglot drops the order silently);
+  ``list_distinct`` drops NULLs, as DuckDB's; ``regexp_full_match`` ends at ``\\z``
+  (Java's ``$`` also matches before a final line break); ``quantile_cont`` is
+  ``percentile``; ``make_timestamp``, ``to_minutes``, ``to_microseconds`` spelled out.
+* ``UPDATE t SET .. FROM f WHERE ..`` is ``t`` rebuilt (a temp table) from ``t LEFT
+  JOIN f``, and ``t.* REPLACE (..)`` lists t's columns: both look the columns up
+  through the executor (``columns``).
 * ``last(x ORDER BY a, b)`` is ``max_by(x, struct(a, b))``.
 * ``epoch(ts)`` keeps its fraction of a second (sqlglot's ``unix_timestamp`` drops it):
   ``unix_micros(ts) / 1e6``, as DuckDB computes it.
@@ -30,19 +40,22 @@ Regex back-references (DuckDB ``\\1``, Spark ``$1``) are rewritten by
 :func:`_backrefs` in every ``regexp_replace`` replacement. DuckDB's ``regexp_replace``
 without the ``'g'`` option replaces the first match only; sqlglot renders it as Spark's,
 which replaces every match: unless the pattern is anchored at the start (one match at
-most), such a statement is refused rather than silently changed.
+most), it becomes ``^(.*?)(?:P)`` replaced by ``$1`` and the replacement, its groups
+shifted by one (:func:`_regexp_replace`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 
 from privguard.errors import EngineError
+from privguard.internals.audit.engines.spark_udfs import HASH_UDF, STRPTIME_UDF, TO_UTC_UDF
 
 
 @dataclass
@@ -67,10 +80,11 @@ def _lit(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def _backrefs(text: str) -> str:
-    """A DuckDB replacement string (``\\1``) as Java's (``$1``; a literal ``$`` escaped)."""
+def _backrefs(text: str, shift: int = 0) -> str:
+    """A DuckDB replacement string (``\\1``) as Java's (``$1``; a literal ``$`` escaped);
+    ``shift``: the groups' numbers move up by this many."""
     out = text.replace("$", "\\$")
-    return re.sub(r"\\(\d)", r"$\1", out)
+    return re.sub(r"\\(\d)", lambda m: f"${int(m.group(1)) + shift}", out)
 
 
 def _parquet_paths(node: exp.Expression) -> list[str]:
@@ -83,23 +97,109 @@ def _parquet_paths(node: exp.Expression) -> list[str]:
     return paths
 
 
+def _sub(node: exp.Expression) -> exp.Expression:
+    """A sub-expression rewritten too (a replaced node's children are not visited again)."""
+    return node.copy().transform(_rewrite)
+
+
+def _spark(text: str) -> exp.Expression:
+    tree = sqlglot.parse_one(text, read="spark")
+    assert isinstance(tree, exp.Expression)
+    return tree
+
+
+def _is_utc(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string and node.this.upper() == "UTC"
+
+
+def _regexp_replace(node: exp.RegexpReplace) -> exp.Expression:
+    """DuckDB's replace: every match with 'g', else the FIRST match only (Spark: every).
+
+    The first match only is ``^(.*?)(?:P)`` replaced by ``$1`` and the replacement: the
+    lazy prefix stops at the leftmost match, which both engines pick the same way
+    (leftmost, then the first alternative); the pattern's groups move up by one."""
+    mods, pattern = node.args.get("modifiers"), node.expression
+    first_only = not (isinstance(mods, exp.Literal) and "g" in mods.this)
+    repl = node.args.get("replacement")
+    if not (isinstance(repl, exp.Literal) and repl.is_string):
+        raise EngineError(
+            "regexp_replace with a computed replacement has no Spark rendering",
+            fix="report this as a bug with the log",
+        )
+    node.set("this", _sub(node.this))
+    node.set("modifiers", None)
+    anchored = isinstance(pattern, exp.Literal) and pattern.this.startswith("^")
+    if not first_only or anchored:
+        node.set("replacement", _lit(_backrefs(repl.this)))
+        return node
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise EngineError(
+            "regexp_replace of the first match with a computed pattern has no Spark rendering",
+            fix="report this as a bug with the log",
+        )
+    node.set("expression", _lit(f"(?s)^(.*?)(?:{pattern.this})"))
+    node.set("replacement", _lit("$1" + _backrefs(repl.this, shift=1)))
+    return node
+
+
+def _rewrite_more(node: exp.Expression) -> exp.Expression | None:
+    """Normalize's constructs (lists, full matches, quantiles, epoch times); None: not one."""
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        # list(x ORDER BY k): Spark's collect_list has no order; sort (k.., x) structs.
+        keys = []
+        for i, o in enumerate(node.this.expressions):
+            if o.args.get("desc"):
+                raise EngineError("list(... ORDER BY ... DESC) has no Spark rendering yet",
+                                  fix="report this as a bug with the log")  # fmt: skip
+            keys.append(f"{_sub(o.this).sql('spark')} AS k{i}")
+        value = _sub(node.this.this).sql("spark")
+        return _spark(
+            f"TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT({', '.join(keys)}, {value} AS v))), "
+            "e -> e.v)"
+        )
+    if isinstance(node, exp.RegexpFullMatch) and isinstance(node.expression, exp.Literal):
+        # Java's $ also matches before a final line break; \z is the end only, as RE2's.
+        return exp.RegexpLike(
+            this=_sub(node.this), expression=_lit(f"^(?:{node.expression.this})\\z")
+        )
+    if isinstance(node, exp.PercentileCont) and not isinstance(node.parent, exp.WithinGroup):
+        # quantile_cont interpolates linearly between closest ranks, as Spark's percentile.
+        return exp.Anonymous(this="PERCENTILE", expressions=[_sub(node.this), node.expression])
+    if isinstance(node, exp.ArrayDistinct):
+        # DuckDB's list_distinct drops NULLs; Spark's array_distinct keeps one.
+        inner = _sub(node.this).sql("spark")
+        return _spark(f"ARRAY_DISTINCT(FILTER({inner}, e -> e IS NOT NULL))")
+    if isinstance(node, exp.UnixToTime):
+        scale = node.args.get("scale")
+        if scale is None or scale.name not in ("6", "micros"):
+            return None
+        # make_timestamp(micros): a naive timestamp (Spark's TIMESTAMP_MICROS is zoned).
+        return exp.Cast(
+            this=exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[_sub(node.this)]),
+            to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"),
+        )
+    if isinstance(node, exp.Length) and isinstance(node.this, exp.Split):
+        return exp.Anonymous(this="SIZE", expressions=[_sub(node.this)])
+    return None
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     """One node rewritten for Spark (see the module's list); others are left alone."""
     if isinstance(node, exp.DayOfWeekIso):
         return exp.Add(
-            this=exp.Anonymous(this="WEEKDAY", expressions=[node.this]),
+            this=exp.Anonymous(this="WEEKDAY", expressions=[_sub(node.this)]),
             expression=exp.Literal.number(1),
         )
     if isinstance(node, exp.Last) and isinstance(node.this, exp.Order):
-        keys = [o.this for o in node.this.expressions]
+        keys = [_sub(o.this) for o in node.this.expressions]
         return exp.Anonymous(
             this="MAX_BY",
-            expressions=[node.this.this, exp.Anonymous(this="STRUCT", expressions=keys)],
+            expressions=[_sub(node.this.this), exp.Anonymous(this="STRUCT", expressions=keys)],
         )
     if isinstance(node, exp.TimeToUnix):
         micros = exp.Anonymous(
             this="UNIX_MICROS",
-            expressions=[exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMP"))],
+            expressions=[exp.Cast(this=_sub(node.this), to=exp.DataType.build("TIMESTAMP"))],
         )
         return exp.Div(
             this=micros, expression=exp.Cast(this=exp.Literal.number(1000000), to=_double())
@@ -107,19 +207,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
         return exp.Cast(this=node, to=_double())
     if isinstance(node, exp.RegexpReplace):
-        mods, pattern = node.args.get("modifiers"), node.expression
-        first_only = not (isinstance(mods, exp.Literal) and "g" in mods.this)
-        anchored = isinstance(pattern, exp.Literal) and pattern.this.startswith("^")
-        if first_only and not anchored:
-            raise EngineError(
-                f"regexp_replace without 'g' replaces only the first match on DuckDB, every "
-                f"match on Spark; no Spark rendering for pattern {pattern.sql('duckdb')}",
-                fix="report this as a bug with the log",
-            )
-        repl = node.args.get("replacement")
-        if isinstance(repl, exp.Literal) and repl.is_string:
-            node.set("replacement", _lit(_backrefs(repl.this)))
-        return node
+        return _regexp_replace(node)
+    other = _rewrite_more(node)
+    if other is not None:
+        return other
     if not isinstance(node, exp.Anonymous):
         return node
     name = str(node.this).lower()
@@ -127,24 +218,107 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if name == "timezone" and len(args) == 2 and isinstance(args[1], exp.AtTimeZone):
         zone = args[1].args.get("zone")
         if isinstance(zone, exp.Literal) and zone.this.upper() == "UTC":
-            return exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[args[1].this, args[0]])
+            return exp.Anonymous(
+                this="FROM_UTC_TIMESTAMP", expressions=[_sub(args[1].this), _sub(args[0])]
+            )
     if name == "to_hours" and len(args) == 1:
-        hours = exp.Cast(this=args[0], to=exp.DataType.build("INT"))
+        hours = exp.Cast(this=_sub(args[0]), to=exp.DataType.build("INT"))
         return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=[exp.Literal.number(0), hours])
     if name == "hash":
-        return exp.Anonymous(this="XXHASH64", expressions=args)
+        # Counting distinct tuples needs no particular hash; a sample needs DuckDB's.
+        if isinstance(node.parent, exp.Distinct):
+            return exp.Anonymous(this="XXHASH64", expressions=args)
+        return exp.Anonymous(this=HASH_UDF, expressions=[_sub(a) for a in args])
+    if name == "try_strptime" and len(args) == 2:
+        fmts = args[1].expressions if isinstance(args[1], exp.Array) else [args[1]]
+        return exp.Anonymous(this=STRPTIME_UDF, expressions=[_sub(args[0]), *fmts])
+    if name == "timezone" and len(args) == 2 and _is_utc(args[0]):
+        inner = args[1]
+        if isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "timezone":
+            zone, local = inner.expressions
+            return exp.Anonymous(this=TO_UTC_UDF, expressions=[_sub(local), _sub(zone)])
+    if name == "to_minutes" and len(args) == 1:
+        minutes = exp.Cast(this=_sub(args[0]), to=exp.DataType.build("INT"))
+        zero = exp.Literal.number(0)
+        return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=[zero, zero, minutes])
+    if name == "to_microseconds" and len(args) == 1:
+        return _spark(
+            f"MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST({_sub(args[0]).sql('spark')} AS DECIMAL(38, 0))"
+            " / 1000000 AS DECIMAL(18, 6)))"
+        )
     if name == "printf":
         return exp.Anonymous(
             this=PRINTF_UDF,
-            expressions=[args[0], *(exp.Cast(this=a, to=_double()) for a in args[1:])],
+            expressions=[args[0], *(exp.Cast(this=_sub(a), to=_double()) for a in args[1:])],
         )
     return node
 
 
-def to_spark(sql: str) -> Rendered:
+# (relation name, its Parquet files when read_parquet was lifted) -> its column names.
+Columns = Callable[[str, list[str] | None], list[str]]
+
+
+def _relations(select: exp.Select) -> dict[str, exp.Table]:
+    """Alias (or name) -> table of every relation a SELECT reads from directly."""
+    out: dict[str, exp.Table] = {}
+    from_ = select.args.get("from") or select.args.get("from_")
+    for rel in [from_.this if from_ else None, *(j.this for j in select.args.get("joins") or [])]:
+        if isinstance(rel, exp.Table):
+            out[rel.alias_or_name] = rel
+    return out
+
+
+def _expand_replace(tree: exp.Expression, parquet: dict[str, list[str]], columns: Columns) -> None:
+    """``t.* REPLACE (e AS c)`` (Spark has none) as t's columns listed, c replaced in place."""
+    for col in list(tree.find_all(exp.Column)):
+        star = col.this
+        if not (isinstance(star, exp.Star) and star.args.get("replace")):
+            continue
+        select = col.find_ancestor(exp.Select)
+        rel = _relations(select).get(col.table) if select else None
+        if select is None or rel is None:
+            raise EngineError(f"no Spark rendering for {col.sql('duckdb')}: its relation is "
+                              "not a named table", fix="report this as a bug with the log")  # fmt: skip
+        replaced = {a.alias: a for a in star.args["replace"]}
+        items = [
+            replaced[name].copy() if name in replaced else exp.column(name, table=col.table)
+            for name in columns(rel.name, parquet.get(rel.name))
+        ]
+        exprs = select.expressions
+        at = next(i for i, e in enumerate(exprs) if e is col)
+        select.set("expressions", [*exprs[:at], *items, *exprs[at + 1 :]])
+
+
+def _update_as_select(tree: exp.Update, parquet: dict[str, list[str]], columns: Columns) -> str:
+    """``UPDATE t SET c = e FROM f WHERE w`` as the SELECT of t's new rows (DuckDB SQL):
+    t LEFT JOIN f ON w, each set column taking e where a row of f matched."""
+    target = tree.this.name
+    from_ = tree.args.get("from") or tree.args.get("from_")
+    src = from_.this if from_ else None
+    if not isinstance(src, exp.Table) or tree.args.get("where") is None:
+        raise EngineError("this UPDATE has no Spark rendering (one FROM table and a WHERE)",
+                          fix="report this as a bug with the log")  # fmt: skip
+    alias = src.alias_or_name
+    sets = {eq.this.name: eq.expression.sql("duckdb") for eq in tree.expressions}
+    items = [
+        f"CASE WHEN {alias}.__pg_hit THEN {sets[c]} ELSE {target}.{c} END AS {c}"
+        if c in sets
+        else f"{target}.{c}"
+        for c in columns(target, parquet.get(target))
+    ]
+    where = tree.args["where"].this.sql("duckdb")
+    return (
+        f"SELECT {', '.join(items)} FROM {target} LEFT JOIN "
+        f"(SELECT *, true AS __pg_hit FROM {src.name}) {alias} ON {where}"
+    )
+
+
+def to_spark(sql: str, columns: Columns | None = None) -> Rendered:
     """``sql`` (DuckDB's dialect, one statement) rendered for Spark SQL.
 
-    Raises :class:`EngineError` when the statement uses something with no Spark rendering.
+    ``columns`` looks up a relation's columns, for what Spark must have spelled out
+    (``* REPLACE``, ``UPDATE``, rendered as the temp table rebuilt). Raises
+    :class:`EngineError` when the statement uses something with no Spark rendering.
     """
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
@@ -170,6 +344,18 @@ def to_spark(sql: str) -> Rendered:
         return node
 
     tree = tree.transform(lift)
+    if isinstance(tree, exp.Update) or any(
+        isinstance(c.this, exp.Star) and c.this.args.get("replace")
+        for c in tree.find_all(exp.Column)
+    ):
+        if columns is None:
+            raise EngineError("this statement needs its relations' columns to be rendered for "
+                              "Spark", fix="report this as a bug with the log")  # fmt: skip
+        if isinstance(tree, exp.Update):
+            name = tree.this.name
+            select = sqlglot.parse_one(_update_as_select(tree, parquet, columns), read="duckdb")
+            return Rendered(select.transform(_rewrite).sql("spark"), "create_table", name, parquet)
+        _expand_replace(tree, parquet, columns)
     tree = tree.transform(_rewrite)
     kind, name = "query", None
     if isinstance(tree, exp.Create):

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from privguard.errors import EngineError, Problems
+from privguard.internals.audit.engines import spark_udfs
 from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.audit.engines.dialect import PRINTF_UDF, Rendered, to_spark
 
@@ -168,6 +169,7 @@ def _session(options: SparkOptions) -> Any:
     from pyspark.sql.types import StringType
 
     session.udf.register(PRINTF_UDF, _printf, StringType())
+    spark_udfs.register(session)
     return session
 
 
@@ -194,10 +196,30 @@ class SparkExecutor:
 
     # --- statements ---------------------------------------------------------------------
     def _render(self, sql: str) -> Rendered:
-        r = to_spark(sql)
+        r = to_spark(sql, self._columns_of)
         for name, paths in r.parquet.items():
-            self.session.read.parquet(*paths).createOrReplaceTempView(name)
+            self._read_parquet(name, paths)
         return r
+
+    def _read_parquet(self, name: str, paths: list[str]) -> None:
+        # Spark skips files named _x or .x (its own markers), even when named explicitly:
+        # such a file (normalize's _normalize_stage.parquet) is read through a link.
+        visible = []
+        for path in paths:
+            if Path(path).name.startswith(("_", ".")):
+                self._n += 1
+                link = self._scratch / f"link_{self._n}_{Path(path).name.lstrip('_.')}"
+                link.symlink_to(Path(path).resolve())
+                path = str(link)
+            visible.append(path)
+        # Columns matched by name across files, as DuckDB's union_by_name.
+        reader = self.session.read.option("mergeSchema", "true")
+        reader.parquet(*visible).createOrReplaceTempView(name)
+
+    def _columns_of(self, name: str, paths: list[str] | None) -> list[str]:
+        if paths:
+            self._read_parquet(name, paths)
+        return list(self.session.table(name).columns)
 
     def _df(self, sql: str) -> Any:
         r = self._render(sql)
@@ -228,8 +250,11 @@ class SparkExecutor:
         if r.kind == "drop":
             self.session.catalog.dropTempView(r.name)
         elif r.kind == "create_view":
-            df = self._run(lambda: self.session.sql(r.sql), r.sql)
-            df.createOrReplaceTempView(r.name)
+            # By SQL, not a DataFrame's plan: the view resolves the names it reads each time
+            # it is queried, as DuckDB's do (normalize re-registers _pg_table_zones under a
+            # view while it infers zones).
+            create = f"CREATE OR REPLACE TEMPORARY VIEW `{r.name}` AS {r.sql}"
+            self._run(lambda: self.session.sql(create), create)
         elif r.kind == "create_table":
             # A temp table is computed once: written to scratch Parquet, read back.
             self._n += 1
