@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -192,6 +193,18 @@ class DecisionLog:
         except queue.Full:
             self._write_spill([item])
 
+    def offer(self, item: _Item) -> bool:
+        """Queue an item built elsewhere (the writer process's workers); False when full."""
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            return False
+        return True
+
+    def spill(self, items: list[_Item]) -> None:
+        """Write ``items`` to the spill file (fsynced), to be replayed after a commit."""
+        self._write_spill(items)
+
     def _item(self, d: Decision, supersedes: str = "") -> _Item:
         row = {
             "decision_id": d.decision_id,
@@ -325,20 +338,32 @@ class DecisionLog:
         )
         with self._spill_lock:
             self._spill.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._spill, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                os.write(fd, lines.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            while True:
+                fd = os.open(self._spill, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                try:
+                    # Several processes spill into one file (the writer and the service's
+                    # workers); the replaying writer renames it under the same lock. A
+                    # file renamed between our open and our lock is not ours to append to.
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    if _same_file(fd, self._spill):
+                        os.write(fd, lines.encode("utf-8"))
+                        os.fsync(fd)
+                        break
+                finally:
+                    os.close(fd)
             self.spilled += len(items)
 
     def _replay_spill(self) -> None:
         with self._spill_lock:
             if self._spill.exists():
-                self._spill.rename(
-                    self._spill.with_name(f"{self._spill.name}.{time.time_ns()}.pending")
-                )
+                fd = os.open(self._spill, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # no other process is appending now
+                    self._spill.rename(
+                        self._spill.with_name(f"{self._spill.name}.{time.time_ns()}.pending")
+                    )
+                finally:
+                    os.close(fd)
         for pending in sorted(self._spill.parent.glob(self._spill.name + ".*.pending")):
             items = [_Item(**json.loads(line)) for line in _lines(pending)]
             try:
@@ -362,6 +387,13 @@ class DecisionLog:
 
 def _left(deadline: float | None, monotonic: Callable[[], float]) -> float | None:
     return None if deadline is None else max(0.0, deadline - monotonic())
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _lines(path: Path) -> Iterator[str]:
