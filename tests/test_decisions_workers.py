@@ -28,9 +28,8 @@ from privguard.internals.prevention.decisions.log import LEDGER_LOG
 from privguard.internals.prevention.decisions.remote import RemoteDecisionLog
 from privguard.internals.prevention.decisions.writer import socket_path
 from privguard.internals.prevention.ledger import Ledger, Signer
-from privguard.internals.prevention.registry import api
-from privguard.internals.prevention.service.auth import create_user, issue_token
 from privguard.internals.prevention.settings import ServiceSettings
+from service_helpers import register_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTERED = ["+15125550101", "+15125550102", "+15125550103"]
@@ -41,19 +40,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _setup(settings: ServiceSettings, work: Path) -> str:
-    reg = api.Registry.open(settings)
-    feed = work / "feed.csv"
-    rows = [f"Attorney {i},B{i:07d},{n}" for i, n in enumerate(REGISTERED)]
-    feed.write_text("Name,Bar Number,Phone\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    assert api.feed(reg, feed, source="bar_feed").added == len(REGISTERED)
-    with transaction(reg.factory) as s:
-        user = create_user(s, "switch", "facility_system", password="switch password 1")
-        token = issue_token(s, user, "test").token
-    reg.factory.kw["bind"].dispose()
-    return token
 
 
 @contextlib.contextmanager
@@ -113,7 +99,7 @@ def test_two_workers_one_writer_one_ledger_and_fail_closed(db_url: str, tmp_path
     data = tmp_path / "data"
     # Generous deadline: outcomes are asserted, never the loaded machine's speed.
     settings = ServiceSettings(data_dir=data, database_url=db_url, decision_timeout_ms=20_000)
-    token = _setup(settings, tmp_path)
+    token = register_numbers(settings, tmp_path, REGISTERED)
     port = _free_port()
     probe = RemoteDecisionLog(socket_path(data), b"k" * 32, tmp_path / "unused.jsonl")
     with _serve(settings, port, tmp_path / "server.log"):

@@ -137,7 +137,7 @@ def worker_app() -> FastAPI:
     return create_app(settings, decision_writer=Path(raw["decision_writer"]))
 
 
-def serve(settings: ServiceSettings, workers: int = 1) -> None:
+def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = None) -> None:
     """Run the service with uvicorn on ``settings.host``:``settings.port`` until stopped.
 
     The database is reached and migrated first, so a wrong URL or a stopped server is a
@@ -146,7 +146,9 @@ def serve(settings: ServiceSettings, workers: int = 1) -> None:
 
     ``workers`` > 1: that many uvicorn worker processes answer, and ONE decision writer
     process (started first, started again if it dies) commits every worker's decisions
-    in groups; a worker's ``record=true`` waits for the writer's ack.
+    in groups; a worker's ``record=true`` waits for the writer's ack. ``factory`` is the
+    workers' app factory as an import string (default :func:`worker_app`; the HTTP bench
+    wraps it to inject its faults).
     """
     import uvicorn
 
@@ -181,7 +183,7 @@ def serve(settings: ServiceSettings, workers: int = 1) -> None:
     log.info("decision writer %s on %s; %d workers", writer.pid, path, workers)
     try:
         uvicorn.run(
-            f"{__name__}:worker_app",
+            factory or f"{__name__}:worker_app",
             factory=True,
             workers=workers,
             host=settings.host,
