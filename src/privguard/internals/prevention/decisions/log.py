@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -179,7 +179,7 @@ class DecisionLog:
         return decision
 
     def _supersede(self, decision: Decision, reason: str) -> Decision:
-        refused = replace(decision, record=False, reason=reason, decision_id=new_decision_id())
+        refused = decision._replace(record=False, reason=reason, decision_id=new_decision_id())
         item = self._item(refused, supersedes=decision.decision_id)
         self._enqueue_async(item)
         log.error(
