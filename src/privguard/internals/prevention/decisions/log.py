@@ -16,6 +16,9 @@ stored as HMAC-SHA256 under the service key.
   replays into the database once a commit succeeds again; a replayed spill file is renamed
   ``*.replayed``, never deleted. Only a crash of the process can lose a ``record=False``
   still in the in-memory queue (at most one batch); never a ``record=True``.
+
+With ``privguard serve --workers N`` this log runs in one writer process
+(:mod:`.writer`) and the workers hand it their decisions (:mod:`.remote`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privguard.internals.common.keys import hmac_hex
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.decisions.decide import Decision, Reason, new_decision_id
-from privguard.internals.prevention.decisions.models import Candidate, DecisionRow
+from privguard.internals.prevention.decisions.models import DecisionRow, queue_candidate
 from privguard.internals.prevention.ledger.entry import NewEntry
 
 log = logging.getLogger(__name__)
@@ -325,7 +328,7 @@ class DecisionLog:
         session.execute(insert(DecisionRow), rows)
         for it, row in zip(batch, rows, strict=True):
             if it.number is not None:
-                _queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
+                queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
         session.flush()
 
     # -- the spill file ---------------------------------------------------------------------
@@ -401,28 +404,3 @@ def _lines(path: Path) -> Iterator[str]:
         for line in fh:
             if line.strip():
                 yield line
-
-
-def _queue_candidate(
-    session: Session, number: str, facility: str, at: dt.datetime, decision_id: str
-) -> None:
-    # Declared private call to an unregistered number: the registrar's evidence to invite.
-    found = session.scalars(select(Candidate).where(Candidate.number == number)).first()
-    if found is None:
-        session.add(
-            Candidate(
-                number=number,
-                first_at=at,
-                last_at=at,
-                declarations=1,
-                facilities=facility,
-                evidence=json.dumps([decision_id]),
-            )
-        )
-        session.flush()
-        return
-    found.declarations += 1
-    found.last_at = max(found.last_at.replace(tzinfo=found.last_at.tzinfo or dt.UTC), at)
-    found.facilities = ",".join(sorted(set(found.facilities.split(",")) | {facility}))
-    evidence = json.loads(found.evidence)
-    found.evidence = json.dumps((evidence + [decision_id])[-100:])  # the latest 100
