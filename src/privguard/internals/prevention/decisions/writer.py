@@ -177,7 +177,9 @@ class WriterProcess:
 
     ``privguard serve --workers N`` starts one before uvicorn's workers. While the writer
     is down every worker refuses each ``record=True`` (``NOT_DURABLE``); a new writer is
-    started ``restart_s`` seconds after the old one died, and the workers reconnect.
+    started ``restart_s`` seconds after the old one died (default 1 s, or
+    ``$PRIVGUARD_WRITER_RESTART_S``: the tests lengthen it to observe the outage), and the
+    workers reconnect.
     """
 
     def __init__(self, settings: Any, path: Path, *, restart_s: float | None = None) -> None:
