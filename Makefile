@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help venv demo test test-fast lint format typecheck services bench golden fuzz clean
+.PHONY: help venv demo test test-fast lint format typecheck services bench bench-tools bench-decisions-http golden fuzz clean
 
 help:
 	@echo "make demo       set up and run an audit on the embedded synthetic sample"
 	@echo "make test       set up, start the real servers the tests need, lint and run every test"
 	@echo "make test-fast  the fast tests only (no servers, no large dumps)"
 	@echo "make bench      the benchmarks (slow, on purpose): see docs/benchmarks.md"
+	@echo "make bench-tools  the load generator the HTTP benchmarks use (wrk, from Debian)"
 	@echo "make fuzz       the readers' fuzz test for FUZZ_MINUTES (10) minutes"
 
 $(STAMP): pyproject.toml
@@ -64,6 +65,27 @@ test-fast: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
+
+# wrk (Debian's package) drives bench/decisions_http.py --generator wrk. Needs root and
+# apt-get, as on CI; elsewhere install wrk with the system's package manager.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "bench-tools: wrk is missing; install it (Debian/Ubuntu: apt-get install wrk)" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	@echo "bench-tools: $$(wrk --version 2>&1 | head -1)"
+
+# The HTTP decision benchmark of docs/benchmarks.md (60 s per rate: run on a quiet machine).
+# WORKERS=2 for one writer fed by two workers; DH_ARGS="--private-pg" for PostgreSQL
+# (a private server the fault run kills).
+WORKERS ?= 1
+DH_ARGS ?=
+bench-decisions-http: $(BENCH_STAMP) bench-tools
+	PYTHONPATH=$(CURDIR)/src $(BIN)/python bench/decisions_http.py --numbers 10000 \
+	    --rates 500,1000,2000,4000 --seconds 60 --generator wrk --conns 64 \
+	    --wrk-seconds 30 --fault-rate 300 --fault-seconds 60 --workers $(WORKERS) $(DH_ARGS) \
+	    --work /tmp/dhbench --out /tmp/dhbench/result.json
 
 FUZZ_MINUTES ?= 10
 

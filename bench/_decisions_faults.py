@@ -10,6 +10,7 @@ how long until decisions refuse to record that number).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -21,18 +22,8 @@ from _decisions_load import FACILITY, Conn, summarize
 NEW_NUMBER = "+15125550100"  # registered during the fault run
 
 
-def serve_child(data: str, url: str, port: int) -> None:
-    """`privguard serve`'s own code path; SIGUSR1/SIGUSR2 start/stop a corrupted delivery."""
-    from privguard.internals.prevention.service import app as service_app
-    from privguard.internals.prevention.settings import ServiceSettings
-
-    apps: list[Any] = []
-    made = service_app.create_app
-
-    def create(settings: Any) -> Any:
-        apps.append(made(settings))
-        return apps[-1]
-
+def _corrupting(apps: list[Any]) -> None:
+    """SIGUSR1/SIGUSR2 start/stop a corrupted delivery to ``apps[0]``'s checker."""
     saved: list[Any] = []
 
     def corrupt(signum: int, frame: Any) -> None:
@@ -47,8 +38,51 @@ def serve_child(data: str, url: str, port: int) -> None:
 
     signal.signal(signal.SIGUSR1, corrupt)
     signal.signal(signal.SIGUSR2, restore)
-    service_app.create_app = create  # type: ignore[assignment]
+
+
+def bench_worker_app() -> Any:
+    """A `serve --workers N` worker's app, with the corrupted-delivery signals installed;
+    its pid is written to $BENCH_WORKER_PIDS so the parent can forward them."""
+    from privguard.internals.prevention.service import app as service_app
+
+    app = service_app.worker_app()
+    _corrupting([app])
+    folder = Path(os.environ["BENCH_WORKER_PIDS"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(os.getpid())).touch()
+    return app
+
+
+def serve_child(data: str, url: str, port: int, workers: int = 1) -> None:
+    """`privguard serve`'s own code path; SIGUSR1/SIGUSR2 start/stop a corrupted delivery
+    (forwarded to every worker with ``workers`` > 1)."""
+    from privguard.internals.prevention.service import app as service_app
+    from privguard.internals.prevention.settings import ServiceSettings
+
     settings = ServiceSettings(data_dir=Path(data), database_url=url or None, port=port)
+    if workers > 1:
+        folder = Path(data) / "bench-worker-pids"
+        os.environ["BENCH_WORKER_PIDS"] = str(folder)
+
+        def forward(signum: int, frame: Any) -> None:
+            for pid in folder.glob("*"):
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid.name), signum)
+
+        signal.signal(signal.SIGUSR1, forward)
+        signal.signal(signal.SIGUSR2, forward)
+        service_app.serve(settings, workers, factory="_decisions_faults:bench_worker_app")
+        return
+
+    apps: list[Any] = []
+    made = service_app.create_app
+
+    def create(settings: Any, **kw: Any) -> Any:
+        apps.append(made(settings, **kw))
+        return apps[-1]
+
+    _corrupting(apps)
+    service_app.create_app = create  # type: ignore[assignment]
     service_app.serve(settings)
 
 
@@ -75,7 +109,10 @@ def hold_db_lock(url: str | None, data: str, seconds: float) -> str:
 
 
 def fault_plan(proc: Any, port: int, tokens: dict[str, str], url: str | None, data: str,
-               seconds: float) -> Any:  # fmt: skip
+               seconds: float, pg: Any = None) -> Any:  # fmt: skip
+    """The faults' coroutine. With ``pg`` (a :class:`_private_pg.PrivatePostgres`) the
+    database fault is the server itself SIGKILLed and started again, not a lock."""
+
     async def until(moment: float) -> None:
         await asyncio.sleep(max(0.0, moment - time.perf_counter()))
 
@@ -84,8 +121,18 @@ def fault_plan(proc: Any, port: int, tokens: dict[str, str], url: str | None, da
         span = 0.15 * seconds
         await until(t0 + 0.15 * seconds)
         a = time.perf_counter()
-        how = await asyncio.to_thread(hold_db_lock, url, data, span)
-        report["db_down"] = {"from_s": a - t0, "to_s": time.perf_counter() - t0, "how": how}
+        if pg is not None:
+            killed = await asyncio.to_thread(pg.kill)
+            await asyncio.sleep(span)
+            b = time.perf_counter()
+            await asyncio.to_thread(pg.start)
+            how = (f"PostgreSQL killed (SIGKILL to the postmaster and {killed - 1} backends), "
+                   f"started again after {span:.1f} s; recovery took "
+                   f"{time.perf_counter() - b:.2f} s")  # fmt: skip
+            report["db_killed"] = {"from_s": a - t0, "to_s": time.perf_counter() - t0, "how": how}
+        else:
+            how = await asyncio.to_thread(hold_db_lock, url, data, span)
+            report["db_down"] = {"from_s": a - t0, "to_s": time.perf_counter() - t0, "how": how}
         await until(t0 + 0.45 * seconds)
         a = time.perf_counter()
         os.kill(proc.pid, signal.SIGUSR1)

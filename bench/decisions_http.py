@@ -13,6 +13,12 @@ registry update), counting the decisions made under each.
         --rates 500,1000,2000,4000 --wrk-seconds 30 --work /tmp/dhbench \
         --out /tmp/dhbench/result.json
 
+``--workers N`` runs ``privguard serve --workers N`` (N uvicorn workers, one decision
+writer process); ``--url`` a fresh PostgreSQL database; ``--private-pg`` a PostgreSQL
+server of the bench's own (``_private_pg.py``), which the fault run kills with SIGKILL
+and starts again (the shared server is never touched). wrk comes from
+``make bench-tools``.
+
 The machine's load average is read before and after each run: the machine may be shared.
 """
 
@@ -84,13 +90,15 @@ def setup(work: Path, url: str | None, numbers: int) -> dict[str, Any]:
 # -- the server, as `privguard serve` runs it, plus a fault hook --------------------------
 
 
-def start_server(work: Path, data: str, url: str | None) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(work: Path, data: str, url: str | None,
+                 workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    here = Path(__file__).resolve().parent  # the workers import _decisions_faults too
+    env = dict(os.environ, PYTHONPATH=f"{here.parent / 'src'}{os.pathsep}{here}")
     out = (work / "server.log").open("ab")
-    cmd = [sys.executable, __file__, "_serve", data, url or "", str(port)]
+    cmd = [sys.executable, __file__, "_serve", data, url or "", str(port), str(workers)]
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     give_up = time.monotonic() + 120
     while time.monotonic() < give_up:
@@ -103,8 +111,19 @@ def start_server(work: Path, data: str, url: str | None) -> tuple[subprocess.Pop
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of ``pid`` and its live descendants (workers and the decision writer)."""
+    stats: dict[int, list[str]] = {}
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            stats[int(path.parent.name)] = path.read_text().rsplit(")", 1)[1].split()
+    tree, total = {pid}, 0.0
+    for other in sorted(stats):  # children have larger pids than parents, mostly
+        if int(stats[other][1]) in tree:
+            tree.add(other)
+    for member in tree:
+        if member in stats:
+            total += int(stats[member][11]) + int(stats[member][12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # -- main ------------------------------------------------------------------------------
@@ -113,12 +132,27 @@ def cpu_seconds(pid: int) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    pg = None
+    if args.private_pg:  # a server of our own, which the fault run kills
+        from _private_pg import PrivatePostgres
+
+        pg = PrivatePostgres()
+        args.url = pg.url
+    try:
+        return _run(args, work, pg)
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+def _run(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, Any]:
     made = setup(work, args.url, args.numbers)
     print(json.dumps({k: v for k, v in made.items() if k != "tokens"}), flush=True)
-    proc, port = start_server(work, made["data"], args.url)
+    proc, port = start_server(work, made["data"], args.url, args.workers)
     tokens = made["tokens"]
     out: dict[str, Any] = {"numbers": args.numbers, "setup": {k: v for k, v in made.items() if k != "tokens"},
-                           "cpus": os.cpu_count(), "runs": []}  # fmt: skip
+                           "cpus": os.cpu_count(), "workers": args.workers,
+                           "database": "postgresql" if args.url else "sqlite", "runs": []}  # fmt: skip
     try:
         ready = run_loop(drive(port, tokens["facility_system"], 50, 2, args.numbers, 4))
         assert ready["rows"] and ready["rows"][-1][5] != "NOTHING_LOADED", ready["rows"][-1:]
@@ -139,7 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(json.dumps({"wrk": got}), flush=True)
             out["wrk"] = got
         if not args.skip_faults:
-            faults = fault_plan(proc, port, tokens, args.url, made["data"], args.fault_seconds)
+            faults = fault_plan(proc, port, tokens, args.url, made["data"], args.fault_seconds, pg)
             out["fault_run"] = one_run(
                 args, proc, port, tokens, args.fault_rate, args.fault_seconds, faults
             )
@@ -201,7 +235,7 @@ def logged(url: str | None, data: Path) -> tuple[int, list[str]]:
 
 def main() -> None:
     if sys.argv[1:2] == ["_serve"]:
-        serve_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        serve_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -217,7 +251,17 @@ def main() -> None:
                    help="the rate runs' generator: open-loop Python, or wrk paced")  # fmt: skip
     p.add_argument("--wrk-seconds", type=float, default=0, help="a wrk capacity run (0: none)")
     p.add_argument("--wrk-conns", type=int, default=32, help="wrk's connections")
-    p.add_argument("--url", default=None, help="a fresh PostgreSQL database instead of SQLite")
+    p.add_argument("--url", default=None,
+                   help="a fresh (empty) PostgreSQL database instead of SQLite")  # fmt: skip
+    p.add_argument("--private-pg", action="store_true",
+                   help="start a private PostgreSQL server (initdb, own port) and use it; the "
+                   "fault run then KILLS it (SIGKILL) and starts it again")  # fmt: skip
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn workers (`privguard serve --workers N`: one decision writer)",
+    )
     p.add_argument("--work", default="/tmp/decisions-http-bench")
     p.add_argument("--out", default=None, help="write every figure as JSON here")
     args = p.parse_args()

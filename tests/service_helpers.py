@@ -77,3 +77,20 @@ def post_decision(client: Any, token: str, number: Any, **kw: Any) -> Any:
     """POST /v1/decisions for a call from account A1 at MAIN to ``number``."""
     body = {"facility": "MAIN", "inmate_account": "A1", "dialed_number": number} | kw
     return client.post("/v1/decisions", json=body, headers=bearer(token))
+
+
+def register_numbers(settings: ServiceSettings, work: Path, numbers: list[str]) -> str:
+    """Register ``numbers`` through the registry (a bar feed) in ``settings``' database,
+    and return a new facility_system token (before any service runs on it)."""
+    from privguard.internals.prevention.registry import api
+
+    reg = api.Registry.open(settings)
+    feed = work / "feed.csv"
+    rows = [f"Attorney {i},B{i:07d},{n}" for i, n in enumerate(numbers)]
+    feed.write_text("Name,Bar Number,Phone\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert api.feed(reg, feed, source="bar_feed").added == len(numbers)
+    with transaction(reg.factory) as s:
+        user = create_user(s, "switch", "facility_system", password="switch password 1")
+        token = issue_token(s, user, "test").token
+    reg.factory.kw["bind"].dispose()
+    return token

@@ -26,6 +26,14 @@ import click
     help="A TOML file whose [service] table holds these settings (options win).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes answering requests. With more than one, a separate writer "
+    "process commits every worker's decisions (one decision log, group commit).",
+)
+@click.option(
     "--create-admin",
     metavar="NAME",
     help="Create the administrator NAME (or reuse it), print a new token for it, and exit.",
@@ -36,6 +44,7 @@ def serve(
     host: str | None,
     port: int | None,
     config: Path | None,
+    workers: int,
     create_admin: str | None,
 ) -> None:
     """Run the privguard service (API and its docs at /docs) until stopped with Ctrl-C.
@@ -45,7 +54,7 @@ def serve(
     administrator with --create-admin NAME: the token it prints is shown once and
     is the key to every other account.
 
-    Example: privguard serve --create-admin alice && privguard serve --port 8750
+    Example: privguard serve --create-admin alice && privguard serve --port 8750 --workers 2
     """
     from privguard.internals.prevention.settings import load_service_settings
 
@@ -67,4 +76,4 @@ def serve(
     from privguard.internals.prevention.service.app import serve as run
 
     click.echo(f"privguard service on http://{settings.host}:{settings.port} (docs: /docs)")
-    run(settings)
+    run(settings, workers=workers)

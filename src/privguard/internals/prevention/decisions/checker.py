@@ -24,12 +24,12 @@ held stays until its ``not_after``, which bounds how stale a decision can be.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from privguard.internals.prevention.decisions.decide import Decision, Reason, decide, refusal
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 def utc_now() -> dt.datetime:
     """The current time, aware UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+# The default clock, without a Python frame per call (a decision reads it once).
+_UTC_NOW: Callable[[], dt.datetime] = functools.partial(dt.datetime.now, dt.UTC)
 
 
 class Checker:
@@ -64,7 +68,7 @@ class Checker:
         interval_s: float = 1.0,
         timeout_s: float | None = 0.05,
         log: DecisionLog | None = None,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Callable[[], dt.datetime] = _UTC_NOW,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if verifier is None:
@@ -209,10 +213,10 @@ class Checker:
         Call-ID) is kept with the decision, so a recording can be traced to it.
         """
         decision, deadline = self._unlogged(
-            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
+            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s, call_id
         )
-        if call_id:
-            decision = replace(decision, call_id=call_id)
+        if call_id and decision.call_id != call_id:  # a refusal made before the lookup
+            decision = decision._replace(call_id=call_id)
         if self._log is not None:
             decision = self._log.submit(decision, deadline, self._monotonic)
         return decision
@@ -230,10 +234,10 @@ class Checker:
     ) -> Decision:
         """:meth:`decide` on an event loop: the same answer; the log's commit is awaited."""
         decision, deadline = self._unlogged(
-            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s
+            facility, inmate_account, dialed_number, private_call_declared, at, timeout_s, call_id
         )
-        if call_id:
-            decision = replace(decision, call_id=call_id)
+        if call_id and decision.call_id != call_id:  # a refusal made before the lookup
+            decision = decision._replace(call_id=call_id)
         if self._log is not None:
             decision = await self._log.submit_async(decision, deadline, self._monotonic)
         return decision
@@ -246,13 +250,14 @@ class Checker:
         private_call_declared: bool | None,
         at: dt.datetime | None,
         timeout_s: float | None,
+        call_id: str = "",
     ) -> tuple[Decision, float | None]:
         start = self._monotonic()
         limit = self._timeout if timeout_s is None else timeout_s
         deadline = None if limit is None else start + limit
         try:
             decision = self._decide(
-                facility, inmate_account, dialed_number, private_call_declared, at
+                facility, inmate_account, dialed_number, private_call_declared, at, call_id
             )
             if deadline is not None and self._monotonic() > deadline:
                 decision = decision.refused(Reason.TIMEOUT)
@@ -268,6 +273,7 @@ class Checker:
         dialed_number: str,
         private_call_declared: bool | None,
         at: dt.datetime | None,
+        call_id: str = "",
     ) -> Decision:
         state, fault, _seen = self._held
         now = self._clock()
@@ -292,7 +298,9 @@ class Checker:
                 private_call_declared=bool(private_call_declared),
                 inmate_account=inmate_account,
             )
-        return decide(facility, inmate_account, dialed_number, when, private_call_declared, state)
+        return decide(
+            facility, inmate_account, dialed_number, when, private_call_declared, state, call_id
+        )
 
     def _internal_error(
         self, facility: object, inmate_account: object, private: object

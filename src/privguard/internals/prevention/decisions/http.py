@@ -15,18 +15,20 @@ has been committed before the response is sent.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.internals.common.keys import load_key
 from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
 from privguard.internals.prevention.decisions.live import RegistrySource
 from privguard.internals.prevention.decisions.log import LEDGER_LOG, DecisionLog
+from privguard.internals.prevention.decisions.remote import RemoteDecisionLog
 from privguard.internals.prevention.decisions.snapshot import (
     SnapshotRejected,
     SnapshotVerifier,
@@ -143,23 +145,46 @@ def shutdown(app: Any) -> None:
 
 
 def decision_log(app: Any) -> DecisionLog:
-    """The app's decision log, built and started on first use."""
+    """The app's decision log, built and started on first use.
+
+    A worker of ``privguard serve --workers N`` (``app.state.decision_writer`` set to the
+    writer's socket) hands its decisions to the service's one writer process
+    (:class:`~.remote.RemoteDecisionLog`); a single-process service writes them itself."""
     with _LOCK:
         found: DecisionLog | None = getattr(app.state, "decision_log", None)
         if found is None:
-            data = app.state.settings.data_dir
-            key = load_key(data / "decisions", data / "keys" / "decisions.hmac")
-            # Every decision is also an entry of the ledger's decisions log (numbers as
-            # keyed hashes), which the compliance report recounts.
-            signer = Signer.load_or_create(app.state.settings.key_file, name=DECISIONS_ORIGIN)
-            found = DecisionLog(
-                app.state.sessions,
-                key,
-                data / "decisions" / "spill.jsonl",
-                ledger=Ledger(log=LEDGER_LOG, signer=signer),
-            )
+            settings = app.state.settings
+            writer = getattr(app.state, "decision_writer", None)
+            if writer is not None:
+                found = RemoteDecisionLog(writer, hmac_key(settings), spill_path(settings))
+            else:
+                found = new_decision_log(app.state.sessions, settings)
             app.state.decision_log = found.start()
         return found
+
+
+def hmac_key(settings: Any) -> bytes:
+    """The service's key for the decision log's keyed hashes (made on first use)."""
+    data = settings.data_dir
+    return load_key(data / "decisions", data / "keys" / "decisions.hmac")
+
+
+def spill_path(settings: Any) -> Path:
+    """The decision log's spill file (shared by the writer and the workers)."""
+    return Path(settings.data_dir) / "decisions" / "spill.jsonl"
+
+
+def new_decision_log(factory: sessionmaker[Session], settings: Any) -> DecisionLog:
+    """A decision log writing to the service's database itself (not started)."""
+    # Every decision is also an entry of the ledger's decisions log (numbers as keyed
+    # hashes), which the compliance report recounts.
+    signer = Signer.load_or_create(settings.key_file, name=DECISIONS_ORIGIN)
+    return DecisionLog(
+        factory,
+        hmac_key(settings),
+        spill_path(settings),
+        ledger=Ledger(log=LEDGER_LOG, signer=signer),
+    )
 
 
 def checker(app: Any) -> Checker:

@@ -16,12 +16,16 @@ stored as HMAC-SHA256 under the service key.
   replays into the database once a commit succeeds again; a replayed spill file is renamed
   ``*.replayed``, never deleted. Only a crash of the process can lose a ``record=False``
   still in the in-memory queue (at most one batch); never a ``record=True``.
+
+With ``privguard serve --workers N`` this log runs in one writer process
+(:mod:`.writer`) and the workers hand it their decisions (:mod:`.remote`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -29,7 +33,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privguard.internals.common.keys import hmac_hex
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.decisions.decide import Decision, Reason, new_decision_id
-from privguard.internals.prevention.decisions.models import Candidate, DecisionRow
+from privguard.internals.prevention.decisions.models import DecisionRow, queue_candidate
 from privguard.internals.prevention.ledger.entry import NewEntry
 
 log = logging.getLogger(__name__)
@@ -178,7 +182,7 @@ class DecisionLog:
         return decision
 
     def _supersede(self, decision: Decision, reason: str) -> Decision:
-        refused = replace(decision, record=False, reason=reason, decision_id=new_decision_id())
+        refused = decision._replace(record=False, reason=reason, decision_id=new_decision_id())
         item = self._item(refused, supersedes=decision.decision_id)
         self._enqueue_async(item)
         log.error(
@@ -191,6 +195,18 @@ class DecisionLog:
             self._queue.put_nowait(item)
         except queue.Full:
             self._write_spill([item])
+
+    def offer(self, item: _Item) -> bool:
+        """Queue an item built elsewhere (the writer process's workers); False when full."""
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            return False
+        return True
+
+    def spill(self, items: list[_Item]) -> None:
+        """Write ``items`` to the spill file (fsynced), to be replayed after a commit."""
+        self._write_spill(items)
 
     def _item(self, d: Decision, supersedes: str = "") -> _Item:
         row = {
@@ -312,7 +328,7 @@ class DecisionLog:
         session.execute(insert(DecisionRow), rows)
         for it, row in zip(batch, rows, strict=True):
             if it.number is not None:
-                _queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
+                queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
         session.flush()
 
     # -- the spill file ---------------------------------------------------------------------
@@ -325,20 +341,32 @@ class DecisionLog:
         )
         with self._spill_lock:
             self._spill.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._spill, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                os.write(fd, lines.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            while True:
+                fd = os.open(self._spill, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                try:
+                    # Several processes spill into one file (the writer and the service's
+                    # workers); the replaying writer renames it under the same lock. A
+                    # file renamed between our open and our lock is not ours to append to.
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    if _same_file(fd, self._spill):
+                        os.write(fd, lines.encode("utf-8"))
+                        os.fsync(fd)
+                        break
+                finally:
+                    os.close(fd)
             self.spilled += len(items)
 
     def _replay_spill(self) -> None:
         with self._spill_lock:
             if self._spill.exists():
-                self._spill.rename(
-                    self._spill.with_name(f"{self._spill.name}.{time.time_ns()}.pending")
-                )
+                fd = os.open(self._spill, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # no other process is appending now
+                    self._spill.rename(
+                        self._spill.with_name(f"{self._spill.name}.{time.time_ns()}.pending")
+                    )
+                finally:
+                    os.close(fd)
         for pending in sorted(self._spill.parent.glob(self._spill.name + ".*.pending")):
             items = [_Item(**json.loads(line)) for line in _lines(pending)]
             try:
@@ -364,33 +392,15 @@ def _left(deadline: float | None, monotonic: Callable[[], float]) -> float | Non
     return None if deadline is None else max(0.0, deadline - monotonic())
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
 def _lines(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 yield line
-
-
-def _queue_candidate(
-    session: Session, number: str, facility: str, at: dt.datetime, decision_id: str
-) -> None:
-    # Declared private call to an unregistered number: the registrar's evidence to invite.
-    found = session.scalars(select(Candidate).where(Candidate.number == number)).first()
-    if found is None:
-        session.add(
-            Candidate(
-                number=number,
-                first_at=at,
-                last_at=at,
-                declarations=1,
-                facilities=facility,
-                evidence=json.dumps([decision_id]),
-            )
-        )
-        session.flush()
-        return
-    found.declarations += 1
-    found.last_at = max(found.last_at.replace(tzinfo=found.last_at.tzinfo or dt.UTC), at)
-    found.facilities = ",".join(sorted(set(found.facilities.split(",")) | {facility}))
-    evidence = json.loads(found.evidence)
-    found.evidence = json.dumps((evidence + [decision_id])[-100:])  # the latest 100

@@ -11,9 +11,10 @@ number itself to reach its owner, so it is kept in clear there.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from privguard.internals.prevention.db import Base
 
@@ -54,3 +55,29 @@ class Candidate(Base):
     facilities: Mapped[str] = mapped_column(Text, default="")  # sorted, comma-joined
     evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of decision ids
     state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | invited | closed
+
+
+def queue_candidate(
+    session: Session, number: str, facility: str, at: dt.datetime, decision_id: str
+) -> None:
+    """Queue a declared private call's unregistered number for the registrar (the
+    declaration's decision id as evidence), or count one more declaration of it."""
+    found = session.scalars(select(Candidate).where(Candidate.number == number)).first()
+    if found is None:
+        session.add(
+            Candidate(
+                number=number,
+                first_at=at,
+                last_at=at,
+                declarations=1,
+                facilities=facility,
+                evidence=json.dumps([decision_id]),
+            )
+        )
+        session.flush()
+        return
+    found.declarations += 1
+    found.last_at = max(found.last_at.replace(tzinfo=found.last_at.tzinfo or dt.UTC), at)
+    found.facilities = ",".join(sorted(set(found.facilities.split(",")) | {facility}))
+    evidence = json.loads(found.evidence)
+    found.evidence = json.dumps((evidence + [decision_id])[-100:])  # the latest 100

@@ -8,7 +8,8 @@ tlog-proof receipts that anyone verifies offline with the public key. ``Ledger.v
 recomputes everything and names any entry deleted, altered, inserted or re-ordered.
 
 Modules: :mod:`.merkle` (tree math), :mod:`.note` (signed notes, checkpoints, keys),
-:mod:`.entry` (canonical entries), :mod:`.tables`, :mod:`.store` (the Ledger),
+:mod:`.entry` (canonical entries), :mod:`.tables`, :mod:`.store` (the Ledger: appends,
+checkpoints), :mod:`.reads` (its reads: entries, roots, proofs),
 :mod:`.check` (verify), :mod:`.proof` (receipts). The contract is LEDGER_API.md.
 """
 

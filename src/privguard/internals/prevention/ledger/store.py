@@ -12,15 +12,16 @@ Storage choices, and why:
 - Proofs and roots read leaf hashes in index order from the database, streaming, plus the
   cached root of every complete aligned run of 256 leaves (``ledger_nodes``). A proof at
   size n reads at most n/256 cached roots and a few hundred leaves; nothing is kept in
-  memory between calls, so several processes can share a log.
+  memory between calls, so several processes can share a log. Those reads (entries,
+  roots, proofs) are :class:`~.reads.LogReads`, which the Ledger extends; this module
+  writes (appends, checkpoints) and assembles receipts.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,6 @@ from privguard.internals.prevention.ledger.entry import (
     now,
     parse_time,
 )
-from privguard.internals.prevention.ledger.errors import LedgerError
 from privguard.internals.prevention.ledger.note import (
     Signer,
     Verifier,
@@ -52,6 +52,7 @@ from privguard.internals.prevention.ledger.note import (
     split_note,
 )
 from privguard.internals.prevention.ledger.proof import render_receipt
+from privguard.internals.prevention.ledger.reads import LogReads
 from privguard.internals.prevention.ledger.tables import (
     TILE,
     TILE_LEVEL,
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 # session.info key: the logs appended to in the session since this was last cleared, for
 # listeners that react to a commit (the service refreshes its gate after a registry one).
 CHANGED_LOGS = "privguard_ledger_changed"
-_STREAM = {"yield_per": 2000}
 # Built once: statements with literal values cost more to compile than to run.
 _INSERT_ENTRY = insert(entries)
 _BUMP = (
@@ -106,21 +106,7 @@ class SignedCheckpoint:
         }
 
 
-def _entry(row: Row[Any]) -> LedgerEntry:
-    return LedgerEntry(
-        log=row.log,
-        index=row.idx,
-        at=parse_time(row.at),
-        actor=row.actor,
-        action=row.action,
-        reason=row.reason,
-        payload=json.loads(row.payload),
-        salt=bytes(row.salt),
-        leaf_hash=bytes(row.leaf_hash),
-    )
-
-
-class Ledger:
+class Ledger(LogReads):
     """One tamper-evident log: appends, signed checkpoints, proofs, receipts and ``verify``.
 
     ``Ledger(log="registry", signer=signer)``; the origin of its checkpoints is the signer's
@@ -246,11 +232,6 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------
 
-    def size(self, session: Session) -> int:
-        """The number of entries in the log (its next index)."""
-        size = session.execute(select(heads.c.size).where(heads.c.log == self.log)).scalar()
-        return int(size or 0)
-
     def latest_checkpoint(self, session: Session) -> SignedCheckpoint | None:
         """The stored checkpoint of the largest size (the newest among equals), if any."""
         row = session.execute(
@@ -273,116 +254,6 @@ class Ledger:
     def _checkpoint(self, row: Row[Any]) -> SignedCheckpoint:
         return SignedCheckpoint(
             self.origin, int(row.size), bytes(row.root), row.note, parse_time(row.at)
-        )
-
-    def entry(self, session: Session, index: int) -> LedgerEntry:
-        """The entry at ``index``; InputError if there is none."""
-        row = session.execute(
-            select(entries).where(entries.c.log == self.log, entries.c.idx == index)
-        ).first()
-        if row is None:
-            raise InputError(
-                f"the {self.log} log has no entry {index}",
-                where=f"ledger {self.log}",
-                fix=f"give an index from 0 to {self.size(session) - 1}",
-            )
-        return _entry(row)
-
-    def entries(
-        self, session: Session, start: int = 0, stop: int | None = None
-    ) -> Iterator[LedgerEntry]:
-        """Entries ``start`` to ``stop - 1`` in index order, streamed from the database."""
-        query = select(entries).where(entries.c.log == self.log, entries.c.idx >= start)
-        if stop is not None:
-            query = query.where(entries.c.idx < stop)
-        for row in session.execute(query.order_by(entries.c.idx).execution_options(**_STREAM)):
-            yield _entry(row)
-
-    def _leaves(self, session: Session, lo: int, hi: int) -> Iterator[bytes]:
-        query = (
-            select(entries.c.idx, entries.c.leaf_hash)
-            .where(entries.c.log == self.log, entries.c.idx >= lo, entries.c.idx < hi)
-            .order_by(entries.c.idx)
-            .execution_options(**_STREAM)
-        )
-        expected = lo
-        for idx, digest in session.execute(query):
-            if idx != expected:
-                break
-            expected += 1
-            yield bytes(digest)
-        if expected != hi:
-            raise LedgerError(
-                f"the {self.log} log is missing entry {expected}",
-                where=f"ledger {self.log}",
-                fix="run verify to see what was changed",
-            )
-
-    def subtree(self, session: Session, lo: int, hi: int) -> bytes:
-        """The RFC 6962 root of leaves ``lo..hi-1`` as a tree of their own.
-
-        Complete 256-leaf runs come from the node cache when ``lo`` is aligned (RFC 6962's
-        proofs only ask for aligned ranges); the rest is streamed from the entries.
-        """
-        frontier = merkle.Frontier()
-        start = lo
-        if lo % TILE == 0 and hi - lo >= TILE:
-            first, count = lo // TILE, (hi - lo) // TILE
-            rows = session.execute(
-                select(nodes.c.idx, nodes.c.hash)
-                .where(
-                    nodes.c.log == self.log,
-                    nodes.c.level == TILE_LEVEL,
-                    nodes.c.idx >= first,
-                    nodes.c.idx < first + count,
-                )
-                .order_by(nodes.c.idx)
-            ).all()
-            if [r.idx for r in rows] == list(range(first, first + count)):
-                for r in rows:
-                    frontier.push(bytes(r.hash), TILE_LEVEL)
-                start = lo + count * TILE
-            # else: the cache is incomplete (an old database); stream every leaf instead
-        for digest in self._leaves(session, start, hi):
-            frontier.push(digest)
-        return frontier.root()
-
-    def root(self, session: Session, size: int | None = None) -> bytes:
-        """The RFC 6962 root of the first ``size`` entries (default: all of them)."""
-        size = self.size(session) if size is None else size
-        self._check_size(session, size)
-        return self.subtree(session, 0, size) if size else merkle.EMPTY_ROOT
-
-    def _check_size(self, session: Session, size: int) -> int:
-        current = self.size(session)
-        if not 0 <= size <= current:
-            raise InputError(
-                f"the {self.log} log has {current} entries, not {size}",
-                where=f"ledger {self.log}",
-                fix=f"give a size from 0 to {current}",
-            )
-        return current
-
-    def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
-        """The RFC 6962 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
-        self._check_size(session, size)
-        if not 0 <= index < size:
-            raise InputError(
-                f"entry {index} is not in the first {size} entries of {self.log}",
-                fix=f"give an index from 0 to {size - 1}",
-            )
-        return merkle.inclusion_proof(index, size, lambda lo, hi: self.subtree(session, lo, hi))
-
-    def consistency_proof(self, session: Session, old_size: int, new_size: int) -> list[bytes]:
-        """The RFC 6962 proof that the tree of ``new_size`` entries extends the one of ``old_size``."""
-        self._check_size(session, new_size)
-        if not 0 < old_size <= new_size:
-            raise InputError(
-                f"no consistency proof from size {old_size} to size {new_size}",
-                fix="the old size must be at least 1 and at most the new size",
-            )
-        return merkle.consistency_proof(
-            old_size, new_size, lambda lo, hi: self.subtree(session, lo, hi)
         )
 
     def receipt(self, session: Session, index: int) -> str:

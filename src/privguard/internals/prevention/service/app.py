@@ -8,9 +8,12 @@ declares its access policy (``policy.py``), every error has one JSON shape (``er
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -46,8 +49,11 @@ and password for a token; an administrator issues long-lived tokens to systems.
 """
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
-    """The service for ``settings``; the database is opened and migrated at startup."""
+def create_app(settings: ServiceSettings, *, decision_writer: Path | None = None) -> FastAPI:
+    """The service for ``settings``; the database is opened and migrated at startup.
+
+    ``decision_writer``: the Unix socket of the service's one decision writer (a worker of
+    ``privguard serve --workers N``); None: this process logs its decisions itself."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +85,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         responses=errors.COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.state.decision_writer = decision_writer
     errors.install(app)
     app.include_router(routes_meta.router)
     app.include_router(routes_auth.router)
@@ -109,12 +116,39 @@ class QuietDecisions(logging.Filter):
         return True
 
 
-def serve(settings: ServiceSettings) -> None:
+SETTINGS_ENV = "PRIVGUARD_WORKER_SETTINGS"  # the settings a worker process rebuilds
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``privguard serve --workers N`` worker (uvicorn's factory).
+
+    Its settings come from the parent through :data:`SETTINGS_ENV`; its decisions go to
+    the parent's one decision writer (``decisions/writer.py``)."""
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    settings = ServiceSettings(
+        data_dir=Path(raw["data_dir"]),
+        database_url=raw["database_url"],
+        signing_key_file=Path(raw["signing_key_file"]) if raw["signing_key_file"] else None,
+        host=raw["host"],
+        port=raw["port"],
+        decision_timeout_ms=raw["decision_timeout_ms"],
+    )
+    logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
+    return create_app(settings, decision_writer=Path(raw["decision_writer"]))
+
+
+def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = None) -> None:
     """Run the service with uvicorn on ``settings.host``:``settings.port`` until stopped.
 
     The database is reached and migrated first, so a wrong URL or a stopped server is a
     :class:`DatabaseError` with its fix, not a failed startup inside uvicorn. uvicorn uses
     uvloop and httptools (dependencies) where they are installed.
+
+    ``workers`` > 1: that many uvicorn worker processes answer, and ONE decision writer
+    process (started first, started again if it dies) commits every worker's decisions
+    in groups; a worker's ``record=true`` waits for the writer's ack. ``factory`` is the
+    workers' app factory as an import string (default :func:`worker_app`; the HTTP bench
+    wraps it to inject its faults).
     """
     import uvicorn
 
@@ -124,4 +158,37 @@ def serve(settings: ServiceSettings) -> None:
     finally:
         engine.dispose()
     logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if workers <= 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        return
+    from privguard.internals.prevention.decisions.http import hmac_key
+    from privguard.internals.prevention.decisions.writer import WriterProcess, socket_path
+
+    # Keys made once here, not raced by the workers on a fresh data dir.
+    Signer.load_or_create(settings.key_file, name=registry_api.ORIGIN)
+    hmac_key(settings)
+    path = socket_path(settings.data_dir)
+    writer = WriterProcess(settings, path).start()
+    os.environ[SETTINGS_ENV] = json.dumps(
+        {
+            "data_dir": str(settings.data_dir),
+            "database_url": settings.database_url,
+            "signing_key_file": str(settings.signing_key_file or ""),
+            "host": settings.host,
+            "port": settings.port,
+            "decision_timeout_ms": settings.decision_timeout_ms,
+            "decision_writer": str(path),
+        }
+    )
+    log.info("decision writer %s on %s; %d workers", writer.pid, path, workers)
+    try:
+        uvicorn.run(
+            factory or f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+        )
+    finally:
+        writer.stop()
