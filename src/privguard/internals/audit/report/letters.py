@@ -340,7 +340,7 @@ def render_letter(
              "yes" if c["registered_then"] else "no")
             for c in listed
         ],
-        [24, 25, 24, 22, 24, 17, 21, 17],
+        [22, 21, 21, 19, 24, 15, 36, 16],
         size=7,
     )  # fmt: skip
     if more > 0:
