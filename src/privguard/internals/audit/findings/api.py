@@ -136,7 +136,7 @@ def headline(v: dict[str, Any]) -> str:
     if missing:
         text += (
             " No call in the dump has a completed duration, so numbers were judged as "
-            f"attorneys' without the {' and '.join(missing)} of their calls."
+            "attorneys' without looking at how long their calls lasted."
         )
     if v["candidate_numbers"]:
         text += (

@@ -77,7 +77,7 @@ def _missing_features(ex: Executor) -> tuple[str, ...]:
     if missing:
         log.warning(
             "no call in the dump has a completed duration: candidate numbers are scored without %s",
-            " and ".join(missing),
+            " and ".join(S.PLAIN_NEEDS.get(m, m) for m in missing),
         )
     return missing
 
