@@ -9,6 +9,7 @@ summary; those stay in the appendix and the exports."""
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 import shutil
@@ -113,3 +114,36 @@ def test_no_internal_terms_in_the_main_body_letters_or_summary(run: dict[str, ob
         assert letters
         for letter in letters:
             assert _jargon(_pdf_text(letter)) == [], letter.name
+
+
+def test_one_table_per_audience_with_the_same_columns(run: dict[str, object]) -> None:
+    """restricted/findings/ repeats no export under other names (issue 13): it holds only
+    by_inmate.csv, the shareable exports/by_inmate.csv with people in clear; under the case
+    key, the two are the same rows."""
+    from privguard.internals.common.keys import load_key, pseudonym
+
+    out = Path(str(run["out"]))
+    restricted = out / "restricted" / "findings"
+    assert sorted(p.name for p in restricted.iterdir()) == ["by_inmate.csv"]
+    with (restricted / "by_inmate.csv").open(encoding="utf-8", newline="") as fh:
+        clear = list(csv.DictReader(fh))
+    with (out / "shareable" / "exports" / "by_inmate.csv").open(encoding="utf-8", newline="") as fh:
+        shared = list(csv.DictReader(fh))
+    assert clear and list(clear[0]) == list(shared[0])
+    key = load_key(out)
+
+    # An account written with several name spellings shows the first of each list (names
+    # or pseudonyms), which may differ: the name is compared where the account has one.
+    def masked(r: dict[str, str]) -> tuple[str, ...]:
+        acct = pseudonym(key, "account", r["inmate_account"].lstrip("'"))
+        return (r["facility"], acct, r["calls"], r["completed"], r["recorded"], r["violations"])
+
+    def shown(r: dict[str, str]) -> tuple[str, ...]:
+        return (r["facility"], r["inmate_account"], r["calls"], r["completed"], r["recorded"],
+                r["violations"])  # fmt: skip
+
+    assert sorted(map(masked, clear)) == sorted(map(shown, shared))
+    names = {
+        pseudonym(key, "name", r["inmate_name"].lstrip("'")) for r in clear if r["inmate_name"]
+    }
+    assert sum(r["inmate_name"] in names for r in shared) >= 0.8 * len(shared)

@@ -65,7 +65,8 @@ PRIVACY_NOTE = (
 RESTRICTED_NOTE = (
     "This report, the letters and the exports are in the audit's shareable folder. The "
     "material behind them that names people in full (the call table, the list of "
-    "privileged calls with names and accounts, the per-inmate findings, the review sheet "
+    "privileged calls with names and accounts, findings/by_inmate.csv (the table of the "
+    "exports' by_inmate.csv, with people named), the review sheet "
     "and the work files) is in the audit's restricted folder, beside this one: it stays "
     "with the case team. README.txt at the top of the audit folder says which is which."
 )
