@@ -40,14 +40,14 @@ class WarningLog(logging.Handler):
         text = sentence(record.getMessage())
         group = self._groups.setdefault(kind_of(text), _Group(text))
         group.seen.add(text)
-        if text not in group.examples and len(group.examples) < 3:
+        if text not in group.examples and len(group.examples) < 2:
             group.examples.append(text)
 
     def __len__(self) -> int:
         return sum(g.count for g in self._groups.values())
 
     def lines(self) -> list[str]:
-        """'Warnings (N):' and one line per kind, with how many times and up to 3 examples."""
+        """'Warnings (N):' and one line per kind, with how many times and up to 2 examples."""
         if not self._groups:
             return []
         out = ["", f"Warnings ({len(self):,}):"]
