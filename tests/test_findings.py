@@ -89,11 +89,18 @@ def test_breakdowns_add_up_and_calls_carry_provenance(tmp_path: Path) -> None:
     pop = build(seed=8)
     out, work, _ = _setup(tmp_path, pop)
     summary = findings(out)
-    for kind in ("facility", "month", "attorney_number", "inmate"):
-        with (AuditPaths(out).findings / f"by_{kind}.csv").open() as fh:
-            rows = list(csv.DictReader(fh))
-        for key in ("privileged_calls", "privileged_calls_recorded", "registry_violations"):
-            assert sum(int(r[key]) for r in rows) == summary[key], (kind, key)
+    # One findings table, with the columns of exports/by_inmate.csv (the others exist
+    # only in the exports, where no one is named).
+    assert sorted(p.name for p in AuditPaths(out).findings.iterdir()) == ["by_inmate.csv"]
+    with (AuditPaths(out).findings / "by_inmate.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == [
+        "facility", "inmate_account", "inmate_name", "calls", "completed", "recorded",
+        "violations",
+    ]  # fmt: skip
+    for col, key in (("calls", "privileged_calls"), ("recorded", "privileged_calls_recorded"),
+                     ("violations", "registry_violations")):  # fmt: skip
+        assert sum(int(r[col]) for r in rows) == summary[key], key
     with (AuditPaths(out).privileged_calls).open() as fh:
         calls = list(csv.DictReader(fh))
     assert len(calls) == summary["privileged_calls"]
@@ -137,10 +144,7 @@ def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:
         paths = AuditPaths(out)
         files = [paths.numbers, paths.registry, paths.review, paths.privileged_calls]
         files += [paths.summary, paths.clocks]
-        files += [
-            paths.findings / f"by_{k}.csv"
-            for k in ("facility", "month", "attorney_number", "inmate")
-        ]
+        files += [paths.findings / "by_inmate.csv"]
         runs.append({f.relative_to(out): f.read_bytes() for f in files})
     assert runs[0] == runs[1]
 

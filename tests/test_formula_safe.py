@@ -41,7 +41,7 @@ def test_hostile_attorney_names_are_neutralized_in_every_csv(
     assert proc.returncode == 0, proc.stderr
     written = sorted(p for p in out.rglob("*.csv") if "ingested" not in p.parts)
     names = {p.name for p in written}
-    assert {"privileged_calls.csv", "by_attorney_number.csv", "review.csv"} <= names
+    assert {"privileged_calls.csv", "attorney_numbers.csv", "review.csv"} <= names
     seen: dict[str, int] = {}
     for path in written:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -52,4 +52,4 @@ def test_hostile_attorney_names_are_neutralized_in_every_csv(
                         if cell == "'" + evil:
                             seen[path.name] = seen.get(path.name, 0) + 1
     # The names did reach the files (so the check above could fail), apostrophe first.
-    assert seen.get("privileged_calls.csv") and seen.get("by_attorney_number.csv"), seen
+    assert seen.get("privileged_calls.csv") and seen.get("attorney_numbers.csv"), seen

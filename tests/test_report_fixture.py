@@ -224,11 +224,6 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         f"{summary['attorney_numbers']} attorney numbers among {summary['calls']:,} calls"
     )
     (AuditPaths(out).summary).write_text(json.dumps(summary, indent=2))
-    by_fac = Counter(c["facility"] for c in priv)
-    with open(AuditPaths(out).findings / "by_facility.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["facility", "privileged_calls"])
-        w.writerows(sorted(by_fac.items()))
     with open(AuditPaths(out).privileged_calls, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["call_id", "number", "recorded"])

@@ -153,3 +153,26 @@ def test_cli_without_an_audit_exits_2_with_a_plain_message(tmp_path: Path) -> No
         f"Error: {AuditPaths(tmp_path).numbers}: the number classification is missing"
     )
     assert "Fix: run 'privguard audit'" in proc.stderr
+
+
+def test_cli_review_uses_the_case_files_key_file(tmp_path: Path) -> None:
+    """With a custom [privacy] key_file, `privguard review --config` fills the pseudonym
+    column with the key the audit used (it was empty: review looked only beside OUT)."""
+    pop = build(seed=12)
+    out = tmp_path / "out"
+    write_calls(pop, out)
+    key_file = tmp_path / "secrets" / "k.key"
+    key_file.parent.mkdir()
+    key = load_key(out, key_file)  # created where the case file says, as the audit does
+    case = tmp_path / "case.toml"
+    case.write_text(f'[privacy]\nkey_file = "{key_file.as_posix()}"\n', encoding="utf-8")
+    identify(out, review_key=key)
+    audit_sheet = _read(AuditPaths(out).review)
+    assert audit_sheet and all(r["Pseudonym in the report"] for r in audit_sheet)
+    sheet = tmp_path / "s.csv"
+    done = CliRunner().invoke(cli, ["review", str(out), "--to", str(sheet), "--config", str(case)])
+    assert done.exit_code == 0, done.output
+    assert _read(sheet) == audit_sheet
+    # Without the case file the key is not found: the column is empty, and a warning says why.
+    done = CliRunner().invoke(cli, ["review", str(out), "--to", str(sheet)])
+    assert done.exit_code == 0 and not any(r["Pseudonym in the report"] for r in _read(sheet))

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from privguard.cli._progress import RichProgress
+from privguard.cli._warnings import gathered
 from privguard.errors import EXIT_INCOMPLETE
 
 _PATH = click.Path(path_type=Path)
@@ -95,7 +96,8 @@ def audit(
         raise click.UsageError("--spark-master and --spark-conf need --engine spark")
     spark = SparkOptions(spark_master, parse_conf_args(list(spark_conf)))
 
-    with RichProgress() as progress:
+    verbose = click.get_current_context().find_root().params.get("verbose", 0)
+    with gathered(live=bool(verbose)) as warned, RichProgress() as progress:
         result = run_audit(
             dump,
             out,
@@ -109,6 +111,8 @@ def audit(
             spark=spark,
         )
     for line in summary_lines(result, lists_given=bool(directories or registries)):
+        click.echo(line)
+    for line in warned.lines():
         click.echo(line)
     # click.launch uses the desktop's opener; on a server it fails, and the summary above
     # still names the file.

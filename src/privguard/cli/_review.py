@@ -16,7 +16,13 @@ import click
     default=None,
     help="Where to write the sheet (default: OUT/review.csv).",
 )
-def review(out: Path, dest: Path | None) -> None:
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The case file the audit ran with: its [privacy] key_file gives the pseudonyms.",
+)
+def review(out: Path, dest: Path | None, config: Path | None) -> None:
     """Write the numbers whose calls look like an attorney's, for you to confirm or reject.
 
     Open the sheet in a spreadsheet program, write confirm or reject in the Decision
@@ -26,7 +32,7 @@ def review(out: Path, dest: Path | None) -> None:
     """
     from privguard.internals.audit.identify.review import export_review
 
-    path = export_review(out, dest)
+    path = export_review(out, dest, config=config)
     with path.open(encoding="utf-8") as fh:
         rows = max(sum(1 for _ in fh) - 1, 0)
     click.echo(f"Wrote {rows:,} number(s) to review to {path}")

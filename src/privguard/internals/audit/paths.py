@@ -92,8 +92,9 @@ shareable/   MAY be shared outside the case team: the report (report.html, repor
              summary.json holds the headline figures.
 restricted/  MUST NOT leave the case team: real names, inmate accounts and phone
              numbers. The call table (calls.parquet), the classified numbers
-             (numbers.parquet), privileged_calls.csv, findings/ (by_inmate.csv names
-             people), the review sheet (review.csv) and the stages' work files (work/).
+             (numbers.parquet), privileged_calls.csv, findings/by_inmate.csv (the
+             exports' by_inmate.csv with people named), the review sheet (review.csv)
+             and the stages' work files (work/).
 
 manifest.json  SHA-256 of every input and output; manifest.sig is its Ed25519 signature
                with the case's public key. Check both with: privguard verify <this folder>

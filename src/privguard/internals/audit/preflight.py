@@ -15,6 +15,8 @@ from pathlib import Path
 from privguard.errors import InputError, PrivguardError
 from privguard.internals.audit.outdir import out_problem
 from privguard.internals.audit.settings import CaseSettings, load_settings
+from privguard.internals.common.keys import _inside as path_inside
+from privguard.internals.common.keys import key_path, load_key
 from privguard.internals.common.lists.sources import load_labels, read_directory, read_registry
 
 
@@ -35,6 +37,23 @@ def _file(kind: str, path: Path, problems: list[str]) -> bool:
     else:
         return True
     return False
+
+
+def _key_problems(out: Path, settings: CaseSettings) -> list[str]:
+    """The case key where the audit will use it: not inside OUT, and readable if it exists.
+    Found late, at identify, a refused key left a half-written OUT that the next run, with
+    the key fixed as the message said, then refused as "not an audit"."""
+    privacy = settings.privacy
+    if not privacy.pseudonymize:
+        return []
+    path = key_path(out, privacy.key_file)
+    if not (path.is_file() or path_inside(path, out)):
+        return []  # created on first use, beside OUT
+    try:
+        load_key(out, privacy.key_file)
+    except PrivguardError as err:
+        return _say("the case key", err)
+    return []
 
 
 def check_inputs(
@@ -89,6 +108,7 @@ def check_inputs(
             problems += _say(f"the {kind} file {path}", err)
     if problem := out_problem(Path(out), overwrite=overwrite):
         problems.append(problem)
+    problems += _key_problems(Path(out), settings)
     if problems:
         raise InputError(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} with the inputs; "

@@ -2,7 +2,7 @@
 
 :func:`findings` reads ``calls.parquet``, ``numbers.parquet``, ``registry.parquet`` and
 ``work/ingest_report.json`` (all in ``OUT/restricted``) and writes
-``restricted/privileged_calls.csv``, ``restricted/findings/by_*.csv`` and
+``restricted/privileged_calls.csv``, ``restricted/findings/by_inmate.csv`` and
 ``OUT/shareable/summary.json`` (names from ``paths.AuditPaths``).
 """
 
@@ -136,7 +136,7 @@ def headline(v: dict[str, Any]) -> str:
     if missing:
         text += (
             " No call in the dump has a completed duration, so numbers were judged as "
-            f"attorneys' without the {' and '.join(missing)} of their calls."
+            "attorneys' without looking at how long their calls lasted."
         )
     if v["candidate_numbers"]:
         text += (
@@ -160,8 +160,9 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
 
     Writes ``OUT/privileged_calls.csv`` (each call with its source rows as
     ``file:table:row``, the number, its class and evidence, whether it was recorded and
-    whether a registration covered it), ``OUT/findings/by_facility.csv``,
-    ``by_month.csv``, ``by_attorney_number.csv``, ``by_inmate.csv`` and
+    whether a registration covered it), ``OUT/findings/by_inmate.csv`` (the shareable
+    ``exports/by_inmate.csv`` with people in clear: same columns; the tables that name no
+    one exist only in ``exports/``) and
     ``OUT/summary.json`` (every key of ``schema.SUMMARY_INT_KEYS``, ``first_call``,
     ``last_call``, ``completed_privileged_calls``, ``numbers_by_class``,
     ``invalid_number_reasons`` and ``headline``). Calls to numbers that failed validation
@@ -207,9 +208,9 @@ def _write_findings(ex: Executor, paths: AuditPaths) -> dict[str, Any]:
     # The report counts from these flags: one definition of "registered at the call".
     ex.copy_to_parquet(S.registry_flags_query(), paths.flags)
     paths.findings.mkdir(parents=True, exist_ok=True)
-    for kind in S.BREAKDOWNS:
-        path = paths.findings / f"by_{kind}.csv"
-        write_safe_csv(ex, S.breakdown(kind), path, order_by=S.BREAKDOWN_ORDER[kind])
+    write_safe_csv(
+        ex, S.by_inmate_query(), paths.findings / "by_inmate.csv", order_by=S.BY_INMATE_ORDER
+    )
     row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
     classes = dict(ex.fetchall(S.classes_query()))
     reasons = ex.fetchall(S.invalid_reasons_query())

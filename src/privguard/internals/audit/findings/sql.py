@@ -59,12 +59,11 @@ FROM p LEFT JOIN cover USING (call_id)"""
 
 # The order of each CSV's rows, by its output columns (repeated around the safe-CSV query).
 PRIVILEGED_ORDER = "start_utc, call_id"
-BREAKDOWN_ORDER = {
-    "facility": "privileged_calls DESC, facility",
-    "month": "month",
-    "attorney_number": "privileged_calls_recorded DESC, number",
-    "inmate": "privileged_calls_recorded DESC, facility, inmate_account",
-}
+# The one findings table kept apart from the exports: per person in custody, in clear. It
+# has the name, the columns and the order of the shareable exports/by_inmate.csv (which
+# pseudonymizes the person): one table, two audiences. The per-facility, per-month and
+# per-number tables name no one, so they exist once, in shareable/exports/.
+BY_INMATE_ORDER = "recorded DESC, calls DESC, facility, inmate_account"
 
 
 def privileged_csv_query() -> str:
@@ -104,41 +103,18 @@ def _counts() -> str:
     )
 
 
-def breakdown(kind: str) -> str:
-    """One findings table: ``facility``, ``month``, ``attorney_number`` or ``inmate``."""
-    if kind == "facility":
-        return (
-            f"SELECT facility, {_counts()}, count(DISTINCT number) AS attorney_numbers, "
-            "count(DISTINCT inmate_account) AS inmates FROM f_priv GROUP BY facility "
-            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
-        )
-    if kind == "month":
-        return (
-            f"SELECT strftime(start_utc, '%Y-%m') AS month, {_counts()}, "
-            f"count(DISTINCT number) AS attorney_numbers FROM f_priv GROUP BY month ORDER BY {BREAKDOWN_ORDER[kind]}"
-        )
-    if kind == "attorney_number":
-        return (
-            "SELECT number, min(classification) AS classification, "
-            "min(attorney_name) AS attorney_name, "
-            f"{_counts()}, count(DISTINCT (facility, inmate_account)) AS inmates, "
-            "count(DISTINCT facility) AS facilities, "
-            "strftime(min(start_utc), '%Y-%m-%d') AS first_call, "
-            "strftime(max(start_utc), '%Y-%m-%d') AS last_call, "
-            "min(evidence) AS evidence FROM f_priv GROUP BY number "
-            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
-        )
-    if kind == "inmate":
-        return (
-            "SELECT facility, inmate_account, min(inmate_name) AS inmate_name, "
-            f"{_counts()}, count(DISTINCT number) AS attorney_numbers FROM f_priv "
-            "GROUP BY facility, inmate_account "
-            f"ORDER BY {BREAKDOWN_ORDER[kind]}"
-        )
-    raise ValueError(f"unknown breakdown {kind!r}")
-
-
-BREAKDOWNS = ("facility", "month", "attorney_number", "inmate")
+def by_inmate_query() -> str:
+    """Rows of ``restricted/findings/by_inmate.csv``: calls to attorney numbers per facility
+    and person in custody, as ``report.sql.by_inmate_sql`` gives them for the exports."""
+    return (
+        "SELECT coalesce(facility, '(unknown)') AS facility, "
+        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
+        "min(inmate_name) AS inmate_name, count(*) AS calls, "
+        "count(*) FILTER (WHERE completed) AS completed, "
+        "count(*) FILTER (WHERE recorded) AS recorded, "
+        "count(*) FILTER (WHERE registry_violation) AS violations "
+        "FROM f_priv GROUP BY 1, 2"
+    )
 
 
 SUMMARY_FIELDS: tuple[str, ...] = (

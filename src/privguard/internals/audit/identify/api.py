@@ -17,7 +17,6 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.internals.audit.engines import Executor, session
-from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.identify.clocks import facility_clocks
 from privguard.internals.audit.identify.review import write_review_sheet
@@ -77,7 +76,7 @@ def _missing_features(ex: Executor) -> tuple[str, ...]:
     if missing:
         log.warning(
             "no call in the dump has a completed duration: candidate numbers are scored without %s",
-            " and ".join(missing),
+            " and ".join(S.PLAIN_NEEDS.get(m, m) for m in missing),
         )
     return missing
 
@@ -180,13 +179,10 @@ def identify(
             registry_path = paths.registry
             ex.copy_to_parquet(S.registry_table(), registry_path)
             review_path = paths.review
-            if review_key is not None and not isinstance(ex, DuckDBExecutor):
-                # The pseudonym is DuckDB's keyed-hash macro: on another engine the small
-                # sheet is written by DuckDB, from the numbers.parquet that engine wrote.
-                with session(None) as local:
-                    write_review_sheet(local, numbers_path, review_path, review_key)
-            else:
-                write_review_sheet(ex, numbers_path, review_path, review_key)
+            # The sheet is small and its pseudonym is DuckDB's keyed-hash macro: a DuckDB
+            # session writes it from numbers.parquet on every engine.
+            with session(None) as local:
+                write_review_sheet(local, numbers_path, review_path, review_key)
             counts = dict(ex.fetchall(S.classification_counts_sql(numbers_path)))
             for table in ("id_pairs", "id_features", "id_durations"):
                 ex.execute(drop_table_sql(table))

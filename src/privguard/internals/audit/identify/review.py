@@ -16,11 +16,11 @@ import logging
 from pathlib import Path
 
 from privguard.errors import InputError
+from privguard.internals.audit import pseudonyms
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.identify import sql as S
 from privguard.internals.audit.paths import AuditPaths
-from privguard.internals.audit.report import privacy
 from privguard.internals.audit.sql import count_sql
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,15 @@ def write_review_sheet(ex: Executor, numbers: Path, dest: Path, key: bytes | Non
     number's pseudonym as the report shows it."""
     pseudonym = "NULL"
     if key is not None:
-        privacy.install(ex, key)
-        pseudonym = privacy.pseudonym_sql("number", "number")
+        pseudonyms.install(ex, key)
+        pseudonym = pseudonyms.pseudonym_sql("number", "number")
     try:
         query = S.review_sheet(str(numbers), pseudonym)
         write_safe_csv(ex, query, dest, order_by=S.REVIEW_ORDER)
         return int(ex.fetchall(count_sql(f"({query})"))[0][0])
     finally:
         if key is not None:
-            privacy.uninstall(ex)
+            pseudonyms.uninstall(ex)
 
 
 def export_review(
@@ -49,6 +49,7 @@ def export_review(
     dest: Path | None = None,
     *,
     key: bytes | None = None,
+    config: Path | None = None,
     executor: Executor | None = None,
 ) -> Path:
     """Write the review sheet (CSV) from ``OUT/numbers.parquet`` and return its path.
@@ -64,8 +65,10 @@ def export_review(
     Args:
         out: the audit's output folder (holding ``numbers.parquet``).
         dest: where to write the sheet; ``OUT/restricted/review.csv`` by default.
-        key: the case key for the pseudonyms; by default the case key next to ``out``
-            (``OUT/../case.key``) if it exists, else no pseudonyms.
+        key: the case key for the pseudonyms; by default the one the audit used: the case
+            file's ``[privacy] key_file`` when ``config`` is given, else the case key next
+            to ``out`` (``OUT/../case.key``). None found: no pseudonyms, and a warning.
+        config: the case file the audit ran with (its ``[privacy]`` section).
         executor: the engine to use; a new DuckDB one by default.
 
     Raises:
@@ -85,9 +88,28 @@ def export_review(
             fix="give a file name such as review.csv",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if key is None and privacy.key_path(out).is_file():
-        key = privacy.load_key(out)
+    if key is None:
+        key = _case_key(out, config)
     with session(executor) as ex:
         rows = write_review_sheet(ex, numbers, dest, key)
     log.info("review sheet: %d number(s) written to %s", rows, dest)
     return dest
+
+
+def _case_key(out: Path, config: Path | None) -> bytes | None:
+    """The case key the audit pseudonymized with, or None (clear report, or no key found)."""
+    from privguard.internals.audit.settings import load_settings
+    from privguard.internals.common.keys import key_path, load_key
+
+    privacy = load_settings(config).privacy
+    if not privacy.pseudonymize:
+        return None  # the report shows numbers in clear: no pseudonym to match
+    path = key_path(out, privacy.key_file)
+    if not path.is_file():
+        log.warning(
+            "no case key at %s, so the sheet's 'Pseudonym in the report' column is empty; if "
+            "the case file sets [privacy] key_file, pass it with --config",
+            path,
+        )
+        return None
+    return load_key(out, privacy.key_file)

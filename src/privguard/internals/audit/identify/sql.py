@@ -237,23 +237,35 @@ def _pct(expr: str) -> str:
     return f"CAST(round(100 * coalesce({expr}, 0)) AS INTEGER)::VARCHAR || '%'"
 
 
+def _count(expr: str, one: str, many: str) -> str:
+    """SQL text: ``expr`` with its noun in the right number ('1 facility', '3 facilities')."""
+    return f"{expr}::VARCHAR || CASE WHEN {expr} = 1 THEN ' {one}' ELSE ' {many}' END"
+
+
+# The sub-scores of NEEDS as a reader would name them.
+PLAIN_NEEDS = {"duration": "the median call length", "brevity": "the share of short calls"}
+
+
 def pattern_text(missing: tuple[str, ...] = ()) -> str:
-    """The features as a sentence a person can read, naming the sub-scores left out."""
+    """The features as sentences a person can read (plain words: the effective number of
+    callers and the sub-scores' names stay in the numbers export and the appendix)."""
+    left_out = " and ".join(PLAIN_NEEDS.get(m, m) for m in missing)
     note = (
-        f" || {quote_literal('; scored without ' + ' and '.join(missing) + ': no call in the dump has a completed duration')}"
+        f" || {quote_literal('; scored without ' + left_out + ': no call in the dump has a completed duration')}"
         if missing
         else ""
     )
     return (
-        "'call pattern score ' || printf('%.2f', score) || ': ' || calls::VARCHAR || ' calls, '"
-        " || inmates::VARCHAR || ' inmates (' || printf('%.1f', effective_callers)"
-        " || ' effective), ' || facilities::VARCHAR || ' facilities, '"
-        f" || {_pct('business_share')} || ' weekday business hours, '"
-        f" || {_pct('night_share')} || ' at night, median call '"
-        " || printf('%.1f', coalesce(median_duration_s, 0) / 60.0) || ' min, '"
-        f" || {_pct('short_share')} || ' under 2 min, top caller '"
-        f" || {_pct('top_inmate_share')} || ' of calls, '"
-        f" || {_pct('attorney_caller_share')} || ' of callers also call known attorney numbers'"
+        "'call pattern score ' || printf('%.2f', score) || ' of 1: '"
+        f" || {_count('calls', 'call', 'calls')} || ' from '"
+        f" || {_count('inmates', 'person', 'people')} || ' in custody at '"
+        f" || {_count('facilities', 'facility', 'facilities')} || '; '"
+        f" || {_pct('business_share')} || ' in weekday business hours, '"
+        f" || {_pct('night_share')} || ' at night; the median call lasted '"
+        " || printf('%.1f', coalesce(median_duration_s, 0) / 60.0) || ' min and '"
+        f" || {_pct('short_share')} || ' lasted under 2 min; the most frequent caller made '"
+        f" || {_pct('top_inmate_share')} || ' of the calls; '"
+        f" || {_pct('attorney_caller_share')} || ' of the callers also call known attorney numbers'"
         f"{note}"
     )
 
@@ -341,10 +353,11 @@ SELECT f.number,
        WHEN l.decision = 'confirm' THEN 'confirmed by review' || coalesce(': ' || l.note, '')
        WHEN l.decision = 'reject' THEN 'rejected by review' || coalesce(': ' || l.note, '')
        WHEN {eligible} THEN {pattern_text(missing)}
-           || CASE WHEN f.score >= {float(threshold)!r} THEN '' ELSE ', below the threshold '
+           || CASE WHEN f.score >= {float(threshold)!r} THEN '' ELSE '; below the review threshold of '
                    || printf('%.2f', {float(threshold)!r}) END
        ELSE 'not in any directory or registry; too few calls to judge ('
-           || calls::VARCHAR || ' calls, ' || inmates::VARCHAR || ' inmates)' END AS evidence,
+           || {_count("calls", "call", "calls")} || ' from '
+           || {_count("inmates", "person", "people")} || ' in custody)' END AS evidence,
   r.registered_from, r.registered_until,
   coalesce(d.attorney_name, r.registrant,
            CASE WHEN l.decision = 'confirm' THEN l.attorney_name END) AS attorney_name,

@@ -125,7 +125,11 @@ def column_guess(header: str, values: Sequence[str]) -> dict[str, Any]:
     few = distinct <= min(max(12, n // 10), n // 2)  # a short list: codes, not identifiers
     if _share(text, n, _WORDS) >= 0.8:
         if few:
-            return _guess(f"words from a short list ({distinct} kinds)", named, counts)
+            return _guess(
+                f"words from a short list ({distinct} {'kind' if distinct == 1 else 'kinds'})",
+                named,
+                counts,
+            )
         return _guess("text", named, counts)
     if _share(text, n, _IDENT) >= 0.9:
         if few:

@@ -10,7 +10,7 @@ from . import charts, layout, reading, texts
 from .completion import completed_cell, completion_sub
 from .html_method import appendix, method
 from .htmlparts import card, mono, n, table, tag
-from .model import ReportModel, pick
+from .model import ReportModel, pick, plain_zone
 
 
 def _invalid_sub(s: dict[str, Any]) -> str:
@@ -155,7 +155,7 @@ def chart_section(m: ReportModel) -> str:
         layout.table("facility"),
         ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Registry violations"],
         [(m.case.facility(r["facility"]) if r["facility"] != "(unknown)" else r["facility"],
-          r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"])
+          plain_zone(r["zone"]), r["calls"], completed_cell(r), r["recorded"], r["violations"])
          for r in m.by_facility],
         numeric=[2, 3, 4, 5],
     )  # fmt: skip

@@ -340,7 +340,7 @@ def render_letter(
              "yes" if c["registered_then"] else "no")
             for c in listed
         ],
-        [24, 25, 24, 22, 24, 17, 21, 17],
+        [22, 21, 21, 19, 24, 15, 36, 16],
         size=7,
     )  # fmt: skip
     if more > 0:
@@ -352,7 +352,7 @@ def render_letter(
     else:
         doc.para(f"The same list is in {csv_name} beside this letter, for a spreadsheet.", 9)
     doc.para(
-        f"Where each call comes from: its call_id in {csv_name} is its row in the audit's "
+        f"Where each call comes from: its call ID (first column) in {csv_name} is its row in the audit's "
         "exports/privileged_calls.csv, and the 'sources' column of both names the file, "
         "table and row of the phone records it was read from. In the CSV file, text a "
         "spreadsheet could run as a formula starts with an apostrophe ('). The audit's "

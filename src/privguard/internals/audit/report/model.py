@@ -114,6 +114,25 @@ def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
 GIVEN = ("mapping", "header", "column", "offset", "given")
 
 
+# Clock names a reader knows; the IANA names stay in the appendix and the exports.
+PLAIN_ZONES = {
+    "America/New_York": "Eastern time", "America/Detroit": "Eastern time",
+    "America/Chicago": "Central time", "America/Denver": "Mountain time",
+    "America/Phoenix": "Arizona time (no daylight saving)",
+    "America/Los_Angeles": "Pacific time", "America/Anchorage": "Alaska time",
+    "Pacific/Honolulu": "Hawaii time", "UTC": "UTC", "Etc/UTC": "UTC",
+}  # fmt: skip
+
+
+def plain_zone(zone: str | None) -> str:
+    """A clock as the main body names it: 'Central time', else 'local time of <city>'."""
+    if not zone:
+        return "unknown"
+    if zone in PLAIN_ZONES:
+        return PLAIN_ZONES[zone]
+    return f"local time of {zone.rsplit('/', 1)[-1].replace('_', ' ')}"
+
+
 def utc_offsets(zone: str | None) -> str:
     """A zone's offsets from UTC in winter and summer, e.g. 'UTC-6 / UTC-5 (summer)'."""
     if not zone:

@@ -8,7 +8,7 @@ from . import charts, layout, reading, texts
 from .completion import completed_cell, completion_known
 from .html import FACILITIES_CHARTED, reduction_rows
 from .html_method import rule_rows
-from .model import ReportModel, clock_groups, uncertain_clocks
+from .model import ReportModel, clock_groups, plain_zone, uncertain_clocks
 from .pdfbase import Doc
 
 
@@ -118,7 +118,7 @@ def render_pdf(m: ReportModel, path: Path) -> None:
         layout.table("facility"),
         ["Facility", "Local clock", "Attempts", "Completed", "Recorded", "Registry violations"],
         [(m.case.facility(r["facility"]) if r["facility"] != "(unknown)" else r["facility"],
-          r["zone"] or "unknown", r["calls"], completed_cell(r), r["recorded"], r["violations"])
+          plain_zone(r["zone"]), r["calls"], completed_cell(r), r["recorded"], r["violations"])
          for r in m.by_facility],
         [40, 40, 23, 23, 23, 25],
         numeric=[2, 3, 4, 5],

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 INK = (31, 35, 40)
 MUTED = (87, 96, 106)
 HEAD_FILL = (232, 238, 244)
+# Where a long token may break: after a space, a slash, a backslash, a dot, an underscore, a
+# hyphen or a question mark (the natural joints of URLs, paths and zone names).
+BREAK_AFTER = r"(?<=[ /\\._?-])"
+JOINTS = "/\\._?-"
 
 
 class Doc(FPDF):
@@ -160,7 +164,7 @@ class Doc(FPDF):
         # narrow for that, words may break after a slash or an underscore.
         out, ok = fit(needs(r"[ \u200b]+"))
         if not ok:
-            out, _ = fit(needs(r"[ \u200b]+|(?<=[/_])"))
+            out, _ = fit(needs(r"[ \u200b]+|(?<=[/\\._?-])"))
         self.set_font(self.fam, "", size)
         return out
 
@@ -190,12 +194,12 @@ class Doc(FPDF):
         heads = [self.t(h) for h in headers]
         pad = 1.2
         fitted = self.fit_widths(heads if head else [""] * len(heads), cells, widths, size, pad)
-        # A word still wider than its column (the page is full) may break after a slash
-        # or an underscore (zero-width space), never inside a word.
+        # A word still wider than its column (the page is full) may break at a natural
+        # joint (zero-width space after / . _ - ?), never inside a word.
         for r in cells:
             for i, v in enumerate(r):
                 if any(self.width(w) > fitted[i] - 2 * pad for w in v.split()):
-                    r[i] = re.sub(r"(?<=[/_])(?=\S)", "\u200b", v)
+                    r[i] = re.sub(r"(?<=[/\\._?-])(?=\S)", "\u200b", v)
         align = tuple("RIGHT" if i in numeric else "LEFT" for i in range(len(headers)))
         with self.table(
             col_widths=tuple(fitted),
@@ -280,28 +284,40 @@ class Doc(FPDF):
         self._lasth = h
         self.x += w
 
-    def wrap(self, text: str, width: float, max_lines: int = 4) -> list[str]:
-        """Split ``text`` into lines that fit ``width`` (at spaces and slashes, else anywhere)."""
+    def wrap(self, text: str, width: float, max_lines: int = 8) -> list[str]:
+        """Split ``text`` into lines that fit ``width``, breaking only at natural boundaries
+        (:data:`BREAK_AFTER`: a space, or after ``/ . _ - ?``), so a recording URL reads
+        "https://" / "recordings.securetel.example/" and never "recordings.secure" / "tel...".
+        Only a run with no boundary at all that is wider than the column is cut inside.
+        Past ``max_lines`` the last line ends in an ellipsis that still fits."""
         if self.width(text) <= width:
             return [text]
         lines: list[str] = []
         cur = ""
-        for token in re.split(r"(?<=[ /\\_])", text):
+        for token in re.split(BREAK_AFTER, text):
+            if not token:
+                continue
             if self.width(cur + token) <= width:
                 cur += token
                 continue
             if cur:
                 lines.append(cur)
                 cur = ""
-            while self.width(token) > width:  # a token wider than the column
+            while self.width(token) > width:  # a run with no boundary, wider than the column
                 k = max(1, int(len(token) * width / self.width(token)))
+                while k > 1 and self.width(token[:k]) > width:
+                    k -= 1
                 lines.append(token[:k])
                 token = token[k:]
             cur = token
         lines.append(cur)
+        lines = [ln.strip() for ln in lines]
         if len(lines) > max_lines:
-            lines = lines[: max_lines - 1] + ["".join(lines[max_lines - 1 :])[:40] + "…"]
-        return [ln.strip() for ln in lines]
+            last = "".join(lines[max_lines - 1 :])
+            while last and self.width(last + "…") > width:
+                last = last[:-1]
+            lines = lines[: max_lines - 1] + [last + "…"]
+        return lines
 
     def long_grid(
         self,

@@ -6,26 +6,20 @@ learning who it is. The key stays with the case: ``case.key`` next to the output
 folder (or the configured ``key_file``), created on first use, never inside OUT and
 never in the manifest.
 
-The SQL form (built in :mod:`.sql`) uses DuckDB's ``sha256`` using the HMAC definition
+The SQL form (:mod:`privguard.internals.audit.pseudonyms`, shared with the identify
+stage's review sheet) uses DuckDB's ``sha256`` using the HMAC definition
 ``H((k xor opad) || H((k xor ipad) || m))``; the key pads are passed to the engine as
 statement parameters so that the key never appears in SQL text (which is logged).
 """
 
 from __future__ import annotations
 
-from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.report.sql import (
-    drop_key_sql,
-    hmac_macro_sql,
-    key_table_sql,
-    pseudonym_sql,
-)
+from privguard.internals.audit.pseudonyms import install, pseudonym_sql, uninstall
 from privguard.internals.common.keys import (
     KEY_BYTES,
     hmac_hex,
     key_path,
     load_key,
-    pads,
     pseudonym,
 )
 
@@ -39,16 +33,3 @@ __all__ = [
     "pseudonym_sql",
     "uninstall",
 ]
-
-
-def install(executor: Executor, key: bytes) -> None:
-    """Make ``pg_hmac`` available on ``executor`` for the given key."""
-    ipad, opad = pads(key)
-    executor.execute(key_table_sql(), [ipad, opad])
-    executor.execute(hmac_macro_sql())
-
-
-def uninstall(executor: Executor) -> None:
-    """Forget the key on ``executor`` (a shared engine outlives the report stage)."""
-    for stmt in drop_key_sql():
-        executor.execute(stmt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.pseudonyms import pseudonym_sql
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import (
     copy_parquet_sql,
@@ -18,38 +19,8 @@ from privguard.internals.audit.sql import (
     quote_ident,
     quote_literal,
 )
-from privguard.internals.common.keys import DIGITS, PREFIXES
 
 _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
-
-
-def key_table_sql() -> str:
-    """SQL creating the one-row table holding the pads (values bound as parameters)."""
-    return "CREATE OR REPLACE TEMP TABLE pg_key AS SELECT unhex(?) AS ipad, unhex(?) AS opad"
-
-
-def hmac_macro_sql() -> str:
-    """SQL defining ``pg_hmac(m)``: HMAC-SHA256 of text ``m`` with the key in ``pg_key``."""
-    return (
-        "CREATE OR REPLACE TEMP MACRO pg_hmac(m) AS sha256("
-        "(SELECT opad FROM pg_key) || unhex(sha256((SELECT ipad FROM pg_key) || encode(m))))"
-    )
-
-
-def pseudonym_sql(kind: str, expr: str) -> str:
-    """SQL expression: the pseudonym of ``expr`` (NULL stays NULL), as :func:`pseudonym`."""
-    prefix = quote_literal(f"{PREFIXES[kind]}-")
-    label = quote_literal(f"{kind}:")
-    value = f"CAST({expr} AS VARCHAR)"
-    return (
-        f"CASE WHEN {value} IS NULL THEN NULL "
-        f"ELSE {prefix} || substr(pg_hmac({label} || {value}), 1, {DIGITS}) END"
-    )
-
-
-def drop_key_sql() -> list[str]:
-    """SQL forgetting ``pg_hmac`` and its key (a shared engine outlives the report stage)."""
-    return ["DROP MACRO IF EXISTS pg_hmac", "DROP TABLE IF EXISTS pg_key"]
 
 
 def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:

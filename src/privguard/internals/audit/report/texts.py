@@ -65,7 +65,8 @@ PRIVACY_NOTE = (
 RESTRICTED_NOTE = (
     "This report, the letters and the exports are in the audit's shareable folder. The "
     "material behind them that names people in full (the call table, the list of "
-    "privileged calls with names and accounts, the per-inmate findings, the review sheet "
+    "privileged calls with names and accounts, findings/by_inmate.csv (the table of the "
+    "exports' by_inmate.csv, with people named), the review sheet "
     "and the work files) is in the audit's restricted folder, beside this one: it stays "
     "with the case team. README.txt at the top of the audit folder says which is which."
 )
@@ -94,6 +95,9 @@ LETTER_OPTIONS = [
     "discovery responses).",
     "Check that all of your numbers (office, cell, branch offices, investigators) are on "
     "the do-not-record list of every facility, and ask for a written receipt.",
+    "Ask the court to impound the recordings and to order that nobody listen to them until "
+    "it decides who may, as the District of Kansas did for recorded attorney-client calls "
+    "in 2016.",
     "If a client's case may have been affected, consider a motion to suppress evidence "
     "derived from the recordings, to disqualify anyone who listened, or other relief.",
     "Keep this letter: the audit's manifest lets anyone check that the underlying files "
@@ -108,7 +112,9 @@ LETTER_PRECEDENTS = (
     "the do-not-record list online, and requires prosecutors who come across a recorded "
     "attorney-client call to stop listening and tell the attorney. In the District of "
     "Kansas (Leavenworth, 2016-2019), recorded attorney-client calls led to a court-ordered "
-    "investigation, contempt findings, vacated sentences and settlements. In Davidson "
+    "investigation, contempt findings, vacated sentences and settlements. In California "
+    "(Romero v. Securus, 2020), the phone vendor settled by adding a private-call option and "
+    "reporting twice a year that attorney calls are not recorded. In Davidson "
     "County, Tennessee (2011), recordings handed to prosecutors on CDs were ordered back. "
     "A Santa Clara County civil grand jury (2006-2007) reviewed the jail's handling of "
     "privileged calls under California Penal Code section 636, which makes recording them a "
