@@ -227,6 +227,62 @@ def test_facility_with_no_zone_anywhere_is_solved_by_trying_a_pivot(tmp_path: Pa
     assert _utc_by_table(tmp_path) == {0: truth, 1: truth[:120]}
 
 
+# Calls placed in Chicago daytime (8 am - 8 pm local), as jail phones run: UTC instants.
+DAY_CALLS = [
+    (i % 7, f"512-555-{1000 + i % 11:04d}",
+     (dt.datetime(2013, 1, 3, 8 + (5 * i) % 13, i % 60) + dt.timedelta(days=37 * i // 24))
+     .replace(tzinfo=ZoneInfo("America/Chicago")).astimezone(UTC),
+     45 + 17 * i)
+    for i in range(160)
+]  # fmt: skip
+
+
+def _periods(work: Path, calls: list) -> list[dict]:
+    """Two periods (winter to spring, then summer), each a UTC table and a Chicago copy."""
+    files = []
+    for h, part in enumerate([calls[:80], calls[80:]]):
+        files.append({"file": f"u{h}.csv", "rows": [
+            {"facility": "TX07", "inmate_account": str(a), "dialed_number": n,
+             "start": t.strftime("%Y-%m-%d %H:%M:%S"), "duration": s}
+            for a, n, t, s in part]})  # fmt: skip
+        files.append({"file": f"l{h}.csv", "rows": [
+            {"facility": "TX07", "inmate_account": str(a), "dialed_number": n, "duration": s,
+             "start": _local(t, "America/Chicago").strftime("%m/%d/%Y %I:%M:%S %p")}
+            for a, n, t, s in part[: 60 + 10 * h]]})  # fmt: skip
+    write_ingested(work, files)
+    return normalize(work).tables
+
+
+def test_every_period_of_a_facility_with_no_zone_gets_its_own_pivot(tmp_path: Path) -> None:
+    # Exports split by period: the first half's tables share no call with the second's, so
+    # one pivot cannot reach them all (issue 11: every other year was left "assumed UTC").
+    # The summer half has no DST change: UTC + Chicago and Chicago + Honolulu align alike,
+    # and only the hour of day (few calls at night on a wall clock) tells them apart.
+    tables = _periods(tmp_path, DAY_CALLS)
+    zones = {t["file"]: (t["zone"], t["zone_from"], t["confidence"]) for t in tables}
+    assert zones == {
+        "u0.csv": ("UTC", "inferred", "medium"), "l0.csv": ("America/Chicago", "inferred", "high"),
+        "u1.csv": ("UTC", "inferred", "medium"), "l1.csv": ("America/Chicago", "inferred", "high"),
+    }  # fmt: skip
+    night = tables[2]["evidence"]["night_share_by_zone"]
+    assert list(night) == ["UTC", "America/Chicago"]
+    assert night["UTC"] == 0.0 and night["America/Chicago"] > 0.05  # local 7-8 pm is UTC 0-1 am
+    truth = [t.replace(tzinfo=None) for _, _, t, _ in DAY_CALLS]
+    assert _utc_by_table(tmp_path) == {
+        0: truth[:80],
+        1: truth[:60],
+        2: truth[80:],
+        3: truth[80:150],
+    }
+
+
+def test_a_tie_the_hours_cannot_break_is_low_confidence_and_warned(tmp_path: Path) -> None:
+    # CALLS fall at every hour of the day: the summer half's two readings stay tied.
+    summer = {t["file"]: t for t in _periods(tmp_path, CALLS)}["u1.csv"]
+    assert summer["confidence"] == "low"
+    assert "align about as well" in summer["warnings"][0]
+
+
 def test_equivalent_zones_take_the_name_the_facility_uses(tmp_path: Path) -> None:
     # In summer Phoenix (MST) and Los Angeles (PDT) give the same UTC: name it Phoenix,
     # as the facility's zone column does, and do not warn (nothing is ambiguous).
