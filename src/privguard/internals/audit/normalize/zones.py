@@ -165,9 +165,9 @@ def _pivots(
     assigned: dict[Any, dict[str, dict[int, str]]] = {f: {} for f in pivots}
     for zone in cfg.zone_candidates:
         trial = dict(guesses)
-        for f, p in pivots.items():
+        for g, p in pivots.items():
             trial[p] = clocks.ZoneGuess(p, zone, "trial", "none")
-            assigned[f][zone] = {p: zone}
+            assigned[g][zone] = {p: zone}
         register_table_zones(ex, trial)
         ranked, _ = _scores(ex, stage, tables, others, cfg)
         for t, zs in ranked.items():
