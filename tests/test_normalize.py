@@ -283,6 +283,32 @@ def test_a_tie_the_hours_cannot_break_is_low_confidence_and_warned(tmp_path: Pat
     assert "align about as well" in summer["warnings"][0]
 
 
+def test_a_weak_guess_becomes_evidence_for_its_copies_before_they_guess(tmp_path: Path) -> None:
+    # Two full copies (UTC billing, Chicago recordings) each share only 8 calls with the one
+    # table whose clock is stated: too few for either alone. One is taken first; the other
+    # is then judged against all 160 calls of its copy (issue 11: judged together, on a
+    # handful of calls each, one copy at 1 M calls took Honolulu for UTC).
+    rows = lambda calls, zone, fmt: [  # noqa: E731
+        {"facility": "TX07", "inmate_account": str(a), "dialed_number": n, "duration": s,
+         "start": (t.replace(tzinfo=None) if zone == "UTC" else _local(t, zone)).strftime(fmt)}
+        for a, n, t, s in calls
+    ]  # fmt: skip
+    stated = rows(DAY_CALLS[:8], "America/Chicago", "%Y-%m-%d %H:%M:%S")
+    for r in stated:
+        r["start_zone"] = "America/Chicago"
+    write_ingested(tmp_path, [
+        {"file": "k.csv", "rows": stated},
+        {"file": "u.csv", "rows": rows(DAY_CALLS, "UTC", "%Y-%m-%d %H:%M:%S")},
+        {"file": "l.csv", "rows": rows(DAY_CALLS, "America/Chicago", "%m/%d/%Y %I:%M:%S %p")},
+    ])  # fmt: skip
+    tables = {t["file"]: t for t in normalize(tmp_path).tables}
+    assert tables["u.csv"]["zone"] == "UTC" and tables["l.csv"]["zone"] == "America/Chicago"
+    confidence = sorted(tables[f]["confidence"] for f in ("u.csv", "l.csv"))
+    assert confidence == ["high", "low"]
+    second = next(t for f, t in tables.items() if f != "k.csv" and t["confidence"] == "high")
+    assert second["evidence"]["matched_rows"] == 160
+
+
 def test_equivalent_zones_take_the_name_the_facility_uses(tmp_path: Path) -> None:
     # In summer Phoenix (MST) and Los Angeles (PDT) give the same UTC: name it Phoenix,
     # as the facility's zone column does, and do not warn (nothing is ambiguous).

@@ -108,6 +108,19 @@ def _pass(
         g = clocks.judge(ex, stage, t, zs, *counts.get(t, (0, 0)), cfg)
         if g is not None and (accept_low or g.confidence != "low"):
             new[t] = g
+    if accept_low:
+        # Weak guesses one per facility, the best evidenced first: a guess accepted becomes
+        # evidence for its copies, which then need no weak guess of their own (issue 11:
+        # two copies of one half-year, 5,000 calls in common, each judged on the 6-12 calls
+        # it shared with other tables, in one pass; one took Honolulu for UTC).
+        best: dict[Any, int] = {}
+        for t, g in new.items():
+            f, b = fac_of.get(t), best.get(fac_of.get(t))
+            if b is None or g.evidence.get("aligned_rows", 0) > new[b].evidence.get(
+                "aligned_rows", 0
+            ):
+                best[f] = t
+        new = {t: new[t] for t in best.values()}
     return new
 
 
