@@ -12,7 +12,16 @@ the audit against the truth: calls, privileged calls recorded, registry violatio
 completed privileged calls (audit - truth), candidate precision and recall, junk rows
 counted as calls, and the share of tables whose phone, start, duration and recorded
 columns (and facility and account columns) were given the right role. One JSON line per
-run goes to ``ROOT/results.jsonl``; a Markdown table is printed at the end.
+run goes to ``ROOT/results.jsonl``; a Markdown table is printed at the end (``--show``
+prints it again from the file).
+
+Recorded privileged calls and registry violations are scored against the truth: that is
+the figure the 0.5 % goal is read against. A dump whose billing tables carry neither a
+recorded flag nor a recording reference cannot show whether those calls were recorded;
+the audit counts them apart (recording unknown) and its recorded figures are a floor. The
+table also gives the error against the "evident" truth (a call counted recorded only when
+a readable row of it sits in a table that can say so) and whether the truth lies between
+the floor and the floor plus the unknown calls.
 """
 
 from __future__ import annotations
@@ -124,6 +133,18 @@ def _evident_truth(leak: Path, work: Path, base: Path) -> tuple[int, int]:
     return int(row[1]), int(row[2])
 
 
+def _violations_unknown(out: Path) -> int:
+    """Calls to a number on the list at the time whose recording no copy states: each may be
+    a violation, so the audit's violations are a floor by this many."""
+    csv = AuditPaths(out).privileged_calls
+    return int(
+        duckdb.sql(
+            f"SELECT count(*) FROM read_csv('{csv}', all_varchar = true) "
+            "WHERE registered_at_call = 'true' AND coalesce(recorded, '') = ''"
+        ).fetchall()[0][0]
+    )
+
+
 def _junk_calls(out: Path) -> int:
     calls = AuditPaths(out).calls
     return int(
@@ -139,6 +160,8 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
     base = root / f"{family}_{calls}_{seed}"
     leak, out = base / "leak", base / "audit"
     if not (leak / "synth.json").exists():
+        if leak.is_symlink():  # a shared dump still being written: never regenerate into it
+            raise SystemExit(f"{leak} links to a dump without synth.json; wait for it")
         shutil.rmtree(leak, ignore_errors=True)
         privguard.synth(leak, calls=calls, seed=seed, layouts=family)
         _junk(leak / "dump")
@@ -169,6 +192,7 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
         "recorded_vs_evident": [ev.privileged_calls_recorded[0], rec_ev],
         "violations_vs_evident": [ev.registry_violations[0], viol_ev],
         "recording_unknown": s.get("privileged_calls_recording_unknown"),
+        "violations_recording_unknown": _violations_unknown(out),
         "completed_privileged": [s.get("completed_privileged_calls"), _truth_completed(leak)],
         "precision": round(ev.precision, 3), "recall": round(ev.recall, 3),
         "junk_calls": _junk_calls(out), "roles": roles,
@@ -185,18 +209,31 @@ def _err(pair: list[Any]) -> str:
     return f"{100 * (got - true) / true:+.2f} %"
 
 
+def _floor(pair: list[Any], unknown: Any) -> str:
+    """Whether the truth lies between the audit's floor and the floor plus the calls whose
+    recording no record states: the most an honest count of this dump can claim."""
+    got, true = pair
+    if not isinstance(got, int) or not isinstance(unknown, int):
+        return "–"
+    return f"{'yes' if got <= true <= got + unknown else 'NO'} (+{unknown:,})"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    """The Markdown table of docs/benchmarks.md."""
-    out = ["| family | seed | calls | completed privileged | recorded privileged (vs evident) "
-           "| violations (vs evident) | candidates P / R | junk as calls | core roles "
-           "| facility+account |",
+    """The Markdown table of docs/benchmarks.md. The 0.5 % goal is read against the truth
+    ("vs truth"); "vs evident" and "floor holds" say what the dump itself can show."""
+    out = ["| family | seed | calls | completed privileged | recorded privileged vs truth "
+           "(vs evident; floor holds, unknown) | violations vs truth (vs evident; floor holds, "
+           "unknown) | candidates P / R | junk as calls | core roles | facility+account |",
            "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         ro = r["roles"]
+        rec, viol = r["privileged_calls_recorded"], r["registry_violations"]
         out.append(
             f"| {r['family']} | {r['seed']} | {_err(r['calls'])} | {_err(r['completed_privileged'])} "
-            f"| {_err(r['privileged_calls_recorded'])} ({_err(r['recorded_vs_evident'])}) "
-            f"| {_err(r['registry_violations'])} ({_err(r['violations_vs_evident'])}) "
+            f"| {_err(rec)} ({_err(r['recorded_vs_evident'])}; "
+            f"{_floor(rec, r.get('recording_unknown'))}) "
+            f"| {_err(viol)} ({_err(r['violations_vs_evident'])}; "
+            f"{_floor(viol, r.get('violations_recording_unknown'))}) "
             f"| {r['precision']} / {r['recall']} | {r['junk_calls']} of {JUNK_ROWS} "
             f"| {ro['core_recovered']}/{ro['tables']} | {ro['keys_recovered']}/{ro['tables']} |"
         )
@@ -209,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="3")
     p.add_argument("--families", default="terse,abbreviated,spanish,generic,split,sparse")
     p.add_argument("--root", type=Path, default=Path("build/unseen"))
+    p.add_argument("--show", action="store_true", help="print the table of ROOT/results.jsonl")
     a = p.parse_args(argv)
+    if a.show:
+        lines = (a.root / "results.jsonl").read_text().splitlines()
+        print(table([json.loads(line) for line in lines if line.strip()]))
+        return 0
     a.root.mkdir(parents=True, exist_ok=True)
     rows = []
     for family in a.families.split(","):

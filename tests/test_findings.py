@@ -160,3 +160,6 @@ def test_calls_with_unknown_recording_are_counted_apart(tmp_path: Path) -> None:
     summary = findings(out)
     assert summary["privileged_calls_recording_unknown"] == len(unknown) > 0
     assert f"For {len(unknown):,} more calls" in summary["headline"]
+    # Those calls may have been recorded: the headline must not read as a full count.
+    assert "so the recorded figures" in summary["headline"]
+    assert "violations are a floor." in summary["headline"]

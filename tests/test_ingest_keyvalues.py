@@ -80,3 +80,27 @@ def test_one_value_in_a_row_or_two_is_no_facility() -> None:
     m = map_table(COLS, _rows(3), None)
     assert "facility" not in m.fields
     assert map_table(COLS, _rows(12), None).named(COLS)["facility"] == "col2"
+
+
+def test_a_corrupt_row_in_the_sample_does_not_hide_a_column_read_from_its_values() -> None:
+    # One row of 300 with its columns shifted (synth's corrupt rows): the flag, clock and
+    # status columns still read as such (issue 11: terse CA68 left r, tzc, st2 unmapped).
+    from privguard.internals.audit.ingest.mapping import map_table
+
+    cols = ["n", "fac", "acc", "ph", "t0", "tzc", "tm", "st2", "r"]
+    rows: list[list[str | None]] = [
+        [str(100000 + i), "CA68", str(5000 + i % 40), f"310-414-{7000 + i:04d}",
+         f"2012-03-{1 + i % 28:02d} 10:{i % 60:02d}:00", "PST" if i % 2 else "PDT",
+         f"00:0{i % 9}:10", "CRNB"[i % 4] if i % 5 == 0 else "C", "1" if i % 3 else "0"]
+        for i in range(300)
+    ]  # fmt: skip
+    rows[17] = [*rows[17][:4], None, *rows[17][4:8]]  # shifted right: "C" under r
+    m = map_table(cols, rows, None)
+    got = {f: cols[i[0]] for f, i in m.fields.items()}
+    assert {got.get("recorded"), got.get("start_zone"), got.get("status")} == {"r", "tzc", "st2"}
+    assert got["recorded"] == "r" and got["start_zone"] == "tzc" and got["status"] == "st2"
+    # Two strays in a sample of 40 are too many: the column stays unmapped.
+    small = [r[:] for r in rows[:40]]
+    small[3][8], small[4][8] = "R", "B"
+    got = {f: cols[i[0]] for f, i in map_table(cols, small, None).fields.items()}
+    assert "recorded" not in got

@@ -227,6 +227,88 @@ def test_facility_with_no_zone_anywhere_is_solved_by_trying_a_pivot(tmp_path: Pa
     assert _utc_by_table(tmp_path) == {0: truth, 1: truth[:120]}
 
 
+# Calls placed in Chicago daytime (8 am - 8 pm local), as jail phones run: UTC instants.
+DAY_CALLS = [
+    (i % 7, f"512-555-{1000 + i % 11:04d}",
+     (dt.datetime(2013, 1, 3, 8 + (5 * i) % 13, i % 60) + dt.timedelta(days=37 * i // 24))
+     .replace(tzinfo=ZoneInfo("America/Chicago")).astimezone(UTC),
+     45 + 17 * i)
+    for i in range(160)
+]  # fmt: skip
+
+
+def _periods(work: Path, calls: list) -> list[dict]:
+    """Two periods (winter to spring, then summer), each a UTC table and a Chicago copy."""
+    files = []
+    for h, part in enumerate([calls[:80], calls[80:]]):
+        files.append({"file": f"u{h}.csv", "rows": [
+            {"facility": "TX07", "inmate_account": str(a), "dialed_number": n,
+             "start": t.strftime("%Y-%m-%d %H:%M:%S"), "duration": s}
+            for a, n, t, s in part]})  # fmt: skip
+        files.append({"file": f"l{h}.csv", "rows": [
+            {"facility": "TX07", "inmate_account": str(a), "dialed_number": n, "duration": s,
+             "start": _local(t, "America/Chicago").strftime("%m/%d/%Y %I:%M:%S %p")}
+            for a, n, t, s in part[: 60 + 10 * h]]})  # fmt: skip
+    write_ingested(work, files)
+    return normalize(work).tables
+
+
+def test_every_period_of_a_facility_with_no_zone_gets_its_own_pivot(tmp_path: Path) -> None:
+    # Exports split by period: the first half's tables share no call with the second's, so
+    # one pivot cannot reach them all (issue 11: every other year was left "assumed UTC").
+    # The summer half has no DST change: UTC + Chicago and Chicago + Honolulu align alike,
+    # and only the hour of day (few calls at night on a wall clock) tells them apart.
+    tables = _periods(tmp_path, DAY_CALLS)
+    zones = {t["file"]: (t["zone"], t["zone_from"], t["confidence"]) for t in tables}
+    assert zones == {
+        "u0.csv": ("UTC", "inferred", "medium"), "l0.csv": ("America/Chicago", "inferred", "high"),
+        "u1.csv": ("UTC", "inferred", "medium"), "l1.csv": ("America/Chicago", "inferred", "high"),
+    }  # fmt: skip
+    night = tables[2]["evidence"]["night_share_by_zone"]
+    assert list(night) == ["UTC", "America/Chicago"]
+    assert night["UTC"] == 0.0 and night["America/Chicago"] > 0.05  # local 7-8 pm is UTC 0-1 am
+    truth = [t.replace(tzinfo=None) for _, _, t, _ in DAY_CALLS]
+    assert _utc_by_table(tmp_path) == {
+        0: truth[:80],
+        1: truth[:60],
+        2: truth[80:],
+        3: truth[80:150],
+    }
+
+
+def test_a_tie_the_hours_cannot_break_is_low_confidence_and_warned(tmp_path: Path) -> None:
+    # CALLS fall at every hour of the day: the summer half's two readings stay tied.
+    summer = {t["file"]: t for t in _periods(tmp_path, CALLS)}["u1.csv"]
+    assert summer["confidence"] == "low"
+    assert "align about as well" in summer["warnings"][0]
+
+
+def test_a_weak_guess_becomes_evidence_for_its_copies_before_they_guess(tmp_path: Path) -> None:
+    # Two full copies (UTC billing, Chicago recordings) each share only 8 calls with the one
+    # table whose clock is stated: too few for either alone. One is taken first; the other
+    # is then judged against all 160 calls of its copy (issue 11: judged together, on a
+    # handful of calls each, one copy at 1 M calls took Honolulu for UTC).
+    rows = lambda calls, zone, fmt: [  # noqa: E731
+        {"facility": "TX07", "inmate_account": str(a), "dialed_number": n, "duration": s,
+         "start": (t.replace(tzinfo=None) if zone == "UTC" else _local(t, zone)).strftime(fmt)}
+        for a, n, t, s in calls
+    ]  # fmt: skip
+    stated = rows(DAY_CALLS[:8], "America/Chicago", "%Y-%m-%d %H:%M:%S")
+    for r in stated:
+        r["start_zone"] = "America/Chicago"
+    write_ingested(tmp_path, [
+        {"file": "k.csv", "rows": stated},
+        {"file": "u.csv", "rows": rows(DAY_CALLS, "UTC", "%Y-%m-%d %H:%M:%S")},
+        {"file": "l.csv", "rows": rows(DAY_CALLS, "America/Chicago", "%m/%d/%Y %I:%M:%S %p")},
+    ])  # fmt: skip
+    tables = {t["file"]: t for t in normalize(tmp_path).tables}
+    assert tables["u.csv"]["zone"] == "UTC" and tables["l.csv"]["zone"] == "America/Chicago"
+    confidence = sorted(tables[f]["confidence"] for f in ("u.csv", "l.csv"))
+    assert confidence == ["high", "low"]
+    second = next(t for f, t in tables.items() if f != "k.csv" and t["confidence"] == "high")
+    assert second["evidence"]["matched_rows"] == 160
+
+
 def test_equivalent_zones_take_the_name_the_facility_uses(tmp_path: Path) -> None:
     # In summer Phoenix (MST) and Los Angeles (PDT) give the same UTC: name it Phoenix,
     # as the facility's zone column does, and do not warn (nothing is ambiguous).

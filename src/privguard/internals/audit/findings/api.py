@@ -130,7 +130,8 @@ def headline(v: dict[str, Any]) -> str:
     if v.get("privileged_calls_recording_unknown"):
         text += (
             f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
-            "no record says whether they were recorded."
+            "no record says whether they were recorded, so the recorded figures"
+            f"{' and the violations' if v['registry_violations'] else ''} are a floor."
         )
     missing = v.get("candidate_features_missing") or []
     if missing:

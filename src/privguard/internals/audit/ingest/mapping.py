@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from privguard.internals.audit.ingest.keyvalues import key_columns
+from privguard.internals.audit.ingest.keyvalues import key_columns, mostly
 from privguard.internals.audit.ingest.settings import MappingRule
 
 REQUIRED = ("dialed_number", "start")
@@ -125,8 +125,9 @@ _MAX_DURATION = 4 * 3600
 
 def flag_like(values: Sequence[str]) -> bool:
     """True when the sampled values are a yes/no flag (1/0, Y/N, true/false, yes/no)."""
-    vals = {v.strip().lower() for v in values if v is not None and v.strip()}
-    return 1 <= len(vals) <= 2 and vals <= _FLAG_WORDS
+    vals = [v.strip().lower() for v in values if v is not None and v.strip()]
+    flags = {v for v in vals if v in _FLAG_WORDS}
+    return 1 <= len(flags) <= 2 and mostly(vals, _FLAG_WORDS.__contains__)
 
 
 def duration_like(values: Sequence[str]) -> str | None:
@@ -320,7 +321,7 @@ def _by_values(
     if "recorded" not in m.fields:
         flags = [i for i in free if flag_like(values[i])]
         if len(flags) == 1:
-            _take_value(m, used, "recorded", flags[0], "every sampled value is a yes/no flag")
+            _take_value(m, used, "recorded", flags[0], "the sampled values are a yes/no flag")
     if "duration" not in m.fields and "start" in m.fields:
         durs = {i: duration_like(values[i]) for i in free if i not in used}
         clock = [i for i, d in durs.items() if d in ("mss", "hms")]

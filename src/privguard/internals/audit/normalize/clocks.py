@@ -185,6 +185,30 @@ def score_zones_sql(stage: str, known: str, tables: dict[int, int], cfg: Any) ->
     ORDER BY s.table_id, s.aligned DESC, s.zone"""
 
 
+# Jail phones run in local daytime: a wall clock shows few calls from midnight to 6 am, a UTC
+# clock of a US facility shows its evening calls there.
+NIGHT_HOURS = (0, 6)
+
+
+def night_calls_sql(stage: str, tables: dict[int, int], zones: list[str], sample_rows: int) -> str:
+    """Per table: rows sampled, those at night on their own clock, and those at night in each
+    zone when the table's clock is read as UTC (``tables`` maps table to row count)."""
+    lo, hi = NIGHT_HOURS
+    keep = ", ".join(
+        f"({int(t)}, {min(1_000_000, -(-sample_rows * 1_000_000 // max(n, 1)))})"
+        for t, n in sorted(tables.items())
+    )
+    night = [f"count(*) FILTER (hour(local_ts) >= {lo} AND hour(local_ts) < {hi})"]
+    for z in zones:
+        h = f"hour({nsql.from_utc('local_ts', quote_literal(z))})"
+        night.append(f"count(*) FILTER ({h} >= {lo} AND {h} < {hi})")
+    return f"""
+    SELECT s.table_id, count(*), {", ".join(night)}
+    FROM {stage} s JOIN (VALUES {keep}) v(table_id, per_million) USING (table_id)
+    WHERE s.local_ts IS NOT NULL AND hash(s.row_key) % 1000000 < v.per_million
+    GROUP BY s.table_id ORDER BY s.table_id"""
+
+
 def same_utc_share_sql(stage: str, table_id: int, a: str, b: str) -> str:
     """Share of a table's rows for which two zones give the same UTC time."""
     return f"""

@@ -186,6 +186,11 @@ def to_utc(local: str, zone: str) -> str:
     return f"timezone('UTC', timezone({zone}, {local}))"
 
 
+def from_utc(utc: str, zone: str) -> str:
+    """Naive UTC to the wall-clock time of an IANA zone (a column or literal)."""
+    return f"timezone({zone}, timezone('UTC', {utc}))"
+
+
 # --- other fields ---------------------------------------------------------------------------
 def facility(col: str = "facility") -> str:
     """Facility code: upper case, letters and digits only ("tx-07 " -> "TX07")."""
@@ -341,6 +346,17 @@ def facility_of_sql(stage: str, ids: Sequence[int]) -> str:
     listed = ", ".join(str(int(t)) for t in ids)
     return (
         f"SELECT table_id, mode(facility) FROM {stage} WHERE table_id IN ({listed}) "
+        "GROUP BY table_id ORDER BY table_id"
+    )
+
+
+def table_spans_sql(stage: str, ids: Sequence[int]) -> str:
+    """Per listed table: its facility and the first and last day of its wall-clock times."""
+    listed = ", ".join(str(int(t)) for t in ids)
+    return (
+        "SELECT table_id, mode(facility), CAST(floor(min(epoch(local_ts)) / 86400) AS BIGINT), "
+        "CAST(floor(max(epoch(local_ts)) / 86400) AS BIGINT) "
+        f"FROM {stage} WHERE table_id IN ({listed}) AND local_ts IS NOT NULL "
         "GROUP BY table_id ORDER BY table_id"
     )
 
