@@ -33,7 +33,9 @@ def _file(kind: str, path: Path, problems: list[str]) -> bool:
     if path.is_dir():
         problems.append(f"the {kind} file {path} is a folder: give the file inside it")
     elif not path.is_file():
-        problems.append(f"the {kind} file {path} does not exist")
+        problems.append(
+            f"the {kind} file {path} does not exist: check the path (a .csv or .xlsx file)"
+        )
     else:
         return True
     return False
@@ -78,7 +80,10 @@ def check_inputs(
             problems += _say(f"the case file {config}", err)
             settings = load_settings(None)
     if not dump.exists():
-        problems.append(f"the dump folder {dump} does not exist")
+        problems.append(
+            f"the dump folder {dump} does not exist: check the path and give the folder that "
+            "holds the leaked or produced tables"
+        )
     elif not dump.is_dir():
         problems.append(f"the dump folder {dump} is a file: give the folder that holds it")
     elif not any(dump.iterdir()):
