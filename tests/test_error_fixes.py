@@ -242,6 +242,7 @@ def _with(cmd: list[str], old: str, new: str) -> list[str]:
     return [new if a == old else a for a in cmd]
 
 
+# fmt: off
 CASES = [
     Case("labels: unknown decision", _labels_bad, r"write confirm or reject", _labels_fixed),
     Case("list: not CSV or XLSX", _txt_list, r"save the list .* as CSV", _saved_as_csv),
@@ -256,22 +257,14 @@ CASES = [
     Case("dump is a file", _dump_is_file, r"give the folder that holds it", _dump_folder),
     Case("dump folder empty", _dump_empty, r"copy the call records into it", _records_copied),
     Case("--out under a file", _out_under_file, r"whose parents are folders", _out_parent_folder),
-    Case(
-        "case file: unknown section", _unknown_section, r"known sections: .*case", _section_named
-    ),  # fmt: skip
-    Case(
-        "verify: not an audit", _verify_not_audit, r"output folder of a finished", _verify_the_out
-    ),  # fmt: skip
-    Case(
-        "signing key damaged",
-        _signing_key_damaged,
-        r"restore the signing key",
-        _signing_key_restored,
-    ),  # fmt: skip
-    Case(
-        "ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected
-    ),  # fmt: skip
+    Case("case file: unknown section", _unknown_section, r"known sections: .*case", _section_named),
+    Case("verify: not an audit", _verify_not_audit, r"output folder of a finished",
+         _verify_the_out),
+    Case("signing key damaged", _signing_key_damaged, r"restore the signing key",
+         _signing_key_restored),
+    Case("ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

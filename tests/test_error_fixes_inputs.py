@@ -289,98 +289,45 @@ def _manifest_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[
     return cmd  # "restore manifest.json from the original copy of the audit"
 
 
+# fmt: off
 CASES = [
     Case("directory: no such file", _dir_missing, r"check the path", _right_path),
     Case("directory: a folder", _dir_is_folder, r"give .*file", _file_in_folder),
     Case("directory: empty", _dir_empty, r"check that it is the list", _dir_written),
-    Case(
-        "directory: no phone column",
-        _dir_no_phone_column,
-        r"directory_columns = \{ phone",
-        _name_phone_column,
-    ),  # fmt: skip
-    Case(
-        "directory: named column absent",
-        _dir_wrong_column,
-        r"correct \[identify\] "
-        "directory_columns",
-        _rewrite_case('[identify]\ndirectory_columns = { phone = ["phones"] }\n'),
-    ),  # fmt: skip
-    Case(
-        "directory: damaged xlsx",
-        _xlsx_damaged,
-        r"save it again as \.xlsx or \.csv",
-        _saved_again_as_csv,
-    ),  # fmt: skip
-    Case(
-        "registry: no number column",
-        _reg_no_number_column,
-        r"registry_columns = \{ number",
-        _name_number_column,
-    ),  # fmt: skip
-    Case(
-        "registry: no valid number",
-        _reg_no_valid_number,
-        r"number column holds numbers",
-        _reg_numbers_written,
-    ),  # fmt: skip
-    Case(
-        "labels: no decision column",
-        _labels_no_decision,
-        r"written by 'privguard review'",
-        _labels_from_review,
-    ),  # fmt: skip
-    Case(
-        "labels: number not valid",
-        _labels_bad_number,
-        r"keep the number column",
-        _labels_number_kept,
-    ),  # fmt: skip
+    Case("directory: no phone column", _dir_no_phone_column, r"directory_columns = \{ phone",
+         _name_phone_column),
+    Case("directory: named column absent", _dir_wrong_column, r"correct \[identify\] dir",
+         _rewrite_case('[identify]\ndirectory_columns = { phone = ["phones"] }\n')),
+    Case("directory: damaged xlsx", _xlsx_damaged, r"save it again as \.xlsx or \.csv",
+         _saved_again_as_csv),
+    Case("registry: no number column", _reg_no_number_column, r"registry_columns = \{ number",
+         _name_number_column),
+    Case("registry: no valid number", _reg_no_valid_number, r"number column holds numbers",
+         _reg_numbers_written),
+    Case("labels: no decision column", _labels_no_decision, r"written by 'privguard review'",
+         _labels_from_review),
+    Case("labels: number not valid", _labels_bad_number, r"keep the number column",
+         _labels_number_kept),
     Case("case file: no such file", _case_missing, r"check the path", _case_right_path),
-    Case(
-        "case file: [spark] conf",
-        _case_bad_spark,
-        r"not a Spark setting \(spark\.\*\)",
-        _rewrite_case('[spark]\nconf = { "spark.executor.memory" = "4g" }\n'),
-    ),  # fmt: skip
-    Case(
-        "case file: [case] name",
-        _case_bad_case,
-        r"\[case\]",
-        _rewrite_case('[case]\nname = "12"\n'),
-    ),  # fmt: skip
-    Case(
-        "case file: [ingest] depth",
-        _case_bad_ingest,
-        r"from 1 to 100",
-        _rewrite_case("[ingest]\nmax_archive_depth = 1\n"),
-    ),  # fmt: skip
+    Case("case file: [spark] conf", _case_bad_spark, r"not a Spark setting \(spark\.\*\)",
+         _rewrite_case('[spark]\nconf = { "spark.executor.memory" = "4g" }\n')),
+    Case("case file: [case] name", _case_bad_case, r"\[case\]",
+         _rewrite_case('[case]\nname = "12"\n')),
+    Case("case file: [ingest] depth", _case_bad_ingest, r"from 1 to 100",
+         _rewrite_case("[ingest]\nmax_archive_depth = 1\n")),
     Case("dump: no such folder", _dump_missing, r"give the folder", _dump_given),
     Case("dump: table not mappable", _unmappable, r"--config FILE", _mapping_skips),
-    Case(
-        "dump: archives too deep",
-        _nested_zip,
-        r"raise \[ingest\] max_archive_depth",
-        _rewrite_case("[ingest]\nmax_archive_depth = 2\n"),
-    ),  # fmt: skip
-    Case(
-        "dump: archives too big",
-        _big_zip,
-        r"raise \[ingest\] max_extracted_bytes",
-        _rewrite_case('[ingest]\nmax_extracted_bytes = "1MB"\n'),
-    ),  # fmt: skip
+    Case("dump: archives too deep", _nested_zip, r"raise \[ingest\] max_archive_depth",
+         _rewrite_case("[ingest]\nmax_archive_depth = 2\n")),
+    Case("dump: archives too big", _big_zip, r"raise \[ingest\] max_extracted_bytes",
+         _rewrite_case('[ingest]\nmax_extracted_bytes = "1MB"\n')),
     Case("dump: link leads outside", _link_outside, r"or remove it", _link_removed),
     Case("verify: key not hex", _verify_bad_key, r"key printed at the end", _printed_key),
-    Case(
-        "verify: manifest.sig gone", _verify_sig_missing, r"restore manifest\.sig", _sig_restored
-    ),  # fmt: skip
-    Case(
-        "verify: manifest changed",
-        _verify_manifest_changed,
-        r"restore manifest\.json",
-        _manifest_restored,
-    ),  # fmt: skip
+    Case("verify: manifest.sig gone", _verify_sig_missing, r"restore manifest\.sig", _sig_restored),
+    Case("verify: manifest changed", _verify_manifest_changed, r"restore manifest\.json",
+         _manifest_restored),
 ]
+# fmt: on
 
 
 # Where a message's place is not a path under the case folder: an archive member, or the

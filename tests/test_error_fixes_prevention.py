@@ -153,62 +153,58 @@ def _verify_with_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[st
     return [*cmd, "--key", str(root / "r" / "compliance.vkey")]  # "--key compliance.vkey"
 
 
+def _snapshot(root: Path, facility: str) -> list[str]:
+    return _reg(root, "snapshot", "--facility", facility, "--out", str(root / "main.snapshot"))
+
+
+def _snapshot_bad_code(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    return _snapshot(root, "MAIN JAIL")
+
+
+def _snapshot_code(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "MAIN JAIL", "MAIN-JAIL")  # "--facility MAIN-JAIL"
+
+
+def _import_not_snapshot(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    return _reg(root, "import-snapshot", str(root / "dnr.csv"))
+
+
+def _import_written_snapshot(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "give the .snapshot file privguard wrote"
+    assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
+    return _with(cmd, str(root / "dnr.csv"), str(root / "main.snapshot"))
+
+
+# fmt: off
 CASES = [
     Case("import-feed: no such file", _feed_missing, r"check the path", _feed_path),
-    Case(
-        "import-feed: not CSV or XLSX",
-        _feed_numbers_file,
-        r"save the list .* as CSV",
-        _feed_saved_as_csv,
-    ),  # fmt: skip
-    Case(
-        "import-feed: no phone column",
-        _feed_no_phone_column,
-        r"title the phone column",
-        _feed_header_renamed,
-    ),  # fmt: skip
-    Case(
-        "diff: registry needs --facility",
-        _diff_no_facility,
-        r"--facility MAIN-JAIL",
-        _diff_with_facility,
-    ),  # fmt: skip
+    Case("import-feed: not CSV or XLSX", _feed_numbers_file, r"save the list .* as CSV",
+         _feed_saved_as_csv),
+    Case("import-feed: no phone column", _feed_no_phone_column, r"title the phone column",
+         _feed_header_renamed),
+    Case("diff: registry needs --facility", _diff_no_facility, r"--facility MAIN-JAIL",
+         _diff_with_facility),
     Case("diff: no such file", _diff_missing, r"check the path", _diff_path),
     Case("import-audit: not an OUT", _import_not_audit, r"give the OUT folder", _import_the_out),
-    Case(
-        "replay: no such audit",
-        _replay_missing,
-        r"AUDIT_OUT is the --out folder",
-        _replay_audit_out,
-    ),  # fmt: skip
-    Case(
-        "replay: no such registry",
-        _replay_registry_missing,
-        r"--registry is .*registry\.parquet",
-        _replay_registry_path,
-    ),  # fmt: skip
-    Case(
-        "compliance: not a date",
-        _compliance_bad_date,
-        r"write it as --from 2025-01-01",
-        _compliance_date,
-    ),  # fmt: skip
-    Case(
-        "compliance: --to before --from",
-        _compliance_backwards,
-        r"first day, then its last",
-        _compliance_in_order,
-    ),  # fmt: skip
-    Case(
-        "compliance: report exists",
-        _compliance_again,
-        r"choose another --out",
-        _compliance_other_out,
-    ),  # fmt: skip
-    Case(
-        "compliance: --verify, no key", _verify_no_key, r"--key compliance\.vkey", _verify_with_key
-    ),  # fmt: skip
+    Case("replay: no such audit", _replay_missing, r"AUDIT_OUT is the --out folder",
+         _replay_audit_out),
+    Case("replay: no such registry", _replay_registry_missing, r"--registry is .*registry\.parquet",
+         _replay_registry_path),
+    Case("compliance: not a date", _compliance_bad_date, r"write it as --from 2025-01-01",
+         _compliance_date),
+    Case("compliance: --to before --from", _compliance_backwards, r"first day, then its last",
+         _compliance_in_order),
+    Case("compliance: report exists", _compliance_again, r"choose another --out",
+         _compliance_other_out),
+    Case("snapshot: facility code", _snapshot_bad_code, r"--facility MAIN-JAIL", _snapshot_code),
+    Case("import-snapshot: not one", _import_not_snapshot, r"\.snapshot file privguard wrote",
+         _import_written_snapshot),
+    Case("compliance: --verify, no key", _verify_no_key, r"--key compliance\.vkey",
+         _verify_with_key),
 ]
+# fmt: on
 # 'diff' exits 1 when the two sides differ: past the error, not a failure.
 _DIFFERS = {"diff: registry needs --facility", "diff: no such file"}
 # Where the place is an option, not a path under the test's folder.
@@ -218,6 +214,7 @@ _PLACES = {
     "compliance: --to before --from": "--to",
     "compliance: --verify, no key": "--key",
     "import-feed: no phone column": "bar.csv row 1",
+    "snapshot: facility code": "MAIN JAIL",
 }
 
 
