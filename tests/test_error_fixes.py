@@ -238,6 +238,28 @@ def _mapping_corrected(root: Path, err: PrivguardError, cmd: list[str]) -> list[
     return cmd
 
 
+def _ingest(root: Path, *extra: str, out: str = "work") -> list[str]:
+    return ["ingest", str(root / "dump"), "--out", str(root / out), *extra]
+
+
+def _mapping_exists(root: Path) -> list[str]:
+    _write(root / "mapping.toml", "# mine\n")
+    return _ingest(root, "--show-mapping", "--write-mapping", str(root / "mapping.toml"))
+
+
+def _mapping_new_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], str(root / "mapping-2.toml")]  # "give a new file name"
+
+
+def _work_under_file(root: Path) -> list[str]:
+    _write(root / "cases", "a file")
+    return _ingest(root, out="cases/work")
+
+
+def _work_writable(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _ingest(root, out="case-work")  # "give an output folder ... whose parents are folders"
+
+
 def _with(cmd: list[str], old: str, new: str) -> list[str]:
     return [new if a == old else a for a in cmd]
 
@@ -262,6 +284,10 @@ CASES = [
          _verify_the_out),
     Case("signing key damaged", _signing_key_damaged, r"restore the signing key",
          _signing_key_restored),
+    Case("ingest --write-mapping exists", _mapping_exists, r"give a new file name",
+         _mapping_new_name),
+    Case("ingest --out under a file", _work_under_file, r"whose parents are folders",
+         _work_writable),
     Case("ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected),
 ]
 # fmt: on
