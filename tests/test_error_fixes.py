@@ -169,6 +169,102 @@ def _review_to_file(root: Path, err: PrivguardError, cmd: list[str]) -> list[str
     return [*cmd[:-1], str(root / "review.csv")]  # "give a file name such as review.csv"
 
 
+def _dump_is_file(root: Path) -> list[str]:
+    return _with(_audit(root), str(root / "dump"), str(root / "dump" / "calls.csv"))
+
+
+def _dump_folder(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _audit(root)  # "give the folder that holds it"
+
+
+def _dump_empty(root: Path) -> list[str]:
+    (root / "dump" / "calls.csv").rename(root / "calls.csv")
+    return _audit(root)
+
+
+def _records_copied(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    (root / "dump" / "calls.csv").write_bytes((root / "calls.csv").read_bytes())
+    return cmd  # "copy the call records into it"
+
+
+def _out_under_file(root: Path) -> list[str]:
+    _write(root / "cases", "a file")
+    return _audit(root, out="cases/out")
+
+
+def _out_parent_folder(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _audit(root, out="case-out/out")  # "give --out a folder ... whose parents are folders"
+
+
+def _unknown_section(root: Path) -> list[str]:
+    _write(root / "case.toml", '[cases]\nname = "State v. Doe"\n')
+    return _audit(root, "--config", str(root / "case.toml"))
+
+
+def _section_named(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    _write(root / "case.toml", '[case]\nname = "State v. Doe"\n')  # one of the known sections
+    return cmd
+
+
+def _verify_not_audit(root: Path) -> list[str]:
+    assert _run(_audit(root)).exit_code == 0
+    return ["verify", str(root / "out" / "shareable")]
+
+
+def _verify_the_out(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return ["verify", str(root / "out")]  # "give the output folder of a finished audit"
+
+
+def _signing_key_damaged(root: Path) -> list[str]:
+    assert _run(_audit(root)).exit_code == 0
+    (root / "backup.key").write_bytes((root / "case-signing.key").read_bytes())
+    _write(root / "case-signing.key", "not hex\n")
+    return _audit(root, out="out2")
+
+
+def _signing_key_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    (root / "case-signing.key").write_bytes((root / "backup.key").read_bytes())
+    return cmd  # "restore the signing key from the case backup"
+
+
+def _mapping_bad(root: Path) -> list[str]:
+    _write(root / "map.toml", '[mapping]\nfiles = "calls.csv"\n[case]\nname = "x"\n')
+    return ["ingest", str(root / "dump"), "--out", str(root / "work"), "--mapping",
+            str(root / "map.toml")]  # fmt: skip
+
+
+def _mapping_corrected(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    _write(root / "map.toml", '[[mapping]]\nfiles = "calls.csv"\n')  # "correct each entry"
+    return cmd
+
+
+def _ingest(root: Path, *extra: str, out: str = "work") -> list[str]:
+    return ["ingest", str(root / "dump"), "--out", str(root / out), *extra]
+
+
+def _mapping_exists(root: Path) -> list[str]:
+    _write(root / "mapping.toml", "# mine\n")
+    return _ingest(root, "--show-mapping", "--write-mapping", str(root / "mapping.toml"))
+
+
+def _mapping_new_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], str(root / "mapping-2.toml")]  # "give a new file name"
+
+
+def _work_under_file(root: Path) -> list[str]:
+    _write(root / "cases", "a file")
+    return _ingest(root, out="cases/work")
+
+
+def _work_writable(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _ingest(root, out="case-work")  # "give an output folder ... whose parents are folders"
+
+
+def _with(cmd: list[str], old: str, new: str) -> list[str]:
+    return [new if a == old else a for a in cmd]
+
+
+# fmt: off
 CASES = [
     Case("labels: unknown decision", _labels_bad, r"write confirm or reject", _labels_fixed),
     Case("list: not CSV or XLSX", _txt_list, r"save the list .* as CSV", _saved_as_csv),
@@ -180,7 +276,21 @@ CASES = [
     Case("registry date", _bad_date, r"write dates as 2013-02-04", _date_fixed),
     Case("review before audit", _review_first, r"run 'privguard audit'", _audit_then_review),
     Case("review --to a folder", _review_to_folder, r"give a file name", _review_to_file),
+    Case("dump is a file", _dump_is_file, r"give the folder that holds it", _dump_folder),
+    Case("dump folder empty", _dump_empty, r"copy the call records into it", _records_copied),
+    Case("--out under a file", _out_under_file, r"whose parents are folders", _out_parent_folder),
+    Case("case file: unknown section", _unknown_section, r"known sections: .*case", _section_named),
+    Case("verify: not an audit", _verify_not_audit, r"output folder of a finished",
+         _verify_the_out),
+    Case("signing key damaged", _signing_key_damaged, r"restore the signing key",
+         _signing_key_restored),
+    Case("ingest --write-mapping exists", _mapping_exists, r"give a new file name",
+         _mapping_new_name),
+    Case("ingest --out under a file", _work_under_file, r"whose parents are folders",
+         _work_writable),
+    Case("ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

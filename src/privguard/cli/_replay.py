@@ -38,12 +38,14 @@ def replay(audit_out: Path, registry: Path, key: Path | None, out: Path | None) 
     """
     from privguard.internals.prevention.decisions.replay import replay as run_replay
 
-    for path, what in ((audit_out, "the audit folder"), (registry, "the registry")):
+    for path, what, fix in (
+        (audit_out, "the audit folder", "AUDIT_OUT is the --out folder of an audit"),
+        (registry, "the registry", "--registry is a signed snapshot, a do-not-record list, "
+         "or the audit's restricted/registry.parquet"),
+    ):  # fmt: skip
         if not path.exists():
             raise InputError(
-                f"{what} does not exist",
-                where=str(path),
-                fix="check the path; AUDIT_OUT is the --out folder of an audit",
+                f"{what} does not exist", where=str(path), fix=f"check the path; {fix}"
             )
     target = out or audit_out.resolve().parent / "replay"
     result = run_replay(audit_out, registry, key)

@@ -48,7 +48,10 @@ def out_problem(out: Path, *, overwrite: bool = False) -> str | None:
         while not parent.exists() and parent != parent.parent:
             parent = parent.parent
         if not parent.is_dir():
-            return f"the output folder {out} cannot be made: {parent} is a file, not a folder"
+            return (
+                f"the output folder {out} cannot be made: {parent} is a file, not a folder: "
+                "give --out a folder whose parents are folders"
+            )
         return None
     present = {f for f in _files(out) if not is_litter(f)}
     try:

@@ -16,7 +16,7 @@ from privguard.errors import InputError, PrivguardError
 from privguard.internals.audit.outdir import out_problem
 from privguard.internals.audit.settings import CaseSettings, load_settings
 from privguard.internals.common.keys import _inside as path_inside
-from privguard.internals.common.keys import key_path, load_key
+from privguard.internals.common.keys import key_path, load_key, load_signing_key, signing_key_path
 from privguard.internals.common.lists.sources import load_labels, read_directory, read_registry
 
 
@@ -33,7 +33,9 @@ def _file(kind: str, path: Path, problems: list[str]) -> bool:
     if path.is_dir():
         problems.append(f"the {kind} file {path} is a folder: give the file inside it")
     elif not path.is_file():
-        problems.append(f"the {kind} file {path} does not exist")
+        problems.append(
+            f"the {kind} file {path} does not exist: check the path (a .csv or .xlsx file)"
+        )
     else:
         return True
     return False
@@ -43,17 +45,25 @@ def _key_problems(out: Path, settings: CaseSettings) -> list[str]:
     """The case key where the audit will use it: not inside OUT, and readable if it exists.
     Found late, at identify, a refused key left a half-written OUT that the next run, with
     the key fixed as the message said, then refused as "not an audit"."""
+    problems: list[str] = []
+    # The signing key seals the manifest at the very end: a damaged one found there left
+    # a half-written OUT. Only read here when it exists (it is created on first use).
+    if signing_key_path(out).is_file():
+        try:
+            load_signing_key(out)
+        except PrivguardError as err:
+            problems += _say("the case signing key", err)
     privacy = settings.privacy
     if not privacy.pseudonymize:
-        return []
+        return problems
     path = key_path(out, privacy.key_file)
     if not (path.is_file() or path_inside(path, out)):
-        return []  # created on first use, beside OUT
+        return problems  # created on first use, beside OUT
     try:
         load_key(out, privacy.key_file)
     except PrivguardError as err:
-        return _say("the case key", err)
-    return []
+        problems += _say("the case key", err)
+    return problems
 
 
 def check_inputs(
@@ -78,7 +88,10 @@ def check_inputs(
             problems += _say(f"the case file {config}", err)
             settings = load_settings(None)
     if not dump.exists():
-        problems.append(f"the dump folder {dump} does not exist")
+        problems.append(
+            f"the dump folder {dump} does not exist: check the path and give the folder that "
+            "holds the leaked or produced tables"
+        )
     elif not dump.is_dir():
         problems.append(f"the dump folder {dump} is a file: give the folder that holds it")
     elif not any(dump.iterdir()):

@@ -199,8 +199,9 @@ def _phone_columns(
             + ", ".join(map(repr, sheet.header))
             + ")",
             where=sheet.place(sheet.header_row),
-            fix=f"name the phone column(s) in the case file: [identify] {setting} = "
-            f'{{ {field} = ["Office Phone", "Cell"] }}',
+            # 'registry import-feed' takes no case file: the header works for every command.
+            fix=f"title the phone column {field!r} in the file, or name the phone column(s) "
+            f'in the case file: [identify] {setting} = {{ {field} = ["Office Phone", "Cell"] }}',
         )
     return found
 
