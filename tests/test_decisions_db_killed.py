@@ -38,7 +38,8 @@ def _private_pg() -> Any:
 def _one(client: Any, token: str, number: str) -> dict[str, Any]:
     answer = post_decision(client, token, number)
     if answer.status_code != 200:  # no answer: the platform's client treats it as record=false
-        return {"record": False, "reason": f"HTTP {answer.status_code}", "number": number}
+        kind = answer.json().get("error")
+        return {"record": False, "reason": f"HTTP {answer.status_code} {kind}", "number": number}
     return answer.json() | {"number": number}
 
 
@@ -50,8 +51,8 @@ def test_postgresql_killed_mid_load_never_records_a_registered_number(tmp_path: 
         settings = ServiceSettings(data_dir=tmp_path / "data", database_url=pg.url)
         token = register_numbers(settings, tmp_path, REGISTERED)
         calls = REGISTERED + UNREGISTERED
-        # A request failing on the dead database gets the one error shape (a 500), as on a
-        # real server, instead of raising into the test.
+        # A request failing on the dead database must get the one error shape with 503
+        # (checked below); raise_server_exceptions=False so a 500 shows as one here too.
         with service_client(pg.url, tmp_path / "data", raise_server_exceptions=False) as client:
             before = [_one(client, token, n) for n in calls * 3]
             assert sum(a["record"] for a in before) == len(UNREGISTERED) * 3
@@ -75,6 +76,10 @@ def test_postgresql_killed_mid_load_never_records_a_registered_number(tmp_path: 
                 time.sleep(0.1)
 
         everything = before + down + after
+        # A request that failed on the dead database (the token's periodic check) is the one
+        # error shape with 503 "database_unavailable", never a 500 "internal".
+        failed = {a["reason"] for a in everything if a["reason"].startswith("HTTP")}
+        assert failed <= {"HTTP 503 database_unavailable"}, failed
         assert not [a for a in everything if a["record"] and a["number"] in REGISTERED]
         # Made after the kill (the first refusal of an unregistered call onwards): none
         # was record=true, since nothing could be made durable.

@@ -17,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from privguard.errors import PrivguardError
+from privguard.internals.prevention.db import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,20 @@ async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(err)
 
 
+async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused or dropped the connection (killed, restarting, out of
+    # connections): the one error shape with 503, so a client retries and a decision
+    # client fails closed, and the connection stays open. Left to the catch-all it was a
+    # 500 "internal" that Starlette re-raised, and uvicorn then closed the connection.
+    log.warning("%s %s: the database is unavailable: %s", request.method, request.url.path, exc)
+    err = DatabaseError(
+        "the database is unavailable",
+        where=request.url.path,
+        fix="try again in a moment; decisions answer record=false until it is back",
+    )
+    return error_response(err, {"Retry-After": "1"})
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     incident = secrets.token_hex(6)
     log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
@@ -185,4 +201,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PrivguardError, _on_privguard)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
+    for unavailable in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        app.add_exception_handler(unavailable, _on_database_down)
     app.add_exception_handler(Exception, _on_unexpected)
