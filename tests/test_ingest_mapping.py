@@ -250,8 +250,11 @@ def test_warnings_read_as_sentences_not_logger_names(tmp_path: Path) -> None:
     (dump / "rates.csv").unlink()
     proc = _cli("audit", str(dump), "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
-    warnings = [line for line in proc.stderr.splitlines() if line.startswith("Warning: ")]
-    assert warnings, proc.stderr
-    assert "privguard.internals" not in proc.stderr and "WARNING" not in proc.stderr
+    # Gathered at the end of the run (issue 13): a "Warnings (N):" block of sentences.
+    block = proc.stdout.partition("\nWarnings (")[2]
+    warnings = [line for line in block.splitlines() if line.startswith("  - ")]
+    assert warnings and any("clock zone" in w for w in warnings), proc.stdout
+    for out in (proc.stdout, proc.stderr):
+        assert "privguard.internals" not in out and "WARNING" not in out
     verbose = _cli("-v", "audit", str(dump), "--out", str(tmp_path / "out2"))
     assert "Warning (privguard.internals." in verbose.stderr  # -v names the module
