@@ -67,6 +67,22 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _with(cmd: list[str], old: str, new: str) -> list[str]:
+    return [new if a == old else a for a in cmd]
+
+
+def provoke_and_fix(case: Case, root: Path) -> tuple[str, Result]:
+    """Break the inputs, check the message says the fix, apply it literally and run again:
+    the message's text and the second run, for each module's own checks."""
+    _dump(root)
+    cmd = case.provoke(root)
+    err = _error(_run(cmd))
+    # The preflight lists every problem with its own fix in the message: read it whole.
+    text = err.render()
+    assert re.search(case.says, text, re.S), text
+    return text, _run(case.fix(root, err, cmd))
+
+
 def _labels_bad(root: Path) -> list[str]:
     _write(root / "labels.csv", "number,decision\n+15125550177,maybe\n")
     return _audit(root, "--labels", str(root / "labels.csv"))
@@ -260,10 +276,6 @@ def _work_writable(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]
     return _ingest(root, out="case-work")  # "give an output folder ... whose parents are folders"
 
 
-def _with(cmd: list[str], old: str, new: str) -> list[str]:
-    return [new if a == old else a for a in cmd]
-
-
 # fmt: off
 CASES = [
     Case("labels: unknown decision", _labels_bad, r"write confirm or reject", _labels_fixed),
@@ -295,10 +307,5 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_suggested_fix_works(case: Case, tmp_path: Path) -> None:
-    _dump(tmp_path)
-    cmd = case.provoke(tmp_path)
-    err = _error(_run(cmd))
-    # The preflight lists every problem with its own fix in the message: read it whole.
-    assert re.search(case.says, err.render(), re.S), err.render()
-    again = _run(case.fix(tmp_path, err, cmd))
+    _, again = provoke_and_fix(case, tmp_path)
     assert again.exit_code == 0, (again.output, again.exception and str(again.exception))

@@ -25,13 +25,9 @@ from pathlib import Path
 import pytest
 
 from privguard.errors import PrivguardError
-from test_error_fixes import Case, _audit, _dump, _error, _run, _write
+from test_error_fixes import Case, _audit, _dump, _error, _run, _with, _write, provoke_and_fix
 
 Fixer = Callable[[Path, PrivguardError, list[str]], list[str]]
-
-
-def _with(cmd: list[str], old: str, new: str) -> list[str]:
-    return [new if a == old else a for a in cmd]
 
 
 def _case_file(root: Path, text: str) -> list[str]:
@@ -341,15 +337,10 @@ _PLACES = {
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_suggested_fix_works(case: Case, tmp_path: Path) -> None:
-    _dump(tmp_path)
-    cmd = case.provoke(tmp_path)
-    err = _error(_run(cmd))
-    text = err.render()
-    assert re.search(case.says, text, re.S), text
+    text, again = provoke_and_fix(case, tmp_path)
     assert _PLACES.get(case.name, str(tmp_path)) in text, (
         f"the message names no file or place: {text}"
     )
-    again = _run(case.fix(tmp_path, err, cmd))
     assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
 
 

@@ -9,14 +9,13 @@ SQLite database in the test's folder (--data-dir).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from privguard.errors import PrivguardError
-from test_error_fixes import Case, _audit, _dump, _error, _run, _write
+from test_error_fixes import Case, _audit, _run, _with, _write, provoke_and_fix
 
 Fixer = Callable[[Path, PrivguardError, list[str]], list[str]]
 _NO_PHONES = "name,bar_number,office\nJane Roe,TX1,5125550100\nAl Poe,TX2,see web\n"
@@ -25,10 +24,6 @@ _NO_PHONES += "Bo Lee,TX3,see web\nCy Dee,TX4,see web\n"
 
 def _reg(root: Path, *args: str) -> list[str]:
     return ["registry", *args, "--data-dir", str(root / "reg")]
-
-
-def _with(cmd: list[str], old: str, new: str) -> list[str]:
-    return [new if a == old else a for a in cmd]
 
 
 def _feed(root: Path, name: str) -> list[str]:
@@ -220,13 +215,8 @@ _PLACES = {
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_suggested_fix_works(case: Case, tmp_path: Path) -> None:
-    _dump(tmp_path)
-    cmd = case.provoke(tmp_path)
-    err = _error(_run(cmd))
-    text = err.render()
-    assert re.search(case.says, text, re.S), text
+    text, again = provoke_and_fix(case, tmp_path)
     assert _PLACES.get(case.name, str(tmp_path)) in text, f"no file or place named: {text}"
-    again = _run(case.fix(tmp_path, err, cmd))
     past = again.exit_code == 1 and not isinstance(again.exception, PrivguardError)
     assert again.exit_code == 0 or (case.name in _DIFFERS and past), (
         again.output,
