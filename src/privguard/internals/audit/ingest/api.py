@@ -291,8 +291,9 @@ def _probe_all(
             return probe(wex, src, scratch, f"s{k:05d}")  # its scan names and rejects for good
         return probe(wex, src, probes, f"p{k:05d}")
 
-    # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
-    heads, _ = workers.spread(list(enumerate(files)), lambda job: 0, look)
+    # A probe reads a file's head (10-400 ms whatever its size), except delimited text, whose
+    # lines it scans in full: that is taken largest first.
+    heads, _ = workers.spread(list(enumerate(files)), lambda job: _probe_cost(job[1]), look)
     probed: list[Staged] = [s for tables in heads for s in tables]
     maps, decided = _map_all(probed, settings, {})
     shutil.rmtree(probes, ignore_errors=True)
@@ -303,6 +304,10 @@ def _probe_all(
         h if src.format in ("csv", "tsv") else [] for src, h in zip(files, heads, strict=True)
     ]
     return staged, decided
+
+
+def _probe_cost(src: SourceFile) -> int:
+    return src.size if src.format in ("csv", "tsv") else 0
 
 
 def _stage_all(
@@ -352,9 +357,22 @@ def _write_all(
         progress.advance("writing tables")
         return out
 
-    outputs = workers.pinned(todo, owner, write)
+    # A table staged as a temporary table (JSON) is written where it lives; the rest (text
+    # parsed as it is written, Parquet files) by whichever worker is free, largest first.
+    free = [None if not s.drop else k for (_, s, _), k in zip(todo, owner, strict=True)]
+    outputs = workers.pinned(todo, free, write, size=lambda job: _write_cost(job[1]))
     progress.finish("writing tables")
     return outputs
+
+
+def _write_cost(s: Staged) -> int:
+    """About how much writing a table costs, in bytes of delimited text."""
+    if s.deferred is not None:
+        try:
+            return s.deferred.path.stat().st_size
+        except OSError:
+            return 0
+    return s.accepted * 100  # a staged record: about a line of text
 
 
 def _entry(i: int, s: Staged, m: Mapping, w: Written) -> dict[str, Any]:
