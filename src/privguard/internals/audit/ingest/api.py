@@ -45,6 +45,7 @@ from privguard.internals.common.progress import NullProgress, Progress
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200
+STAGED_BY_PROBE = ("csv", "tsv", "xlsx")  # formats whose probe is their one full read
 
 
 def _stage(
@@ -280,14 +281,16 @@ def _probe_all(
     """Map every table from the head of its file; raise MappingError before any full parse.
 
     Delimited text is staged for good by its probe (its head, and the one line scan that
-    the writer reuses): it is returned per file, with every mapping decision made.
+    the writer reuses), and so is a workbook (its reader loads each sheet whole anyway, so a
+    probe of its head would parse it twice): these are returned per file, with every mapping
+    decision made.
     """
     probes = scratch / "probe"
     probes.mkdir(parents=True, exist_ok=True)
 
     def look(wex: Executor, job: tuple[int, SourceFile]) -> list[Staged]:
         k, src = job
-        if src.format in ("csv", "tsv"):
+        if src.format in STAGED_BY_PROBE:
             return probe(wex, src, scratch, f"s{k:05d}")  # its scan names and rejects for good
         return probe(wex, src, probes, f"p{k:05d}")
 
@@ -301,7 +304,7 @@ def _probe_all(
     if bad:
         raise _mapping_error(dump, bad)
     staged = [
-        h if src.format in ("csv", "tsv") else [] for src, h in zip(files, heads, strict=True)
+        h if src.format in STAGED_BY_PROBE else [] for src, h in zip(files, heads, strict=True)
     ]
     return staged, decided
 
