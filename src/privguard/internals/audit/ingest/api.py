@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200
 STAGED_BY_PROBE = ("csv", "tsv", "xlsx")  # formats whose probe is their one full read
+WORKERS = 2  # engine connections reading and writing tables side by side (two cores)
 
 
 def _stage(
@@ -419,7 +420,7 @@ def _run(
         skipped_entry(s.name, s.reason, dump_size(dump, s.name), (dump,)) for s in skipped
     ]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    workers = Workers(ex.options, scratch)
+    workers = Workers(ex.options, scratch, WORKERS)
     try:
         heads, decided = _probe_all(workers, dump, files, scratch, settings)
         staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
