@@ -89,9 +89,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dump", type=Path)
     ap.add_argument("--out", type=Path, required=True, help="work folder (replaced)")
-    ap.add_argument("--workers", type=int, default=api.WORKERS)
+    # Commits before the shared queue have no WORKERS (two workers, fixed).
+    ap.add_argument("--workers", type=int, default=getattr(api, "WORKERS", 2))
     args = ap.parse_args()
-    api.WORKERS = args.workers
+    if hasattr(api, "WORKERS"):
+        api.WORKERS = args.workers
     spans: list[tuple[str, int, float, float]] = []
     _instrument(spans)
     load_before = os.getloadavg()
