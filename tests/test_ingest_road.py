@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from privguard.internals.audit.ingest import api
+from privguard.internals.audit.ingest import decide
 from privguard.internals.audit.ingest.api import ingest
 from privguard.internals.audit.ingest.readers.delimited import table
 
@@ -52,7 +52,7 @@ def test_each_csv_is_staged_once_and_each_table_mapped_once(
     staged: list[str] = []
     mapped: list[tuple[str, ...]] = []
     read = table._read_csv_file
-    map_table = api.map_table
+    map_table = decide.map_table
 
     def counting_read(ex, src, scratch, scan):  # type: ignore[no-untyped-def]
         staged.append(src.name)
@@ -63,7 +63,7 @@ def test_each_csv_is_staged_once_and_each_table_mapped_once(
         return map_table(columns, sample, rule)
 
     monkeypatch.setattr(table, "_read_csv_file", counting_read)
-    monkeypatch.setattr(api, "map_table", counting_map)
+    monkeypatch.setattr(decide, "map_table", counting_map)
     result = ingest(dump, tmp_path / "work")
     assert sorted(staged) == sorted(f"calls_{k}.csv" for k in range(5))
     # Tables of one layout share one decision: one mapping per layout, none made twice

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from privguard.errors import EngineError, InputError, MappingError
+from privguard.errors import EngineError, InputError
 from privguard.internals.audit.engines import Executor, connect
 from privguard.internals.audit.ingest import sql
+from privguard.internals.audit.ingest.decide import Decisions, map_all, mapping_error, unmappable
 from privguard.internals.audit.ingest.discover import SourceFile, discover
 from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
-from privguard.internals.audit.ingest.mapping import Mapping, fix_snippet, map_table
+from privguard.internals.audit.ingest.mapping import Mapping
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
 from privguard.internals.audit.ingest.readers.delimited import (
@@ -45,6 +45,8 @@ from privguard.internals.common.progress import NullProgress, Progress
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200
+STAGED_BY_PROBE = ("csv", "tsv", "xlsx")  # formats whose probe is their one full read
+WORKERS = 2  # engine connections reading and writing tables side by side (two cores)
 
 
 def _stage(
@@ -69,29 +71,6 @@ def _sample(ex: Executor, s: Staged) -> list[tuple[Any, ...]]:
     if s.staging is None:
         return []
     return ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE_ROWS))
-
-
-def _mapping_error(dump: Path, bad: list[tuple[Staged, Mapping]]) -> MappingError:
-    problems: list[str] = []
-    snippets: list[str] = []
-    multi = {s.file for s, _ in bad if s.format in ("xlsx", "sqlite", "mysql_dump", "pg_dump")}
-    for s, m in bad:
-        rows = s.sample
-        shown = "; ".join(", ".join("" if v is None else str(v)[:40] for v in r) for r in rows[:3])
-        problems.append(
-            f"{s.file} (table {s.table!r}): {'; '.join(m.problems)}. Columns found: "
-            f"{', '.join(s.columns) or '(none)'}. First rows: {shown or '(no rows)'}"
-        )
-        snippets.append(fix_snippet(s.file, s.table, s.file in multi, s.columns, m))
-    return MappingError(
-        f"{len(bad)} table(s) cannot be mapped onto the call schema (a dialed number and a "
-        "start time are needed)",
-        where=str(dump),
-        problems=problems,
-        fix="write these lines into a TOML file, fill in the column names (or skip the table), "
-        "and run again with --config FILE ('privguard audit') or --mapping FILE ('privguard "
-        "ingest'):\n\n" + "\n\n".join(snippets),
-    )
 
 
 def ingest(
@@ -205,61 +184,6 @@ def _stage_file(
     return [replace(s, sha256=src.sha256) for s in tables], notes, None
 
 
-Decisions = dict[tuple[Any, ...], Mapping]
-
-
-# Headers that name nothing: "column3" (our own), "col3", "field_3", "F3", "V3", "var3".
-_GENERIC = re.compile(r"(?:column|col|field|var|[cfv])[ _]?\d+", re.I)
-
-
-def _map_all(
-    staged: list[Staged], settings: Settings, known: Decisions
-) -> tuple[list[Mapping], Decisions]:
-    """Map every table (pure); tables of one layout share one decision, unless the header
-    is meaningless (``col1..colN``: one table's values say nothing about another's).
-
-    ``known`` holds earlier decisions by (columns, first rows, rule): a table the probe saw
-    as it is staged is not mapped again. Returns the maps and every decision made.
-    """
-    layouts: dict[tuple[Any, ...], Mapping] = {}
-    decided = dict(known)
-    maps: list[Mapping] = []
-    rules = [settings.rule_for(s.file, s.table) for s in staged]
-    pooled = _pooled(staged, rules)
-    for s, rule in zip(staged, rules, strict=True):
-        key = (tuple(s.columns), id(rule))
-        generic = all(_GENERIC.fullmatch(c.strip()) for c in s.columns)
-        if key in layouts and not generic and s.sample:
-            m = layouts[key]
-        else:
-            sample = s.sample if generic or not s.sample else pooled[key]
-            seen = (tuple(s.columns), tuple(map(tuple, sample)), id(rule))
-            m = decided.get(seen) or map_table(s.columns, sample, rule)
-            decided[seen] = m
-            if s.sample:
-                layouts[key] = m
-        maps.append(m)
-    return maps, decided
-
-
-POOLED_ROWS = 1000  # sampled rows of one layout that its one decision reads
-
-
-def _pooled(staged: list[Staged], rules: list[Any]) -> dict[tuple[Any, ...], list[Any]]:
-    """The samples of every table of one layout, joined: a layout's first table may hold a
-    handful of rows, too few to tell an account from a call number by its values."""
-    out: dict[tuple[Any, ...], list[Any]] = {}
-    for s, rule in zip(staged, rules, strict=True):
-        rows = out.setdefault((tuple(s.columns), id(rule)), [])
-        rows += s.sample[: max(0, POOLED_ROWS - len(rows))]
-    return out
-
-
-def _unmappable(staged: list[Staged], maps: list[Mapping]) -> list[tuple[Staged, Mapping]]:
-    """Tables with rows whose mapping falls short (skipped and empty tables are not)."""
-    return [(s, m) for s, m in zip(staged, maps, strict=True) if not m.ok and s.sample]
-
-
 def _describe(entry: dict[str, Any], s: Staged, m: Mapping) -> None:
     """Fill a table's report entry with its mapping."""
     entry["mapping"] = m.named(s.columns)
@@ -280,29 +204,36 @@ def _probe_all(
     """Map every table from the head of its file; raise MappingError before any full parse.
 
     Delimited text is staged for good by its probe (its head, and the one line scan that
-    the writer reuses): it is returned per file, with every mapping decision made.
+    the writer reuses), and so is a workbook (its reader loads each sheet whole anyway, so a
+    probe of its head would parse it twice): these are returned per file, with every mapping
+    decision made.
     """
     probes = scratch / "probe"
     probes.mkdir(parents=True, exist_ok=True)
 
     def look(wex: Executor, job: tuple[int, SourceFile]) -> list[Staged]:
         k, src = job
-        if src.format in ("csv", "tsv"):
+        if src.format in STAGED_BY_PROBE:
             return probe(wex, src, scratch, f"s{k:05d}")  # its scan names and rejects for good
         return probe(wex, src, probes, f"p{k:05d}")
 
-    # A probe costs about the same per file whatever its size (10-400 ms): spread by count.
-    heads, _ = workers.spread(list(enumerate(files)), lambda job: 0, look)
+    # A probe reads a file's head (10-400 ms whatever its size), except delimited text, whose
+    # lines it scans in full: that is taken largest first.
+    heads, _ = workers.spread(list(enumerate(files)), lambda job: _probe_cost(job[1]), look)
     probed: list[Staged] = [s for tables in heads for s in tables]
-    maps, decided = _map_all(probed, settings, {})
+    maps, decided = map_all(probed, settings, {})
     shutil.rmtree(probes, ignore_errors=True)
-    bad = _unmappable(probed, maps)
+    bad = unmappable(probed, maps)
     if bad:
-        raise _mapping_error(dump, bad)
+        raise mapping_error(dump, bad)
     staged = [
-        h if src.format in ("csv", "tsv") else [] for src, h in zip(files, heads, strict=True)
+        h if src.format in STAGED_BY_PROBE else [] for src, h in zip(files, heads, strict=True)
     ]
     return staged, decided
+
+
+def _probe_cost(src: SourceFile) -> int:
+    return src.size if src.format in ("csv", "tsv") else 0
 
 
 def _stage_all(
@@ -352,9 +283,22 @@ def _write_all(
         progress.advance("writing tables")
         return out
 
-    outputs = workers.pinned(todo, owner, write)
+    # A table staged as a temporary table (JSON) is written where it lives; the rest (text
+    # parsed as it is written, Parquet files) by whichever worker is free, largest first.
+    free = [None if not s.drop else k for (_, s, _), k in zip(todo, owner, strict=True)]
+    outputs = workers.pinned(todo, free, write, size=lambda job: _write_cost(job[1]))
     progress.finish("writing tables")
     return outputs
+
+
+def _write_cost(s: Staged) -> int:
+    """About how much writing a table costs, in bytes of delimited text."""
+    if s.deferred is not None:
+        try:
+            return s.deferred.path.stat().st_size
+        except OSError:
+            return 0
+    return s.accepted * 100  # a staged record: about a line of text
 
 
 def _entry(i: int, s: Staged, m: Mapping, w: Written) -> dict[str, Any]:
@@ -398,16 +342,16 @@ def _run(
         skipped_entry(s.name, s.reason, dump_size(dump, s.name), (dump,)) for s in skipped
     ]
     warnings = [{"file": name, "warning": w} for name, w in found_notes]
-    workers = Workers(ex.options, scratch)
+    workers = Workers(ex.options, scratch, WORKERS)
     try:
         heads, decided = _probe_all(workers, dump, files, scratch, settings)
         staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
         warnings += notes
         skipped_files += unreadable
-        maps, _ = _map_all(staged, settings, decided)
-        bad = _unmappable(staged, maps)
+        maps, _ = map_all(staged, settings, decided)
+        bad = unmappable(staged, maps)
         if bad:
-            raise _mapping_error(dump, bad)
+            raise mapping_error(dump, bad)
         # Skipped tables and tables without a record are counted, not written.
         todo = [
             (i, s, m if s.sample and not m.skip else None)

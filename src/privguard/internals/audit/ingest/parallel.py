@@ -1,9 +1,12 @@
 """Per-table work on both cores: a few workers, each with its own engine connection.
 
-Staged tables live as temporary tables in the connection that read them, so a table is
-written by the same worker that staged it: :meth:`Workers.spread` hands items to whichever
-worker is free and remembers who took each; :meth:`Workers.pinned` runs items on the worker
-that staged them.
+Some staged tables live as temporary tables in the connection that read them (JSON), so
+such a table is written by the same worker that staged it; every other table (delimited text
+parsed when written, Parquet files) may be written by either. :meth:`Workers.spread` hands
+items, largest first, to whichever worker is free and remembers who took each;
+:meth:`Workers.pinned` runs pinned items on their worker and the rest on whichever is free.
+Items are taken as workers free up, not dealt out in advance: a file's cost per byte differs
+tenfold between formats, so sizes alone cannot share the work out evenly.
 """
 
 from __future__ import annotations
@@ -68,15 +71,29 @@ class Workers:
             self.executors.append(ex)
 
     def _run(
-        self, jobs: list[list[tuple[int, Any]]], fn: Callable[[Executor, Any], Any]
-    ) -> dict[int, Any]:
+        self,
+        pinned: list[list[tuple[int, Any]]],
+        shared: list[tuple[int, Any]],
+        fn: Callable[[Executor, Any], Any],
+    ) -> tuple[dict[int, Any], dict[int, int]]:
+        """Run each worker's ``pinned`` items, then take ``shared`` items in order as it
+        frees up. Returns the results and who ran each item, both by index."""
         results: dict[int, Any] = {}
+        ran: dict[int, int] = {}
         errors: list[BaseException] = []
+        lock = threading.Lock()
+        queue = list(reversed(shared))  # popped from the end: in the given order
+
+        def take(k: int) -> tuple[int, Any] | None:
+            if pinned[k]:
+                return pinned[k].pop(0)
+            with lock:
+                return queue.pop() if queue else None
 
         def work(k: int) -> None:
-            for i, item in jobs[k]:
-                if errors:
-                    return
+            while not errors and (job := take(k)) is not None:
+                i, item = job
+                ran[i] = k
                 try:
                     results[i] = fn(self.executors[k], item)
                 except BaseException as exc:  # re-raised in the calling thread
@@ -91,34 +108,34 @@ class Workers:
             t.join()
         if errors:
             raise errors[0]
-        return results
+        return results, ran
 
     def spread(
         self, items: Sequence[T], size: Callable[[T], int], fn: Callable[[Executor, T], R]
     ) -> tuple[list[R], list[int]]:
-        """``fn(executor, item)`` for every item; results in order, and who ran each."""
-        # Largest first, each to the least loaded worker: the work ends at about the same time.
-        load = [0] * self.n
-        jobs: list[list[tuple[int, Any]]] = [[] for _ in range(self.n)]
-        owner = [0] * len(items)
-        for i in sorted(range(len(items)), key=lambda i: -size(items[i])):
-            k = load.index(min(load))
-            load[k] += size(items[i]) + 4096  # a per-item cost, so tiny items spread too
-            jobs[k].append((i, items[i]))
-            owner[i] = k
-        for j in jobs:
-            j.sort()
-        results = self._run(jobs, fn)
-        return [results[i] for i in range(len(items))], owner
+        """``fn(executor, item)`` for every item; results in order, and who ran each.
+
+        Items are taken largest first (by ``size``) by whichever worker is free.
+        """
+        order = sorted(range(len(items)), key=lambda i: (-size(items[i]), i))
+        results, ran = self._run([[] for _ in range(self.n)], [(i, items[i]) for i in order], fn)
+        return [results[i] for i in range(len(items))], [ran[i] for i in range(len(items))]
 
     def pinned(
-        self, items: Sequence[T], owner: Sequence[int], fn: Callable[[Executor, T], R]
+        self,
+        items: Sequence[T],
+        owner: Sequence[int | None],
+        fn: Callable[[Executor, T], R],
+        size: Callable[[T], int] = lambda item: 0,
     ) -> list[R]:
-        """``fn(executor, item)`` on the worker ``owner[i]`` for each item."""
+        """``fn(executor, item)`` on the worker ``owner[i]`` for each item; an item whose
+        owner is None runs on whichever worker is free, largest (``size``) first."""
         jobs: list[list[tuple[int, Any]]] = [[] for _ in range(self.n)]
+        shared: list[tuple[int, Any]] = []
         for i, (item, k) in enumerate(zip(items, owner, strict=True)):
-            jobs[k].append((i, item))
-        results = self._run(jobs, fn)
+            (shared if k is None else jobs[k]).append((i, item))
+        shared.sort(key=lambda job: (-size(job[1]), job[0]))
+        results, _ = self._run(jobs, shared, fn)
         return [results[i] for i in range(len(items))]
 
     def close(self) -> None:

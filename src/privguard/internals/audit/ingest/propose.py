@@ -14,7 +14,7 @@ from typing import Any
 
 from privguard.errors import InputError
 from privguard.internals.audit.engines import connect
-from privguard.internals.audit.ingest.api import _map_all
+from privguard.internals.audit.ingest.decide import map_all
 from privguard.internals.audit.ingest.discover import discover
 from privguard.internals.audit.ingest.explain import MULTI_TABLE, describe, mapping_toml
 from privguard.internals.audit.ingest.limits import Limits
@@ -103,7 +103,7 @@ def propose_mapping(
             staged += found
             if not found:
                 not_probed.append(src.name)
-        maps, _ = _map_all(staged, settings, {})
+        maps, _ = map_all(staged, settings, {})
     finally:
         ex.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -4,7 +4,9 @@
 a user with an unmappable multi-gigabyte file learns it in seconds. A probe reads at most a
 few megabytes of a file (the first records of each sheet, table or dump statement) and
 returns :class:`~privguard.internals.audit.ingest.readers.Staged` tables with ``columns`` and
-``sample`` only (``staging`` is None). It gives the same column names as the full readers
+``sample`` only (``staging`` is None). Two formats are staged for good by their probe, whose
+result the full read reuses: delimited text (its lines are scanned once, in full) and
+workbooks (their reader loads each sheet whole). It gives the same column names as the full readers
 (a JSON table's later records may add keys: those are seen only by the full read, which
 maps again). Tables a dump defines after its first megabytes are not probed.
 """
@@ -24,7 +26,7 @@ from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.readers import Staged, unique_names
 from privguard.internals.audit.ingest.readers.delimited import read_csv_file
 from privguard.internals.audit.ingest.readers.delimited.dialect import _HEAD, _open, detect_encoding
-from privguard.internals.audit.ingest.readers.xlsx import cell_text, columns_of
+from privguard.internals.audit.ingest.readers.xlsx import read_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def probe(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> list[Stage
         if src.format == "parquet":
             return [_parquet(ex, src)]
         if src.format == "xlsx":
-            return _xlsx(src)
+            return _xlsx(ex, src, scratch, scan)  # read in full, once (see _xlsx)
         if src.format == "sqlite":
             return _sqlite(src)
         return _dump(ex, src, scratch, scan)
@@ -109,44 +111,19 @@ def _parquet(ex: Executor, src: SourceFile) -> Staged:
     return s
 
 
-def _used(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows cut to the columns that hold a value, as calamine reads a sheet's used range.
+def _xlsx(ex: Executor, src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
+    """Every sheet staged for good, with its first records.
 
-    A table that starts at B4 then has the same columns in the probe and the full read (not
-    an empty column A). Judged on the head only: the full read maps again if they differ.
+    The spreadsheet reader loads a sheet whole, so reading only its head saves nothing: a
+    separate head reader (openpyxl) parsed each workbook a second time, in Python. A
+    workbook is bounded in size (about a million rows a sheet), so this early full read
+    keeps the early mapping check quick.
     """
-    used = [i for r in rows for i, v in enumerate(r) if v is not None and v != ""]
-    if not used:
-        return rows
-    lo, hi = min(used), max(used) + 1
-    return [r[lo:hi] for r in rows]
-
-
-def _xlsx(src: SourceFile) -> list[Staged]:
-    if src.path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return []  # .xls/.ods: only the full reader (which loads each sheet whole) reads them
-    import openpyxl
-
-    book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
-    out: list[Staged] = []
-    try:
-        for ws in book.worksheets:
-            rows: list[tuple[Any, ...]] = []
-            for row in ws.iter_rows(values_only=True):
-                if any(cell_text(v) is not None for v in row):
-                    rows.append(row)
-                    if len(rows) > SAMPLE:
-                        break
-            rows = _used(rows)
-            header, named = columns_of(rows[0]) if rows else ([], True)
-            sample = [
-                tuple(([cell_text(v) for v in r] + [None] * len(header))[: len(header)])
-                for r in (rows[1:] if named else rows)[:SAMPLE]
-            ]
-            out.append(Staged(src.name, ws.title, "xlsx", "", header, None, 0, sample=sample))
-    finally:
-        book.close()
-    return out
+    tables = read_xlsx(src, scratch, scan)
+    for s in tables:
+        if s.staging is not None:
+            s.sample = ex.fetchall(sql.sample(s.staging, len(s.columns), SAMPLE))
+    return tables
 
 
 def _sqlite(src: SourceFile) -> list[Staged]:
