@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 
 from privguard.errors import EXIT_INCOMPLETE, PrivguardError
-from test_error_fixes import CALLS, NUMBERS, _audit, _dump, _run
+from test_error_fixes import CALLS, NUMBERS, Case, _audit, _dump, _run, _with, provoke_and_fix
 
 # --- the dump readers: a file that cannot be read -----------------------------------------
 
@@ -154,3 +154,188 @@ def test_an_unknown_engine_is_reported_with_every_other_problem_at_once(tmp_path
     result = audit(tmp_path / "dump", tmp_path / "out", config=tmp_path / "case.toml",
                    engine="duckdb", **kw)  # fmt: skip
     assert result.report_html.is_file()
+
+
+# --- the vault commands -------------------------------------------------------------------
+
+WHY = ["--case", "CR-2024-1", "--reason", "bail hearing prep"]
+
+
+def _vault(root: Path, *args: str, role: str = "records_officer") -> list[str]:
+    return ["vault", *args, "--role", role, "--data-dir", str(root / "vd")]
+
+
+def _stored(root: Path) -> str:
+    """One recording in the vault (stored as the gate's record=true would let it be)."""
+    from privguard.internals.prevention.settings import load_service_settings
+    from privguard.internals.prevention.vault import Vault
+    from vault_helpers import store
+
+    vault = Vault.open(load_service_settings(data_dir=root / "vd"))
+    return store(vault, "+15125550100", inmate="A100")
+
+
+def _query_no_why(root: Path) -> list[str]:
+    return _vault(root, "query", "--inmate", "A100", role="investigator")
+
+
+def _with_why(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, *WHY]  # "give a case number and a written reason of at least 10 characters"
+
+
+def _query_no_filter(root: Path) -> list[str]:
+    return _vault(root, "query", *WHY)
+
+
+def _with_inmate(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, "--inmate", "A100"]  # "give an inmate account, a dialed number or dates"
+
+
+def _query_bad_number(root: Path) -> list[str]:
+    return _vault(root, "query", "--number", "call me", *WHY)
+
+
+def _number_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "call me", "+1 512 555 0100")  # "write the number as +1 512 555 0100"
+
+
+def _export_exists(root: Path) -> list[str]:
+    (root / "calls-a100.csv").write_text("mine\n")
+    return _vault(root, "query", "--inmate", "A100", "--out", str(root / "calls-a100.csv"), *WHY)
+
+
+def _new_file(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    old = next(a for a in cmd if a.endswith((".csv", ".wav", ".txt", ".key")))
+    return _with(cmd, old, old[:-4] + "-2" + old[-4:])  # "give a new name" (a new file)
+
+
+def _produce(root: Path, start: str, end: str, role: str = "records_officer") -> list[str]:
+    return _vault(root, "produce", "--inmate", "A100", "--from", start, "--to", end, "--out",
+                  str(root / "prod"), *WHY, role=role)  # fmt: skip
+
+
+def _produce_wrong_role(root: Path) -> list[str]:
+    return _produce(root, "2024-01-01", "2024-04-01", role="investigator")
+
+
+def _role_that_may(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "investigator", "records_officer")  # "... whose role may produce (...)"
+
+
+def _unknown_role(root: Path) -> list[str]:
+    return _produce(root, "2024-01-01", "2024-04-01", role="records officer")
+
+
+def _role_spelled(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "records officer", "records_officer")  # "give one of the roles: ..."
+
+
+def _produce_backwards(root: Path) -> list[str]:
+    return _produce(root, "2024-04-01", "2024-01-01")
+
+
+def _in_order(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _produce(root, "2024-01-01", "2024-04-01")  # "the first day, then a later day"
+
+
+def _produce_exists(root: Path) -> list[str]:
+    (root / "prod").mkdir()
+    return _produce(root, "2024-01-01", "2024-04-01")
+
+
+def _new_folder(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "prod"), str(root / "prod-2"))  # "give a new folder name"
+
+
+def _vault_import_not_audit(root: Path) -> list[str]:
+    assert _run(_audit(root)).exit_code == 0
+    return _vault(root, "import-audit", str(root / "dump"), *WHY, role="registrar")
+
+
+def _vault_import_out(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "dump"), str(root / "out"))  # "give the OUT folder"
+
+
+def _not_a_spool(root: Path) -> list[str]:
+    return _vault(root, "ingest-spool", str(root / "dump"), role="facility_system")
+
+
+def _the_spool(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    for sub in ("metadata", "pcaps"):  # "the folder that holds 'metadata' and 'pcaps'"
+        (root / "spool" / sub).mkdir(parents=True)
+    return _with(cmd, str(root / "dump"), str(root / "spool"))
+
+
+def _escrow_target_exists(root: Path) -> list[str]:
+    (root / "escrow.key").write_text("mine\n")
+    return _vault(root, "escrow-move", "--to", str(root / "escrow.key"))
+
+
+def _get_out_exists(root: Path) -> list[str]:
+    rid = _stored(root)
+    (root / "call.wav").write_text("mine\n")
+    return _vault(root, "get", rid, "--out", str(root / "call.wav"), *WHY, role="investigator")
+
+
+def _purge_unknown(root: Path) -> list[str]:
+    _stored(root)
+    return _vault(root, "purge", "rec_0a1b", "--authority", "Order 2024-1", "--out",
+                  str(root / "purge.txt"), *WHY, role="admin")  # fmt: skip
+
+
+def _purge_listed_id(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "check the recording ids: 'privguard vault query' lists them, first"
+    listed = _run(_vault(root, "query", "--inmate", "A100", *WHY))
+    assert listed.exit_code == 0, listed.output
+    return _with(cmd, "rec_0a1b", listed.output.split()[0])
+
+
+def _purge_out_exists(root: Path) -> list[str]:
+    rid = _stored(root)
+    (root / "purge.txt").write_text("mine\n")
+    return _vault(root, "purge", rid, "--authority", "Order 2024-1", "--out",
+                  str(root / "purge.txt"), *WHY, role="admin")  # fmt: skip
+
+
+# fmt: off
+VAULT = [
+    Case("vault: no case or reason", _query_no_why, r"case number and a written reason of "
+         r"at least 10", _with_why),
+    Case("vault query: no filter", _query_no_filter, r"an inmate account, a dialed number",
+         _with_inmate),
+    Case("vault query: not a number", _query_bad_number, r"\+1 512 555 0100", _number_written),
+    Case("vault query --out exists", _export_exists, r"give --out a file name", _new_file),
+    Case("vault: role may not", _produce_wrong_role, r"role may produce \(records_officer\)",
+         _role_that_may),
+    Case("vault: unknown role", _unknown_role, r"one of the roles: .*records_officer",
+         _role_spelled),
+    Case("vault produce: --to first", _produce_backwards, r"first day .* then a later day",
+         _in_order),
+    Case("vault produce: folder exists", _produce_exists, r"give a new folder name", _new_folder),
+    Case("vault import-audit: not OUT", _vault_import_not_audit, r"give the OUT folder",
+         _vault_import_out),
+    Case("vault ingest-spool: not one", _not_a_spool, r"holds 'metadata' and 'pcaps'", _the_spool),
+    Case("vault escrow-move: target", _escrow_target_exists, r"give --to a file name", _new_file),
+    Case("vault get --out exists", _get_out_exists, r"give --out a file name", _new_file),
+    Case("vault purge: unknown id", _purge_unknown, r"'privguard vault query' lists them",
+         _purge_listed_id),
+    Case("vault purge --out exists", _purge_out_exists, r"give --out a file name", _new_file),
+]
+# fmt: on
+# Where the place is not a path under the test's folder: an option or what was asked for.
+_VAULT_PLACES = {
+    "vault: no case or reason": "case:",
+    "vault query: no filter": "a call-record query",
+    "vault query: not a number": "call me",
+    "vault: role may not": "inmate:A100",
+    "vault: unknown role": "'records officer'",
+    "vault produce: --to first": "inmate:A100",
+    "vault purge: unknown id": "rec_0a1b",
+}
+
+
+@pytest.mark.parametrize("case", VAULT, ids=[c.name for c in VAULT])
+def test_the_vaults_suggested_fix_works(case: Case, tmp_path: Path) -> None:
+    text, again = provoke_and_fix(case, tmp_path)
+    assert _VAULT_PLACES.get(case.name, str(tmp_path)) in text, f"no file or place named: {text}"
+    assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
