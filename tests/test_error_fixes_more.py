@@ -339,3 +339,130 @@ def test_the_vaults_suggested_fix_works(case: Case, tmp_path: Path) -> None:
     text, again = provoke_and_fix(case, tmp_path)
     assert _VAULT_PLACES.get(case.name, str(tmp_path)) in text, f"no file or place named: {text}"
     assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
+
+
+# --- registry end, receipts and verify-receipt --------------------------------------------
+
+
+def _reg(root: Path, *args: str, data: str = "reg") -> list[str]:
+    return ["registry", *args, "--data-dir", str(root / data)]
+
+
+def _fed(root: Path, data: str = "reg") -> None:
+    feed = _reg(root, "import-feed", str(root / "bar.csv"), "--source", "bar_feed", data=data)
+    assert _run(feed).exit_code == 0
+
+
+def _id_in_fix(err: PrivguardError) -> str:
+    found = re.search(r": (\d+) \(", err.fix or "")
+    assert found, err.fix
+    return found.group(1)
+
+
+def _end_unknown(root: Path) -> list[str]:
+    _fed(root)
+    return _reg(root, "end", "5", "--reason", "line closed")
+
+
+def _end_listed(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "5", _id_in_fix(err))  # "give the id of an active registration: 1 (...)"
+
+
+def _end_blank_reason(root: Path) -> list[str]:
+    _fed(root)
+    return _reg(root, "end", "1", "--reason", " ")
+
+
+def _reason_given(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, " ", "line closed")  # "--reason 'line closed'"
+
+
+def _receipts_unknown(root: Path) -> list[str]:
+    _fed(root)
+    return _reg(root, "receipts", "7", "--out", str(root / "r"))
+
+
+def _receipts_listed(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "7", _id_in_fix(err))  # "... an attorney with registered numbers: 1 (...)"
+
+
+def _receipt(root: Path, data: str = "reg") -> tuple[Path, str]:
+    """A receipt file of the registry ``data`` and that registry's vkey."""
+    _fed(root, data)
+    assert (
+        _run(_reg(root, "receipts", "1", "--out", str(root / f"r-{data}"), data=data)).exit_code
+        == 0
+    )
+    key = _run(_reg(root, "key", data=data)).output.splitlines()[0]
+    return sorted((root / f"r-{data}").iterdir())[0], key
+
+
+def _verify_missing(root: Path) -> list[str]:
+    _, key = _receipt(root)
+    return ["registry", "verify-receipt", str(root / "receipt-1.txt"), "--key", key]
+
+
+def _verify_real_path(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    found = sorted((root / "r-reg").iterdir())[0]  # "check the path"
+    return _with(cmd, str(root / "receipt-1.txt"), str(found))
+
+
+def _verify_junk_key(root: Path) -> list[str]:
+    path, _ = _receipt(root)
+    return ["registry", "verify-receipt", str(path), "--key", "registry-key"]
+
+
+def _published_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    key = _run(_reg(root, "key")).output.splitlines()[0]  # "pass the vkey the registry publishes"
+    return [*cmd[:-1], key]
+
+
+def _verify_empty_key_file(root: Path) -> list[str]:
+    path, _ = _receipt(root)
+    (root / "registry.vkey").write_text("\n")
+    return ["registry", "verify-receipt", str(path), "--key", str(root / "registry.vkey")]
+
+
+def _key_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "write the registry's key into it: privguard registry key --data-dir DIR > FILE"
+    (root / "registry.vkey").write_text(_run(_reg(root, "key")).output)
+    return cmd
+
+
+def _verify_other_key(root: Path) -> list[str]:
+    path, _ = _receipt(root)
+    _, other = _receipt(root, "reg2")
+    return ["registry", "verify-receipt", str(path), "--key", other]
+
+
+# fmt: off
+REGISTRY = [
+    Case("registry end: no such id", _end_unknown, r"active registration: 1 \(\+15125550100\)",
+         _end_listed),
+    Case("registry end: blank reason", _end_blank_reason, r"--reason 'line closed'",
+         _reason_given),
+    Case("registry receipts: attorney", _receipts_unknown, r"registered numbers: 1 \(Jane Roe\)",
+         _receipts_listed),
+    Case("verify-receipt: no such file", _verify_missing, r"check the path", _verify_real_path),
+    Case("verify-receipt: not a key", _verify_junk_key, r"pass the vkey the registry publishes",
+         _published_key),
+    Case("verify-receipt: empty key file", _verify_empty_key_file,
+         r"privguard registry key --data-dir DIR > FILE", _key_written),
+    Case("verify-receipt: another key", _verify_other_key, r"--key is the registry's published",
+         _published_key),
+]
+# fmt: on
+_REGISTRY_PLACES = {
+    "registry end: no such id": "registration 5",
+    "registry end: blank reason": "--reason",
+    "registry receipts: attorney": "attorney 7",
+    "verify-receipt: not a key": "registry-key",
+    "verify-receipt: another key": "receipt-",
+}
+
+
+@pytest.mark.parametrize("case", REGISTRY, ids=[c.name for c in REGISTRY])
+def test_the_registrys_suggested_fix_works(case: Case, tmp_path: Path) -> None:
+    text, again = provoke_and_fix(case, tmp_path)
+    assert _REGISTRY_PLACES.get(case.name, str(tmp_path)) in text, f"no place named: {text}"
+    assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
