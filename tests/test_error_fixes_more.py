@@ -466,3 +466,104 @@ def test_the_registrys_suggested_fix_works(case: Case, tmp_path: Path) -> None:
     text, again = provoke_and_fix(case, tmp_path)
     assert _REGISTRY_PLACES.get(case.name, str(tmp_path)) in text, f"no place named: {text}"
     assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
+
+
+# --- synth and evaluate -------------------------------------------------------------------
+
+
+def _synth(root: Path, *args: str, out: str = "demo") -> list[str]:
+    return ["synth", str(root / out), "--calls", "200", "--seed", "3", *args]
+
+
+def _synth_few_calls(root: Path) -> list[str]:
+    return _with(_synth(root), "200", "50")
+
+
+def _synth_enough_calls(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "50", "100")  # "--calls must be at least 100"
+
+
+def _synth_bad_format(root: Path) -> list[str]:
+    return _synth(root, "--formats", "csv,numbers")
+
+
+def _synth_known_format(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "csv,numbers", "csv")  # "choose from csv, ..."
+
+
+def _synth_xlsx_only(root: Path) -> list[str]:
+    return _synth(root, "--formats", "xlsx")
+
+
+def _synth_add_csv(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "xlsx", "xlsx,csv")  # "add csv"
+
+
+def _synth_out_used(root: Path) -> list[str]:
+    return _synth(root, out="dump")  # the folder of call records the case made
+
+
+def _synth_new_folder(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _synth(root, out="demo")  # "give a new folder name"
+
+
+def _synth_bad_layouts(root: Path) -> list[str]:
+    return _synth(root, "--layouts", "spansh")
+
+
+def _synth_layouts(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    assert "spanish" in (err.fix or "")
+    return _with(cmd, "spansh", "spanish")  # "give one of standard, ..., spanish, ..."
+
+
+def _evaluate(root: Path, truth: str) -> list[str]:
+    assert _run(_synth(root)).exit_code == 0
+    done = _run(["audit", str(root / "demo" / "dump"), "--out", str(root / "out")])
+    assert done.exit_code == 0, done.output
+    return ["evaluate", str(root / "out"), "--truth", str(root / truth)]
+
+
+def _evaluate_wrong_truth(root: Path) -> list[str]:
+    return _evaluate(root, "demo")
+
+
+def _evaluate_truth_folder(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "demo"), str(root / "demo" / "truth"))  # "give ... truth/ folder"
+
+
+def _evaluate_not_audit(root: Path) -> list[str]:
+    return _with(_evaluate(root, "demo/truth"), str(root / "out"), str(root / "demo"))
+
+
+def _evaluate_the_out(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "demo"), str(root / "out"))  # "give the --out folder of ..."
+
+
+# fmt: off
+TRUTH = [
+    Case("synth: --calls too few", _synth_few_calls, r"--calls must be at least 100",
+         _synth_enough_calls),
+    Case("synth: unknown format", _synth_bad_format, r"choose from csv", _synth_known_format),
+    Case("synth: xlsx alone", _synth_xlsx_only, r"add csv", _synth_add_csv),
+    Case("synth: folder in use", _synth_out_used, r"give a new folder name", _synth_new_folder),
+    Case("synth: unknown layouts", _synth_bad_layouts, r"give one of standard",
+         _synth_layouts),
+    Case("evaluate: --truth", _evaluate_wrong_truth, r"synthetic leak's truth/ folder",
+         _evaluate_truth_folder),
+    Case("evaluate: not an audit", _evaluate_not_audit, r"--out folder of a finished audit",
+         _evaluate_the_out),
+]
+# fmt: on
+_TRUTH_PLACES = {
+    "synth: --calls too few": "--calls",
+    "synth: unknown format": "numbers",
+    "synth: xlsx alone": "xlsx",
+    "synth: unknown layouts": "--layouts",
+}
+
+
+@pytest.mark.parametrize("case", TRUTH, ids=[c.name for c in TRUTH])
+def test_synth_and_evaluates_suggested_fix_works(case: Case, tmp_path: Path) -> None:
+    text, again = provoke_and_fix(case, tmp_path)
+    assert _TRUTH_PLACES.get(case.name, str(tmp_path)) in text, f"no place named: {text}"
+    assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
