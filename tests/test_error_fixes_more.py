@@ -22,7 +22,17 @@ import openpyxl
 import pytest
 
 from privguard.errors import EXIT_INCOMPLETE, PrivguardError
-from test_error_fixes import CALLS, NUMBERS, Case, _audit, _dump, _run, _with, provoke_and_fix
+from test_error_fixes import (
+    CALLS,
+    NUMBERS,
+    Case,
+    _audit,
+    _dump,
+    _error,
+    _run,
+    _with,
+    provoke_and_fix,
+)
 
 # --- the dump readers: a file that cannot be read -----------------------------------------
 
@@ -567,3 +577,61 @@ def test_synth_and_evaluates_suggested_fix_works(case: Case, tmp_path: Path) -> 
     text, again = provoke_and_fix(case, tmp_path)
     assert _TRUTH_PLACES.get(case.name, str(tmp_path)) in text, f"no place named: {text}"
     assert again.exit_code == 0, (again.output, again.exception and str(again.exception))
+
+
+# --- control bytes and exit codes ----------------------------------------------------------
+
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def test_an_unreadable_files_name_reaches_the_screen_escaped(tmp_path: Path) -> None:
+    _dump(tmp_path)
+    (tmp_path / "dump" / "more\x1b[2J.xlsx").write_text("a,b\n1,2\n", encoding="utf-8")
+    done = _run(_audit(tmp_path))
+    assert done.exit_code == EXIT_INCOMPLETE, done.output
+    assert not _RAW_CONTROL.search(done.output), repr(done.output)
+    assert "more\\x1b[2J.xlsx" in done.output, done.output  # shown, escaped
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["registry", "verify-receipt", "receipt\x1b[2J\x07.txt", "--key", "k"],
+        ["vault", "query", "--number", "\x9b31mcall", "--case", "CR-1", "--reason", "x" * 12],
+    ],
+    ids=["a file name", "an option's value"],
+)
+def test_control_bytes_in_a_name_are_escaped(args: list[str], tmp_path: Path) -> None:
+    text = _error(_run([*args, "--data-dir", str(tmp_path)] if args[0] == "vault" else args))
+    rendered = text.render()
+    assert not _RAW_CONTROL.search(rendered), repr(rendered)
+    assert re.search(r"\\x1b|\\x9b", rendered), rendered
+
+
+# Each kind of error through the real entry point: its pinned exit code, a message and a
+# fix on stderr, and never a traceback.
+EXITS = [
+    (2, _receipts_unknown),
+    (2, _end_unknown),
+    (3, _verify_other_key),
+    (5, _produce_wrong_role),
+]
+
+
+@pytest.mark.parametrize("code,provoke", EXITS, ids=[f.__name__ for _, f in EXITS])
+def test_the_exit_code_is_pinned_and_no_traceback_is_shown(
+    code: int,
+    provoke: Callable[[Path], list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from privguard.cli import main
+
+    _dump(tmp_path)
+    cmd = provoke(tmp_path)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as ended:
+        main(cmd)
+    err = capsys.readouterr().err
+    assert ended.value.code == code, err
+    assert err.startswith("Error: ") and "\nFix: " in err and "Traceback" not in err, err
