@@ -150,7 +150,11 @@ def get(vault: Vault, ctx: AccessContext, recording_id: str, action: str, out: P
     from privguard.errors import InputError
 
     if out.exists():
-        raise InputError("the output file already exists", where=str(out), fix="give a new name")
+        raise InputError(
+            "the output file already exists; privguard never writes over a file",
+            where=str(out),
+            fix="give --out a file name that does not exist yet",
+        )
     c = vault.read(ctx, recording_id, action)
     out.write_bytes(c.data)
     click.echo(f"{out}: {len(c.data):,} bytes, sha256 {c.sha256} (access-log entry {c.access_index})")  # fmt: skip
@@ -290,7 +294,9 @@ def purge(
 
     if out.exists():
         raise InputError(
-            "the certificate file already exists", where=str(out), fix="give a new name"
+            "the certificate file already exists; privguard never writes over a file",
+            where=str(out),
+            fix="give --out a file name that does not exist yet",
         )
     text = run(vault, ctx, list(recording_ids), authority=authority, backups=backups)
     out.write_text(text, encoding="utf-8")

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from privguard.errors import InputError
-from privguard.internals.audit.engines import ENGINES, EngineOptions, connect
+from privguard.internals.audit.engines import EngineOptions, connect
 from privguard.internals.audit.metrics import Timings
 from privguard.internals.audit.outdir import prepare_out
 from privguard.internals.audit.paths import AuditPaths
@@ -110,10 +109,8 @@ def audit(
     # Every input is checked, and every problem reported, before anything is written.
     settings = check_inputs(
         dump, out, directories=directories, registries=registries, labels=labels,
-        config=config, settings=settings, overwrite=overwrite,
+        config=config, settings=settings, overwrite=overwrite, engine=engine,
     )  # fmt: skip
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
     progress = progress or NullProgress()
     paths = AuditPaths(out)
     work = paths.work

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from privguard.errors import InputError, PrivguardError
+from privguard.internals.audit.engines import ENGINES
 from privguard.internals.audit.outdir import out_problem
 from privguard.internals.audit.settings import CaseSettings, load_settings
 from privguard.internals.common.keys import _inside as path_inside
@@ -76,11 +77,14 @@ def check_inputs(
     config: Path | None = None,
     settings: CaseSettings | None = None,
     overwrite: bool = False,
+    engine: str = "duckdb",
 ) -> CaseSettings:
     """Validate the case file, the dump folder, every list and the output folder; returns
     the case settings. Raises :class:`InputError` listing every problem found, so a person
     fixes them all in one go; nothing is written before this passes."""
     problems: list[str] = []
+    if engine not in ENGINES:
+        problems.append(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     if settings is None:
         try:
             settings = load_settings(config)

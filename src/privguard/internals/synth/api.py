@@ -96,7 +96,7 @@ def _check(out: Path, calls: int, copies: float, corrupt_rate: float, no_zone_sh
         raise InputError(
             "the output folder already exists and is not empty",
             where=str(out),
-            fix="choose a new folder name, or delete this folder first",
+            fix="give a new folder name (or an empty folder); privguard never writes over files",
         )
 
 
@@ -167,7 +167,8 @@ def synth(
     if layouts not in FAMILIES:
         raise InputError(
             f"unknown layout family {layouts!r}",
-            fix=f"choose one of {', '.join(FAMILIES)}",
+            where="--layouts",
+            fix=f"give one of {', '.join(FAMILIES)}",
         )
     progress = progress or NullProgress()
     t0 = time.perf_counter()

@@ -57,7 +57,10 @@ def evaluate(audit_out: Path, truth: Path, *, executor: Executor | None = None) 
     calls_path = AuditPaths(audit_out).calls
     rows_path = truth / "rows.parquet" if truth.is_dir() else truth
     for path, fix in (
-        (calls_path, "give the folder an audit wrote (it holds calls.parquet)"),
+        (
+            calls_path,
+            "give the --out folder of a finished audit (it holds restricted/calls.parquet)",
+        ),
         (rows_path, "give the synthetic leak's truth/ folder (it holds rows.parquet)"),
     ):
         if not path.is_file():

@@ -175,7 +175,8 @@ def _stage_file(
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
         log.warning("%s: %s", src.name, exc.message)
-        return [], [], f"cannot be read: {exc.message}"
+        # The fix goes with the reason: it is all the person sees of this error.
+        return [], [], f"cannot be read: {exc.message}" + (f". Fix: {exc.fix}" if exc.fix else "")
     finally:
         if hasher is not None:
             hasher.join()

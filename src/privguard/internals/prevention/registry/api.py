@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.errors import InputError
@@ -31,6 +32,7 @@ from privguard.internals.prevention.registry.exports import (
 from privguard.internals.prevention.registry.feeds import FeedResult, import_feed
 from privguard.internals.prevention.registry.history import receipts
 from privguard.internals.prevention.registry.invitations import AuditImport, import_audit
+from privguard.internals.prevention.registry.models import Attorney, PrivilegedNumber
 from privguard.internals.prevention.registry.receipts import (
     ReceiptReport,
     check_receipts,
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 LOG = "registry"
 ORIGIN = "privguard/registry"  # the key name of the registry log (C2SP origin)
 REGISTRY = "registry"  # the word that names the registry itself as a side of a diff
+_LISTED = 10  # ids an error lists for the person to choose from
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,27 @@ def end(
 ) -> str:
     """End a registration (it stays in the log with its dates); returns the receipt."""
     with reg.transaction() as s:
+        row = s.get(PrivilegedNumber, number_id)
+        if row is None or row.status != "active":
+            rows = s.scalars(
+                select(PrivilegedNumber)
+                .where(PrivilegedNumber.status == "active")
+                .order_by(PrivilegedNumber.id)
+                .limit(_LISTED + 1)
+            ).all()
+            listed = ", ".join(f"{r.id} ({r.number})" for r in rows[:_LISTED])
+            raise InputError(
+                f"there is no active registration {number_id}",
+                where=f"registration {number_id}",
+                fix=f"give the id of an active registration: {listed}"
+                + (
+                    " ... (the receipts name the others: 'registration N')"
+                    if len(rows) > _LISTED
+                    else ""
+                )
+                if rows
+                else "none is active, so there is nothing to end",
+            )
         return end_number(
             s, reg.ledger, number_id, actor=_actor(actor), reason=reason, effective_to=effective_to
         )
@@ -179,9 +203,21 @@ def write_receipts(reg: Registry, attorney_id: int, folder: Path) -> list[Path]:
     folder = Path(folder)
     with reg.transaction() as s:
         indexed = receipts(s, reg.ledger, attorney_id)
+        rows = s.execute(
+            select(Attorney.id, Attorney.name)
+            .where(Attorney.id.in_(select(PrivilegedNumber.attorney_id)))
+            .order_by(Attorney.id)
+            .limit(_LISTED + 1)
+        ).all()
     if not indexed:
+        listed = ", ".join(f"{i} ({name})" for i, name in rows[:_LISTED])
+        more = " ..." if len(rows) > _LISTED else ""
         raise InputError(
-            f"attorney {attorney_id} has no registered numbers", fix="check the attorney id"
+            f"attorney {attorney_id} has no registered numbers",
+            where=f"attorney {attorney_id}",
+            fix=f"give the id of an attorney with registered numbers: {listed}{more}"
+            if rows
+            else "no attorney has a registered number yet",
         )
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -52,7 +52,10 @@ def load_verifiers(value: str) -> list[Verifier]:
         text = path.read_text(encoding="utf-8")
     keys = [Verifier(line) for line in text.splitlines() if line.strip()]
     if not keys:
-        raise InputError("no verifier key in this file", where=value)
+        raise InputError(
+            "no verifier key in this file", where=value,
+            fix="write the registry's key into it: privguard registry key --data-dir DIR > FILE",
+        )  # fmt: skip
     return keys
 
 

@@ -296,10 +296,10 @@ def end_number(
     if row is None or row.status != "active":
         raise InputError(
             f"there is no active registration {number_id}",
-            fix="see 'privguard registry history' for the registration ids",
+            fix="give the id of an active registration (its receipts name it: 'registration N')",
         )
     if not reason.strip():
-        raise InputError("ending a registration needs a reason")
+        raise InputError("ending a registration needs a reason", fix="--reason 'line closed'")
     row.status, row.ended_reason = "ended", reason.strip()
     row.effective_to = effective_to or today(at)
     a = record(

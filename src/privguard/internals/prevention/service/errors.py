@@ -112,10 +112,13 @@ _HTTP_KINDS = {
 }
 
 
-async def _on_privguard(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_privguard(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PrivguardError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-    return error_response(exc, headers)
+    body = exc.to_dict()
+    # An error raised with no place of its own is about the request: name the endpoint.
+    body["where"] = body["where"] or f"{request.method} {request.url.path}"
+    return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -147,16 +150,27 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = []
+    problems, places = [], []
     for item in exc.errors():
         place = ".".join(str(p) for p in item.get("loc", ()))
+        places.append(place)
         # The message only: the input is never echoed, it may be a password.
         problems.append(f"{place}: {item.get('msg', 'not valid')}")
-    err = PrivguardError(
-        "the request is not valid",
-        fix="correct each field listed; /docs describes every field",
-        problems=problems,
-    )
+    if any(item.get("type") == "json_invalid" for item in exc.errors()):
+        err = PrivguardError(
+            "the request body is not valid JSON",
+            where="body",
+            fix='send the body as JSON in UTF-8, e.g. {"facility": "MAIN", ...}, '
+            "with 'Content-Type: application/json'",
+            problems=problems,
+        )
+    else:
+        err = PrivguardError(
+            "the request is not valid",
+            where=", ".join(dict.fromkeys(places)) or None,
+            fix="correct each field listed (a missing one: add it); /docs describes every field",
+            problems=problems,
+        )
     err.kind = "invalid_request"
     err.http_status = 422
     return error_response(err)

@@ -65,7 +65,8 @@ def _attorney_id(me: Principal) -> int:
         raise Conflict(
             "this account is not linked to an attorney or office record",
             where=f"user {me.username}",
-            fix="ask an administrator to link the account to its attorney record",
+            fix="ask an administrator for an account linked to your attorney record (POST "
+            "/v1/users with its attorney_id), and sign in with that account",
         )
     return me.attorney_id
 

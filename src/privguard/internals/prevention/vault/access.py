@@ -189,5 +189,6 @@ def bad_context(ctx: AccessContext, needs_case: bool) -> InputError | None:
     return InputError(
         "the access request is incomplete",
         problems=problems,
-        fix="give a case number and a written reason (why this access is needed)",
+        fix=f"give a case number and a written reason of at least {MIN_REASON} characters "
+        "(why this access is needed)",
     )

@@ -70,7 +70,11 @@ def move_secret(source: Path, target: Path) -> None:
         raise InputError("there is no key file to move", where=str(source),
                          fix="it was moved already; it is wherever it was moved to")  # fmt: skip
     if target.exists():
-        raise InputError("the target file already exists", where=str(target), fix="give a new name")
+        raise InputError(
+            "the target file already exists; privguard never writes over a file",
+            where=str(target),
+            fix="give --to a file name that does not exist yet",
+        )
     data = source.read_bytes()
     write_secret(target, data)
     if target.read_bytes() != data:

@@ -90,7 +90,10 @@ def produce(
             fix="give a new folder name; privguard never writes over existing files",
         )  # fmt: skip
     if aware(end) <= aware(start):
-        raise InputError("the end of the range must be after its start", where=query)
+        raise InputError(
+            "the end of the range must be after its start", where=query,
+            fix="give the first day of the range, then a later day as its end (--from, --to)",
+        )  # fmt: skip
     pid = "prod_" + secrets.token_hex(8)
     included: list[Recording] = []
     withheld: list[tuple[str, list[str]]] = []

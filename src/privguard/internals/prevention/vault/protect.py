@@ -264,7 +264,10 @@ def purge(
         rows = [session.get(Recording, i) for i in dict.fromkeys(recording_ids)]
         unknown = [i for i, r in zip(dict.fromkeys(recording_ids), rows, strict=True) if r is None]
         if unknown or not rows:
-            raise InputError(f"unknown recording(s): {', '.join(unknown[:10]) or 'none given'}")
+            raise InputError(
+                f"unknown recording(s): {', '.join(unknown[:10]) or 'none given'}",
+                fix="check the recording ids: 'privguard vault query' lists them, first",
+            )
         now = utcnow()
         for row in rows:
             assert row is not None

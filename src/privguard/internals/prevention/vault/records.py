@@ -67,7 +67,8 @@ def query_calls(
     vault.admit(ctx, action, what)
     if not (inmate_account or num or start or end):
         raise InputError(
-            "a call-record query needs a filter", fix="give an inmate, number or dates"
+            "a call-record query needs a filter",
+            fix="give an inmate account, a dialed number or dates to look for",
         )
     stmt = select(Recording).order_by(Recording.started_at, Recording.id).limit(max(1, limit))
     if inmate_account:
@@ -106,7 +107,11 @@ def export_calls(vault: Vault, ctx: AccessContext, out: Path, **filters: Any) ->
     """:func:`query_calls` (as an ``export``) written to a new CSV file ``out``."""
     out = Path(out)
     if out.exists():
-        raise InputError("the export file already exists", where=str(out), fix="give a new name")
+        raise InputError(
+            "the export file already exists; privguard never writes over a file",
+            where=str(out),
+            fix="give --out a file name that does not exist yet",
+        )
     result = query_calls(vault, ctx, action="export", **filters)
     with out.open("x", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, COLUMNS)

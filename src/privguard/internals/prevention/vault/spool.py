@@ -100,7 +100,8 @@ def ingest_spool(vault: Vault, spool: Path, ctx: AccessContext = SPOOL_CONTEXT) 
         raise InputError(
             "not a recording spool (no metadata folder)",
             where=str(spool),
-            fix="give rtpengine's --recording-dir",
+            fix="give the folder rtpengine records to (its --recording-dir, the folder that "
+            "holds 'metadata' and 'pcaps')",
         )
     report = SpoolReport(waiting=len(list((spool / "tmp").glob("*.tmp"))))
     for meta in sorted((spool / "metadata").glob("*.txt")):

@@ -198,7 +198,13 @@ class Vault:
             self.refuse(ctx, action, obj, bad.message + ": " + "; ".join(bad.problems), fix=bad.fix)
         why = check_role(self.policy, ctx, action)
         if why is not None:
-            self.refuse(ctx, action, obj, why, fix="ask someone whose role allows it")
+            may = sorted(r for r, p in self.policy.items() if action in p.actions)
+            fix = (
+                f"ask someone whose role may {action} ({', '.join(may) or 'none'}) to do it"
+                if ctx.role in self.policy
+                else f"give one of the roles: {', '.join(self.policy)}"
+            )
+            self.refuse(ctx, action, obj, why, fix=fix)
 
     def volume(self, session: Session, ctx: AccessContext, items: int) -> str:
         """ "ok", "flagged" (over the role's daily volume, allowed) or "refused"."""

@@ -21,6 +21,7 @@ from privguard.internals.audit.sql import parquet_source
 from privguard.internals.common.parquet import parquet_writer
 
 _BATCH = 50_000
+_AGAIN = "then run the same command again"
 
 
 def _ident(name: str) -> str:
@@ -102,8 +103,19 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
         ]
     except sqlite3.DatabaseError as exc:
         raise InputError(
-            f"the SQLite database cannot be read: {exc}", where=src.name, fix="check the file"
+            f"this is not a SQLite database, or it is damaged ({exc})",
+            where=src.name,
+            fix=f"copy it again from its source; if it is something else, move it out of the "
+            f"dump folder ({_AGAIN})",
         ) from None
+    if not tables:
+        con.close()
+        raise InputError(
+            "the SQLite database holds no tables, so no calls",
+            where=src.name,
+            fix=f"copy it again from its source, with its '-wal' file if it has one; if it is "
+            f"empty on purpose, move it out of the dump folder ({_AGAIN})",
+        )
     out: list[Staged] = []
     try:
         for k, name in enumerate(tables):
@@ -115,9 +127,10 @@ def read_sqlite(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
                 )
             except sqlite3.DatabaseError as exc:
                 raise InputError(
-                    f"table {name!r} of the SQLite database cannot be read: {exc}",
-                    where=src.name,
-                    fix="check the file",
+                    f"table {name!r} of the SQLite database cannot be read, it is damaged ({exc})",
+                    where=f"{src.name}, table {name}",
+                    fix=f"copy the database again from its source, or export table {name!r} "
+                    f"to a CSV file and put that in the dump instead ({_AGAIN})",
                 ) from None
             out.append(
                 Staged(

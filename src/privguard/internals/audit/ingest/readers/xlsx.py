@@ -29,6 +29,7 @@ from privguard.internals.audit.ingest.readers.xlsx_errors import (
     a1,
     error_cells,
     ods_error_cells,
+    unopenable,
     warning,
 )
 from privguard.internals.audit.sql import parquet_source
@@ -80,9 +81,8 @@ def read_xlsx(src: SourceFile, scratch: Path, scan: str) -> list[Staged]:
     try:
         book = CalamineWorkbook.from_path(str(src.path))
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise InputError(
-            f"the spreadsheet cannot be opened: {exc}", where=src.name, fix="check the file"
-        ) from None
+        message, fix = unopenable(src.name, src.path, exc)
+        raise InputError(message, where=src.name, fix=fix) from None
     out: list[Staged] = []
     suffix = src.path.suffix.lower()
     errors = error_cells(src.path) if suffix in (".xlsx", ".xlsm") else {}

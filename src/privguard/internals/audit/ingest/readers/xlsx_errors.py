@@ -166,3 +166,43 @@ def a1(row: int, col: int) -> str:
         col, rest = divmod(col - 1, 26)
         letters = chr(65 + rest) + letters
     return f"{letters}{row + 1}"
+
+
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE file: XLS, or an encrypted XLSX
+_RESAVE = "open it in Excel or LibreOffice and save it again as .xlsx (or .csv)"
+
+
+def unopenable(name: str, path: Path, exc: Exception) -> tuple[str, str]:
+    """Why a workbook cannot be opened, and the fix, from its first bytes: ``name`` is the
+    file as the dump names it. Used when python-calamine refuses the file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as err:
+        return f"the spreadsheet cannot be read ({err.strerror})", "check that you may read it"
+    stem = posixpath.splitext(posixpath.basename(name))[0]
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    if xlsx and head.startswith(_CFB):
+        return (
+            "the workbook is protected with a password (encrypted), or is an old .xls "
+            "workbook renamed to .xlsx",
+            "open it in Excel with its password and save a copy without one (File > Info > "
+            "Protect Workbook > Encrypt with Password: clear it) as .xlsx or .csv; put that "
+            f"copy in the dump in place of {name}",
+        )
+    if xlsx and not head.startswith(b"PK"):
+        if head and b"\x00" not in head and (b"," in head or b"\t" in head or b";" in head):
+            return (
+                "this file holds text (comma- or tab-separated values), not an Excel "
+                "workbook: it was saved or renamed with the wrong extension",
+                f"rename it to {stem}.csv",
+            )
+        return (
+            "this is not an Excel workbook: an .xlsx file is a zip archive and this one is "
+            "not (a web page or a partial download saved under this name?)",
+            f"{_RESAVE}; if it does not open, copy it again from its source",
+        )
+    return (
+        f"the workbook is damaged and cannot be opened ({exc})",
+        f"copy it again from its source (a download may have been cut short), or {_RESAVE}",
+    )
