@@ -65,7 +65,10 @@ def asgi(folder: Path, n: int, url: str | None) -> dict[str, Any]:
     from privguard.internals.prevention.service.auth import create_user, issue_token
     from privguard.internals.prevention.settings import ServiceSettings
 
-    settings = ServiceSettings(data_dir=folder / "data", database_url=url)
+    # A long deadline: under load, refusals (TIMEOUT) would change what is measured.
+    settings = ServiceSettings(
+        data_dir=folder / "data", database_url=url, decision_timeout_ms=10000
+    )
     app = create_app(settings)
 
     async def main() -> dict[str, Any]:
