@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ def bench_worker_app() -> Any:
     return app
 
 
+SWITCH_ENV = "PRIVGUARD_BENCH_SWITCH_MS"  # decisions_http.py --switch-interval-ms
+
+
 def serve_child(data: str, url: str, port: int, workers: int = 1) -> None:
     """`privguard serve`'s own code path; SIGUSR1/SIGUSR2 start/stop a corrupted delivery
     (forwarded to every worker with ``workers`` > 1)."""
@@ -60,6 +64,8 @@ def serve_child(data: str, url: str, port: int, workers: int = 1) -> None:
     from privguard.internals.prevention.settings import ServiceSettings
 
     settings = ServiceSettings(data_dir=Path(data), database_url=url or None, port=port)
+    if os.environ.get(SWITCH_ENV):
+        sys.setswitchinterval(float(os.environ[SWITCH_ENV]) / 1000)
     if workers > 1:
         folder = Path(data) / "bench-worker-pids"
         os.environ["BENCH_WORKER_PIDS"] = str(folder)

@@ -37,12 +37,32 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _decisions_faults import by_phase, fault_plan, serve_child
+from _decisions_faults import SWITCH_ENV, by_phase, fault_plan, serve_child
 from _decisions_load import drive, number, run_loop, summarize, wrk_run
 
 
 def loadavg() -> str:
     return Path("/proc/loadavg").read_text().strip()
+
+
+def fsync_ms(folder: Path, n: int = 200) -> dict[str, float]:
+    """The disk's fsync latency where the database lives: 4 KiB appended, then fsync, n
+    times. A durable record=true waits for at least one (SQLite WAL, synchronous=FULL), so
+    its p99 bounds the decisions' p99 from below."""
+    path = folder / "fsync-probe.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            times.append(1000 * (time.perf_counter() - t0))
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return {q: round(times[min(n - 1, int(f * n))], 3) for q, f in (("p50", 0.5), ("p99", 0.99))}
 
 
 # -- setup: registry and users, before the server starts ----------------------------------
@@ -90,13 +110,15 @@ def setup(work: Path, url: str | None, numbers: int) -> dict[str, Any]:
 # -- the server, as `privguard serve` runs it, plus a fault hook --------------------------
 
 
-def start_server(work: Path, data: str, url: str | None,
-                 workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+def start_server(work: Path, data: str, url: str | None, workers: int = 1,
+                 switch_ms: float = 0) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     here = Path(__file__).resolve().parent  # the workers import _decisions_faults too
     env = dict(os.environ, PYTHONPATH=f"{here.parent / 'src'}{os.pathsep}{here}")
+    if switch_ms:  # the server's GIL switch interval (an experiment: see --switch-interval-ms)
+        env[SWITCH_ENV] = str(switch_ms)
     out = (work / "server.log").open("ab")
     cmd = [sys.executable, __file__, "_serve", data, url or "", str(port), str(workers)]
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -147,8 +169,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, Any]:
     made = setup(work, args.url, args.numbers)
+    made["fsync_ms"] = fsync_ms(Path(made["data"]))
     print(json.dumps({k: v for k, v in made.items() if k != "tokens"}), flush=True)
-    proc, port = start_server(work, made["data"], args.url, args.workers)
+    proc, port = start_server(work, made["data"], args.url, args.workers, args.switch_interval_ms)
     tokens = made["tokens"]
     out: dict[str, Any] = {"numbers": args.numbers, "setup": {k: v for k, v in made.items() if k != "tokens"},
                            "cpus": os.cpu_count(), "workers": args.workers,
@@ -262,6 +285,10 @@ def main() -> None:
         default=1,
         help="uvicorn workers (`privguard serve --workers N`: one decision writer)",
     )
+    p.add_argument("--switch-interval-ms", type=float, default=0,
+                   help="set the server's sys.setswitchinterval (ms; default: Python's 5 ms) to "
+                   "measure whether the GIL hand-over between the event loop and the decision "
+                   "log's writer thread is in the tail (--workers 1 only)")  # fmt: skip
     p.add_argument("--work", default="/tmp/decisions-http-bench")
     p.add_argument("--out", default=None, help="write every figure as JSON here")
     args = p.parse_args()

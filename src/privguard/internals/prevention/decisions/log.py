@@ -35,19 +35,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.internals.common.keys import hmac_hex
-from privguard.internals.prevention.db import transaction
+from privguard.internals.prevention.db import insert_many, transaction
 from privguard.internals.prevention.decisions.decide import Decision, Reason, new_decision_id
 from privguard.internals.prevention.decisions.models import DecisionRow, queue_candidate
 from privguard.internals.prevention.ledger.entry import NewEntry
 
 log = logging.getLogger(__name__)
 LEDGER_LOG = "decisions"
+_DECISIONS = cast(Table, DecisionRow.__table__)
 
 
 class LedgerLike(Protocol):
@@ -109,6 +110,8 @@ class DecisionLog:
         self._spill_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.spilled = 0  # decisions written to the spill file (counted, for reports)
+        self._spill_name = str(self._spill)
+        self._pending = True  # *.pending spill files may exist (see _replay_spill)
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -325,7 +328,9 @@ class DecisionLog:
             indexes = [a.index for a in appended]
         for row, index in zip(rows, indexes, strict=True):
             row["ledger_index"] = index
-        session.execute(insert(DecisionRow), rows)
+        # The driver's executemany (db.insert_many), not the ORM's bulk insert, which spent
+        # about 1 ms of CPU per batch on bookkeeping these plain rows do not need.
+        insert_many(session, _DECISIONS, rows)
         for it, row in zip(batch, rows, strict=True):
             if it.number is not None:
                 queue_candidate(session, it.number, row["facility"], row["at"], row["decision_id"])
@@ -357,8 +362,12 @@ class DecisionLog:
             self.spilled += len(items)
 
     def _replay_spill(self) -> None:
+        # Runs after every commit, so it must be cheap when there is nothing to replay:
+        # one stat of the spill file (other processes may have spilled into it), and a
+        # scan for ``*.pending`` files only when one may exist (one renamed here, one left
+        # by a replay that failed, or by an earlier run: checked once at start).
         with self._spill_lock:
-            if self._spill.exists():
+            if os.path.exists(self._spill_name):
                 fd = os.open(self._spill, os.O_RDONLY)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX)  # no other process is appending now
@@ -367,6 +376,9 @@ class DecisionLog:
                     )
                 finally:
                     os.close(fd)
+                self._pending = True
+        if not self._pending:
+            return
         for pending in sorted(self._spill.parent.glob(self._spill.name + ".*.pending")):
             items = [_Item(**json.loads(line)) for line in _lines(pending)]
             try:
@@ -386,6 +398,7 @@ class DecisionLog:
                 return
             pending.rename(pending.with_suffix(".replayed"))
             log.warning("replayed %d spilled decisions from %s", len(items), pending)
+        self._pending = False  # every pending file replayed (a failure returned above)
 
 
 def _left(deadline: float | None, monotonic: Callable[[], float]) -> float | None:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from privguard.errors import InputError
+from privguard.internals.prevention.db import insert_many
 from privguard.internals.prevention.ledger import merkle
 from privguard.internals.prevention.ledger.check import VerifyReport, verify_log
 from privguard.internals.prevention.ledger.entry import (
@@ -67,7 +68,6 @@ log = logging.getLogger(__name__)
 # listeners that react to a commit (the service refreshes its gate after a registry one).
 CHANGED_LOGS = "privguard_ledger_changed"
 # Built once: statements with literal values cost more to compile than to run.
-_INSERT_ENTRY = insert(entries)
 _BUMP = (
     update(heads)
     .where(heads.c.log == bindparam("head_log"))
@@ -184,7 +184,7 @@ class Ledger(LogReads):
                 self.log, index, at, it.actor, it.action, it.reason, dict(it.payload), salt, leaf
             )
             out.append(Appended(index, leaf, entry))
-        session.execute(_INSERT_ENTRY, rows)
+        insert_many(session, entries, rows)  # the driver's executemany: see db.insert_many
         session.info.setdefault(CHANGED_LOGS, set()).add(self.log)  # see CHANGED_LOGS
         for tile in range(first // TILE, (first + len(items)) // TILE):
             self._cache_tile(session, tile)  # each 256-leaf run completed by these entries
