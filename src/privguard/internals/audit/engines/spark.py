@@ -41,8 +41,13 @@ FIXED_CONF: dict[str, str] = {
 DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    # Few, larger tasks: a statement on a small table is then a handful of tasks, not 200
+    # (Spark's default), and each Arrow batch crosses to the Python workers in one piece.
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+    "spark.python.worker.reuse": "true",
 }
 
 
@@ -199,7 +204,17 @@ class SparkExecutor:
         r = to_spark(sql, self._columns_of)
         for name, paths in r.parquet.items():
             self._read_parquet(name, paths)
+        for name, body in r.before:  # CTEs read more than once that call a Python UDF
+            self._materialize(name, body)
         return r
+
+    def _materialize(self, name: str, sql: str) -> None:
+        """``sql``'s result computed once, written to scratch Parquet, read back as ``name``."""
+        self._n += 1
+        where = self._scratch / f"{name}_{self._n}"
+        df = self._run(lambda: self.session.sql(sql), sql)
+        self._run(lambda: df.write.mode("overwrite").parquet(str(where)), sql)
+        self.session.read.parquet(str(where)).createOrReplaceTempView(name)
 
     def _read_parquet(self, name: str, paths: list[str]) -> None:
         # Spark skips files named _x or .x (its own markers), even when named explicitly:
@@ -257,11 +272,7 @@ class SparkExecutor:
             self._run(lambda: self.session.sql(create), create)
         elif r.kind == "create_table":
             # A temp table is computed once: written to scratch Parquet, read back.
-            self._n += 1
-            where = self._scratch / f"{r.name}_{self._n}"
-            df = self._run(lambda: self.session.sql(r.sql), r.sql)
-            self._run(lambda: df.write.mode("overwrite").parquet(str(where)), r.sql)
-            self.session.read.parquet(str(where)).createOrReplaceTempView(r.name)
+            self._materialize(str(r.name), r.sql)
         else:
             self._run(lambda: self.session.sql(r.sql).collect(), r.sql)
 
