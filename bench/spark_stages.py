@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 class _Queries(logging.Handler):
@@ -46,6 +48,23 @@ def _tree_cpu() -> float:
         except psutil.Error:
             continue
     return total
+
+
+# Outputs of the Spark stages compared with the DuckDB audit's, value for value.
+EQUAL = ("work/normalized.parquet", "calls.parquet", "numbers.parquet", "registry.parquet")
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """The schema without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
+
+    def f(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(t):
+            return pa.list_(f(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(x.name, f(x.type)) for x in t])
+        return t
+
+    return pa.schema([pa.field(x.name, f(x.type)) for x in schema])
 
 
 def _jobs(ex: object) -> tuple[int, int, int]:
@@ -118,6 +137,10 @@ def main() -> None:
                   f"{j[0]} jobs, {j[1]} stages, {j[2]} tasks", flush=True)  # fmt: skip
             for t, sql in sorted(handler.items, reverse=True)[: args.top]:
                 print(f"   {t:7.2f}s {sql[:150]}")
+        for rel in EQUAL:
+            a, b = (pq.read_table(x / "restricted" / rel) for x in (args.audit, out))
+            same = a.cast(_plain(a.schema)).equals(b.cast(_plain(b.schema)))
+            print(f"{rel}: {'equal' if same else 'DIFFERENT'} to DuckDB's ({a.num_rows} rows)")
     finally:
         ex.close()
         shutil.rmtree(out.parent, ignore_errors=True)
