@@ -60,7 +60,9 @@ def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
     return out
 
 
-def audit_command(leak: Path, out: Path, engine: str) -> list[str]:
+def audit_command(
+    leak: Path, out: Path, engine: str, spark_conf: list[str] | None = None
+) -> list[str]:
     d = leak / "directory"
     cmd = [str(BIN / "privguard"), "audit", str(leak / "dump"), "--out", str(out)]
     cmd += ["--directory", str(d / "bar_directory.csv")]
@@ -68,14 +70,17 @@ def audit_command(leak: Path, out: Path, engine: str) -> list[str]:
     cmd += ["--registry", str(leak / "registry" / "do_not_record.csv"), "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", "local[2]"]
+        for item in spark_conf or []:
+            cmd += ["--spark-conf", item]
     return cmd
 
 
-def run(leak: Path, out: Path, label: str) -> dict[str, Any]:
+def run(leak: Path, out: Path, label: str, spark_conf: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"leak": str(leak), "label": label, "runs": {}}
+    result["spark_conf"] = list(spark_conf or [])
     for engine in ("duckdb", "spark"):
         target = out / engine
-        cmd = audit_command(leak, target, engine)
+        cmd = audit_command(leak, target, engine, spark_conf)
         # This checkout's privguard, not whichever the venv's entry point would import.
         env = {"PYTHONPATH": str(HERE.parent / "src"), "PYSPARK_PYTHON": sys.executable}
         m = run_measured(cmd, log_path=out / f"{engine}.log", timeout_s=4 * 3600, env=env)
@@ -114,6 +119,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=2015, help="with --rows, when generating")
     p.add_argument("--out", type=Path, required=True, help="scratch folder for both audits")
     p.add_argument("--label", default=None, help="name of the result file (default: folder)")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="passed to the Spark audit, e.g. spark.driver.memory=6g")  # fmt: skip
     args = p.parse_args()
     args.out = args.out.resolve()  # the runs start from the repository root
     if args.rows:
@@ -125,7 +132,7 @@ def main() -> None:
     # from the root (bench/ once held a profile.py that shadowed the standard library's).
     os.chdir(HERE.parent)
     args.out.mkdir(parents=True, exist_ok=True)
-    result = run(args.leak, args.out, label)
+    result = run(args.leak, args.out, label, args.spark_conf)
     result["cores"] = os.cpu_count()
     dest = HERE / "results" / f"spark_{label}.json"
     dest.write_text(json.dumps(result, indent=2) + "\n")

@@ -114,6 +114,32 @@ def test_temp_table_and_drop_are_recognized() -> None:
     assert (r.kind, r.name) == ("drop", "x")
 
 
+def test_strptime_in_a_case_branch_sees_only_that_branchs_rows() -> None:
+    """Spark runs a Python UDF on every row before CASE picks a branch: each branch's
+    parse gets NULL (skipped by the UDF) on the rows another branch takes."""
+    sql = to_spark(
+        "SELECT CASE WHEN t IN (1) THEN try_strptime(s, ['%Y']) "
+        "WHEN t IN (2) THEN coalesce(try_strptime(s, ['%d']), NULL) END FROM x"
+    ).sql
+    assert "PG_STRPTIME(CASE WHEN t IN (1) THEN s END, '%Y')" in sql
+    assert "PG_STRPTIME(CASE WHEN t IN (2) THEN s END, '%d')" in sql
+    # Outside a CASE, every row is parsed.
+    assert "PG_STRPTIME(s, '%Y')" in to_spark("SELECT try_strptime(s, '%Y') FROM x").sql
+
+
+def test_cte_read_twice_that_calls_a_udf_is_computed_once() -> None:
+    r = to_spark(
+        "WITH t AS (SELECT hash(a) AS h FROM x), once AS (SELECT a FROM x), "
+        "u AS (SELECT * FROM t UNION ALL SELECT * FROM t) "
+        "SELECT * FROM u, once, t WHERE t.h = 1"
+    )
+    [(name, body)] = r.before
+    assert name.startswith("_pg_cte_") and "PG_HASH(a)" in body
+    assert r.sql.count(f"{name} AS t") == 3 and "PG_HASH" not in r.sql
+    assert "once AS (SELECT a FROM x)" in r.sql  # read once, no UDF: left inline
+    assert to_spark("WITH t AS (SELECT hash(a) AS h FROM x) SELECT * FROM t").before == []
+
+
 def test_spark_conf_is_validated() -> None:
     assert parse_conf_args(["spark.executor.memory=8g"]) == {"spark.executor.memory": "8g"}
     with pytest.raises(SettingsError) as info:

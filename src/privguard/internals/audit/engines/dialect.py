@@ -66,6 +66,8 @@ class Rendered:
     kind: str  # "query", "create_view", "create_table", "drop"
     name: str | None = None  # the relation a CREATE or DROP names
     parquet: dict[str, list[str]] = field(default_factory=dict)
+    # Computed first, each as a temp table (name, Spark SQL): see :func:`_lift_ctes`.
+    before: list[tuple[str, str]] = field(default_factory=list)
 
 
 # C's printf, registered by the executor as a Python function (see the module's notes).
@@ -183,6 +185,24 @@ def _rewrite_more(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
+def _only_when(node: exp.Expression, value: exp.Expression) -> exp.Expression:
+    """``value`` as NULL on rows where no enclosing ``CASE WHEN`` branch holding ``node``
+    is taken: Spark evaluates a Python UDF on every row before the CASE picks a branch,
+    and the UDF skips NULLs (so each table's formats parse only that table's texts)."""
+    conds = []
+    child: exp.Expression = node
+    parent = node.parent
+    # Only conditions of the same row: not past a query, an aggregate or a window.
+    stop = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window)
+    while parent is not None and not isinstance(parent, stop):
+        if isinstance(parent, exp.If) and parent.args.get("true") is child:
+            conds.append(_sub(parent.this))
+        child, parent = parent, parent.parent  # type: ignore[assignment]
+    if not conds:
+        return value
+    return exp.Case(ifs=[exp.If(this=exp.and_(*conds), true=value)])
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     """One node rewritten for Spark (see the module's list); others are left alone."""
     if isinstance(node, exp.DayOfWeekIso):
@@ -231,7 +251,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this=HASH_UDF, expressions=[_sub(a) for a in args])
     if name == "try_strptime" and len(args) == 2:
         fmts = args[1].expressions if isinstance(args[1], exp.Array) else [args[1]]
-        return exp.Anonymous(this=STRPTIME_UDF, expressions=[_sub(args[0]), *fmts])
+        text = _only_when(node, _sub(args[0]))
+        return exp.Anonymous(this=STRPTIME_UDF, expressions=[text, *fmts])
     if name == "timezone" and len(args) == 2 and _is_utc(args[0]):
         inner = args[1]
         if isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "timezone":
@@ -313,6 +334,50 @@ def _update_as_select(tree: exp.Update, parquet: dict[str, list[str]], columns: 
     )
 
 
+_UDFS = {HASH_UDF, STRPTIME_UDF, TO_UTC_UDF}
+
+
+def _calls_udf(node: exp.Expression) -> bool:
+    return any(str(a.this).upper() in _UDFS for a in node.find_all(exp.Anonymous))
+
+
+def _lift_ctes(tree: exp.Expression) -> list[tuple[str, str]]:
+    """CTEs that call a Python UDF and are read more than once, lifted out of ``tree``.
+
+    DuckDB computes such a CTE once; Spark inlines every deterministic CTE where it is
+    read, so zone scoring, whose sample feeds one branch per candidate zone, converted
+    every sampled row once per branch. Each lifted CTE becomes a temp table named
+    ``_pg_cte_<n>`` (the executor computes it first) and its readers name that table,
+    aliased as the CTE was."""
+    with_ = tree.args.get("with") or tree.args.get("with_")
+    if with_ is None and isinstance(tree, exp.Create) and tree.expression is not None:
+        with_ = tree.expression.args.get("with") or tree.expression.args.get("with_")
+    if with_ is None:
+        return []
+    lifted: list[tuple[str, str]] = []
+    for cte in list(with_.expressions):
+        name = cte.alias
+        readers = [t for t in tree.find_all(exp.Table) if t.name == name and not t.args.get("db")]
+        if len(readers) < 2 or not _calls_udf(cte.this):
+            continue
+        table = f"_pg_cte_{hashlib.sha1(cte.this.sql('spark').encode()).hexdigest()[:12]}"
+        # Its body reads only the CTEs before it, which it keeps as its own WITH.
+        earlier = with_.expressions[: with_.expressions.index(cte)]
+        body = cte.this.copy()
+        if earlier:
+            key = "with_" if "with_" in body.arg_types else "with"
+            body.set(key, exp.With(expressions=[c.copy() for c in earlier]))
+        lifted.append((table, body.sql("spark")))
+        for t in readers:
+            alias = t.alias or name
+            t.set("this", exp.to_identifier(table))
+            t.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        cte.pop()
+    if not with_.expressions:
+        with_.pop()
+    return lifted
+
+
 def to_spark(sql: str, columns: Columns | None = None) -> Rendered:
     """``sql`` (DuckDB's dialect, one statement) rendered for Spark SQL.
 
@@ -357,13 +422,14 @@ def to_spark(sql: str, columns: Columns | None = None) -> Rendered:
             return Rendered(select.transform(_rewrite).sql("spark"), "create_table", name, parquet)
         _expand_replace(tree, parquet, columns)
     tree = tree.transform(_rewrite)
+    before = _lift_ctes(tree)
     kind, name = "query", None
     if isinstance(tree, exp.Create):
         kind = "create_table" if str(tree.args.get("kind")).upper() == "TABLE" else "create_view"
         name = tree.this.name
         body = tree.expression
-        return Rendered(body.sql("spark"), kind, name, parquet)
+        return Rendered(body.sql("spark"), kind, name, parquet, before)
     if isinstance(tree, exp.Drop):
         tables = tree.args.get("tables") or [tree.this]
         return Rendered("", "drop", tables[0].name, parquet)
-    return Rendered(tree.sql("spark"), kind, name, parquet)
+    return Rendered(tree.sql("spark"), kind, name, parquet, before)

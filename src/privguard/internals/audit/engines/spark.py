@@ -41,8 +41,13 @@ FIXED_CONF: dict[str, str] = {
 DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    # Few, larger tasks: a statement on a small table is then a handful of tasks, not 200
+    # (Spark's default), and each Arrow batch crosses to the Python workers in one piece.
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+    "spark.python.worker.reuse": "true",
 }
 
 
@@ -192,6 +197,7 @@ class SparkExecutor:
             Path(base).mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="privguard-spark-", dir=base))
         self._views: set[str] = set()
+        self._files: dict[tuple[tuple[str, int, int], ...], Any] = {}
         self._n = 0
 
     # --- statements ---------------------------------------------------------------------
@@ -199,9 +205,34 @@ class SparkExecutor:
         r = to_spark(sql, self._columns_of)
         for name, paths in r.parquet.items():
             self._read_parquet(name, paths)
+        for name, body in r.before:  # CTEs read more than once that call a Python UDF
+            self._materialize(name, body)
         return r
 
+    def _materialize(self, name: str, sql: str) -> None:
+        """``sql``'s result computed once, written to scratch Parquet, read back as ``name``."""
+        self._n += 1
+        where = self._scratch / f"{name}_{self._n}"
+        df = self._run(lambda: self.session.sql(sql), sql)
+        self._run(lambda: df.write.mode("overwrite").parquet(str(where)), sql)
+        self.session.read.parquet(str(where)).createOrReplaceTempView(name)
+
     def _read_parquet(self, name: str, paths: list[str]) -> None:
+        # Reading a file set lists it and merges its schemas in a Spark job: the stages read
+        # the same files in statement after statement, so each version is read once.
+        try:
+            key = tuple((p, st.st_mtime_ns, st.st_size) for p in paths for st in [os.stat(p)])
+        except OSError:  # a glob or a path the driver cannot stat: read every time
+            key = None
+        df = self._files.get(key) if key else None
+        if df is None:
+            # Columns matched by name across files, as DuckDB's union_by_name.
+            df = self.session.read.option("mergeSchema", "true").parquet(*self._visible(paths))
+            if key:
+                self._files[key] = df
+        df.createOrReplaceTempView(name)
+
+    def _visible(self, paths: list[str]) -> list[str]:
         # Spark skips files named _x or .x (its own markers), even when named explicitly:
         # such a file (normalize's _normalize_stage.parquet) is read through a link.
         visible = []
@@ -212,9 +243,7 @@ class SparkExecutor:
                 link.symlink_to(Path(path).resolve())
                 path = str(link)
             visible.append(path)
-        # Columns matched by name across files, as DuckDB's union_by_name.
-        reader = self.session.read.option("mergeSchema", "true")
-        reader.parquet(*visible).createOrReplaceTempView(name)
+        return visible
 
     def _columns_of(self, name: str, paths: list[str] | None) -> list[str]:
         if paths:
@@ -257,11 +286,7 @@ class SparkExecutor:
             self._run(lambda: self.session.sql(create), create)
         elif r.kind == "create_table":
             # A temp table is computed once: written to scratch Parquet, read back.
-            self._n += 1
-            where = self._scratch / f"{r.name}_{self._n}"
-            df = self._run(lambda: self.session.sql(r.sql), r.sql)
-            self._run(lambda: df.write.mode("overwrite").parquet(str(where)), r.sql)
-            self.session.read.parquet(str(where)).createOrReplaceTempView(r.name)
+            self._materialize(str(r.name), r.sql)
         else:
             self._run(lambda: self.session.sql(r.sql).collect(), r.sql)
 

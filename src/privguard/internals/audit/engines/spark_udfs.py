@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 HASH_UDF = "PG_HASH"
 STRPTIME_UDF = "PG_STRPTIME"
@@ -69,7 +70,11 @@ def duck_strptime(text: pa.Array, *formats: pa.Array) -> pa.Array:
     arg = quoted if len(fmts) == 1 else f"[{quoted}]"
     if len(text) == 0:
         return pa.array([], pa.timestamp("us"))
-    return _eval(f"try_strptime(c0, {arg})", (text,))
+    # Parsed once per distinct text: a batch repeats the same times (copies of calls) and
+    # is mostly NULL where the rendered CASE routes its rows to another table's formats.
+    distinct = pc.unique(text.drop_null() if isinstance(text, pa.Array) else text)
+    parsed = _eval(f"try_strptime(c0, {arg})", (distinct,))
+    return pc.take(parsed, pc.index_in(text, value_set=distinct))
 
 
 def duck_to_utc(local: pa.Array, zone: pa.Array) -> pa.Array:

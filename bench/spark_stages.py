@@ -1,0 +1,151 @@
+"""Where Spark's time goes: the Spark stages of one audit, query by query.
+
+Takes a finished DuckDB audit folder (its ingested tables are reused: ingest runs on
+DuckDB either way), copies it, and runs normalize, dedupe, identify and findings on a
+Spark executor. Per stage it prints the wall time, the CPU time of this process and of
+every process under it (the JVM and Spark's Python workers), how many Spark
+statements ran, and the slowest statements with their times.
+
+Example: .venv/bin/python bench/spark_stages.py /tmp/audit-duckdb --leak /tmp/leak --top 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class _Queries(logging.Handler):
+    """Collects the Spark executor's per-statement debug lines (time, SQL)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.items: list[tuple[float, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = re.match(r"([0-9.]+)s spark (.*)", record.getMessage())
+        if m:
+            self.items.append((float(m.group(1)), m.group(2)))
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of this process and its descendants, the exited ones that were reaped too."""
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+# Outputs of the Spark stages compared with the DuckDB audit's, value for value.
+EQUAL = ("work/normalized.parquet", "calls.parquet", "numbers.parquet", "registry.parquet")
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """The schema without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
+
+    def f(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(t):
+            return pa.list_(f(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(x.name, f(x.type)) for x in t])
+        return t
+
+    return pa.schema([pa.field(x.name, f(x.type)) for x in schema])
+
+
+def _jobs(ex: object) -> tuple[int, int, int]:
+    """Spark jobs, stages and tasks run so far in the session (its status tracker)."""
+    sc = ex.session.sparkContext  # type: ignore[attr-defined]
+    tracker = sc.statusTracker()
+    jobs = tracker.getJobIdsForGroup(None)
+    stages = tasks = 0
+    for j in jobs:
+        info = tracker.getJobInfo(j)
+        for sid in info.stageIds if info else []:
+            st = tracker.getStageInfo(sid)
+            if st is not None:
+                stages, tasks = stages + 1, tasks + st.numTasks
+    return len(jobs), stages, tasks
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("audit", type=Path, help="a finished `privguard audit --engine duckdb` folder")
+    p.add_argument("--leak", type=Path, required=True, help="the synth leak it audited")
+    p.add_argument("--top", type=int, default=6, help="slowest statements shown per stage")
+    p.add_argument("--conf", action="append", default=[], help="spark.key=value")
+    args = p.parse_args()
+
+    from privguard.internals.audit.dedupe.api import dedupe
+    from privguard.internals.audit.engines import EngineOptions, connect
+    from privguard.internals.audit.engines.spark import SparkOptions, parse_conf_args
+    from privguard.internals.audit.findings.api import findings
+    from privguard.internals.audit.identify.api import identify
+    from privguard.internals.audit.normalize.api import normalize
+    from privguard.internals.common.keys import load_key
+
+    handler = _Queries()
+    log = logging.getLogger("privguard.internals.audit.engines.spark")
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    out = Path(tempfile.mkdtemp(prefix="spark-stages-")) / "audit"
+    shutil.copytree(args.audit, out)
+    work = out / "restricted" / "work"
+    d = args.leak / "directory"
+    opts = SparkOptions(master="local[2]", conf=parse_conf_args(args.conf))
+    started, cpu0 = time.perf_counter(), _tree_cpu()
+    ex = connect(EngineOptions(temp_directory=out / "scratch"), engine="spark", spark=opts)
+    print(f"session: {time.perf_counter() - started:.1f}s wall, {_tree_cpu() - cpu0:.1f}s cpu")
+    stages = {
+        "normalize": lambda: normalize(work, executor=ex),
+        "dedupe": lambda: dedupe(work, out, executor=ex),
+        "identify": lambda: identify(
+            out,
+            directories=[d / "bar_directory.csv", d / "public_defenders.xlsx"],
+            registries=[args.leak / "registry" / "do_not_record.csv"],
+            executor=ex,
+            review_key=load_key(out, None),
+        ),
+        "findings": lambda: findings(out, executor=ex),
+    }
+    total_wall = total_cpu = 0.0
+    try:
+        for name, run in stages.items():
+            handler.items.clear()
+            t0, c0, j0 = time.perf_counter(), _tree_cpu(), _jobs(ex)
+            run()
+            wall, cpu = time.perf_counter() - t0, _tree_cpu() - c0
+            j = [b - a for a, b in zip(j0, _jobs(ex), strict=True)]
+            total_wall, total_cpu = total_wall + wall, total_cpu + cpu
+            spent = sum(t for t, _ in handler.items)
+            print(f"{name}: {wall:.1f}s wall, {cpu:.1f}s cpu (tree), "
+                  f"{len(handler.items)} statements ({spent:.1f}s), "
+                  f"{j[0]} jobs, {j[1]} stages, {j[2]} tasks", flush=True)  # fmt: skip
+            for t, sql in sorted(handler.items, reverse=True)[: args.top]:
+                print(f"   {t:7.2f}s {sql[:150]}")
+        for rel in EQUAL:
+            a, b = (pq.read_table(x / "restricted" / rel) for x in (args.audit, out))
+            same = a.cast(_plain(a.schema)).equals(b.cast(_plain(b.schema)))
+            print(f"{rel}: {'equal' if same else 'DIFFERENT'} to DuckDB's ({a.num_rows} rows)")
+    finally:
+        ex.close()
+        shutil.rmtree(out.parent, ignore_errors=True)
+    print(f"stages: {total_wall:.1f}s wall, {total_cpu:.1f}s cpu; load {psutil.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
