@@ -197,7 +197,6 @@ class SparkExecutor:
             Path(base).mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="privguard-spark-", dir=base))
         self._views: set[str] = set()
-        self._files: dict[tuple[tuple[str, int, int], ...], Any] = {}
         self._n = 0
 
     # --- statements ---------------------------------------------------------------------
@@ -218,21 +217,6 @@ class SparkExecutor:
         self.session.read.parquet(str(where)).createOrReplaceTempView(name)
 
     def _read_parquet(self, name: str, paths: list[str]) -> None:
-        # Reading a file set lists it and merges its schemas in a Spark job: the stages read
-        # the same files in statement after statement, so each version is read once.
-        try:
-            key = tuple((p, st.st_mtime_ns, st.st_size) for p in paths for st in [os.stat(p)])
-        except OSError:  # a glob or a path the driver cannot stat: read every time
-            key = None
-        df = self._files.get(key) if key else None
-        if df is None:
-            # Columns matched by name across files, as DuckDB's union_by_name.
-            df = self.session.read.option("mergeSchema", "true").parquet(*self._visible(paths))
-            if key:
-                self._files[key] = df
-        df.createOrReplaceTempView(name)
-
-    def _visible(self, paths: list[str]) -> list[str]:
         # Spark skips files named _x or .x (its own markers), even when named explicitly:
         # such a file (normalize's _normalize_stage.parquet) is read through a link.
         visible = []
@@ -243,7 +227,9 @@ class SparkExecutor:
                 link.symlink_to(Path(path).resolve())
                 path = str(link)
             visible.append(path)
-        return visible
+        # Columns matched by name across files, as DuckDB's union_by_name.
+        reader = self.session.read.option("mergeSchema", "true")
+        reader.parquet(*visible).createOrReplaceTempView(name)
 
     def _columns_of(self, name: str, paths: list[str] | None) -> list[str]:
         if paths:
