@@ -18,6 +18,7 @@ from fpdf.fonts import FontFace, TTFFont
 from privguard import __version__
 
 from .fonts import FAMILY, FONT_CACHE, font_files, fresh_copy
+from .subsets import CachingProducer
 
 log = logging.getLogger(__name__)
 
@@ -377,4 +378,5 @@ class Doc(FPDF):
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(self.output()))
+        # The fonts' subsets are cached per glyph set (same bytes as fpdf2's own producer).
+        path.write_bytes(bytes(self.output(output_producer_class=CachingProducer)))
