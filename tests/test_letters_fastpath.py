@@ -82,11 +82,13 @@ def test_core_font_fallback_still_draws() -> None:
 
 @needs_font
 def test_cached_subsets_and_widths_write_the_same_pdfs_as_fpdf2(tmp_path: Path) -> None:
-    """Documents sharing a glyph set replay the cached font subset (and the width memo):
-    each must equal plain fpdf2's bytes, on a miss and on a hit, in any order."""
-    from privguard.internals.audit.report import subsets
+    """Documents sharing a glyph set replay the cached font subset, and paragraphs seen
+    before replay their line breaks (with the width memo): each must equal plain fpdf2's
+    bytes, on a miss and on a hit, in any order."""
+    from privguard.internals.audit.report import linebreaks, subsets
 
     subsets.SUBSETS.clear()
+    linebreaks.LINES.clear()
     texts = ["Zoë Ñúñez", "Attorney 1234", "Zoë Ñúñez", "Attorney 4321", "总共 ∑", "Attorney 1234"]
     for i, text in enumerate(texts):
         docs = []
@@ -101,3 +103,4 @@ def test_cached_subsets_and_widths_write_the_same_pdfs_as_fpdf2(tmp_path: Path) 
         assert (tmp_path / f"{i}.pdf").read_bytes() == expected, text
     # "Attorney 1234" and "Attorney 4321" use one glyph set: fewer subsets than documents.
     assert 0 < len(subsets.SUBSETS) < 2 * len(texts)
+    assert 0 < len(linebreaks.LINES) < 2 * len(texts)  # the repeated texts were hits

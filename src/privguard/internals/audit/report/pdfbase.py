@@ -18,6 +18,7 @@ from fpdf.fonts import FontFace, TTFFont
 from privguard import __version__
 
 from .fonts import FAMILY, FONT_CACHE, font_files, fresh_copy
+from .linebreaks import cached_breaks
 from .subsets import CachingProducer
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,12 @@ class Doc(FPDF):
             self.add_font(FAMILY, style, str(path))  # state we do not know how to copy
             return
         self.fonts[template.fontkey] = fresh_copy(template, index=len(self.fonts) + 1)
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        """fpdf2's ``multi_cell``, with a paragraph's line breaks reused from an earlier
+        document of this process when all that decides them is the same (``linebreaks``)."""
+        with cached_breaks():
+            return super().multi_cell(*args, **kwargs)
 
     def t(self, text: Any) -> str:
         """Text safe for the current font: core fonts only know Latin-1, so transliterate."""
