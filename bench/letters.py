@@ -8,7 +8,9 @@ worker's share (biggest letters spread evenly, as the report splits them) in THI
 process, so the CPU time measured is the letters' alone (no worker start-up, no CSVs).
 The letters go to ``--into`` (never into the audit folder). Prints one JSON line: letters,
 wall and CPU seconds, letters/s, CPU ms per letter, and the load average before/after.
-``--profile FILE`` writes a cProfile of the rendering (read with ``pstats``).
+``--profile FILE`` writes a cProfile of the rendering (read with ``pstats``);
+``--compare DIR`` counts the letters whose bytes differ from DIR's (an earlier run with
+the same ``--limit``, e.g. at the commit before a speed change).
 
 Example: PYTHONPATH=$PWD/src .venv/bin/python bench/letters.py --audit /tmp/letters4/hc1M/out --limit 2000 --into /tmp/letters4/bench-out
 """
@@ -37,6 +39,7 @@ def main() -> None:
     ap.add_argument("--into", type=Path, default=Path("/tmp/privguard-bench-letters"))
     ap.add_argument("--clear", action="store_true", help="pseudonymize=False (clear names)")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the rendering here")
+    ap.add_argument("--compare", type=Path, help="a folder of letters to compare bytes with")
     args = ap.parse_args()
     out = args.audit.resolve()
     if args.into.resolve().is_relative_to(out):
@@ -79,6 +82,12 @@ def main() -> None:
         prof.dump_stats(str(args.profile))
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     shutil.rmtree(scratch, ignore_errors=True)
+    differ = None
+    if args.compare:
+        mine = sorted(folder.glob("*.pdf"))
+        differ = sum(
+            1 for p in mine if (args.compare / p.name).read_bytes() != p.read_bytes()
+        )  # a letter missing there raises: compare runs with the same --limit
     print(
         json.dumps(
             {
@@ -93,6 +102,7 @@ def main() -> None:
                 "load_before": [round(x, 2) for x in load0],
                 "load_after": [round(x, 2) for x in os.getloadavg()],
                 "into": str(folder),
+                "compared": None if differ is None else {"letters": done, "differ": differ},
             }
         )
     )
