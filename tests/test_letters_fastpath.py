@@ -78,3 +78,29 @@ def test_core_font_fallback_still_draws() -> None:
     doc.text_cell(30, 3, doc.t("Zoë – résumé"))
     assert doc.width("abc") == doc.get_string_width("abc")
     assert b"%PDF" in bytes(doc.output())[:8]
+
+
+@needs_font
+def test_cached_subsets_and_widths_write_the_same_pdfs_as_fpdf2(tmp_path: Path) -> None:
+    """Documents sharing a glyph set replay the cached font subset, and paragraphs seen
+    before replay their line breaks (with the width memo): each must equal plain fpdf2's
+    bytes, on a miss and on a hit, in any order."""
+    from privguard.internals.audit.report import linebreaks, subsets
+
+    subsets.SUBSETS.clear()
+    linebreaks.LINES.clear()
+    texts = ["Zoë Ñúñez", "Attorney 1234", "Zoë Ñúñez", "Attorney 4321", "总共 ∑", "Attorney 1234"]
+    for i, text in enumerate(texts):
+        docs = []
+        for cls in (PlainDoc, Doc):
+            doc = cls("t", AS_OF)
+            doc.add_page()
+            doc.para(f"To: {text}. " * 20, 10)
+            doc.h2(text)
+            docs.append(doc)
+        expected = bytes(docs[0].output())
+        docs[1].save(tmp_path / f"{i}.pdf")
+        assert (tmp_path / f"{i}.pdf").read_bytes() == expected, text
+    # "Attorney 1234" and "Attorney 4321" use one glyph set: fewer subsets than documents.
+    assert 0 < len(subsets.SUBSETS) < 2 * len(texts)
+    assert 0 < len(linebreaks.LINES) < 2 * len(texts)  # the repeated texts were hits

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -123,6 +124,69 @@ class LetterJob:
         return self.paths
 
 
+@dataclass
+class LetterPlan:
+    """What the workers need: ``paths`` (letters in recipient order), one JSON job spec per
+    worker (``specs``), and each recipient's CSV file (``csvs``) from ``calls``."""
+
+    paths: list[Path]
+    specs: list[dict[str, Any]]
+    csvs: list[tuple[str, Path]]
+    calls: Path
+
+
+def plan_letters(
+    ex: Executor, folder: Path, scratch: Path, *, as_of: dt.datetime, pseudonymized: bool,
+    max_workers: int | None = None, cap: int = LIST_CAP, case: Case | None = None,
+) -> LetterPlan:  # fmt: skip
+    """Write the letters' scratch files (see :func:`start_letters`) and split the
+    recipients into one job spec per worker; nothing is rendered yet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    pairs = ex.fetchall(sql.letter_pairs_sql())
+    names = [recipient_name(p[0], p[1]) for p in pairs]
+    counts: dict[str, int] = {}
+    for (_, _, n), name in zip(pairs, names, strict=True):
+        counts[name] = counts.get(name, 0) + n
+    ordered = sorted(counts)
+    stem_of = dict(zip(ordered, stems(ordered), strict=True))
+    paths = [folder / f"{stem_of[name]}.pdf" for name in ordered]
+    path = scratch / "letter_calls.parquet"
+    if not counts:
+        return LetterPlan(paths, [], [], path)
+    mapping = pa.table(
+        {
+            "attorney_name": pa.array([p[0] for p in pairs], pa.string()),
+            "number": pa.array([p[1] for p in pairs], pa.string()),
+            "recipient": pa.array(names, pa.string()),
+        }
+    )
+    ex.register_arrow(RECIPIENTS_VIEW, mapping)
+    ex.execute(sql.copy_letter_calls_sql(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path))
+    listed = scratch / "letter_listed.parquet"
+    ex.copy_to_parquet(sql.letter_listed_sql(path, cap), listed)
+    summaries = {
+        row[0]: {
+            "calls": row[1], "first_day": row[2], "last_day": row[3],
+            "facilities": sorted(row[4]), "inmates": row[5], "completed": row[6],
+            "violations": row[7], "numbers": sorted(row[8]),
+        }
+        for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
+    }  # fmt: skip
+    links = {n: link_text(c, e, f) for n, c, e, f in ex.fetchall(sql.letter_links_sql())}
+    specs = [
+        {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
+         "pseudonymized": pseudonymized, "cap": cap, "parent": os.getpid(),
+         "case": (case or Case()).to_dict(),
+         "jobs": [[n, stem_of[n], summaries[n],
+                   [[k, links[k]] for k in summaries[n]["numbers"] if k in links]]
+                  for n in group]}
+        for group in split(counts, max_workers or workers())
+    ]  # fmt: skip
+    csvs = [(name, folder / f"{stem_of[name]}.csv") for name in ordered]
+    return LetterPlan(paths, specs, csvs, path)
+
+
 def start_letters(
     ex: Executor,
     folder: Path,
@@ -143,48 +207,14 @@ def start_letters(
     the caller can write the exports while the workers render: both are CPU-bound Python.
     Each letter lists at most ``cap`` calls. The job's ``paths`` are the letters in
     recipient order (the CSV files are beside them, same stems)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    scratch.mkdir(parents=True, exist_ok=True)
-    pairs = ex.fetchall(sql.letter_pairs_sql())
-    names = [recipient_name(p[0], p[1]) for p in pairs]
-    counts: dict[str, int] = {}
-    for (_, _, n), name in zip(pairs, names, strict=True):
-        counts[name] = counts.get(name, 0) + n
-    ordered = sorted(counts)
-    stem_of = dict(zip(ordered, stems(ordered), strict=True))
-    paths = [folder / f"{stem_of[name]}.pdf" for name in ordered]
-    if not counts:
-        return LetterJob(paths, [])
-    mapping = pa.table(
-        {
-            "attorney_name": pa.array([p[0] for p in pairs], pa.string()),
-            "number": pa.array([p[1] for p in pairs], pa.string()),
-            "recipient": pa.array(names, pa.string()),
-        }
-    )
-    ex.register_arrow(RECIPIENTS_VIEW, mapping)
-    path = scratch / "letter_calls.parquet"
-    ex.execute(sql.copy_letter_calls_sql(sql.letter_calls_by_recipient_sql(RECIPIENTS_VIEW), path))
-    listed = scratch / "letter_listed.parquet"
-    ex.copy_to_parquet(sql.letter_listed_sql(path, cap), listed)
-    summaries = {
-        row[0]: {
-            "calls": row[1], "first_day": row[2], "last_day": row[3],
-            "facilities": sorted(row[4]), "inmates": row[5], "completed": row[6],
-            "violations": row[7], "numbers": sorted(row[8]),
-        }
-        for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
-    }  # fmt: skip
-    links = {n: link_text(c, e, f) for n, c, e, f in ex.fetchall(sql.letter_links_sql())}
-    groups = split(counts, max_workers or workers())
+    plan = plan_letters(
+        ex, folder, scratch, as_of=as_of, pseudonymized=pseudonymized,
+        max_workers=max_workers, cap=cap, case=case,
+    )  # fmt: skip
+    if not plan.specs:
+        return LetterJob(plan.paths, [])
     procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-    for group in groups:
-        spec = {"path": str(listed), "folder": str(folder), "as_of": as_of.isoformat(),
-                "pseudonymized": pseudonymized, "cap": cap, "parent": os.getpid(),
-                "case": (case or Case()).to_dict(),
-                "jobs": [[n, stem_of[n], summaries[n],
-                          [[k, links[k]] for k in summaries[n]["numbers"] if k in links]]
-                         for n in group]}  # fmt: skip
+    for spec in plan.specs:
         err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LetterJob.wait
         proc = subprocess.Popen(
             [sys.executable, "-m", "privguard.internals.audit.report.parallel"],
@@ -195,9 +225,9 @@ def start_letters(
         proc.stdin.close()
         procs.append((proc, err))
     # Written here while the workers render.
-    write_csvs(ex, path, [(name, folder / f"{stem_of[name]}.csv") for name in ordered], scratch)
-    log.info("letters: %d recipients on %d worker processes", len(counts), len(groups))
-    return LetterJob(paths, procs)
+    write_csvs(ex, plan.calls, plan.csvs, scratch)
+    log.info("letters: %d recipients on %d worker processes", len(plan.csvs), len(procs))
+    return LetterJob(plan.paths, procs)
 
 
 def write_csvs(ex: Executor, calls: Path, files: list[tuple[str, Path]], scratch: Path) -> None:
@@ -262,20 +292,28 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _main() -> None:
-    """Worker entry point: one JSON job description on stdin."""
-    spec: dict[str, Any] = json.loads(sys.stdin.read())
-    if "parent" in spec:
-        die_with_parent(int(spec["parent"]))
+def render_spec(spec: dict[str, Any], limit: int | None = None) -> int:
+    """Render the letters of one worker's job spec (the first ``limit`` of them); return
+    how many were rendered."""
+    jobs = [(n, s, summary, links) for n, s, summary, links in spec["jobs"]][:limit]
     render_jobs(
         Path(spec["path"]),
-        [(n, s, summary, links) for n, s, summary, links in spec["jobs"]],
+        jobs,
         Path(spec["folder"]),
         as_of=dt.datetime.fromisoformat(spec["as_of"]),
         pseudonymized=bool(spec["pseudonymized"]),
         cap=int(spec["cap"]),
         case=Case.from_dict(spec.get("case") or {}),
     )
+    return len(jobs)
+
+
+def _main() -> None:
+    """Worker entry point: one JSON job description on stdin."""
+    spec: dict[str, Any] = json.loads(sys.stdin.read())
+    if "parent" in spec:
+        die_with_parent(int(spec["parent"]))
+    render_spec(spec)
 
 
 if __name__ == "__main__":

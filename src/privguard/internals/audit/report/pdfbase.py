@@ -18,6 +18,8 @@ from fpdf.fonts import FontFace, TTFFont
 from privguard import __version__
 
 from .fonts import FAMILY, FONT_CACHE, font_files, fresh_copy
+from .linebreaks import cached_breaks
+from .subsets import CachingProducer
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,12 @@ class Doc(FPDF):
             self.add_font(FAMILY, style, str(path))  # state we do not know how to copy
             return
         self.fonts[template.fontkey] = fresh_copy(template, index=len(self.fonts) + 1)
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        """fpdf2's ``multi_cell``, with a paragraph's line breaks reused from an earlier
+        document of this process when all that decides them is the same (``linebreaks``)."""
+        with cached_breaks():
+            return super().multi_cell(*args, **kwargs)
 
     def t(self, text: Any) -> str:
         """Text safe for the current font: core fonts only know Latin-1, so transliterate."""
@@ -377,4 +385,5 @@ class Doc(FPDF):
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(self.output()))
+        # The fonts' subsets are cached per glyph set (same bytes as fpdf2's own producer).
+        path.write_bytes(bytes(self.output(output_producer_class=CachingProducer)))
