@@ -14,6 +14,7 @@ from privguard.errors import Problems, SettingsError
 from privguard.internals.audit.findings.api import findings
 from privguard.internals.audit.findings.settings import Settings, parse
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.report.texts import practice_lines
 from privguard.internals.audit.settings import parse_settings
 from test_findings import _covered, _setup
 from test_identify_helpers import attorney_numbers, build
@@ -76,6 +77,10 @@ def test_a_facility_that_records_everything_gets_its_unknown_calls_inferred(
     assert "100.0 % of the" in h and "whose recording the records state" in h
     # The unknown that remain are still said to leave a floor; the inferred ones are not.
     assert f"For {len(ids) - len(done):,} more calls" in h and "a floor" in h
+    # The report's method section names each facility's measured practice and the rule.
+    lines = practice_lines(s.values)
+    assert any(line.startswith("JAIL_A, calls to numbers not on the list") for line in lines)
+    assert all("(rule: at least 99 % over at least 10 calls)" in line for line in lines)
     con = duckdb.connect()
     q = f"SELECT count(*) FROM '{AuditPaths(out).flags}' WHERE recorded_from = 'facility practice'"
     assert con.execute(q).fetchall() == [(len(done),)]

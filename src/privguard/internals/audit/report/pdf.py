@@ -176,6 +176,10 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     )  # fmt: skip
     doc.para("Every time in this report is in UTC; how each table's clock was found, and how "
              "copies of the same call were merged, is in Appendix A.", 9)  # fmt: skip
+    practice = texts.practice_lines(m.summary)
+    if practice:
+        doc.h2("Recording inferred from each facility's practice")
+        doc.bullets(practice)
     doc.h2("Caveats")
     doc.bullets(texts.CAVEATS)
     doc.h2("Checking this report")

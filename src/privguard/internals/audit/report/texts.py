@@ -65,6 +65,32 @@ CAVEATS = [
     "counted as privileged calls.",
 ]
 
+
+def practice_lines(summary: dict[str, Any]) -> list[str]:
+    """One sentence per facility and kind of call whose practice made calls inferred
+    recorded (``summary["recording_practice"]``), for the method section; [] when none."""
+    rule = summary.get("recording_practice_rule") or {}
+    out = []
+    for r in summary.get("recording_practice") or []:
+        if not r.get("inferred_calls"):
+            continue
+        kind = "on the do-not-record list at the time" if r["registered"] else "not on the list"
+        share = 100.0 * r["recorded"] / r["stated"] if r["stated"] else 0.0
+        out.append(
+            f"{r['facility'] or '(facility unknown)'}, calls to numbers {kind}: the records "
+            f"state the recording of {r['stated']:,} completed calls, {r['recorded']:,} of them "
+            f"recorded ({share:.1f} %); {r['inferred_calls']:,} completed calls to attorney "
+            "numbers whose recording no record states were inferred recorded"
+            + (
+                f" (rule: at least {100 * float(rule['share']):g} % over at least "
+                f"{int(rule['min_calls']):,} calls)."
+                if rule.get("share") is not None and rule.get("min_calls") is not None
+                else "."
+            )
+        )
+    return out
+
+
 PRIVACY_NOTE = (
     "To protect people who are not the subject of this report, inmate names, inmate "
     "account numbers and phone numbers that do not belong to attorneys are replaced by "
