@@ -4,6 +4,7 @@ unknown are kept apart, and a facility that honours its list gets no inference f
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -44,7 +45,11 @@ def _prepare(tmp: Path, *, honours: dict[str, bool], miss: float = 0.0):  # type
     ids = [i + 1 for i, r in enumerate(pop.rows) if r["dialed_number"] in listed][::4]
     for i in ids:  # these calls appear only in a table with no recorded flag
         pop.rows[i - 1]["recorded"] = None
-    out, _, entries = _setup(tmp / "run", pop)
+    out, work, entries = _setup(tmp / "run", pop)
+    # Every call sits in calls.csv, a table with a recorded-flag column: the practice sample.
+    table = {"file": "calls.csv", "table": "calls", "rows_read": len(pop.rows),
+             "rows_rejected": 0, "mapping": {"recorded": "rec", "dialed_number": "to"}}  # fmt: skip
+    (work / "ingest_report.json").write_text(json.dumps({"dump": "d", "tables": [table]}))
     return pop, entries, ids, out
 
 
@@ -122,6 +127,18 @@ def test_a_facility_below_the_threshold_gets_no_inference(tmp_path: Path) -> Non
     assert s["privileged_calls_recorded_inferred"] == 0
     assert s["privileged_calls_recording_unknown"] == len(ids)
     assert "inferred recorded" not in s.headline and "a floor" in s.headline
+
+
+def test_no_table_with_a_recorded_flag_gives_no_inference(tmp_path: Path) -> None:
+    """A table of recording references alone can only say "recorded": it shows no practice."""
+    _, _, ids, out = _prepare(tmp_path, honours={"JAIL_A": False, "JAIL_B": False})
+    report = AuditPaths(out).work / "ingest_report.json"
+    data = json.loads(report.read_text())
+    data["tables"][0]["mapping"] = {"recording_ref": "link"}
+    report.write_text(json.dumps(data))
+    s = findings(out, settings=Settings(recording_practice_calls=10))
+    assert s["recording_practice"] == [] and s["privileged_calls_recorded_inferred"] == 0
+    assert s["privileged_calls_recording_unknown"] == len(ids)
 
 
 def test_too_few_stated_calls_or_inference_off_gives_no_inference(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
@@ -66,6 +68,24 @@ def ingest_totals(report: Path) -> dict[str, Any]:
             where=str(report),
             fix="run 'privguard audit' again; the report is written by the ingest stage",
         ) from None
+
+
+def flagged_tables(report: Path) -> pa.Table:
+    """(file, tbl) of every table whose ingest mapping has a recorded-flag column."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    pairs = sorted(
+        {
+            (str(t["file"]), str(t["table"]))
+            for t in data.get("tables", [])
+            if "recorded" in (t.get("mapping") or {}) and "file" in t and "table" in t
+        }
+    )
+    return pa.table(
+        {
+            "file": pa.array([f for f, _ in pairs], pa.string()),
+            "tbl": pa.array([t for _, t in pairs], pa.string()),
+        }
+    )
 
 
 def set_aside_total(report: Path) -> int:
@@ -257,13 +277,14 @@ def findings(
     for name in ("calls", "numbers", "registry"):
         paths.require(name)  # each missing one is named before any work starts
     read = ingest_totals(paths.require("ingest_report"))
+    flagged = flagged_tables(paths.require("ingest_report"))
     norm_report = paths.normalize_report
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
     with session(executor) as ex:
         values = (
             dict(read)
             | {"rows_set_aside": set_aside}
-            | _write_findings(ex, paths, settings or Settings())
+            | _write_findings(ex, paths, settings or Settings(), flagged)
         )
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
@@ -274,13 +295,16 @@ def findings(
     return Summary(path=path, values=values)
 
 
-def _write_findings(ex: Executor, paths: AuditPaths, settings: Settings) -> dict[str, Any]:
+def _write_findings(
+    ex: Executor, paths: AuditPaths, settings: Settings, flagged: pa.Table
+) -> dict[str, Any]:
     """Write the privileged calls, the flags and the breakdowns; the summary's figures."""
     for name, path in (("f_calls", paths.calls), ("f_numbers", paths.numbers),
                        ("f_registry", paths.registry)):  # fmt: skip
         ex.execute(view_sql(name, parquet_source(path)))
     clocks = paths.clocks
     ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
+    ex.register_arrow("f_flagged", flagged)
     ex.execute(
         S.create_practice(
             settings.recording_practice_share,

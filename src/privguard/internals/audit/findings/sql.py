@@ -7,6 +7,7 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 * ``f_numbers``   ``OUT/numbers.parquet`` (one row per called number, its class)
 * ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval)
 * ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
+* ``f_flagged``   (file, tbl): the source tables with a recorded-flag column (ingest's mapping)
 * ``f_practice``  each facility's recording practice (:func:`create_practice`), a temp table
 """
 
@@ -50,9 +51,11 @@ def create_practice(share: float, min_calls: int, *, enabled: bool = True) -> st
     """Each facility's demonstrated recording practice, table ``f_practice``.
 
     One row per facility (``''`` when unknown) and ``registered`` (the call's number was on
-    the do-not-record list at the call, by :data:`COVERS`): the completed calls whose
-    recording a recorded flag states (``stated``; calls with a recording reference are left
-    out, as a reference can only ever say "recorded"), how many of them were recorded, and
+    the do-not-record list at the call, by :data:`COVERS`): the completed calls with a copy
+    in a table that has a recorded flag (``f_flagged``; such a table can say either way, so
+    which calls it holds does not depend on their recording; a table of references alone
+    can only ever say "recorded") and a known recording (``stated``), how many of them were
+    recorded, and
     ``infer``: whether that share reaches ``share`` over at least ``min_calls`` calls, so the
     facility's completed calls of that kind with no stated recording count as recorded."""
     rule = (
@@ -63,11 +66,17 @@ def create_practice(share: float, min_calls: int, *, enabled: bool = True) -> st
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE f_practice AS
-WITH p AS (
+WITH flagged AS (
+    SELECT DISTINCT u.call_id
+    FROM (SELECT call_id, unnest(sources) AS s FROM f_calls
+          WHERE completed AND recorded IS NOT NULL) u
+    JOIN f_flagged g ON g.file = u.s.file AND g.tbl = u.s."table"
+),
+p AS (
     SELECT c.call_id, c.facility, c.dialed_number AS number, c.recorded,
            {_local_day()} AS local_day
-    FROM f_calls c LEFT JOIN f_clocks k ON k.facility = c.facility
-    WHERE c.completed AND c.recorded IS NOT NULL AND c.recording_ref IS NULL
+    FROM f_calls c JOIN flagged USING (call_id)
+    LEFT JOIN f_clocks k ON k.facility = c.facility
 ),
 cover AS (SELECT DISTINCT p.call_id FROM p JOIN f_registry r ON {COVERS}),
 s AS (
