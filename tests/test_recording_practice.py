@@ -79,7 +79,9 @@ def test_a_facility_that_records_everything_gets_its_unknown_calls_inferred(
     h = s.headline
     assert f"{s['privileged_calls_recorded_shown']:,} were shown recorded in the records" in h
     assert f"{len(done):,} more were inferred recorded" in h
-    assert "100.0 % of the" in h and "whose recording the records state" in h
+    assert (
+        "recorded 100.0 % of the" in h and "completed calls whose recording the records state" in h
+    )
     # The unknown that remain are still said to leave a floor; the inferred ones are not.
     assert f"For {len(ids) - len(done):,} more calls" in h and "a floor" in h
     # The report's method section names each facility's measured practice and the rule.

@@ -134,8 +134,9 @@ def _pct(recorded: int, stated: int) -> str:
 
 
 def practice_words(v: dict[str, Any], registered: bool) -> str:
-    """The facilities whose practice made calls inferred recorded: "F recorded 99.8 % of
-    the 1,234 completed calls ... whose recording the records state", at most three named."""
+    """The facilities whose practice made calls of one kind inferred recorded: "calls to
+    numbers not on the do-not-record list: facility F recorded 99.8 % of the 1,234 completed
+    calls whose recording the records state, facility G 100.0 % of 567", at most three."""
     rows = [
         r
         for r in v.get("recording_practice") or []
@@ -143,17 +144,22 @@ def practice_words(v: dict[str, Any], registered: bool) -> str:
     ]
     rows.sort(key=lambda r: (-r["inferred_calls"], r["facility"]))
     kind = (
-        "to numbers on the do-not-record list at the time"
+        "calls to numbers on the do-not-record list at the time"
         if registered
-        else "to numbers not on the do-not-record list"
+        else "calls to numbers not on the do-not-record list"
     )
     named = [
-        f"facility {r['facility'] or '(unknown)'} recorded {_pct(r['recorded'], r['stated'])} "
-        f"of the {_n(r['stated'])}"
-        for r in rows[:3]
+        f"facility {r['facility'] or '(unknown)'} "
+        + (
+            f"recorded {_pct(r['recorded'], r['stated'])} of the {_n(r['stated'])} completed "
+            "calls whose recording the records state"
+            if i == 0
+            else f"{_pct(r['recorded'], r['stated'])} of {_n(r['stated'])}"
+        )
+        for i, r in enumerate(rows[:3])
     ]
     more = f", and {len(rows) - 3} more facilities likewise" if len(rows) > 3 else ""
-    return f"{'; '.join(named)} completed calls {kind} whose recording the records state{more}"
+    return f"{kind}: {', '.join(named)}{more}"
 
 
 def recording_words(v: dict[str, Any]) -> str:
@@ -181,8 +187,8 @@ def recording_words(v: dict[str, Any]) -> str:
         if vi:
             text += (
                 f" Of the {_n(v['registry_violations'])} violations, "
-                f"{_n(v.get('registry_violations_shown', 0))} were shown recorded and {_n(vi)} "
-                "inferred so."
+                f"{_n(v.get('registry_violations_shown', 0))} were shown recorded in the "
+                f"records and {_n(vi)} were inferred recorded."
             )
     unknown = int(v.get("privileged_calls_recording_unknown", 0))
     if unknown:
