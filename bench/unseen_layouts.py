@@ -18,10 +18,12 @@ prints it again from the file).
 Recorded privileged calls and registry violations are scored against the truth: that is
 the figure the 0.5 % goal is read against. A dump whose billing tables carry neither a
 recorded flag nor a recording reference cannot show whether those calls were recorded;
-the audit counts them apart (recording unknown) and its recorded figures are a floor. The
-table also gives the error against the "evident" truth (a call counted recorded only when
-a readable row of it sits in a table that can say so) and whether the truth lies between
-the floor and the floor plus the unknown calls.
+the audit infers them recorded where the facility's stated calls show it records (nearly)
+every such call, and counts the rest apart (recording unknown). The table gives the best
+figure (shown + inferred) against the truth, its parts (shown / inferred / unknown), how
+many inferred calls the truth says were recorded, the shown figure against the "evident"
+truth (a call counted recorded only when a readable row of it sits in a table that can say
+so) and whether the truth lies between the best figure and it plus the unknown calls.
 """
 
 from __future__ import annotations
@@ -145,6 +147,24 @@ def _violations_unknown(out: Path) -> int:
     )
 
 
+def _inferred_right(out: Path, leak: Path) -> list[int]:
+    """[privileged calls inferred recorded, of which the truth says recorded]: each audit
+    call is traced through its first source row to its true call."""
+    p = AuditPaths(out)
+    rows, calls = leak / "truth/rows.parquet", leak / "truth/calls.parquet"
+    got = duckdb.sql(
+        f"""
+        WITH i AS (SELECT c.call_id, c.sources[1] AS s FROM '{p.calls}' c
+                   JOIN '{p.flags}' f USING (call_id)
+                   WHERE f.recorded_from = 'facility practice')
+        SELECT count(*), count(*) FILTER (WHERE t.recorded)
+        FROM i LEFT JOIN '{rows}' r ON r.file = i.s.file AND r."table" = i.s."table"
+                                   AND CAST(r."row" AS BIGINT) = i.s."row"
+        LEFT JOIN '{calls}' t ON t.call_id = r.call_id"""
+    ).fetchall()[0]
+    return [int(got[0]), int(got[1])]
+
+
 def _junk_calls(out: Path) -> int:
     calls = AuditPaths(out).calls
     return int(
@@ -189,8 +209,15 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
         "calls": [s["calls"], true_calls],
         "privileged_calls_recorded": list(ev.privileged_calls_recorded),
         "registry_violations": list(ev.registry_violations),
-        "recorded_vs_evident": [ev.privileged_calls_recorded[0], rec_ev],
-        "violations_vs_evident": [ev.registry_violations[0], viol_ev],
+        "recorded_vs_evident": [s.get("privileged_calls_recorded_shown"), rec_ev],
+        "violations_vs_evident": [s.get("registry_violations_shown"), viol_ev],
+        "recorded_parts": [s.get("privileged_calls_recorded_shown"),
+                           s.get("privileged_calls_recorded_inferred"),
+                           s.get("privileged_calls_recording_unknown")],
+        "violations_parts": [s.get("registry_violations_shown"),
+                             s.get("registry_violations_inferred"),
+                             s.get("registered_calls_recording_unknown")],
+        "inferred_right": _inferred_right(out, leak),
         "recording_unknown": s.get("privileged_calls_recording_unknown"),
         "violations_recording_unknown": _violations_unknown(out),
         "completed_privileged": [s.get("completed_privileged_calls"), _truth_completed(leak)],
@@ -218,22 +245,40 @@ def _floor(pair: list[Any], unknown: Any) -> str:
     return f"{'yes' if got <= true <= got + unknown else 'NO'} (+{unknown:,})"
 
 
+def _parts(r: dict[str, Any], key: str) -> str:
+    """shown / inferred / unknown, or "–" for rows measured before recording was inferred."""
+    parts = r.get(key)
+    if not parts or not all(isinstance(x, int) for x in parts):
+        return "–"
+    return " / ".join(f"{x:,}" for x in parts)
+
+
+def _inferred_cell(r: dict[str, Any]) -> str:
+    got = r.get("inferred_right")
+    return f"{got[1]:,} of {got[0]:,}" if got else "–"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The Markdown table of docs/benchmarks.md. The 0.5 % goal is read against the truth
-    ("vs truth"); "vs evident" and "floor holds" say what the dump itself can show."""
+    ("vs truth", the best figure: shown + inferred); "shown vs evident" and "floor holds" say
+    what the dump itself shows; "inferred right" how many inferred calls truly were."""
     out = ["| family | seed | calls | completed privileged | recorded privileged vs truth "
-           "(vs evident; floor holds, unknown) | violations vs truth (vs evident; floor holds, "
-           "unknown) | candidates P / R | junk as calls | core roles | facility+account |",
-           "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "(shown vs evident; floor holds, unknown) | shown / inferred / unknown "
+           "| inferred right | violations vs truth (shown vs evident; floor holds, unknown) "
+           "| shown / inferred / unknown | candidates P / R | junk as calls | core roles "
+           "| facility+account |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         ro = r["roles"]
         rec, viol = r["privileged_calls_recorded"], r["registry_violations"]
         out.append(
             f"| {r['family']} | {r['seed']} | {_err(r['calls'])} | {_err(r['completed_privileged'])} "
             f"| {_err(rec)} ({_err(r['recorded_vs_evident'])}; "
-            f"{_floor(rec, r.get('recording_unknown'))}) "
+            f"{_floor(rec, r.get('recording_unknown'))}) | {_parts(r, 'recorded_parts')} "
+            f"| {_inferred_cell(r)} "
             f"| {_err(viol)} ({_err(r['violations_vs_evident'])}; "
             f"{_floor(viol, r.get('violations_recording_unknown'))}) "
+            f"| {_parts(r, 'violations_parts')} "
             f"| {r['precision']} / {r['recall']} | {r['junk_calls']} of {JUNK_ROWS} "
             f"| {ro['core_recovered']}/{ro['tables']} | {ro['keys_recovered']}/{ro['tables']} |"
         )

@@ -24,7 +24,7 @@ def _calls(ex: object, path: Path) -> None:
            '+1211555' || (i % 10000)::VARCHAR AS number,
            CASE WHEN i % 3 = 0 THEN 'Doe, "J"' || chr(10) || 'x' ELSE 'Roe' END AS inmate_name,
            NULL AS inmate_account, i % 600 AS duration_s, i % 2 AS completed,
-           NULL AS registered_then, NULL AS recording_ref, 'f.csv:t:' || i::VARCHAR AS sources
+           NULL AS registered_then, NULL AS recording_ref, NULL AS recorded_from, 'f.csv:t:' || i::VARCHAR AS sources
     FROM range(200000) r(i) ORDER BY recipient, start_utc NULLS FIRST, call_id"""
     ex.execute(copy_parquet_sql(query, path, row_group_rows=1000))  # type: ignore[attr-defined]
 

@@ -207,3 +207,31 @@ def test_an_example_call_without_a_local_clock_is_cited_in_utc() -> None:
         "the call of 2013-01-01 00:00 UTC from Travis County Jail (TX01) to +15125550199, "
         "1 min 00 s, marked as recorded"
     ]
+
+
+def test_a_letter_keeps_inferred_calls_apart_from_the_ones_the_records_show(
+    tmp_path: Path,
+) -> None:
+    """A call counted as recorded from its facility's practice is never said to be marked
+    recorded: the letter says how many were shown and marks the inferred ones."""
+    inferred = {1, 4}
+    calls = [
+        _call(i)
+        | {"recorded_from": "recorded flag", "registered_then": False}
+        | ({"recorded_from": "facility practice", "recording_ref": None} if i in inferred else {})
+        for i in range(6)
+    ]
+    rec = Recipient("Busy Defender Office", ["+15125550199"], calls)
+    path = tmp_path / "busy.pdf"
+    render_letter(rec, path, as_of=AS_OF, pseudonymized=True)
+    flat = " ".join(_text(path).split())
+    assert "This audit counts 6 recorded calls" in flat
+    assert "The records show 4 of them recorded. For the other 2, no record says" in flat
+    assert flat.count("inferred") >= 1 + len(inferred)  # the sentence and each listed call
+    assert "The records show 6" not in flat
+    from privguard.internals.audit.report.letters import example_calls
+
+    (example,) = example_calls([calls[1]], CASE)
+    assert example.endswith("inferred recorded from the facility's practice")
+    (example,) = example_calls([calls[0]], CASE)
+    assert "marked as recorded" in example

@@ -189,6 +189,8 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
                         c["dialed_number"], c["facility"], c["start_utc"].date()
                     ),
                     "registry_violation": c in viol,
+                    "recorded": c["recorded"],
+                    "recorded_from": "recorded flag" if c["recorded"] is not None else None,
                 }
                 for c in sorted(priv, key=lambda c: c["call_id"])
             ]
@@ -213,7 +215,12 @@ def build_audit_out(root: Path, *, n_calls: int = 600, seed: int = 7) -> dict[st
         "privileged_calls": len(priv),
         "completed_privileged_calls": sum(c["completed"] for c in priv),
         "privileged_calls_recorded": sum(c["recorded"] for c in priv),
+        "privileged_calls_recorded_shown": sum(c["recorded"] for c in priv),
+        "privileged_calls_recorded_inferred": 0,
+        "privileged_calls_recording_unknown": 0,
         "registry_violations": len(viol),
+        "registry_violations_shown": len(viol),
+        "registry_violations_inferred": 0,
         "candidate_numbers": sum(1 for n in numbers if n["classification"] == "candidate"),
         "first_call": min(c["start_utc"] for c in calls).isoformat(),
         "last_call": max(c["start_utc"] for c in calls).isoformat(),

@@ -162,7 +162,7 @@ def audit(
                 review_key=review_key,
             )
         with timings.stage("findings"):
-            findings(out, executor=heavy)
+            findings(out, settings=settings.findings, executor=heavy)
         with timings.stage("report"):
             result = report(
                 out,

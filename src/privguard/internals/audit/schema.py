@@ -105,7 +105,12 @@ SUMMARY_INT_KEYS: tuple[str, ...] = (
     "inmates",
     "attorney_numbers",
     "privileged_calls",
-    "privileged_calls_recorded",
+    "privileged_calls_recorded",  # shown + inferred (findings.settings); each also apart:
+    "privileged_calls_recorded_shown",  # a recording reference or a recorded flag shows it
+    "privileged_calls_recorded_inferred",  # from the facility's demonstrated practice
+    "privileged_calls_recording_unknown",
     "registry_violations",
+    "registry_violations_shown",
+    "registry_violations_inferred",
     "candidate_numbers",
 )

@@ -25,6 +25,9 @@ Layout of a case file::
     [identify]
     candidate_threshold = 0.5
 
+    [findings]                       # recording inferred from a facility's practice
+    recording_practice_share = 0.99
+
     [privacy]
     pseudonymize = true
 
@@ -46,8 +49,8 @@ from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.common.tomlfile import read_toml
 
 KNOWN_SECTIONS = (
-    "engine", "ingest", "mapping", "normalize", "dedupe", "identify", "privacy", "case",
-    "spark",
+    "engine", "ingest", "mapping", "normalize", "dedupe", "identify", "findings", "privacy",
+    "case", "spark",
 )  # fmt: skip
 
 
@@ -61,6 +64,7 @@ class CaseSettings:
     normalize: Any = None
     dedupe: Any = None
     identify: Any = None
+    findings: Any = None  # findings.settings.Settings
     privacy: Any = None
     case: Any = None
     spark: Any = None  # engines.spark.SparkOptions
@@ -96,6 +100,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
     """Validate a case dictionary. Raises :class:`SettingsError` listing every problem."""
     from privguard.internals.audit.dedupe import settings as dedupe_settings
     from privguard.internals.audit.engines.spark import parse_spark
+    from privguard.internals.audit.findings import settings as findings_settings
     from privguard.internals.audit.identify import settings as identify_settings
     from privguard.internals.audit.ingest import limits as ingest_limits
     from privguard.internals.audit.ingest import settings as ingest_settings
@@ -113,6 +118,7 @@ def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSe
         normalize=normalize_settings.parse(data.get("normalize"), problems),
         dedupe=dedupe_settings.parse(data.get("dedupe"), problems),
         identify=identify_settings.parse(data.get("identify"), problems),
+        findings=findings_settings.parse(data.get("findings"), problems),
         privacy=privacy_settings.parse(data.get("privacy"), problems),
         case=case_settings.parse(data.get("case"), problems),
         spark=parse_spark(data.get("spark"), problems),

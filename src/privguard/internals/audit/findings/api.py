@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.findings import sql as S
+from privguard.internals.audit.findings.settings import Settings
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
@@ -67,6 +70,24 @@ def ingest_totals(report: Path) -> dict[str, Any]:
         ) from None
 
 
+def flagged_tables(report: Path) -> pa.Table:
+    """(file, tbl) of every table whose ingest mapping has a recorded-flag column."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    pairs = sorted(
+        {
+            (str(t["file"]), str(t["table"]))
+            for t in data.get("tables", [])
+            if "recorded" in (t.get("mapping") or {}) and "file" in t and "table" in t
+        }
+    )
+    return pa.table(
+        {
+            "file": pa.array([f for f, _ in pairs], pa.string()),
+            "tbl": pa.array([t for _, t in pairs], pa.string()),
+        }
+    )
+
+
 def set_aside_total(report: Path) -> int:
     """Rows normalize set aside as not calls (``normalize_report.json``; 0 when older)."""
     try:
@@ -105,6 +126,81 @@ def completion_words(v: dict[str, Any], prefix: str = "privileged_calls") -> str
     return text
 
 
+def _pct(recorded: int, stated: int) -> str:
+    share = 100.0 * recorded / stated if stated else 0.0
+    # Never round a short share up to "100.0 %".
+    text = f"{share:.1f}" if recorded == stated or share < 99.95 else "99.9"
+    return f"{text} %"
+
+
+def practice_words(v: dict[str, Any], registered: bool) -> str:
+    """The facilities whose practice made calls of one kind inferred recorded: "calls to
+    numbers not on the do-not-record list: facility F recorded 99.8 % of the 1,234 completed
+    calls whose recording the records state, facility G 100.0 % of 567", at most three."""
+    rows = [
+        r
+        for r in v.get("recording_practice") or []
+        if r["registered"] is registered and r["inferred_calls"]
+    ]
+    rows.sort(key=lambda r: (-r["inferred_calls"], r["facility"]))
+    kind = (
+        "calls to numbers on the do-not-record list at the time"
+        if registered
+        else "calls to numbers not on the do-not-record list"
+    )
+    named = [
+        f"facility {r['facility'] or '(unknown)'} "
+        + (
+            f"recorded {_pct(r['recorded'], r['stated'])} of the {_n(r['stated'])} completed "
+            "calls whose recording the records state"
+            if i == 0
+            else f"{_pct(r['recorded'], r['stated'])} of {_n(r['stated'])}"
+        )
+        for i, r in enumerate(rows[:3])
+    ]
+    more = f", and {len(rows) - 3} more facilities likewise" if len(rows) > 3 else ""
+    return f"{kind}: {', '.join(named)}{more}"
+
+
+def recording_words(v: dict[str, Any]) -> str:
+    """How the recorded figures are known: shown, inferred (and why), unknown (a floor)."""
+    text = ""
+    inferred = int(v.get("privileged_calls_recorded_inferred", 0))
+    if inferred:
+        shown = int(v.get("privileged_calls_recorded_shown", 0))
+        text += (
+            f" Of the {_n(v['privileged_calls_recorded'])} recorded calls, {_n(shown)} were "
+            f"shown recorded in the records; {_n(inferred)} more were inferred recorded: no "
+            "record says whether they were, but each was completed and its facility records "
+            "nearly every such call ("
+            + "; ".join(
+                practice_words(v, reg)
+                for reg in (False, True)
+                if any(
+                    r["registered"] is reg and r["inferred_calls"]
+                    for r in v.get("recording_practice") or []
+                )
+            )
+            + ")."
+        )
+        vi = int(v.get("registry_violations_inferred", 0))
+        if vi:
+            text += (
+                f" Of the {_n(v['registry_violations'])} violations, "
+                f"{_n(v.get('registry_violations_shown', 0))} were shown recorded in the "
+                f"records and {_n(vi)} were inferred recorded."
+            )
+    unknown = int(v.get("privileged_calls_recording_unknown", 0))
+    if unknown:
+        floor = " and the violations" if v.get("registered_calls_recording_unknown") else ""
+        settle = ", nor does their facility's practice settle it" if inferred else ""
+        text += (
+            f" For {_n(unknown)} more calls to attorney numbers no record says whether they "
+            f"were recorded{settle}, so the recorded figures{floor} are a floor."
+        )
+    return text
+
+
 def headline(v: dict[str, Any]) -> str:
     """The sentence a journalist would write, from the summary figures."""
     first = (v.get("first_call") or "?")[:10]
@@ -126,13 +222,7 @@ def headline(v: dict[str, Any]) -> str:
                 "entries; those are taken as listed from the start, so their violations are "
                 "only as sure as that)"
             )
-    text += "."
-    if v.get("privileged_calls_recording_unknown"):
-        text += (
-            f" For {_n(v['privileged_calls_recording_unknown'])} more calls to attorney numbers "
-            "no record says whether they were recorded, so the recorded figures"
-            f"{' and the violations' if v['registry_violations'] else ''} are a floor."
-        )
+    text += "." + recording_words(v)
     missing = v.get("candidate_features_missing") or []
     if missing:
         text += (
@@ -148,7 +238,9 @@ def headline(v: dict[str, Any]) -> str:
     return text
 
 
-def findings(out: Path, *, executor: Executor | None = None) -> Summary:
+def findings(
+    out: Path, *, settings: Settings | None = None, executor: Executor | None = None
+) -> Summary:
     """Find the privileged calls and write the findings and ``summary.json``.
 
     A call is privileged when it went to an attorney number: one classified
@@ -158,6 +250,15 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     registry on the call's date (the facility's local date, from the clocks identify wrote
     to ``OUT/facility_clocks.parquet``; UTC when that file is absent), for all facilities
     or for the call's facility, and not yet removed.
+
+    Recording is shown (a recording reference or a recorded flag) or, where no record states
+    it, inferred from the facility's demonstrated practice (``settings``, the ``[findings]``
+    section: a completed call counts as recorded when its facility recorded at least
+    ``recording_practice_share`` of the completed calls of its kind, to a number on the list
+    at the time or not, whose recording a flag states). Each privileged call says which in
+    ``recorded_from``; the summary counts ``..._shown``, ``..._inferred`` and the rest as
+    ``privileged_calls_recording_unknown``, and ``recording_practice`` gives each facility's
+    measured share.
 
     Writes ``OUT/privileged_calls.csv`` (each call with its source rows as
     ``file:table:row``, the number, its class and evidence, whether it was recorded and
@@ -182,10 +283,15 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     for name in ("calls", "numbers", "registry"):
         paths.require(name)  # each missing one is named before any work starts
     read = ingest_totals(paths.require("ingest_report"))
+    flagged = flagged_tables(paths.require("ingest_report"))
     norm_report = paths.normalize_report
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
     with session(executor) as ex:
-        values = dict(read) | {"rows_set_aside": set_aside} | _write_findings(ex, paths)
+        values = (
+            dict(read)
+            | {"rows_set_aside": set_aside}
+            | _write_findings(ex, paths, settings or Settings(), flagged)
+        )
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
     path = paths.summary
@@ -195,13 +301,23 @@ def findings(out: Path, *, executor: Executor | None = None) -> Summary:
     return Summary(path=path, values=values)
 
 
-def _write_findings(ex: Executor, paths: AuditPaths) -> dict[str, Any]:
+def _write_findings(
+    ex: Executor, paths: AuditPaths, settings: Settings, flagged: pa.Table
+) -> dict[str, Any]:
     """Write the privileged calls, the flags and the breakdowns; the summary's figures."""
     for name, path in (("f_calls", paths.calls), ("f_numbers", paths.numbers),
                        ("f_registry", paths.registry)):  # fmt: skip
         ex.execute(view_sql(name, parquet_source(path)))
     clocks = paths.clocks
     ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
+    ex.register_arrow("f_flagged", flagged)
+    ex.execute(
+        S.create_practice(
+            settings.recording_practice_share,
+            settings.recording_practice_calls,
+            enabled=settings.infer_recording,
+        )
+    )
     ex.execute(S.create_privileged())
     write_safe_csv(
         ex, S.privileged_csv_query(), paths.privileged_calls, order_by=S.PRIVILEGED_ORDER
@@ -217,7 +333,9 @@ def _write_findings(ex: Executor, paths: AuditPaths) -> dict[str, Any]:
     reasons = ex.fetchall(S.invalid_reasons_query())
     gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
     undated = ex.fetchall(S.undated_registry_query())[0][0]
+    practice = ex.fetchall(S.practice_query())
     ex.execute(drop_table_sql("f_priv"))
+    ex.execute(drop_table_sql("f_practice"))
     values: dict[str, Any] = {}
     for key, value in row.items():
         if key in ("first_call", "last_call"):
@@ -231,4 +349,21 @@ def _write_findings(ex: Executor, paths: AuditPaths) -> dict[str, Any]:
     values["candidate_features_missing"] = [n for n, g in zip(NEEDS, gone, strict=True) if g]
     # Entries of the do-not-record list with no date added count as listed from the start.
     values["registry_entries_undated"] = int(undated or 0)
+    # Each facility's measured recording practice, per kind of call (the rule's evidence).
+    values["recording_practice"] = [
+        {
+            "facility": str(fac),
+            "registered": bool(reg),
+            "stated": int(stated),
+            "recorded": int(rec),
+            "infer": bool(infer),
+            "inferred_calls": int(n),
+        }
+        for fac, reg, stated, rec, infer, n in practice
+    ]
+    values["recording_practice_rule"] = {
+        "enabled": settings.infer_recording,
+        "share": settings.recording_practice_share,
+        "min_calls": settings.recording_practice_calls,
+    }
     return values

@@ -7,6 +7,8 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 * ``f_numbers``   ``OUT/numbers.parquet`` (one row per called number, its class)
 * ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval)
 * ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
+* ``f_flagged``   (file, tbl): the source tables with a recorded-flag column (ingest's mapping)
+* ``f_practice``  each facility's recording practice (:func:`create_practice`), a temp table
 """
 
 from __future__ import annotations
@@ -29,17 +31,74 @@ COVERS = (
 )
 
 
+# Where each call's recording status comes from (``recorded_from``), strongest first:
+# shown by the records (a recording reference; else a recorded flag), or inferred from the
+# facility's demonstrated practice (:func:`create_practice`); NULL when still unknown.
+RECORDING_SOURCES: tuple[str, ...] = ("recording reference", "recorded flag", "facility practice")
+SHOWN = "recorded_from IN ('recording reference', 'recorded flag')"
+INFERRED = "recorded_from = 'facility practice'"
+
+
+def _local_day(c: str = "c") -> str:
+    """The call's local date: by the facility's clock identify inferred, else UTC."""
+    return (
+        f"CAST(CASE WHEN k.zone IS NOT NULL THEN timezone(k.zone, {c}.start_utc AT TIME ZONE 'UTC')"
+        f" ELSE {c}.start_utc + to_hours(coalesce(k.offset_h, 0)) END AS DATE)"
+    )
+
+
+def create_practice(share: float, min_calls: int, *, enabled: bool = True) -> str:
+    """Each facility's demonstrated recording practice, table ``f_practice``.
+
+    One row per facility (``''`` when unknown) and ``registered`` (the call's number was on
+    the do-not-record list at the call, by :data:`COVERS`): the completed calls with a copy
+    in a table that has a recorded flag (``f_flagged``; such a table can say either way, so
+    which calls it holds does not depend on their recording; a table of references alone
+    can only ever say "recorded") and a known recording (``stated``), how many of them were
+    recorded, and
+    ``infer``: whether that share reaches ``share`` over at least ``min_calls`` calls, so the
+    facility's completed calls of that kind with no stated recording count as recorded."""
+    rule = (
+        f"count(*) >= {int(min_calls)} AND count(*) FILTER (WHERE s.recorded) "
+        f">= {float(share)!r} * count(*)"
+        if enabled
+        else "false"
+    )
+    return f"""
+CREATE OR REPLACE TEMP TABLE f_practice AS
+WITH flagged AS (
+    SELECT DISTINCT u.call_id
+    FROM (SELECT call_id, unnest(sources) AS s FROM f_calls
+          WHERE completed AND recorded IS NOT NULL) u
+    JOIN f_flagged g ON g.file = u.s.file AND g.tbl = u.s."table"
+),
+p AS (
+    SELECT c.call_id, c.facility, c.dialed_number AS number, c.recorded,
+           {_local_day()} AS local_day
+    FROM f_calls c JOIN flagged USING (call_id)
+    LEFT JOIN f_clocks k ON k.facility = c.facility
+),
+cover AS (SELECT DISTINCT p.call_id FROM p JOIN f_registry r ON {COVERS}),
+s AS (
+    SELECT coalesce(p.facility, '') AS facility, cover.call_id IS NOT NULL AS registered,
+           p.recorded
+    FROM p LEFT JOIN cover USING (call_id)
+)
+SELECT facility, registered, count(*) AS stated,
+       count(*) FILTER (WHERE s.recorded) AS recorded, {rule} AS infer
+FROM s GROUP BY facility, registered"""
+
+
 def create_privileged() -> str:
-    """Every call to an attorney number, with whether a registration covered it."""
+    """Every call to an attorney number, with whether a registration covered it and how its
+    recording is known (``recorded_from``: shown, inferred from ``f_practice``, or NULL)."""
     return f"""
 CREATE OR REPLACE TEMP TABLE f_priv AS
 WITH p AS (
     SELECT c.call_id, c.start_utc, c.facility, c.inmate_account, c.inmate_name,
            c.dialed_number AS number, n.classification, n.attorney_name, n.evidence,
            c.duration_s, c.completed, c.completed_from, c.recorded, c.recording_ref,
-           c.sources,
-           CAST(CASE WHEN k.zone IS NOT NULL THEN timezone(k.zone, c.start_utc AT TIME ZONE 'UTC')
-                     ELSE c.start_utc + to_hours(coalesce(k.offset_h, 0)) END AS DATE) AS local_day
+           c.sources, {_local_day()} AS local_day
     FROM f_calls c JOIN f_numbers n ON c.dialed_number = n.number
     LEFT JOIN f_clocks k ON k.facility = c.facility
     WHERE n.classification IN ({_CLASSES})
@@ -50,11 +109,23 @@ cover AS (
                       ORDER BY r.source_file, r.source_row) AS registry_entry
     FROM p JOIN f_registry r ON {COVERS}
     GROUP BY p.call_id
+),
+q AS (
+    SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
+           cover.registry_entry,
+           CASE WHEN p.recording_ref IS NOT NULL THEN 'recording reference'
+                WHEN p.recorded IS NOT NULL THEN 'recorded flag'
+                WHEN p.completed AND coalesce(k.infer, false) THEN 'facility practice'
+           END AS recorded_from
+    FROM p LEFT JOIN cover USING (call_id)
+    LEFT JOIN f_practice k ON k.facility = coalesce(p.facility, '')
+                          AND k.registered = (cover.call_id IS NOT NULL)
 )
-SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
-       (cover.call_id IS NOT NULL AND coalesce(p.recorded, false)) AS registry_violation,
-       cover.registry_entry
-FROM p LEFT JOIN cover USING (call_id)"""
+SELECT q.* EXCLUDE (recorded, registry_entry),
+       coalesce(q.recorded, {INFERRED}) AS recorded,
+       (registered_at_call AND coalesce(q.recorded, {INFERRED})) AS registry_violation,
+       registry_entry
+FROM q"""
 
 
 # The order of each CSV's rows, by its output columns (repeated around the safe-CSV query).
@@ -71,11 +142,23 @@ def privileged_csv_query() -> str:
     return f"""
 SELECT call_id, strftime(start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc, facility,
        inmate_account, inmate_name, number, classification, attorney_name, evidence,
-       duration_s, completed, completed_from, recorded, registered_at_call, registry_violation, registry_entry,
-       recording_ref,
+       duration_s, completed, completed_from, recorded, recorded_from, registered_at_call,
+       registry_violation, registry_entry, recording_ref,
        array_to_string(list_transform(sources, lambda s: s.file || ':' || s."table" || ':'
                                       || s."row"::VARCHAR), '; ') AS sources
 FROM f_priv ORDER BY {PRIVILEGED_ORDER}"""
+
+
+def practice_query() -> str:
+    """Each facility's measured practice, for the summary: the ones with stated calls, plus
+    how many calls to attorney numbers each inference covers."""
+    return f"""
+SELECT k.facility, k.registered, k.stated, k.recorded, k.infer, coalesce(i.n, 0) AS inferred
+FROM f_practice k LEFT JOIN (
+    SELECT coalesce(facility, '') AS facility, registered_at_call AS registered, count(*) AS n
+    FROM f_priv WHERE {INFERRED} GROUP BY 1, 2
+) i ON i.facility = k.facility AND i.registered = k.registered
+ORDER BY k.facility, k.registered"""
 
 
 def undated_registry_query() -> str:
@@ -85,7 +168,10 @@ def undated_registry_query() -> str:
 
 def registry_flags_query() -> str:
     """Each privileged call's registry status, for the report to reuse rather than redo."""
-    return "SELECT call_id, registered_at_call, registry_violation FROM f_priv ORDER BY call_id"
+    return (
+        "SELECT call_id, registered_at_call, registry_violation, recorded, recorded_from "
+        "FROM f_priv ORDER BY call_id"
+    )
 
 
 def _counts() -> str:
@@ -95,11 +181,20 @@ def _counts() -> str:
         # Completion no record states: inferred from duration or recording, or unknown.
         "count(*) FILTER (WHERE completed_from <> 'status') AS privileged_calls_completion_inferred, "
         "count(*) FILTER (WHERE completed IS NULL) AS privileged_calls_completion_unknown, "
+        # Recorded: shown by the records plus inferred from the facility's practice, each
+        # also counted apart; never one presented as the other.
         "count(*) FILTER (WHERE recorded) AS privileged_calls_recorded, "
+        f"count(*) FILTER (WHERE recorded AND {SHOWN}) AS privileged_calls_recorded_shown, "
+        f"count(*) FILTER (WHERE {INFERRED}) AS privileged_calls_recorded_inferred, "
         "count(*) FILTER (WHERE recorded AND completed) AS completed_privileged_calls_recorded, "
-        # No copy of these says whether they were recorded: an upper bound, reported apart.
+        # No copy says whether they were recorded and no practice settles it: reported apart.
         "count(*) FILTER (WHERE recorded IS NULL) AS privileged_calls_recording_unknown, "
-        "count(*) FILTER (WHERE registry_violation) AS registry_violations"
+        "count(*) FILTER (WHERE registry_violation) AS registry_violations, "
+        f"count(*) FILTER (WHERE registry_violation AND {SHOWN}) AS registry_violations_shown, "
+        f"count(*) FILTER (WHERE registry_violation AND {INFERRED}) "
+        "AS registry_violations_inferred, "
+        "count(*) FILTER (WHERE registered_at_call AND recorded IS NULL) "
+        "AS registered_calls_recording_unknown"
     )
 
 
@@ -134,9 +229,14 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "privileged_calls_completion_inferred",
     "privileged_calls_completion_unknown",
     "privileged_calls_recorded",
+    "privileged_calls_recorded_shown",
+    "privileged_calls_recorded_inferred",
     "completed_privileged_calls_recorded",
     "privileged_calls_recording_unknown",
     "registry_violations",
+    "registry_violations_shown",
+    "registry_violations_inferred",
+    "registered_calls_recording_unknown",
     "privileged_inmates",
     "candidate_calls",
     "candidate_calls_recorded",

@@ -38,6 +38,26 @@ def completion_sub(s: dict[str, Any], prefix: str) -> str:
     return text
 
 
+def recording_sub(s: dict[str, Any], key: str) -> str:
+    """Under a recorded figure (``privileged_calls_recorded`` or ``registry_violations``): how
+    many the records show, how many were inferred from the facility's practice and, for the
+    recorded calls, for how many recording stays unknown (summaries before issue 11: "")."""
+    inferred, shown = s.get(f"{key}_inferred"), s.get(f"{key}_shown")
+    if not (isinstance(inferred, int) and isinstance(shown, int)):
+        return ""
+    text = (
+        f'<b data-summary="{key}_shown">{shown:,}</b> shown recorded in the records, '
+        f'<b data-summary="{key}_inferred">{inferred:,}</b> inferred from the facility\'s '
+        "practice"
+    )
+    unknown = s.get("privileged_calls_recording_unknown")
+    if key == "privileged_calls_recorded" and isinstance(unknown, int):
+        text += (
+            f'; <b data-summary="privileged_calls_recording_unknown">{unknown:,}</b> more unknown'
+        )
+    return text
+
+
 def completed_cell(r: dict[str, Any]) -> str:
     """A table's "Completed" cell: the count, or "unknown", with what was inferred."""
     calls, done = r.get("calls", 0), r.get("completed", 0)

@@ -7,7 +7,7 @@ from importlib import resources
 from typing import Any
 
 from . import charts, layout, reading, texts
-from .completion import completed_cell, completion_sub
+from .completion import completed_cell, completion_sub, recording_sub
 from .html_method import appendix, method
 from .htmlparts import card, mono, n, table, tag
 from .model import ReportModel, pick, plain_zone
@@ -36,8 +36,8 @@ def key_figures(m: ReportModel) -> str:
     s = m.summary
     sub_completed = completion_sub(s, "privileged_calls") or "completed calls: not available"
     cards = [
-        card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), "calls marked as recorded, attempts included", "alert"),
-        card("registry_violations", "Registry violations", s.get("registry_violations"), "recorded although the number was registered as do-not-record", "alert"),
+        card("privileged_calls_recorded", "Recorded calls to attorneys", s.get("privileged_calls_recorded"), recording_sub(s, "privileged_calls_recorded") or "calls marked as recorded, attempts included", "alert"),
+        card("registry_violations", "Registry violations", s.get("registry_violations"), recording_sub(s, "registry_violations") or "recorded although the number was registered as do-not-record", "alert"),
         card("privileged_calls", "Calls to attorney numbers (attempts)", s.get("privileged_calls"), sub_completed),
         card("attorney_numbers", "Attorney numbers called", s.get("attorney_numbers"), "registered, in a directory, or confirmed"),
         card("candidate_numbers", "Numbers awaiting review", s.get("candidate_numbers"), "look like attorneys; not counted above", "amber"),

@@ -46,10 +46,19 @@ def method(m: ReportModel) -> str:
         numeric=[2],
     )
     caveats = "".join(f"<li>{escape(c)}</li>" for c in texts.CAVEATS)
+    practice = texts.practice_lines(m.summary)
+    inferred = (
+        "<h3>Recording inferred from each facility's practice</h3><ul>"
+        + "".join(f"<li>{escape(p)}</li>" for p in practice)
+        + "</ul>"
+        if practice
+        else ""
+    )
     return (
         "<h3>Evidence for each number</h3>" + classes
         + "<p>Every time in this report is in UTC; how each table's clock was found, and how "
         "copies of the same call were merged, is in Appendix A.</p>"
+        + inferred
         + f"<h3>Caveats</h3><ul class=caveats>{caveats}</ul>"
     )  # fmt: skip
 

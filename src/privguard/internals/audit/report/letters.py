@@ -18,6 +18,8 @@ from .pdfbase import Doc
 # A letter lists at most this many calls (earliest first); the rest are in <stem>.csv beside
 # it. Hundreds of pages of rows help no one, and each listed row costs ~90 us of CPU.
 LIST_CAP = 200
+# ``recorded_from`` of a call counted as recorded from its facility's practice (findings).
+INFERRED = "facility practice"
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Summary:
     completed: int
     violations: int
     numbers: list[str]
+    inferred: int = 0  # counted as recorded from the facility's practice, not shown
 
 
 @dataclass
@@ -61,6 +64,7 @@ def summarize(rec: Recipient, pseudonymized: bool) -> Summary:
         completed=sum(1 for c in rec.calls if c["completed"]),
         violations=sum(1 for c in rec.calls if c["registered_then"]),
         numbers=sorted(rec.numbers),
+        inferred=sum(1 for c in rec.calls if c.get("recorded_from") == INFERRED),
     )  # fmt: skip
 
 
@@ -158,6 +162,21 @@ def when_sentence(first_day: object, last_day: object) -> str:
     return f"between {first_day} and {last_day} (UTC)"
 
 
+def inferred_sentence(calls: int, inferred: int) -> str:
+    """Which of a letter's calls the records show recorded and which were inferred so."""
+    if not inferred:
+        return ""
+    shown = calls - inferred
+    one = inferred == 1
+    return (
+        f"The records show {shown:,} of them recorded. For the other {inferred:,}, no record "
+        f"says whether {'it was' if one else 'they were'} recorded, but {'it was' if one else 'each was'} "
+        "completed at a facility whose records show it recorded nearly every completed call "
+        f"of that kind, so {'it is' if one else 'they are'} counted as recorded too, marked "
+        "'inferred' in the list below. "
+    )
+
+
 def outcome_sentences(calls: int, completed: int, violations: int) -> str:
     """How many calls connected and how many broke the list, in grammar right for any count."""
     attempts = calls - completed
@@ -215,6 +234,11 @@ def example_calls(calls: list[dict[str, Any]], case: Case) -> list[str]:
             picked.append(barred)
     out = []
     for c in picked:
+        how = (
+            "inferred recorded from the facility's practice"
+            if c.get("recorded_from") == INFERRED
+            else "marked as recorded"
+        )
         ref = f", recording reference {c['recording_ref']}" if c["recording_ref"] else ""
         dnr = ", while your number was on the do-not-record list" if c["registered_then"] else ""
         utc = f"{(c['start_utc'] or '')[:16]} UTC"
@@ -222,7 +246,7 @@ def example_calls(calls: list[dict[str, Any]], case: Case) -> list[str]:
         when = utc if local == "not known" else f"{local} ({utc})"
         out.append(
             f"the call of {when} from {case.facility(c['facility'])} to "
-            f"{c['number']}, {duration(c['duration_s'])}, marked as recorded{ref}{dnr}"
+            f"{c['number']}, {duration(c['duration_s'])}, {how}{ref}{dnr}"
         )
     return out
 
@@ -285,11 +309,17 @@ def render_letter(
     n = s.calls
     when = when_sentence(s.first_day, s.last_day)
     places = ", ".join(case.facility(f) for f in s.facilities)
+    found = (
+        f"The records show {_plural(n, 'recorded call', 'recorded calls')} to your number{plural}"
+        if not s.inferred
+        else f"This audit counts {_plural(n, 'recorded call', 'recorded calls')} to your "
+        f"number{plural}"
+    )
     doc.para(
-        f"The records show {_plural(n, 'recorded call', 'recorded calls')} to your "
-        f"number{plural} {when}, from {_plural(len(s.facilities), 'facility', 'facilities')} "
+        f"{found} {when}, from {_plural(len(s.facilities), 'facility', 'facilities')} "
         f"({places}), made by "
         f"{_plural(s.inmates, 'person', 'different people')} in custody. "
+        + inferred_sentence(n, s.inferred)
         + outcome_sentences(n, s.completed, s.violations),
         10.5,
     )
@@ -336,7 +366,8 @@ def render_letter(
         [
             (local_time(c["start_utc"], c["local_zone"]), (c["start_utc"] or "")[:16],
              case.facility(c["facility"]), c["number"], inmate(c, pseudonymized),
-             duration(c["duration_s"]), c["recording_ref"] or "",
+             duration(c["duration_s"]),
+             c["recording_ref"] or ("inferred" if c.get("recorded_from") == INFERRED else ""),
              "yes" if c["registered_then"] else "no")
             for c in listed
         ],

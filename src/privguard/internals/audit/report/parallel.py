@@ -169,7 +169,7 @@ def plan_letters(
         row[0]: {
             "calls": row[1], "first_day": row[2], "last_day": row[3],
             "facilities": sorted(row[4]), "inmates": row[5], "completed": row[6],
-            "violations": row[7], "numbers": sorted(row[8]),
+            "violations": row[7], "numbers": sorted(row[8]), "inferred": row[9],
         }
         for row in ex.fetchall(sql.letter_summary_sql(path, pseudonymized))
     }  # fmt: skip

@@ -17,11 +17,23 @@ def _completed(s: dict[str, object], prefix: str) -> object:
     return s.get(f"completed_{prefix}") if completion_known(s, prefix) else "unknown"
 
 
+def _inferred(s: dict[str, object], key: str, what: str) -> list[tuple[str, object]]:
+    """The shown and inferred parts of a recorded figure, when any was inferred."""
+    if not s.get(f"{key}_inferred"):
+        return []
+    return [
+        (f"{what}: shown recorded in the records", s.get(f"{key}_shown")),
+        (f"{what}: inferred from the facility's practice", s.get(f"{key}_inferred")),
+    ]
+
+
 def _cards(m: ReportModel) -> list[tuple[str, object]]:
     s = m.summary
     return [
         ("Recorded calls to attorney numbers (attempts included)", s.get("privileged_calls_recorded")),
+        *_inferred(s, "privileged_calls_recorded", "Recorded calls"),
         ("Registry violations (recorded although registered do-not-record)", s.get("registry_violations")),
+        *_inferred(s, "registry_violations", "Registry violations"),
         ("Calls to attorney numbers: attempts", s.get("privileged_calls")),
         ("Calls to attorney numbers: completed", _completed(s, "privileged_calls")),
         ("Attorney numbers called", s.get("attorney_numbers")),
@@ -164,6 +176,10 @@ def render_pdf(m: ReportModel, path: Path) -> None:
     )  # fmt: skip
     doc.para("Every time in this report is in UTC; how each table's clock was found, and how "
              "copies of the same call were merged, is in Appendix A.", 9)  # fmt: skip
+    practice = texts.practice_lines(m.summary)
+    if practice:
+        doc.h2("Recording inferred from each facility's practice")
+        doc.bullets(practice)
     doc.h2("Caveats")
     doc.bullets(texts.CAVEATS)
     doc.h2("Checking this report")

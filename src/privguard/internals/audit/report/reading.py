@@ -102,6 +102,15 @@ def gap_warnings(m: ReportModel) -> list[str]:
     and how many calls to attorney numbers no record says were or were not recorded."""
     tables = _tables(m.ingest)
     out = []
+    inferred = m.summary.get("privileged_calls_recorded_inferred")
+    if isinstance(inferred, int) and inferred > 0:
+        out.append(
+            f"For {inferred:,} completed calls to attorney numbers no record says whether "
+            "they were recorded; they are counted as recorded, apart, as inferred from their "
+            "facility's practice: its records show it recorded nearly every completed call of "
+            "the same kind (see the headline and the method). Each is marked 'facility "
+            "practice' in exports/privileged_calls.csv."
+        )
     unknown = m.summary.get("privileged_calls_recording_unknown")
     if isinstance(unknown, int) and unknown > 0:
         out.append(

@@ -49,15 +49,17 @@ def zones_table_sql() -> str:
 def privileged_sql() -> str:
     """Materialize the privileged calls with registry status at call time.
 
-    The status is the one findings decided (``pg_flags``, from
-    ``WORK/privileged_flags.parquet``): the report never re-derives it, so its counts and
+    The status and the recording (shown, or inferred from the facility's practice, with
+    ``recorded_from`` saying which) are the ones findings decided (``pg_flags``, from
+    ``WORK/privileged_flags.parquet``): the report never re-derives them, so its counts and
     the summary's agree by construction.
     """
     return f"""
 CREATE OR REPLACE TEMP TABLE pg_privileged AS
 SELECT c.call_id, c.dialed_number AS number, n.attorney_name, n.classification,
        c.facility, c.inmate_name, CAST(c.inmate_account AS VARCHAR) AS inmate_account,
-       c.start_utc, c.duration_s, c.completed, c.completed_from, c.recorded, c.recording_ref,
+       c.start_utc, c.duration_s, c.completed, c.completed_from,
+       coalesce(f.recorded, c.recorded) AS recorded, f.recorded_from, c.recording_ref,
        c.sources, coalesce(f.registered_at_call, false) AS registered_then
 FROM pg_calls c JOIN pg_numbers n ON n.number = c.dialed_number
 LEFT JOIN pg_flags f ON f.call_id = c.call_id
@@ -187,7 +189,8 @@ SELECT p.call_id, p.number, p.attorney_name, p.classification, p.facility,
        strftime(p.start_utc, '%Y-%m-%d %H:%M:%S') AS start_utc,
        strftime(timezone(z.zone, p.start_utc AT TIME ZONE 'UTC'), '%Y-%m-%d %H:%M:%S')
          AS start_local,
-       z.zone AS local_zone, p.duration_s, p.completed, p.recorded, p.registered_then,
+       z.zone AS local_zone, p.duration_s, p.completed, p.recorded, p.recorded_from,
+       p.registered_then,
        coalesce(p.recorded AND p.registered_then, false) AS registry_violation,
        p.recording_ref,
        array_to_string(list_transform(p.sources,
@@ -200,6 +203,7 @@ ORDER BY p.call_id
 LETTER_COLUMNS = (
     "call_id", "number", "attorney_name", "facility", "inmate_name", "inmate_account",
     "start_utc", "local_zone", "duration_s", "completed", "registered_then", "recording_ref",
+    "recorded_from",
 )  # fmt: skip
 
 
@@ -273,7 +277,8 @@ def letter_listed_sql(calls: Path, cap: int) -> str:
 def letter_summary_sql(calls: Path, pseudonymized: bool) -> str:
     """Per recipient, what its letter states about all its calls: how many, the first and
     last known UTC day, the facilities, how many people in custody (as the letter names
-    them: account first when pseudonymized), completed calls and do-not-record calls."""
+    them: account first when pseudonymized), completed calls, do-not-record calls, the
+    numbers, and the calls inferred recorded from the facility's practice."""
     first, second = (
         ("inmate_account", "inmate_name") if pseudonymized else ("inmate_name", "inmate_account")
     )
@@ -285,7 +290,8 @@ def letter_summary_sql(calls: Path, pseudonymized: bool) -> str:
         "AS inmates, "
         "count(*) FILTER (WHERE completed) AS completed, "
         "count(*) FILTER (WHERE registered_then) AS violations, "
-        "list(DISTINCT number) AS numbers "
+        "list(DISTINCT number) AS numbers, "
+        "count(*) FILTER (WHERE recorded_from = 'facility practice') AS inferred "
         f"FROM {parquet_source(calls)} GROUP BY recipient ORDER BY recipient"
     )
 
@@ -294,7 +300,8 @@ LETTER_CSV_COLUMNS: list[tuple[str, str]] = [
     ("call_id", "INTEGER"), ("start_local", "TEXT"), ("local_zone", "TEXT"),
     ("start_utc", "TEXT"), ("facility", "TEXT"), ("number", "TEXT"), ("inmate_name", "TEXT"),
     ("inmate_account", "TEXT"), ("duration_s", "INTEGER"), ("completed", "INTEGER"),
-    ("registered_then", "INTEGER"), ("recording_ref", "TEXT"), ("sources", "TEXT"),
+    ("registered_then", "INTEGER"), ("recording_ref", "TEXT"), ("recorded_from", "TEXT"),
+    ("sources", "TEXT"),
 ]  # fmt: skip
 
 

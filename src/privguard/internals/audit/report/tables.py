@@ -39,7 +39,9 @@ class ExportTable:
 _COUNTS = (
     Column("calls", "INTEGER", "calls to attorney numbers, attempts included"),
     Column("completed", "INTEGER", "of which completed (connected)"),
-    Column("recorded", "INTEGER", "of which marked as recorded"),
+    Column(
+        "recorded", "INTEGER", "of which recorded (shown, or inferred from the facility's practice)"
+    ),
     Column("violations", "INTEGER", "recorded while the number was registered do-not-record"),
 )
 # Beside the counts of attorney numbers, facilities and months (report.sql.counts_cols).
@@ -102,7 +104,8 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
                 Column("local_zone", "TEXT", "the facility's time zone"),
                 Column("duration_s", "INTEGER", "duration in seconds"),
                 Column("completed", "INTEGER", "1 if the call was connected"),
-                Column("recorded", "INTEGER", "1 if the records mark the call as recorded"),
+                Column("recorded", "INTEGER", "1 if recorded: shown in the records or inferred (next column)"),
+                Column("recorded_from", "TEXT", "how recording is known: recording reference, recorded flag, or facility practice (inferred); empty if unknown"),
                 Column("registered_then", "INTEGER", "1 if the number was registered that day"),
                 Column("registry_violation", "INTEGER", "1 if recorded although registered that day"),
                 Column("recording_ref", "TEXT", "the recording's reference in the records"),

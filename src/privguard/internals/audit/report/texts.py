@@ -41,18 +41,55 @@ CAVEATS = [
     "and no registry is missed, so the true number of privileged calls is likely higher.",
     "Attempts and completed calls are both reported. An attempt is any call placed to the "
     "number, answered or not; a completed call was connected. Recorded-call counts include "
-    "every call the records mark as recorded.",
+    "every call the records mark as recorded, and, counted apart, the calls inferred recorded "
+    "(next point).",
+    "Some tables say nothing about recording. Jails record every call unless the number is on "
+    "their do-not-record list, and the records show each facility's practice: for the "
+    "completed calls whose recording a recorded flag states, the audit measures the share "
+    "recorded at each facility, separately for numbers on the list at the time and numbers "
+    "not on it. Where that share reaches the case file's threshold ([findings]; by default "
+    "99 % over at least 100 calls), a completed call of the same kind at that facility whose recording no "
+    "record states is counted as recorded, and marked 'facility practice' in the exports "
+    "and 'inferred' in the letters; a facility that honours its list gets no such inference "
+    "for listed numbers. The headline gives the shown and the inferred counts apart, and "
+    "the calls still unknown.",
     "A call appears once even when it appears in several of the source tables: duplicate "
     "copies (overlapping exports, billing and recording systems) are merged first.",
     "Times are converted to Coordinated Universal Time (UTC). Where a table did not say "
     "which clock it used, the clock was inferred by lining it up with other tables; see "
     "the clock table below and its confidence.",
-    "A registry violation is a call marked as recorded to a number that was on the "
+    "A registry violation is a call recorded (shown or inferred) to a number that was on the "
     "do-not-record registry on the day of the call (for that facility, or for all "
     "facilities), counting from the date it was added until the date it was removed.",
     "Candidate numbers are leads, not findings: they are listed for review and are not "
     "counted as privileged calls.",
 ]
+
+
+def practice_lines(summary: dict[str, Any]) -> list[str]:
+    """One sentence per facility and kind of call whose practice made calls inferred
+    recorded (``summary["recording_practice"]``), for the method section; [] when none."""
+    rule = summary.get("recording_practice_rule") or {}
+    out = []
+    for r in summary.get("recording_practice") or []:
+        if not r.get("inferred_calls"):
+            continue
+        kind = "on the do-not-record list at the time" if r["registered"] else "not on the list"
+        share = 100.0 * r["recorded"] / r["stated"] if r["stated"] else 0.0
+        out.append(
+            f"{r['facility'] or '(facility unknown)'}, calls to numbers {kind}: the records "
+            f"state the recording of {r['stated']:,} completed calls, {r['recorded']:,} of them "
+            f"recorded ({share:.1f} %); {r['inferred_calls']:,} completed calls to attorney "
+            "numbers whose recording no record states were inferred recorded"
+            + (
+                f" (rule: at least {100 * float(rule['share']):g} % over at least "
+                f"{int(rule['min_calls']):,} calls)."
+                if rule.get("share") is not None and rule.get("min_calls") is not None
+                else "."
+            )
+        )
+    return out
+
 
 PRIVACY_NOTE = (
     "To protect people who are not the subject of this report, inmate names, inmate "
