@@ -14,3 +14,9 @@ NUMBER_CLASSES: tuple[str, ...] = (
     "other",
 )
 ATTORNEY_CLASSES: tuple[str, ...] = ("registered", "directory_attorney", "confirmed")
+
+# How a privileged call's recording is known (``recorded_from`` in the audit's flags file),
+# strongest first: shown by the records, or inferred from the facility's measured practice.
+# The audit writes these words and the replay reads them, so they live here, once.
+RECORDING_SOURCES: tuple[str, ...] = ("recording reference", "recorded flag", "facility practice")
+INFERRED_BASIS = RECORDING_SOURCES[2]

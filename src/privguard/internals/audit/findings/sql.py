@@ -17,6 +17,7 @@ from pathlib import Path
 
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import parquet_source, quote_literal
+from privguard.internals.common.classes import RECORDING_SOURCES
 
 _CLASSES = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
@@ -34,9 +35,9 @@ COVERS = (
 # Where each call's recording status comes from (``recorded_from``), strongest first:
 # shown by the records (a recording reference; else a recorded flag), or inferred from the
 # facility's demonstrated practice (:func:`create_practice`); NULL when still unknown.
-RECORDING_SOURCES: tuple[str, ...] = ("recording reference", "recorded flag", "facility practice")
-SHOWN = "recorded_from IN ('recording reference', 'recorded flag')"
-INFERRED = "recorded_from = 'facility practice'"
+_REF, _FLAG, _PRACTICE = (quote_literal(s) for s in RECORDING_SOURCES)
+SHOWN = f"recorded_from IN ({_REF}, {_FLAG})"
+INFERRED = f"recorded_from = {_PRACTICE}"
 
 
 def _local_day(c: str = "c") -> str:
@@ -113,9 +114,9 @@ cover AS (
 q AS (
     SELECT p.* EXCLUDE (local_day), cover.call_id IS NOT NULL AS registered_at_call,
            cover.registry_entry,
-           CASE WHEN p.recording_ref IS NOT NULL THEN 'recording reference'
-                WHEN p.recorded IS NOT NULL THEN 'recorded flag'
-                WHEN p.completed AND coalesce(k.infer, false) THEN 'facility practice'
+           CASE WHEN p.recording_ref IS NOT NULL THEN {_REF}
+                WHEN p.recorded IS NOT NULL THEN {_FLAG}
+                WHEN p.completed AND coalesce(k.infer, false) THEN {_PRACTICE}
            END AS recorded_from
     FROM p LEFT JOIN cover USING (call_id)
     LEFT JOIN f_practice k ON k.facility = coalesce(p.facility, '')

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from privguard.errors import InputError
-from privguard.internals.common.classes import ATTORNEY_CLASSES
+from privguard.internals.common.classes import ATTORNEY_CLASSES, INFERRED_BASIS
 from privguard.internals.common.layout import FILES, audit_file
 from privguard.internals.prevention.decisions.canon import canonical
 from privguard.internals.prevention.decisions.checker import Checker
@@ -53,6 +53,7 @@ class ReplayResult:
     decisions: Counter[str] = field(default_factory=Counter)
     privileged_calls: int = 0
     privileged_recorded: int = 0
+    privileged_recorded_inferred: int = 0  # of those, recorded by the facility's practice
     registry_violations: int = 0  # recorded privileged calls registered at the call's time
     stopped: int = 0  # recorded privileged calls the gate answers record=False
     stopped_by: Counter[str] = field(default_factory=Counter)
@@ -71,6 +72,7 @@ class ReplayResult:
             "decisions_by_reason": dict(sorted(self.decisions.items())),
             "privileged_calls": self.privileged_calls,
             "privileged_calls_recorded": self.privileged_recorded,
+            "privileged_calls_recorded_inferred": self.privileged_recorded_inferred,
             "registry_violations_in_audit": self.registry_violations,
             "registry_violations_with_gate": self.violations_after_gate,
             "recorded_privileged_calls_stopped": self.stopped,
@@ -89,7 +91,13 @@ class ReplayResult:
             f"Replayed {self.calls:,} calls through the recording gate "
             f"(registry: {self.registry}, {self.registry_numbers:,} numbers).",
             f"Recorded calls to attorney numbers in the audit: {self.privileged_recorded:,}; "
-            f"{self.registry_violations:,} of them to a number registered at the time.",
+            f"{self.registry_violations:,} of them to a number registered at the time"
+            + (
+                f"; {self.privileged_recorded_inferred:,} inferred recorded from the "
+                "facility's practice, as in the audit's report."
+                if self.privileged_recorded_inferred
+                else "."
+            ),
             f"With the gate: {self.stopped:,} of those recordings would have been stopped; "
             f"registry violations: {self.violations_after_gate:,}.",
         ]
@@ -202,10 +210,31 @@ def _why(state: RegistryState, number: str | None, facility: str, at: dt.datetim
     return "registered for other facilities only"
 
 
+def _inferred_recorded(out: Path) -> set[int]:
+    """The privileged calls the audit counted as recorded from the facility's practice
+    (``recorded_from``), not from the records; empty for audits made before that existed."""
+    path = audit_file(out, "flags")
+    if path is None:
+        return set()
+    flags = pq.ParquetFile(path)
+    if "recorded_from" not in flags.schema_arrow.names:
+        return set()
+    found: set[int] = set()
+    for batch in flags.iter_batches(batch_size=BATCH, columns=["call_id", "recorded_from"]):
+        ids, basis = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+        found.update(i for i, b in zip(ids, basis, strict=True) if b == INFERRED_BASIS)
+    return found
+
+
 def replay(out: Path, registry: Path, key: Path | None = None) -> ReplayResult:
-    """Send every call of the audit in ``out`` through the gate; see the module doc."""
+    """Send every call of the audit in ``out`` through the gate; see the module doc.
+
+    A call counts as recorded when the records say so or when the audit inferred it from
+    the facility's practice (its ``privileged_flags.parquet``), so the replay starts from
+    the same recorded privileged calls as the audit's summary."""
     out = Path(out)
     calls = _read(out, "calls")
+    inferred = _inferred_recorded(out)
     numbers = _read(out, "numbers")
     attorney: set[str] = set()
     for batch in numbers.iter_batches(batch_size=BATCH, columns=["number", "classification"]):
@@ -232,6 +261,9 @@ def replay(out: Path, registry: Path, key: Path | None = None) -> ReplayResult:
             if number not in attorney:
                 continue
             result.privileged_calls += 1
+            if call_id in inferred and not recorded:
+                recorded = True
+                result.privileged_recorded_inferred += 1
             if not recorded:
                 continue
             result.privileged_recorded += 1
