@@ -106,22 +106,50 @@ def machine() -> dict[str, Any]:
 
 
 class PeakSize(threading.Thread):
-    """Peak total size of the files under each folder, polled every 0.5 s while running."""
+    """Peak total size of the files under each folder, polled every 0.5 s while running.
 
-    def __init__(self, folders: dict[str, Path]) -> None:
+    With ``timeline`` (and ``log``), every 5 s one line is appended to that file: the
+    time, the 1-minute load average, each folder's size and how many lines the audit's
+    log has. The log has one line per finished SQL statement (``-vv``), so the line
+    count tells which statement was running when the spill grew.
+    """
+
+    def __init__(
+        self, folders: dict[str, Path], timeline: Path | None = None, log: Path | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.folders = folders
         self.peaks = dict.fromkeys(folders, 0)
         self.stop = threading.Event()
+        self.timeline, self.log = timeline, log
 
     def run(self) -> None:
+        ticks = 0
         while not self.stop.wait(0.5):
+            sizes: dict[str, int] = {}
             for name, folder in self.folders.items():
                 try:
                     size = dir_bytes(folder) if folder.exists() else 0
                 except OSError:  # a file removed while walking: try again next time
                     continue
+                sizes[name] = size
                 self.peaks[name] = max(self.peaks[name], size)
+            ticks += 1
+            if self.timeline and ticks % 10 == 0:
+                self._line(sizes)
+
+    def _line(self, sizes: dict[str, int]) -> None:
+        """One timeline line: time, load, folder sizes (MB), log lines so far."""
+        lines = 0
+        if self.log and self.log.exists():
+            with self.log.open("rb") as f:
+                lines = sum(1 for _ in f)
+        cols = [time.strftime("%H:%M:%S"), f"{os.getloadavg()[0]:.2f}"]
+        cols += [f"{sizes.get(k, 0) / 2**20:.0f}" for k in self.folders]
+        cols.append(str(lines))
+        assert self.timeline is not None
+        with self.timeline.open("a") as f:
+            f.write("\t".join(cols) + "\n")
 
     def __enter__(self) -> PeakSize:
         self.start()
@@ -226,15 +254,20 @@ class SizeRun:
         return info
 
     def audit(self) -> None:
-        # -v logs each stage's timing as it ends, so a run cut short still has figures.
-        cmd = [str(BIN / "privguard"), "-v", "audit", str(self.dump), "--out", str(self.audit_out)]
+        # -vv logs each stage's timing as it ends, so a run cut short still has figures, and
+        # each SQL statement's time, which the spill timeline is read against.
+        cmd = [str(BIN / "privguard"), "-vv", "audit", str(self.dump), "--out", str(self.audit_out)]
         for d in self.directories():
             cmd += ["--directory", str(d)]
         for r in self.registries():
             cmd += ["--registry", str(r)]
         log = self.logs / "audit.log"
         paths = AuditPaths(self.audit_out)
-        with PeakSize({"spill": paths.scratch, "work": paths.work}) as disk:
+        timeline = self.logs / "audit.timeline.tsv"
+        timeline.parent.mkdir(parents=True, exist_ok=True)
+        timeline.write_text("time\tload1\tspill_mb\twork_mb\tlog_lines\n")
+        folders = {"spill": paths.scratch, "work": paths.work}
+        with PeakSize(folders, timeline=timeline, log=log) as disk:
             m = run_measured(cmd, log_path=log, timeout_s=self.timeout_s)
         info = self.dump_info()
         rows = info.get("rows_read") or self.rows
