@@ -94,7 +94,20 @@ def machine() -> dict[str, Any]:
         capture_output=True,
         text=True,
     ).stdout.strip()
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    grouped = autogroup.exists() and autogroup.read_text().strip() == "1"
+    if grouped:
+        # With autogroup, each terminal session gets an equal share of the CPU whatever
+        # its processes' nice values, so a `nice -n 19` job elsewhere still halves the
+        # benchmark (seen on 3 Dec 2026: the audit's main thread waited on the run queue
+        # 70 % of the time). Record it, and say how to turn it off for a quiet run.
+        print(
+            "warning: kernel.sched_autogroup_enabled=1, so nice does not protect this run "
+            "from other sessions; as root: sysctl -w kernel.sched_autogroup_enabled=0",
+            file=sys.stderr,
+        )
     return {
+        "sched_autogroup": grouped,
         "dirty": bool(dirty),  # uncommitted changes under src/ when the step ran
         "nproc": os.cpu_count(),
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
