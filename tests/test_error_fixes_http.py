@@ -148,6 +148,122 @@ def _vault_wrong_role(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], An
     return c.post("/v1/vault/calls/query", json=query, headers=registrar), fixed
 
 
+def _attorney(c: TestClient) -> tuple[dict[str, str], dict[str, str]]:
+    """(an attorney linked to a record, a registrar): their bearer headers."""
+    from privguard.internals.prevention.registry import workflow as W
+
+    with transaction(c.app.state.sessions) as s:  # type: ignore[attr-defined]
+        record = W.add_attorney(s, c.app.state.registry.ledger, "Jane Roe", actor="test")  # type: ignore[attr-defined]
+    lawyer = bearer(token_for(c, add_user(c, "attorney", "jroe", attorney_id=record)))
+    return lawyer, bearer(token_for(c, add_user(c, "registrar")))
+
+
+def _submit_not_a_number(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    lawyer, _ = _attorney(c)
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "write the number as +1 512 555 0100 or (512) 555-0100, with 'ext 12' if any"
+        return c.post("/v1/registry/requests", json={"numbers": ["+1 512 555 0100"]},
+                      headers=lawyer)  # fmt: skip
+
+    return c.post("/v1/registry/requests", json={"numbers": ["call me"]}, headers=lawyer), fixed
+
+
+def _approve_twice(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    lawyer, registrar = _attorney(c)
+    sent = c.post("/v1/registry/requests", json={"numbers": [LAWYER]}, headers=lawyer).json()
+    how = {"reason": "called the office"}
+    first = c.post(f"/v1/registry/requests/{sent['id']}/approve", json=how, headers=registrar)
+    assert first.status_code == 200, first.text
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "the attorney submits a new request to change the numbers" (then it is approved)
+        again = c.post("/v1/registry/requests", json={"numbers": ["+15125550101"]},
+                       headers=lawyer).json()  # fmt: skip
+        return c.post(f"/v1/registry/requests/{again['id']}/approve", json=how, headers=registrar)
+
+    return c.post(f"/v1/registry/requests/{sent['id']}/approve", json=how,
+                  headers=registrar), fixed  # fmt: skip
+
+
+def _no_such_request(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    lawyer, registrar = _attorney(c)
+    c.post("/v1/registry/requests", json={"numbers": [LAWYER]}, headers=lawyer)
+    how = {"reason": "called the office"}
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "GET /v1/registry/queue lists the requests waiting"
+        waiting = c.get("/v1/registry/queue", headers=registrar).json()
+        return c.post(f"/v1/registry/requests/{waiting[0]['id']}/approve", json=how,
+                      headers=registrar)  # fmt: skip
+
+    return c.post("/v1/registry/requests/7/approve", json=how, headers=registrar), fixed
+
+
+def _wrong_password(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    user = add_user(c, "investigator", "ilee")
+    admin = bearer(token_for(c, add_user(c, "admin")))
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "... an administrator gives the account a new token (POST /v1/users/{id}/tokens)"
+        issued = c.post(f"/v1/users/{user}/tokens", json={"label": "lost password"},
+                        headers=admin)  # fmt: skip
+        assert issued.status_code == 201, issued.text
+        return c.get("/v1/me", headers=bearer(issued.json()["token"]))
+
+    return c.post("/v1/session", json={"username": "ilee", "password": "wrong password"}), fixed
+
+
+def _revoked_token(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    add_user(c, "investigator", "ilee")
+    login = c.post("/v1/session", json={"username": "ilee", "password": PASSWORD})
+    old = bearer(login.json()["token"])
+    assert c.delete("/v1/session", headers=old).status_code == 200  # signed out: revoked
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "sign in again (POST /v1/session) ..."
+        again = c.post("/v1/session", json={"username": "ilee", "password": PASSWORD})
+        return c.get("/v1/me", headers=bearer(again.json()["token"]))
+
+    return c.get("/v1/me", headers=old), fixed
+
+
+def _username_taken(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    add_user(c, "facility_system", "switch")
+    admin = bearer(token_for(c, add_user(c, "admin")))
+    user = {"username": "switch", "role": "facility_system", "password": PASSWORD}
+
+    def fixed(body: dict[str, Any]) -> Any:
+        return c.post("/v1/users", json={**user, "username": "switch-2"}, headers=admin)
+
+    return c.post("/v1/users", json=user, headers=admin), fixed
+
+
+def _mistyped_path(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    lawyer, _ = _attorney(c)
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "... paths near it: /v1/registry/numbers, ..."
+        near = re.search(r"paths near it: (\S+?)[,;. ]", body["fix"])
+        assert near, body
+        return c.get(near.group(1), headers=lawyer)
+
+    return c.get("/v1/registry/numbrs", headers=lawyer), fixed
+
+
+def _wrong_method(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    add_user(c, "investigator", "ilee")
+    login = {"username": "ilee", "password": PASSWORD}
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "use one of the methods this address accepts: DELETE, POST"
+        listed = re.search(r"accepts: ([A-Z, ]+)", body["fix"])
+        assert listed and "POST" in listed.group(1), body
+        return c.request("POST", "/v1/session", json=login)
+
+    return c.put("/v1/session", json=login), fixed
+
+
 # fmt: off
 CASES = [
     HttpCase("decisions: no token", _no_token, 401, r"Authorization: Bearer .*POST /v1/session",
@@ -165,6 +281,21 @@ CASES = [
              "a call-record query"),
     HttpCase("vault: role may not", _vault_wrong_role, 403, r"roles: .*investigator",
              "POST /v1/vault/calls/query"),
+    HttpCase("registry: not a number", _submit_not_a_number, 400, r"\+1 512 555 0100",
+             "'call me'"),
+    HttpCase("registry: approved already", _approve_twice, 409, r"submits a new request",
+             "request 1"),
+    HttpCase("registry: no such request", _no_such_request, 404,
+             r"GET /v1/registry/queue lists", "request 7"),
+    HttpCase("auth: wrong password", _wrong_password, 401, r"POST /v1/users/\{id\}/tokens",
+             "username"),
+    HttpCase("auth: token revoked", _revoked_token, 401, r"sign in again \(POST /v1/session\)",
+             "GET /v1/me"),
+    HttpCase("auth: username taken", _username_taken, 409, r"choose another username",
+             "'switch'"),
+    HttpCase("path mistyped", _mistyped_path, 404, r"paths near it: /v1/registry/numbers",
+             "/v1/registry/numbrs"),
+    HttpCase("method not accepted", _wrong_method, 405, r"accepts: .*POST", "/v1/session"),
 ]
 # fmt: on
 
