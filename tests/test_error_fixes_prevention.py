@@ -172,6 +172,68 @@ def _import_written_snapshot(root: Path, err: PrivguardError, cmd: list[str]) ->
     return _with(cmd, str(root / "dnr.csv"), str(root / "main.snapshot"))
 
 
+def _damaged(root: Path, name: str) -> Path:
+    """A finished audit in OUT whose restricted ``name`` is then damaged; returns its path."""
+    assert _run(_audit(root)).exit_code == 0
+    path = root / "out" / "restricted" / name
+    assert path.is_file(), path
+    return path
+
+
+def _rerun(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "re-run the audit to write it again": the same command, into the same OUT folder
+    again = _run(_audit(root))
+    assert again.exit_code == 0, again.output
+    return cmd
+
+
+def _invite_parquet_damaged(root: Path) -> list[str]:
+    _damaged(root, "numbers.parquet").write_bytes(b"PAR1 cut short")
+    return _reg(root, "import-audit", str(root / "out"))
+
+
+def _invite_parquet_old(root: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    path = _damaged(root, "numbers.parquet")
+    pq.write_table(pq.read_table(path).drop_columns(["classification"]), path)  # an old audit
+    return _reg(root, "import-audit", str(root / "out"))
+
+
+def _vault_import(root: Path) -> list[str]:
+    return ["vault", "import-audit", str(root / "out"), "--role", "registrar", "--data-dir",
+            str(root / "vd")]  # fmt: skip
+
+
+def _vault_parquet_damaged(root: Path) -> list[str]:
+    _damaged(root, "numbers.parquet").write_bytes(b"PAR1 cut short")
+    return _vault_import(root)
+
+
+def _vault_csv_edited(root: Path) -> list[str]:
+    path = _damaged(root, "privileged_calls.csv")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(lines[0].replace("classification", "class") + "".join(lines[1:]))
+    return _vault_import(root)
+
+
+def _admin_name_taken(root: Path) -> list[str]:
+    from privguard.internals.prevention.db import make_engine, sessions, transaction, upgrade
+    from privguard.internals.prevention.service.auth import create_user
+    from privguard.internals.prevention.settings import load_service_settings
+
+    engine = make_engine(load_service_settings(data_dir=root / "svc").url)
+    upgrade(engine)
+    with transaction(sessions(engine)) as s:
+        create_user(s, "alice", "registrar", password="correct horse battery staple")
+    engine.dispose()
+    return ["serve", "--create-admin", "alice", "--data-dir", str(root / "svc")]
+
+
+def _admin_other_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "alice", "alice-admin")  # "choose another name for the administrator"
+
+
 # fmt: off
 CASES = [
     Case("import-feed: no such file", _feed_missing, r"check the path", _feed_path),
@@ -198,6 +260,16 @@ CASES = [
          _import_written_snapshot),
     Case("compliance: --verify, no key", _verify_no_key, r"--key compliance\.vkey",
          _verify_with_key),
+    Case("import-audit: numbers.parquet damaged", _invite_parquet_damaged,
+         r"re-run the audit to write it again", _rerun),
+    Case("import-audit: numbers.parquet old", _invite_parquet_old,
+         r"re-run the audit with this privguard version", _rerun),
+    Case("vault import-audit: numbers.parquet damaged", _vault_parquet_damaged,
+         r"re-run the audit to write it again", _rerun),
+    Case("vault import-audit: csv edited", _vault_csv_edited,
+         r"re-run the audit to write it again", _rerun),
+    Case("serve --create-admin: name taken", _admin_name_taken,
+         r"choose another name for the administrator", _admin_other_name),
 ]
 # fmt: on
 # 'diff' exits 1 when the two sides differ: past the error, not a failure.
@@ -210,6 +282,7 @@ _PLACES = {
     "compliance: --verify, no key": "--key",
     "import-feed: no phone column": "bar.csv row 1",
     "snapshot: facility code": "MAIN JAIL",
+    "serve --create-admin: name taken": "--create-admin",
 }
 
 
