@@ -307,6 +307,47 @@ def _purge_out_exists(root: Path) -> list[str]:
                   str(root / "purge.txt"), *WHY, role="admin")  # fmt: skip
 
 
+def _zip_exists(root: Path) -> list[str]:
+    _stored(root)
+    (root / "prod.zip").write_text("mine\n")
+    return [*_produce(root, "2024-01-01", "2099-01-01"), "--zip"]
+
+
+def _zip_moved_away(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    (root / "prod.zip").rename(root / "prod-mine.zip")  # "move it away"
+    return cmd
+
+
+def _certificate(root: Path) -> tuple[Path, str]:
+    """A purge certificate in the test's folder, and the vault's vkey."""
+    rid = _stored(root)
+    done = _run(_vault(root, "purge", rid, "--authority", "Order 2024-1", "--out",
+                       str(root / "purge.txt"), *WHY, role="admin"))  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return root / "purge.txt", _run(_vault(root, "key")).output.strip()
+
+
+def _certificate_missing(root: Path) -> list[str]:
+    _, key = _certificate(root)
+    return ["vault", "verify-certificate", str(root / "purge-1.txt"), "--key", key]
+
+
+def _certificate_issued(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "purge-1.txt"), str(root / "purge.txt"))  # "... (purge-*.txt)"
+
+
+def _certificate_other_key(root: Path) -> list[str]:
+    path, _ = _certificate(root)
+    (root / "other").mkdir()
+    other = _run(["vault", "key", "--role", "admin", "--data-dir", str(root / "other")])
+    return ["vault", "verify-certificate", str(path), "--key", other.output.strip()]
+
+
+def _certificate_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "check --key: give the vkey of the vault that issued it (privguard vault key)"
+    return [*cmd[:-1], _run(_vault(root, "key")).output.strip()]
+
+
 # fmt: off
 VAULT = [
     Case("vault: no case or reason", _query_no_why, r"case number and a written reason of "
@@ -330,6 +371,11 @@ VAULT = [
     Case("vault purge: unknown id", _purge_unknown, r"'privguard vault query' lists them",
          _purge_listed_id),
     Case("vault purge --out exists", _purge_out_exists, r"give --out a file name", _new_file),
+    Case("vault produce: zip exists", _zip_exists, r"move it away", _zip_moved_away),
+    Case("vault verify-certificate: file", _certificate_missing, r"purge-\*\.txt",
+         _certificate_issued),
+    Case("vault verify-certificate: key", _certificate_other_key, r"privguard vault key",
+         _certificate_issuers_key),
 ]
 # fmt: on
 # Where the place is not a path under the test's folder: an option or what was asked for.

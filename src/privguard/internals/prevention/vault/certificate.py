@@ -65,14 +65,21 @@ def read_key(value: str) -> Verifier:
     return Verifier(text)
 
 
-def verify_certificate(text: str, key: Verifier | list[Verifier]) -> CertificateCheck:
-    """Check a purge certificate offline; IntegrityError when it does not hold."""
+def verify_certificate(
+    text: str, key: Verifier | list[Verifier], *, where: str | None = None
+) -> CertificateCheck:
+    """Check a purge certificate offline; IntegrityError when it does not hold.
+
+    ``where`` names the certificate (its file) in the error."""
     try:
         note = _verify_note(text, key)
     except LedgerError as exc:
         raise IntegrityError(
             f"the purge certificate's signature does not hold: {exc.message}",
-            fix="ask the issuer for the original certificate and its vkey",
+            where=where,
+            fix="check --key: it must be the vkey of the vault that issued the certificate "
+            "('privguard vault key' prints it there); if it is, the certificate was altered: "
+            "ask the issuer for the original",
         ) from None
     head, _, body = note.text.partition("\n")
     if head != HEADER:
