@@ -348,6 +348,39 @@ def _certificate_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) ->
     return [*cmd[:-1], _run(_vault(root, "key")).output.strip()]
 
 
+def _quarantined(root: Path, data: str = "vd") -> str:
+    """A recording quarantined by mistake, with the escrow key moved off to escrow-DATA.key."""
+    rid = _stored(root) if data == "vd" else ""
+    for args, role in (
+        (["quarantine", "--number", "+15125550100", "--reason", "number registered"], "registrar"),
+        (["escrow-move", "--to", str(root / f"escrow-{data}.key")], "admin"),
+    ):
+        done = _run([*_vault(root, *args, role=role)[:-1], str(root / data)])
+        assert done.exit_code == 0, done.output
+    return rid
+
+
+def _release(root: Path, rid: str, key: str) -> list[str]:
+    return _vault(root, "release", rid, "--escrow-key", str(root / key), "--case", "ORD-2",
+                  "--reason", "number registered in error", role="admin")  # fmt: skip
+
+
+def _release_wrong_file(root: Path) -> list[str]:
+    (root / "notes.txt").write_text("the escrow key is on the blue stick\n")
+    return _release(root, _quarantined(root), "notes.txt")
+
+
+def _release_other_vault(root: Path) -> list[str]:
+    rid = _quarantined(root)
+    _quarantined(root, "other")
+    return _release(root, rid, "escrow-other.key")
+
+
+def _escrow_moved(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "give --escrow-key the file that 'privguard vault escrow-move --to FILE' wrote"
+    return _with(cmd, cmd[cmd.index("--escrow-key") + 1], str(root / "escrow-vd.key"))
+
+
 # fmt: off
 VAULT = [
     Case("vault: no case or reason", _query_no_why, r"case number and a written reason of "
@@ -376,6 +409,10 @@ VAULT = [
          _certificate_issued),
     Case("vault verify-certificate: key", _certificate_other_key, r"privguard vault key",
          _certificate_issuers_key),
+    Case("vault release: not a key", _release_wrong_file, r"escrow-move --to FILE",
+         _escrow_moved),
+    Case("vault release: other vault", _release_other_vault, r"escrow-move --to FILE",
+         _escrow_moved),
 ]
 # fmt: on
 # Where the place is not a path under the test's folder: an option or what was asked for.
