@@ -381,6 +381,48 @@ def _escrow_moved(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     return _with(cmd, cmd[cmd.index("--escrow-key") + 1], str(root / "escrow-vd.key"))
 
 
+def _certificate_key(root: Path, key: str) -> list[str]:
+    path, _ = _certificate(root)
+    return ["vault", "verify-certificate", str(path), "--key", key]
+
+
+def _certificate_junk_key(root: Path) -> list[str]:
+    return _certificate_key(root, "vault+key")
+
+
+def _vkey_copied(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], _run(_vault(root, "key")).output.strip()]  # "copy the vkey line ..."
+
+
+def _certificate_key_file_missing(root: Path) -> list[str]:
+    return _certificate_key(root, str(root / "vault.vkey"))
+
+
+def _certificate_key_file_empty(root: Path) -> list[str]:
+    (root / "vault.vkey").write_text("\n")
+    return _certificate_key_file_missing(root)
+
+
+def _vkey_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "write the vault's key into it: privguard vault key --data-dir DIR > FILE"
+    (root / "vault.vkey").write_text(_run(_vault(root, "key")).output)
+    return cmd
+
+
+def _kek_damaged(root: Path) -> list[str]:
+    _stored(root)
+    kek = root / "vd" / "keys" / "vault.kek"
+    (root / "vault.kek.backup").write_bytes(kek.read_bytes())
+    kek.write_bytes(kek.read_bytes()[:7])
+    return _vault(root, "query", "--inmate", "A100", *WHY)
+
+
+def _kek_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    kek = root / "vd" / "keys" / "vault.kek"  # "restore the key file from its backup"
+    kek.write_bytes((root / "vault.kek.backup").read_bytes())
+    return cmd
+
+
 # fmt: off
 VAULT = [
     Case("vault: no case or reason", _query_no_why, r"case number and a written reason of "
@@ -413,6 +455,14 @@ VAULT = [
          _escrow_moved),
     Case("vault release: other vault", _release_other_vault, r"escrow-move --to FILE",
          _escrow_moved),
+    Case("vault verify-certificate: junk key", _certificate_junk_key,
+         r"copy the vkey line exactly", _vkey_copied),
+    Case("vault verify-certificate: no key file", _certificate_key_file_missing,
+         r"privguard vault key --data-dir DIR > FILE", _vkey_written),
+    Case("vault verify-certificate: empty key file", _certificate_key_file_empty,
+         r"privguard vault key --data-dir DIR > FILE", _vkey_written),
+    Case("vault: key file damaged", _kek_damaged, r"restore the key file from its backup",
+         _kek_restored),
 ]
 # fmt: on
 # Where the place is not a path under the test's folder: an option or what was asked for.
@@ -424,6 +474,7 @@ _VAULT_PLACES = {
     "vault: unknown role": "'records officer'",
     "vault produce: --to first": "inmate:A100",
     "vault purge: unknown id": "rec_0a1b",
+    "vault verify-certificate: junk key": "vault+key",
 }
 
 

@@ -56,12 +56,23 @@ class CertificateCheck:
         return list(self.fields["media"]["recordings"])
 
 
+_KEY_CMD = "privguard vault key --data-dir DIR > FILE (on the vault that issued it)"
+
+
 def read_key(value: str) -> Verifier:
     """A vkey given as the text itself or as a file holding it."""
     text = value
     path = Path(value)
     if len(value) < 1024 and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
+    elif "+" not in value:  # a vkey always holds '+': this was meant as a file name
+        raise InputError(
+            "this is neither a vkey nor a file holding one",
+            where=value,
+            fix=f"check the path, or write the vault's key into it: {_KEY_CMD}",
+        )
+    if not text:
+        raise InputError("no vkey in this file", where=value, fix=f"write it: {_KEY_CMD}")
     return Verifier(text)
 
 
