@@ -264,6 +264,25 @@ def _wrong_method(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
     return c.put("/v1/session", json=login), fixed
 
 
+def _link_to_no_record(c: TestClient) -> tuple[Any, Callable[[dict[str, Any]], Any]]:
+    _attorney(c)  # Jane Roe's record, id 1
+    admin = bearer(token_for(c, add_user(c, "admin")))
+    user = {"username": "jroe2", "role": "attorney", "password": PASSWORD, "attorney_id": 999}
+
+    def fixed(body: dict[str, Any]) -> Any:
+        # "give the id of an attorney or office record: 1 (Jane Roe)"
+        listed = re.search(r"record: (\d+) \(Jane Roe\)", body["fix"])
+        assert listed, body
+        made = c.post("/v1/users", json={**user, "attorney_id": int(listed.group(1))},
+                      headers=admin)  # fmt: skip
+        assert made.status_code == 201, made.text
+        login = c.post("/v1/session", json={"username": "jroe2", "password": PASSWORD})
+        return c.post("/v1/registry/requests", json={"numbers": [LAWYER]},
+                      headers=bearer(login.json()["token"]))  # fmt: skip
+
+    return c.post("/v1/users", json=user, headers=admin), fixed
+
+
 # fmt: off
 CASES = [
     HttpCase("decisions: no token", _no_token, 401, r"Authorization: Bearer .*POST /v1/session",
@@ -296,6 +315,8 @@ CASES = [
     HttpCase("path mistyped", _mistyped_path, 404, r"paths near it: /v1/registry/numbers",
              "/v1/registry/numbrs"),
     HttpCase("method not accepted", _wrong_method, 405, r"accepts: .*POST", "/v1/session"),
+    HttpCase("users: no such attorney record", _link_to_no_record, 400,
+             r"record: 1 \(Jane Roe\)", "body.attorney_id"),
 ]
 # fmt: on
 
