@@ -409,18 +409,29 @@ def _vkey_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _key_damaged(key: Path, cmd: list[str]) -> list[str]:
+    """``key`` backed up beside the test's folder, then cut short; ``cmd`` then fails."""
+    (key.parent.parent.parent / f"{key.name}.backup").write_bytes(key.read_bytes())
+    key.write_bytes(key.read_bytes()[:7])
+    return cmd
+
+
+def _key_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    key = Path(err.where or "")  # "restore the key file from its backup"
+    key.write_bytes((root / f"{key.name}.backup").read_bytes())
+    return cmd
+
+
 def _kek_damaged(root: Path) -> list[str]:
     _stored(root)
-    kek = root / "vd" / "keys" / "vault.kek"
-    (root / "vault.kek.backup").write_bytes(kek.read_bytes())
-    kek.write_bytes(kek.read_bytes()[:7])
-    return _vault(root, "query", "--inmate", "A100", *WHY)
+    return _key_damaged(root / "vd" / "keys" / "vault.kek",
+                        _vault(root, "query", "--inmate", "A100", *WHY))  # fmt: skip
 
 
-def _kek_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
-    kek = root / "vd" / "keys" / "vault.kek"  # "restore the key file from its backup"
-    kek.write_bytes((root / "vault.kek.backup").read_bytes())
-    return cmd
+def _escrow_public_damaged(root: Path) -> list[str]:
+    _stored(root)
+    return _key_damaged(root / "vd" / "keys" / "vault-escrow.pub",
+                        _vault(root, "query", "--inmate", "A100", *WHY))  # fmt: skip
 
 
 # fmt: off
@@ -462,7 +473,9 @@ VAULT = [
     Case("vault verify-certificate: empty key file", _certificate_key_file_empty,
          r"privguard vault key --data-dir DIR > FILE", _vkey_written),
     Case("vault: key file damaged", _kek_damaged, r"restore the key file from its backup",
-         _kek_restored),
+         _key_restored),
+    Case("vault: escrow key damaged", _escrow_public_damaged,
+         r"restore keys/vault-escrow\.pub from the vault's backup", _key_restored),
 ]
 # fmt: on
 # Where the place is not a path under the test's folder: an option or what was asked for.
@@ -573,6 +586,11 @@ def _key_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _signing_key_damaged(root: Path) -> list[str]:
+    _fed(root)
+    return _key_damaged(root / "reg" / "keys" / "signing.key", _reg(root, "key"))
+
+
 def _verify_other_key(root: Path) -> list[str]:
     path, _ = _receipt(root)
     _, other = _receipt(root, "reg2")
@@ -594,6 +612,8 @@ REGISTRY = [
          r"privguard registry key --data-dir DIR > FILE", _key_written),
     Case("verify-receipt: another key", _verify_other_key, r"--key is the registry's published",
          _published_key),
+    Case("registry: signing key damaged", _signing_key_damaged,
+         r"restore the signing key file from its backup", _key_restored),
 ]
 # fmt: on
 _REGISTRY_PLACES = {

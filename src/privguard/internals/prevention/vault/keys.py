@@ -144,11 +144,23 @@ class Escrow:
     """The quarantine escrow: data keys sealed to a public key whose private half is offline."""
 
     def __init__(
-        self, public_pem: bytes, private_pem: bytes | None = None, private_where: str | None = None
+        self,
+        public_pem: bytes,
+        private_pem: bytes | None = None,
+        private_where: str | None = None,
+        public_where: str | None = None,
     ) -> None:
-        key = serialization.load_pem_public_key(public_pem)
+        try:
+            key = serialization.load_pem_public_key(public_pem)
+        except (ValueError, TypeError):
+            key = None
         if not isinstance(key, rsa.RSAPublicKey):
-            raise InputError("the escrow key is not an RSA public key", fix="use vault escrow-key")
+            raise InputError(
+                "the escrow public key is not an RSA public key (the file is damaged)",
+                where=public_where,
+                fix="restore keys/vault-escrow.pub from the vault's backup; the recordings "
+                "quarantined so far are sealed to it",
+            )
         self._public = key
         self._private: PrivateKeyTypes | None = None
         if private_pem:
@@ -181,7 +193,8 @@ class Escrow:
     def load(cls, public: Path, private: Path | None = None) -> Escrow:
         """The escrow of a public key file, with its private key file if it is here."""
         priv = private.read_bytes() if private is not None and private.exists() else None
-        return cls(Path(public).read_bytes(), priv, str(private) if private else None)
+        where = str(private) if private else None
+        return cls(Path(public).read_bytes(), priv, where, str(public))
 
     def seal(self, data_key: bytes) -> bytes:
         """``data_key`` encrypted to the escrow public key (RSA-OAEP-SHA256)."""
