@@ -267,6 +267,15 @@ def _mapping_new_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[s
     return [*cmd[:-1], str(root / "mapping-2.toml")]  # "give a new file name"
 
 
+def _mapping_under_file(root: Path) -> list[str]:
+    _write(root / "cases", "a file")
+    return _ingest(root, "--show-mapping", "--write-mapping", str(root / "cases" / "m.toml"))
+
+
+def _mapping_writable(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], str(root / "m.toml")]  # "give a file in a folder you may write"
+
+
 def _work_under_file(root: Path) -> list[str]:
     _write(root / "cases", "a file")
     return _ingest(root, out="cases/work")
@@ -301,6 +310,8 @@ CASES = [
     Case("ingest --out under a file", _work_under_file, r"whose parents are folders",
          _work_writable),
     Case("ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected),
+    Case("ingest --write-mapping under a file", _mapping_under_file,
+         r"give a file in a folder you may write", _mapping_writable),
 ]
 # fmt: on
 

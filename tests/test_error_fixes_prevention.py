@@ -234,6 +234,29 @@ def _admin_other_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[s
     return _with(cmd, "alice", "alice-admin")  # "choose another name for the administrator"
 
 
+def _service_settings_bad(root: Path) -> list[str]:
+    _write(root / "service.toml", '[service]\nport = "8750"\ndata_dir = "svc"\n')
+    return ["serve", "--create-admin", "alice", "--config", str(root / "service.toml")]
+
+
+def _service_settings_corrected(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "correct each setting listed": port must be a whole number
+    _write(
+        root / "service.toml", f'[service]\nport = 8750\ndata_dir = "{(root / "svc").as_posix()}"\n'
+    )
+    return cmd
+
+
+def _snapshot_again(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
+    return _snapshot(root, "MAIN-JAIL")
+
+
+def _snapshot_force(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, "--force"]  # "choose another --out, or pass --force"
+
+
 # fmt: off
 CASES = [
     Case("import-feed: no such file", _feed_missing, r"check the path", _feed_path),
@@ -270,6 +293,10 @@ CASES = [
          r"re-run the audit to write it again", _rerun),
     Case("serve --create-admin: name taken", _admin_name_taken,
          r"choose another name for the administrator", _admin_other_name),
+    Case("serve --config: setting wrong", _service_settings_bad,
+         r"port: must be a whole number.*correct each setting listed",
+         _service_settings_corrected),
+    Case("snapshot: --out exists", _snapshot_again, r"or pass --force", _snapshot_force),
 ]
 # fmt: on
 # 'diff' exits 1 when the two sides differ: past the error, not a failure.
