@@ -110,6 +110,16 @@ def _audit_before(root: Path, err: PrivguardError) -> Call:
     return lambda: privguard.findings(root / "out")
 
 
+def _findings_report_damaged(name: str, text: str) -> Callable[[Path], Call]:
+    def provoke(root: Path) -> Call:
+        done = _run(_audit(root))
+        assert done.exit_code == 0, done.output
+        _write(root / "out" / "restricted" / "work" / name, text)  # valid JSON, wrong shape
+        return lambda: privguard.findings(root / "out")
+
+    return provoke
+
+
 # fmt: off
 CASES = [
     ApiCase("normalize: nothing ingested", _normalize_nothing, "work",
@@ -125,6 +135,15 @@ CASES = [
             r"run 'privguard audit', whose dedupe stage", _stage_before),
     ApiCase("findings: before identify", _findings_first, "out/restricted/",
             r"run 'privguard audit', whose \w+ stage", _audit_before),
+    ApiCase("findings: ingest report damaged",
+            _findings_report_damaged("ingest_report.json", '{"tables": 5}'),
+            "out/restricted/work/ingest_report.json",
+            r"run 'privguard audit' again; the report is written by the ingest", _audit_before),
+    ApiCase("findings: normalize report damaged",
+            _findings_report_damaged("normalize_report.json", '{"totals": 5}'),
+            "out/restricted/work/normalize_report.json",
+            r"run 'privguard audit' again; the report is written by the normalize",
+            _audit_before),
 ]
 # fmt: on
 
