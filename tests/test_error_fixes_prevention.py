@@ -257,6 +257,22 @@ def _snapshot_force(root: Path, err: PrivguardError, cmd: list[str]) -> list[str
     return [*cmd, "--force"]  # "choose another --out, or pass --force"
 
 
+def _verify_other_issuer(root: Path) -> list[str]:
+    _compliance_again(root)
+    other = ["compliance", "--from", "2025-01-01", "--to", "2025-06-30", "--out",
+             str(root / "r-other"), "--data-dir", str(root / "reg-other")]  # fmt: skip
+    assert _run(other).exit_code == 0
+    return _compliance(root, "--verify", str(root / "r"), "--key",
+                       str(root / "r-other" / "compliance.vkey"))  # fmt: skip
+
+
+def _verify_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "the compliance.vkey the issuer wrote with this report"
+    return _with(
+        cmd, str(root / "r-other" / "compliance.vkey"), str(root / "r" / "compliance.vkey")
+    )
+
+
 # fmt: off
 CASES = [
     Case("import-feed: no such file", _feed_missing, r"check the path", _feed_path),
@@ -297,6 +313,8 @@ CASES = [
          r"port: must be a whole number.*correct each setting listed",
          _service_settings_corrected),
     Case("snapshot: --out exists", _snapshot_again, r"or pass --force", _snapshot_force),
+    Case("compliance: --verify, other key", _verify_other_issuer,
+         r"the compliance\.vkey the issuer wrote", _verify_issuers_key),
 ]
 # fmt: on
 # 'diff' exits 1 when the two sides differ: past the error, not a failure.
