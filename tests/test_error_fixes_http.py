@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.decisions.http import install
+from privguard.internals.prevention.service.models import User
 from service_helpers import (
     LAWYER,
     PASSWORD,
@@ -335,3 +336,32 @@ def test_the_services_suggested_fix_works(case: HttpCase, tmp_path: Path) -> Non
         assert "Traceback" not in answer.text
         again = fixed(body)
         assert 200 <= again.status_code < 300, again.text
+
+
+def test_the_registrar_pages_fix_for_a_decided_request_works(tmp_path: Path) -> None:
+    """The registrar's page (HTML, not JSON) says who acts on a request decided already."""
+    from portal_helpers import BASE, add_attorney_user, csrf_in, sign_in_staff
+    from privguard.internals.prevention.registry import workflow as W
+
+    with service_client(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, base_url=BASE) as c:
+        ada = add_attorney_user(c)
+        rita = add_user(c, "registrar", "rita")
+
+        def submitted(number: str) -> int:
+            with transaction(c.app.state.sessions) as s:  # type: ignore[attr-defined]
+                aid = s.get(User, ada).attorney_id  # type: ignore[union-attr]
+                return W.submit(s, c.app.state.registry.ledger, aid, [number], actor="ada").id  # type: ignore[attr-defined]
+
+        def approve(request_id: int) -> Any:
+            token = csrf_in(c.get("/registrar").text)
+            return c.post(f"/registrar/requests/{request_id}/approve", follow_redirects=False,
+                          data={"csrf": token, "reason": "called the office"})  # fmt: skip
+
+        first = submitted(LAWYER)
+        assert sign_in_staff(c, "rita", rita).status_code == 303
+        assert approve(first).status_code == 303
+        again = approve(first)
+        assert again.status_code == 409, again.text
+        assert f"request {first} is already verified" in again.text  # the place
+        assert "the attorney submits a new request" in again.text, again.text
+        assert approve(submitted("+15125550101")).status_code == 303  # the fix, applied
