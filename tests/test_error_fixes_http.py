@@ -365,3 +365,26 @@ def test_the_registrar_pages_fix_for_a_decided_request_works(tmp_path: Path) -> 
         assert f"request {first} is already verified" in again.text  # the place
         assert "the attorney submits a new request" in again.text, again.text
         assert approve(submitted("+15125550101")).status_code == 303  # the fix, applied
+
+
+def test_the_auditor_pages_fix_for_an_audit_without_exports_works(tmp_path: Path) -> None:
+    """An auditor opens a configured audit folder that holds no findings.db yet."""
+    from portal_helpers import BASE, sign_in_staff
+    from privguard.internals.prevention.service import create_app
+    from privguard.internals.prevention.settings import ServiceSettings
+    from test_error_fixes import _audit, _dump, _run
+
+    _dump(tmp_path)
+    (tmp_path / "out").mkdir()
+    settings = ServiceSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'p.db'}",
+                               extra={"audit_dirs": [str(tmp_path / "out")]})  # fmt: skip
+    with TestClient(create_app(settings), base_url=BASE) as c:
+        ida = add_user(c, "auditor", "ida")
+        assert sign_in_staff(c, "ida", ida).status_code == 303
+        page = c.get("/auditor/audits/0")
+        assert page.status_code == 404, page.text
+        assert str(tmp_path / "out") in page.text, page.text  # the place
+        assert "run the audit with its exports (privguard audit ... --out DIR)" in page.text
+        done = _run(_audit(tmp_path))  # the fix, applied: the audit writes its exports there
+        assert done.exit_code == 0, done.output
+        assert c.get("/auditor/audits/0").status_code == 200
