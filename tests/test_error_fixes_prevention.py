@@ -273,6 +273,14 @@ def _verify_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) -> list
     )
 
 
+def _compliance_no_out(root: Path) -> list[str]:
+    return _compliance(root, "--from", "2025-01-01", "--to", "2025-06-30")
+
+
+def _compliance_out_given(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, "--out", str(root / "report-2025h1")]  # "--out report-2025h1"
+
+
 # fmt: off
 CASES = [
     Case("import-feed: no such file", _feed_missing, r"check the path", _feed_path),
@@ -313,6 +321,8 @@ CASES = [
          r"port: must be a whole number.*correct each setting listed",
          _service_settings_corrected),
     Case("snapshot: --out exists", _snapshot_again, r"or pass --force", _snapshot_force),
+    Case("compliance: no --out", _compliance_no_out, r"--out report-2025h1",
+         _compliance_out_given),
     Case("compliance: --verify, other key", _verify_other_issuer,
          r"the compliance\.vkey the issuer wrote", _verify_issuers_key),
 ]
@@ -328,6 +338,7 @@ _PLACES = {
     "import-feed: no phone column": "bar.csv row 1",
     "snapshot: facility code": "MAIN JAIL",
     "serve --create-admin: name taken": "--create-admin",
+    "compliance: no --out": "--out",
 }
 
 
