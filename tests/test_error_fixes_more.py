@@ -108,6 +108,14 @@ def _moved_out(root: Path) -> None:
     (root / "dump" / "phones.db").rename(root / "phones.db")  # "move it out of the dump folder"
 
 
+def _one_long_line(root: Path) -> None:
+    (root / "dump" / "notes.txt").write_text("a" * 200_000 + "\n")  # a minified log, say
+
+
+def _notes_moved_out(root: Path) -> None:
+    (root / "dump" / "notes.txt").rename(root / "notes.txt")  # "move it out of the dump folder"
+
+
 UNREAD = [
     Unread("xlsx: text under .xlsx", _text_as_xlsx, "more.xlsx", r"rename it to more\.csv",
            _renamed_csv),
@@ -122,6 +130,8 @@ UNREAD = [
            r"not a SQLite database.*move it out of the dump folder", _moved_out),
     Unread("sqlite: no tables", _no_tables, "phones.db",
            r"holds no tables.*move it out of the dump folder", _moved_out),
+    Unread("text: a value too long", _one_long_line, "notes.txt",
+           r"cannot be read as a table.*move it out of the dump folder", _notes_moved_out),
 ]  # fmt: skip
 
 
