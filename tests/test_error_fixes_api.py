@@ -120,6 +120,26 @@ def _findings_report_damaged(name: str, text: str) -> Callable[[Path], Call]:
     return provoke
 
 
+def _report_call(root: Path) -> Call:
+    return lambda: privguard.report(root / "out", inputs=[root / "dump"], parameters={})
+
+
+def _report_without(name: str, text: str) -> Callable[[Path], Call]:
+    def provoke(root: Path) -> Call:
+        done = _run(_audit(root))
+        assert done.exit_code == 0, done.output
+        _write(next((root / "out").rglob(name)), text)
+        return _report_call(root)
+
+    return provoke
+
+
+def _audit_again(root: Path, err: PrivguardError) -> Call:
+    done = _run(_audit(root))  # "re-run the audit stage that writes it"
+    assert done.exit_code == 0, done.output
+    return _report_call(root)
+
+
 # fmt: off
 CASES = [
     ApiCase("normalize: nothing ingested", _normalize_nothing, "work",
@@ -144,6 +164,9 @@ CASES = [
             "out/restricted/work/normalize_report.json",
             r"run 'privguard audit' again; the report is written by the normalize",
             _audit_before),
+    ApiCase("report: dedupe report damaged", _report_without("dedupe_report.json", "{"),
+            "out/restricted/dedupe_report.json", r"re-run the audit stage that writes it",
+            _audit_again),
 ]
 # fmt: on
 
