@@ -134,6 +134,16 @@ def _report_without(name: str, text: str) -> Callable[[Path], Call]:
     return provoke
 
 
+def _report_input_missing(root: Path) -> Call:
+    done = _run(_audit(root))
+    assert done.exit_code == 0, done.output
+    return lambda: privguard.report(root / "out", inputs=[root / "dumps"], parameters={})
+
+
+def _input_path_checked(root: Path, err: PrivguardError) -> Call:
+    return _report_call(root)  # "check the path given": the dump is root/dump
+
+
 def _audit_again(root: Path, err: PrivguardError) -> Call:
     done = _run(_audit(root))  # "re-run the audit stage that writes it"
     assert done.exit_code == 0, done.output
@@ -164,6 +174,8 @@ CASES = [
             "out/restricted/work/normalize_report.json",
             r"run 'privguard audit' again; the report is written by the normalize",
             _audit_before),
+    ApiCase("report: an input missing", _report_input_missing, "dumps",
+            r"check the path given", _input_path_checked),
     ApiCase("report: dedupe report damaged", _report_without("dedupe_report.json", "{"),
             "out/restricted/dedupe_report.json", r"re-run the audit stage that writes it",
             _audit_again),

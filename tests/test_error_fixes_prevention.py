@@ -166,6 +166,18 @@ def _import_not_snapshot(root: Path) -> list[str]:
     return _reg(root, "import-snapshot", str(root / "dnr.csv"))
 
 
+def _import_binary(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    (root / "main.snapshot.gz").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")  # zipped by mail
+    return _reg(root, "import-snapshot", str(root / "main.snapshot.gz"))
+
+
+def _import_written_unchanged(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "give the .snapshot file privguard wrote, unchanged"
+    assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
+    return _with(cmd, str(root / "main.snapshot.gz"), str(root / "main.snapshot"))
+
+
 def _import_written_snapshot(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     # "give the .snapshot file privguard wrote"
     assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
@@ -305,6 +317,8 @@ CASES = [
     Case("snapshot: facility code", _snapshot_bad_code, r"--facility MAIN-JAIL", _snapshot_code),
     Case("import-snapshot: not one", _import_not_snapshot, r"\.snapshot file privguard wrote",
          _import_written_snapshot),
+    Case("import-snapshot: not text", _import_binary, r"\.snapshot file privguard wrote, unchanged",
+         _import_written_unchanged),
     Case("compliance: --verify, no key", _verify_no_key, r"--key compliance\.vkey",
          _verify_with_key),
     Case("import-audit: numbers.parquet damaged", _invite_parquet_damaged,
