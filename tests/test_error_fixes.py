@@ -267,6 +267,21 @@ def _mapping_new_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[s
     return [*cmd[:-1], str(root / "mapping-2.toml")]  # "give a new file name"
 
 
+def _manifest_damaged(root: Path) -> list[str]:
+    assert _run(_audit(root)).exit_code == 0
+    _write(root / "out" / "manifest.json", '{"outputs": ')
+    return _audit(root)
+
+
+def _mapping_under_file(root: Path) -> list[str]:
+    _write(root / "cases", "a file")
+    return _ingest(root, "--show-mapping", "--write-mapping", str(root / "cases" / "m.toml"))
+
+
+def _mapping_writable(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], str(root / "m.toml")]  # "give a file in a folder you may write"
+
+
 def _work_under_file(root: Path) -> list[str]:
     _write(root / "cases", "a file")
     return _ingest(root, out="cases/work")
@@ -301,6 +316,9 @@ CASES = [
     Case("ingest --out under a file", _work_under_file, r"whose parents are folders",
          _work_writable),
     Case("ingest --mapping: bad entries", _mapping_bad, r"correct each entry", _mapping_corrected),
+    Case("--out: damaged manifest", _manifest_damaged, r"or pass --overwrite", _overwrite),
+    Case("ingest --write-mapping under a file", _mapping_under_file,
+         r"give a file in a folder you may write", _mapping_writable),
 ]
 # fmt: on
 

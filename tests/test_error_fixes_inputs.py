@@ -228,6 +228,13 @@ def _big_zip(root: Path) -> list[str]:
     return _case_file(root, '[ingest]\nmax_extracted_bytes = "1KB"\n')
 
 
+def _packed_zip(root: Path) -> list[str]:
+    calls = (root / "dump" / "calls.csv").read_bytes()
+    (root / "dump" / "calls.csv").unlink()  # blank lines pack tight, and are no rows
+    (root / "dump" / "export.zip").write_bytes(_zip_of("calls.csv", calls + b"\n" * (2 << 20)))
+    return _case_file(root, "[ingest]\nmax_compression_ratio = 10\n")
+
+
 def _link_outside(root: Path) -> list[str]:
     _write(root / "secret.csv", "x\n")
     (root / "dump" / "notes.csv").symlink_to(root / "secret.csv")
@@ -317,6 +324,8 @@ CASES = [
          _rewrite_case("[ingest]\nmax_archive_depth = 2\n")),
     Case("dump: archives too big", _big_zip, r"raise \[ingest\] max_extracted_bytes",
          _rewrite_case('[ingest]\nmax_extracted_bytes = "1MB"\n')),
+    Case("dump: archive packed tight", _packed_zip, r"raise \[ingest\] max_compression_ratio",
+         _rewrite_case("[ingest]\nmax_compression_ratio = 100000\n")),
     Case("dump: link leads outside", _link_outside, r"or remove it", _link_removed),
     Case("verify: key not hex", _verify_bad_key, r"key printed at the end", _printed_key),
     Case("verify: manifest.sig gone", _verify_sig_missing, r"restore manifest\.sig", _sig_restored),
@@ -331,6 +340,7 @@ CASES = [
 _PLACES = {
     "dump: archives too deep": "export.zip/inner.zip",
     "dump: archives too big": "export.zip/calls.csv",
+    "dump: archive packed tight": "export.zip/calls.csv",
     "verify: key not hex": "3b6a27bc...",
 }
 

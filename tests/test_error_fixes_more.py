@@ -108,6 +108,14 @@ def _moved_out(root: Path) -> None:
     (root / "dump" / "phones.db").rename(root / "phones.db")  # "move it out of the dump folder"
 
 
+def _one_long_line(root: Path) -> None:
+    (root / "dump" / "notes.txt").write_text("a" * 200_000 + "\n")  # a minified log, say
+
+
+def _notes_moved_out(root: Path) -> None:
+    (root / "dump" / "notes.txt").rename(root / "notes.txt")  # "move it out of the dump folder"
+
+
 UNREAD = [
     Unread("xlsx: text under .xlsx", _text_as_xlsx, "more.xlsx", r"rename it to more\.csv",
            _renamed_csv),
@@ -122,6 +130,8 @@ UNREAD = [
            r"not a SQLite database.*move it out of the dump folder", _moved_out),
     Unread("sqlite: no tables", _no_tables, "phones.db",
            r"holds no tables.*move it out of the dump folder", _moved_out),
+    Unread("text: a value too long", _one_long_line, "notes.txt",
+           r"cannot be read as a table.*move it out of the dump folder", _notes_moved_out),
 ]  # fmt: skip
 
 
@@ -307,6 +317,133 @@ def _purge_out_exists(root: Path) -> list[str]:
                   str(root / "purge.txt"), *WHY, role="admin")  # fmt: skip
 
 
+def _zip_exists(root: Path) -> list[str]:
+    _stored(root)
+    (root / "prod.zip").write_text("mine\n")
+    return [*_produce(root, "2024-01-01", "2099-01-01"), "--zip"]
+
+
+def _zip_moved_away(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    (root / "prod.zip").rename(root / "prod-mine.zip")  # "move it away"
+    return cmd
+
+
+def _certificate(root: Path) -> tuple[Path, str]:
+    """A purge certificate in the test's folder, and the vault's vkey."""
+    rid = _stored(root)
+    done = _run(_vault(root, "purge", rid, "--authority", "Order 2024-1", "--out",
+                       str(root / "purge.txt"), *WHY, role="admin"))  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return root / "purge.txt", _run(_vault(root, "key")).output.strip()
+
+
+def _certificate_missing(root: Path) -> list[str]:
+    _, key = _certificate(root)
+    return ["vault", "verify-certificate", str(root / "purge-1.txt"), "--key", key]
+
+
+def _certificate_issued(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, str(root / "purge-1.txt"), str(root / "purge.txt"))  # "... (purge-*.txt)"
+
+
+def _certificate_other_key(root: Path) -> list[str]:
+    path, _ = _certificate(root)
+    (root / "other").mkdir()
+    other = _run(["vault", "key", "--role", "admin", "--data-dir", str(root / "other")])
+    return ["vault", "verify-certificate", str(path), "--key", other.output.strip()]
+
+
+def _certificate_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "check --key: give the vkey of the vault that issued it (privguard vault key)"
+    return [*cmd[:-1], _run(_vault(root, "key")).output.strip()]
+
+
+def _quarantined(root: Path, data: str = "vd") -> str:
+    """A recording quarantined by mistake, with the escrow key moved off to escrow-DATA.key."""
+    rid = _stored(root) if data == "vd" else ""
+    for args, role in (
+        (["quarantine", "--number", "+15125550100", "--reason", "number registered"], "registrar"),
+        (["escrow-move", "--to", str(root / f"escrow-{data}.key")], "admin"),
+    ):
+        done = _run([*_vault(root, *args, role=role)[:-1], str(root / data)])
+        assert done.exit_code == 0, done.output
+    return rid
+
+
+def _release(root: Path, rid: str, key: str) -> list[str]:
+    return _vault(root, "release", rid, "--escrow-key", str(root / key), "--case", "ORD-2",
+                  "--reason", "number registered in error", role="admin")  # fmt: skip
+
+
+def _release_wrong_file(root: Path) -> list[str]:
+    (root / "notes.txt").write_text("the escrow key is on the blue stick\n")
+    return _release(root, _quarantined(root), "notes.txt")
+
+
+def _release_other_vault(root: Path) -> list[str]:
+    rid = _quarantined(root)
+    _quarantined(root, "other")
+    return _release(root, rid, "escrow-other.key")
+
+
+def _escrow_moved(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "give --escrow-key the file that 'privguard vault escrow-move --to FILE' wrote"
+    return _with(cmd, cmd[cmd.index("--escrow-key") + 1], str(root / "escrow-vd.key"))
+
+
+def _certificate_key(root: Path, key: str) -> list[str]:
+    path, _ = _certificate(root)
+    return ["vault", "verify-certificate", str(path), "--key", key]
+
+
+def _certificate_junk_key(root: Path) -> list[str]:
+    return _certificate_key(root, "vault+key")
+
+
+def _vkey_copied(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd[:-1], _run(_vault(root, "key")).output.strip()]  # "copy the vkey line ..."
+
+
+def _certificate_key_file_missing(root: Path) -> list[str]:
+    return _certificate_key(root, str(root / "vault.vkey"))
+
+
+def _certificate_key_file_empty(root: Path) -> list[str]:
+    (root / "vault.vkey").write_text("\n")
+    return _certificate_key_file_missing(root)
+
+
+def _vkey_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "write the vault's key into it: privguard vault key --data-dir DIR > FILE"
+    (root / "vault.vkey").write_text(_run(_vault(root, "key")).output)
+    return cmd
+
+
+def _key_damaged(key: Path, cmd: list[str]) -> list[str]:
+    """``key`` backed up beside the test's folder, then cut short; ``cmd`` then fails."""
+    (key.parent.parent.parent / f"{key.name}.backup").write_bytes(key.read_bytes())
+    key.write_bytes(key.read_bytes()[:7])
+    return cmd
+
+
+def _key_restored(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    key = Path(err.where or "")  # "restore the key file from its backup"
+    key.write_bytes((root / f"{key.name}.backup").read_bytes())
+    return cmd
+
+
+def _kek_damaged(root: Path) -> list[str]:
+    _stored(root)
+    return _key_damaged(root / "vd" / "keys" / "vault.kek",
+                        _vault(root, "query", "--inmate", "A100", *WHY))  # fmt: skip
+
+
+def _escrow_public_damaged(root: Path) -> list[str]:
+    _stored(root)
+    return _key_damaged(root / "vd" / "keys" / "vault-escrow.pub",
+                        _vault(root, "query", "--inmate", "A100", *WHY))  # fmt: skip
+
+
 # fmt: off
 VAULT = [
     Case("vault: no case or reason", _query_no_why, r"case number and a written reason of "
@@ -330,6 +467,25 @@ VAULT = [
     Case("vault purge: unknown id", _purge_unknown, r"'privguard vault query' lists them",
          _purge_listed_id),
     Case("vault purge --out exists", _purge_out_exists, r"give --out a file name", _new_file),
+    Case("vault produce: zip exists", _zip_exists, r"move it away", _zip_moved_away),
+    Case("vault verify-certificate: file", _certificate_missing, r"purge-\*\.txt",
+         _certificate_issued),
+    Case("vault verify-certificate: key", _certificate_other_key, r"privguard vault key",
+         _certificate_issuers_key),
+    Case("vault release: not a key", _release_wrong_file, r"escrow-move --to FILE",
+         _escrow_moved),
+    Case("vault release: other vault", _release_other_vault, r"escrow-move --to FILE",
+         _escrow_moved),
+    Case("vault verify-certificate: junk key", _certificate_junk_key,
+         r"copy the vkey line exactly", _vkey_copied),
+    Case("vault verify-certificate: no key file", _certificate_key_file_missing,
+         r"privguard vault key --data-dir DIR > FILE", _vkey_written),
+    Case("vault verify-certificate: empty key file", _certificate_key_file_empty,
+         r"privguard vault key --data-dir DIR > FILE", _vkey_written),
+    Case("vault: key file damaged", _kek_damaged, r"restore the key file from its backup",
+         _key_restored),
+    Case("vault: escrow key damaged", _escrow_public_damaged,
+         r"restore keys/vault-escrow\.pub from the vault's backup", _key_restored),
 ]
 # fmt: on
 # Where the place is not a path under the test's folder: an option or what was asked for.
@@ -341,6 +497,7 @@ _VAULT_PLACES = {
     "vault: unknown role": "'records officer'",
     "vault produce: --to first": "inmate:A100",
     "vault purge: unknown id": "rec_0a1b",
+    "vault verify-certificate: junk key": "vault+key",
 }
 
 
@@ -439,6 +596,11 @@ def _key_written(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _signing_key_damaged(root: Path) -> list[str]:
+    _fed(root)
+    return _key_damaged(root / "reg" / "keys" / "signing.key", _reg(root, "key"))
+
+
 def _verify_other_key(root: Path) -> list[str]:
     path, _ = _receipt(root)
     _, other = _receipt(root, "reg2")
@@ -460,6 +622,8 @@ REGISTRY = [
          r"privguard registry key --data-dir DIR > FILE", _key_written),
     Case("verify-receipt: another key", _verify_other_key, r"--key is the registry's published",
          _published_key),
+    Case("registry: signing key damaged", _signing_key_damaged,
+         r"restore the signing key file from its backup", _key_restored),
 ]
 # fmt: on
 _REGISTRY_PLACES = {

@@ -166,10 +166,131 @@ def _import_not_snapshot(root: Path) -> list[str]:
     return _reg(root, "import-snapshot", str(root / "dnr.csv"))
 
 
+def _import_binary(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    (root / "main.snapshot.gz").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")  # zipped by mail
+    return _reg(root, "import-snapshot", str(root / "main.snapshot.gz"))
+
+
+def _import_written_unchanged(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "give the .snapshot file privguard wrote, unchanged"
+    assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
+    return _with(cmd, str(root / "main.snapshot.gz"), str(root / "main.snapshot"))
+
+
 def _import_written_snapshot(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
     # "give the .snapshot file privguard wrote"
     assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
     return _with(cmd, str(root / "dnr.csv"), str(root / "main.snapshot"))
+
+
+def _damaged(root: Path, name: str) -> Path:
+    """A finished audit in OUT whose restricted ``name`` is then damaged; returns its path."""
+    assert _run(_audit(root)).exit_code == 0
+    path = root / "out" / "restricted" / name
+    assert path.is_file(), path
+    return path
+
+
+def _rerun(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "re-run the audit to write it again": the same command, into the same OUT folder
+    again = _run(_audit(root))
+    assert again.exit_code == 0, again.output
+    return cmd
+
+
+def _invite_parquet_damaged(root: Path) -> list[str]:
+    _damaged(root, "numbers.parquet").write_bytes(b"PAR1 cut short")
+    return _reg(root, "import-audit", str(root / "out"))
+
+
+def _invite_parquet_old(root: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    path = _damaged(root, "numbers.parquet")
+    pq.write_table(pq.read_table(path).drop_columns(["classification"]), path)  # an old audit
+    return _reg(root, "import-audit", str(root / "out"))
+
+
+def _vault_import(root: Path) -> list[str]:
+    return ["vault", "import-audit", str(root / "out"), "--role", "registrar", "--data-dir",
+            str(root / "vd")]  # fmt: skip
+
+
+def _vault_parquet_damaged(root: Path) -> list[str]:
+    _damaged(root, "numbers.parquet").write_bytes(b"PAR1 cut short")
+    return _vault_import(root)
+
+
+def _vault_csv_edited(root: Path) -> list[str]:
+    path = _damaged(root, "privileged_calls.csv")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(lines[0].replace("classification", "class") + "".join(lines[1:]))
+    return _vault_import(root)
+
+
+def _admin_name_taken(root: Path) -> list[str]:
+    from privguard.internals.prevention.db import make_engine, sessions, transaction, upgrade
+    from privguard.internals.prevention.service.auth import create_user
+    from privguard.internals.prevention.settings import load_service_settings
+
+    engine = make_engine(load_service_settings(data_dir=root / "svc").url)
+    upgrade(engine)
+    with transaction(sessions(engine)) as s:
+        create_user(s, "alice", "registrar", password="correct horse battery staple")
+    engine.dispose()
+    return ["serve", "--create-admin", "alice", "--data-dir", str(root / "svc")]
+
+
+def _admin_other_name(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return _with(cmd, "alice", "alice-admin")  # "choose another name for the administrator"
+
+
+def _service_settings_bad(root: Path) -> list[str]:
+    _write(root / "service.toml", '[service]\nport = "8750"\ndata_dir = "svc"\n')
+    return ["serve", "--create-admin", "alice", "--config", str(root / "service.toml")]
+
+
+def _service_settings_corrected(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "correct each setting listed": port must be a whole number
+    _write(
+        root / "service.toml", f'[service]\nport = 8750\ndata_dir = "{(root / "svc").as_posix()}"\n'
+    )
+    return cmd
+
+
+def _snapshot_again(root: Path) -> list[str]:
+    assert _run(_feed(root, "bar.csv")).exit_code == 0
+    assert _run(_snapshot(root, "MAIN-JAIL")).exit_code == 0
+    return _snapshot(root, "MAIN-JAIL")
+
+
+def _snapshot_force(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, "--force"]  # "choose another --out, or pass --force"
+
+
+def _verify_other_issuer(root: Path) -> list[str]:
+    _compliance_again(root)
+    other = ["compliance", "--from", "2025-01-01", "--to", "2025-06-30", "--out",
+             str(root / "r-other"), "--data-dir", str(root / "reg-other")]  # fmt: skip
+    assert _run(other).exit_code == 0
+    return _compliance(root, "--verify", str(root / "r"), "--key",
+                       str(root / "r-other" / "compliance.vkey"))  # fmt: skip
+
+
+def _verify_issuers_key(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    # "the compliance.vkey the issuer wrote with this report"
+    return _with(
+        cmd, str(root / "r-other" / "compliance.vkey"), str(root / "r" / "compliance.vkey")
+    )
+
+
+def _compliance_no_out(root: Path) -> list[str]:
+    return _compliance(root, "--from", "2025-01-01", "--to", "2025-06-30")
+
+
+def _compliance_out_given(root: Path, err: PrivguardError, cmd: list[str]) -> list[str]:
+    return [*cmd, "--out", str(root / "report-2025h1")]  # "--out report-2025h1"
 
 
 # fmt: off
@@ -196,8 +317,28 @@ CASES = [
     Case("snapshot: facility code", _snapshot_bad_code, r"--facility MAIN-JAIL", _snapshot_code),
     Case("import-snapshot: not one", _import_not_snapshot, r"\.snapshot file privguard wrote",
          _import_written_snapshot),
+    Case("import-snapshot: not text", _import_binary, r"\.snapshot file privguard wrote, unchanged",
+         _import_written_unchanged),
     Case("compliance: --verify, no key", _verify_no_key, r"--key compliance\.vkey",
          _verify_with_key),
+    Case("import-audit: numbers.parquet damaged", _invite_parquet_damaged,
+         r"re-run the audit to write it again", _rerun),
+    Case("import-audit: numbers.parquet old", _invite_parquet_old,
+         r"re-run the audit with this privguard version", _rerun),
+    Case("vault import-audit: numbers.parquet damaged", _vault_parquet_damaged,
+         r"re-run the audit to write it again", _rerun),
+    Case("vault import-audit: csv edited", _vault_csv_edited,
+         r"re-run the audit to write it again", _rerun),
+    Case("serve --create-admin: name taken", _admin_name_taken,
+         r"choose another name for the administrator", _admin_other_name),
+    Case("serve --config: setting wrong", _service_settings_bad,
+         r"port: must be a whole number.*correct each setting listed",
+         _service_settings_corrected),
+    Case("snapshot: --out exists", _snapshot_again, r"or pass --force", _snapshot_force),
+    Case("compliance: no --out", _compliance_no_out, r"--out report-2025h1",
+         _compliance_out_given),
+    Case("compliance: --verify, other key", _verify_other_issuer,
+         r"the compliance\.vkey the issuer wrote", _verify_issuers_key),
 ]
 # fmt: on
 # 'diff' exits 1 when the two sides differ: past the error, not a failure.
@@ -210,6 +351,8 @@ _PLACES = {
     "compliance: --verify, no key": "--key",
     "import-feed: no phone column": "bar.csv row 1",
     "snapshot: facility code": "MAIN JAIL",
+    "serve --create-admin: name taken": "--create-admin",
+    "compliance: no --out": "--out",
 }
 
 

@@ -27,7 +27,7 @@ def verify_certificate(file: Path, key: str) -> None:
         verify_certificate,
     )
 
-    check = verify_certificate(load_certificate(file), read_key(key))
+    check = verify_certificate(load_certificate(file), read_key(key), where=str(file))
     f = check.fields
     click.echo(
         f"OK: {f['certificate_id']} signed by {check.signed_by.split('+')[0]}: "

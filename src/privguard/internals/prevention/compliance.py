@@ -237,8 +237,9 @@ def verify_report(sig: Path, key: str) -> list[str]:
         raise IntegrityError(
             f"the signature does not verify: {exc}",
             where=str(sig),
-            fix="check that this is the report's compliance.sig and the "
-            "compliance key (privguard compliance --key-out)",
+            fix="check --key: it must be the issuer's compliance key (the compliance.vkey "
+            "the issuer wrote with this report); if it is, the report was altered: get it "
+            "again from its issuer",
         ) from None
     lines = note.text.splitlines()
     if not lines or lines[0] != HEADER:

@@ -116,6 +116,13 @@ def report(
                 key_file = privacy.key_path(out, cfg.key_file)
                 privacy.install(ex, privacy.load_key(out, cfg.key_file))
             prepare(ex, out)
+            signing_key = load_signing_key(out)
+            # Read every stage's report first: one that cannot be read stops here, while the
+            # folder is still the sealed audit a re-run recognizes as its own.
+            model = build_model(
+                ex, out, pseudonymize=cfg.pseudonymize, case=case,
+                public_key=public_key_hex(signing_key),
+            )  # fmt: skip
             # Outputs of an earlier run would otherwise linger (e.g. a letter to an attorney
             # no longer found) and be sealed into the new manifest.
             # Only files an earlier run sealed are removed: a person's notes stay.
@@ -123,11 +130,6 @@ def report(
                 if rel.startswith((paths.rel("letters") + "/", paths.rel("exports") + "/")):
                     (out / rel).unlink(missing_ok=True)
             paths.manifest.unlink(missing_ok=True)
-            signing_key = load_signing_key(out)
-            model = build_model(
-                ex, out, pseudonymize=cfg.pseudonymize, case=case,
-                public_key=public_key_hex(signing_key),
-            )  # fmt: skip
             progress.advance("report")
             ex.execute(
                 f"CREATE OR REPLACE TEMP TABLE pg_export_calls AS "

@@ -40,7 +40,11 @@ EM_DASH = "\u2014"
 MAX_SIGNATURES = 100
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
-_KEY_FIX = "give the key file of the service settings (signing_key_file), or rotate the key"
+# Signer.rotate has no command and reads the old key, so it cannot mend a damaged file.
+_KEY_FIX = (
+    "restore the signing key file from its backup (it signs every receipt and checkpoint), "
+    "or give the settings' signing_key_file if another file is the key"
+)
 
 
 def check_name(name: str) -> str:

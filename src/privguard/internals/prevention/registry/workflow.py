@@ -322,7 +322,7 @@ def _open_request(session: Session, request_id: int) -> Request:
     if req.state not in ("submitted", "needs_review"):
         raise InputError(
             f"request {request_id} is already {req.state}",
-            fix="submit a new request to change the numbers",
+            fix="the attorney submits a new request to change the numbers",
         )
     return req
 

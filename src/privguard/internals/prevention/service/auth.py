@@ -239,7 +239,10 @@ def login(
         raise Unauthenticated(
             "the username or password is wrong",
             where="username",
-            fix="check both; an administrator can reset a password",
+            # No route resets a password: an administrator gives the account a token instead.
+            fix="check both (the username is not case-sensitive, the password is); if the "
+            "password is lost, an administrator gives the account a new token "
+            "(POST /v1/users/{id}/tokens)",
         )
     if _hasher.check_needs_rehash(stored or ""):
         user.password_hash = hash_password(password)

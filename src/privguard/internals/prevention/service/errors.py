@@ -9,6 +9,7 @@ a traceback.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import secrets
 from typing import Any
@@ -124,6 +125,10 @@ async def _on_privguard(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     cls, message, fix = _HTTP_KINDS.get(exc.status_code, (PrivguardError, str(exc.detail), None))
+    if exc.status_code == 404 and (near := near_paths(request)):
+        fix = f"check the path against /docs; paths near it: {', '.join(near)}"
+    if exc.status_code == 405 and (methods := allowed_methods(request)):
+        fix = f"use one of the methods this address accepts: {', '.join(methods)}"
     err = cls(message, where=request.url.path, fix=fix)
     err.http_status = exc.status_code
     headers = dict(exc.headers or {})
@@ -135,6 +140,13 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         # several routes (GET and POST in two views) allows the methods of all of them.
         headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(err, headers)
+
+
+def near_paths(request: Request, n: int = 3) -> list[str]:
+    """Up to ``n`` paths some route serves that look like the request's (a mistyped one)."""
+    table = getattr(request.app.state, "policy", {})
+    paths = sorted({path for _method, path in table})
+    return difflib.get_close_matches(request.url.path, paths, n=n, cutoff=0.75)
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -67,7 +67,9 @@ def audit(
             rows, total = F.calls_page(con, filters, page)
             months = F.by_month(con)
     except PrivguardError as exc:
-        return render(request, "refused.html", 404, message=exc.message, fix=exc.fix or "")
+        return render(
+            request, "refused.html", 404, message=exc.message, where=exc.where, fix=exc.fix or ""
+        )
     top = max((m[1] for m in months), default=1)
     return render(
         request,

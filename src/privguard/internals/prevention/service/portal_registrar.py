@@ -95,7 +95,9 @@ def _decide(
         act(session, request.app.state.registry.ledger, request_id, actor=me.actor, reason=reason)
     except PrivguardError as exc:
         session.rollback()
-        return render(request, "refused.html", 409, message=exc.message, fix=exc.fix or "")
+        return render(
+            request, "refused.html", 409, message=exc.message, where=exc.where, fix=exc.fix or ""
+        )
     session.commit()
     return RedirectResponse(f"/registrar?{verb}d={request_id}", status_code=303)
 

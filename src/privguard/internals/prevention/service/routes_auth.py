@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
+from privguard.errors import InputError
 from privguard.internals.prevention.service import auth
 from privguard.internals.prevention.service.auth import Principal, audit_event
 from privguard.internals.prevention.service.deps import DbSession, access_log, client_ip
@@ -81,6 +82,8 @@ def whoami(me: AnyRole, session: DbSession) -> Me:
 )
 def create_user(body: UserIn, me: Admin, session: DbSession, request: Request) -> UserOut:
     """Add a user with one role (administrators only)."""
+    if body.attorney_id is not None:
+        _attorney_exists(session, body.attorney_id)
     user = auth.create_user(
         session,
         body.username,
@@ -98,6 +101,25 @@ def create_user(body: UserIn, me: Admin, session: DbSession, request: Request) -
         sink=access_log(request),
     )
     return UserOut.model_validate(user)
+
+
+def _attorney_exists(session: DbSession, attorney_id: int) -> None:
+    """Refuse a link to no record: the account could then never submit or see a number."""
+    from privguard.internals.prevention.registry.models import Attorney
+
+    if session.get(Attorney, attorney_id) is not None:
+        return
+    rows = session.execute(select(Attorney.id, Attorney.name).order_by(Attorney.id).limit(11))
+    listed = [f"{i} ({name})" for i, name in rows]
+    more = ", ..." if len(listed) > 10 else ""
+    raise InputError(
+        f"there is no attorney or office record {attorney_id}",
+        where="body.attorney_id",
+        fix=f"give the id of an attorney or office record: {', '.join(listed[:10])}{more}"
+        if listed
+        else "import the attorney list first (privguard registry import-feed FILE --source "
+        "bar_feed), then give the id of the attorney's record",
+    )
 
 
 @router.get("/users", operation_id="list_users", responses=AUTH_RESPONSES)

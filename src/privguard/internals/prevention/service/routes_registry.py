@@ -173,7 +173,12 @@ def queue(me: Registrar, session: DbSession) -> list[RequestOut]:
 def _open(session: DbSession, request_id: int) -> None:
     req = session.get(Req, request_id)
     if req is None:
-        raise NotFound(f"there is no request {request_id}", where=f"request {request_id}")
+        raise NotFound(
+            f"there is no request {request_id}",
+            where=f"request {request_id}",
+            fix="give the id of a waiting request: GET /v1/registry/queue lists the requests "
+            "waiting for a registrar",
+        )
     if req.state not in OPEN_STATES:
         raise Conflict(
             f"request {request_id} is already {req.state}",

@@ -56,23 +56,41 @@ class CertificateCheck:
         return list(self.fields["media"]["recordings"])
 
 
+_KEY_CMD = "privguard vault key --data-dir DIR > FILE (on the vault that issued it)"
+
+
 def read_key(value: str) -> Verifier:
     """A vkey given as the text itself or as a file holding it."""
     text = value
     path = Path(value)
     if len(value) < 1024 and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
+    elif "+" not in value:  # a vkey always holds '+': this was meant as a file name
+        raise InputError(
+            "this is neither a vkey nor a file holding one",
+            where=value,
+            fix=f"check the path, or write the vault's key into it: {_KEY_CMD}",
+        )
+    if not text:
+        raise InputError("no vkey in this file", where=value, fix=f"write it: {_KEY_CMD}")
     return Verifier(text)
 
 
-def verify_certificate(text: str, key: Verifier | list[Verifier]) -> CertificateCheck:
-    """Check a purge certificate offline; IntegrityError when it does not hold."""
+def verify_certificate(
+    text: str, key: Verifier | list[Verifier], *, where: str | None = None
+) -> CertificateCheck:
+    """Check a purge certificate offline; IntegrityError when it does not hold.
+
+    ``where`` names the certificate (its file) in the error."""
     try:
         note = _verify_note(text, key)
     except LedgerError as exc:
         raise IntegrityError(
             f"the purge certificate's signature does not hold: {exc.message}",
-            fix="ask the issuer for the original certificate and its vkey",
+            where=where,
+            fix="check --key: it must be the vkey of the vault that issued the certificate "
+            "('privguard vault key' prints it there); if it is, the certificate was altered: "
+            "ask the issuer for the original",
         ) from None
     head, _, body = note.text.partition("\n")
     if head != HEADER:

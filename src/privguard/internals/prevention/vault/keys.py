@@ -24,6 +24,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privguard.errors import InputError, IntegrityError
@@ -133,17 +134,45 @@ class FileKeyWrapper:
             ) from None
 
 
+_ESCROW_FIX = (
+    "give --escrow-key the file that 'privguard vault escrow-move --to FILE' wrote for this "
+    "vault (it begins with -----BEGIN PRIVATE KEY-----)"
+)
+
+
 class Escrow:
     """The quarantine escrow: data keys sealed to a public key whose private half is offline."""
 
-    def __init__(self, public_pem: bytes, private_pem: bytes | None = None) -> None:
-        key = serialization.load_pem_public_key(public_pem)
+    def __init__(
+        self,
+        public_pem: bytes,
+        private_pem: bytes | None = None,
+        private_where: str | None = None,
+        public_where: str | None = None,
+    ) -> None:
+        try:
+            key = serialization.load_pem_public_key(public_pem)
+        except (ValueError, TypeError):
+            key = None
         if not isinstance(key, rsa.RSAPublicKey):
-            raise InputError("the escrow key is not an RSA public key", fix="use vault escrow-key")
+            raise InputError(
+                "the escrow public key is not an RSA public key (the file is damaged)",
+                where=public_where,
+                fix="restore keys/vault-escrow.pub from the vault's backup; the recordings "
+                "quarantined so far are sealed to it",
+            )
         self._public = key
-        self._private = (
-            serialization.load_pem_private_key(private_pem, password=None) if private_pem else None
-        )
+        self._private: PrivateKeyTypes | None = None
+        if private_pem:
+            try:
+                self._private = serialization.load_pem_private_key(private_pem, password=None)
+            except (ValueError, TypeError):  # not a PEM private key, or one with a password
+                raise InputError(
+                    "this file is not the escrow private key",
+                    where=private_where,
+                    fix=_ESCROW_FIX,
+                ) from None
+        self._private_where = private_where
         self.key_id = "rsa:" + hashlib.sha256(public_pem).hexdigest()[:16]
 
     @classmethod
@@ -164,7 +193,8 @@ class Escrow:
     def load(cls, public: Path, private: Path | None = None) -> Escrow:
         """The escrow of a public key file, with its private key file if it is here."""
         priv = private.read_bytes() if private is not None and private.exists() else None
-        return cls(Path(public).read_bytes(), priv)
+        where = str(private) if private else None
+        return cls(Path(public).read_bytes(), priv, where, str(public))
 
     def seal(self, data_key: bytes) -> bytes:
         """``data_key`` encrypted to the escrow public key (RSA-OAEP-SHA256)."""
@@ -177,4 +207,11 @@ class Escrow:
                 "the escrow private key is not available here",
                 fix="bring the escrow private key file (kept offline) to release a recording",
             )
-        return self._private.decrypt(sealed, _OAEP)
+        try:
+            return self._private.decrypt(sealed, _OAEP)
+        except ValueError:  # another vault's escrow key (the wrong private half)
+            raise InputError(
+                "this escrow private key does not open the recording: it is not this vault's",
+                where=self._private_where,
+                fix=_ESCROW_FIX,
+            ) from None

@@ -133,7 +133,9 @@ def _csv_findings(path: Path) -> list[tuple[str, str, str]]:
             raise InputError(
                 f"privileged_calls.csv lacks the column(s) {', '.join(missing)}",
                 where=str(path),
-                fix="give the OUT folder of 'privguard audit' (its privileged_calls.csv)",
+                # The file is found in an audit's OUT, so naming OUT again cannot help.
+                fix="re-run the audit to write it again (the file was edited since, or this "
+                "is not the OUT folder of 'privguard audit')",
             )
         for row in reader:
             cls = (row.get("classification") or "").strip()

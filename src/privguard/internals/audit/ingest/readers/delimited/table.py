@@ -10,6 +10,7 @@ lines, which DuckDB numbers but which are not records, are discounted).
 
 from __future__ import annotations
 
+import csv
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from privguard.errors import EngineError
+from privguard.errors import EngineError, InputError
 from privguard.internals.audit.engines.base import Executor
 from privguard.internals.audit.ingest import sql
 from privguard.internals.audit.ingest.discover import SourceFile, gunzip, stem
@@ -312,7 +313,15 @@ def _read_csv_file(
     original = src
     src, encoding, head, warnings = _plain_text(src, scratch, scan, breaks)
     text = _decode(head, encoding)
-    delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
+    try:
+        delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
+    except csv.Error as exc:  # e.g. one value over the csv module's 131,072 characters
+        raise InputError(
+            f"it cannot be read as a table ({exc}, in its first lines)",
+            where=src.name,
+            fix=f"if it is not a table of calls (a document, a log), move it out of the dump "
+            f"folder; if it is, export it again as CSV or TSV in place of {Path(src.name).name}",
+        ) from None
     fmt = "tsv" if delim == "\t" else "csv"
     table = stem(src.name)
     if not rows:
