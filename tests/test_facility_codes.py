@@ -15,7 +15,12 @@ from pathlib import Path
 
 import duckdb
 
+from privguard.internals.audit.findings.api import findings
+from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.normalize.api import normalize
+from privguard.internals.audit.paths import AuditPaths
+from test_findings import REPORT
+from test_identify_helpers import attorney_numbers, build, write_calls
 from test_normalize_helpers import write_ingested
 
 LA = "Los Angeles County Men's Central Jail"
@@ -99,3 +104,45 @@ def test_a_prefix_that_is_another_facilitys_label_is_not_taken(tmp_path: Path) -
         ],
     )
     assert facilities == ["LOSANGELESCOUNTYMENSCENTRALJAIL", "TX01"]
+
+
+def _registry_run(tmp: Path, scopes: dict[str, str], aliases: list[dict] | None) -> dict:  # type: ignore[type-arg]
+    """findings on a small population at facilities CA64 and TX07, with registry entries
+    scoped as ``scopes`` writes each code; ``aliases`` as normalize's facility groups."""
+    pop = build(seed=7)
+    for r in pop.rows:
+        r["facility"] = {"JAIL_A": "CA64", "JAIL_B": "TX07"}[str(r["facility"])]
+    out = tmp / "out"
+    work = AuditPaths(out).work
+    write_calls(pop, out)
+    work.mkdir(parents=True)
+    (work / "ingest_report.json").write_text(json.dumps(REPORT))
+    if aliases is not None:
+        report = {"totals": {}, "facilities": {"groups": aliases, "evidence": []}}
+        (work / "normalize_report.json").write_text(json.dumps(report))
+    reg = attorney_numbers(pop)["registry"]
+    entries = [
+        (reg[2], "2013-01-01", "", scopes["CA64"]),
+        (reg[3], "2013-03-01", "", scopes["TX07"]),
+        (reg[3], "2013-01-20", "2013-02-10", scopes["CA64"]),
+    ]
+    lines = ["number,date added,date removed,facility"] + [",".join(e) for e in entries]
+    (tmp / "dnr.csv").write_text("\n".join(lines) + "\n")
+    identify(out, registries=[tmp / "dnr.csv"])
+    s = findings(out)
+    flags = duckdb.connect().execute(
+        f"SELECT call_id, registered_at_call, registry_violation FROM '{AuditPaths(out).flags}' "
+        "ORDER BY call_id"
+    )
+    return {"summary": s.values, "flags": flags.fetchall()}
+
+
+def test_registry_scopes_are_read_as_the_calls_facility_labels(tmp_path: Path) -> None:
+    exact = _registry_run(tmp_path / "a", {"CA64": "CA64", "TX07": "TX07"}, None)
+    assert exact["summary"]["registry_violations"] > 0, "the fixture needs scoped violations"
+    assert any(reg for _, reg, _ in exact["flags"])
+    # The same list written by a person: the jail's name, and the code with a dash.
+    groups = [{"facility": "CA64", "labels": ["CA64", "LOSANGELESCOUNTYMENSCENTRALJAIL"]}]
+    written = _registry_run(tmp_path / "b", {"CA64": LA, "TX07": "tx-07"}, groups)
+    assert written["flags"] == exact["flags"]
+    assert written["summary"]["registry_violations"] == exact["summary"]["registry_violations"]
