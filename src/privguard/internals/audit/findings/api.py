@@ -1,7 +1,8 @@
 """Count the privileged calls, the recorded ones and the registry violations.
 
 :func:`findings` reads ``calls.parquet``, ``numbers.parquet``, ``registry.parquet`` and
-``work/ingest_report.json`` (all in ``OUT/restricted``) and writes
+``work/ingest_report.json`` and ``work/normalize_report.json`` (all in ``OUT/restricted``;
+the normalize report may be absent) and writes
 ``restricted/privileged_calls.csv``, ``restricted/findings/by_inmate.csv`` and
 ``OUT/shareable/summary.json`` (names from ``paths.AuditPaths``).
 """
@@ -84,6 +85,29 @@ def flagged_tables(report: Path) -> pa.Table:
         {
             "file": pa.array([f for f, _ in pairs], pa.string()),
             "tbl": pa.array([t for _, t in pairs], pa.string()),
+        }
+    )
+
+
+def facility_aliases(report: Path) -> pa.Table:
+    """(label, canonical) for every facility label normalize resolved to a code
+    (``normalize_report.json``'s facility groups; empty when there is no report)."""
+    pairs: list[tuple[str, str]] = []
+    if report.is_file():
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+            groups = (data.get("facilities") or {}).get("groups") or []
+            pairs = sorted({(str(m), str(g["facility"])) for g in groups for m in g["labels"]})
+        except (ValueError, AttributeError, TypeError, KeyError) as exc:
+            raise InputError(
+                f"the normalize report cannot be read: {exc}",
+                where=str(report),
+                fix="run 'privguard audit' again; the report is written by the normalize stage",
+            ) from None
+    return pa.table(
+        {
+            "label": pa.array([m for m, _ in pairs], pa.string()),
+            "canonical": pa.array([c for _, c in pairs], pa.string()),
         }
     )
 
@@ -249,7 +273,9 @@ def findings(
     A registry violation is a recorded call to a number that was on a do-not-record
     registry on the call's date (the facility's local date, from the clocks identify wrote
     to ``OUT/facility_clocks.parquet``; UTC when that file is absent), for all facilities
-    or for the call's facility, and not yet removed.
+    or for the call's facility, and not yet removed. A registry's facility is read as the
+    calls' labels were: letters and digits ("tx-07" is TX07), and a name normalize resolved
+    to a code (``normalize_report.json``'s facility groups) is that code.
 
     Recording is shown (a recording reference or a recorded flag) or, where no record states
     it, inferred from the facility's demonstrated practice (``settings``, the ``[findings]``
@@ -286,7 +312,9 @@ def findings(
     flagged = flagged_tables(paths.require("ingest_report"))
     norm_report = paths.normalize_report
     set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
+    aliases = facility_aliases(norm_report)
     with session(executor) as ex:
+        ex.register_arrow("f_fac_alias", aliases)
         values = (
             dict(read)
             | {"rows_set_aside": set_aside}
@@ -305,9 +333,9 @@ def _write_findings(
     ex: Executor, paths: AuditPaths, settings: Settings, flagged: pa.Table
 ) -> dict[str, Any]:
     """Write the privileged calls, the flags and the breakdowns; the summary's figures."""
-    for name, path in (("f_calls", paths.calls), ("f_numbers", paths.numbers),
-                       ("f_registry", paths.registry)):  # fmt: skip
+    for name, path in (("f_calls", paths.calls), ("f_numbers", paths.numbers)):
         ex.execute(view_sql(name, parquet_source(path)))
+    ex.execute(S.registry_view_sql(parquet_source(paths.registry)))
     clocks = paths.clocks
     ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
     ex.register_arrow("f_flagged", flagged)

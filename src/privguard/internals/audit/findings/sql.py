@@ -5,7 +5,9 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 
 * ``f_calls``     ``OUT/calls.parquet`` (``schema.CALL_COLUMNS``)
 * ``f_numbers``   ``OUT/numbers.parquet`` (one row per called number, its class)
-* ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval)
+* ``f_registry``  ``OUT/registry.parquet`` (every do-not-record interval) with its facility
+                  scope read as a call's facility is (:func:`registry_view_sql`)
+* ``f_fac_alias`` (label, canonical): normalize's facility labels and the code each became
 * ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
 * ``f_flagged``   (file, tbl): the source tables with a recorded-flag column (ingest's mapping)
 * ``f_practice``  each facility's recording practice (:func:`create_practice`), a temp table
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from privguard.internals.audit.normalize import sql as nsql
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import parquet_source, quote_literal
 from privguard.internals.common.classes import RECORDING_SOURCES
@@ -22,14 +25,28 @@ from privguard.internals.common.classes import RECORDING_SOURCES
 _CLASSES = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
 # A registry interval covers a call when the call's local date falls in [from, until) and
-# the entry is for all facilities or for the call's facility. A missing date added counts
-# from the beginning; a missing date removed means still registered.
+# the entry is for all facilities or for the call's facility: as written, or read as the
+# call's facility label was (letters and digits, then the code normalize gave that label:
+# "tx-07" is TX07, "Los Angeles County Men's Central Jail" the jail's code). A missing date
+# added counts from the beginning; a missing date removed means still registered.
 COVERS = (
     "r.number = p.number"
     " AND (r.registered_from IS NULL OR p.local_day >= r.registered_from)"
     " AND (r.registered_until IS NULL OR p.local_day < r.registered_until)"
-    " AND (r.facility IS NULL OR r.facility = upper(trim(p.facility)))"
+    " AND (r.facility IS NULL OR r.facility = upper(trim(p.facility))"
+    " OR r.facility_key = p.facility)"
 )
+
+
+def registry_view_sql(source: str) -> str:
+    """Temp view ``f_registry``: the registry with ``facility_key``, its facility scope as a
+    call's facility label (:func:`normalize.sql.facility`, then ``f_fac_alias``)."""
+    key = nsql.facility("r.facility")
+    return (
+        "CREATE OR REPLACE TEMP VIEW f_registry AS "
+        f"SELECT r.*, coalesce(a.canonical, {key}) AS facility_key "
+        f"FROM {source} r LEFT JOIN f_fac_alias a ON a.label = {key}"
+    )
 
 
 # Where each call's recording status comes from (``recorded_from``), strongest first:

@@ -102,7 +102,8 @@ def normalize(
     ``normalize_report.json``, never silently guessed. Durations become seconds
     (``duration_rounded`` marks billed minutes); accounts are normalized per facility,
     and a facility written by name in some tables and by code in others gets one code
-    (tables sharing most (account, number) pairs); status becomes ``completed`` and the
+    (tables sharing most (account, number) pairs), and one written only by name the code
+    most of its account numbers carry as a prefix; status becomes ``completed`` and the
     recorded flag a BOOLEAN (a recording reference means recorded).
 
     Returns a :class:`NormalizeResult`. Raises :class:`privguard.errors.InputError`

@@ -4,7 +4,13 @@ Exports name a facility differently ("TX07", "Travis County Jail"). Two labels a
 the same facility when most (account, number) pairs of one also occur under the
 other: inmates and the people they call do not move between jails wholesale. The
 canonical label is the one used as an account prefix ("TX07-12345") when there is
-one, else the shortest. Only distinct labels and pair counts reach Python.
+one, else the shortest.
+
+A facility no table writes by code can still show it: when most of its accounts carry one
+prefix ("CA64-1234567" under "Los Angeles County Men's Central Jail") that no other facility's
+accounts carry and that is no other facility's label, the prefix joins its labels and, used as
+an account prefix, becomes its code. Registry entries scoped by code then cover its calls.
+Only distinct labels, prefixes and pair counts reach Python.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from privguard.internals.audit.engines.base import Executor
 log = logging.getLogger(__name__)
 
 SHARE = 0.3  # share of a label's (account, number) pairs seen under the other label
+# A prefix names a facility written only by name when it is on at least PREFIX_SHARE of the
+# facility's accounts and PREFIX_DOMINANT of its prefixed ones, over PREFIX_ROWS rows at least.
+PREFIX_SHARE, PREFIX_DOMINANT, PREFIX_ROWS = 0.3, 0.9, 20
 
 
 def overlap_sql(stage: str) -> str:
@@ -42,6 +51,46 @@ def labels_sql(stage: str) -> str:
     FROM {stage} WHERE facility IS NOT NULL GROUP BY facility ORDER BY facility"""
 
 
+def prefixes_sql(stage: str) -> str:
+    """Rows with an account per (label, account prefix or NULL)."""
+    return f"""
+    SELECT facility, account_prefix, count(*) AS n FROM {stage}
+    WHERE facility IS NOT NULL AND inmate_account IS NOT NULL
+    GROUP BY facility, account_prefix ORDER BY facility, account_prefix"""
+
+
+def _prefix_codes(
+    groups: dict[str, list[str]],
+    labels: dict[str, tuple[int, int]],
+    rows: list[tuple[str, str | None, int]],
+) -> dict[str, tuple[str, int, int]]:
+    """Group root -> (prefix, rows carrying it, rows with an account) for each group that no
+    label's own accounts use as a prefix, whose accounts name one code (see the module doc)."""
+    root = {m: r for r, members in groups.items() for m in members}
+    by_group: dict[str, dict[str | None, int]] = {}
+    for label, prefix, n in rows:
+        counts = by_group.setdefault(root[label], {})
+        counts[prefix] = counts.get(prefix, 0) + int(n)
+    top: dict[str, tuple[str, int, int]] = {}
+    claims: dict[str, int] = {}  # prefix -> groups where it is the most common one
+    for r, counts in by_group.items():
+        prefixed = {p: n for p, n in counts.items() if p is not None}
+        if not prefixed:
+            continue
+        p, n = max(prefixed.items(), key=lambda kv: (kv[1], kv[0]))
+        claims[p] = claims.get(p, 0) + 1
+        if any(labels[m][1] for m in groups[r]) or p in labels:
+            continue  # a label is already the code, or the prefix is another label
+        total = sum(counts.values())
+        if (
+            n >= PREFIX_ROWS
+            and n >= PREFIX_SHARE * total
+            and n >= PREFIX_DOMINANT * sum(prefixed.values())
+        ):
+            top[r] = (p, n, total)
+    return {r: t for r, t in top.items() if claims[t[0]] == 1}
+
+
 def resolve(ex: Executor, stage: str) -> dict[str, Any]:
     """Register ``_pg_fac_alias`` (facility -> canonical) and return the groups found."""
     labels = {r[0]: (r[1], r[2]) for r in ex.fetchall(labels_sql(stage))}
@@ -60,6 +109,13 @@ def resolve(ex: Executor, stage: str) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
     for f in labels:
         groups.setdefault(find(f), []).append(f)
+    for r, (code, n, total) in _prefix_codes(
+        groups, labels, ex.fetchall(prefixes_sql(stage))
+    ).items():
+        evidence.append({"labels": sorted(groups[r]), "account_prefix": code,
+                         "prefixed_rows": n, "account_rows": total})  # fmt: skip
+        labels[code] = (0, n)  # written by no table; the code its accounts carry
+        groups[r].append(code)
     mapping: dict[str, str] = {}
     report = []
     for members in groups.values():
