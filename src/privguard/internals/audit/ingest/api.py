@@ -17,11 +17,10 @@ from privguard.internals.audit.ingest.discover import SourceFile, discover
 from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping
+from privguard.internals.audit.ingest.native import CONVERTED, NATIVE, NativeReader, read_natively
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
-from privguard.internals.audit.ingest.readers.delimited import (
-    read_csv_file,
-)
+from privguard.internals.audit.ingest.readers.delimited import read_csv_file
 from privguard.internals.audit.ingest.readers.jsonl import read_json_array, read_jsonl
 from privguard.internals.audit.ingest.readers.parquet import read_parquet
 from privguard.internals.audit.ingest.readers.probe import probe
@@ -82,6 +81,7 @@ def ingest(
     executor: Executor | None = None,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    native: NativeReader | None = None,
 ) -> IngestResult:
     """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
 
@@ -99,7 +99,10 @@ def ingest(
     ``executor`` writes ``rejects.csv``; its options (memory limit, temp directory) configure
     the two worker connections that read and write the tables in parallel. ``progress``
     receives ``reading tables`` (bytes) and ``writing tables`` (tables). ``limits`` (the
-    ``[ingest]`` section: :class:`~.limits.Limits`) bounds what archives may extract. Files that hold no
+    ``[ingest]`` section: :class:`~.limits.Limits`) bounds what archives may extract.
+    ``native`` (the Spark engine's reader, :mod:`.native`) reads the delimited tables it
+    can itself, numbered as here; the rest are converted as usual, and each table's
+    ``reader`` in the report says which way it went (and why not natively). Files that hold no
     readable table (damaged archives, workbooks, databases, other file types) are listed in
     ``IngestResult.skipped_files`` and the report, never dropped silently.
 
@@ -140,7 +143,9 @@ def ingest(
     if ex is None:
         ex = connect()
     try:
-        return _run(ex, dump, work, scratch, out_dir, settings, progress, limits or Limits())
+        return _run(
+            ex, dump, work, scratch, out_dir, settings, progress, limits or Limits(), native
+        )
     finally:
         if executor is None:
             ex.close()
@@ -327,6 +332,7 @@ def _run(
     settings: Settings,
     progress: Progress,
     limits: Limits,
+    native: NativeReader | None = None,
 ) -> IngestResult:
     """discover -> probe -> stage -> map -> write -> report entries."""
     try:
@@ -358,12 +364,23 @@ def _run(
             (i, s, m if s.sample and not m.skip else None)
             for i, (s, m) in enumerate(zip(staged, maps, strict=True))
         ]
-        outputs = _write_all(workers, todo, owner, out_dir, progress)
+        done, not_native = read_natively(native, todo, out_dir) if native else ({}, {})
+        rest = [k for k in range(len(todo)) if k not in done]
+        converted = _write_all(
+            workers, [todo[k] for k in rest], [owner[k] for k in rest], out_dir, progress
+        )
+        by_table = dict(zip(rest, converted, strict=True)) | done
+        outputs = [by_table[k] for k in range(len(todo))]
     finally:
         workers.close()
     entries = [
         _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
     ]
+    if native is not None:  # which way each table was read, and why not natively
+        for i, entry in enumerate(entries):
+            entry["reader"] = NATIVE if i in done else CONVERTED
+            if i in not_native:
+                entry["reader_note"] = not_native[i]
     sizes = {f.name: f.size for f in files}
     for s, w in zip(staged, outputs, strict=True):
         if w.failure:

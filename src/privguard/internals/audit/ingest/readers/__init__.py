@@ -42,6 +42,10 @@ class Deferred:
     # The line scan of ``path`` made when it was staged (its breaks were checked then), so
     # that the writer does not read the file again; None: scanned when written.
     lines: Lines | None = None
+    # The bytes a native reader (ingest/native.py) may parse instead: (path, gzip, encoding)
+    # of the file before any rewrite but an encoding's; None (with why) when it may not.
+    origin: tuple[Path, bool, str] | None = None
+    origin_why: str = ""
 
 
 @dataclass
