@@ -26,26 +26,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from _measure import run_measured
+from _spark_equal import plain_table
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def _plain(t: pa.Table) -> pa.Table:
-    """The table without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
-
-    def f(x: pa.DataType) -> pa.DataType:
-        if pa.types.is_list(x):
-            return pa.list_(f(x.value_type))
-        if pa.types.is_struct(x):
-            return pa.struct([pa.field(y.name, f(y.type)) for y in x])
-        return x
-
-    return t.cast(pa.schema([pa.field(y.name, f(y.type)) for y in t.schema]))
 
 
 def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
@@ -54,7 +41,7 @@ def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
     for name in ("calls", "numbers"):
         ta = pq.read_table(a / "restricted" / f"{name}.parquet")
         tb = pq.read_table(b / "restricted" / f"{name}.parquet")
-        out[f"{name}.parquet"] = _plain(ta).equals(_plain(tb))
+        out[f"{name}.parquet"] = plain_table(ta).equals(plain_table(tb))
     rel = "shareable/summary.json"
     out["summary.json"] = filecmp.cmp(a / rel, b / rel, shallow=False)
     return out
