@@ -17,13 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from privguard.internals.audit.ingest.api import ingest
-from privguard.internals.audit.ingest.native import (
-    NativeJob,
-    NativeOutcome,
-    engine_reader,
-    read_local,
-    to_json,
-)
+from privguard.internals.audit.ingest.native import NativeJob, NativeOutcome, to_json
+from privguard.internals.audit.ingest.native_driver import engine_reader, read_local
 
 HEADER = "Facility Name,ACCOUNT_NO,Destination Number,CallStartUTC,DurationSec,Notes"
 
@@ -134,11 +129,77 @@ def test_gzip_and_other_formats(tmp_path: Path) -> None:
     import gzip
 
     text = HEADER + "\nCA26,1,619.520.8328,12/01/2011 18:39:03,757,a\n"
-    jsonl = b'{"facility": "CA26", "dialed_number": "6195208328", "start": "2011-12-01 10:00:00"}\n'
-    entries = _both(tmp_path, {"a.csv.gz": gzip.compress(text.encode()), "b.jsonl": jsonl})
+    sqlite = _sqlite(tmp_path)
+    entries = _both(tmp_path, {"a.csv.gz": gzip.compress(text.encode()), "b.sqlite": sqlite})
     readers = {e["format"]: (e["reader"], e.get("reader_note", "")) for e in entries}
     assert readers["csv"] == ("spark", "")
-    assert readers["jsonl"][0] == "duckdb" and "no native reader" in readers["jsonl"][1]
+    assert readers["sqlite"][0] == "duckdb" and "no native reader" in readers["sqlite"][1]
+
+
+def _sqlite(tmp_path: Path) -> bytes:
+    import sqlite3
+
+    db = tmp_path / "x.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE calls (dialed_number TEXT, start TEXT)")
+    con.execute("INSERT INTO calls VALUES ('6195208328', '2011-12-01 10:00:00')")
+    con.commit()
+    con.close()
+    return db.read_bytes()
+
+
+JSON_OK = (
+    '{"facility": "CA26", "dialed_number": "6195208328", "start": "2011-12-01 10:00:00", '
+    '"SECONDS": 604, "nested": {"b": [true, null, "\\u001f é"]}, "big": -9223372036854775808}'
+)
+
+
+def test_json_lines_numbered_and_set_aside_as_on_duckdb(tmp_path: Path) -> None:
+    lines = [
+        JSON_OK,
+        "",
+        '{"facility": "CA26", "dialed_number": "6195208329", "start": "2011-12-02 10:00:00", '
+        '"Seconds": 5, "extra": "\\ud83d\\ude00"}',  # a key differing in case only
+        '["not", "an", "object"]',
+        '{"facility": "CA26", "dialed_number": "61952',  # cut short
+        '  {"facility": "CA27", "start": "2011-12-03 10:00:00", "dialed_number": null}  ',
+        '{"a": 1} trailing',
+    ]
+    data = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
+    [e] = _both(tmp_path, {"export/calls.jsonl": data})
+    assert e["reader"] == "spark" and (e["rows_read"], e["rows_rejected"]) == (6, 3)
+    assert e["columns"][-2:] == ["Seconds_2", "extra"]
+    assert _rows(tmp_path, e, "src_row") == [1, 2, 5]
+    reasons = [(r[2], r[3].split(",")[0]) for r in _rejects(tmp_path)]
+    assert reasons == [("3", "not a JSON object"), ("4", "not valid JSON"), ("6", "not valid JSON")]
+
+
+def test_json_lines_in_latin1_and_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    data = (JSON_OK.replace("CA26", "PEÑA") + "\n").encode("latin-1") * 3
+    entries = _both(tmp_path, {"a.jsonl": data, "b.ndjson.gz": gzip.compress(data)})
+    assert [e["reader"] for e in entries] == ["spark", "spark"]
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ('{"amount": 1.50}', "fraction"),
+        ('{"amount": 1e5}', "fraction"),
+        ('{"n": 18446744073709551616}', "64 bits"),
+        ('{"n": NaN}', "NaN"),
+        ('{"n": 1,}', "refuses"),  # DuckDB accepts a trailing comma, Python does not
+        ('{"n": 1, "n": 2}', "twice"),
+        ('{"a.b\\"": 1}', "key"),
+    ],
+)
+def test_json_only_duckdb_reads_alike_is_converted_and_said(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    data = f"{JSON_OK}\n{line}\n{JSON_OK}\n".encode()
+    [e] = _both(tmp_path, {"calls.jsonl": data})
+    assert e["reader"] == "duckdb" and why in e["reader_note"]
 
 
 def test_duckdb_json_escapes() -> None:

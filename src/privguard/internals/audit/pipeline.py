@@ -100,7 +100,7 @@ def audit(
     from privguard.internals.audit.findings.api import findings
     from privguard.internals.audit.identify.api import identify
     from privguard.internals.audit.ingest.api import ingest
-    from privguard.internals.audit.ingest.native import engine_reader
+    from privguard.internals.audit.ingest.native_driver import engine_reader
     from privguard.internals.audit.normalize.api import normalize
     from privguard.internals.audit.report.api import report
 

@@ -17,7 +17,8 @@ from privguard.internals.audit.ingest.discover import SourceFile, discover
 from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping
-from privguard.internals.audit.ingest.native import CONVERTED, NATIVE, NativeReader, read_natively
+from privguard.internals.audit.ingest.native import CONVERTED, NATIVE, NativeReader
+from privguard.internals.audit.ingest.native_driver import read_natively, stage_json
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
 from privguard.internals.audit.ingest.readers.delimited import read_csv_file
@@ -175,7 +176,10 @@ def _stage_file(
         tables, notes = (probed, []) if probed else _stage(ex, src, scratch, scan)
         # Delimited text brings its first rows; a table with none is counted by the writer.
         tables = [
-            s if s.deferred is not None else replace(s, sample=_sample(ex, s)) for s in tables
+            s
+            if s.deferred is not None or s.native is not None
+            else replace(s, sample=_sample(ex, s))
+            for s in tables
         ]
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
@@ -248,8 +252,13 @@ def _stage_all(
     heads: list[list[Staged]],
     scratch: Path,
     progress: Progress,
+    native: NativeReader | None = None,
 ) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, Any]]]:
-    """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
+    """Stage every file: its tables, the worker holding each, warnings and unreadable files.
+
+    JSON lines a ``native`` reader scanned are not read by DuckDB (native_driver.py)."""
+    scanned, not_scanned = stage_json(native, files, scratch) if native else ({}, {})
+    heads = [[scanned[k]] if k in scanned else h for k, h in enumerate(heads)]
     progress.start("reading tables", total=sum(f.size for f in files))
     results, owners = workers.spread(
         list(enumerate(files)),
@@ -263,7 +272,11 @@ def _stage_all(
     owner: list[int] = []
     warnings: list[dict[str, str]] = []
     unreadable: list[dict[str, Any]] = []
-    for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
+    for j, (src, k, (tables, notes, failure)) in enumerate(
+        zip(files, owners, results, strict=True)
+    ):
+        if j in not_scanned:  # why DuckDB staged it, for the report
+            tables = [replace(s, native=not_scanned[j]) for s in tables]
         staged += tables
         owner += [k] * len(tables)
         warnings += [{"file": src.name, "warning": w} for w in notes]
@@ -352,7 +365,9 @@ def _run(
     workers = Workers(ex.options, scratch, WORKERS)
     try:
         heads, decided = _probe_all(workers, dump, files, scratch, settings)
-        staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
+        staged, owner, notes, unreadable = _stage_all(
+            workers, files, heads, scratch, progress, native
+        )
         warnings += notes
         skipped_files += unreadable
         maps, _ = map_all(staged, settings, decided)

@@ -26,15 +26,12 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privguard.errors import EngineError
-from privguard.internals.audit.ingest.readers import Staged
 from privguard.internals.audit.ingest.readers.delimited.long_lines import MAX_LINE
 from privguard.internals.audit.ingest.readers.delimited.prepare import _CP1252, _outside_quotes
 from privguard.internals.audit.ingest.readers.rejects import Rejects
@@ -42,7 +39,6 @@ from privguard.internals.audit.schema import CANONICAL_FIELDS, INGESTED_COLUMNS
 
 log = logging.getLogger(__name__)
 
-MAX_FILE = 1 << 30  # a file is read whole by one task (Spark's binaryFile stops at 2 GB)
 BATCH_ROWS = 1 << 16  # rows per Parquet batch: bounds a worker's memory on large files
 QUOTE = '"'
 
@@ -77,6 +73,10 @@ class NativeJob:
     fmt: str
     out: str  # the ingested Parquet file ("" when counted only)
     rejects: str  # where its rejected records go (a Parquet file of Rejects)
+    # "delimited"; "jsonl" (keys: the JSON keys as written, in column order); "jsonl-scan"
+    # (the first pass over JSON lines: its columns, first rows and counts; native_json.py)
+    kind: str = "delimited"
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,90 +88,26 @@ class NativeOutcome:
     rejected: int = 0
     fallback: str = ""
     rejects: str = ""  # the Rejects file, when any record was rejected
+    scan: Any = None  # a "jsonl-scan" job's JsonScan
 
 
 NativeReader = Callable[[Sequence[NativeJob]], list[NativeOutcome]]
 
 
-# --- deciding, on the driver --------------------------------------------------------------------
-def native_job(i: int, s: Staged, mapping: Any, out_dir: Path) -> NativeJob | str:
-    """The job reading table ``i`` natively, or why it is converted by DuckDB."""
-    d = s.deferred
-    if s.format not in ("csv", "tsv") or d is None or d.unescape is not None or d.bad:
-        return f"{s.format}: no native reader for this format yet; converted by DuckDB"
-    why = d.origin_why or _why_not(d)
-    if why or d.origin is None:
-        return why or "the file was rewritten before DuckDB could read it"
-    path, compressed, encoding = d.origin
-    name = Path(path).name
-    if name.startswith(("_", ".")) or any(ch in str(path) for ch in "*?[]{}\\"):
-        # Spark skips such names (its own markers) or reads them as a glob pattern.
-        return "its name is one Spark's file reader skips or expands (_x, .x, *?[]{})"
-    if Path(path).stat().st_size > MAX_FILE:
-        return f"larger than {MAX_FILE >> 20:,} MB, the most one worker reads whole"
-    written = mapping is not None and bool(s.sample) and not mapping.skip
-    return NativeJob(
-        index=i,
-        path=str(path),
-        gzip=compressed,
-        encoding=encoding,
-        delim=d.dialect.delim,
-        escape=d.dialect.escape,
-        header=d.dialect.header,
-        columns=tuple(s.columns),
-        mapping=dict(mapping.fields) if written else None,
-        tz_hint=mapping.tz_hint if written else None,
-        duration_unit=mapping.duration_unit if written else None,
-        file=s.file,
-        table=s.table,
-        sha256=s.sha256,
-        fmt=s.format,
-        out=str(out_dir / f"{i}.parquet") if written else "",
-        rejects=str(d.rejects.with_suffix(".native.parquet")),
-    )
-
-
-def _why_not(d: Any) -> str:
-    if d.notes:
-        return "lines of free text before the table (set aside by the DuckDB path)"
-    if d.tail:
-        return "a truncated gzip file (its cut record is set aside by the DuckDB path)"
-    if d.long:
-        return "lines too long for the reader (set aside by the DuckDB path)"
-    if len(d.dialect.delim) != 1 or d.dialect.quote != QUOTE:
-        return "a delimiter or quote the native reader does not parse"
-    return ""
-
-
-def engine_reader(executor: Any) -> NativeReader | None:
-    """The native reader of an engine that reads files itself (Spark's ``map_files``)."""
-    map_files = getattr(executor, "map_files", None)
-    if map_files is None:
-        return None
-
-    def read(jobs: Sequence[NativeJob]) -> list[NativeOutcome]:
-        got = dict(map_files([job.path for job in jobs], partial(_run_at, tuple(jobs))))
-        return [got[k] for k in range(len(jobs)) if k in got]
-
-    return read
-
-
-def _run_at(jobs: tuple[NativeJob, ...], k: int, data: bytes) -> NativeOutcome:
-    return run_job(jobs[k], data)
-
-
-def read_local(jobs: Sequence[NativeJob]) -> list[NativeOutcome]:
-    """Every job read in this process (the reference the Spark reader must equal; tests)."""
-    return [run_job(job, Path(job.path).read_bytes()) for job in jobs]
-
-
 # --- reading, on a worker -----------------------------------------------------------------------
 def run_job(job: NativeJob, data: bytes) -> NativeOutcome:
     """Parse ``data`` (the file's bytes) and write the ingested table and its rejects."""
+    from privguard.internals.audit.ingest import native_json
+
     out = Path(job.out) if job.out else None
     tmp = out.with_suffix(".native.tmp") if out else None
+    found = None
     try:
-        accepted, rejected = _write(job, data, tmp)
+        if job.kind == "jsonl-scan":
+            found, accepted, rejected = native_json.scan(job, native_json.decode(job, data))
+        else:
+            rows = native_json.rows if job.kind == "jsonl" else _delimited_rows
+            accepted, rejected = _write(rows(job, data), job, tmp)
     except Fallback as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -179,11 +115,11 @@ def run_job(job: NativeJob, data: bytes) -> NativeOutcome:
     if out is not None and tmp is not None:
         tmp.replace(out)
     rej = Rejects.write(Path(job.rejects), rejected) if rejected else Rejects()
-    return NativeOutcome(job.index, accepted, rej.count, "", str(rej.path or ""))
+    return NativeOutcome(job.index, accepted, rej.count, "", str(rej.path or ""), found)
 
 
-def decode(job: NativeJob, data: bytes) -> str:
-    """The file's text as the DuckDB path's reader sees it; Fallback where it would differ."""
+def plain_bytes(job: NativeJob, data: bytes) -> bytes:
+    """The file's bytes, gunzipped; Fallback for a damaged gzip file or a NUL byte."""
     if job.gzip:
         try:
             data = gzip.decompress(data)
@@ -191,16 +127,31 @@ def decode(job: NativeJob, data: bytes) -> str:
             raise Fallback(f"the gzip file cannot be read whole ({exc})") from exc
     if b"\x00" in data:
         raise Fallback("a NUL byte in the text")
+    return data
+
+
+def utf8(data: bytes) -> str:
+    """UTF-8 text as DuckDB reads it (byte-order mark skipped, one kind of line break)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Fallback("bytes that are not UTF-8 (the DuckDB path rejects them)") from exc
+    return one_kind_of_break(text.removeprefix("\ufeff"))  # DuckDB skips a byte-order mark
+
+
+def one_kind_of_break(text: str) -> str:
+    """``text`` if its line breaks are all LF or all CRLF (counted inside values too)."""
+    cr = text.count("\r")
+    if cr and not cr == text.count("\r\n") == text.count("\n"):
+        raise Fallback("line breaks of more than one kind (the DuckDB path rewrites them)")
+    return text
+
+
+def decode(job: NativeJob, data: bytes) -> str:
+    """The file's text as the DuckDB path's reader sees it; Fallback where it would differ."""
+    data = plain_bytes(job, data)
     if job.encoding == "utf-8":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Fallback("bytes that are not UTF-8 (the DuckDB path rejects them)") from exc
-        text = text.removeprefix("\ufeff")  # DuckDB skips a byte-order mark
-        cr = text.count("\r")
-        if cr and not cr == text.count("\r\n") == text.count("\n"):
-            raise Fallback("line breaks of more than one kind (the DuckDB path rewrites them)")
-        return text
+        return utf8(data)
     if job.encoding == "latin-1":
         # As the DuckDB path's rewrite (prepare.py): Windows-1252, breaks outside quoted
         # values made LF.
@@ -346,35 +297,50 @@ class _Table:
         return pa.table(data)
 
 
-def _write(job: NativeJob, data: bytes, out: Path | None) -> tuple[int, list[tuple[int, str, str]]]:
-    """Parse and (when ``out``) write the table: (accepted, rejected records)."""
+Row = tuple[int, "list[str | None] | None", str, str]  # record, values or None, raw, why
+
+
+def _delimited_rows(job: NativeJob, data: bytes) -> Iterator[Row]:
+    """Each record of delimited text: its index, values (None: rejected), raw text, why."""
     text = decode(job, data)
     n = len(job.columns)
+    first = job.header
+    rec = 0
+    for fields, body in records(job, text):
+        if first:  # the header: not a record
+            first = False
+            continue
+        rec += 1
+        k = len(fields)
+        if k == n:
+            yield rec, [f if f != "" else None for f in fields], body, ""
+        elif k == n + 1 and fields[-1] == "":
+            raise Fallback(
+                "a record with one empty field more than the header's columns "
+                "(the DuckDB path's stray-field rules apply)"
+            )
+        else:
+            yield rec, None, body, _reason(n, k)
+
+
+def _write(
+    rows: Iterator[Row], job: NativeJob, out: Path | None
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Write ``rows`` (when ``out``): (accepted, rejected records)."""
     table = _Table(job)
     writer: pq.ParquetWriter | None = None
     rejected: list[tuple[int, str, str]] = []
-    accepted = rec = 0
-    first = job.header
+    accepted = 0
     try:
-        for fields, body in records(job, text):
-            if first:  # the header: not a record
-                first = False
+        for rec, values, raw, why in rows:
+            if values is None:
+                rejected.append((rec, why, raw))
                 continue
-            rec += 1
-            k = len(fields)
-            if k == n:
-                accepted += 1
-                if out is not None:
-                    table.add([f if f != "" else None for f in fields], rec)
-                    if len(table.cols["src_row"]) >= BATCH_ROWS:
-                        writer = _flush(table, writer, out)
-            elif k == n + 1 and fields[-1] == "":
-                raise Fallback(
-                    "a record with one empty field more than the header's columns "
-                    "(the DuckDB path's stray-field rules apply)"
-                )
-            else:
-                rejected.append((rec, _reason(n, k), body))
+            accepted += 1
+            if out is not None:
+                table.add(values, rec)
+                if len(table.cols["src_row"]) >= BATCH_ROWS:
+                    writer = _flush(table, writer, out)
         if out is not None:
             writer = _flush(table, writer, out, last=True)
     finally:
@@ -391,49 +357,3 @@ def _flush(table: _Table, writer: pq.ParquetWriter | None, out: Path, last: bool
     if batch.num_rows or last:
         writer.write_table(batch)
     return writer
-
-
-# --- on the driver, after mapping ---------------------------------------------------------------
-def read_natively(
-    reader: NativeReader, todo: Sequence[tuple[int, Staged, Any]], out_dir: Path
-) -> tuple[dict[int, Any], dict[int, str]]:
-    """Read every table ``reader`` can: (Written of each table read, why each other was not).
-
-    A table whose job falls back (a feature only the DuckDB path reproduces) is left for
-    the DuckDB conversion; nothing it half-wrote is kept.
-    """
-    from privguard.internals.audit.ingest.write import Written
-
-    jobs: list[NativeJob] = []
-    why: dict[int, str] = {}
-    for i, s, m in todo:
-        job = native_job(i, s, m, out_dir)
-        if isinstance(job, str):
-            why[i] = job
-        else:
-            jobs.append(job)
-    done: dict[int, Any] = {}
-    by_index = {job.index: job for job in jobs}
-    try:
-        outcomes = reader(jobs) if jobs else []
-    except EngineError as exc:  # the engine failed, not a file: DuckDB converts them all
-        log.warning("the native read failed; every table is converted by DuckDB: %s", exc)
-        outcomes = [NativeOutcome(j.index, fallback=f"the native read failed: {exc}") for j in jobs]
-    for o in outcomes:
-        job = by_index.pop(o.index)
-        if o.fallback:
-            why[o.index] = o.fallback
-            continue
-        rejects = Rejects(Path(o.rejects), o.rejected) if o.rejected else Rejects()
-        output = f"{out_dir.name}/{o.index}.parquet" if job.out else ""
-        done[o.index] = Written(o.accepted, rejects, output=output)
-    for index in by_index:  # a job the reader did not answer (Spark skipped its file)
-        why[index] = "the native reader did not read this file"
-    for i, s, _ in todo:
-        if i in done:
-            for path in s.files:  # the line scan kept for the DuckDB writer
-                path.unlink(missing_ok=True)
-        elif s.format in ("csv", "tsv"):
-            log.info("%s: converted by DuckDB, not read natively: %s", s.file, why[i])
-    log.info("ingest: %d of %d tables read natively", len(done), len(todo))
-    return done, why

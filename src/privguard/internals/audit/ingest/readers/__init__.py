@@ -66,6 +66,9 @@ class Staged:
     files: list[Path] = field(default_factory=list)  # scratch files the staged rows read
     deferred: Deferred | None = None  # counted when written (delimited text)
     sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
+    # JSON lines scanned by a native reader (ingest/native_driver.py), not staged by DuckDB;
+    # a text: why the native reader could not scan them.
+    native: Any = None
 
     @property
     def rejected(self) -> int:
