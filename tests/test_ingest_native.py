@@ -23,14 +23,16 @@ from privguard.internals.audit.ingest.native_driver import engine_reader, read_l
 HEADER = "Facility Name,ACCOUNT_NO,Destination Number,CallStartUTC,DurationSec,Notes"
 
 
-def _both(tmp_path: Path, files: dict[str, bytes]) -> list[dict[str, Any]]:
+def _both(
+    tmp_path: Path, files: dict[str, bytes], reader: Any = read_local
+) -> list[dict[str, Any]]:
     """Ingest ``files`` both ways; assert equal outputs; the native run's table entries."""
     dump = tmp_path / "dump"
     for name, data in files.items():
         (dump / name).parent.mkdir(parents=True, exist_ok=True)
         (dump / name).write_bytes(data)
     ingest(dump, tmp_path / "a")
-    ingest(dump, tmp_path / "b", native=read_local)
+    ingest(dump, tmp_path / "b", native=reader)
     a = json.loads((tmp_path / "a" / "ingest_report.json").read_text())
     b = json.loads((tmp_path / "b" / "ingest_report.json").read_text())
     entries = [dict(e) for e in b["tables"]]
@@ -231,3 +233,35 @@ def test_engine_reader_maps_files_by_position(tmp_path: Path) -> None:
     got = reader(jobs)
     assert [o.index for o in got] == [0, 2]
     assert got[0] == NativeOutcome(0, 1, 1, "", str(tmp_path / "0.r"))
+
+
+def test_json_scanned_but_given_back_is_staged_by_duckdb(tmp_path: Path) -> None:
+    """A JSON-lines file scanned natively whose write falls back is read by DuckDB then."""
+
+    def reader(jobs: list[NativeJob]) -> list[NativeOutcome]:
+        give_back = [
+            NativeOutcome(j.index, fallback="given back") for j in jobs if j.kind == "jsonl"
+        ]
+        return read_local([j for j in jobs if j.kind != "jsonl"]) + give_back
+
+    data = f"{JSON_OK}\n[1]\n{JSON_OK}\n".encode()
+    csv = (HEADER + "\nCA26,1,6,1,2,x\n").encode()
+    entries = _both(tmp_path, {"a.jsonl": data, "b.csv": csv}, reader)
+    assert [(e["reader"], e.get("reader_note")) for e in entries] == [
+        ("duckdb", "given back"),
+        ("spark", None),
+    ]
+
+
+def test_an_engine_failure_leaves_every_table_to_duckdb(tmp_path: Path) -> None:
+    from privguard.errors import EngineError
+
+    def reader(jobs: list[NativeJob]) -> list[NativeOutcome]:
+        raise EngineError("the cluster went away", fix="none")
+
+    data = f"{JSON_OK}\n".encode()
+    entries = _both(
+        tmp_path, {"a.jsonl": data, "b.csv": (HEADER + "\nCA26,1,6,1,2,x\n").encode()}, reader
+    )
+    assert {e["reader"] for e in entries} == {"duckdb"}
+    assert all("the cluster went away" in e["reader_note"] for e in entries)

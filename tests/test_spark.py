@@ -237,13 +237,15 @@ def test_tables_equal_row_for_row(audits: dict[str, Path], name: str) -> None:
 @spark
 @slow
 @needs_pyspark
-def test_spark_read_the_delimited_tables_itself(audits: dict[str, Path]) -> None:
-    """The equality above went through Spark's own reading of CSV/TSV (ingest/native.py)."""
+def test_spark_read_the_text_tables_itself(audits: dict[str, Path]) -> None:
+    """The equality above went through Spark's own reading of CSV/TSV and JSON lines."""
     work = Path("restricted") / "work" / "ingest_report.json"
     tables = json.loads((audits["spark"] / work).read_text())["tables"]
-    delimited = [t for t in tables if t["format"] in ("csv", "tsv")]
-    converted = [(t["file"], t.get("reader_note")) for t in delimited if t["reader"] != "spark"]
-    assert len(delimited) >= 20 and not converted, converted
+    text = [t for t in tables if t["format"] in ("csv", "tsv", "jsonl")]
+    converted = [(t["file"], t.get("reader_note")) for t in text if t["reader"] != "spark"]
+    assert len(text) >= 30 and not converted, converted
+    assert sum(t["format"] == "jsonl" for t in text) >= 10
+    delimited = [t for t in text if t["format"] != "jsonl"]
     assert sum(t["rows_rejected"] for t in delimited) >= 3  # set-aside records, read natively
     latin1 = [
         t

@@ -17,8 +17,8 @@ from privguard.internals.audit.ingest.discover import SourceFile, discover
 from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping
-from privguard.internals.audit.ingest.native import CONVERTED, NATIVE, NativeReader
-from privguard.internals.audit.ingest.native_driver import read_natively, stage_json
+from privguard.internals.audit.ingest.native import NativeReader
+from privguard.internals.audit.ingest.native_driver import mark_readers, read_natively, stage_json
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
 from privguard.internals.audit.ingest.readers.delimited import read_csv_file
@@ -391,11 +391,8 @@ def _run(
     entries = [
         _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
     ]
-    if native is not None:  # which way each table was read, and why not natively
-        for i, entry in enumerate(entries):
-            entry["reader"] = NATIVE if i in done else CONVERTED
-            if i in not_native:
-                entry["reader_note"] = not_native[i]
+    if native is not None:
+        mark_readers(entries, done, not_native)
     sizes = {f.name: f.size for f in files}
     for s, w in zip(staged, outputs, strict=True):
         if w.failure:

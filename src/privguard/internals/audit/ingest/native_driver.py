@@ -19,6 +19,8 @@ from typing import Any
 from privguard.errors import EngineError
 from privguard.internals.audit.ingest.discover import SourceFile, stem
 from privguard.internals.audit.ingest.native import (
+    CONVERTED,
+    NATIVE,
     QUOTE,
     NativeJob,
     NativeOutcome,
@@ -230,3 +232,11 @@ def read_natively(
             log.info("%s: converted by DuckDB, not read natively: %s", s.file, why[i])
     log.info("ingest: %d of %d tables read natively", len(done), len(todo))
     return done, why
+
+
+def mark_readers(entries: list[dict[str, Any]], done: Any, why: dict[int, str]) -> None:
+    """Say in each report entry which way its table was read, and why not natively."""
+    for i, entry in enumerate(entries):
+        entry["reader"] = NATIVE if i in done else CONVERTED
+        if i in why:
+            entry["reader_note"] = why[i]
