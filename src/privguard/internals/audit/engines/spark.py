@@ -322,16 +322,21 @@ class SparkExecutor:
         index = {p: k for k, p in enumerate(resolved)}
 
         def run(row: Any) -> list[tuple[int, T]]:
-            from urllib.parse import unquote, urlparse
+            from urllib.parse import unquote
 
-            where = urlparse(row.path).path
+            # file:/x, file:///x or /x, maybe percent-encoded (not urlparse: a # or ; is
+            # part of a file's name here).
+            where = row.path.removeprefix("file:")
+            where = "/" + where.lstrip("/") if where.startswith("/") else where
             for key in (where, unquote(where), row.path):
                 if key in index:
                     return [(index[key], fn(index[key], bytes(row.content)))]
             return []
 
         what = f"binaryFile read of {len(paths)} file(s)"
-        df = self._run(lambda: self.session.read.format("binaryFile").load(resolved), what)
+        # No partition discovery: a dump's folders may look like key=value by chance.
+        reader = self.session.read.format("binaryFile").option("recursiveFileLookup", "true")
+        df = self._run(lambda: reader.load(resolved), what)
         rdd = df.select("path", "content").rdd.flatMap(run)
         return list(self._run(rdd.collect, what))
 

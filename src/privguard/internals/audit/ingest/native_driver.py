@@ -72,7 +72,8 @@ def stage_json(
         jobs.append(
             NativeJob(k, str(src.path), src.gzip, encoding, "", "", False, (), None, None,
                       None, src.name, stem(src.name), "", "jsonl", "",
-                      str(scratch / f"s{k:05d}.native-rejects.parquet"), kind="jsonl-scan")
+                      str((scratch / f"s{k:05d}.native-rejects.parquet").resolve()),
+                      kind="jsonl-scan")
         )  # fmt: skip
     out: dict[int, Staged] = {}
     for o in _read(reader, jobs):
@@ -128,11 +129,12 @@ def native_job(i: int, s: Staged, mapping: Any, out_dir: Path) -> NativeJob | st
         "table": s.table,
         "sha256": s.sha256,
         "fmt": s.format,
-        "out": str(out_dir / f"{i}.parquet") if written else "",
+        # Absolute: the workers may run in another folder.
+        "out": str((out_dir / f"{i}.parquet").resolve()) if written else "",
     }
     if isinstance(s.native, ScannedJson):
         n = s.native
-        rejects = str(n.scratch / f"{n.scan}.native-rejects-w.parquet")
+        rejects = str((n.scratch / f"{n.scan}.native-rejects-w.parquet").resolve())
         return NativeJob(path=str(n.src.path), gzip=n.src.gzip, encoding=n.encoding, delim="",
                          escape="", header=False, rejects=rejects, kind="jsonl", keys=n.keys,
                          **plan)  # fmt: skip
@@ -155,7 +157,7 @@ def native_job(i: int, s: Staged, mapping: Any, out_dir: Path) -> NativeJob | st
         delim=d.dialect.delim,
         escape=d.dialect.escape,
         header=d.dialect.header,
-        rejects=str(d.rejects.with_suffix(".native.parquet")),
+        rejects=str(d.rejects.with_suffix(".native.parquet").resolve()),
         **plan,
     )
 
