@@ -111,6 +111,15 @@ def test_latin1_tsv_is_read_as_windows_1252(tmp_path: Path) -> None:
     assert any("read as windows-1252" in w for w in e["warnings"])
 
 
+def test_latin1_with_a_break_inside_a_quoted_value_is_converted(tmp_path: Path) -> None:
+    """DuckDB reads the rewritten copy (LF records, the quoted CRLF kept) wrongly: it takes
+    the first break it meets, the quoted CRLF, for the file's. Fuzz case 3:108."""
+    rows = [HEADER, 'CA26,1,619.520.8328,12/01/2011 18:39:03,"\r\nO\u2019B",1']
+    rows += ["CA26,2,619.520.8328,12/01/2011 18:39:03,5,x"] * 3
+    [e] = _both(tmp_path, {"calls.csv": "\r\n".join(rows).encode("cp1252")})
+    assert e["reader"] == "duckdb" and "line breaks" in e["reader_note"]
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [

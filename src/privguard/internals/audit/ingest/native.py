@@ -156,7 +156,8 @@ def decode(job: NativeJob, data: bytes) -> str:
         # As the DuckDB path's rewrite (prepare.py): Windows-1252, breaks outside quoted
         # values made LF.
         text = codecs.charmap_decode(data, "strict", _CP1252)[0].removeprefix("\ufeff")
-        return _outside_quotes(text, QUOTE, False)[0]
+        # A CR left inside a quoted value of LF records misleads DuckDB's break detection.
+        return one_kind_of_break(_outside_quotes(text, QUOTE, False)[0])
     raise Fallback(f"{job.encoding} text (the DuckDB path rewrites it)")
 
 
