@@ -24,15 +24,15 @@ HEADER = "Facility Name,ACCOUNT_NO,Destination Number,CallStartUTC,DurationSec,N
 
 
 def _both(
-    tmp_path: Path, files: dict[str, bytes], reader: Any = read_local
+    tmp_path: Path, files: dict[str, bytes], reader: Any = read_local, mapping_file: Any = None
 ) -> list[dict[str, Any]]:
     """Ingest ``files`` both ways; assert equal outputs; the native run's table entries."""
     dump = tmp_path / "dump"
     for name, data in files.items():
         (dump / name).parent.mkdir(parents=True, exist_ok=True)
         (dump / name).write_bytes(data)
-    ingest(dump, tmp_path / "a")
-    ingest(dump, tmp_path / "b", native=reader)
+    ingest(dump, tmp_path / "a", mapping_file=mapping_file)
+    ingest(dump, tmp_path / "b", native=reader, mapping_file=mapping_file)
     a = json.loads((tmp_path / "a" / "ingest_report.json").read_text())
     b = json.loads((tmp_path / "b" / "ingest_report.json").read_text())
     entries = [dict(e) for e in b["tables"]]
@@ -111,6 +111,21 @@ def test_latin1_tsv_is_read_as_windows_1252(tmp_path: Path) -> None:
     assert any("read as windows-1252" in w for w in e["warnings"])
 
 
+@pytest.mark.parametrize("every", [False, True])
+def test_a_stray_empty_field_is_set_aside_unless_every_record_has_it(
+    tmp_path: Path, every: bool
+) -> None:
+    good = "CA26,2,619.520.8328,12/01/2011 18:39:03,757,b" + ("," if every else "")
+    text = "\n".join([HEADER, good, 'CA26,1,"619,520",12/01/2011 18:39:03,757,a,', good])
+    files = {"calls.csv": text.encode(), "skipped.csv": text.encode()}
+    rules = tmp_path / "m.toml"
+    rules.write_text('[[mapping]]\nfiles = "skipped.csv"\nskip = true\n')
+    e, skipped = _both(tmp_path, files, mapping_file=rules)
+    assert e["reader"] == skipped["reader"] == "spark"
+    assert e["rows_rejected"] == (0 if every else 1) and skipped["rows_accepted"] == 3
+    assert any("that field was dropped" in w for w in e["warnings"]) == every
+
+
 def test_latin1_with_a_break_inside_a_quoted_value_is_converted(tmp_path: Path) -> None:
     """DuckDB reads the rewritten copy (LF records, the quoted CRLF kept) wrongly: it takes
     the first break it meets, the quoted CRLF, for the file's. Fuzz case 3:108."""
@@ -123,7 +138,7 @@ def test_latin1_with_a_break_inside_a_quoted_value_is_converted(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        ("CA26,1,619.520.8328,12/01/2011 18:39:03,757,a,\n", "one empty field more"),
+        ('CA26,1,619.520.8328,12/01/2011 18:39:03,757,a,""\n', "quoted empty field"),
         ('CA26,1,619.520.8328,12/01/2011 18:39:03,757,"a"b\n', "quot"),
         ("CA26,1,619.520.8328,12/01/2011 18:39:03,757,a\r\n", "line breaks"),
     ],

@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from privguard.internals.audit.ingest.readers.delimited.checks import _raw
 from privguard.internals.audit.ingest.readers.delimited.long_lines import MAX_LINE
 from privguard.internals.audit.ingest.readers.delimited.prepare import _CP1252, _outside_quotes
 from privguard.internals.audit.ingest.readers.rejects import Rejects
@@ -89,6 +90,7 @@ class NativeOutcome:
     fallback: str = ""
     rejects: str = ""  # the Rejects file, when any record was rejected
     scan: Any = None  # a "jsonl-scan" job's JsonScan
+    warnings: tuple[str, ...] = ()  # for the table's report entry
 
 
 NativeReader = Callable[[Sequence[NativeJob]], list[NativeOutcome]]
@@ -102,12 +104,14 @@ def run_job(job: NativeJob, data: bytes) -> NativeOutcome:
     out = Path(job.out) if job.out else None
     tmp = out.with_suffix(".native.tmp") if out else None
     found = None
+    warnings: list[str] = []
     try:
         if job.kind == "jsonl-scan":
             found, accepted, rejected = native_json.scan(job, native_json.decode(job, data))
+        elif job.kind == "jsonl":
+            accepted, rejected = _write(native_json.rows(job, data), job, tmp)
         else:
-            rows = native_json.rows if job.kind == "jsonl" else _delimited_rows
-            accepted, rejected = _write(rows(job, data), job, tmp)
+            accepted, rejected = _write(_delimited_rows(job, data, warnings), job, tmp)
     except Fallback as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -115,7 +119,9 @@ def run_job(job: NativeJob, data: bytes) -> NativeOutcome:
     if out is not None and tmp is not None:
         tmp.replace(out)
     rej = Rejects.write(Path(job.rejects), rejected) if rejected else Rejects()
-    return NativeOutcome(job.index, accepted, rej.count, "", str(rej.path or ""), found)
+    return NativeOutcome(
+        job.index, accepted, rej.count, "", str(rej.path or ""), found, tuple(warnings)
+    )
 
 
 def plain_bytes(job: NativeJob, data: bytes) -> bytes:
@@ -301,9 +307,10 @@ class _Table:
 Row = tuple[int, "list[str | None] | None", str, str]  # record, values or None, raw, why
 
 
-def _delimited_rows(job: NativeJob, data: bytes) -> Iterator[Row]:
+def _delimited_rows(job: NativeJob, data: bytes, warnings: list[str]) -> Iterator[Row]:
     """Each record of delimited text: its index, values (None: rejected), raw text, why."""
     text = decode(job, data)
+    keep = _keep_stray(job, text, warnings)
     n = len(job.columns)
     first = job.header
     rec = 0
@@ -316,12 +323,52 @@ def _delimited_rows(job: NativeJob, data: bytes) -> Iterator[Row]:
         if k == n:
             yield rec, [f if f != "" else None for f in fields], body, ""
         elif k == n + 1 and fields[-1] == "":
-            raise Fallback(
-                "a record with one empty field more than the header's columns "
-                "(the DuckDB path's stray-field rules apply)"
-            )
+            if not body.endswith(job.delim):
+                raise Fallback("a quoted empty field past the header's columns")
+            if keep:
+                yield rec, [f if f != "" else None for f in fields[:n]], body, ""
+            else:
+                yield (
+                    rec,
+                    None,
+                    _raw(list[str | None](fields), job.delim),
+                    STRAY.format(n=n, k=n + 1),
+                )
         else:
             yield rec, None, body, _reason(n, k)
+
+
+# As readers/delimited/checks.py: DuckDB accepts one empty field past the header's columns
+# (shifting nothing: it drops it), so the DuckDB path rejects such records, unless every
+# record has it (the file's own habit, kept with a warning), or the table is only counted.
+STRAY = (
+    "TOO MANY COLUMNS: Expected Number of Columns: {n} Found: {k} "
+    "(the last one empty; its values would be shifted by one column)"
+)
+EVERY = (
+    "every record ends in one empty field more than the {n} columns of the header; "
+    "that field was dropped"
+)
+
+
+def _keep_stray(job: NativeJob, text: str, warnings: list[str]) -> bool:
+    """Whether records with one stray empty field are kept (see STRAY)."""
+    d = job.delim
+    if not job.out or not (d + "\n" in text or d + "\r\n" in text or text.endswith(d)):
+        return True  # counted only (as the DuckDB path counts them), or none can have one
+    n = len(job.columns)
+    stray = plain = 0
+    first = job.header
+    for fields, _ in records(job, text):
+        if first:
+            first = False
+            continue
+        plain += len(fields) == n
+        stray += len(fields) == n + 1 and fields[-1] == ""
+    if stray and not plain:
+        warnings.append(EVERY.format(n=n))
+        return True
+    return False
 
 
 def _write(

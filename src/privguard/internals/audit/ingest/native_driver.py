@@ -223,7 +223,7 @@ def read_natively(
             continue
         rejects = Rejects(Path(o.rejects), o.rejected) if o.rejected else Rejects()
         output = f"{out_dir.name}/{o.index}.parquet" if job.out else ""
-        done[o.index] = Written(o.accepted, rejects, output=output)
+        done[o.index] = Written(o.accepted, rejects, tuple(o.warnings), output)
     for index in by_index:  # a job the reader did not answer (Spark skipped its file)
         why[index] = "the native reader did not read this file"
     for i, s, _ in todo:
