@@ -33,7 +33,9 @@ from privguard.internals.audit.ingest.readers.rejects import Rejects
 
 log = logging.getLogger(__name__)
 
-MAX_FILE = 1 << 30  # a file is read whole by one task (Spark's binaryFile stops at 2 GB)
+# A file is read whole by one task, held about four times over (bytes, text, lines, rows):
+# larger files stay with DuckDB, so that two workers fit beside the JVM on a laptop.
+MAX_FILE = 256 << 20
 
 
 @dataclass(frozen=True)
