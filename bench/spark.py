@@ -22,30 +22,18 @@ import filecmp
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from _measure import run_measured
+from _spark_equal import plain_table
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def _plain(t: pa.Table) -> pa.Table:
-    """The table without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
-
-    def f(x: pa.DataType) -> pa.DataType:
-        if pa.types.is_list(x):
-            return pa.list_(f(x.value_type))
-        if pa.types.is_struct(x):
-            return pa.struct([pa.field(y.name, f(y.type)) for y in x])
-        return x
-
-    return t.cast(pa.schema([pa.field(y.name, f(y.type)) for y in t.schema]))
 
 
 def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
@@ -54,17 +42,23 @@ def equal_outputs(a: Path, b: Path) -> dict[str, bool]:
     for name in ("calls", "numbers"):
         ta = pq.read_table(a / "restricted" / f"{name}.parquet")
         tb = pq.read_table(b / "restricted" / f"{name}.parquet")
-        out[f"{name}.parquet"] = _plain(ta).equals(_plain(tb))
+        out[f"{name}.parquet"] = plain_table(ta).equals(plain_table(tb))
     rel = "shareable/summary.json"
     out["summary.json"] = filecmp.cmp(a / rel, b / rel, shallow=False)
     return out
 
 
 def audit_command(
-    leak: Path, out: Path, engine: str, spark_conf: list[str] | None = None
+    leak: Path,
+    out: Path,
+    engine: str,
+    spark_conf: list[str] | None = None,
+    config: Path | None = None,
 ) -> list[str]:
     d = leak / "directory"
     cmd = [str(BIN / "privguard"), "audit", str(leak / "dump"), "--out", str(out)]
+    if config is not None and engine == "spark":
+        cmd += ["--config", str(config)]
     cmd += ["--directory", str(d / "bar_directory.csv")]
     cmd += ["--directory", str(d / "public_defenders.xlsx")]
     cmd += ["--registry", str(leak / "registry" / "do_not_record.csv"), "--engine", engine]
@@ -75,12 +69,19 @@ def audit_command(
     return cmd
 
 
-def run(leak: Path, out: Path, label: str, spark_conf: list[str] | None = None) -> dict[str, Any]:
+def run(
+    leak: Path, out: Path, label: str, spark_conf: list[str] | None = None, native: bool = True
+) -> dict[str, Any]:
     result: dict[str, Any] = {"leak": str(leak), "label": label, "runs": {}}
     result["spark_conf"] = list(spark_conf or [])
+    result["native_reads"] = native
+    config = None
+    if not native:  # DuckDB converts every table, as before Spark read text itself
+        config = out / "no_native_reads.toml"
+        config.write_text("[spark]\nnative_reads = false\n")
     for engine in ("duckdb", "spark"):
         target = out / engine
-        cmd = audit_command(leak, target, engine, spark_conf)
+        cmd = audit_command(leak, target, engine, spark_conf, config)
         # This checkout's privguard, not whichever the venv's entry point would import.
         env = {"PYTHONPATH": str(HERE.parent / "src"), "PYSPARK_PYTHON": sys.executable}
         m = run_measured(cmd, log_path=out / f"{engine}.log", timeout_s=4 * 3600, env=env)
@@ -91,6 +92,10 @@ def run(leak: Path, out: Path, label: str, spark_conf: list[str] | None = None) 
                 s["stage"]: {k: s.get(k) for k in ("wall_s", "cpu_s", "peak_rss_mb")}
                 for s in json.loads(timings.read_text())
             }
+        report = target / "restricted" / "work" / "ingest_report.json"
+        if engine == "spark" and report.is_file():  # which tables Spark read itself
+            tables = json.loads(report.read_text())["tables"]
+            entry["tables_read"] = dict(Counter(t.get("reader", "duckdb") for t in tables))
         result["runs"][engine] = entry
         print(f"{label} {engine}: rc={m.returncode} wall {m.wall_s:.0f}s cpu {m.cpu_s:.0f}s "
               f"peak {m.peak_rss_mb:.0f} MB (tree) load {m.load_avg_1m}", flush=True)  # fmt: skip
@@ -121,6 +126,8 @@ def main() -> None:
     p.add_argument("--label", default=None, help="name of the result file (default: folder)")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="passed to the Spark audit, e.g. spark.driver.memory=6g")  # fmt: skip
+    p.add_argument("--native-reads", choices=("on", "off"), default="on",
+                   help="off: DuckDB converts every table for Spark ([spark] native_reads)")  # fmt: skip
     args = p.parse_args()
     args.out = args.out.resolve()  # the runs start from the repository root
     if args.rows:
@@ -132,7 +139,7 @@ def main() -> None:
     # from the root (bench/ once held a profile.py that shadowed the standard library's).
     os.chdir(HERE.parent)
     args.out.mkdir(parents=True, exist_ok=True)
-    result = run(args.leak, args.out, label, args.spark_conf)
+    result = run(args.leak, args.out, label, args.spark_conf, args.native_reads == "on")
     result["cores"] = os.cpu_count()
     dest = HERE / "results" / f"spark_{label}.json"
     dest.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,8 +1,8 @@
 """Where Spark's time goes: the Spark stages of one audit, query by query.
 
-Takes a finished DuckDB audit folder (its ingested tables are reused: ingest runs on
-DuckDB either way), copies it, and runs normalize, dedupe, identify and findings on a
-Spark executor. Per stage it prints the wall time, the CPU time of this process and of
+Takes a finished DuckDB audit folder (its ingested tables are reused: ingest, where Spark
+reads CSV/TSV itself, is not profiled here; bench/spark.py times whole audits), copies it,
+and runs normalize, dedupe, identify and findings on a Spark executor. Per stage it prints the wall time, the CPU time of this process and of
 every process under it (the JVM and Spark's Python workers), how many Spark
 statements ran, and the slowest statements with their times.
 
@@ -15,13 +15,16 @@ import argparse
 import logging
 import re
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-import pyarrow as pa
 import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _spark_equal import plain_table
 
 
 class _Queries(logging.Handler):
@@ -52,19 +55,6 @@ def _tree_cpu() -> float:
 
 # Outputs of the Spark stages compared with the DuckDB audit's, value for value.
 EQUAL = ("work/normalized.parquet", "calls.parquet", "numbers.parquet", "registry.parquet")
-
-
-def _plain(schema: pa.Schema) -> pa.Schema:
-    """The schema without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
-
-    def f(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_list(t):
-            return pa.list_(f(t.value_type))
-        if pa.types.is_struct(t):
-            return pa.struct([pa.field(x.name, f(x.type)) for x in t])
-        return t
-
-    return pa.schema([pa.field(x.name, f(x.type)) for x in schema])
 
 
 def _jobs(ex: object) -> tuple[int, int, int]:
@@ -139,7 +129,7 @@ def main() -> None:
                 print(f"   {t:7.2f}s {sql[:150]}")
         for rel in EQUAL:
             a, b = (pq.read_table(x / "restricted" / rel) for x in (args.audit, out))
-            same = a.cast(_plain(a.schema)).equals(b.cast(_plain(b.schema)))
+            same = plain_table(a).equals(plain_table(b))
             print(f"{rel}: {'equal' if same else 'DIFFERENT'} to DuckDB's ({a.num_rows} rows)")
     finally:
         ex.close()

@@ -30,7 +30,11 @@ from privguard.internals.audit.engines.spark import (
 )
 from privguard.internals.audit.settings import parse_settings
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+sys.path.insert(0, str(ROOT / "bench"))
+from _spark_equal import plain_schema, plain_table  # noqa: E402
+
 # Small shuffles: a few thousand calls do not need Spark's default 200 partitions.
 CONF = {"spark.sql.shuffle.partitions": "2"}
 OUTPUT_TABLES = (
@@ -154,6 +158,12 @@ def test_case_file_spark_table() -> None:
     assert merged.conf == {"spark.executor.memory": "2g", "spark.executor.cores": "2"}
     with pytest.raises(SettingsError):
         parse_settings({"spark": {"mastr": "x", "conf": {"executor.memory": "2g"}}})
+    # Spark's own reading of delimited text: on unless the case file turns it off.
+    assert merged.native_reads
+    off = parse_settings({"spark": {"native_reads": False}}).spark
+    assert not off.merged(SparkOptions("local[2]")).native_reads
+    with pytest.raises(SettingsError, match="native_reads must be true or false"):
+        parse_settings({"spark": {"native_reads": "no"}})
 
 
 def test_cli_refuses_spark_options_without_the_spark_engine(tmp_path: Path) -> None:
@@ -210,19 +220,6 @@ def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def _plain(schema: pa.Schema) -> pa.Schema:
-    """The schema without NOT NULL flags (DuckDB marks some columns required, Spark not)."""
-
-    def f(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_list(t):
-            return pa.list_(f(t.value_type))
-        if pa.types.is_struct(t):
-            return pa.struct([pa.field(x.name, f(x.type)) for x in t])
-        return t
-
-    return pa.schema([pa.field(x.name, f(x.type)) for x in schema])
-
-
 @spark
 @slow
 @needs_pyspark
@@ -230,11 +227,37 @@ def _plain(schema: pa.Schema) -> pa.Schema:
 def test_tables_equal_row_for_row(audits: dict[str, Path], name: str) -> None:
     a = pq.read_table(audits["duckdb"] / "restricted" / name)
     b = pq.read_table(audits["spark"] / "restricted" / name)
-    assert _plain(a.schema) == _plain(b.schema)
+    assert plain_schema(a.schema) == plain_schema(b.schema)
     assert a.num_rows == b.num_rows and a.num_rows > 0
     # Both files are written in their query's order: compared as they are, not re-sorted.
     for col in a.column_names:
         assert a[col].to_pylist() == b[col].to_pylist(), col
+
+
+@spark
+@slow
+@needs_pyspark
+def test_spark_read_the_text_tables_itself(audits: dict[str, Path]) -> None:
+    """The equality above went through Spark's own reading of CSV/TSV and JSON lines."""
+    work = Path("restricted") / "work" / "ingest_report.json"
+    tables = json.loads((audits["spark"] / work).read_text())["tables"]
+    text = [t for t in tables if t["format"] in ("csv", "tsv", "jsonl")]
+    converted = [(t["file"], t.get("reader_note")) for t in text if t["reader"] != "spark"]
+    assert len(text) >= 30 and not converted, converted
+    assert sum(t["format"] == "jsonl" for t in text) >= 10
+    delimited = [t for t in text if t["format"] != "jsonl"]
+    assert sum(t["rows_rejected"] for t in delimited) >= 3  # set-aside records, read natively
+    latin1 = [
+        t
+        for t in delimited
+        if any(w in ("read as latin-1", "read as windows-1252") for w in t["warnings"])
+    ]
+    assert latin1  # latin-1 text (TSV and CSV), read natively
+    assert {t["reader"] for t in tables if t["format"] == "xlsx"} == {"duckdb"}
+    # A DuckDB audit's report is as it was: no reader field.
+    assert all(
+        "reader" not in t for t in json.loads((audits["duckdb"] / work).read_text())["tables"]
+    )
 
 
 @spark
@@ -289,7 +312,7 @@ def test_normalize_on_spark_equals_duckdb(audits: dict[str, Path]) -> None:
     """The audit's normalize ran on Spark (--engine spark): its outputs equal DuckDB's."""
     a, b = (audits[e] / "restricted" / "work" for e in ("duckdb", "spark"))
     ta, tb = pq.read_table(a / "normalized.parquet"), pq.read_table(b / "normalized.parquet")
-    assert _plain(ta.schema) == _plain(tb.schema) and ta.num_rows == tb.num_rows > 0
+    assert plain_schema(ta.schema) == plain_schema(tb.schema) and ta.num_rows == tb.num_rows > 0
     for col in ta.column_names:
         assert ta[col].to_pylist() == tb[col].to_pylist(), col
     assert filecmp.cmp(a / "set_aside.csv", b / "set_aside.csv", shallow=False)
@@ -366,6 +389,6 @@ def test_spark_submit_runs_the_audit(audits: dict[str, Path], tmp_path: Path) ->
     for name in ("calls", "numbers"):
         a = pq.read_table(audits["duckdb"] / "restricted" / f"{name}.parquet")
         b = pq.read_table(out / "restricted" / f"{name}.parquet")
-        assert a.cast(_plain(a.schema)).equals(b.cast(_plain(b.schema))), name
+        assert plain_table(a).equals(plain_table(b)), name
     rel = "shareable/summary.json"
     assert filecmp.cmp(audits["duckdb"] / rel, out / rel, shallow=False)

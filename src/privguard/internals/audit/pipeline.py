@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# With engine="spark", these stages run on Spark; ingest runs on DuckDB (it writes the
-# Parquet the Spark stages read) and report renders the outputs with DuckDB.
+# With engine="spark", these stages run on Spark. Ingest maps every table on DuckDB; Spark
+# reads the delimited text itself (ingest/native.py), DuckDB converts the rest to the
+# Parquet the Spark stages read; report renders the outputs with DuckDB.
 SPARK_STAGES = ("normalize", "dedupe", "identify", "findings")
 
 # DuckDB's own default is 80% of RAM; a laptop audit must leave room for everything else
@@ -99,6 +100,7 @@ def audit(
     from privguard.internals.audit.findings.api import findings
     from privguard.internals.audit.identify.api import identify
     from privguard.internals.audit.ingest.api import ingest
+    from privguard.internals.audit.ingest.native_driver import engine_reader
     from privguard.internals.audit.normalize.api import normalize
     from privguard.internals.audit.report.api import report
 
@@ -125,12 +127,15 @@ def audit(
     executor = connect(options)
     # The Spark stages' executor; with DuckDB, the same one runs every stage.
     heavy = executor
+    native = None  # the Spark engine's reader of delimited text (ingest/native.py)
     if engine == "spark":
-        try:  # the case file's [spark] table, with the caller's master and conf on top
-            heavy = connect(options, engine="spark", spark=settings.spark.merged(spark))
+        spark = settings.spark.merged(spark)  # the case file's [spark], the caller's on top
+        try:
+            heavy = connect(options, engine="spark", spark=spark)
         except BaseException:
             executor.close()
             raise
+        native = engine_reader(heavy) if spark.native_reads else None
     timings = Timings()
     try:
         with timings.stage("ingest") as info:
@@ -141,6 +146,7 @@ def audit(
                 executor=executor,
                 progress=progress,
                 limits=settings.ingest,
+                native=native,
             )
             info["rows"] = ingested.totals.get("rows_read")
         with timings.stage("normalize"):

@@ -16,10 +16,10 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,6 +30,7 @@ from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.audit.engines.dialect import PRINTF_UDF, Rendered, to_spark
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Spark settings privguard needs for results equal to DuckDB's; a user's conf cannot change them.
 FIXED_CONF: dict[str, str] = {
@@ -57,23 +58,30 @@ class SparkOptions:
 
     master: str | None = None  # None: spark-submit's --master, else local[2]
     conf: Mapping[str, str] = field(default_factory=dict)
+    # Spark reads delimited text itself (ingest/native.py); off: DuckDB converts every table.
+    native_reads: bool = True
 
     def merged(self, over: SparkOptions | None) -> SparkOptions:
         """These options with ``over``'s master and conf keys taking precedence."""
         if over is None:
             return self
-        return SparkOptions(over.master or self.master, {**self.conf, **over.conf})
+        return SparkOptions(
+            over.master or self.master,
+            {**self.conf, **over.conf},
+            self.native_reads and over.native_reads,
+        )
 
 
 def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> SparkOptions:
-    """Validate a ``[spark]`` table (``master``, ``conf = { "spark.x" = "..." }``)."""
+    """Validate a ``[spark]`` table (``master``, ``conf = { "spark.x" = "..." }``,
+    ``native_reads``)."""
     if section is None:
         return SparkOptions()
     if not isinstance(section, dict):
         problems.add(f"{where} must be a table")
         return SparkOptions()
-    for key in sorted(set(section) - {"master", "conf"}):
-        problems.add(f"{where} unknown key {key!r}; known keys: master, conf")
+    for key in sorted(set(section) - {"master", "conf", "native_reads"}):
+        problems.add(f"{where} unknown key {key!r}; known keys: master, conf, native_reads")
     master = section.get("master")
     if master is not None and (not isinstance(master, str) or not master.strip()):
         problems.add(f'{where} master must be text such as "local[2]" or "spark://host:7077"')
@@ -82,7 +90,11 @@ def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> Spa
     if not isinstance(conf, dict):
         problems.add(f'{where} conf must be a table such as {{ "spark.executor.memory" = "8g" }}')
         conf = {}
-    return SparkOptions(master=master, conf=check_conf(conf, problems, f"{where} conf"))
+    native = section.get("native_reads", True)
+    if not isinstance(native, bool):
+        problems.add(f"{where} native_reads must be true or false")
+        native = True
+    return SparkOptions(master, check_conf(conf, problems, f"{where} conf"), native)
 
 
 def check_conf(conf: Mapping[str, Any], problems: Problems, where: str) -> dict[str, str]:
@@ -296,6 +308,37 @@ class SparkExecutor:
         where = self._scratch / f"arrow_{name}_{self._n}.parquet"
         pq.write_table(table, where)
         self.session.read.parquet(str(where)).createOrReplaceTempView(name)
+
+    def map_files(self, paths: Sequence[str], fn: Callable[[int, bytes], T]) -> list[tuple[int, T]]:
+        """Spark reads each file itself and runs ``fn(k, its bytes)`` on a worker.
+
+        ``k`` is the file's position in ``paths``. Files go through Spark's ``binaryFile``
+        source (any file system Spark reads), whole: a task a file, several files a task.
+        Returns ``(k, result)`` for every file Spark read; a file it skipped is absent.
+        """
+        if not paths:
+            return []
+        resolved = [str(Path(p).resolve()) for p in paths]
+        index = {p: k for k, p in enumerate(resolved)}
+
+        def run(row: Any) -> list[tuple[int, T]]:
+            from urllib.parse import unquote
+
+            # file:/x, file:///x or /x, maybe percent-encoded (not urlparse: a # or ; is
+            # part of a file's name here).
+            where = row.path.removeprefix("file:")
+            where = "/" + where.lstrip("/") if where.startswith("/") else where
+            for key in (where, unquote(where), row.path):
+                if key in index:
+                    return [(index[key], fn(index[key], bytes(row.content)))]
+            return []
+
+        what = f"binaryFile read of {len(paths)} file(s)"
+        # No partition discovery: a dump's folders may look like key=value by chance.
+        reader = self.session.read.format("binaryFile").option("recursiveFileLookup", "true")
+        df = self._run(lambda: reader.load(resolved), what)
+        rdd = df.select("path", "content").rdd.flatMap(run)
+        return list(self._run(rdd.collect, what))
 
     def copy_to_parquet(self, sql: str, path: Path) -> int:
         """One Parquet file in the query's order (Spark writes a folder of parts: merged)."""

@@ -17,11 +17,11 @@ from privguard.internals.audit.ingest.discover import SourceFile, discover
 from privguard.internals.audit.ingest.explain import describe
 from privguard.internals.audit.ingest.limits import Limits
 from privguard.internals.audit.ingest.mapping import Mapping
+from privguard.internals.audit.ingest.native import NativeReader
+from privguard.internals.audit.ingest.native_driver import mark_readers, read_natively, stage_json
 from privguard.internals.audit.ingest.parallel import Workers
 from privguard.internals.audit.ingest.readers import Staged
-from privguard.internals.audit.ingest.readers.delimited import (
-    read_csv_file,
-)
+from privguard.internals.audit.ingest.readers.delimited import read_csv_file
 from privguard.internals.audit.ingest.readers.jsonl import read_json_array, read_jsonl
 from privguard.internals.audit.ingest.readers.parquet import read_parquet
 from privguard.internals.audit.ingest.readers.probe import probe
@@ -82,6 +82,7 @@ def ingest(
     executor: Executor | None = None,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    native: NativeReader | None = None,
 ) -> IngestResult:
     """Read every table under ``dump`` into ``work``, mapped onto the canonical call schema.
 
@@ -99,7 +100,10 @@ def ingest(
     ``executor`` writes ``rejects.csv``; its options (memory limit, temp directory) configure
     the two worker connections that read and write the tables in parallel. ``progress``
     receives ``reading tables`` (bytes) and ``writing tables`` (tables). ``limits`` (the
-    ``[ingest]`` section: :class:`~.limits.Limits`) bounds what archives may extract. Files that hold no
+    ``[ingest]`` section: :class:`~.limits.Limits`) bounds what archives may extract.
+    ``native`` (the Spark engine's reader, :mod:`.native`) reads the delimited tables it
+    can itself, numbered as here; the rest are converted as usual, and each table's
+    ``reader`` in the report says which way it went (and why not natively). Files that hold no
     readable table (damaged archives, workbooks, databases, other file types) are listed in
     ``IngestResult.skipped_files`` and the report, never dropped silently.
 
@@ -140,7 +144,9 @@ def ingest(
     if ex is None:
         ex = connect()
     try:
-        return _run(ex, dump, work, scratch, out_dir, settings, progress, limits or Limits())
+        return _run(
+            ex, dump, work, scratch, out_dir, settings, progress, limits or Limits(), native
+        )
     finally:
         if executor is None:
             ex.close()
@@ -170,7 +176,10 @@ def _stage_file(
         tables, notes = (probed, []) if probed else _stage(ex, src, scratch, scan)
         # Delimited text brings its first rows; a table with none is counted by the writer.
         tables = [
-            s if s.deferred is not None else replace(s, sample=_sample(ex, s)) for s in tables
+            s
+            if s.deferred is not None or s.native is not None
+            else replace(s, sample=_sample(ex, s))
+            for s in tables
         ]
     except (InputError, EngineError) as exc:
         # A damaged file (truncated gzip, broken workbook) is listed, never dropped silently.
@@ -243,8 +252,13 @@ def _stage_all(
     heads: list[list[Staged]],
     scratch: Path,
     progress: Progress,
+    native: NativeReader | None = None,
 ) -> tuple[list[Staged], list[int], list[dict[str, str]], list[dict[str, Any]]]:
-    """Stage every file: its tables, the worker holding each, warnings and unreadable files."""
+    """Stage every file: its tables, the worker holding each, warnings and unreadable files.
+
+    JSON lines a ``native`` reader scanned are not read by DuckDB (native_driver.py)."""
+    scanned, not_scanned = stage_json(native, files, scratch) if native else ({}, {})
+    heads = [[scanned[k]] if k in scanned else h for k, h in enumerate(heads)]
     progress.start("reading tables", total=sum(f.size for f in files))
     results, owners = workers.spread(
         list(enumerate(files)),
@@ -258,7 +272,11 @@ def _stage_all(
     owner: list[int] = []
     warnings: list[dict[str, str]] = []
     unreadable: list[dict[str, Any]] = []
-    for src, k, (tables, notes, failure) in zip(files, owners, results, strict=True):
+    for j, (src, k, (tables, notes, failure)) in enumerate(
+        zip(files, owners, results, strict=True)
+    ):
+        if j in not_scanned:  # why DuckDB staged it, for the report
+            tables = [replace(s, native=not_scanned[j]) for s in tables]
         staged += tables
         owner += [k] * len(tables)
         warnings += [{"file": src.name, "warning": w} for w in notes]
@@ -327,6 +345,7 @@ def _run(
     settings: Settings,
     progress: Progress,
     limits: Limits,
+    native: NativeReader | None = None,
 ) -> IngestResult:
     """discover -> probe -> stage -> map -> write -> report entries."""
     try:
@@ -346,7 +365,9 @@ def _run(
     workers = Workers(ex.options, scratch, WORKERS)
     try:
         heads, decided = _probe_all(workers, dump, files, scratch, settings)
-        staged, owner, notes, unreadable = _stage_all(workers, files, heads, scratch, progress)
+        staged, owner, notes, unreadable = _stage_all(
+            workers, files, heads, scratch, progress, native
+        )
         warnings += notes
         skipped_files += unreadable
         maps, _ = map_all(staged, settings, decided)
@@ -358,12 +379,20 @@ def _run(
             (i, s, m if s.sample and not m.skip else None)
             for i, (s, m) in enumerate(zip(staged, maps, strict=True))
         ]
-        outputs = _write_all(workers, todo, owner, out_dir, progress)
+        done, not_native = read_natively(native, todo, out_dir) if native else ({}, {})
+        rest = [k for k in range(len(todo)) if k not in done]
+        converted = _write_all(
+            workers, [todo[k] for k in rest], [owner[k] for k in rest], out_dir, progress
+        )
+        by_table = dict(zip(rest, converted, strict=True)) | done
+        outputs = [by_table[k] for k in range(len(todo))]
     finally:
         workers.close()
     entries = [
         _entry(i, s, m, w) for i, (s, m, w) in enumerate(zip(staged, maps, outputs, strict=True))
     ]
+    if native is not None:
+        mark_readers(entries, done, not_native)
     sizes = {f.name: f.size for f in files}
     for s, w in zip(staged, outputs, strict=True):
         if w.failure:

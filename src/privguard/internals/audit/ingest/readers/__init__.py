@@ -42,6 +42,10 @@ class Deferred:
     # The line scan of ``path`` made when it was staged (its breaks were checked then), so
     # that the writer does not read the file again; None: scanned when written.
     lines: Lines | None = None
+    # The bytes a native reader (ingest/native.py) may parse instead: (path, gzip, encoding)
+    # of the file before any rewrite but an encoding's; None (with why) when it may not.
+    origin: tuple[Path, bool, str] | None = None
+    origin_why: str = ""
 
 
 @dataclass
@@ -62,6 +66,9 @@ class Staged:
     files: list[Path] = field(default_factory=list)  # scratch files the staged rows read
     deferred: Deferred | None = None  # counted when written (delimited text)
     sample: list[tuple[Any, ...]] = field(default_factory=list)  # first rows, for mapping
+    # JSON lines scanned by a native reader (ingest/native_driver.py), not staged by DuckDB;
+    # a text: why the native reader could not scan them.
+    native: Any = None
 
     @property
     def rejected(self) -> int:

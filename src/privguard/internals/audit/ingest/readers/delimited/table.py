@@ -312,6 +312,7 @@ def _read_csv_file(
 ) -> Staged:
     original = src
     src, encoding, head, warnings = _plain_text(src, scratch, scan, breaks)
+    head_encoding = encoding if src is original else _detected(original)
     text = _decode(head, encoding)
     try:
         delim, escape, rows = sniff(text, "\t" if src.format == "tsv" else ",")
@@ -354,6 +355,7 @@ def _read_csv_file(
     )
     d = Deferred(src.path, len(names), dialect, scan, scratch / f"{scan}.rejects.parquet")
     d.notes = notes
+    d.origin, d.origin_why = _origin(original, src, breaks, head_encoding)
     kept: list[Path] = []
     if lines is not None and not notes:  # with notes, a copy without them is parsed
         d.lines, kept = _kept(lines, scratch, scan)
@@ -371,6 +373,24 @@ def _read_csv_file(
         deferred=d,
         files=kept,
     )
+
+
+def _detected(src: SourceFile) -> str:
+    """The encoding a rewritten file was read in (looked at again: a few chunks)."""
+    with _open(src.path, src.gzip) as fh:
+        head = fh.read(_HEAD)
+    return detect_encoding(src.path, src.gzip, head)
+
+
+def _origin(
+    original: SourceFile, src: SourceFile, breaks: str, encoding: str
+) -> tuple[tuple[Path, bool, str] | None, str]:
+    """The bytes a native reader may parse for this file (see ingest/native.py), or why not."""
+    if breaks or (src is not original and encoding == "utf-8"):
+        return None, "its line breaks were rewritten before DuckDB could read it"
+    if encoding not in ("utf-8", "latin-1"):
+        return None, f"{encoding} text, rewritten before DuckDB could read it"
+    return (original.path, original.gzip, encoding), ""
 
 
 SPILL_LINES = 1 << 20  # a scan's line positions past this many wait on disk to be written
