@@ -1,9 +1,9 @@
 """``normalized.parquet`` in row order without one sort of every row (issue #20).
 
 Sorting all kept rows at once made the 144 M-row audit spill 26 GB. Above
-:data:`PART_ROWS` rows the rows are cut into parts at exact ranks of ``row_key``; each
-part is sorted alone (it fits in memory) into a scratch file, and one ``COPY`` streams the
-parts, in order, into the output.
+``settings.part_rows`` rows the rows are cut into parts at exact ranks of ``row_key``;
+each part is sorted alone (sized to sort within the engine's memory) into a scratch file,
+and one ``COPY`` streams the parts, in order, into the output.
 
 The output is byte-identical to the single sort's. DuckDB writes a sorted result in row
 groups of exactly :data:`ROW_GROUP_ROWS` rows (the last one shorter), and a row group's
