@@ -19,14 +19,13 @@ from privguard.errors import InputError
 from privguard.internals.audit import schema
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
-from privguard.internals.audit.normalize import clocks, facilities, zones
+from privguard.internals.audit.normalize import clocks, facilities, ordered, zones
 from privguard.internals.audit.normalize import sql as nsql
 from privguard.internals.audit.normalize.phones_sql import fallback_update_sql, numbers_sql
 from privguard.internals.audit.normalize.settings import Settings
 from privguard.internals.audit.normalize.stage import (
     SET_ASIDE_ORDER,
     final_sql,
-    kept_sql,
     set_aside_sql,
     stage_sql,
     table_report_sql,
@@ -140,7 +139,15 @@ def normalize(
             zones.register_table_zones(ex, guesses)
             out = work / OUTPUT
             ex.execute(f"CREATE OR REPLACE TEMP VIEW _pg_final AS {final_sql(stage)}")
-            ex.copy_to_parquet(kept_sql("_pg_final", ", ".join(schema.NORMALIZED_COLUMNS)), out)
+            ordered.write_kept(
+                ex,
+                "_pg_final",
+                ", ".join(schema.NORMALIZED_COLUMNS),
+                out,
+                work / "_normalize_parts",
+                rows_hint=sum(int(e["rows"]) for e in tables.values()),
+                part_rows=cfg.part_rows,
+            )
             write_safe_csv(
                 ex, set_aside_sql("_pg_final"), work / SET_ASIDE, order_by=SET_ASIDE_ORDER
             )

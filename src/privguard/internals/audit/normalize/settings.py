@@ -37,6 +37,10 @@ class Settings:
     infer_tolerance_s: int = 300
     infer_sample_rows: int = 20000
     infer_min_matches: int = 10
+    # Not a case-file key: rows sorted at once when normalized.parquet is written, a
+    # multiple of DuckDB's 122,880-row group (normalize/ordered.py); benches and tests
+    # lower it. 98 groups (about 12 M rows, as dedupe's buckets) sort within a 5 GB limit.
+    part_rows: int = 98 * 122_880
 
 
 _INTS = {"infer_tolerance_s": 1, "infer_sample_rows": 100, "infer_min_matches": 1}

@@ -8,10 +8,12 @@ the row's IANA zone when the row or table names one (``row_zone``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from privguard.internals.audit.normalize import sql as nsql
-from privguard.internals.audit.sql import quote_literal
+from privguard.internals.audit.sql import parquet_source, quote_literal
 
 ROW_KEY_SHIFT = 1 << 40  # row_key = table_id * 2**40 + src_row: unique and ordered
 
@@ -115,9 +117,79 @@ def final_sql(stage: str) -> str:
     )
 
 
-def kept_sql(final: str, columns: str) -> str:
-    """The rows that may be calls, in row order: what ``normalized.parquet`` holds."""
-    return f"SELECT {columns} FROM {final} WHERE NOT {JUNK} ORDER BY row_key"
+def kept_sql(final: str, columns: str, low: int | None = None, high: int | None = None) -> str:
+    """The rows that may be calls, in row order: what ``normalized.parquet`` holds; with
+    ``low``/``high``, only those with ``low <= row_key < high`` (one part of it)."""
+    where = f"NOT {JUNK}"
+    if low is not None:
+        where += f" AND row_key >= {int(low)}"
+    if high is not None:
+        where += f" AND row_key < {int(high)}"
+    return f"SELECT {columns} FROM {final} WHERE {where} ORDER BY row_key"
+
+
+def kept_blocks_sql(final: str, block: int) -> str:
+    """Kept rows per block of ``block`` consecutive row keys, in key order (a rank histogram)."""
+    return (
+        f"SELECT row_key // {int(block)} AS b, count(*) FROM {final} "
+        f"WHERE NOT {JUNK} GROUP BY b ORDER BY b"
+    )
+
+
+def cut_keys_sql(final: str, block: int, wanted: list[tuple[int, int]]) -> str:
+    """(block, rank, row_key) of the kept row at each 0-based (block, rank) of ``wanted``."""
+    values = ", ".join(f"({int(b)}, {int(r)})" for b, r in wanted)
+    ranges = " OR ".join(
+        f"(row_key >= {int(b) * int(block)} AND row_key < {(int(b) + 1) * int(block)})"
+        for b, _ in wanted
+    )
+    return f"""
+    SELECT k.b, k.r, k.row_key FROM (
+        SELECT row_key // {int(block)} AS b, row_key,
+               row_number() OVER (PARTITION BY row_key // {int(block)} ORDER BY row_key) - 1 AS r
+        FROM {final} WHERE NOT {JUNK} AND ({ranges})) k
+    JOIN (VALUES {values}) w(b, r) ON w.b = k.b AND w.r = k.r"""
+
+
+def parts_union_sql(parts: Sequence[Path], columns: Sequence[tuple[str, str, bool]]) -> str:
+    """Every row of ``parts`` in file order: one single-file scan per part (order kept).
+
+    ``columns`` is (name, type, nullable) in order. The engine writes a column REQUIRED
+    when it knows it holds no NULL, and parts often hold none where the one sort could
+    not know it: a last branch of no rows gives each nullable column a NULL constant
+    (and each other column a non-NULL one) so the written schema is the sort's."""
+    scans = [f"SELECT * FROM {parquet_source(p)}" for p in parts]
+    typed = ", ".join(
+        f'CAST(NULL AS {t}) AS "{n}"' if nullable else f'{_non_null(t)} AS "{n}"'
+        for n, t, nullable in columns
+    )
+    return " UNION ALL ".join([*scans, f"SELECT {typed} FROM range(0)"])
+
+
+def constant_types_ok(types: Sequence[str]) -> bool:
+    """Whether :func:`parts_union_sql` can write a non-NULL constant of every type."""
+    return all(_non_null(t) is not None for t in types)
+
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _non_null(t: str) -> str | None:
+    u = t.upper()
+    if u == "VARCHAR":
+        return "''"
+    if u == "BOOLEAN":
+        return "false"
+    if u.startswith(("TIMESTAMP", "DATE")):
+        return f"CAST(TIMESTAMP '2000-01-01' AS {t})"
+    if u.lstrip("U").startswith(_NUMERIC):
+        return f"CAST(0 AS {t})"
+    return None
+
+
+def parquet_nullable_sql(path: Path) -> str:
+    """(name, repetition type) of every column of the Parquet file ``path``, the root first."""
+    return f"SELECT name, repetition_type FROM parquet_schema({quote_literal(str(path))})"
 
 
 def set_aside_sql(final: str) -> str:
