@@ -13,6 +13,7 @@ from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.pseudonyms import pseudonym_sql
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import (
+    by_inmate_sql,
     copy_parquet_sql,
     csv_safe_sql,
     parquet_source,
@@ -236,17 +237,10 @@ def privileged_calls_export_sql() -> str:
     return "SELECT * FROM pg_export_calls ORDER BY call_id"
 
 
-def by_inmate_sql() -> str:
-    """The ``by_inmate`` export: calls to attorney numbers per facility and inmate."""
-    return (
-        "SELECT coalesce(facility, '(unknown)') AS facility, "
-        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
-        "min(inmate_name) AS inmate_name, count(*) AS calls, "
-        "count(*) FILTER (WHERE completed) AS completed, "
-        "count(*) FILTER (WHERE recorded) AS recorded, "
-        "count(*) FILTER (WHERE recorded AND registered_then) AS violations "
-        "FROM pg_export_calls GROUP BY 1, 2 ORDER BY recorded DESC, calls DESC, 1, 2"
-    )
+def by_inmate_export_sql() -> str:
+    """The ``by_inmate`` export: calls to attorney numbers per facility and inmate, built as
+    findings builds ``restricted/findings/by_inmate.csv`` (people pseudonymized here)."""
+    return by_inmate_sql("pg_export_calls", ordered=True)
 
 
 def letter_pairs_sql() -> str:
