@@ -247,9 +247,9 @@ def rows(table: pa.Table) -> list[dict[str, Any]]:
 RECORDING_FLAGS = ("recorded", "recorded_from")
 OLDER_FLAGS = (
     "This audit was made by an earlier privguard, before recording was inferred from each "
-    "facility's practice ({file} has no {missing} column): nothing is inferred in this report, and "
-    "a call counts as recorded only where the records show it. To apply the inference, run "
-    "the audit again (privguard audit ...) into a new folder."
+    "facility's practice ({file} has no {missing} column): nothing is inferred in this "
+    "report, and a call counts as recorded only where the records show it. To apply the "
+    "inference, run the audit again (privguard audit ...) into a new folder."
 )
 
 

@@ -59,7 +59,8 @@ def _older_flags(paths: AuditPaths) -> str:
     shown by a recording reference, else by a recorded flag, else unknown (never inferred)."""
     ref, flag, _ = (quote_literal(s) for s in RECORDING_SOURCES)
     return (
-        f"SELECT f.call_id, f.registered_at_call, f.registry_violation, c.recorded, CASE WHEN c.recording_ref IS NOT NULL THEN {ref} "
+        "SELECT f.call_id, f.registered_at_call, f.registry_violation, c.recorded, "
+        f"CASE WHEN c.recording_ref IS NOT NULL THEN {ref} "
         f"WHEN c.recorded IS NOT NULL THEN {flag} END AS recorded_from "
         f"FROM {parquet_source(paths.flags)} f "
         f"JOIN {parquet_source(paths.calls)} c ON c.call_id = f.call_id"
