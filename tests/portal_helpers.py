@@ -6,7 +6,7 @@ import re
 import time
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response  # what the TestClient returns (it runs over httpx2)
 
 from privguard.internals.prevention.db import transaction
 from privguard.internals.prevention.registry import workflow as W

@@ -18,8 +18,9 @@ _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F) if c not in (0x
 _CONTROL.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})  # C1 controls (CSI, ...)
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters other than tab and newline written as escapes."""
+def printable(text: str) -> str:
+    """``text`` as a person should see it: control characters other than tab and newline
+    written as escapes (``\\x1b``), so a terminal neither acts on them nor hides them."""
     return text.translate(_CONTROL)
 
 
@@ -64,7 +65,7 @@ class PrivguardError(Exception):
         parts += [f"  - {p}" for p in self.problems]
         if self.fix:
             parts.append(f"Fix: {self.fix}")
-        return "\n".join(_printable(p) for p in parts)
+        return "\n".join(printable(p) for p in parts)
 
     def to_dict(self) -> dict[str, Any]:
         """The service's JSON error shape."""

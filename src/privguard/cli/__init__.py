@@ -16,7 +16,7 @@ import sys
 import click
 
 from privguard import __version__
-from privguard.errors import InputError, PrivguardError, _printable
+from privguard.errors import InputError, PrivguardError, printable
 
 # (module, command attribute): each lives in its own file so commands stay small.
 _COMMANDS = [
@@ -75,7 +75,7 @@ class _Plain(logging.Formatter):
         self.with_names = with_names
 
     def format(self, record: logging.LogRecord) -> str:
-        text = _printable(record.getMessage())
+        text = printable(record.getMessage())
         if record.exc_info and self.with_names:
             text += "\n" + self.formatException(record.exc_info)
         label = record.levelname.capitalize()

@@ -10,7 +10,7 @@ import click
 
 from privguard.cli._progress import RichProgress
 from privguard.cli._warnings import gathered
-from privguard.errors import EXIT_INCOMPLETE
+from privguard.errors import EXIT_INCOMPLETE, printable
 
 _PATH = click.Path(path_type=Path)
 
@@ -138,7 +138,10 @@ def audit(
         )
         for f in unread:
             size = f"{f['bytes']:,} bytes" if isinstance(f.get("bytes"), int) else "size unknown"
-            click.echo(f"  not read: {f['file']} ({size}): {f['reason']}", err=True)
+            # Escaped as the warnings above are: click would strip an escape sequence, and
+            # the line would name (and its fix rename) a file that does not exist.
+            line = f"  not read: {f['file']} ({size}): {f['reason']}"
+            click.echo(printable(line), err=True)
         raise click.exceptions.Exit(EXIT_INCOMPLETE)
 
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from privguard.cli._progress import RichProgress
-from privguard.errors import EXIT_INCOMPLETE
+from privguard.errors import EXIT_INCOMPLETE, printable
 
 
 @click.command(name="ingest")
@@ -107,9 +107,9 @@ def ingest(
     table.add_column("rejected", justify="right", footer=f"{t['rows_rejected']:,}")
     table.add_column("status")
     for e in result.tables:
-        table.add_row(
-            e["file"],
-            e["table"],
+        table.add_row(  # names as the lines below show them: escaped, never markup
+            escape(printable(e["file"])),
+            escape(printable(e["table"])),
             e["format"],
             f"{e['rows_read']:,}",
             f"{e['rows_accepted']:,}",
@@ -123,10 +123,14 @@ def ingest(
         f"report: {result.report_path}"
     )
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w['file'])}: {escape(w['warning'])}")
+        # Escaped, not left to rich, which drops control characters: the name must be the
+        # file's, as the audit's warnings and "not read" lines show it.
+        shown = printable(f"{w['file']}: {w['warning']}")
+        console.print(f"[yellow]warning:[/] {escape(shown)}")
     for s in result.skipped_files:
         size = f"{s['bytes']:,} bytes" if isinstance(s.get("bytes"), int) else "size unknown"
-        console.print(f"[yellow]not read:[/] {escape(s['file'])} ({size}): {escape(s['reason'])}")
+        shown = printable(f"{s['file']} ({size}): {s['reason']}")
+        console.print(f"[yellow]not read:[/] {escape(shown)}")
     if result.incomplete:
         console.print(
             f"[red]INCOMPLETE:[/] {t['files_unread']} file(s), {t['bytes_unread']:,} bytes, "

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from privguard.errors import _printable
+from privguard.errors import printable
 
 
 @dataclass
@@ -75,7 +75,7 @@ def kind_of(text: str) -> str:
 def sentence(message: str) -> str:
     """A log message as a sentence: printable, capitalized (unless it starts with a file
     name), ending with a full stop."""
-    text = _printable(message).strip()
+    text = printable(message).strip()
     if not text:
         return text
     first = text.split(" ", 1)[0].rstrip(",:;")

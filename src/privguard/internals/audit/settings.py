@@ -2,8 +2,10 @@
 
 Each stage owns its section: ``privguard.internals.<stage>.settings`` defines a
 frozen dataclass and a ``parse(section, problems)`` function that records every
-problem instead of stopping at the first. This module only composes them, in
-the spirit of splink's ``settings_validation``.
+problem instead of stopping at the first (each opens its section with
+:func:`privguard.internals.audit.section.open_section`, so "not a table" and unknown keys
+read the same everywhere). This module only composes them, in the spirit of splink's
+``settings_validation``.
 
 Layout of a case file::
 
@@ -46,6 +48,7 @@ from typing import Any
 
 from privguard.errors import Problems
 from privguard.internals.audit.engines.base import EngineOptions
+from privguard.internals.audit.section import open_section
 from privguard.internals.common.tomlfile import read_toml
 
 KNOWN_SECTIONS = (
@@ -72,16 +75,10 @@ class CaseSettings:
 
 
 def _parse_engine(section: Any, problems: Problems) -> EngineOptions:
+    known = ("memory_limit", "threads", "temp_directory")
+    section = open_section(section, "[engine]", known, problems)
     if section is None:
         return EngineOptions()
-    if not isinstance(section, dict):
-        problems.add("[engine] must be a table")
-        return EngineOptions()
-    unknown = set(section) - {"memory_limit", "threads", "temp_directory"}
-    for key in sorted(unknown):
-        problems.add(
-            f"[engine] unknown key {key!r}; known keys: memory_limit, threads, temp_directory"
-        )
     mem = section.get("memory_limit")
     if mem is not None and not isinstance(mem, str):
         problems.add('[engine] memory_limit must be text such as "4GB"')

@@ -63,6 +63,32 @@ def count_sql(source: str) -> str:
     return f"SELECT count(*) FROM {source}"
 
 
+# The order of the by-inmate rows, on its output columns: most recorded calls first.
+BY_INMATE_ORDER = "recorded DESC, calls DESC, facility, inmate_account"
+
+
+def by_inmate_sql(source: str, *, ordered: bool = False) -> str:
+    """Calls to attorney numbers per facility and person in custody, from ``source`` (one
+    row per privileged call with ``facility``, ``inmate_account``, ``inmate_name``,
+    ``completed``, ``recorded`` and ``registry_violation``).
+
+    One table, two audiences: findings writes it with people named
+    (``restricted/findings/by_inmate.csv``), the report exports it pseudonymized
+    (``exports/by_inmate``). ``ordered``: sorted by :data:`BY_INMATE_ORDER` (a CSV writer
+    that wraps the query sorts it itself).
+    """
+    query = (
+        "SELECT coalesce(facility, '(unknown)') AS facility, "
+        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
+        "min(inmate_name) AS inmate_name, count(*) AS calls, "
+        "count(*) FILTER (WHERE completed) AS completed, "
+        "count(*) FILTER (WHERE recorded) AS recorded, "
+        "count(*) FILTER (WHERE registry_violation) AS violations "
+        f"FROM {source} GROUP BY 1, 2"
+    )
+    return f"SELECT * FROM ({query}) ORDER BY {BY_INMATE_ORDER}" if ordered else query
+
+
 def drop_table_sql(name: str) -> str:
     """Drop the table ``name`` if it exists."""
     return f"DROP TABLE IF EXISTS {name}"

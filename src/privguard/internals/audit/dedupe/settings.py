@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,10 @@ class Settings:
 
 def parse(section: Any, problems: Problems) -> Settings:
     """Validate the ``[dedupe]`` section, adding every problem to ``problems``."""
+    known = ("time_tolerance_s", "duration_tolerance_s", "corrected_tolerance_s")
+    section = open_section(section, "[dedupe]", (*known, "skew_correction"), problems)
     if section is None:
         return Settings()
-    if not isinstance(section, dict):
-        problems.add("[dedupe] must be a table")
-        return Settings()
-    known = ("time_tolerance_s", "duration_tolerance_s", "corrected_tolerance_s")
-    allowed = (*known, "skew_correction")
-    for key in sorted(set(section) - set(allowed)):
-        problems.add(f"[dedupe] unknown key {key!r}; known keys: {', '.join(allowed)}")
     values: dict[str, Any] = {}
     skew = section.get("skew_correction")
     if skew is not None:

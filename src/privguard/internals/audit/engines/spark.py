@@ -28,6 +28,7 @@ from privguard.errors import EngineError, Problems
 from privguard.internals.audit.engines import spark_udfs
 from privguard.internals.audit.engines.base import EngineOptions
 from privguard.internals.audit.engines.dialect import PRINTF_UDF, Rendered, to_spark
+from privguard.internals.audit.section import open_section
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,13 +76,9 @@ class SparkOptions:
 def parse_spark(section: Any, problems: Problems, where: str = "[spark]") -> SparkOptions:
     """Validate a ``[spark]`` table (``master``, ``conf = { "spark.x" = "..." }``,
     ``native_reads``)."""
+    section = open_section(section, where, ("master", "conf", "native_reads"), problems)
     if section is None:
         return SparkOptions()
-    if not isinstance(section, dict):
-        problems.add(f"{where} must be a table")
-        return SparkOptions()
-    for key in sorted(set(section) - {"master", "conf", "native_reads"}):
-        problems.add(f"{where} unknown key {key!r}; known keys: master, conf, native_reads")
     master = section.get("master")
     if master is not None and (not isinstance(master, str) or not master.strip()):
         problems.add(f'{where} master must be text such as "local[2]" or "spark://host:7077"')

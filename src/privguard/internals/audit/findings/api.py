@@ -25,7 +25,13 @@ from privguard.internals.audit.findings.settings import Settings
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
-from privguard.internals.audit.sql import drop_table_sql, parquet_source, view_sql
+from privguard.internals.audit.sql import (
+    BY_INMATE_ORDER,
+    by_inmate_sql,
+    drop_table_sql,
+    parquet_source,
+    view_sql,
+)
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +360,7 @@ def _write_findings(
     ex.copy_to_parquet(S.registry_flags_query(), paths.flags)
     paths.findings.mkdir(parents=True, exist_ok=True)
     write_safe_csv(
-        ex, S.by_inmate_query(), paths.findings / "by_inmate.csv", order_by=S.BY_INMATE_ORDER
+        ex, by_inmate_sql("f_priv"), paths.findings / "by_inmate.csv", order_by=BY_INMATE_ORDER
     )
     row = dict(zip(S.SUMMARY_FIELDS, ex.fetchall(S.summary_query())[0], strict=True))
     classes = dict(ex.fetchall(S.classes_query()))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section
 
 _KEYS = ("infer_recording", "recording_practice_share", "recording_practice_calls")
 
@@ -36,13 +37,9 @@ class Settings:
 
 def parse(section: Any, problems: Problems) -> Settings:
     """Validate the ``[findings]`` section, adding every problem to ``problems``."""
+    section = open_section(section, "[findings]", _KEYS, problems)
     if section is None:
         return Settings()
-    if not isinstance(section, dict):
-        problems.add("[findings] must be a table")
-        return Settings()
-    for key in sorted(set(section) - set(_KEYS)):
-        problems.add(f"[findings] unknown key {key!r}; known keys: {', '.join(_KEYS)}")
     values: dict[str, Any] = {}
     infer = section.get("infer_recording")
     if infer is not None:

@@ -148,11 +148,10 @@ FROM q"""
 
 # The order of each CSV's rows, by its output columns (repeated around the safe-CSV query).
 PRIVILEGED_ORDER = "start_utc, call_id"
-# The one findings table kept apart from the exports: per person in custody, in clear. It
-# has the name, the columns and the order of the shareable exports/by_inmate.csv (which
-# pseudonymizes the person): one table, two audiences. The per-facility, per-month and
-# per-number tables name no one, so they exist once, in shareable/exports/.
-BY_INMATE_ORDER = "recorded DESC, calls DESC, facility, inmate_account"
+# The one findings table kept apart from the exports, per person in custody, in clear, is
+# built by audit.sql.by_inmate_sql, which the report's exports/by_inmate (pseudonymized)
+# uses too: one table, two audiences. The per-facility, per-month and per-number tables
+# name no one, so they exist once, in shareable/exports/.
 
 
 def privileged_csv_query() -> str:
@@ -213,20 +212,6 @@ def _counts() -> str:
         "AS registry_violations_inferred, "
         "count(*) FILTER (WHERE registered_at_call AND recorded IS NULL) "
         "AS registered_calls_recording_unknown"
-    )
-
-
-def by_inmate_query() -> str:
-    """Rows of ``restricted/findings/by_inmate.csv``: calls to attorney numbers per facility
-    and person in custody, as ``report.sql.by_inmate_sql`` gives them for the exports."""
-    return (
-        "SELECT coalesce(facility, '(unknown)') AS facility, "
-        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
-        "min(inmate_name) AS inmate_name, count(*) AS calls, "
-        "count(*) FILTER (WHERE completed) AS completed, "
-        "count(*) FILTER (WHERE recorded) AS recorded, "
-        "count(*) FILTER (WHERE registry_violation) AS violations "
-        "FROM f_priv GROUP BY 1, 2"
     )
 
 

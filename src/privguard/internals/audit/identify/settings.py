@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section
 
 DIRECTORY_FIELDS = ("phone", "name", "bar_number", "office", "country")
 REGISTRY_FIELDS = ("number", "added", "removed", "facility", "name", "country")
@@ -66,13 +67,9 @@ def _columns(
 
 def parse(section: Any, problems: Problems) -> Settings:
     """Validate this stage's section, adding every problem to ``problems``."""
+    section = open_section(section, "[identify]", _KEYS, problems)
     if section is None:
         return Settings()
-    if not isinstance(section, dict):
-        problems.add("[identify] must be a table")
-        return Settings()
-    for key in sorted(set(section) - set(_KEYS)):
-        problems.add(f"[identify] unknown key {key!r}; known keys: {', '.join(_KEYS)}")
     kwargs: dict[str, Any] = {}
     thr = section.get("candidate_threshold")
     if thr is not None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privguard.errors import InputError, Problems
+from privguard.internals.audit.section import open_section
 
 RATIO_FLOOR = 1 << 20  # a member smaller than this is never refused for its ratio
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -59,14 +60,10 @@ def size_bytes(value: Any) -> int | None:
 
 def parse(section: Any, problems: Problems) -> Limits:
     """Validate the ``[ingest]`` section, adding every problem to ``problems``."""
+    known = ("max_extracted_bytes", "max_compression_ratio", "max_archive_depth")
+    section = open_section(section, "[ingest]", known, problems)
     if section is None:
         return Limits()
-    if not isinstance(section, dict):
-        problems.add("[ingest] must be a table")
-        return Limits()
-    known = ("max_extracted_bytes", "max_compression_ratio", "max_archive_depth")
-    for key in sorted(set(section) - set(known)):
-        problems.add(f"[ingest] unknown key {key!r}; known keys: {', '.join(known)}")
     values: dict[str, Any] = {}
     if "max_extracted_bytes" in section:
         size = size_bytes(section["max_extracted_bytes"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section
 
 US_ZONES: tuple[str, ...] = (
     "America/New_York",
@@ -48,15 +49,11 @@ _INTS = {"infer_tolerance_s": 1, "infer_sample_rows": 100, "infer_min_matches": 
 
 def parse(section: Any, problems: Problems) -> Settings:
     """Validate the ``[normalize]`` section, adding every problem to ``problems``."""
+    known = sorted({"default_region", "zone_candidates", *_INTS})
+    section = open_section(section, "[normalize]", known, problems)
     if section is None:
         return Settings()
-    if not isinstance(section, dict):
-        problems.add("[normalize] must be a table")
-        return Settings()
     values: dict[str, Any] = {}
-    known = {"default_region", "zone_candidates", *_INTS}
-    for key in sorted(set(section) - known):
-        problems.add(f"[normalize] unknown key {key!r}; known keys: {', '.join(sorted(known))}")
     region = section.get("default_region")
     if region is not None:
         if isinstance(region, str) and len(region) == 2 and region.isalpha():

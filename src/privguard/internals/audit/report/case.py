@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section, unknown_keys
 
 _KNOWN = ("name", "reference", "analyst", "date", "sender", "facilities")
 _SENDER = ("name", "organisation", "address", "email", "phone")
@@ -152,16 +153,11 @@ def _table(section: dict[str, Any], key: str, problems: Problems) -> dict[str, A
 
 def parse(section: Any, problems: Problems) -> Case:
     """Validate the ``[case]`` section, adding every problem to ``problems``."""
+    section = open_section(section, "[case]", _KNOWN, problems)
     if section is None:
         return Case()
-    if not isinstance(section, dict):
-        problems.add("[case] must be a table")
-        return Case()
-    for key in sorted(set(section) - set(_KNOWN)):
-        problems.add(f"[case] unknown key {key!r}; known keys: {', '.join(_KNOWN)}")
     sender = _table(section, "sender", problems)
-    for key in sorted(set(sender) - set(_SENDER)):
-        problems.add(f"[case.sender] unknown key {key!r}; known keys: {', '.join(_SENDER)}")
+    unknown_keys(sender, "[case.sender]", _SENDER, problems)
     facilities: dict[str, str] = {}
     for code, name in _table(section, "facilities", problems).items():
         text = _text({code: name}, code, "[case.facilities]", problems)

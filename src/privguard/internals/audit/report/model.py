@@ -242,12 +242,32 @@ def rows(table: pa.Table) -> list[dict[str, Any]]:
     return found
 
 
+# The flags file's columns that findings added when it began to infer recording from a
+# facility's practice (issue 11); audit folders made before lack them.
+RECORDING_FLAGS = ("recorded", "recorded_from")
+OLDER_FLAGS = (
+    "This audit was made by an earlier privguard, before recording was inferred from each "
+    "facility's practice ({file} has no {missing} column): nothing is inferred in this "
+    "report, and a call counts as recorded only where the records show it. To apply the "
+    "inference, run the audit again (privguard audit ...) into a new folder."
+)
+
+
+def older_flags(paths: AuditPaths) -> list[str]:
+    """The recording columns missing from the flags file (an audit made before issue 11)."""
+    names = set(pq.read_schema(paths.flags).names)
+    return [c for c in RECORDING_FLAGS if c not in names]
+
+
 def prepare(ex: Executor, out: Path) -> None:
     """Create the views and the privileged-calls table the report reads from."""
     paths = AuditPaths(out)
     for name in REQUIRED:
         paths.require(name)
-    for stmt in sql.views_sql(paths, has_registry=paths.registry.exists()):
+    views = sql.views_sql(
+        paths, has_registry=paths.registry.exists(), flags_recording=not older_flags(paths)
+    )
+    for stmt in views:
         ex.execute(stmt)
     ex.execute(sql.zones_table_sql())
     for r in clock_rows(read_json(paths.normalize_report)):
@@ -285,6 +305,11 @@ def build_model(
         case=case or Case(),
         public_key=public_key,
     )
+    missing = older_flags(paths)
+    if missing:
+        msg = OLDER_FLAGS.format(file=paths.rel("flags"), missing=" or ".join(missing))
+        log.warning(msg)
+        model.warnings.append(msg)
     for key, mine in (
         ("privileged_calls", "calls"),
         ("privileged_calls_recorded", "recorded"),

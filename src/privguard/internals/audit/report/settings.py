@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from privguard.errors import Problems
+from privguard.internals.audit.section import open_section
 
 _KNOWN = ("pseudonymize", "key_file")
 
@@ -35,13 +36,9 @@ class Settings:
 
 def parse(section: Any, problems: Problems) -> Settings:
     """Validate the ``[privacy]`` section, adding every problem to ``problems``."""
+    section = open_section(section, "[privacy]", _KNOWN, problems)
     if section is None:
         return Settings()
-    if not isinstance(section, dict):
-        problems.add("[privacy] must be a table")
-        return Settings()
-    for key in sorted(set(section) - set(_KNOWN)):
-        problems.add(f"[privacy] unknown key {key!r}; known keys: {', '.join(_KNOWN)}")
     pseudo = section.get("pseudonymize", True)
     if not isinstance(pseudo, bool):
         problems.add("[privacy] pseudonymize must be true or false")

@@ -13,18 +13,26 @@ from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.pseudonyms import pseudonym_sql
 from privguard.internals.audit.schema import ATTORNEY_CLASSES
 from privguard.internals.audit.sql import (
+    by_inmate_sql,
     copy_parquet_sql,
     csv_safe_sql,
     parquet_source,
     quote_ident,
     quote_literal,
 )
+from privguard.internals.common.classes import RECORDING_SOURCES
 
 _ATTORNEY = ", ".join(quote_literal(c) for c in ATTORNEY_CLASSES)
 
 
-def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:
-    """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``, ``pg_flags``."""
+def views_sql(paths: AuditPaths, *, has_registry: bool, flags_recording: bool = True) -> list[str]:
+    """Views over the audit outputs: ``pg_calls``, ``pg_numbers``, ``pg_registry``, ``pg_flags``.
+
+    ``flags_recording``: the flags file has ``recorded`` and ``recorded_from``. An audit
+    made before recording was inferred from a facility's practice has neither: its view
+    then gives each call's recording as the records state it (nothing inferred), with the
+    words findings would use for it.
+    """
     registry = (
         f"SELECT number, CAST(registered_from AS DATE) AS registered_from, "
         f"CAST(registered_until AS DATE) AS registered_until, facility "
@@ -37,8 +45,26 @@ def views_sql(paths: AuditPaths, *, has_registry: bool) -> list[str]:
         f"CREATE OR REPLACE TEMP VIEW pg_calls AS SELECT * FROM {parquet_source(paths.calls)}",
         f"CREATE OR REPLACE TEMP VIEW pg_numbers AS SELECT * FROM {parquet_source(paths.numbers)}",
         f"CREATE OR REPLACE TEMP VIEW pg_registry AS {registry}",
-        f"CREATE OR REPLACE TEMP VIEW pg_flags AS SELECT * FROM {parquet_source(paths.flags)}",
+        "CREATE OR REPLACE TEMP VIEW pg_flags AS "
+        + (
+            f"SELECT * FROM {parquet_source(paths.flags)}"
+            if flags_recording
+            else _older_flags(paths)
+        ),
     ]
+
+
+def _older_flags(paths: AuditPaths) -> str:
+    """A flags file without ``recorded`` / ``recorded_from``, completed from the call table:
+    shown by a recording reference, else by a recorded flag, else unknown (never inferred)."""
+    ref, flag, _ = (quote_literal(s) for s in RECORDING_SOURCES)
+    return (
+        "SELECT f.call_id, f.registered_at_call, f.registry_violation, c.recorded, "
+        f"CASE WHEN c.recording_ref IS NOT NULL THEN {ref} "
+        f"WHEN c.recorded IS NOT NULL THEN {flag} END AS recorded_from "
+        f"FROM {parquet_source(paths.flags)} f "
+        f"JOIN {parquet_source(paths.calls)} c ON c.call_id = f.call_id"
+    )
 
 
 def zones_table_sql() -> str:
@@ -212,17 +238,10 @@ def privileged_calls_export_sql() -> str:
     return "SELECT * FROM pg_export_calls ORDER BY call_id"
 
 
-def by_inmate_sql() -> str:
-    """The ``by_inmate`` export: calls to attorney numbers per facility and inmate."""
-    return (
-        "SELECT coalesce(facility, '(unknown)') AS facility, "
-        "coalesce(inmate_account, '(unknown)') AS inmate_account, "
-        "min(inmate_name) AS inmate_name, count(*) AS calls, "
-        "count(*) FILTER (WHERE completed) AS completed, "
-        "count(*) FILTER (WHERE recorded) AS recorded, "
-        "count(*) FILTER (WHERE recorded AND registered_then) AS violations "
-        "FROM pg_export_calls GROUP BY 1, 2 ORDER BY recorded DESC, calls DESC, 1, 2"
-    )
+def by_inmate_export_sql() -> str:
+    """The ``by_inmate`` export: calls to attorney numbers per facility and inmate, built as
+    findings builds ``restricted/findings/by_inmate.csv`` (people pseudonymized here)."""
+    return by_inmate_sql("pg_export_calls", ordered=True)
 
 
 def letter_pairs_sql() -> str:

@@ -125,7 +125,7 @@ def export_tables(pseudonymize: bool) -> list[ExportTable]:
         ExportTable(
             "by_inmate", "Per inmate",
             "Calls to attorney numbers per inmate" + hidden + ".",
-            sql.by_inmate_sql(),
+            sql.by_inmate_export_sql(),
             (
                 Column("facility", "TEXT", "facility code", "facilities(facility)"),
                 Column("inmate_account", "TEXT", "inmate account" + hidden),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from privguard.errors import printable
 from privguard.internals.common.phones import reason_label
 
 INTRO = (
@@ -247,11 +248,11 @@ def unread_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = summary.get("unread_files")
     if not isinstance(rows, list):
         return []
-    return [
+    return [  # escaped as on the screen: a control character is invisible in a page
         (
-            str(r.get("file", "")),
+            printable(str(r.get("file", ""))),
             f"{r['bytes']:,} bytes" if isinstance(r.get("bytes"), int) else "size unknown",
-            str(r.get("reason", "")),
+            printable(str(r.get("reason", ""))),
         )
         for r in rows
         if isinstance(r, dict)
