@@ -19,7 +19,7 @@ KNOWN = {
     "directory_columns, registry_columns",
     "findings": "infer_recording, recording_practice_share, recording_practice_calls",
     "privacy": "pseudonymize, key_file",
-    "spark": "master, conf",
+    "spark": "master, conf, native_reads",
 }
 
 
