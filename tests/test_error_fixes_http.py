@@ -316,7 +316,7 @@ CASES = [
     HttpCase("path mistyped", _mistyped_path, 404, r"paths near it: /v1/registry/numbers",
              "/v1/registry/numbrs"),
     HttpCase("method not accepted", _wrong_method, 405, r"accepts: .*POST", "/v1/session"),
-    HttpCase("users: no such attorney record", _link_to_no_record, 400,
+    HttpCase("users: no such attorney record", _link_to_no_record, 404,
              r"record: 1 \(Jane Roe\)", "body.attorney_id"),
 ]
 # fmt: on

@@ -43,7 +43,7 @@ class Forbidden(PrivguardError):
 
 
 class NotFound(PrivguardError):
-    """The thing the path names does not exist."""
+    """The thing the path (or an id in the body) names does not exist."""
 
     http_status = 404
     kind = "not_found"

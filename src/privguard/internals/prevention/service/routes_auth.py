@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from privguard.errors import InputError
 from privguard.internals.prevention.service import auth
 from privguard.internals.prevention.service.auth import Principal, audit_event
 from privguard.internals.prevention.service.deps import DbSession, access_log, client_ip
@@ -16,6 +15,7 @@ from privguard.internals.prevention.service.errors import (
     AUTH_RESPONSES,
     CONFLICT_RESPONSES,
     NOT_FOUND_RESPONSES,
+    NotFound,
     error_doc,
 )
 from privguard.internals.prevention.service.models import Token, User
@@ -78,7 +78,7 @@ def whoami(me: AnyRole, session: DbSession) -> Me:
     "/users",
     status_code=201,
     operation_id="create_user",
-    responses={**AUTH_RESPONSES, **CONFLICT_RESPONSES},
+    responses={**AUTH_RESPONSES, **CONFLICT_RESPONSES, **NOT_FOUND_RESPONSES},
 )
 def create_user(body: UserIn, me: Admin, session: DbSession, request: Request) -> UserOut:
     """Add a user with one role (administrators only)."""
@@ -112,7 +112,8 @@ def _attorney_exists(session: DbSession, attorney_id: int) -> None:
     rows = session.execute(select(Attorney.id, Attorney.name).order_by(Attorney.id).limit(11))
     listed = [f"{i} ({name})" for i, name in rows]
     more = ", ..." if len(listed) > 10 else ""
-    raise InputError(
+    # 404, as for an id in the path: the request is well formed, the record is missing.
+    raise NotFound(
         f"there is no attorney or office record {attorney_id}",
         where="body.attorney_id",
         fix=f"give the id of an attorney or office record: {', '.join(listed[:10])}{more}"
