@@ -107,10 +107,11 @@ def run(
 
 def leak_for(rows: float, data: Path, seed: int, out: Path) -> tuple[Path, str]:
     """bench/run.py's leak for ``rows`` source rows (generated when missing) and its label."""
-    from run import Run
+    from run import SizeRun, machine
 
     # Its record of the generation goes to the scratch folder, not bench/results.
-    bench = Run(rows, data, out / "generate", seed)
+    bench = SizeRun(rows, data, out / "generate", seed)
+    bench.results["machine"] = machine()  # each step's record names the commit
     bench.generate(skip=False)
     return bench.leak, bench.label
 
