@@ -87,12 +87,7 @@ def flagged_tables(report: Path) -> pa.Table:
             if "recorded" in (t.get("mapping") or {}) and "file" in t and "table" in t
         }
     )
-    return pa.table(
-        {
-            "file": pa.array([f for f, _ in pairs], pa.string()),
-            "tbl": pa.array([t for _, t in pairs], pa.string()),
-        }
-    )
+    return _pairs_table(("file", "tbl"), pairs)
 
 
 def facility_aliases(report: Path) -> pa.Table:
@@ -110,11 +105,13 @@ def facility_aliases(report: Path) -> pa.Table:
                 where=str(report),
                 fix="run 'privguard audit' again; the report is written by the normalize stage",
             ) from None
+    return _pairs_table(("label", "canonical"), pairs)
+
+
+def _pairs_table(names: tuple[str, str], pairs: list[tuple[str, str]]) -> pa.Table:
+    """A two-column text table of ``pairs``, named ``names``."""
     return pa.table(
-        {
-            "label": pa.array([m for m, _ in pairs], pa.string()),
-            "canonical": pa.array([c for _, c in pairs], pa.string()),
-        }
+        {name: pa.array([p[i] for p in pairs], pa.string()) for i, name in enumerate(names)}
     )
 
 
