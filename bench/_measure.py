@@ -3,12 +3,16 @@
 The audit reports its own per-stage figures (OUT/timings.json), but those come from
 inside the process; this module measures what a user's machine sees: the sum of the
 resident memory of the child and all its children, polled, and the CPU time the
-kernel charged to them (RUSAGE_CHILDREN). It also records how busy the rest of the
-machine was during the run, because the benchmark machine is shared.
+kernel charged to them (RUSAGE_CHILDREN). RUSAGE_CHILDREN misses a descendant that is
+never waited for (Spark's JVM outlives the Python process that started it), so the CPU
+of the whole tree is also read from a cpuacct cgroup the command is started in, where the
+machine has one (cgroup v1, as root); elsewhere it is polled per process. It also records
+how busy the rest of the machine was during the run, because the benchmark machine is shared.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -29,7 +33,7 @@ class Measurement:
     command: list[str]
     returncode: int
     wall_s: float
-    cpu_s: float
+    cpu_s: float  # charged to the command by the kernel when its children were waited for
     peak_rss_mb: float  # the sum over the process tree, polled every POLL_S
     peak_rss_single_mb: float  # the largest single process, from /usr/bin/time (exact)
     killed_for_memory: bool = False
@@ -37,6 +41,9 @@ class Measurement:
     machine_busy_other_pct: float = 0.0  # CPU used by other processes, % of all cores
     load_avg_1m: float = 0.0
     stderr_tail: str = ""
+    # Every descendant's CPU, waited for or not: from the cgroup, or polled per process.
+    cpu_tree_s: float = 0.0
+    cpu_tree_source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +63,67 @@ def _tree_rss(proc: psutil.Process) -> float:
         except psutil.Error:
             continue
     return float(total)
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class _CpuGroup:
+    """A cpuacct cgroup (v1) that counts the CPU of a command and every descendant."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        if os.geteuid() != 0 or not (CPUACCT / "cgroup.procs").is_file():
+            return
+        path = CPUACCT / f"privguard-bench-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            path.mkdir()
+        except OSError:
+            return
+        self.path = path
+
+    def join(self) -> None:
+        """Move the calling process in (preexec_fn: the child joins before it execs)."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def close(self) -> float | None:
+        """The group's CPU seconds, once what is left in it (an orphaned JVM) has ended.
+
+        Stragglers get a few seconds to exit on their own, then are killed; the group
+        is removed either way.
+        """
+        if self.path is None:
+            return None
+        for attempt in range(100):
+            pids = (self.path / "cgroup.procs").read_text().split()
+            if not pids:
+                break
+            if attempt >= 50:  # 5 s: kill what is left
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), 9)
+                    except OSError:
+                        continue
+            time.sleep(0.1)
+        seconds = int((self.path / "cpuacct.usage").read_text()) / 1e9
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+        return seconds
+
+
+def _tree_cpu(proc: psutil.Process, seen: dict[int, float]) -> None:
+    """Record each live descendant's own CPU seconds (the fallback without a cgroup)."""
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        seen[p.pid] = t.user + t.system
 
 
 def _limit_address_space(limit_bytes: int) -> None:
@@ -85,14 +153,16 @@ def run_measured(
     wrapped = ["/usr/bin/time", "-o", str(time_file), "-f", "%M %U %S", *command]
     cpu_total_before = psutil.cpu_times()
     started = time.perf_counter()
-    preexec = None
-    if address_space_cap_mb:
-        cap = int(address_space_cap_mb * 1024 * 1024)
+    group = _CpuGroup()
+    cap = int(address_space_cap_mb * 1024 * 1024) if address_space_cap_mb else 0
 
-        def preexec() -> None:
+    def preexec() -> None:
+        group.join()
+        if cap:
             _limit_address_space(cap)
 
     peak = 0.0
+    polled: dict[int, float] = {}
     killed_mem = killed_time = False
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
@@ -106,6 +176,8 @@ def run_measured(
         while child.poll() is None:
             rss = _tree_rss(proc)
             peak = max(peak, rss)
+            if group.path is None:
+                _tree_cpu(proc, polled)
             if rss_cap_mb and rss > rss_cap_mb * 1024 * 1024:
                 killed_mem = True
                 _kill_tree(proc)
@@ -115,6 +187,7 @@ def run_measured(
             time.sleep(POLL_S)
         returncode = child.wait()
     wall = time.perf_counter() - started
+    group_cpu = group.close()
     maxrss_kb, cpu = _read_time_file(time_file)
     cpu_total_after = psutil.cpu_times()
     busy = _busy_seconds(cpu_total_after) - _busy_seconds(cpu_total_before)
@@ -133,6 +206,8 @@ def run_measured(
         machine_busy_other_pct=round(other_pct, 1),
         load_avg_1m=round(os.getloadavg()[0], 2),
         stderr_tail=tail if returncode != 0 else "",
+        cpu_tree_s=round(group_cpu if group_cpu is not None else sum(polled.values()), 3),
+        cpu_tree_source="cgroup" if group_cpu is not None else "polled",
     )
 
 

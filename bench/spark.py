@@ -2,8 +2,9 @@
 
 For each leak it runs ``privguard audit`` twice, ``--engine duckdb`` and ``--engine spark``
 (``--spark-master local[2]``), each measured from outside over the whole process tree
-(the JVM included: ``_measure.run_measured`` sums the RSS of every descendant and reads
-the CPU the kernel charged to them), reads each run's per-stage ``timings.json``, and
+(the JVM included: ``_measure.run_measured`` sums the RSS of every descendant, and reads
+their CPU from a cpuacct cgroup, since the JVM is never waited for and the kernel's
+RUSAGE_CHILDREN misses it), reads each run's per-stage ``timings.json``, and
 checks that calls.parquet, numbers.parquet and summary.json are equal between engines.
 
 Results go to ``bench/results/spark_<label>.json``.
@@ -97,7 +98,8 @@ def run(
             tables = json.loads(report.read_text())["tables"]
             entry["tables_read"] = dict(Counter(t.get("reader", "duckdb") for t in tables))
         result["runs"][engine] = entry
-        print(f"{label} {engine}: rc={m.returncode} wall {m.wall_s:.0f}s cpu {m.cpu_s:.0f}s "
+        print(f"{label} {engine}: rc={m.returncode} wall {m.wall_s:.0f}s "
+              f"cpu {m.cpu_tree_s:.0f}s ({m.cpu_tree_source}; waited-for {m.cpu_s:.0f}s) "
               f"peak {m.peak_rss_mb:.0f} MB (tree) load {m.load_avg_1m}", flush=True)  # fmt: skip
     if all(r["returncode"] == 0 for r in result["runs"].values()):
         result["equal"] = equal_outputs(out / "duckdb", out / "spark")
