@@ -188,11 +188,15 @@ def run_measured(
         returncode = child.wait()
     wall = time.perf_counter() - started
     group_cpu = group.close()
-    maxrss_kb, cpu = _read_time_file(time_file)
     cpu_total_after = psutil.cpu_times()
+    # close() may wait for an orphan; the machine's share is taken over the same span.
+    span = time.perf_counter() - started
+    maxrss_kb, cpu = _read_time_file(time_file)
     busy = _busy_seconds(cpu_total_after) - _busy_seconds(cpu_total_before)
     ncpu = psutil.cpu_count() or 1
-    other_pct = max(0.0, (busy - cpu) / (wall * ncpu) * 100) if wall > 0 else 0.0
+    tree_cpu = group_cpu if group_cpu is not None else max(cpu, sum(polled.values()))
+    # The others' share is what the whole tree did not use (an orphaned JVM is ours too).
+    other_pct = max(0.0, (busy - tree_cpu) / (span * ncpu) * 100) if span > 0 else 0.0
     tail = log_path.read_bytes()[-3000:].decode("utf-8", "replace")
     return Measurement(
         command=command,
@@ -206,7 +210,7 @@ def run_measured(
         machine_busy_other_pct=round(other_pct, 1),
         load_avg_1m=round(os.getloadavg()[0], 2),
         stderr_tail=tail if returncode != 0 else "",
-        cpu_tree_s=round(group_cpu if group_cpu is not None else sum(polled.values()), 3),
+        cpu_tree_s=round(tree_cpu, 3),
         cpu_tree_source="cgroup" if group_cpu is not None else "polled",
     )
 
