@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,8 @@ def serve_child(data: str, url: str, port: int, workers: int = 1) -> None:
 
     settings = ServiceSettings(data_dir=Path(data), database_url=url or None, port=port)
     _timeline.install()  # only with decisions_http.py --timeline
-    if os.environ.get(SWITCH_ENV):  # instead of the service's own (serve() sets it)
-        service_app.SWITCH_INTERVAL_S = float(os.environ[SWITCH_ENV]) / 1000
+    if os.environ.get(SWITCH_ENV):
+        sys.setswitchinterval(float(os.environ[SWITCH_ENV]) / 1000)
     if workers > 1:
         folder = Path(data) / "bench-worker-pids"
         os.environ["BENCH_WORKER_PIDS"] = str(folder)

@@ -291,10 +291,9 @@ def main() -> None:
         help="uvicorn workers (`privguard serve --workers N`: one decision writer)",
     )
     p.add_argument("--switch-interval-ms", type=float, default=0,
-                   help="the server's sys.setswitchinterval in ms instead of the service's own "
-                   "(service.app.SWITCH_INTERVAL_S, 0.5 ms; Python's default is 5 ms), to "
-                   "measure the GIL hand-over between the event loop and the decision log's "
-                   "writer thread (--workers 1 only)")  # fmt: skip
+                   help="set the server's sys.setswitchinterval (ms; default: Python's 5 ms) to "
+                   "measure whether the GIL hand-over between the event loop and the decision "
+                   "log's writer thread is in the tail (--workers 1 only)")  # fmt: skip
     p.add_argument("--timeline", default=None,
                    help="the server writes a timeline of its answers, group commits, garbage "
                    "collections and event-loop lag here as it stops (_timeline.py; "

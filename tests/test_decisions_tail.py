@@ -8,7 +8,6 @@ after each registry load (a full collection of the unfrozen heap took ~140 ms).
 from __future__ import annotations
 
 import gc
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +51,13 @@ def test_the_service_process_freezes_its_heap_after_each_registry_load(
             assert calls[-1] is checker.state
 
 
-def test_serve_runs_an_app_that_freezes_its_heap_with_a_short_switch_interval(
+def test_serve_runs_an_app_that_freezes_its_heap(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import uvicorn
 
-    ran: list[tuple[Any, float]] = []
-    monkeypatch.setattr(
-        uvicorn, "run", lambda app, **kw: ran.append((app, sys.getswitchinterval()))
-    )
+    ran: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(app))
     settings = ServiceSettings(data_dir=tmp_path, database_url=db_url)
-    before = sys.getswitchinterval()
-    try:
-        service_app.serve(settings)
-    finally:
-        sys.setswitchinterval(before)
-    assert ran and ran[0][0].state.freeze_heap is True
-    # The GIL is handed between the event loop and the decision log's writer thread at
-    # least every 0.5 ms, not Python's 5 ms.
-    assert ran[0][1] == pytest.approx(service_app.SWITCH_INTERVAL_S) and ran[0][1] <= 0.001
+    service_app.serve(settings)
+    assert ran and ran[0].state.freeze_heap is True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,13 +124,6 @@ class QuietDecisions(logging.Filter):
 
 SETTINGS_ENV = "PRIVGUARD_WORKER_SETTINGS"  # the settings a worker process rebuilds
 
-# The service process's thread switch interval (Python's default: 5 ms). The event loop
-# and the decision log's writer thread share the GIL: after each commit the writer needs
-# it back to release the waiting answers, and a busy loop holds it up to this long. On a
-# quiet machine, 2,000 decisions/s offered: 5 ms -> 1,558/s at p99 45 ms, 0.5 ms ->
-# 1,742/s at p99 21.8 ms (docs/benchmarks.md, 99eb5f0).
-SWITCH_INTERVAL_S = 0.0005
-
 
 def worker_app() -> FastAPI:
     """The app of one ``privguard serve --workers N`` worker (uvicorn's factory).
@@ -148,7 +140,6 @@ def worker_app() -> FastAPI:
         decision_timeout_ms=raw["decision_timeout_ms"],
     )
     logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     return create_app(settings, decision_writer=Path(raw["decision_writer"]), freeze_heap=True)
 
 
@@ -159,8 +150,7 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
     :class:`DatabaseError` with its fix, not a failed startup inside uvicorn. uvicorn uses
     uvloop and httptools (dependencies) where they are installed.
 
-    The process is the service's own, so it sets its thread switch interval
-    (:data:`SWITCH_INTERVAL_S`) and freezes its heap after each registry load
+    The process is the service's own, so it freezes its heap after each registry load
     (``create_app``'s ``freeze_heap``); a worker process does the same.
 
     ``workers`` > 1: that many uvicorn worker processes answer, and ONE decision writer
@@ -178,7 +168,6 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
         engine.dispose()
     logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
     if workers <= 1:
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         app = create_app(settings, freeze_heap=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
         return
