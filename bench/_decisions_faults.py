@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _timeline
 from _decisions_load import FACILITY, Conn, summarize
 
 NEW_NUMBER = "+15125550100"  # registered during the fault run
@@ -64,6 +65,7 @@ def serve_child(data: str, url: str, port: int, workers: int = 1) -> None:
     from privguard.internals.prevention.settings import ServiceSettings
 
     settings = ServiceSettings(data_dir=Path(data), database_url=url or None, port=port)
+    _timeline.install()  # only with decisions_http.py --timeline
     if os.environ.get(SWITCH_ENV):
         sys.setswitchinterval(float(os.environ[SWITCH_ENV]) / 1000)
     if workers > 1:

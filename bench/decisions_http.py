@@ -39,6 +39,7 @@ from typing import Any
 
 from _decisions_faults import SWITCH_ENV, by_phase, fault_plan, serve_child
 from _decisions_load import drive, number, run_loop, summarize, wrk_run
+from _timeline import TIMELINE_ENV
 
 
 def loadavg() -> str:
@@ -110,8 +111,8 @@ def setup(work: Path, url: str | None, numbers: int) -> dict[str, Any]:
 # -- the server, as `privguard serve` runs it, plus a fault hook --------------------------
 
 
-def start_server(work: Path, data: str, url: str | None, workers: int = 1,
-                 switch_ms: float = 0) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+def start_server(work: Path, data: str, url: str | None, workers: int = 1, switch_ms: float = 0,
+                 timeline: str | None = None) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -119,6 +120,8 @@ def start_server(work: Path, data: str, url: str | None, workers: int = 1,
     env = dict(os.environ, PYTHONPATH=f"{here.parent / 'src'}{os.pathsep}{here}")
     if switch_ms:  # the server's GIL switch interval (an experiment: see --switch-interval-ms)
         env[SWITCH_ENV] = str(switch_ms)
+    if timeline:  # the server's own timeline of answers, commits and collections
+        env[TIMELINE_ENV] = str(Path(timeline).resolve())
     out = (work / "server.log").open("ab")
     cmd = [sys.executable, __file__, "_serve", data, url or "", str(port), str(workers)]
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -171,7 +174,9 @@ def _run(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, Any]:
     made = setup(work, args.url, args.numbers)
     made["fsync_ms"] = fsync_ms(Path(made["data"]))
     print(json.dumps({k: v for k, v in made.items() if k != "tokens"}), flush=True)
-    proc, port = start_server(work, made["data"], args.url, args.workers, args.switch_interval_ms)
+    proc, port = start_server(
+        work, made["data"], args.url, args.workers, args.switch_interval_ms, args.timeline
+    )
     tokens = made["tokens"]
     out: dict[str, Any] = {"numbers": args.numbers, "setup": {k: v for k, v in made.items() if k != "tokens"},
                            "cpus": os.cpu_count(), "workers": args.workers,
@@ -289,6 +294,10 @@ def main() -> None:
                    help="set the server's sys.setswitchinterval (ms; default: Python's 5 ms) to "
                    "measure whether the GIL hand-over between the event loop and the decision "
                    "log's writer thread is in the tail (--workers 1 only)")  # fmt: skip
+    p.add_argument("--timeline", default=None,
+                   help="the server writes a timeline of its answers, group commits, garbage "
+                   "collections and event-loop lag here as it stops (_timeline.py; "
+                   "--workers 1; read it with `python bench/_timeline.py FILE`)")  # fmt: skip
     p.add_argument("--work", default="/tmp/decisions-http-bench")
     p.add_argument("--out", default=None, help="write every figure as JSON here")
     args = p.parse_args()

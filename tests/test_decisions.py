@@ -344,3 +344,30 @@ def test_decision_ids_are_unique_and_a_forked_child_draws_its_own() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child and child != new_decision_id()[12:]
+
+
+def test_on_load_is_called_with_each_state_made_current_and_only_then(
+    key: Any, clock: Clock
+) -> None:
+    loaded: list[int] = []
+    checker = Checker(
+        _verifier(key),
+        clock=clock,
+        monotonic=clock.monotonic,
+        on_load=lambda state: loaded.append(state.checkpoint.size),
+    )
+    checker.load(_sign(key, 5, NOW + dt.timedelta(days=1), [LAWYER]))
+    with pytest.raises(SnapshotRejected):  # refused: nothing made current, no call
+        checker.load(_sign(Ed25519PrivateKey.generate(), 6, NOW + dt.timedelta(days=1), []))
+    checker.load(_sign(key, 7, NOW + dt.timedelta(days=1), [LAWYER]))
+    assert loaded == [5, 7]
+
+
+def test_a_failing_on_load_hook_does_not_undo_the_load(key: Any, clock: Clock) -> None:
+    def broken(state: object) -> None:
+        raise RuntimeError("hook")
+
+    checker = Checker(_verifier(key), clock=clock, monotonic=clock.monotonic, on_load=broken)
+    checker.load(_sign(key, 5, NOW + dt.timedelta(days=1), [LAWYER]))
+    assert checker.state is not None and checker.state.checkpoint.size == 5
+    assert checker.decide("MAIN", "A", LAWYER).reason == Reason.REGISTERED_NUMBER

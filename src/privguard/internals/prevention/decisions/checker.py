@@ -57,7 +57,8 @@ class Checker:
     ``timeout_s`` is the default deadline of a decision; ``clock`` gives aware UTC times
     and ``monotonic`` seconds (both replaceable for replay and tests). With a ``log``
     (:class:`~.log.DecisionLog`) every decision is logged and a ``record=True`` is only
-    returned once it is durable.
+    returned once it is durable. ``on_load`` is called with each state made current, once
+    it decides (the service freezes its heap there: :func:`.http.freeze_heap`).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class Checker:
         log: DecisionLog | None = None,
         clock: Callable[[], dt.datetime] = _UTC_NOW,
         monotonic: Callable[[], float] = time.monotonic,
+        on_load: Callable[[RegistryState], None] | None = None,
     ) -> None:
         if verifier is None:
             raise ValueError("a checker needs a snapshot verifier: verification is required")
@@ -80,6 +82,7 @@ class Checker:
         self._log = log
         self._clock = clock
         self._monotonic = monotonic
+        self._on_load = on_load
         # (state or None, refusal reason or None, the floor for the next snapshot): one
         # tuple, swapped in one assignment.
         self._held: tuple[RegistryState | None, str | None, object | None] = (
@@ -151,6 +154,11 @@ class Checker:
                 len(verified.state),
                 verified.state.checkpoint.size,
             )
+            if self._on_load is not None:
+                try:  # the state is loaded already: a failing hook must not undo that
+                    self._on_load(verified.state)
+                except Exception:
+                    log.exception("the checker's on_load hook failed")
             return verified.state
 
     def refresh(self) -> bool:

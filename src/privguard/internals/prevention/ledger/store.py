@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from privguard.errors import InputError
-from privguard.internals.prevention.db import insert_many
+from privguard.internals.prevention.db import driver_scalar, insert_many
 from privguard.internals.prevention.ledger import merkle
 from privguard.internals.prevention.ledger.check import VerifyReport, verify_log
 from privguard.internals.prevention.ledger.entry import (
@@ -74,6 +74,7 @@ _BUMP = (
     .values(size=heads.c.size + bindparam("head_n", type_=BigInteger))
     .returning(heads.c.size)
 )
+_BUMP_SQL = "UPDATE ledger_heads SET size = size + ? WHERE log = ? RETURNING size"  # _BUMP
 
 
 @dataclass(frozen=True)
@@ -191,14 +192,14 @@ class Ledger(LogReads):
         return out
 
     def _claim_indexes(self, session: Session, n: int) -> int:
-        # The first of n consecutive indexes, claimed under the log's lock.
-        params = {"head_log": self.log, "head_n": n}
-        size = session.execute(_BUMP, params).scalar_one_or_none()
+        # The first of n consecutive indexes, claimed under the log's lock. The statement
+        # is _BUMP's, run by the driver (db.driver_scalar: a group commit runs it each time).
+        size = driver_scalar(session, _BUMP_SQL, (n, self.log))
         if size is None:  # the log's first entry: create its head row, once, race-free
             dialect = session.get_bind().dialect.name
             ins = postgresql.insert(heads) if dialect == "postgresql" else sqlite.insert(heads)
             session.execute(ins.values(log=self.log, size=0).on_conflict_do_nothing())
-            size = session.execute(_BUMP, params).scalar_one()
+            size = session.execute(_BUMP, {"head_log": self.log, "head_n": n}).scalar_one()
         return int(size) - n
 
     def _cache_tile(self, session: Session, tile: int) -> None:

@@ -49,11 +49,16 @@ and password for a token; an administrator issues long-lived tokens to systems.
 """
 
 
-def create_app(settings: ServiceSettings, *, decision_writer: Path | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings, *, decision_writer: Path | None = None, freeze_heap: bool = False
+) -> FastAPI:
     """The service for ``settings``; the database is opened and migrated at startup.
 
     ``decision_writer``: the Unix socket of the service's one decision writer (a worker of
-    ``privguard serve --workers N``); None: this process logs its decisions itself."""
+    ``privguard serve --workers N``); None: this process logs its decisions itself.
+    ``freeze_heap``: the process is the service's own (:func:`serve`): its heap is frozen
+    out of the garbage collector after each registry state loads
+    (:func:`~privguard.internals.prevention.decisions.http.freeze_heap`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +91,7 @@ def create_app(settings: ServiceSettings, *, decision_writer: Path | None = None
     )
     app.state.settings = settings
     app.state.decision_writer = decision_writer
+    app.state.freeze_heap = freeze_heap
     errors.install(app)
     app.include_router(routes_meta.router)
     app.include_router(routes_auth.router)
@@ -134,7 +140,7 @@ def worker_app() -> FastAPI:
         decision_timeout_ms=raw["decision_timeout_ms"],
     )
     logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
-    return create_app(settings, decision_writer=Path(raw["decision_writer"]))
+    return create_app(settings, decision_writer=Path(raw["decision_writer"]), freeze_heap=True)
 
 
 def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = None) -> None:
@@ -143,6 +149,9 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
     The database is reached and migrated first, so a wrong URL or a stopped server is a
     :class:`DatabaseError` with its fix, not a failed startup inside uvicorn. uvicorn uses
     uvloop and httptools (dependencies) where they are installed.
+
+    The process is the service's own, so it freezes its heap after each registry load
+    (``create_app``'s ``freeze_heap``); a worker process does the same.
 
     ``workers`` > 1: that many uvicorn worker processes answer, and ONE decision writer
     process (started first, started again if it dies) commits every worker's decisions
@@ -159,7 +168,8 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
         engine.dispose()
     logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
     if workers <= 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        app = create_app(settings, freeze_heap=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
         return
     from privguard.internals.prevention.decisions.http import hmac_key
     from privguard.internals.prevention.decisions.writer import WriterProcess, socket_path
