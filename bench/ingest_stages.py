@@ -28,7 +28,9 @@ from typing import Any
 from privguard.internals.audit.ingest import api, parallel
 from privguard.internals.audit.metrics import cpu_s
 
-PHASES = ("_probe_all", "_stage_all", "_write_all")
+# ingest/staging.py's probe_all and stage_all, called through api's names (api's own
+# _probe_all and _stage_all before they moved there).
+PHASES = ("probe_all", "stage_all", "_write_all")
 
 
 def _instrument(spans: list[tuple[str, int, float, float]]) -> None:
@@ -50,6 +52,8 @@ def _instrument(spans: list[tuple[str, int, float, float]]) -> None:
 
     parallel.Workers._run = _run  # type: ignore[method-assign]
     for name in PHASES:
+        if not hasattr(api, name):
+            name = "_" + name
         original = getattr(api, name)
 
         def tagged(*a: Any, _f: Any = original, _n: str = name, **k: Any) -> Any:

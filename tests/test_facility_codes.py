@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
+from privguard.errors import InputError
 from privguard.internals.audit.findings.api import findings
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.normalize.api import normalize
@@ -106,9 +109,15 @@ def test_a_prefix_that_is_another_facilitys_label_is_not_taken(tmp_path: Path) -
     assert facilities == ["LOSANGELESCOUNTYMENSCENTRALJAIL", "TX01"]
 
 
-def _registry_run(tmp: Path, scopes: dict[str, str], aliases: list[dict] | None) -> dict:  # type: ignore[type-arg]
+def _registry_run(
+    tmp: Path,
+    scopes: dict[str, str],
+    aliases: list[dict] | None,  # type: ignore[type-arg]
+    set_aside: int = 0,
+) -> dict:  # type: ignore[type-arg]
     """findings on a small population at facilities CA64 and TX07, with registry entries
-    scoped as ``scopes`` writes each code; ``aliases`` as normalize's facility groups."""
+    scoped as ``scopes`` writes each code; ``aliases`` as normalize's facility groups (and
+    ``set_aside`` as its rows set aside)."""
     pop = build(seed=7)
     for r in pop.rows:
         r["facility"] = {"JAIL_A": "CA64", "JAIL_B": "TX07"}[str(r["facility"])]
@@ -118,7 +127,8 @@ def _registry_run(tmp: Path, scopes: dict[str, str], aliases: list[dict] | None)
     work.mkdir(parents=True)
     (work / "ingest_report.json").write_text(json.dumps(REPORT))
     if aliases is not None:
-        report = {"totals": {}, "facilities": {"groups": aliases, "evidence": []}}
+        totals = {"rows_set_aside": set_aside} if set_aside else {}
+        report = {"totals": totals, "facilities": {"groups": aliases, "evidence": []}}
         (work / "normalize_report.json").write_text(json.dumps(report))
     reg = attorney_numbers(pop)["registry"]
     entries = [
@@ -146,3 +156,34 @@ def test_registry_scopes_are_read_as_the_calls_facility_labels(tmp_path: Path) -
     written = _registry_run(tmp_path / "b", {"CA64": LA, "TX07": "tx-07"}, groups)
     assert written["flags"] == exact["flags"]
     assert written["summary"]["registry_violations"] == exact["summary"]["registry_violations"]
+
+
+def test_findings_reads_the_normalize_report_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows set aside and the facility aliases come from one read of the report, through
+    # one error path (it was read, and its errors handled, once for each).
+    reads: list[str] = []
+    read_text = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.name == "normalize_report.json":
+            reads.append(str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    groups = [{"facility": "CA64", "labels": ["CA64", "LOSANGELESCOUNTYMENSCENTRALJAIL"]}]
+    exact = _registry_run(tmp_path / "a", {"CA64": "CA64", "TX07": "TX07"}, None)
+    assert reads == []  # no report: nothing set aside, no aliases
+    assert exact["summary"]["rows_set_aside"] == 0
+    written = _registry_run(tmp_path / "b", {"CA64": LA, "TX07": "TX07"}, groups, set_aside=5)
+    assert len(reads) == 1, reads
+    assert written["summary"]["rows_set_aside"] == 5
+    assert written["flags"] == exact["flags"]  # the alias was applied
+
+
+def test_a_damaged_facility_group_names_the_normalize_report(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        _registry_run(tmp_path, {"CA64": "CA64", "TX07": "TX07"}, [{"labels": ["CA64"]}])
+    assert caught.value.where == str(AuditPaths(tmp_path / "out").normalize_report)
+    assert "run 'privguard audit' again" in (caught.value.fix or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,46 @@ def test_part_rows_must_be_whole_row_groups(tmp_path: Path) -> None:
             )
     finally:
         ex.close()
+
+
+class _Declaring:
+    """An executor that runs DuckDB but is not DuckDB's class, declaring ``sorted_parts``."""
+
+    def __init__(self, inner: Any, sorted_parts: bool) -> None:
+        self._inner = inner
+        self.sorted_parts = sorted_parts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_the_executor_declares_whether_parts_are_written(
+    stage: Path, tmp_path: Path, declared: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The stage asks the executor, never its class: an executor declaring the capability
+    # gets the parts (the old isinstance check gave it the one sort), one without it the
+    # one sort. Both give the one sort's bytes.
+    inner = connect(EngineOptions(threads=2))
+    ex = _Declaring(inner, declared)
+    try:
+        ex.execute(f"CREATE VIEW _final AS SELECT * FROM read_parquet('{stage}')")
+        out, one = tmp_path / "out.parquet", tmp_path / "one.parquet"
+        with caplog.at_level(logging.INFO, logger=ordered.__name__):
+            ordered.write_kept(
+                ex, "_final", COLUMNS, out, tmp_path / "p", rows_hint=300_000, part_rows=G
+            )
+        ex.copy_to_parquet(kept_sql("_final", COLUMNS), one)
+    finally:
+        inner.close()
+    in_parts = any("sorted parts" in r.getMessage() for r in caplog.records)
+    assert in_parts is declared
+    assert _sha(out) == _sha(one)
+
+
+def test_each_engine_declares_sorted_parts() -> None:
+    from privguard.internals.audit.engines.duckdb import DuckDBExecutor
+    from privguard.internals.audit.engines.spark import SparkExecutor
+
+    assert DuckDBExecutor.sorted_parts is True
+    assert SparkExecutor.sorted_parts is False  # row groups by bytes; no parquet_schema()

@@ -20,9 +20,18 @@ class EngineOptions:
 
 
 class Executor(Protocol):
-    """Runs SQL built elsewhere. The only object that talks to an engine."""
+    """Runs SQL built elsewhere. The only object that talks to an engine.
+
+    Stages never ask which engine runs their SQL; what differs between engines and matters
+    to a stage is a capability the executor declares here.
+    """
 
     options: EngineOptions
+    # A sorted result can be written as parts, each sorted alone, streamed in order into
+    # one file with the very bytes of the one sort (normalize/ordered.py): the engine writes
+    # a sorted COPY in row groups of a fixed row count, reads a UNION ALL of files in order,
+    # and reads a Parquet file's schema (OPTIONAL or REQUIRED) with parquet_schema().
+    sorted_parts: bool
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None: ...
 

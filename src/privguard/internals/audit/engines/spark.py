@@ -197,6 +197,10 @@ def _printf(fmt: str | None, *values: float | None) -> str | None:
 class SparkExecutor:
     """Executes the stages' SQL on a Spark session, logging each statement's time."""
 
+    # No: Spark sizes row groups by bytes, not rows, so parts would not give the one sort's
+    # file, and parquet_schema() is DuckDB's. Spark's own sort spills task by task anyway.
+    sorted_parts = False
+
     def __init__(self, options: EngineOptions, spark: SparkOptions | None = None) -> None:
         self.options = options
         self.spark_options = spark or SparkOptions()

@@ -90,13 +90,17 @@ def flagged_tables(report: Path) -> pa.Table:
     return _pairs_table(("file", "tbl"), pairs)
 
 
-def facility_aliases(report: Path) -> pa.Table:
-    """(label, canonical) for every facility label normalize resolved to a code
-    (``normalize_report.json``'s facility groups; empty when there is no report)."""
+def normalize_facts(report: Path) -> tuple[int, pa.Table]:
+    """What findings takes from ``normalize_report.json``, read once: the rows normalize set
+    aside as not calls (0 in a report made before they were counted) and (label,
+    canonical) for every facility label it resolved to a code. ``(0, no aliases)`` when
+    there is no report."""
+    set_aside = 0
     pairs: list[tuple[str, str]] = []
     if report.is_file():
         try:
             data = json.loads(report.read_text(encoding="utf-8"))
+            set_aside = int(data.get("totals", {}).get("rows_set_aside", 0))
             groups = (data.get("facilities") or {}).get("groups") or []
             pairs = sorted({(str(m), str(g["facility"])) for g in groups for m in g["labels"]})
         except (ValueError, AttributeError, TypeError, KeyError) as exc:
@@ -105,7 +109,7 @@ def facility_aliases(report: Path) -> pa.Table:
                 where=str(report),
                 fix="run 'privguard audit' again; the report is written by the normalize stage",
             ) from None
-    return _pairs_table(("label", "canonical"), pairs)
+    return set_aside, _pairs_table(("label", "canonical"), pairs)
 
 
 def _pairs_table(names: tuple[str, str], pairs: list[tuple[str, str]]) -> pa.Table:
@@ -113,19 +117,6 @@ def _pairs_table(names: tuple[str, str], pairs: list[tuple[str, str]]) -> pa.Tab
     return pa.table(
         {name: pa.array([p[i] for p in pairs], pa.string()) for i, name in enumerate(names)}
     )
-
-
-def set_aside_total(report: Path) -> int:
-    """Rows normalize set aside as not calls (``normalize_report.json``; 0 when older)."""
-    try:
-        data = json.loads(report.read_text(encoding="utf-8"))
-        return int(data.get("totals", {}).get("rows_set_aside", 0))
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise InputError(
-            f"the normalize report cannot be read: {exc}",
-            where=str(report),
-            fix="run 'privguard audit' again; the report is written by the normalize stage",
-        ) from None
 
 
 def _n(value: int) -> str:
@@ -313,9 +304,7 @@ def findings(
         paths.require(name)  # each missing one is named before any work starts
     read = ingest_totals(paths.require("ingest_report"))
     flagged = flagged_tables(paths.require("ingest_report"))
-    norm_report = paths.normalize_report
-    set_aside = set_aside_total(norm_report) if norm_report.is_file() else 0
-    aliases = facility_aliases(norm_report)
+    set_aside, aliases = normalize_facts(paths.normalize_report)
     with session(executor) as ex:
         ex.register_arrow("f_fac_alias", aliases)
         values = (

@@ -70,6 +70,18 @@ class Skipped:
     reason: str
 
 
+def natural_key(name: str) -> tuple[list[list[str | int]], str]:
+    """Sort key of a dump's file names as a person orders them: ``calls_2`` before ``calls_10``.
+
+    Folder by folder, runs of digits compare by value and the rest as text; the name itself
+    breaks ties (``a01``, ``a1``), so the order is total and the same on every machine."""
+    parts = [
+        [int(p) if i % 2 else p for i, p in enumerate(re.split(r"(\d+)", part))]
+        for part in name.split("/")
+    ]
+    return parts, name
+
+
 def stem(name: str) -> str:
     """File name without any extension: ``calls.2013.csv.gz`` -> ``calls``."""
     base = PurePosixPath(name).name
@@ -313,7 +325,9 @@ def _files(dump: Path, skipped: list[Skipped]) -> list[Path]:
 def discover(
     dump: Path, scratch: Path, limits: Limits | None = None
 ) -> tuple[list[SourceFile], list[Skipped], list[tuple[str, str]]]:
-    """Every table file under ``dump`` (a folder or a single file), sorted by name.
+    """Every table file under ``dump`` (a folder or a single file), in natural order of name
+    (:func:`natural_key`). Their order is the tables' ``table_id``, so it is the order of
+    the ingest report, of ``normalized.parquet``'s rows and of every output ordered by table.
 
     Archives are opened within ``limits`` (:mod:`.limits`); one past a limit, or a symbolic
     link leading out of ``dump``, raises :class:`~privguard.errors.InputError`.
@@ -331,6 +345,6 @@ def discover(
     else:
         for path in _files(dump, walker.skipped):
             walker.add(path.relative_to(dump).as_posix(), path)
-    walker.found.sort(key=lambda s: s.name)
+    walker.found.sort(key=lambda s: natural_key(s.name))
     log.info("found %d table files, skipped %d", len(walker.found), len(walker.skipped))
     return walker.found, walker.skipped, walker.warnings

@@ -20,16 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from privguard.internals.audit.ingest.native import (
-    Fallback,
-    NativeJob,
-    Row,
-    one_kind_of_break,
-    plain_bytes,
-    utf8,
-)
+from privguard.internals.audit.ingest.native import Fallback, NativeJob, Row
+from privguard.internals.audit.ingest.native_text import one_kind_of_break, plain_bytes, utf8
 
-SAMPLE_ROWS = 200  # as ingest/api.py samples a staged table for mapping
+SAMPLE_ROWS = 200  # as ingest/staging.py samples a staged table for mapping
 NOT_OBJECT = "not a JSON object"
 NOT_JSON = "not valid JSON"
 _INT_RANGE = (-(1 << 63), (1 << 64) - 1)

@@ -52,9 +52,16 @@ class NormalizeResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _table_order(path: Path) -> tuple[bool, int, str]:
+    """``ingested/<table_id>.parquet`` by table id; any other name after them, by name."""
+    digits = path.stem.isdigit()
+    return (not digits, int(path.stem) if digits else 0, path.name)
+
+
 def _inputs(work: Path) -> tuple[list[Path], dict[str, Any]]:
     report_path = work / "ingest_report.json"
-    files = sorted((work / "ingested").glob("*.parquet"))
+    # In table_id order (ingest names each file by its table's id): 2 before 10.
+    files = sorted((work / "ingested").glob("*.parquet"), key=_table_order)
     if report_path.is_file() and not files:
         # Ingest ran and read nothing: sending the user back to it would be no help.
         raise InputError(

@@ -22,7 +22,6 @@ import shutil
 from pathlib import Path
 
 from privguard.internals.audit.engines import Executor
-from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.normalize.stage import (
     constant_types_ok,
     cut_keys_sql,
@@ -54,12 +53,13 @@ def write_kept(
     """Write :func:`stage.kept_sql` of ``final`` to ``out``, sorting at most ``part_rows`` at once.
 
     ``rows_hint`` is an upper bound of the kept rows (the rows read): at or below
-    ``part_rows`` (or on an engine other than DuckDB) the one sort is kept as it was.
+    ``part_rows``, or when the executor cannot write sorted parts with the one sort's bytes
+    (``Executor.sorted_parts``: Spark), the one sort is kept as it was.
     ``scratch`` is a folder of ours, created and removed here."""
     if part_rows <= 0 or part_rows % ROW_GROUP_ROWS:
         raise ValueError(f"part_rows must be a positive multiple of {ROW_GROUP_ROWS}")
     one_sort = kept_sql(final, columns)
-    if rows_hint <= part_rows or not isinstance(ex, DuckDBExecutor):
+    if rows_hint <= part_rows or not ex.sorted_parts:
         ex.copy_to_parquet(one_sort, out)
         return
     types = ex.columns(one_sort)
