@@ -132,7 +132,7 @@ def test_a_facility_below_the_threshold_gets_no_inference(tmp_path: Path) -> Non
 
 
 def test_no_table_with_a_recorded_flag_gives_no_inference(tmp_path: Path) -> None:
-    """A table of recording references alone can only say "recorded": it shows no practice."""
+    """A table whose reference column is empty on every row says nothing: no practice."""
     _, _, ids, out = _prepare(tmp_path, honours={"JAIL_A": False, "JAIL_B": False})
     report = AuditPaths(out).work / "ingest_report.json"
     data = json.loads(report.read_text())
@@ -141,6 +141,86 @@ def test_no_table_with_a_recorded_flag_gives_no_inference(tmp_path: Path) -> Non
     s = findings(out, settings=Settings(recording_practice_calls=10))
     assert s["recording_practice"] == [] and s["privileged_calls_recorded_inferred"] == 0
     assert s["privileged_calls_recording_unknown"] == len(ids)
+
+
+def _as_reference_log(out: Path, ids: list[int], *, recordings_only: bool = False) -> None:
+    """calls.csv becomes a table of recording references with no flag (a link on each
+    recorded call's row, none on the others), as an exporter that drops the flag writes it;
+    the calls of ``ids`` (and, with ``recordings_only``, every call not recorded) move to
+    billing.csv, a table that says nothing about recording. Dedupe's rule: a reference
+    means recorded, no reference and no flag means unknown."""
+    calls = AuditPaths(out).calls
+    moved = f"call_id IN ({', '.join(map(str, ids))})"
+    if recordings_only:
+        moved += " OR NOT coalesce(recorded, false)"
+    tmp = calls.with_suffix(".tmp.parquet")
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * REPLACE (
+              CASE WHEN recorded THEN 'https://rec.example/' || call_id || '.wav' END
+                  AS recording_ref,
+              CASE WHEN recorded THEN true END AS recorded,
+              CASE WHEN {moved} THEN [struct_pack(file := 'billing.csv', "table" := 'billing',
+                                                  "row" := sources[1]."row")]
+                   ELSE sources END AS sources)
+            FROM '{calls}') TO '{tmp}' (FORMAT parquet)"""
+    )
+    con.close()
+    tmp.replace(calls)
+    report = AuditPaths(out).work / "ingest_report.json"
+    data = json.loads(report.read_text())
+    data["tables"][0]["mapping"] = {"recording_ref": "link", "dialed_number": "to"}
+    data["tables"].append({"file": "billing.csv", "table": "billing", "rows_read": 0,
+                           "rows_rejected": 0, "mapping": {"dialed_number": "to"}})  # fmt: skip
+    report.write_text(json.dumps(data))
+
+
+def test_a_log_of_calls_with_recording_references_shows_the_practice(tmp_path: Path) -> None:
+    """A table with a reference on recorded calls' rows and none on the others (no flag
+    column; the sparse layout family) states both ways, so it measures the practice: the
+    facility's unknown completed calls elsewhere are inferred recorded (issue 11: all 55
+    recorded privileged calls missed at 200 k, sparse, seed 3, were of this kind)."""
+    pop, _, ids, out = _prepare(tmp_path, honours={"JAIL_A": False, "JAIL_B": False})
+    _as_reference_log(out, ids)
+    s = findings(out, settings=Settings(recording_practice_calls=10))
+    done = [i for i in ids if pop.rows[i - 1]["completed"]]
+    assert done, "the fixture needs unknown completed calls"
+    practice = [p for p in s["recording_practice"] if not p["registered"]]
+    assert practice and all(p["infer"] and p["recorded"] == p["stated"] for p in practice)
+    assert s["privileged_calls_recorded_inferred"] == len(done)
+    rows = _rows(out)
+    assert all(rows[i]["recorded_from"] == "facility practice" for i in done)
+
+
+def test_a_list_of_recordings_alone_shows_no_practice(tmp_path: Path) -> None:
+    """A table that holds only recorded calls (a reference on every row) can only say
+    "recorded": it is no sample of the practice, so nothing is inferred from it."""
+    _, _, ids, out = _prepare(tmp_path, honours={"JAIL_A": False, "JAIL_B": False})
+    _as_reference_log(out, ids, recordings_only=True)
+    s = findings(out, settings=Settings(recording_practice_calls=10))
+    assert s["recording_practice"] == [] and s["privileged_calls_recorded_inferred"] == 0
+    # The moved calls, and every call not recorded (now in billing.csv too), stay unknown.
+    assert s["privileged_calls_recording_unknown"] > len(ids)
+
+
+def test_a_call_the_log_shows_unrecorded_is_never_inferred_recorded(tmp_path: Path) -> None:
+    """The practice infers only where no table states the call's recording: a completed call
+    in the log of calls without a reference stays unrecorded-or-unknown, never "inferred"."""
+    pop, _, ids, out = _prepare(tmp_path, honours={"JAIL_A": False, "JAIL_B": False}, miss=0.004)
+    _as_reference_log(out, ids)
+    s = findings(out, settings=Settings(recording_practice_calls=10))
+    rows = _rows(out)
+    missed = [
+        i
+        for i, r in enumerate(pop.rows, 1)
+        if r["completed"] and r["recorded"] is False and i in rows and i not in ids
+    ]
+    assert missed, "the fixture needs a completed call the log shows unrecorded"
+    assert any(p["infer"] for p in s["recording_practice"]), s["recording_practice"]
+    assert all(rows[i]["recorded_from"] != "facility practice" for i in missed)
+    assert s["privileged_calls_recorded_inferred"] == sum(
+        1 for i in ids if pop.rows[i - 1]["completed"]
+    )
 
 
 def test_too_few_stated_calls_or_inference_off_gives_no_inference(tmp_path: Path) -> None:

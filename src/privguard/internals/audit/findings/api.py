@@ -90,6 +90,23 @@ def flagged_tables(report: Path) -> pa.Table:
     return _pairs_table(("file", "tbl"), pairs)
 
 
+def reference_tables(report: Path) -> pa.Table:
+    """(file, tbl) of every table whose ingest mapping has a recording reference and no
+    recorded flag: a log of calls or a list of recordings (``sql.create_stated`` tells)."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    pairs = sorted(
+        {
+            (str(t["file"]), str(t["table"]))
+            for t in data.get("tables", [])
+            if "recording_ref" in (m := t.get("mapping") or {})
+            and "recorded" not in m
+            and "file" in t
+            and "table" in t
+        }
+    )
+    return _pairs_table(("file", "tbl"), pairs)
+
+
 def normalize_facts(report: Path) -> tuple[int, pa.Table]:
     """What findings takes from ``normalize_report.json``, read once: the rows normalize set
     aside as not calls (0 in a report made before they were counted) and (label,
@@ -275,7 +292,8 @@ def findings(
     it, inferred from the facility's demonstrated practice (``settings``, the ``[findings]``
     section: a completed call counts as recorded when its facility recorded at least
     ``recording_practice_share`` of the completed calls of its kind, to a number on the list
-    at the time or not, whose recording a flag states). Each privileged call says which in
+    at the time or not, whose recording a flag or a log of calls with recording references
+    states: ``sql.create_stated``). Each privileged call says which in
     ``recorded_from``; the summary counts ``..._shown``, ``..._inferred`` and the rest as
     ``privileged_calls_recording_unknown``, and ``recording_practice`` gives each facility's
     measured share.
@@ -304,9 +322,11 @@ def findings(
         paths.require(name)  # each missing one is named before any work starts
     read = ingest_totals(paths.require("ingest_report"))
     flagged = flagged_tables(paths.require("ingest_report"))
+    reflogs = reference_tables(paths.require("ingest_report"))
     set_aside, aliases = normalize_facts(paths.normalize_report)
     with session(executor) as ex:
         ex.register_arrow("f_fac_alias", aliases)
+        ex.register_arrow("f_reflogs", reflogs)
         values = (
             dict(read)
             | {"rows_set_aside": set_aside}
@@ -331,6 +351,7 @@ def _write_findings(
     clocks = paths.clocks
     ex.execute(S.clocks_view_sql(clocks if clocks.is_file() else None))
     ex.register_arrow("f_flagged", flagged)
+    ex.execute(S.create_stated())
     ex.execute(
         S.create_practice(
             settings.recording_practice_share,
@@ -356,6 +377,7 @@ def _write_findings(
     practice = ex.fetchall(S.practice_query())
     ex.execute(drop_table_sql("f_priv"))
     ex.execute(drop_table_sql("f_practice"))
+    ex.execute(drop_table_sql("f_stated"))
     values: dict[str, Any] = {}
     for key, value in row.items():
         if key in ("first_call", "last_call"):

@@ -9,7 +9,8 @@
 Where no record says whether a completed call was recorded, findings infers it was when the
 call's facility recorded at least ``recording_practice_share`` of the completed calls of the
 same kind (to a number on, or not on, the do-not-record list at the time) whose recording a
-recorded flag states, counted over at least ``recording_practice_calls`` such calls. With
+recorded flag, or a log of calls with recording links for some calls and none for others,
+states, counted over at least ``recording_practice_calls`` such calls. With
 100 stated calls all recorded, the facility's true share is above 97 % with 95 % confidence
 (the rule of three); a facility that honours its list records few of the listed numbers'
 calls, so no call to a listed number is inferred recorded there.

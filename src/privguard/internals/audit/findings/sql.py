@@ -10,6 +10,8 @@ the ``f_`` prefix keeps them apart from other stages sharing one executor):
 * ``f_fac_alias`` (label, canonical): normalize's facility labels and the code each became
 * ``f_clocks``    ``OUT/facility_clocks.parquet`` (facility, zone, offset_h), possibly empty
 * ``f_flagged``   (file, tbl): the source tables with a recorded-flag column (ingest's mapping)
+* ``f_reflogs``   (file, tbl): the source tables with a recording reference and no flag
+* ``f_stated``    the completed calls whose recording a table states (:func:`create_stated`)
 * ``f_practice``  each facility's recording practice (:func:`create_practice`), a temp table
 """
 
@@ -65,14 +67,47 @@ def _local_day(c: str = "c") -> str:
     )
 
 
+# A table of recording references with no flag column states "not recorded" too when it is a
+# log of calls, not a list of recordings: at least this share of the calls it holds have a
+# reference, and at least this share have none (a list of recordings has a reference on
+# every row; an empty column says nothing).
+LOG_SHARE = 0.05
+
+
+def create_stated(log_share: float = LOG_SHARE) -> str:
+    """The completed calls whose recording a table states, temp table ``f_stated`` (call_id,
+    recorded): those with a copy in a table with a recorded flag (``f_flagged``) that says
+    either way, and those with a copy in a log of calls with recording references
+    (``f_reflogs`` that meet :data:`LOG_SHARE`), where a call without a reference was not
+    recorded. Which calls such tables hold does not depend on their recording, so they are
+    a fair sample of a facility's practice; a list of recordings alone is not."""
+    share = float(log_share)
+    return f"""
+CREATE OR REPLACE TEMP TABLE f_stated AS
+WITH u AS (
+    SELECT call_id, completed, recorded, recording_ref IS NOT NULL AS has_ref,
+           unnest(sources) AS s
+    FROM f_calls
+),
+logs AS (
+    SELECT g.file, g.tbl FROM u JOIN f_reflogs g ON g.file = u.s.file AND g.tbl = u.s."table"
+    GROUP BY g.file, g.tbl
+    HAVING count(*) FILTER (WHERE u.has_ref) >= {share!r} * count(*)
+       AND count(*) FILTER (WHERE NOT u.has_ref) >= {share!r} * count(*)
+)
+SELECT u.call_id, bool_or(coalesce(u.recorded, u.has_ref)) AS recorded
+FROM u LEFT JOIN f_flagged f ON f.file = u.s.file AND f.tbl = u.s."table"
+       LEFT JOIN logs l ON l.file = u.s.file AND l.tbl = u.s."table"
+WHERE u.completed AND ((f.file IS NOT NULL AND u.recorded IS NOT NULL) OR l.file IS NOT NULL)
+GROUP BY u.call_id"""
+
+
 def create_practice(share: float, min_calls: int, *, enabled: bool = True) -> str:
     """Each facility's demonstrated recording practice, table ``f_practice``.
 
     One row per facility (``''`` when unknown) and ``registered`` (the call's number was on
-    the do-not-record list at the call, by :data:`COVERS`): the completed calls with a copy
-    in a table that has a recorded flag (``f_flagged``; such a table can say either way, so
-    which calls it holds does not depend on their recording; a table of references alone
-    can only ever say "recorded") and a known recording (``stated``), how many of them were
+    the do-not-record list at the call, by :data:`COVERS`): the completed calls whose
+    recording a table states (``f_stated``, :func:`create_stated`), how many of them were
     recorded, and
     ``infer``: whether that share reaches ``share`` over at least ``min_calls`` calls, so the
     facility's completed calls of that kind with no stated recording count as recorded."""
@@ -84,16 +119,10 @@ def create_practice(share: float, min_calls: int, *, enabled: bool = True) -> st
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE f_practice AS
-WITH flagged AS (
-    SELECT DISTINCT u.call_id
-    FROM (SELECT call_id, unnest(sources) AS s FROM f_calls
-          WHERE completed AND recorded IS NOT NULL) u
-    JOIN f_flagged g ON g.file = u.s.file AND g.tbl = u.s."table"
-),
-p AS (
-    SELECT c.call_id, c.facility, c.dialed_number AS number, c.recorded,
+WITH p AS (
+    SELECT c.call_id, c.facility, c.dialed_number AS number, st.recorded,
            {_local_day()} AS local_day
-    FROM f_calls c JOIN flagged USING (call_id)
+    FROM f_calls c JOIN f_stated st USING (call_id)
     LEFT JOIN f_clocks k ON k.facility = c.facility
 ),
 cover AS (SELECT DISTINCT p.call_id FROM p JOIN f_registry r ON {COVERS}),
@@ -109,7 +138,8 @@ FROM s GROUP BY facility, registered"""
 
 def create_privileged() -> str:
     """Every call to an attorney number, with whether a registration covered it and how its
-    recording is known (``recorded_from``: shown, inferred from ``f_practice``, or NULL)."""
+    recording is known (``recorded_from``: shown, inferred from ``f_practice``, or NULL).
+    A call a log of calls shows without a recording (in ``f_stated``) is never inferred."""
     return f"""
 CREATE OR REPLACE TEMP TABLE f_priv AS
 WITH p AS (
@@ -133,9 +163,11 @@ q AS (
            cover.registry_entry,
            CASE WHEN p.recording_ref IS NOT NULL THEN {_REF}
                 WHEN p.recorded IS NOT NULL THEN {_FLAG}
-                WHEN p.completed AND coalesce(k.infer, false) THEN {_PRACTICE}
+                WHEN p.completed AND coalesce(k.infer, false) AND st.call_id IS NULL
+                    THEN {_PRACTICE}
            END AS recorded_from
     FROM p LEFT JOIN cover USING (call_id)
+    LEFT JOIN f_stated st USING (call_id)
     LEFT JOIN f_practice k ON k.facility = coalesce(p.facility, '')
                           AND k.registered = (cover.call_id IS NOT NULL)
 )

@@ -46,7 +46,9 @@ CAVEATS = [
     "(next point).",
     "Some tables say nothing about recording. Jails record every call unless the number is on "
     "their do-not-record list, and the records show each facility's practice: for the "
-    "completed calls whose recording a recorded flag states, the audit measures the share "
+    "completed calls whose recording the records state either way (a recorded flag, or a "
+    "log of calls that gives a recording link for some calls and none for others), the "
+    "audit measures the share "
     "recorded at each facility, separately for numbers on the list at the time and numbers "
     "not on it. Where that share reaches the case file's threshold ([findings]; by default "
     "99 % over at least 100 calls), a completed call of the same kind at that facility whose recording no "
