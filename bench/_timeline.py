@@ -46,11 +46,11 @@ def install() -> None:
     answer = fastpath._answer
     probe: list[asyncio.Task[None]] = []
 
-    async def timed_answer(scope: dict[str, Any], body: bytes) -> bytes | None:
+    async def timed_answer(scope: dict[str, Any], body: bytes, app: Any) -> bytes | None:
         if not probe:
             probe.append(asyncio.get_running_loop().create_task(lag_probe()))
         t0 = clock()
-        out = await answer(scope, body)
+        out = await answer(scope, body, app)
         add(("req", t0, clock(), out is not None and b'"record":true' in out))
         return out
 
