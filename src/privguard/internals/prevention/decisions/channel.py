@@ -37,6 +37,7 @@ from privguard.internals.prevention.decisions.decide import Decision, Reason
 from privguard.internals.prevention.decisions.log import DecisionLog, _Item, _left
 
 log = logging.getLogger(__name__)
+HOLD_S = 0.002  # the longest a line waits for the writer's acks of the previous write
 
 
 class _Settle:
@@ -87,6 +88,9 @@ class ChannelDecisionLog(DecisionLog):
         self._next = 0
         self._out: list[bytes] = []
         self._to_spill: list[_Item] = []
+        self._sent_upto = 0  # the last item id written to the writer
+        self._acked_upto = 0  # the last item id it acknowledged
+        self._hold: asyncio.TimerHandle | None = None
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class ChannelDecisionLog(DecisionLog):
         still unacknowledged is settled as not durable (record=False ones spilled)."""
         if self._transport is not None:
             await self.aflush(timeout)
-        self._flush()
+        self._flush(force=True)
         transport, channel = self._transport, self._channel
         if transport is not None and channel is not None:
             transport.close()
@@ -210,7 +214,8 @@ class ChannelDecisionLog(DecisionLog):
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
-            self._transport = self._channel = self._connecting = None
+            self._transport = self._channel = self._connecting = self._hold = None
+            self._sent_upto = self._acked_upto = self._next
         if self._transport is None:
             self._reconnect()
         return loop
@@ -231,14 +236,27 @@ class ChannelDecisionLog(DecisionLog):
             else {"i": self._next, "row": item.row, "number": item.number}
         )
         self._out.append(to_json(message) + b"\n")
-        if len(self._out) == 1:  # one write per loop turn, whatever it holds
+        if len(self._out) == 1:  # one write per loop turn at most, whatever it holds
             self._loop.call_soon(self._flush)  # type: ignore[union-attr]
         return True
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
+        # While the writer has not acknowledged everything written so far, it is busy
+        # committing and would only queue more lines: they are held and sent together
+        # when its acks come (or after HOLD_S at most). Each write wakes the writer's
+        # reader on the other core, which cost the answering process more CPU than the
+        # line itself (measured: issue 15's HTTP tail).
         if not self._out:
             return
+        if not force and self._acked_upto < self._sent_upto:
+            if self._hold is None and self._loop is not None:
+                self._hold = self._loop.call_later(HOLD_S, self._flush, True)
+            return
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
         data, self._out = b"".join(self._out), []
+        self._sent_upto = self._next
         transport = self._transport
         if transport is not None and not transport.is_closing():
             transport.write(data)
@@ -247,13 +265,18 @@ class ChannelDecisionLog(DecisionLog):
     def _ack(self, line: bytes) -> None:
         try:
             message = json.loads(line)
-            item = self._waiting.pop(int(message["i"]), None)
+            ident = int(message["i"])
             ok = bool(message["ok"])
         except (ValueError, KeyError, TypeError):
             log.error("decision writer sent a malformed ack: %r", line[:200])
             return
+        item = self._waiting.pop(ident, None)
         if item is not None:
             self._settle(item, ok)
+        if ident > self._acked_upto:
+            self._acked_upto = ident
+            if self._out and ident >= self._sent_upto:
+                self._flush()
 
     def _settle(self, item: _Item, ok: bool) -> None:
         if item.barrier:
@@ -269,6 +292,7 @@ class ChannelDecisionLog(DecisionLog):
             return
         self._transport = self._channel = None
         self._failed_at = time.monotonic()
+        self._sent_upto = self._acked_upto = self._next
         items = list(self._waiting.values())
         self._waiting.clear()
         if items:
