@@ -5,7 +5,9 @@ records, in memory, with ``time.perf_counter()`` stamps:
 
 * ``req``: each decision answered by the fast path: start, end, whether it was a
   ``record=true`` (which waited for its group commit);
-* ``batch``: each group commit of the decision log (``DecisionLog.write``): start, end, size;
+* ``batch``: each group commit of the decision log (``DecisionLog.write``): start, end,
+  size; only where the log commits in the server process (an app without a writer
+  process: since ``privguard serve`` always starts one, the bench's server records none);
 * ``gc``: each collection of the cyclic garbage collector: start, end, generation;
 * ``lag``: the event loop's lateness, sampled by a task that sleeps 1 ms (a late wake-up
   means the loop was busy or could not get the GIL).
