@@ -5,7 +5,9 @@ records, in memory, with ``time.perf_counter()`` stamps:
 
 * ``req``: each decision answered by the fast path: start, end, whether it was a
   ``record=true`` (which waited for its group commit);
-* ``batch``: each group commit of the decision log (``DecisionLog.write``): start, end, size;
+* ``batch``: each group commit of the decision log (``DecisionLog.write``): start, end,
+  size; only where the log commits in the server process (an app without a writer
+  process: since ``privguard serve`` always starts one, the bench's server records none);
 * ``gc``: each collection of the cyclic garbage collector: start, end, generation;
 * ``lag``: the event loop's lateness, sampled by a task that sleeps 1 ms (a late wake-up
   means the loop was busy or could not get the GIL).
@@ -46,11 +48,11 @@ def install() -> None:
     answer = fastpath._answer
     probe: list[asyncio.Task[None]] = []
 
-    async def timed_answer(scope: dict[str, Any], body: bytes) -> bytes | None:
+    async def timed_answer(scope: dict[str, Any], body: bytes, app: Any) -> bytes | None:
         if not probe:
             probe.append(asyncio.get_running_loop().create_task(lag_probe()))
         t0 = clock()
-        out = await answer(scope, body)
+        out = await answer(scope, body, app)
         add(("req", t0, clock(), out is not None and b'"record":true' in out))
         return out
 

@@ -137,18 +137,42 @@ def start_server(work: Path, data: str, url: str | None, workers: int = 1, switc
 
 def cpu_seconds(pid: int) -> float:
     """CPU seconds of ``pid`` and its live descendants (workers and the decision writer)."""
+    return sum(cpu_by_pid(pid).values())
+
+
+def cpu_split(before: dict[int, float], after: dict[int, float], data: str,
+              answers: int) -> dict[str, float]:  # fmt: skip
+    """The CPU per decision (ms) of the decision writer process and of the rest of the
+    service's processes (the answering ones), between two :func:`cpu_by_pid` readings."""
+    from privguard.internals.prevention.decisions.writer import socket_path, writer_stats
+
+    try:
+        writer = int(writer_stats(socket_path(Path(data)))["pid"])  # type: ignore[call-overload]
+    except OSError:
+        writer = -1
+    used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    mine = used.get(writer, 0.0)
+    rest = sum(used.values()) - mine
+    return {"writer_cpu_ms_per_decision": round(1000 * mine / max(1, answers), 3),
+            "answering_cpu_ms_per_decision": round(1000 * rest / max(1, answers), 3)}  # fmt: skip
+
+
+def cpu_by_pid(pid: int) -> dict[int, float]:
+    """CPU seconds of ``pid`` and of each of its live descendants, by pid."""
     stats: dict[int, list[str]] = {}
     for path in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError):
             stats[int(path.parent.name)] = path.read_text().rsplit(")", 1)[1].split()
-    tree, total = {pid}, 0.0
+    tree = {pid}
     for other in sorted(stats):  # children have larger pids than parents, mostly
         if int(stats[other][1]) in tree:
             tree.add(other)
-    for member in tree:
-        if member in stats:
-            total += int(stats[member][11]) + int(stats[member][12])
-    return total / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return {
+        member: (int(stats[member][11]) + int(stats[member][12])) / tick
+        for member in tree
+        if member in stats
+    }
 
 
 # -- main ------------------------------------------------------------------------------
@@ -173,6 +197,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, Any]:
     made = setup(work, args.url, args.numbers)
     made["fsync_ms"] = fsync_ms(Path(made["data"]))
+    args.data = made["data"]
     print(json.dumps({k: v for k, v in made.items() if k != "tokens"}), flush=True)
     proc, port = start_server(
         work, made["data"], args.url, args.workers, args.switch_interval_ms, args.timeline
@@ -217,17 +242,19 @@ def _run(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, Any]:
 
 def one_run(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, str], rate: float,
             seconds: float, faults: Any) -> dict[str, Any]:  # fmt: skip
-    before, cpu0 = loadavg(), cpu_seconds(proc.pid)
+    before, cpu0 = loadavg(), cpu_by_pid(proc.pid)
     result = run_loop(
         drive(port, tokens["facility_system"], rate, seconds, args.numbers, args.conns, faults)
     )
-    cpu = cpu_seconds(proc.pid) - cpu0
+    cpu1 = cpu_by_pid(proc.pid)
+    cpu = sum(cpu1.values()) - sum(cpu0.values())
     summary = {"rate": rate, "seconds": seconds, "connections": args.conns}
     summary |= summarize(result["rows"], result["errors"], result["elapsed"])
     per = 1000 * cpu / max(1, summary["answers"])  # the server's CPU per decision, in ms
     summary |= {"server_cpu_pct": round(100 * cpu / result["elapsed"], 1),
                 "server_cpu_ms_per_decision": round(per, 3),
                 "loadavg_before": before, "loadavg_after": loadavg()}  # fmt: skip
+    summary |= cpu_split(cpu0, cpu1, args.data, summary["answers"])
     if faults:
         summary["faults"] = result["faults"]
         summary["phases"] = by_phase(result)
@@ -238,10 +265,12 @@ def one_run(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, st
 def wrk_one(args: argparse.Namespace, proc: Any, port: int, tokens: dict[str, str], rate: float,
             seconds: float) -> dict[str, Any]:  # fmt: skip
     """One paced wrk run at ``rate`` (see _decisions_load.wrk_run)."""
-    before, cpu0 = loadavg(), cpu_seconds(proc.pid)
+    before, cpu0 = loadavg(), cpu_by_pid(proc.pid)
     got = wrk_run(port, tokens["facility_system"], args.numbers, seconds, args.conns, rate)
-    cpu = cpu_seconds(proc.pid) - cpu0
+    cpu1 = cpu_by_pid(proc.pid)
+    cpu = sum(cpu1.values()) - sum(cpu0.values())
     answers = max(1, got.get("requests", 0))
+    got |= cpu_split(cpu0, cpu1, args.data, answers)
     got |= {"rate": rate, "generator": "wrk (paced, closed loop)",
             "server_cpu_pct": round(100 * cpu / seconds, 1),
             "server_cpu_ms_per_decision": round(1000 * cpu / answers, 3),

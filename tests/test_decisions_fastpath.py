@@ -56,8 +56,8 @@ def test_both_paths_give_the_same_answers(
     answered: list[bool] = []  # by the fast path (True) or left to the route (False)
     real = fastpath._answer
 
-    async def spy(scope: Any, body: bytes) -> bytes | None:
-        out = await real(scope, body)
+    async def spy(scope: Any, body: bytes, app: Any) -> bytes | None:
+        out = await real(scope, body, app)
         answered.append(out is not None)
         return out
 
@@ -178,3 +178,25 @@ def test_one_lookup_however_many_requests_wait() -> None:
     found = asyncio.run(many())
     assert found == [_principal()] * 20
     assert calls == ["good", "bad"]
+
+
+def test_access_lines_for_what_the_app_answers_none_for_answered_decisions(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # uvicorn's own access log is off (it built a record per request even for the lines a
+    # filter dropped); the app logs every request that reaches it, and no answered decision.
+    import logging
+
+    with (
+        caplog.at_level(logging.INFO, "privguard.http"),
+        service_client(db_url, tmp_path) as client,
+    ):
+        token = token_for(client, add_user(client, "facility_system"))
+        install(client.app, lawyer_verifier, timeout_s=30.0).load(b"snapshot")
+        assert post_decision(client, token, FAMILY).status_code == 200
+        assert client.get("/v1/health?verbose=1").status_code == 200
+        assert post_decision(client, "no such token", FAMILY).status_code == 401
+    lines = [r.getMessage() for r in caplog.records if r.name == "privguard.http"]
+    assert len(lines) == 2, lines
+    assert lines[0].endswith('"GET /v1/health?verbose=1 HTTP/1.1" 200'), lines
+    assert lines[1].endswith('"POST /v1/decisions HTTP/1.1" 401'), lines

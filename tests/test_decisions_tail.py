@@ -61,3 +61,30 @@ def test_serve_runs_an_app_that_freezes_its_heap(
     settings = ServiceSettings(data_dir=tmp_path, database_url=db_url)
     service_app.serve(settings)
     assert ran and ran[0].state.freeze_heap is True
+
+
+def test_the_writer_process_freezes_its_heap_once_warm_and_still_sends_its_acks(
+    tmp_path: Path,
+) -> None:
+    from privguard.internals.prevention.decisions import writer
+    from privguard.internals.prevention.decisions.log import DecisionLog
+
+    flushed: list[int] = []
+    log = DecisionLog(None, b"k" * 32, tmp_path / "spill.jsonl")  # type: ignore[arg-type]
+    log.on_batch = lambda: flushed.append(1)
+    try:
+        gc.unfreeze()
+        writer._freeze_when_warm(log)
+        assert log.on_batch is not None
+        for batch in range(1, writer.FREEZE_AFTER[1] + 1):
+            log.on_batch()
+            frozen = gc.get_freeze_count()
+            if batch == 1:
+                assert frozen > 1000  # after the first batch
+                gc.unfreeze()
+            elif batch < writer.FREEZE_AFTER[1]:
+                assert frozen == 0  # not after every batch
+        assert gc.get_freeze_count() > 1000  # and again once warmer
+        assert len(flushed) == writer.FREEZE_AFTER[1]  # the acks went out after every batch
+    finally:
+        gc.unfreeze()

@@ -25,8 +25,7 @@ import pytest
 from privguard.internals.prevention.db import make_engine, sessions, transaction
 from privguard.internals.prevention.decisions.http import DECISIONS_ORIGIN, spill_path
 from privguard.internals.prevention.decisions.log import LEDGER_LOG
-from privguard.internals.prevention.decisions.remote import RemoteDecisionLog
-from privguard.internals.prevention.decisions.writer import socket_path
+from privguard.internals.prevention.decisions.writer import socket_path, writer_stats
 from privguard.internals.prevention.ledger import Ledger, Signer
 from privguard.internals.prevention.settings import ServiceSettings
 from service_helpers import register_numbers
@@ -101,7 +100,7 @@ def test_two_workers_one_writer_one_ledger_and_fail_closed(db_url: str, tmp_path
     settings = ServiceSettings(data_dir=data, database_url=db_url, decision_timeout_ms=20_000)
     token = register_numbers(settings, tmp_path, REGISTERED)
     port = _free_port()
-    probe = RemoteDecisionLog(socket_path(data), b"k" * 32, tmp_path / "unused.jsonl")
+    writer_socket = socket_path(data)
     with _serve(settings, port, tmp_path / "server.log"):
         # Wait until both workers loaded the registry (the first answers may be refusals).
         give_up = time.monotonic() + 60
@@ -109,7 +108,7 @@ def test_two_workers_one_writer_one_ledger_and_fail_closed(db_url: str, tmp_path
             assert time.monotonic() < give_up
             time.sleep(0.2)
         answers = _burst(port, token, (REGISTERED + UNREGISTERED) * 20)
-        stats = probe.stats()
+        stats = writer_stats(writer_socket)
         assert _record_true_registered(answers) == 0
         assert sum(a["record"] for a in answers) == len(UNREGISTERED) * 20, [
             a["reason"] for a in answers
@@ -133,7 +132,7 @@ def test_two_workers_one_writer_one_ledger_and_fail_closed(db_url: str, tmp_path
             assert time.monotonic() < give_up, back[-3:]
             time.sleep(0.5)
             back += _burst(port, token, UNREGISTERED + REGISTERED[:1])
-        assert int(probe.stats()["pid"]) != writer  # type: ignore[call-overload]
+        assert int(writer_stats(writer_socket)["pid"]) != writer  # type: ignore[call-overload]
         assert _record_true_registered(down + back) == 0
 
     # One ledger log, consistent; every answer is in it (a refusal superseding a

@@ -94,3 +94,22 @@ def test_a_log_commits_while_the_requests_session_is_open(tmp_path: Path) -> Non
     with eng.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM c")).scalar_one() == 1
     eng.dispose()
+
+
+def test_sqlite_is_durable_and_checkpoints_in_small_steps(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from privguard.internals.prevention.db import WAL_AUTOCHECKPOINT
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        with eng.connect() as conn:
+            pragma = {
+                name: conn.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "synchronous", "wal_autocheckpoint")
+            }
+    finally:
+        eng.dispose()
+    # FULL: a commit is on disk before it returns (a record=true is durable when answered).
+    assert pragma == {"journal_mode": "wal", "synchronous": 2, "wal_autocheckpoint": 100}
+    assert WAL_AUTOCHECKPOINT == 100

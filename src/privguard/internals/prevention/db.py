@@ -58,7 +58,16 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
+    # The WAL is copied back into the database (a checkpoint) inside the commit that
+    # crosses this many pages. SQLite's default, 1,000, made every ~110th group commit of
+    # the decision log take ~13 ms instead of ~5 ms, and each record=true waiting behind it
+    # waited as long; 100 pages spread that work into ten times as many short stalls
+    # (measured at 2,000 decisions/s: p99 12.9 and 11.2 ms against 19.9 and 16.7 ms).
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
     cur.close()
+
+
+WAL_AUTOCHECKPOINT = 100  # pages (see _sqlite_pragmas)
 
 
 WRITER = {"privguard_immediate": True}  # execution options of a read-then-write engine

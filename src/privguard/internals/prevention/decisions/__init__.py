@@ -6,6 +6,8 @@
 * :mod:`.snapshot` the verifier a checker is configured with (the registry's reader);
 * :mod:`.checker` the embeddable checker (background refresh, deadline, fail closed);
 * :mod:`.log` the decision log that never drops (group commit, spill file);
+* :mod:`.writer` the service's one writer process that runs it, and :mod:`.channel` the
+  answering process's side (on its event loop, no thread);
 * :mod:`.counts` what it holds, counted for reports; the registrar's candidates;
 * :mod:`.http` ``POST /v1/decisions`` and :mod:`.fastpath` its hot path.
 """

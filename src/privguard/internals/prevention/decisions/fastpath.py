@@ -1,10 +1,11 @@
-"""The hot path of ``POST /v1/decisions``: a plain ASGI layer in front of the app.
+"""The hot path of ``POST /v1/decisions``: answered before the app's ASGI stack.
 
 A platform asks for a decision at every call setup. Through FastAPI each one went through
 the routing table (every route of the service and the portal), the dependency solver, two
 thread-pool hops (a database session and the token lookup) and response validation:
-about 2 ms of CPU before the decision itself. :class:`DecisionFastPath` answers the
-ordinary request itself, and only that one:
+about 2 ms of CPU before the decision itself. :func:`answer`, called by the service app
+before its middleware (``service.app.ServiceApp``), answers the ordinary request itself,
+and only that one:
 
 * ``POST /v1/decisions`` with ``Content-Type: application/json`` and a body of at most
   :data:`MAX_BODY` bytes that validates as :class:`~.http.DecisionRequest`;
@@ -23,11 +24,11 @@ sent), so they give the same answers; ``tests/test_decisions_fastpath.py`` compa
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_json
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privguard.internals.prevention.decisions import http
 from privguard.internals.prevention.service.auth import Principal, authenticate
@@ -35,39 +36,36 @@ from privguard.internals.prevention.service.auth import Principal, authenticate
 PATH = "/v1/decisions"
 MAX_BODY = 4096  # a decision request is ~100 bytes; anything larger takes the full route
 
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+
+def is_decision(scope: Scope) -> bool:
+    """Whether ``scope`` is a request the fast path may answer (``POST /v1/decisions``)."""
+    return bool(scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST")
 
 
-class DecisionFastPath:
-    """ASGI middleware: answer ordinary decision requests directly (see the module doc)."""
+async def answer(app: Any, scope: Scope, receive: Receive, send: Send, full: ASGIApp) -> None:
+    """Answer the decision request ``scope`` for ``app``, or hand it to ``full`` unchanged.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        received: list[Message] = []
-        body = await _read(receive, received)
-        answer = None if body is None else await _answer(scope, body)
-        if answer is None:
-            await self.app(scope, _replay(received, receive), send)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(answer)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+    ``app`` is the service (its state holds the checker and the token cache); ``full`` is
+    its whole ASGI stack (middleware, routing, the one error shape). The service calls
+    this before any of that stack (``service.app.ServiceApp``): each layer it skips cost
+    CPU on every call setup."""
+    received: list[Message] = []
+    body = await _read(receive, received)
+    found = None if body is None else await _answer(scope, body, app)
+    if found is None:
+        await full(scope, _replay(received, receive), send)
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(found)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": found})
 
 
 async def _read(receive: Receive, received: list[Message]) -> bytes | None:
@@ -108,7 +106,7 @@ def _lookup(app: Any, token: str) -> Principal | None:
         return None
 
 
-async def _answer(scope: dict[str, Any], body: bytes) -> bytes | None:
+async def _answer(scope: Scope, body: bytes, app: Any) -> bytes | None:
     """The response body, or None to let the full route answer."""
     authorization = content_type = None
     for name, value in scope["headers"]:
@@ -119,14 +117,13 @@ async def _answer(scope: dict[str, Any], body: bytes) -> bytes | None:
     if content_type is None or not content_type.startswith(b"application/json"):
         return None
     token = http.bearer_token(authorization)
-    app = scope.get("app")
-    if token is None or app is None:
+    if token is None:
         return None
     caller = await http.token_cache(app).verify(token, lambda t: _lookup(app, t))
     if caller is None or caller.role not in http.GATE_ROLES:
         return None
     try:
-        request = http.DecisionRequest.model_validate(json.loads(body))
+        request = http.DecisionRequest.model_validate_json(body)
     except (ValueError, ValidationError):  # the route gives the 422 in the one error shape
         return None
     decision = await http.checker(app).decide_async(
@@ -136,4 +133,6 @@ async def _answer(scope: dict[str, Any], body: bytes) -> bytes | None:
         request.private_call_declared,
         call_id=request.call_id,
     )
-    return json.dumps(decision.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+    # pydantic-core's encoder: the same compact UTF-8 JSON as json.dumps(...,
+    # separators=(",", ":"), ensure_ascii=False), in ~2 us instead of ~12 us.
+    return to_json(decision.to_dict())

@@ -15,6 +15,7 @@ has been committed before the response is sent.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,11 +26,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from privguard.internals.common.keys import load_key
+from privguard.internals.prevention.decisions.channel import ChannelDecisionLog
 from privguard.internals.prevention.decisions.checker import Checker
 from privguard.internals.prevention.decisions.decide import Reason
 from privguard.internals.prevention.decisions.live import RegistrySource
 from privguard.internals.prevention.decisions.log import LEDGER_LOG, DecisionLog
-from privguard.internals.prevention.decisions.remote import RemoteDecisionLog
 from privguard.internals.prevention.decisions.snapshot import (
     SnapshotRejected,
     SnapshotVerifier,
@@ -43,6 +44,7 @@ from privguard.internals.prevention.service.errors import AUTH_RESPONSES
 from privguard.internals.prevention.service.policy import requires
 from privguard.internals.prevention.service.token_cache import TokenCache
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["decisions"])
 DECISIONS_ORIGIN = "privguard/decisions"  # the key that signs the decisions log's heads
 _LOCK = threading.Lock()
@@ -153,7 +155,15 @@ def _refresh_after_registry_commits(app: Any, registry_log: str, checker: Checke
     event.listen(app.state.sessions, "after_rollback", after_rollback)
 
 
-def shutdown(app: Any) -> None:
+async def connected(app: Any) -> None:
+    """Wait until the app's channel to the service's decision writer is open, if it has
+    one (so the first calls are not refused while it connects)."""
+    found = decision_log(app)
+    if isinstance(found, ChannelDecisionLog) and not await found.connected():
+        log.error("the decision writer is not reachable: record=true is refused until it is")
+
+
+async def shutdown(app: Any) -> None:
     """Stop the app's checker refresh and commit (or spill) its queued decisions."""
     with _LOCK:
         checker: Checker | None = getattr(app.state, "decision_checker", None)
@@ -161,23 +171,26 @@ def shutdown(app: Any) -> None:
         app.state.decision_log = None
     if checker is not None:
         checker.stop()
-    if found is not None:
+    if isinstance(found, ChannelDecisionLog):
+        await found.aclose()
+    elif found is not None:
         found.close()
 
 
 def decision_log(app: Any) -> DecisionLog:
     """The app's decision log, built and started on first use.
 
-    A worker of ``privguard serve --workers N`` (``app.state.decision_writer`` set to the
-    writer's socket) hands its decisions to the service's one writer process
-    (:class:`~.remote.RemoteDecisionLog`); a single-process service writes them itself."""
+    Under ``privguard serve`` (``app.state.decision_writer`` set to the writer's socket)
+    the app hands its decisions to the service's one writer process
+    (:class:`~.channel.ChannelDecisionLog`); an app built without one (an embedding, the
+    tests) writes them itself, from a thread."""
     with _LOCK:
         found: DecisionLog | None = getattr(app.state, "decision_log", None)
         if found is None:
             settings = app.state.settings
             writer = getattr(app.state, "decision_writer", None)
             if writer is not None:
-                found = RemoteDecisionLog(writer, hmac_key(settings), spill_path(settings))
+                found = ChannelDecisionLog(writer, hmac_key(settings), spill_path(settings))
             else:
                 found = new_decision_log(app.state.sessions, settings)
             app.state.decision_log = found.start()

@@ -17,8 +17,8 @@ stored as HMAC-SHA256 under the service key.
   ``*.replayed``, never deleted. Only a crash of the process can lose a ``record=False``
   still in the in-memory queue (at most one batch); never a ``record=True``.
 
-With ``privguard serve --workers N`` this log runs in one writer process
-(:mod:`.writer`) and the workers hand it their decisions (:mod:`.remote`).
+Under ``privguard serve`` this log runs in the service's one writer process
+(:mod:`.writer`), and the answering processes hand it their decisions (:mod:`.channel`).
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ class DecisionLog:
         self.spilled = 0  # decisions written to the spill file (counted, for reports)
         self._spill_name = str(self._spill)
         self._pending = True  # *.pending spill files may exist (see _replay_spill)
+        # Called by the writer thread after each batch is settled (the writer process
+        # sends the batch's acks then, in one write per worker).
+        self.on_batch: Callable[[], None] | None = None
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -284,6 +287,8 @@ class DecisionLog:
         finally:
             for it in barriers:
                 it.done.set()  # type: ignore[union-attr]
+            if self.on_batch is not None:
+                self.on_batch()
 
     def _write(self, batch: list[_Item]) -> bool:
         try:

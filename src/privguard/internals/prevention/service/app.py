@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
@@ -76,13 +77,14 @@ def create_app(
             # Decisions answer from the registry's own signed snapshots, refreshed in the
             # background (a registry change reaches them within about a second).
             decisions_http.start_registry_checker(app)
+            await decisions_http.connected(app)
             log.info("privguard service on %s", engine.url.render_as_string(hide_password=True))
             yield
         finally:
-            decisions_http.shutdown(app)
+            await decisions_http.shutdown(app)
             engine.dispose()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="privguard",
         version=__version__,
         description=DESCRIPTION,
@@ -99,8 +101,6 @@ def create_app(
     app.include_router(decisions_http.router)
     app.include_router(routes_vault.router)
     plain = portal.install(app)  # the server-rendered pages (issue 17)
-    # Outermost: an ordinary decision request is answered before routing (fastpath.py).
-    app.add_middleware(decisions_fastpath.DecisionFastPath)
     docs = [*plain, *(p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p)]
     docs.append(app.swagger_ui_oauth2_redirect_url or "")
     # Refuses to build an app with a route that forgot to say who may call it.
@@ -108,18 +108,66 @@ def create_app(
     return app
 
 
-class QuietDecisions(logging.Filter):
-    """Drops uvicorn's access-log line of each answered ``POST /v1/decisions``.
+class ServiceApp(FastAPI):
+    """The service's FastAPI app, with the decisions hot path in front of all of it.
 
-    A jail's switch asks at every call setup: a line per decision would be thousands a
-    second that say less than the decision log, where every decision is kept (in the
-    ledger). Refused requests (401, 403, 422...) and every other route keep their line."""
+    An ordinary ``POST /v1/decisions`` is answered by
+    :func:`~privguard.internals.prevention.decisions.fastpath.answer` before FastAPI's
+    middleware and routing (each layer cost CPU on every call setup); anything it does not
+    take goes through the whole app. Every request that reaches the app gets an access-log
+    line on ``privguard.http``; an answered decision gets none (a jail's switch asks at
+    every call setup, and the decision log keeps each one, in the ledger), and uvicorn's
+    own access log is off (:func:`serve`), because it built a log record per request
+    even for the lines a filter dropped.
+    """
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5:  # client, method, path, version, status
-            return not (args[1] == "POST" and args[2] == "/v1/decisions" and args[4] == 200)
-        return True
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # what Starlette sets; the fast path reads the app's state
+        full = _access_logged(super().__call__)
+        if decisions_fastpath.is_decision(scope):
+            await decisions_fastpath.answer(self, scope, receive, send, full)
+        else:
+            await full(scope, receive, send)
+
+
+ACCESS = logging.getLogger("privguard.http")
+
+
+def _access_logged(app: ASGIApp) -> ASGIApp:
+    # uvicorn's access-line format: client - "METHOD /path HTTP/1.1" status
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and ACCESS.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                path = scope.get("path", "")
+                if scope.get("query_string"):
+                    path += "?" + scope["query_string"].decode("latin-1")
+                ACCESS.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    f"{client[0]}:{client[1]}" if client else "-",
+                    scope.get("method", ""),
+                    path,
+                    scope.get("http_version", "1.1"),
+                    message["status"],
+                )
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return logged
+
+
+def _log_access_lines() -> None:
+    """Print ``privguard.http``'s access lines as uvicorn printed its own (stderr)."""
+    if not ACCESS.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        ACCESS.addHandler(handler)
+        ACCESS.setLevel(logging.INFO)
+        ACCESS.propagate = False
 
 
 SETTINGS_ENV = "PRIVGUARD_WORKER_SETTINGS"  # the settings a worker process rebuilds
@@ -139,7 +187,7 @@ def worker_app() -> FastAPI:
         port=raw["port"],
         decision_timeout_ms=raw["decision_timeout_ms"],
     )
-    logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
+    _log_access_lines()
     return create_app(settings, decision_writer=Path(raw["decision_writer"]), freeze_heap=True)
 
 
@@ -153,11 +201,12 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
     The process is the service's own, so it freezes its heap after each registry load
     (``create_app``'s ``freeze_heap``); a worker process does the same.
 
-    ``workers`` > 1: that many uvicorn worker processes answer, and ONE decision writer
-    process (started first, started again if it dies) commits every worker's decisions
-    in groups; a worker's ``record=true`` waits for the writer's ack. ``factory`` is the
-    workers' app factory as an import string (default :func:`worker_app`; the HTTP bench
-    wraps it to inject its faults).
+    ONE decision writer process (started first, started again if it dies) commits every
+    decision in groups; a ``record=true`` waits for the writer's ack. The answering
+    process holds no writer thread, so the commit's CPU never holds its interpreter lock
+    (``decisions/writer.py``). ``workers`` > 1: that many uvicorn worker processes answer,
+    all through the one writer. ``factory`` is the workers' app factory as an import
+    string (default :func:`worker_app`; the HTTP bench wraps it to inject its faults).
     """
     import uvicorn
 
@@ -166,32 +215,34 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
         upgrade(engine)
     finally:
         engine.dispose()
-    logging.getLogger("uvicorn.access").addFilter(QuietDecisions())
-    if workers <= 1:
-        app = create_app(settings, freeze_heap=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
-        return
+    _log_access_lines()
     from privguard.internals.prevention.decisions.http import hmac_key
     from privguard.internals.prevention.decisions.writer import WriterProcess, socket_path
 
-    # Keys made once here, not raced by the workers on a fresh data dir.
+    # Keys made once here, not raced by the writer and the workers on a fresh data dir.
     Signer.load_or_create(settings.key_file, name=registry_api.ORIGIN)
     hmac_key(settings)
     path = socket_path(settings.data_dir)
     writer = WriterProcess(settings, path).start()
-    os.environ[SETTINGS_ENV] = json.dumps(
-        {
-            "data_dir": str(settings.data_dir),
-            "database_url": settings.database_url,
-            "signing_key_file": str(settings.signing_key_file or ""),
-            "host": settings.host,
-            "port": settings.port,
-            "decision_timeout_ms": settings.decision_timeout_ms,
-            "decision_writer": str(path),
-        }
-    )
-    log.info("decision writer %s on %s; %d workers", writer.pid, path, workers)
+    log.info("decision writer %s on %s; %d worker(s)", writer.pid, path, max(workers, 1))
     try:
+        if workers <= 1:
+            app = create_app(settings, decision_writer=path, freeze_heap=True)
+            uvicorn.run(
+                app, host=settings.host, port=settings.port, log_level="info", access_log=False
+            )
+            return
+        os.environ[SETTINGS_ENV] = json.dumps(
+            {
+                "data_dir": str(settings.data_dir),
+                "database_url": settings.database_url,
+                "signing_key_file": str(settings.signing_key_file or ""),
+                "host": settings.host,
+                "port": settings.port,
+                "decision_timeout_ms": settings.decision_timeout_ms,
+                "decision_writer": str(path),
+            }
+        )
         uvicorn.run(
             factory or f"{__name__}:worker_app",
             factory=True,
@@ -199,6 +250,7 @@ def serve(settings: ServiceSettings, workers: int = 1, *, factory: str | None = 
             host=settings.host,
             port=settings.port,
             log_level="info",
+            access_log=False,
         )
     finally:
         writer.stop()
