@@ -52,9 +52,23 @@ class Summary:
         return self.values[key]
 
 
-def ingest_totals(report: Path) -> dict[str, Any]:
-    """Rows read and rejected (summed over the tables of ``ingest_report.json``), and the
-    files that could not be read: ``files_unread``, ``bytes_unread``, ``unread_files``."""
+@dataclass(frozen=True)
+class IngestFacts:
+    """What findings takes from ``ingest_report.json``.
+
+    ``totals``: rows read and rejected (summed over the tables) and the files that could
+    not be read (``files_unread``, ``bytes_unread``, ``unread_files``). ``flagged``: (file,
+    tbl) of every table whose mapping has a recorded-flag column. ``reflogs``: (file, tbl)
+    of every table whose mapping has a recording reference and no recorded flag: a log of
+    calls or a list of recordings (``sql.create_stated`` tells)."""
+
+    totals: dict[str, Any]
+    flagged: pa.Table
+    reflogs: pa.Table
+
+
+def ingest_facts(report: Path) -> IngestFacts:
+    """What findings takes from ``ingest_report.json``, read once, through one error path."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
         tables = data.get("tables", [])
@@ -63,49 +77,31 @@ def ingest_totals(report: Path) -> dict[str, Any]:
             for f in data.get("skipped_files", [])
             if f.get("unread", True)
         ]
-        return {
+        totals = {
             "rows_read": sum(int(t.get("rows_read", 0)) for t in tables),
             "rows_rejected": sum(int(t.get("rows_rejected", 0)) for t in tables),
             "files_unread": len(unread),
             "bytes_unread": sum(int(f["bytes"] or 0) for f in unread),
             "unread_files": unread,
         }
+        mapped = [
+            (str(t["file"]), str(t["table"]), t.get("mapping") or {})
+            for t in tables
+            if "file" in t and "table" in t
+        ]
+        flagged = sorted({(f, tbl) for f, tbl, m in mapped if "recorded" in m})
+        reflogs = sorted(
+            {(f, tbl) for f, tbl, m in mapped if "recording_ref" in m and "recorded" not in m}
+        )
     except (ValueError, AttributeError, TypeError, KeyError) as exc:
         raise InputError(
             f"the ingest report cannot be read: {exc}",
             where=str(report),
             fix="run 'privguard audit' again; the report is written by the ingest stage",
         ) from None
-
-
-def flagged_tables(report: Path) -> pa.Table:
-    """(file, tbl) of every table whose ingest mapping has a recorded-flag column."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-    pairs = sorted(
-        {
-            (str(t["file"]), str(t["table"]))
-            for t in data.get("tables", [])
-            if "recorded" in (t.get("mapping") or {}) and "file" in t and "table" in t
-        }
+    return IngestFacts(
+        totals, _pairs_table(("file", "tbl"), flagged), _pairs_table(("file", "tbl"), reflogs)
     )
-    return _pairs_table(("file", "tbl"), pairs)
-
-
-def reference_tables(report: Path) -> pa.Table:
-    """(file, tbl) of every table whose ingest mapping has a recording reference and no
-    recorded flag: a log of calls or a list of recordings (``sql.create_stated`` tells)."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-    pairs = sorted(
-        {
-            (str(t["file"]), str(t["table"]))
-            for t in data.get("tables", [])
-            if "recording_ref" in (m := t.get("mapping") or {})
-            and "recorded" not in m
-            and "file" in t
-            and "table" in t
-        }
-    )
-    return _pairs_table(("file", "tbl"), pairs)
 
 
 def normalize_facts(report: Path) -> tuple[int, pa.Table]:
@@ -184,17 +180,15 @@ def findings(
     paths = AuditPaths(out)
     for name in ("calls", "numbers", "registry"):
         paths.require(name)  # each missing one is named before any work starts
-    read = ingest_totals(paths.require("ingest_report"))
-    flagged = flagged_tables(paths.require("ingest_report"))
-    reflogs = reference_tables(paths.require("ingest_report"))
+    ingested = ingest_facts(paths.require("ingest_report"))
     set_aside, aliases = normalize_facts(paths.normalize_report)
     with session(executor) as ex:
         ex.register_arrow("f_fac_alias", aliases)
-        ex.register_arrow("f_reflogs", reflogs)
+        ex.register_arrow("f_reflogs", ingested.reflogs)
         values = (
-            dict(read)
+            dict(ingested.totals)
             | {"rows_set_aside": set_aside}
-            | _write_findings(ex, paths, settings or Settings(), flagged)
+            | _write_findings(ex, paths, settings or Settings(), ingested.flagged)
         )
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)
