@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from privguard.internals.audit.dedupe.api import dedupe
-from privguard.internals.audit.findings.api import headline
+from privguard.internals.audit.findings.words import headline
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.normalize.sql import RING_S
 from privguard.internals.audit.paths import AuditPaths

@@ -6,11 +6,12 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from privguard.errors import InputError
-from privguard.internals.audit.findings.api import findings
+from privguard.internals.audit.findings.api import findings, ingest_facts
 from privguard.internals.audit.identify.api import identify
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
@@ -133,6 +134,74 @@ def test_missing_ingest_report_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         findings(out)
     assert err.value.where == str(work / "ingest_report.json")
+
+
+def test_findings_reads_the_ingest_report_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The totals, the flagged tables and the reference tables come from one read, through
+    # one error path (it was read three times, and only the first read's errors handled).
+    out, _, _ = _setup(tmp_path, build(seed=7))
+    reads: list[str] = []
+    read_text = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self.name == "ingest_report.json":
+            reads.append(str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    summary = findings(out)
+    assert len(reads) == 1, reads
+    assert summary["rows_read"] == 7000 and summary["rows_rejected"] == 12
+
+
+def test_ingest_facts_tell_flag_tables_from_reference_logs(tmp_path: Path) -> None:
+    report = tmp_path / "ingest_report.json"
+    tables = [
+        {"file": "b.csv", "table": "b", "rows_read": 5, "mapping": {"recorded": "r", "recording_ref": "f"}},
+        {"file": "a.csv", "table": "a", "rows_read": 3, "rows_rejected": 1, "mapping": {"recording_ref": "f"}},
+        {"file": "b.csv", "table": "b2", "mapping": {"recorded": "r"}},
+        {"file": "c.csv", "table": "c", "mapping": {"start": "s"}},
+        {"file": "d.csv", "table": "d"},
+        {"rows_read": 2, "mapping": {"recorded": "r"}},  # names no table: counted, not listed
+    ]  # fmt: skip
+    skipped = [
+        {"file": "x.bin", "bytes": 10, "reason": "binary"},
+        {"file": "y.csv", "reason": "a copy", "unread": False},
+    ]
+    report.write_text(json.dumps({"tables": tables, "skipped_files": skipped}))
+    facts = ingest_facts(report)
+    assert facts.totals == {
+        "rows_read": 10,
+        "rows_rejected": 1,
+        "files_unread": 1,
+        "bytes_unread": 10,
+        "unread_files": [{"file": "x.bin", "bytes": 10, "reason": "binary"}],
+    }
+    assert facts.flagged.to_pylist() == [
+        {"file": "b.csv", "tbl": "b"},
+        {"file": "b.csv", "tbl": "b2"},
+    ]
+    assert facts.reflogs.to_pylist() == [{"file": "a.csv", "tbl": "a"}]
+
+
+def test_a_damaged_ingest_report_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    out, work, _ = _setup(tmp_path, build(seed=7))
+    report = work / "ingest_report.json"
+    # Each of the three reads once had its own handling: a damaged mapping escaped as a
+    # TypeError from the flagged tables' read.
+    for text in (
+        '{"tables": [',
+        '{"tables": 5}',
+        '{"tables": [{"file": "a.csv", "table": "a", "mapping": 5}]}',
+        '{"tables": [{"file": "a.csv", "table": "a", "mapping": {"recording_ref": "f"}}, 7]}',
+    ):
+        report.write_text(text)
+        with pytest.raises(InputError) as err:
+            findings(out)
+        assert err.value.where == str(report), text
+        assert "the report is written by the ingest stage" in (err.value.fix or ""), text
 
 
 def test_outputs_are_byte_identical_across_runs(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ from privguard.internals.audit.dedupe import skew, writer
 from privguard.internals.audit.dedupe import sql as dsql
 from privguard.internals.audit.dedupe.settings import Settings
 from privguard.internals.audit.engines import Executor, session
-from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.sql import parquet_source, quote_literal
 from privguard.internals.common.progress import NullProgress, Progress
@@ -96,9 +95,10 @@ _STREAM_ROWS = 65_536
 def write_calls(ex: Executor, sql: str, path: Path) -> int:
     """Write the ordered query ``sql`` to ``path`` so its bytes depend on its rows alone.
 
-    On DuckDB the rows stream to :func:`writer.write_ordered`; Spark writes its own
-    Parquet (equal to DuckDB's row for row, never byte for byte)."""
-    if not isinstance(ex, DuckDBExecutor):
+    An executor that streams in order (``Executor.streams_in_order``: DuckDB) streams the
+    rows to :func:`writer.write_ordered`; any other (Spark) writes its own Parquet (equal to
+    DuckDB's row for row, never byte for byte)."""
+    if not ex.streams_in_order:
         return ex.copy_to_parquet(sql, path)
     schema = ex.fetch_arrow(f"SELECT * FROM ({sql}) LIMIT 0").schema
     return writer.write_ordered(ex.stream_arrow(sql, _STREAM_ROWS), schema, path)
@@ -229,7 +229,8 @@ def dedupe(
             skew_table = "_pg_skews" if cfg.skew_correction else None
             buckets = bucket_count(int(rows_in))
             assigned = _cluster_buckets(ex, source, tmp, cfg, skew_table, buckets)
-            if len(assigned) > 1 and isinstance(ex, DuckDBExecutor):
+            # The bucketed calls need a partitioned COPY and stream their ranges in order.
+            if len(assigned) > 1 and ex.partitioned_copy and ex.streams_in_order:
                 _calls_buckets(ex, source, tmp, assigned, calls_path)
             else:
                 sql = dsql.calls_sql(dsql.grouped_sql(source, parquet_source(assigned)))

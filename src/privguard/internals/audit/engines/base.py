@@ -32,6 +32,14 @@ class Executor(Protocol):
     # a sorted COPY in row groups of a fixed row count, reads a UNION ALL of files in order,
     # and reads a Parquet file's schema (OPTIONAL or REQUIRED) with parquet_schema().
     sorted_parts: bool
+    # A big ordered result can be written through Python (dedupe's calls.parquet by
+    # dedupe/writer.py, whose bytes depend on the rows alone) without holding it in memory.
+    streams_in_order: bool
+    """``stream_arrow`` yields the result in its order as it is made, never holding it whole."""
+    # Many files in one statement: dedupe's key buckets, report's per-recipient letter CSVs
+    # (run with ``SET threads = 1``, read back with ``current_setting('threads')``).
+    partitioned_copy: bool
+    """``COPY (q) TO d (PARTITION_BY (c))`` writes ``d/c=v/`` files, each in order on one thread."""
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None: ...
 

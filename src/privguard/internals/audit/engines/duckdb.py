@@ -30,6 +30,10 @@ class DuckDBExecutor:
     # A sorted COPY writes row groups of exactly 122,880 rows (the last shorter), and a
     # row group's bytes depend only on its rows: parts concatenate to the one sort's bytes.
     sorted_parts = True
+    # to_arrow_reader hands over batches while the query runs.
+    streams_in_order = True
+    # COPY's PARTITION_BY; on one thread a partition's chunks are written in the query's order.
+    partitioned_copy = True
 
     def __init__(self, options: EngineOptions, database: str = ":memory:") -> None:
         self.options = options

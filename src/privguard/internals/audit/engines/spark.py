@@ -200,6 +200,10 @@ class SparkExecutor:
     # No: Spark sizes row groups by bytes, not rows, so parts would not give the one sort's
     # file, and parquet_schema() is DuckDB's. Spark's own sort spills task by task anyway.
     sorted_parts = False
+    # No: stream_arrow collects the whole result to the driver, then slices it.
+    streams_in_order = False
+    # No: Spark SQL has no COPY statement, and its partitioned writer names its own files.
+    partitioned_copy = False
 
     def __init__(self, options: EngineOptions, spark: SparkOptions | None = None) -> None:
         self.options = options

@@ -22,6 +22,7 @@ from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.findings import sql as S
 from privguard.internals.audit.findings.settings import Settings
+from privguard.internals.audit.findings.words import headline
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.schema import SUMMARY_INT_KEYS
@@ -51,9 +52,23 @@ class Summary:
         return self.values[key]
 
 
-def ingest_totals(report: Path) -> dict[str, Any]:
-    """Rows read and rejected (summed over the tables of ``ingest_report.json``), and the
-    files that could not be read: ``files_unread``, ``bytes_unread``, ``unread_files``."""
+@dataclass(frozen=True)
+class IngestFacts:
+    """What findings takes from ``ingest_report.json``.
+
+    ``totals``: rows read and rejected (summed over the tables) and the files that could
+    not be read (``files_unread``, ``bytes_unread``, ``unread_files``). ``flagged``: (file,
+    tbl) of every table whose mapping has a recorded-flag column. ``reflogs``: (file, tbl)
+    of every table whose mapping has a recording reference and no recorded flag: a log of
+    calls or a list of recordings (``sql.create_stated`` tells)."""
+
+    totals: dict[str, Any]
+    flagged: pa.Table
+    reflogs: pa.Table
+
+
+def ingest_facts(report: Path) -> IngestFacts:
+    """What findings takes from ``ingest_report.json``, read once, through one error path."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
         tables = data.get("tables", [])
@@ -62,49 +77,31 @@ def ingest_totals(report: Path) -> dict[str, Any]:
             for f in data.get("skipped_files", [])
             if f.get("unread", True)
         ]
-        return {
+        totals = {
             "rows_read": sum(int(t.get("rows_read", 0)) for t in tables),
             "rows_rejected": sum(int(t.get("rows_rejected", 0)) for t in tables),
             "files_unread": len(unread),
             "bytes_unread": sum(int(f["bytes"] or 0) for f in unread),
             "unread_files": unread,
         }
+        mapped = [
+            (str(t["file"]), str(t["table"]), t.get("mapping") or {})
+            for t in tables
+            if "file" in t and "table" in t
+        ]
+        flagged = sorted({(f, tbl) for f, tbl, m in mapped if "recorded" in m})
+        reflogs = sorted(
+            {(f, tbl) for f, tbl, m in mapped if "recording_ref" in m and "recorded" not in m}
+        )
     except (ValueError, AttributeError, TypeError, KeyError) as exc:
         raise InputError(
             f"the ingest report cannot be read: {exc}",
             where=str(report),
             fix="run 'privguard audit' again; the report is written by the ingest stage",
         ) from None
-
-
-def flagged_tables(report: Path) -> pa.Table:
-    """(file, tbl) of every table whose ingest mapping has a recorded-flag column."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-    pairs = sorted(
-        {
-            (str(t["file"]), str(t["table"]))
-            for t in data.get("tables", [])
-            if "recorded" in (t.get("mapping") or {}) and "file" in t and "table" in t
-        }
+    return IngestFacts(
+        totals, _pairs_table(("file", "tbl"), flagged), _pairs_table(("file", "tbl"), reflogs)
     )
-    return _pairs_table(("file", "tbl"), pairs)
-
-
-def reference_tables(report: Path) -> pa.Table:
-    """(file, tbl) of every table whose ingest mapping has a recording reference and no
-    recorded flag: a log of calls or a list of recordings (``sql.create_stated`` tells)."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-    pairs = sorted(
-        {
-            (str(t["file"]), str(t["table"]))
-            for t in data.get("tables", [])
-            if "recording_ref" in (m := t.get("mapping") or {})
-            and "recorded" not in m
-            and "file" in t
-            and "table" in t
-        }
-    )
-    return _pairs_table(("file", "tbl"), pairs)
 
 
 def normalize_facts(report: Path) -> tuple[int, pa.Table]:
@@ -134,143 +131,6 @@ def _pairs_table(names: tuple[str, str], pairs: list[tuple[str, str]]) -> pa.Tab
     return pa.table(
         {name: pa.array([p[i] for p in pairs], pa.string()) for i, name in enumerate(names)}
     )
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def completion_words(v: dict[str, Any], prefix: str = "privileged_calls") -> str:
-    """How many calls completed, saying what was inferred and what is unknown: never a false 0.
-
-    ``prefix`` picks the summary's keys: ``privileged_calls`` or ``calls``."""
-    total = int(v.get(prefix, 0))
-    done = int(v.get("completed_" + prefix, 0))
-    inferred = int(v.get(f"{prefix}_completion_inferred", 0))
-    unknown = int(v.get(f"{prefix}_completion_unknown", 0))
-    if total and unknown == total:
-        return "completion unknown: no record states it or shows a duration or recording"
-    text = f"{_n(done)} completed"
-    if inferred:
-        text += (
-            f"; completion of {_n(inferred)} inferred from their duration, billed minutes or "
-            "recording, as no record states it"
-        )
-    if unknown:
-        text += f"; unknown for {_n(unknown)}"
-    return text
-
-
-def _pct(recorded: int, stated: int) -> str:
-    share = 100.0 * recorded / stated if stated else 0.0
-    # Never round a short share up to "100.0 %".
-    text = f"{share:.1f}" if recorded == stated or share < 99.95 else "99.9"
-    return f"{text} %"
-
-
-def practice_words(v: dict[str, Any], registered: bool) -> str:
-    """The facilities whose practice made calls of one kind inferred recorded: "calls to
-    numbers not on the do-not-record list: facility F recorded 99.8 % of the 1,234 completed
-    calls whose recording the records state, facility G 100.0 % of 567", at most three."""
-    rows = [
-        r
-        for r in v.get("recording_practice") or []
-        if r["registered"] is registered and r["inferred_calls"]
-    ]
-    rows.sort(key=lambda r: (-r["inferred_calls"], r["facility"]))
-    kind = (
-        "calls to numbers on the do-not-record list at the time"
-        if registered
-        else "calls to numbers not on the do-not-record list"
-    )
-    named = [
-        f"facility {r['facility'] or '(unknown)'} "
-        + (
-            f"recorded {_pct(r['recorded'], r['stated'])} of the {_n(r['stated'])} completed "
-            "calls whose recording the records state"
-            if i == 0
-            else f"{_pct(r['recorded'], r['stated'])} of {_n(r['stated'])}"
-        )
-        for i, r in enumerate(rows[:3])
-    ]
-    more = f", and {len(rows) - 3} more facilities likewise" if len(rows) > 3 else ""
-    return f"{kind}: {', '.join(named)}{more}"
-
-
-def recording_words(v: dict[str, Any]) -> str:
-    """How the recorded figures are known: shown, inferred (and why), unknown (a floor)."""
-    text = ""
-    inferred = int(v.get("privileged_calls_recorded_inferred", 0))
-    if inferred:
-        shown = int(v.get("privileged_calls_recorded_shown", 0))
-        text += (
-            f" Of the {_n(v['privileged_calls_recorded'])} recorded calls, {_n(shown)} were "
-            f"shown recorded in the records; {_n(inferred)} more were inferred recorded: no "
-            "record says whether they were, but each was completed and its facility records "
-            "nearly every such call ("
-            + "; ".join(
-                practice_words(v, reg)
-                for reg in (False, True)
-                if any(
-                    r["registered"] is reg and r["inferred_calls"]
-                    for r in v.get("recording_practice") or []
-                )
-            )
-            + ")."
-        )
-        vi = int(v.get("registry_violations_inferred", 0))
-        if vi:
-            text += (
-                f" Of the {_n(v['registry_violations'])} violations, "
-                f"{_n(v.get('registry_violations_shown', 0))} were shown recorded in the "
-                f"records and {_n(vi)} were inferred recorded."
-            )
-    unknown = int(v.get("privileged_calls_recording_unknown", 0))
-    if unknown:
-        floor = " and the violations" if v.get("registered_calls_recording_unknown") else ""
-        settle = ", nor does their facility's practice settle it" if inferred else ""
-        text += (
-            f" For {_n(unknown)} more calls to attorney numbers no record says whether they "
-            f"were recorded{settle}, so the recorded figures{floor} are a floor."
-        )
-    return text
-
-
-def headline(v: dict[str, Any]) -> str:
-    """The sentence a journalist would write, from the summary figures."""
-    first = (v.get("first_call") or "?")[:10]
-    last = (v.get("last_call") or "?")[:10]
-    text = (
-        f"{_n(v['calls'])} calls from {_n(v['inmates'])} inmates to {_n(v['unique_numbers'])} "
-        f"numbers between {first} and {last}: {_n(v['privileged_calls'])} calls "
-        f"({completion_words(v)}) went to {_n(v['attorney_numbers'])} "
-        f"attorney numbers, and {_n(v['privileged_calls_recorded'])} of them were recorded"
-    )
-    if v["registry_violations"]:
-        text += (
-            f", {_n(v['registry_violations'])} of those although the number was on the "
-            "do-not-record list at the time"
-        )
-        if v.get("registry_entries_undated"):
-            text += (
-                f" (the list gives no date added for {_n(v['registry_entries_undated'])} of its "
-                "entries; those are taken as listed from the start, so their violations are "
-                "only as sure as that)"
-            )
-    text += "." + recording_words(v)
-    missing = v.get("candidate_features_missing") or []
-    if missing:
-        text += (
-            " No call in the dump has a completed duration, so numbers were judged as "
-            "attorneys' without looking at how long their calls lasted."
-        )
-    if v["candidate_numbers"]:
-        text += (
-            f" A further {_n(v['candidate_numbers'])} numbers look like attorneys' from their "
-            f"calls ({_n(v['candidate_calls'])} calls, {_n(v['candidate_calls_recorded'])} "
-            "recorded) and await review."
-        )
-    return text
 
 
 def findings(
@@ -320,17 +180,15 @@ def findings(
     paths = AuditPaths(out)
     for name in ("calls", "numbers", "registry"):
         paths.require(name)  # each missing one is named before any work starts
-    read = ingest_totals(paths.require("ingest_report"))
-    flagged = flagged_tables(paths.require("ingest_report"))
-    reflogs = reference_tables(paths.require("ingest_report"))
+    ingested = ingest_facts(paths.require("ingest_report"))
     set_aside, aliases = normalize_facts(paths.normalize_report)
     with session(executor) as ex:
         ex.register_arrow("f_fac_alias", aliases)
-        ex.register_arrow("f_reflogs", reflogs)
+        ex.register_arrow("f_reflogs", ingested.reflogs)
         values = (
-            dict(read)
+            dict(ingested.totals)
             | {"rows_set_aside": set_aside}
-            | _write_findings(ex, paths, settings or Settings(), flagged)
+            | _write_findings(ex, paths, settings or Settings(), ingested.flagged)
         )
     assert all(k in values for k in SUMMARY_INT_KEYS), "summary misses a contract key"
     values["headline"] = headline(values)

@@ -38,7 +38,6 @@ import pyarrow.parquet as pq
 
 from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import Executor
-from privguard.internals.audit.engines.duckdb import DuckDBExecutor
 from privguard.internals.audit.sql import copy_csv_sql
 
 from . import sql
@@ -238,9 +237,10 @@ def write_csvs(ex: Executor, calls: Path, files: list[tuple[str, Path]], scratch
     partitioned write on several threads interleaves a recipient's row chunks out of order,
     so each file holds exactly the bytes its own ``COPY`` wrote (the golden and
     tests/test_letter_csvs.py compare them). A recipient whose file did not come out as one
-    file (no rows, or the engine split it) gets its own ``COPY``, as before."""
+    file (no rows, or the engine split it) gets its own ``COPY``, as before; so does every
+    recipient on an executor without ``Executor.partitioned_copy``."""
     done: set[int] = set()
-    if isinstance(ex, DuckDBExecutor) and files:
+    if ex.partitioned_copy and files:
         parts = pa.table(
             {
                 "recipient": pa.array([r for r, _ in files], pa.string()),
