@@ -30,8 +30,8 @@ import click
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Worker processes answering requests. With more than one, a separate writer "
-    "process commits every worker's decisions (one decision log, group commit).",
+    help="Worker processes answering requests. However many there are, one separate "
+    "writer process commits every decision (one decision log, group commit).",
 )
 @click.option(
     "--create-admin",
