@@ -109,8 +109,10 @@ def normalize(
     (``duration_rounded`` marks billed minutes); accounts are normalized per facility,
     and a facility written by name in some tables and by code in others gets one code
     (tables sharing most (account, number) pairs), and one written only by name the code
-    most of its account numbers carry as a prefix; status becomes ``completed`` and the
-    recorded flag a BOOLEAN (a recording reference means recorded).
+    most of its account numbers carry as a prefix, or else the one code its files' folders
+    name when the dump's other facilities show its folders are named by code; status
+    becomes ``completed`` and the recorded flag a BOOLEAN (a recording reference means
+    recorded).
 
     Returns a :class:`NormalizeResult`. Raises :class:`privguard.errors.InputError`
     when ``work`` holds no ingested tables.

@@ -10,7 +10,10 @@ A facility no table writes by code can still show it: when most of its accounts 
 prefix ("CA64-1234567" under "Los Angeles County Men's Central Jail") that no other facility's
 accounts carry and that is no other facility's label, the prefix joins its labels and, used as
 an account prefix, becomes its code. Registry entries scoped by code then cover its calls.
-Only distinct labels, prefixes and pair counts reach Python.
+A facility given only by name and with no such prefix can still show its code in the folder
+(or file) its tables came from, when the dump's other facilities show that its folders are
+named by facility (:mod:`.facility_paths`). Only distinct labels, prefixes, files and pair
+counts reach Python.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from privguard.internals.audit.engines.base import Executor
+from privguard.internals.audit.normalize import facility_paths
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,15 @@ def resolve(ex: Executor, stage: str) -> dict[str, Any]:
                          "prefixed_rows": n, "account_rows": total})  # fmt: skip
         labels[code] = (0, n)  # written by no table; the code its accounts carry
         groups[r].append(code)
+    from_path, path_evidence = facility_paths.path_codes(
+        groups,
+        {m: labels[m][1] for m in labels},
+        ex.fetchall(facility_paths.files_sql(stage)),
+    )
+    evidence += path_evidence
+    for r, (code, n, _, _) in from_path.items():
+        labels[code] = (0, n)  # written by no table nor account; the path its files sit in
+        groups[r].append(code)
     mapping: dict[str, str] = {}
     report = []
     for members in groups.values():
@@ -124,7 +137,10 @@ def resolve(ex: Executor, stage: str) -> dict[str, Any]:
         canon = min(members, key=lambda m: (-labels[m][1], len(m), m))
         for m in members:
             mapping[m] = canon
-        report.append({"facility": canon, "labels": sorted(members)})
+        group: dict[str, Any] = {"facility": canon, "labels": sorted(members)}
+        if any(canon == c for c, *_ in from_path.values()):
+            group["code_from"] = "path"
+        report.append(group)
         log.info("facility labels %s are one facility: %s", sorted(members), canon)
     keys = sorted(mapping)
     ex.register_arrow(
