@@ -82,7 +82,7 @@ def main() -> None:
 
     from privguard.internals.audit.dedupe.api import dedupe
     from privguard.internals.audit.engines import EngineOptions, connect
-    from privguard.internals.audit.engines.spark import SparkOptions, parse_conf_args
+    from privguard.internals.audit.engines.spark_options import SparkOptions, parse_conf_args
     from privguard.internals.audit.findings.api import findings
     from privguard.internals.audit.identify.api import identify
     from privguard.internals.audit.normalize.api import normalize

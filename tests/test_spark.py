@@ -23,7 +23,7 @@ import privguard
 from privguard.errors import EngineError, SettingsError
 from privguard.internals.audit.engines import connect
 from privguard.internals.audit.engines.dialect import to_spark
-from privguard.internals.audit.engines.spark import (
+from privguard.internals.audit.engines.spark_options import (
     SparkOptions,
     parse_conf_args,
     submit_command,

@@ -89,7 +89,7 @@ def audit(
     \b
     Example: privguard audit leak/dump --directory bar.csv --registry dnr.csv --out case1
     """
-    from privguard.internals.audit.engines.spark import SparkOptions, parse_conf_args
+    from privguard.internals.audit.engines.spark_options import SparkOptions, parse_conf_args
     from privguard.internals.audit.pipeline import audit as run_audit
 
     if (spark_master or spark_conf) and engine != "spark":

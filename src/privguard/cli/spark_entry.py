@@ -1,7 +1,7 @@
 """The file ``spark-submit`` runs: privguard's command line inside a Spark driver.
 
 ``spark-submit --master URL .../privguard/cli/spark_entry.py audit DUMP --out OUT
---engine spark`` (see docs/spark.md; ``engines.spark.submit_command`` builds it).
+--engine spark`` (see docs/spark.md; ``engines.spark_options.submit_command`` builds it).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from privguard.internals.common.keys import load_key, signing_key_path
 from privguard.internals.common.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
-    from privguard.internals.audit.engines.spark import SparkOptions
+    from privguard.internals.audit.engines.spark_options import SparkOptions
 
 log = logging.getLogger(__name__)
 

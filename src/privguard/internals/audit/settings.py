@@ -70,7 +70,7 @@ class CaseSettings:
     findings: Any = None  # findings.settings.Settings
     privacy: Any = None
     case: Any = None
-    spark: Any = None  # engines.spark.SparkOptions
+    spark: Any = None  # engines.spark_options.SparkOptions
     source: str | None = None
 
 
@@ -96,7 +96,7 @@ def _parse_engine(section: Any, problems: Problems) -> EngineOptions:
 def parse_settings(data: dict[str, Any], *, source: str | None = None) -> CaseSettings:
     """Validate a case dictionary. Raises :class:`SettingsError` listing every problem."""
     from privguard.internals.audit.dedupe import settings as dedupe_settings
-    from privguard.internals.audit.engines.spark import parse_spark
+    from privguard.internals.audit.engines.spark_options import parse_spark
     from privguard.internals.audit.findings import settings as findings_settings
     from privguard.internals.audit.identify import settings as identify_settings
     from privguard.internals.audit.ingest import limits as ingest_limits

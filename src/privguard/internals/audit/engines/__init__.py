@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from privguard.errors import EngineError
 from privguard.internals.audit.engines.base import EngineOptions, Executor
 
 if TYPE_CHECKING:
-    from privguard.internals.audit.engines.spark import SparkOptions
+    from privguard.internals.audit.engines.spark_options import SparkOptions
 
 ENGINES = ("duckdb", "spark")
 
@@ -27,7 +28,14 @@ def connect(
 ) -> Executor:
     """Return an executor: embedded DuckDB (default) or a Spark session (``engine="spark"``)."""
     if engine == "spark":
-        from privguard.internals.audit.engines.spark import SparkExecutor
+        try:
+            from privguard.internals.audit.engines.spark import SparkExecutor
+        except ImportError as exc:  # the optional privguard[spark] dependencies
+            raise EngineError(
+                f"the Spark engine needs pyspark and sqlglot, which are not installed ({exc})",
+                fix="pip install 'privguard[spark]' (pyspark 3.5 or later and Java 17), "
+                "or leave out --engine spark to audit with DuckDB",
+            ) from None
 
         return SparkExecutor(options or EngineOptions(), spark)
     from privguard.internals.audit.engines.duckdb import DuckDBExecutor
