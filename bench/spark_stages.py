@@ -40,17 +40,40 @@ class _Queries(logging.Handler):
             self.items.append((float(m.group(1)), m.group(2)))
 
 
-def _tree_cpu() -> float:
-    """CPU seconds of this process and its descendants, the exited ones that were reaped too."""
+def _kind(p: psutil.Process, me: psutil.Process) -> str:
+    """Which part of Spark a process is: this driver, the JVM, or a Python worker."""
+    if p.pid == me.pid:
+        return "driver"
+    try:
+        cmd = " ".join(p.cmdline())
+    except psutil.Error:
+        return "other"
+    if "java" in p.name() or "java" in cmd.split(" ")[0]:
+        return "jvm"
+    return "python workers" if "pyspark" in cmd else "other"
+
+
+def _cpu_by_kind() -> dict[str, float]:
+    """CPU seconds of this process and its descendants by kind (see :func:`_kind`), the
+    exited ones that were reaped too: a process's own time goes to its kind, its reaped
+    children's to theirs (the JVM's children are Python daemons and their workers)."""
     me = psutil.Process()
-    total = 0.0
+    out: dict[str, float] = {}
     for p in [me, *me.children(recursive=True)]:
         try:
             t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+            kind = _kind(p, me)
         except psutil.Error:
             continue
-    return total
+        reaped = "python workers" if kind in ("jvm", "python workers") else kind
+        out[kind] = out.get(kind, 0.0) + t.user + t.system
+        out[reaped] = out.get(reaped, 0.0) + t.children_user + t.children_system
+    return out
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of this process and its descendants, the exited ones that were reaped too."""
+    return sum(_cpu_by_kind().values())
 
 
 # Outputs of the Spark stages compared with the DuckDB audit's, value for value.
@@ -78,6 +101,9 @@ def main() -> None:
     p.add_argument("--leak", type=Path, required=True, help="the synth leak it audited")
     p.add_argument("--top", type=int, default=6, help="slowest statements shown per stage")
     p.add_argument("--conf", action="append", default=[], help="spark.key=value")
+    p.add_argument(
+        "--stages", default="normalize,dedupe,identify,findings", help="comma-separated, in order"
+    )
     args = p.parse_args()
 
     from privguard.internals.audit.dedupe.api import dedupe
@@ -112,22 +138,30 @@ def main() -> None:
         ),
         "findings": lambda: findings(out, executor=ex),
     }
+    chosen = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in stages]
+    if unknown:
+        p.error(f"unknown stage(s) {unknown}; choose from {list(stages)}")
     total_wall = total_cpu = 0.0
     try:
-        for name, run in stages.items():
+        for name in chosen:
+            run = stages[name]
             handler.items.clear()
-            t0, c0, j0 = time.perf_counter(), _tree_cpu(), _jobs(ex)
+            t0, k0, j0 = time.perf_counter(), _cpu_by_kind(), _jobs(ex)
             run()
-            wall, cpu = time.perf_counter() - t0, _tree_cpu() - c0
+            k1 = _cpu_by_kind()
+            wall, cpu = time.perf_counter() - t0, sum(k1.values()) - sum(k0.values())
             j = [b - a for a, b in zip(j0, _jobs(ex), strict=True)]
             total_wall, total_cpu = total_wall + wall, total_cpu + cpu
             spent = sum(t for t, _ in handler.items)
             print(f"{name}: {wall:.1f}s wall, {cpu:.1f}s cpu (tree), "
                   f"{len(handler.items)} statements ({spent:.1f}s), "
                   f"{j[0]} jobs, {j[1]} stages, {j[2]} tasks", flush=True)  # fmt: skip
+            kinds = ", ".join(f"{k} {v - k0.get(k, 0.0):.1f}s" for k, v in sorted(k1.items()))
+            print(f"   cpu by process: {kinds}")
             for t, sql in sorted(handler.items, reverse=True)[: args.top]:
                 print(f"   {t:7.2f}s {sql[:150]}")
-        for rel in EQUAL:
+        for rel in EQUAL if chosen == list(stages) else ("work/normalized.parquet",):
             a, b = (pq.read_table(x / "restricted" / rel) for x in (args.audit, out))
             same = plain_table(a).equals(plain_table(b))
             print(f"{rel}: {'equal' if same else 'DIFFERENT'} to DuckDB's ({a.num_rows} rows)")

@@ -61,6 +61,19 @@ def test_first_match_only_replace_keeps_one_match() -> None:
     assert "(?s)" not in to_spark("SELECT regexp_replace(x, '[^0-9]', '', 'g') FROM t").sql
 
 
+def test_nested_replace_is_rewritten_once() -> None:
+    # A regexp_replace inside another was rewritten twice: the second time without its 'g',
+    # so normalize's start shapes replaced the first digit only ('$19': group 1, then 9).
+    sql = to_spark(
+        "SELECT regexp_replace(regexp_replace(x, '[0-9]', '9', 'g'), '[A-Z]', 'A', 'g') FROM t"
+    ).sql
+    assert sql == "SELECT REGEXP_REPLACE(REGEXP_REPLACE(x, '[0-9]', '9'), '[A-Z]', 'A') FROM t"
+    sql = to_spark(
+        r"SELECT regexp_replace(regexp_replace(x, 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM') FROM t"
+    ).sql
+    assert sql.count("(?s)") == 2 and "'$1AM'" in sql and "'$1PM'" in sql
+
+
 def test_hash_is_duckdbs_where_a_sample_depends_on_it() -> None:
     # A hashed sample must pick the same rows on both engines: DuckDB's own hash (a UDF).
     sql = to_spark("SELECT * FROM t WHERE hash(coalesce(f, ''), k) % 4 = 0").sql
@@ -287,6 +300,8 @@ def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
         r"regexp_replace('a$b', '(a)\$', '\1-', 'g') AS b, "
         r"regexp_replace('P.M. A.M. AM', 'A\.M\.?', 'AM') AS c, "
         r"regexp_replace('2125550100 X 12 X 3', '\s*(X)\s*([0-9]{1,6})', '<\2>') AS e, "
+        r"regexp_replace(regexp_replace('ab12 cd34', '[0-9]', '9', 'g'), '[a-z]', 'a', 'g') AS f, "
+        r"regexp_replace(regexp_replace('1 A.M. 2 P.M.', 'A\.M\.?', 'AM'), 'P\.M\.?', 'PM') AS g, "
         "list(isodow(d) ORDER BY d) AS w FROM (SELECT DATE '2024-12-01' + CAST(i AS INTEGER) AS d "
         "FROM range(7) t(i))"
     )
@@ -300,7 +315,15 @@ def test_regex_and_weekdays_on_real_spark(tmp_path: Path) -> None:
         duck.close()
         sp.close()
     assert expected == [
-        ("2125550100", "a-b", "P.M. AM AM", "2125550100<12> X 3", [7, 1, 2, 3, 4, 5, 6])
+        (
+            "2125550100",
+            "a-b",
+            "P.M. AM AM",
+            "2125550100<12> X 3",
+            "aa99 aa99",
+            "1 AM 2 PM",
+            [7, 1, 2, 3, 4, 5, 6],
+        )
     ]
     assert [tuple(list(v) if isinstance(v, list) else v for v in r) for r in got] == expected
 

@@ -119,7 +119,13 @@ def _regexp_replace(node: exp.RegexpReplace) -> exp.Expression:
 
     The first match only is ``^(.*?)(?:P)`` replaced by ``$1`` and the replacement: the
     lazy prefix stops at the leftmost match, which both engines pick the same way
-    (leftmost, then the first alternative); the pattern's groups move up by one."""
+    (leftmost, then the first alternative); the pattern's groups move up by one.
+
+    Returns a copy, never ``node`` changed in place: ``transform`` descends into a node
+    returned as it was, so a regexp_replace nested in this one (already rewritten by
+    :func:`_sub`) was rewritten a second time without its ``'g'``: every match became the
+    first only (and ``'9'`` after ``$1`` read as group 19)."""
+    node = node.copy()
     mods, pattern = node.args.get("modifiers"), node.expression
     first_only = not (isinstance(mods, exp.Literal) and "g" in mods.this)
     repl = node.args.get("replacement")
