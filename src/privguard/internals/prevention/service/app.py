@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from privguard import __version__
 from privguard.internals.prevention.db import make_engine, sessions, upgrade
@@ -126,19 +126,15 @@ class ServiceApp(FastAPI):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self  # what Starlette sets; the fast path reads the app's state
-        full = _access_logged(super().__call__)
         if decisions_fastpath.is_decision(scope):
-            await decisions_fastpath.answer(self, scope, receive, send, full)
+            await decisions_fastpath.answer(self, scope, receive, send, self._logged)
         else:
-            await full(scope, receive, send)
+            await self._logged(scope, receive, send)
 
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The whole app, with an access line for the response (uvicorn's format:
+        client - "METHOD /path HTTP/1.1" status)."""
 
-ACCESS = logging.getLogger("privguard.http")
-
-
-def _access_logged(app: ASGIApp) -> ASGIApp:
-    # uvicorn's access-line format: client - "METHOD /path HTTP/1.1" status
-    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start" and ACCESS.isEnabledFor(logging.INFO):
                 client = scope.get("client")
@@ -155,9 +151,10 @@ def _access_logged(app: ASGIApp) -> ASGIApp:
                 )
             await send(message)
 
-        await app(scope, receive, sending)
+        await super().__call__(scope, receive, sending)
 
-    return logged
+
+ACCESS = logging.getLogger("privguard.http")
 
 
 def _log_access_lines() -> None:
