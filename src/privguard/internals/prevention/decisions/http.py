@@ -156,10 +156,9 @@ def _refresh_after_registry_commits(app: Any, registry_log: str, checker: Checke
 
 
 async def connected(app: Any) -> None:
-    """Wait until the app's channel to the service's decision writer is open, if it has
-    one (so the first calls are not refused while it connects)."""
-    found = decision_log(app)
-    if isinstance(found, ChannelDecisionLog) and not await found.connected():
+    """Wait until the app's decision log can make decisions durable (a channel to the
+    service's writer process: connected), so the first calls are not refused meanwhile."""
+    if not await decision_log(app).connected():
         log.error("the decision writer is not reachable: record=true is refused until it is")
 
 
@@ -171,10 +170,8 @@ async def shutdown(app: Any) -> None:
         app.state.decision_log = None
     if checker is not None:
         checker.stop()
-    if isinstance(found, ChannelDecisionLog):
+    if found is not None:
         await found.aclose()
-    elif found is not None:
-        found.close()
 
 
 def decision_log(app: Any) -> DecisionLog:

@@ -251,6 +251,17 @@ class DecisionLog:
             self._thread.join()
             self._thread = None
 
+    async def connected(self, timeout: float = 10.0) -> bool:
+        """Whether decisions can be made durable now (this log commits them itself: yes).
+
+        The service awaits it at startup; :class:`~.channel.ChannelDecisionLog` waits
+        there for its connection to the writer process."""
+        return True
+
+    async def aclose(self) -> None:
+        """:meth:`close`, from the service's event loop (its lifespan's shutdown)."""
+        self.close()
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is committed or spilled."""
         done = threading.Event()
