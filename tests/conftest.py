@@ -46,6 +46,27 @@ def synthetic_leak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert _tree_state(root) == before, "a test wrote into the shared synthetic leak"
 
 
+@pytest.fixture(scope="session")
+def normalized_work(
+    tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path
+) -> Iterator[Path]:
+    """The synthetic leak ingested and normalized on DuckDB: a work folder the dedupe-level
+    tests read (their outputs go elsewhere); fails at the end if a test changed it."""
+    from privguard.internals.audit.ingest.api import ingest
+    from privguard.internals.audit.normalize.api import normalize
+
+    work = tmp_path_factory.mktemp("normalized") / "work"
+    ex = connect()
+    try:
+        ingest(synthetic_leak / "dump", work, executor=ex)
+        normalize(work, executor=ex)
+    finally:
+        ex.close()
+    before = _tree_state(work)
+    yield work
+    assert _tree_state(work) == before, "a test wrote into the shared normalized work folder"
+
+
 @pytest.fixture
 def engine() -> Executor:
     """An in-memory DuckDB executor, closed after the test."""

@@ -9,23 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from privguard.internals.audit.dedupe import api, writer
-from privguard.internals.audit.engines import connect
-from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.paths import AuditPaths
-
-ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path:
-    base = tmp_path_factory.mktemp("buckets")
-    ex = connect()
-    try:
-        ingest_api.ingest(synthetic_leak / "dump", base / "work", executor=ex)
-        normalize(base / "work", executor=ex)
-    finally:
-        ex.close()
-    return base / "work"
 
 
 def test_bucket_count_keeps_one_bucket_up_to_the_limit() -> None:
@@ -39,7 +23,7 @@ def test_bucket_count_keeps_one_bucket_up_to_the_limit() -> None:
 # that span two call ranges of the bucketed writer.
 @pytest.mark.parametrize(("rows_per_bucket", "group_rows"), [(1000, None), (2500, 333)])
 def test_buckets_write_the_same_bytes_as_one(
-    work: Path,
+    normalized_work: Path,
     tmp_path: Path,
     rows_per_bucket: int,
     group_rows: int | None,
@@ -48,11 +32,11 @@ def test_buckets_write_the_same_bytes_as_one(
 ) -> None:
     if group_rows:
         monkeypatch.setattr(writer, "ROW_GROUP_ROWS", group_rows)
-    one = api.dedupe(work, tmp_path / "one")
+    one = api.dedupe(normalized_work, tmp_path / "one")
     assert one.rows_in > 2 * rows_per_bucket
     monkeypatch.setattr(api, "BUCKET_ROWS", rows_per_bucket)
     with caplog.at_level(logging.INFO, logger=api.__name__):
-        many = api.dedupe(work, tmp_path / "many")
+        many = api.dedupe(normalized_work, tmp_path / "many")
     assert many.calls_out == one.calls_out
     buckets = api.bucket_count(one.rows_in)
     # The bucketed path really ran, once per bucket, the calls step too.

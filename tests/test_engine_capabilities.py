@@ -20,13 +20,10 @@ from privguard.internals.audit.dedupe import api as dedupe_api
 from privguard.internals.audit.dedupe import writer
 from privguard.internals.audit.engines import EngineOptions, connect
 from privguard.internals.audit.engines.duckdb import DuckDBExecutor
-from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report import parallel
 from privguard.internals.audit.report import sql as rsql
 from privguard.internals.audit.sql import copy_csv_sql, copy_parquet_sql
-
-ingest_api = pytest.importorskip("privguard.internals.audit.ingest.api")
 
 CAPABILITIES = ("sorted_parts", "streams_in_order", "partitioned_copy")
 
@@ -133,18 +130,6 @@ def test_letter_csvs_in_one_copy_only_on_an_executor_that_partitions(
         assert (tmp_path / f"{i}.csv").read_bytes() == (tmp_path / f"own{i}.csv").read_bytes()
 
 
-@pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path:
-    base = tmp_path_factory.mktemp("capabilities")
-    ex = connect()
-    try:
-        ingest_api.ingest(synthetic_leak / "dump", base / "work", executor=ex)
-        normalize(base / "work", executor=ex)
-    finally:
-        ex.close()
-    return base / "work"
-
-
 @pytest.mark.parametrize(
     "declared",
     [
@@ -154,18 +139,18 @@ def work(tmp_path_factory: pytest.TempPathFactory, synthetic_leak: Path) -> Path
     ],
 )
 def test_bucketed_calls_only_on_an_executor_that_partitions_and_streams(
-    work: Path,
+    normalized_work: Path,
     tmp_path: Path,
     declared: dict[str, bool],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    one = dedupe_api.dedupe(work, tmp_path / "one")  # one bucket, on DuckDB
+    one = dedupe_api.dedupe(normalized_work, tmp_path / "one")  # one bucket, on DuckDB
     monkeypatch.setattr(dedupe_api, "BUCKET_ROWS", 1000)
     ex, owner = declaring(declared)
     try:
         with caplog.at_level(logging.INFO, logger=dedupe_api.__name__):
-            many = dedupe_api.dedupe(work, tmp_path / "many", executor=ex)
+            many = dedupe_api.dedupe(normalized_work, tmp_path / "many", executor=ex)
     finally:
         owner.close()
     said = [r.getMessage() for r in caplog.records]
