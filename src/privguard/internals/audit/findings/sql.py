@@ -210,6 +210,15 @@ FROM f_practice k LEFT JOIN (
 ORDER BY k.facility, k.registered"""
 
 
+def hidden_violations_query() -> str:
+    """Completed calls to listed numbers of unknown recording, per facility (``''`` when
+    unknown): what :func:`estimate.estimate_hidden` estimates the hidden violations from."""
+    return (
+        "SELECT coalesce(facility, '') AS facility, count(*) FROM f_priv "
+        "WHERE registered_at_call AND recorded IS NULL AND completed GROUP BY 1 ORDER BY 1"
+    )
+
+
 def undated_registry_query() -> str:
     """Registry entries with no date added (counted as listed from the start)."""
     return "SELECT count(*) FROM f_registry WHERE registered_from IS NULL"

@@ -22,6 +22,8 @@ from privguard.internals.audit.ingest.explain import (
     MULTI_TABLE,
 )
 
+from .completion import hidden_estimate
+
 if TYPE_CHECKING:
     from .model import ReportModel
     from .pdfbase import Doc
@@ -117,6 +119,19 @@ def gap_warnings(m: ReportModel) -> list[str]:
             f"For {unknown:,} calls to attorney numbers no record says whether they were "
             "recorded (they appear only in tables without a recorded flag or a recording "
             "reference). They are not counted as recorded: the recorded figures are a floor."
+        )
+    hidden = hidden_estimate(m.summary)
+    if hidden:
+        rows = hidden["by_facility"]
+        k, n = sum(r["recorded"] for r in rows), sum(r["stated"] for r in rows)
+        out.append(
+            f"{hidden['calls_estimated']:,} of those are completed calls to numbers on the "
+            "do-not-record list. Where the records do state it, their facilities recorded "
+            f"{k:,} of {n:,} such calls anyway; at that rate about {hidden['estimate']:,} of "
+            f"the {hidden['calls_estimated']:,} were recorded too (95 % interval "
+            f"{hidden['low']:,} to {hidden['high']:,}). This is an estimate, not a count: it "
+            "is in no figure of this report, and only the recording system's own records "
+            "can settle which calls they were."
         )
     for f, words in MISSING.items():
         lacking = [t for t in tables if any(x.get("field") == f for x in t.get("missing") or [])]
