@@ -55,22 +55,30 @@ def test_no_stated_recording_still_leaves_an_upper_bound() -> None:
     assert e["estimate"] == 1 and e["low"] == 0 and 2 <= e["high"] <= 10
 
 
-def test_the_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
+@pytest.mark.parametrize(
+    ("unknown", "rates"),
+    [((50, 1500), (0.01, 0.02, 0.05, 0.2)), ((10, 300), (0.005, 0.01, 0.02))],
+    ids=["large", "small counts"],
+)
+def test_the_interval_covers_the_truth_about_95_percent_of_the_time(
+    unknown: tuple[int, int], rates: tuple[float, ...]
+) -> None:
     """Draw facilities whose true rate is known, state some calls, hide others: the interval
-    must hold the hidden count in about 95 % of draws (the normal approximation is a claim
-    the report makes to a court, so it is measured here)."""
+    must hold the hidden count in about 95 % of draws. It is a claim the report makes to a
+    court, so it is measured, small counts included (where the law is skewed). With the
+    interval made 68 % wide (16th to 84th percentiles) this fails: 0.71 and 0.77."""
     rng = random.Random(11)
-    trials, held = 2000, 0
+    trials, held = 800, 0
     for _ in range(trials):
-        practice, unknown, hidden = [], {}, 0
+        practice, hide, hidden = [], {}, 0
         for fac in ("A", "B", "C"):
-            rate = rng.choice([0.01, 0.02, 0.05, 0.2])
-            n, u = rng.randint(300, 3000), rng.randint(50, 1500)
+            rate = rng.choice(rates)
+            n, u = rng.randint(300, 3000), rng.randint(*unknown)
             k = sum(rng.random() < rate for _ in range(n))
             hidden += sum(rng.random() < rate for _ in range(u))
             practice.append(_row(fac, n, k))
-            unknown[fac] = u
-        e = estimate_hidden(practice, unknown, min_calls=100)
+            hide[fac] = u
+        e = estimate_hidden(practice, hide, min_calls=100)
         held += e["low"] <= hidden <= e["high"]
     assert 0.93 <= held / trials <= 0.99, held / trials
 
