@@ -66,7 +66,8 @@ def practice_words(v: dict[str, Any], registered: bool) -> str:
         )
         for i, r in enumerate(rows[:3])
     ]
-    more = f", and {len(rows) - 3} more facilities likewise" if len(rows) > 3 else ""
+    extra = len(rows) - 3
+    more = f", and {extra} more facilit{'y' if extra == 1 else 'ies'} likewise" if extra > 0 else ""
     return f"{kind}: {', '.join(named)}{more}"
 
 
