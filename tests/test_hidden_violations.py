@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from privguard.internals.audit.findings.api import findings
@@ -170,3 +171,32 @@ def test_the_report_calls_it_an_estimate_wherever_it_shows_it() -> None:
         assert not [
             g for g in gap_warnings(SimpleNamespace(summary=old, ingest={})) if "estimate" in g
         ]  # type: ignore[arg-type]
+
+
+def test_calls_a_table_of_recording_references_shows_without_one_are_not_estimated(
+    tmp_path: Path,
+) -> None:
+    """Unknown *because* no reference was written for them: not like the stated calls (in
+    the sparse layouts, estimating them gave 239 where 18 were hidden)."""
+    out, hidden, _ = _prepare(tmp_path, override=0.3)
+    moved = hidden[::3]
+    calls = AuditPaths(out).calls
+    ids = ", ".join(str(i) for i in moved)
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN call_id IN ({ids}) THEN "
+        "[{'file': 'refs.csv', 'table': 'refs', 'row': call_id}] ELSE sources END AS sources) "
+        f"FROM '{calls}') TO '{calls}.new' (FORMAT parquet)"
+    )
+    con.close()
+    Path(f"{calls}.new").replace(calls)
+    report = AuditPaths(out).work / "ingest_report.json"
+    data = json.loads(report.read_text())
+    data["tables"].append({"file": "refs.csv", "table": "refs", "rows_read": len(moved),
+                           "rows_rejected": 0, "mapping": {"recording_ref": "link"}})  # fmt: skip
+    report.write_text(json.dumps(data))
+    s = findings(out, settings=Settings(recording_practice_calls=10))
+    e = s["registry_violations_hidden_estimate"]
+    assert e["calls_estimated"] == len(hidden) - len(moved)
+    assert e["calls_in_reference_tables"] == len(moved)
+    assert f"{len(moved):,} more such calls sit in tables of recording references" in s.headline

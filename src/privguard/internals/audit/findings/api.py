@@ -237,7 +237,7 @@ def _write_findings(
     gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
     undated = ex.fetchall(S.undated_registry_query())[0][0]
     practice = ex.fetchall(S.practice_query())
-    hidden = {str(fac): int(n) for fac, n in ex.fetchall(S.hidden_violations_query())}
+    hidden_rows = ex.fetchall(S.hidden_violations_query())
     ex.execute(drop_table_sql("f_priv"))
     ex.execute(drop_table_sql("f_practice"))
     ex.execute(drop_table_sql("f_stated"))
@@ -268,7 +268,10 @@ def _write_findings(
     ]
     # An estimate, kept apart from every count: the violations the unknown calls probably hide.
     values["registry_violations_hidden_estimate"] = estimate_hidden(
-        values["recording_practice"], hidden, settings.recording_practice_calls
+        values["recording_practice"],
+        {str(fac): int(n) for fac, n, _ in hidden_rows},
+        settings.recording_practice_calls,
+        in_reference_tables=sum(int(n) for *_, n in hidden_rows),
     )
     values["recording_practice_rule"] = {
         "enabled": settings.infer_recording,

@@ -7,7 +7,11 @@ Where the same facility's calls to listed numbers *are* stated (a recorded flag,
 calls with recording references), the share of them that were recorded anyway (an
 administrator's override, a list that did not reach the switch) says how many of the
 unknown ones were probably recorded too, if the unknown calls are like the stated ones:
-which table a call's row ended up in does not depend on whether it was recorded.
+which table a call's row ended up in does not depend on whether it was recorded. That holds
+only for calls whose rows all sit in tables that can say nothing of recording (no flag, no
+reference column): a call shown without a reference in a table of recording references is
+unknown *because* no reference was written for it, so it is left out of the estimate and
+counted apart (``calls_in_reference_tables``).
 
 Per facility, with ``k`` of ``n`` stated completed calls to listed numbers recorded and ``u``
 completed calls to listed numbers of unknown recording, the hidden violations follow a
@@ -60,15 +64,23 @@ def _percentile(first: int, p: np.ndarray, q: float) -> int:
 
 
 def estimate_hidden(
-    practice: Iterable[Mapping[str, Any]], unknown: Mapping[str, int], min_calls: int
+    practice: Iterable[Mapping[str, Any]],
+    unknown: Mapping[str, int],
+    min_calls: int,
+    *,
+    in_reference_tables: int = 0,
 ) -> dict[str, Any]:
     """The violations probably hidden among the calls of unknown recording.
 
     ``practice`` is the summary's ``recording_practice`` (facility, registered, stated,
     recorded); ``unknown`` the completed calls to listed numbers of unknown recording, per
-    facility. Returns ``estimate`` (rounded mean), ``low`` and ``high`` (the 95 % interval,
-    whole calls), ``calls_estimated``, ``calls_not_estimated`` and ``by_facility`` (facility,
-    unknown, stated, recorded, estimate) for the facilities estimated."""
+    facility, whose rows all sit in tables that can say nothing of recording;
+    ``in_reference_tables`` the others, which a table of recording references shows without
+    one (never estimated: see ``sql.hidden_violations_query``). Returns ``estimate``
+    (rounded mean), ``low`` and ``high`` (the 95 % interval, whole calls),
+    ``calls_estimated``, ``calls_not_estimated`` (too few stated calls at their facility),
+    ``calls_in_reference_tables`` and ``by_facility`` (facility, unknown, stated, recorded,
+    estimate) for the facilities estimated."""
     stated = {
         str(r["facility"]): (int(r["recorded"]), int(r["stated"]))
         for r in practice
@@ -99,10 +111,12 @@ def estimate_hidden(
         "high": _percentile(first, law, 0.975),
         "calls_estimated": estimated,
         "calls_not_estimated": skipped,
+        "calls_in_reference_tables": int(in_reference_tables),
         "by_facility": rows,
         "method": (
             "per facility, the share of its stated completed calls to listed numbers that were "
             "recorded, applied to its completed calls to listed numbers of unknown recording "
-            "(beta-binomial, Jeffreys prior; 95 % interval: the 2.5th to 97.5th percentiles)"
+            "whose rows all sit in tables that say nothing of recording (beta-binomial, "
+            "Jeffreys prior; 95 % interval: the 2.5th to 97.5th percentiles)"
         ),
     }

@@ -132,6 +132,12 @@ def hidden_words(v: dict[str, Any]) -> str:
             f" {_n(skipped)} more such calls are not estimated: their facilities state the "
             "recording of too few calls to listed numbers."
         )
+    refs = int(e.get("calls_in_reference_tables") or 0)
+    if refs:
+        text += (
+            f" {_n(refs)} more such calls sit in tables of recording references that give "
+            "none for them, so they were probably not recorded; they are not estimated."
+        )
     return text
 
 
