@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help venv demo test test-fast lint format typecheck services bench bench-tools bench-decisions-http golden fuzz clean
+.PHONY: help venv demo demo-check test test-fast lint format typecheck services bench bench-tools bench-decisions-http golden fuzz clean
 
 help:
 	@echo "make demo       set up and run an audit on the embedded synthetic sample"
@@ -57,8 +57,14 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(BENCH_STAMP) services lint
+test: $(BENCH_STAMP) services lint demo-check
 	$(BIN)/pytest
+
+# `make demo` as a fresh machine runs it: its own venv with only what `make demo` installs
+# (not the bench extras `make test` adds), so a missing dependency fails here. On 4 Dec the
+# demo had been broken for a day (sqlglot imported by every audit) and no test saw it.
+demo-check:
+	$(MAKE) demo VENV=build/demo-venv DEMO=build/demo-check
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow and not services"

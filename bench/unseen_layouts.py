@@ -23,7 +23,10 @@ every such call, and counts the rest apart (recording unknown). The table gives 
 figure (shown + inferred) against the truth, its parts (shown / inferred / unknown), how
 many inferred calls the truth says were recorded, the shown figure against the "evident"
 truth (a call counted recorded only when a readable row of it sits in a table that can say
-so) and whether the truth lies between the best figure and it plus the unknown calls.
+so) and whether the truth lies between the best figure and it plus the unknown calls. It
+also gives the violations plus findings' estimate of those hidden among calls to listed
+numbers of unknown recording (an estimate the audit keeps out of every count) against the
+truth, and whether the truth lies in the count plus the estimate's 95 % interval.
 """
 
 from __future__ import annotations
@@ -220,6 +223,7 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
         "inferred_right": _inferred_right(out, leak),
         "recording_unknown": s.get("privileged_calls_recording_unknown"),
         "violations_recording_unknown": _violations_unknown(out),
+        "hidden_estimate": _hidden(s),
         "completed_privileged": [s.get("completed_privileged_calls"), _truth_completed(leak)],
         "precision": round(ev.precision, 3), "recall": round(ev.recall, 3),
         "junk_calls": _junk_calls(out), "roles": roles,
@@ -227,6 +231,28 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
     with open(root / "results.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
     return row
+
+
+def _hidden(s: dict[str, Any]) -> list[int] | None:
+    """findings' estimate of the violations hidden among calls of unknown recording:
+    estimate, low, high, calls estimated, calls not estimated (None before it existed)."""
+    e = s.get("registry_violations_hidden_estimate")
+    if not isinstance(e, dict):
+        return None
+    keys = ("estimate", "low", "high", "calls_estimated", "calls_not_estimated")
+    return [int(e[k]) for k in keys]
+
+
+def _estimated(r: dict[str, Any]) -> str:
+    """The counted violations plus the estimate of the hidden ones, against the truth, and
+    whether the truth lies in the count plus the estimate's 95 % interval."""
+    h = r.get("hidden_estimate")
+    if not h:
+        return "–"
+    got, true = r["registry_violations"]
+    est, low, high = h[0], h[1], h[2]
+    holds = "yes" if got + low <= true <= got + high else "NO"
+    return f"{_err([got + est, true])} ({got + est:,}; {got + low:,}–{got + high:,}: {holds})"
 
 
 def _err(pair: list[Any]) -> str:
@@ -265,9 +291,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     out = ["| family | seed | calls | completed privileged | recorded privileged vs truth "
            "(shown vs evident; floor holds, unknown) | shown / inferred / unknown "
            "| inferred right | violations vs truth (shown vs evident; floor holds, unknown) "
-           "| shown / inferred / unknown | candidates P / R | junk as calls | core roles "
-           "| facility+account |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "| shown / inferred / unknown | violations + hidden estimate vs truth "
+           "(count + estimate; 95 % interval: holds) | candidates P / R | junk as calls "
+           "| core roles | facility+account |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         ro = r["roles"]
         rec, viol = r["privileged_calls_recorded"], r["registry_violations"]
@@ -278,7 +305,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {_inferred_cell(r)} "
             f"| {_err(viol)} ({_err(r['violations_vs_evident'])}; "
             f"{_floor(viol, r.get('violations_recording_unknown'))}) "
-            f"| {_parts(r, 'violations_parts')} "
+            f"| {_parts(r, 'violations_parts')} | {_estimated(r)} "
             f"| {r['precision']} / {r['recall']} | {r['junk_calls']} of {JUNK_ROWS} "
             f"| {ro['core_recovered']}/{ro['tables']} | {ro['keys_recovered']}/{ro['tables']} |"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -19,6 +20,8 @@ import privguard
 from privguard.internals.audit.normalize.api import normalize
 from privguard.internals.audit.normalize.facility_paths import path_codes, path_tokens
 from privguard.internals.audit.paths import AuditPaths
+from privguard.internals.audit.report.model import path_code_rows
+from privguard.internals.audit.report.reading import facility_code_notes
 from test_normalize_helpers import write_ingested
 
 FIXTURE = Path(__file__).parent / "fixtures" / "facility_path"
@@ -140,3 +143,25 @@ def test_a_folder_other_facilities_share_is_no_code(tmp_path: Path) -> None:
 def test_path_tokens_read_folders_and_the_file_name() -> None:
     assert path_tokens("nv-56/Billing_2014.csv.gz") == {"NV56", "NV", "56", "BILLING2014",
                                                         "BILLING", "2014"}  # fmt: skip
+
+
+def test_the_report_says_which_code_came_from_a_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    privguard.audit(FIXTURE / "dump", out, registries=[FIXTURE / "do_not_record.csv"])
+    html = (AuditPaths(out).report_html).read_text()
+    said = (
+        "No record gives the code of the facility its records call CLARKCOUNTYDETENTIONCENTER "
+        "(its name, in letters and digits): it was given the code NV56, which the folder names "
+        "of its files carry (1 file, 8 rows; for example NV56/calls.csv)"
+    )
+    assert said in html and "(2 of 2 of their files)" in html
+
+
+def test_the_report_says_why_no_folder_was_read(tmp_path: Path) -> None:
+    tables = [*_coded(), {"file": "NV56/NV57_calls.csv", "rows": _rows(CLARK, "{}", 702)}]
+    _, fac = _facilities(tmp_path, tables)
+    model = SimpleNamespace(facility_paths=path_code_rows({"facilities": fac}))
+    (note,) = facility_code_notes(model)  # type: ignore[arg-type]
+    assert note.startswith("No record gives a code for the facilities its records call ")
+    assert "none was read from the dump's folders: the paths name 2 codes: NV56, NV57" in note
+    assert not facility_code_notes(SimpleNamespace(facility_paths=path_code_rows({})))  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import pytest
 from privguard.errors import Problems, SettingsError
 from privguard.internals.audit.findings.api import findings
 from privguard.internals.audit.findings.settings import Settings, parse
+from privguard.internals.audit.findings.words import practice_words
 from privguard.internals.audit.paths import AuditPaths
 from privguard.internals.audit.report.texts import practice_lines
 from privguard.internals.audit.settings import parse_settings
@@ -247,3 +248,14 @@ def test_bad_findings_settings_are_named(section: dict, words: str) -> None:
     assert any(words in p for p in problems.items), problems.items
     with pytest.raises(SettingsError):
         parse_settings({"findings": section})
+
+
+@pytest.mark.parametrize(("facilities", "tail"), [(4, "and 1 more facility likewise"),
+                                                  (5, "and 2 more facilities likewise")])  # fmt: skip
+def test_the_facilities_past_three_are_counted_in_good_english(facilities: int, tail: str) -> None:
+    rows = [
+        {"facility": f"F{i}", "registered": False, "stated": 100 + i, "recorded": 100 + i,
+         "inferred_calls": 10 + i}
+        for i in range(facilities)
+    ]  # fmt: skip
+    assert practice_words({"recording_practice": rows}, registered=False).endswith(tail)

@@ -21,6 +21,7 @@ from privguard.errors import InputError
 from privguard.internals.audit.csvout import write_safe_csv
 from privguard.internals.audit.engines import Executor, session
 from privguard.internals.audit.findings import sql as S
+from privguard.internals.audit.findings.estimate import estimate_hidden
 from privguard.internals.audit.findings.settings import Settings
 from privguard.internals.audit.findings.words import headline
 from privguard.internals.audit.identify.sql import NEEDS, missing_features_sql
@@ -156,7 +157,10 @@ def findings(
     states: ``sql.create_stated``). Each privileged call says which in
     ``recorded_from``; the summary counts ``..._shown``, ``..._inferred`` and the rest as
     ``privileged_calls_recording_unknown``, and ``recording_practice`` gives each facility's
-    measured share.
+    measured share. ``registry_violations_hidden_estimate`` estimates, apart from every
+    count, how many of the completed calls to listed numbers of unknown recording were
+    recorded too, at the rate the same facility's stated calls to listed numbers were
+    (:func:`estimate.estimate_hidden`: the estimate, its 95 % interval and the method).
 
     Writes ``OUT/privileged_calls.csv`` (each call with its source rows as
     ``file:table:row``, the number, its class and evidence, whether it was recorded and
@@ -233,6 +237,7 @@ def _write_findings(
     gone = ex.fetchall(missing_features_sql("f_numbers"))[0]
     undated = ex.fetchall(S.undated_registry_query())[0][0]
     practice = ex.fetchall(S.practice_query())
+    hidden_rows = ex.fetchall(S.hidden_violations_query())
     ex.execute(drop_table_sql("f_priv"))
     ex.execute(drop_table_sql("f_practice"))
     ex.execute(drop_table_sql("f_stated"))
@@ -261,6 +266,13 @@ def _write_findings(
         }
         for fac, reg, stated, rec, infer, n in practice
     ]
+    # An estimate, kept apart from every count: the violations the unknown calls probably hide.
+    values["registry_violations_hidden_estimate"] = estimate_hidden(
+        values["recording_practice"],
+        {str(fac): int(n) for fac, n, _ in hidden_rows},
+        settings.recording_practice_calls,
+        in_reference_tables=sum(int(n) for *_, n in hidden_rows),
+    )
     values["recording_practice_rule"] = {
         "enabled": settings.infer_recording,
         "share": settings.recording_practice_share,

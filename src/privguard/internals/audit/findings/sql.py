@@ -210,6 +210,28 @@ FROM f_practice k LEFT JOIN (
 ORDER BY k.facility, k.registered"""
 
 
+def hidden_violations_query() -> str:
+    """Completed calls to listed numbers of unknown recording, per facility (``''`` when
+    unknown): those whose rows all sit in tables that can say nothing of recording (what
+    :func:`estimate.estimate_hidden` estimates from), and those with a row in a table of
+    recording references (``f_reflogs``) that shows none for them. Only the first are like
+    the stated calls: a recorded call would have shown its reference, so being unknown there
+    already says "probably not recorded", and estimating them at the stated rate would
+    count phantom violations (the sparse layouts: 239 estimated where 18 were hidden)."""
+    return """
+WITH u AS (
+    SELECT call_id, coalesce(facility, '') AS facility, unnest(sources) AS s
+    FROM f_priv WHERE registered_at_call AND recorded IS NULL AND completed
+),
+r AS (
+    SELECT DISTINCT u.call_id
+    FROM u JOIN f_reflogs g ON g.file = u.s.file AND g.tbl = u.s."table"
+)
+SELECT u.facility, count(DISTINCT u.call_id) FILTER (WHERE r.call_id IS NULL) AS blind,
+       count(DISTINCT u.call_id) FILTER (WHERE r.call_id IS NOT NULL) AS in_reference_tables
+FROM u LEFT JOIN r USING (call_id) GROUP BY 1 ORDER BY 1"""
+
+
 def undated_registry_query() -> str:
     """Registry entries with no date added (counted as listed from the start)."""
     return "SELECT count(*) FROM f_registry WHERE registered_from IS NULL"

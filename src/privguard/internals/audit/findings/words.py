@@ -66,7 +66,8 @@ def practice_words(v: dict[str, Any], registered: bool) -> str:
         )
         for i, r in enumerate(rows[:3])
     ]
-    more = f", and {len(rows) - 3} more facilities likewise" if len(rows) > 3 else ""
+    extra = len(rows) - 3
+    more = f", and {extra} more facilit{'y' if extra == 1 else 'ies'} likewise" if extra > 0 else ""
     return f"{kind}: {', '.join(named)}{more}"
 
 
@@ -109,6 +110,37 @@ def recording_words(v: dict[str, Any]) -> str:
     return text
 
 
+def hidden_words(v: dict[str, Any]) -> str:
+    """The violations the calls of unknown recording probably hide: an estimate, said so."""
+    e = v.get("registry_violations_hidden_estimate") or {}
+    calls = int(e.get("calls_estimated") or 0)
+    if not calls:
+        return ""
+    rows = e.get("by_facility") or []
+    k = sum(int(r["recorded"]) for r in rows)
+    n = sum(int(r["stated"]) for r in rows)
+    text = (
+        f" Of the {_n(calls)} completed calls to numbers on the list whose recording no record "
+        f"states, about {_n(int(e['estimate']))} (95 % interval {_n(int(e['low']))} to "
+        f"{_n(int(e['high']))}) were probably recorded too, at the rate their facilities "
+        f"recorded the calls to listed numbers whose recording the records state ({_n(k)} of "
+        f"{_n(n)}): an estimate, counted in no figure."
+    )
+    skipped = int(e.get("calls_not_estimated") or 0)
+    if skipped:
+        text += (
+            f" {_n(skipped)} more such calls are not estimated: their facilities state the "
+            "recording of too few calls to listed numbers."
+        )
+    refs = int(e.get("calls_in_reference_tables") or 0)
+    if refs:
+        text += (
+            f" {_n(refs)} more such calls sit in tables of recording references that give "
+            "none for them, so they were probably not recorded; they are not estimated."
+        )
+    return text
+
+
 def headline(v: dict[str, Any]) -> str:
     """The sentence a journalist would write, from the summary figures."""
     first = (v.get("first_call") or "?")[:10]
@@ -130,7 +162,7 @@ def headline(v: dict[str, Any]) -> str:
                 "entries; those are taken as listed from the start, so their violations are "
                 "only as sure as that)"
             )
-    text += "." + recording_words(v)
+    text += "." + recording_words(v) + hidden_words(v)
     missing = v.get("candidate_features_missing") or []
     if missing:
         text += (

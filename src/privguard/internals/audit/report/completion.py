@@ -55,7 +55,22 @@ def recording_sub(s: dict[str, Any], key: str) -> str:
         text += (
             f'; <b data-summary="privileged_calls_recording_unknown">{unknown:,}</b> more unknown'
         )
+    hidden = hidden_estimate(s)
+    if key == "registry_violations" and hidden:
+        text += (
+            f"; about {hidden['estimate']:,} more probably hidden among calls of unknown "
+            f"recording (an estimate, 95 % interval {hidden['low']:,} to {hidden['high']:,})"
+        )
     return text
+
+
+def hidden_estimate(s: dict[str, Any]) -> dict[str, Any] | None:
+    """findings' estimate of the violations hidden among calls of unknown recording, when it
+    estimated any calls (summaries before it: None)."""
+    e = s.get("registry_violations_hidden_estimate")
+    if not isinstance(e, dict) or not e.get("calls_estimated"):
+        return None
+    return e
 
 
 def completed_cell(r: dict[str, Any]) -> str:

@@ -50,6 +50,8 @@ class ReportModel:
     warnings: list[str] = field(default_factory=list)
     case: Case = field(default_factory=Case)
     public_key: str = ""  # the case signing key's public half (hex), sealing the outputs
+    # normalize's facility codes read from folder names, and those it refused to read
+    facility_paths: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_json(path: Path, *, required: bool = False) -> dict[str, Any]:
@@ -80,6 +82,18 @@ def pick(d: dict[str, Any], *names: str, default: Any = None) -> Any:
         if n in d and d[n] is not None:
             return d[n]
     return default
+
+
+def path_code_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
+    """normalize's evidence about facility codes read from the dump's folder names: each
+    code taken (``path_code``) and each refusal (``path_code`` None, with its reason)."""
+    fac = normalize.get("facilities")
+    evidence = fac.get("evidence") if isinstance(fac, dict) else None
+    return [
+        e
+        for e in (evidence if isinstance(evidence, list) else [])
+        if isinstance(e, dict) and "path_code" in e and isinstance(e.get("labels"), list)
+    ]
 
 
 def clock_rows(normalize: dict[str, Any]) -> list[dict[str, Any]]:
@@ -304,6 +318,7 @@ def build_model(
         as_of=as_of(summary),
         case=case or Case(),
         public_key=public_key,
+        facility_paths=path_code_rows(normalize),
     )
     missing = older_flags(paths)
     if missing:

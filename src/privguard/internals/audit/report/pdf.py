@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import charts, layout, reading, texts
-from .completion import completed_cell, completion_known
+from .completion import completed_cell, completion_known, hidden_estimate
 from .html import FACILITIES_CHARTED, reduction_rows
 from .html_method import rule_rows
 from .model import ReportModel, clock_groups, plain_zone, uncertain_clocks
@@ -27,6 +27,18 @@ def _inferred(s: dict[str, object], key: str, what: str) -> list[tuple[str, obje
     ]
 
 
+def _hidden(s: dict[str, object]) -> list[tuple[str, object]]:
+    """The estimate of violations hidden among calls of unknown recording, said to be one."""
+    e = hidden_estimate(s)
+    if not e:
+        return []
+    what = (
+        "Registry violations probably hidden among calls of unknown recording (an estimate, "
+        f"in no other figure; 95 % interval {e['low']:,} to {e['high']:,})"
+    )
+    return [(what, e["estimate"])]
+
+
 def _cards(m: ReportModel) -> list[tuple[str, object]]:
     s = m.summary
     return [
@@ -34,6 +46,7 @@ def _cards(m: ReportModel) -> list[tuple[str, object]]:
         *_inferred(s, "privileged_calls_recorded", "Recorded calls"),
         ("Registry violations (recorded although registered do-not-record)", s.get("registry_violations")),
         *_inferred(s, "registry_violations", "Registry violations"),
+        *_hidden(s),
         ("Calls to attorney numbers: attempts", s.get("privileged_calls")),
         ("Calls to attorney numbers: completed", _completed(s, "privileged_calls")),
         ("Attorney numbers called", s.get("attorney_numbers")),

@@ -22,6 +22,8 @@ from privguard.internals.audit.ingest.explain import (
     MULTI_TABLE,
 )
 
+from .completion import hidden_estimate
+
 if TYPE_CHECKING:
     from .model import ReportModel
     from .pdfbase import Doc
@@ -118,6 +120,19 @@ def gap_warnings(m: ReportModel) -> list[str]:
             "recorded (they appear only in tables without a recorded flag or a recording "
             "reference). They are not counted as recorded: the recorded figures are a floor."
         )
+    hidden = hidden_estimate(m.summary)
+    if hidden:
+        rows = hidden["by_facility"]
+        k, n = sum(r["recorded"] for r in rows), sum(r["stated"] for r in rows)
+        out.append(
+            f"{hidden['calls_estimated']:,} of those are completed calls to numbers on the "
+            "do-not-record list. Where the records do state it, their facilities recorded "
+            f"{k:,} of {n:,} such calls anyway; at that rate about {hidden['estimate']:,} of "
+            f"the {hidden['calls_estimated']:,} were recorded too (95 % interval "
+            f"{hidden['low']:,} to {hidden['high']:,}). This is an estimate, not a count: it "
+            "is in no figure of this report, and only the recording system's own records "
+            "can settle which calls they were."
+        )
     for f, words in MISSING.items():
         lacking = [t for t in tables if any(x.get("field") == f for x in t.get("missing") or [])]
         if lacking:
@@ -147,6 +162,36 @@ def _role_rows(g: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def facility_code_notes(m: ReportModel) -> list[str]:
+    """One sentence per facility whose code was read from the dump's folder names, and per
+    facility whose folders were not read (and why): a registry entry scoped to a code covers
+    a facility's calls only if the facility has that code."""
+    out = []
+    for e in m.facility_paths:
+        names = ", ".join(str(x) for x in e["labels"] if x != e.get("path_code"))
+        code = e.get("path_code")
+        if code:
+            files = int(e.get("path_files") or 0)
+            examples = ", ".join(str(f) for f in e.get("example_files") or [])
+            out.append(
+                f"No record gives the code of the facility its records call {names} (its "
+                f"name, in letters and digits): it was given the code {code}, which the folder "
+                f"names of its files carry ({files:,} file{'s' if files != 1 else ''}, "
+                f"{int(e.get('path_rows') or 0):,} rows; for example {examples}), as the "
+                "dump's other facilities' folders carry their codes "
+                f"({e.get('folders_agree', '?')} of their files). Registry entries for {code} "
+                "were applied to its calls."
+            )
+        else:
+            out.append(
+                f"No record gives a code for the facilities its records call {names}, and "
+                f"none was read from the dump's folders: {e.get('reason', 'no reason given')}. "
+                "A registry entry that names such a facility by a code covers none of its "
+                "calls; one that names it as its records do covers them."
+            )
+    return out
+
+
 def _listed(names: list[str], limit: int = 6) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
@@ -170,6 +215,7 @@ def appendix_html(m: ReportModel) -> str:
     if not groups:
         return "<p>No table was read (the ingest report was not available).</p>"
     parts = [f"<p>{escape(INTRO)}</p>"]
+    parts += [f'<p class="note">{escape(n)}</p>' for n in facility_code_notes(m)]
     for k, g in enumerate(groups[:LAYOUTS_SHOWN], 1):
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
@@ -198,6 +244,8 @@ def appendix_pdf(doc: Doc, m: ReportModel) -> None:
         doc.para("No table was read (the ingest report was not available).", 9)
         return
     doc.para(INTRO, 9)
+    for note in facility_code_notes(m):
+        doc.para(note, 8.5)
     for k, g in enumerate(groups[:LAYOUTS_SHOWN], 1):
         doc.grid(
             _heading(k, g),
