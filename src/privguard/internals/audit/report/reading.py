@@ -126,7 +126,8 @@ def gap_warnings(m: ReportModel) -> list[str]:
         k, n = sum(r["recorded"] for r in rows), sum(r["stated"] for r in rows)
         out.append(
             f"{hidden['calls_estimated']:,} of those are completed calls to numbers on the "
-            "do-not-record list. Where the records do state it, their facilities recorded "
+            "do-not-record list whose every row sits in a table that says nothing of "
+            "recording. Where the records do state it, their facilities recorded "
             f"{k:,} of {n:,} such calls anyway; at that rate about {hidden['estimate']:,} of "
             f"the {hidden['calls_estimated']:,} were recorded too (95 % interval "
             f"{hidden['low']:,} to {hidden['high']:,}). This is an estimate, not a count: it "
