@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 
@@ -57,6 +57,10 @@ def test_a_production_never_contains_a_privileged_call(db: Engine, tmp_path: Pat
     runs = iter(range(10_000))
 
     @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    # CI found this on 4 Dec: the same number called before its registration (produced) and
+    # after (withheld); the number is rightly in the package, for the earlier call.
+    @example(regs=[(POOL[0], 0, 1)], audit=set(), window=(-3, 1),
+             calls=[(POOL[0], 0, 0, False), (POOL[0], -2, 0, False)])  # fmt: skip
     @given(
         regs=st.lists(registration, max_size=6),
         audit=st.sets(st.sampled_from(POOL), max_size=2),
@@ -96,9 +100,14 @@ def test_a_production_never_contains_a_privileged_call(db: Engine, tmp_path: Pat
         assert result.included + result.withheld == len(in_range)
         assert len(manifest["withheld"]) == result.withheld
         text = (folder / "manifest.json").read_text() + (folder / "calls.csv").read_text()
-        for rid in in_range - got:  # withheld: no id, no number, no time in the package
+        # Withheld: no id in the package, and no number that only withheld calls dialled (a
+        # number may also be in it for a call to it that was not privileged, e.g. before its
+        # registration).
+        produced = {stored[r][0] for r in got}
+        for rid in in_range - got:
             number, when, _ = stored[rid]
-            assert rid not in text and number not in text
+            assert rid not in text
+            assert number in produced or number not in text, (rid, number)
         assert check_package(folder) == []
 
     prop()
