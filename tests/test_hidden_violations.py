@@ -179,14 +179,17 @@ def test_calls_a_table_of_recording_references_shows_without_one_are_not_estimat
     """Unknown *because* no reference was written for them: not like the stated calls (in
     the sparse layouts, estimating them gave 239 where 18 were hidden)."""
     out, hidden, _ = _prepare(tmp_path, override=0.3)
-    moved = hidden[::3]
+    moved, blank = hidden[::3], hidden[1::3][:2]
     calls = AuditPaths(out).calls
     ids = ", ".join(str(i) for i in moved)
+    no_status = ", ".join(str(i) for i in blank)
     con = duckdb.connect()
     con.execute(
         f"COPY (SELECT * REPLACE (CASE WHEN call_id IN ({ids}) THEN "
-        "[{'file': 'refs.csv', 'table': 'refs', 'row': call_id}] ELSE sources END AS sources) "
-        f"FROM '{calls}') TO '{calls}.new' (FORMAT parquet)"
+        "[{'file': 'refs.csv', 'table': 'refs', 'row': call_id}] ELSE sources END AS sources, "
+        f"CASE WHEN call_id IN ({no_status}) THEN NULL ELSE completed END AS completed, "
+        f"CASE WHEN call_id IN ({no_status}) THEN NULL ELSE completed_from END "
+        f"AS completed_from) FROM '{calls}') TO '{calls}.new' (FORMAT parquet)"
     )
     con.close()
     Path(f"{calls}.new").replace(calls)
@@ -197,6 +200,11 @@ def test_calls_a_table_of_recording_references_shows_without_one_are_not_estimat
     report.write_text(json.dumps(data))
     s = findings(out, settings=Settings(recording_practice_calls=10))
     e = s["registry_violations_hidden_estimate"]
-    assert e["calls_estimated"] == len(hidden) - len(moved)
+    assert e["calls_estimated"] == len(hidden) - len(moved) - len(blank)
     assert e["calls_in_reference_tables"] == len(moved)
+    # Completion unknown too: never estimated, and said.
+    assert e["calls_completion_unknown"] == len(blank) == 2
     assert f"{len(moved):,} more such calls sit in tables of recording references" in s.headline
+    assert "For 2 more calls to listed numbers no record says whether they were completed" in (
+        s.headline
+    )

@@ -238,6 +238,7 @@ def _write_findings(
     undated = ex.fetchall(S.undated_registry_query())[0][0]
     practice = ex.fetchall(S.practice_query())
     hidden_rows = ex.fetchall(S.hidden_violations_query())
+    incomplete = ex.fetchall(S.hidden_incomplete_query())[0][0]
     ex.execute(drop_table_sql("f_priv"))
     ex.execute(drop_table_sql("f_practice"))
     ex.execute(drop_table_sql("f_stated"))
@@ -272,6 +273,7 @@ def _write_findings(
         {str(fac): int(n) for fac, n, _ in hidden_rows},
         settings.recording_practice_calls,
         in_reference_tables=sum(int(n) for *_, n in hidden_rows),
+        completion_unknown=int(incomplete or 0),
     )
     values["recording_practice_rule"] = {
         "enabled": settings.infer_recording,

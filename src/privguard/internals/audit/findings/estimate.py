@@ -69,6 +69,7 @@ def estimate_hidden(
     min_calls: int,
     *,
     in_reference_tables: int = 0,
+    completion_unknown: int = 0,
 ) -> dict[str, Any]:
     """The violations probably hidden among the calls of unknown recording.
 
@@ -76,10 +77,11 @@ def estimate_hidden(
     recorded); ``unknown`` the completed calls to listed numbers of unknown recording, per
     facility, whose rows all sit in tables that can say nothing of recording;
     ``in_reference_tables`` the others, which a table of recording references shows without
-    one (never estimated: see ``sql.hidden_violations_query``). Returns ``estimate``
+    one (never estimated: see ``sql.hidden_violations_query``); ``completion_unknown`` the
+    calls to listed numbers whose completion is unknown too (never estimated). Returns ``estimate``
     (rounded mean), ``low`` and ``high`` (the 95 % interval, whole calls),
     ``calls_estimated``, ``calls_not_estimated`` (too few stated calls at their facility),
-    ``calls_in_reference_tables`` and ``by_facility`` (facility, unknown, stated, recorded,
+    ``calls_in_reference_tables``, ``calls_completion_unknown`` and ``by_facility`` (facility, unknown, stated, recorded,
     estimate) for the facilities estimated."""
     stated = {
         str(r["facility"]): (int(r["recorded"]), int(r["stated"]))
@@ -112,6 +114,7 @@ def estimate_hidden(
         "calls_estimated": estimated,
         "calls_not_estimated": skipped,
         "calls_in_reference_tables": int(in_reference_tables),
+        "calls_completion_unknown": int(completion_unknown),
         "by_facility": rows,
         "method": (
             "per facility, the share of its stated completed calls to listed numbers that were "

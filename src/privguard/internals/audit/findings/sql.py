@@ -232,6 +232,15 @@ SELECT u.facility, count(DISTINCT u.call_id) FILTER (WHERE r.call_id IS NULL) AS
 FROM u LEFT JOIN r USING (call_id) GROUP BY 1 ORDER BY 1"""
 
 
+def hidden_incomplete_query() -> str:
+    """Calls to listed numbers whose recording and completion are both unknown: never
+    estimated (the rate is measured on completed calls), counted so nothing goes unsaid."""
+    return (
+        "SELECT count(*) FROM f_priv "
+        "WHERE registered_at_call AND recorded IS NULL AND completed IS NULL"
+    )
+
+
 def undated_registry_query() -> str:
     """Registry entries with no date added (counted as listed from the start)."""
     return "SELECT count(*) FROM f_registry WHERE registered_from IS NULL"

@@ -138,6 +138,12 @@ def hidden_words(v: dict[str, Any]) -> str:
             f" {_n(refs)} more such calls sit in tables of recording references that give "
             "none for them, so they were probably not recorded; they are not estimated."
         )
+    incomplete = int(e.get("calls_completion_unknown") or 0)
+    if incomplete:
+        text += (
+            f" For {_n(incomplete)} more calls to listed numbers no record says whether they "
+            "were completed either; they are not estimated."
+        )
     return text
 
 
