@@ -238,7 +238,6 @@ def _write_findings(
     undated = ex.fetchall(S.undated_registry_query())[0][0]
     practice = ex.fetchall(S.practice_query())
     hidden_rows = ex.fetchall(S.hidden_violations_query())
-    incomplete = ex.fetchall(S.hidden_incomplete_query())[0][0]
     ex.execute(drop_table_sql("f_priv"))
     ex.execute(drop_table_sql("f_practice"))
     ex.execute(drop_table_sql("f_stated"))
@@ -270,10 +269,10 @@ def _write_findings(
     # An estimate, kept apart from every count: the violations the unknown calls probably hide.
     values["registry_violations_hidden_estimate"] = estimate_hidden(
         values["recording_practice"],
-        {str(fac): int(n) for fac, n, _ in hidden_rows},
+        {str(fac): int(blind) for fac, blind, _, _ in hidden_rows},
         settings.recording_practice_calls,
-        in_reference_tables=sum(int(n) for *_, n in hidden_rows),
-        completion_unknown=int(incomplete or 0),
+        in_reference_tables=sum(int(refs) for _, _, refs, _ in hidden_rows),
+        completion_unknown=sum(int(n) for *_, n in hidden_rows),
     )
     values["recording_practice_rule"] = {
         "enabled": settings.infer_recording,

@@ -22,10 +22,9 @@ is the convolution of theirs, computed exactly (each law cut where its tails fal
 1e-12); the estimate is its mean and the 95 % interval its 2.5th and 97.5th percentiles, in
 whole calls (exact rather than a normal approximation, because at small counts the law is
 skewed; ``tests/test_hidden_violations.py`` measures the coverage on draws of known truth).
-Facilities with fewer than ``min_calls``
-stated calls give no estimate: their unknown calls are reported as not estimated. Calls
-whose completion is unknown are not estimated either (the rate is measured on completed
-calls).
+Facilities with fewer than ``min_calls`` stated calls give no estimate: their unknown calls
+are reported as not estimated. Calls whose completion is unknown are not estimated either
+(the rate is measured on completed calls); they are counted apart too.
 """
 
 from __future__ import annotations
@@ -78,11 +77,13 @@ def estimate_hidden(
     facility, whose rows all sit in tables that can say nothing of recording;
     ``in_reference_tables`` the others, which a table of recording references shows without
     one (never estimated: see ``sql.hidden_violations_query``); ``completion_unknown`` the
-    calls to listed numbers whose completion is unknown too (never estimated). Returns ``estimate``
-    (rounded mean), ``low`` and ``high`` (the 95 % interval, whole calls),
-    ``calls_estimated``, ``calls_not_estimated`` (too few stated calls at their facility),
-    ``calls_in_reference_tables``, ``calls_completion_unknown`` and ``by_facility`` (facility, unknown, stated, recorded,
-    estimate) for the facilities estimated."""
+    calls to listed numbers whose completion is unknown too (never estimated).
+
+    Returns ``estimate`` (rounded mean), ``low`` and ``high`` (the 95 % interval, whole
+    calls), ``calls_estimated``, ``calls_not_estimated`` (too few stated calls at their
+    facility), ``calls_in_reference_tables``, ``calls_completion_unknown`` and
+    ``by_facility`` (facility, unknown, stated, recorded, estimate) for the facilities
+    estimated."""
     stated = {
         str(r["facility"]): (int(r["recorded"]), int(r["stated"]))
         for r in practice

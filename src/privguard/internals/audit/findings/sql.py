@@ -211,34 +211,30 @@ ORDER BY k.facility, k.registered"""
 
 
 def hidden_violations_query() -> str:
-    """Completed calls to listed numbers of unknown recording, per facility (``''`` when
-    unknown): those whose rows all sit in tables that can say nothing of recording (what
-    :func:`estimate.estimate_hidden` estimates from), and those with a row in a table of
-    recording references (``f_reflogs``) that shows none for them. Only the first are like
-    the stated calls: a recorded call would have shown its reference, so being unknown there
-    already says "probably not recorded", and estimating them at the stated rate would
-    count phantom violations (the sparse layouts: 239 estimated where 18 were hidden)."""
+    """Calls to listed numbers of unknown recording, per facility (``''`` when unknown), in
+    one pass: the completed ones whose rows all sit in tables that can say nothing of
+    recording (what :func:`estimate.estimate_hidden` estimates from); the completed ones
+    with a row in a table of recording references (``f_reflogs``) that shows none for them;
+    and those whose completion is unknown too. Only the first are like the stated calls: a
+    recorded call would have shown its reference, so being unknown there already says
+    "probably not recorded", and estimating them at the stated rate would count phantom
+    violations (the sparse layouts: 239 estimated where 18 were hidden); the rate is of
+    completed calls, so the last are never estimated either."""
     return """
 WITH u AS (
-    SELECT call_id, coalesce(facility, '') AS facility, unnest(sources) AS s
-    FROM f_priv WHERE registered_at_call AND recorded IS NULL AND completed
+    SELECT call_id, coalesce(facility, '') AS facility, completed, unnest(sources) AS s
+    FROM f_priv WHERE registered_at_call AND recorded IS NULL AND completed IS NOT FALSE
 ),
 r AS (
     SELECT DISTINCT u.call_id
     FROM u JOIN f_reflogs g ON g.file = u.s.file AND g.tbl = u.s."table"
 )
-SELECT u.facility, count(DISTINCT u.call_id) FILTER (WHERE r.call_id IS NULL) AS blind,
-       count(DISTINCT u.call_id) FILTER (WHERE r.call_id IS NOT NULL) AS in_reference_tables
+SELECT u.facility,
+       count(DISTINCT u.call_id) FILTER (WHERE u.completed AND r.call_id IS NULL) AS blind,
+       count(DISTINCT u.call_id) FILTER (WHERE u.completed AND r.call_id IS NOT NULL)
+           AS in_reference_tables,
+       count(DISTINCT u.call_id) FILTER (WHERE u.completed IS NULL) AS completion_unknown
 FROM u LEFT JOIN r USING (call_id) GROUP BY 1 ORDER BY 1"""
-
-
-def hidden_incomplete_query() -> str:
-    """Calls to listed numbers whose recording and completion are both unknown: never
-    estimated (the rate is measured on completed calls), counted so nothing goes unsaid."""
-    return (
-        "SELECT count(*) FROM f_priv "
-        "WHERE registered_at_call AND recorded IS NULL AND completed IS NULL"
-    )
 
 
 def undated_registry_query() -> str:
