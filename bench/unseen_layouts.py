@@ -99,7 +99,7 @@ def _roles(leak: Path, work: Path) -> dict[str, Any]:
 def _truth_completed(leak: Path) -> int:
     kinds = ", ".join(f"'{k}'" for k in ATTORNEY_KINDS)
     return int(
-        duckdb.sql(
+        duckdb.execute(
             f"SELECT count(*) FILTER (WHERE c.completed) FROM '{leak}/truth/calls.parquet' c "
             f"JOIN '{leak}/truth/numbers.parquet' n USING (number) WHERE n.kind IN ({kinds}) "
             "AND (coalesce(n.in_directory, false) OR coalesce(n.in_registry, false))"
@@ -143,7 +143,7 @@ def _violations_unknown(out: Path) -> int:
     a violation, so the audit's violations are a floor by this many."""
     csv = AuditPaths(out).privileged_calls
     return int(
-        duckdb.sql(
+        duckdb.execute(
             f"SELECT count(*) FROM read_csv('{csv}', all_varchar = true) "
             "WHERE registered_at_call = 'true' AND coalesce(recorded, '') = ''"
         ).fetchall()[0][0]
@@ -155,7 +155,7 @@ def _inferred_right(out: Path, leak: Path) -> list[int]:
     call is traced through its first source row to its true call."""
     p = AuditPaths(out)
     rows, calls = leak / "truth/rows.parquet", leak / "truth/calls.parquet"
-    got = duckdb.sql(
+    got = duckdb.execute(
         f"""
         WITH i AS (SELECT c.call_id, c.sources[1] AS s FROM '{p.calls}' c
                    JOIN '{p.flags}' f USING (call_id)
@@ -171,7 +171,7 @@ def _inferred_right(out: Path, leak: Path) -> list[int]:
 def _junk_calls(out: Path) -> int:
     calls = AuditPaths(out).calls
     return int(
-        duckdb.sql(
+        duckdb.execute(
             f"SELECT count(*) FROM '{calls}' WHERE len(list_filter(sources, "
             "lambda s: s.file = 'junk.csv')) > 0"
         ).fetchall()[0][0]
@@ -202,7 +202,7 @@ def run(root: Path, family: str, seed: int, calls: int) -> dict[str, Any]:
     ev = score_against_truth(out, leak)
     s = json.loads(AuditPaths(out).summary.read_text())
     true_calls = int(
-        duckdb.sql(f"SELECT count(*) FROM '{leak}/truth/calls.parquet'").fetchall()[0][0]
+        duckdb.execute(f"SELECT count(*) FROM '{leak}/truth/calls.parquet'").fetchall()[0][0]
     )
     roles = _roles(leak, AuditPaths(out).work)
     rec_ev, viol_ev = _evident_truth(leak, AuditPaths(out).work, base)
